@@ -1,0 +1,15 @@
+//! Keygate's domain: the token format and digests, permissions and resource patterns, validated
+//! input and the entities the rest of Keygate stores and serves. No I/O happens here: the clock
+//! and the random source are parameters, so every rule is testable on its own.
+
+pub mod model;
+pub mod permission;
+pub mod token;
+pub mod validate;
+
+pub use model::{Membership, Role, Token, TokenStatus, User, UserKind, Workspace};
+pub use permission::{Permission, PermissionSet, ResourcePattern};
+pub use token::{
+    ClearToken, Digester, ParsedToken, TokenDigest, TokenFormat, TokenFormatError, TokenKind,
+};
+pub use validate::{Email, Slug, ValidationError};

@@ -1,0 +1,220 @@
+//! The entities Keygate manages: users, workspaces, roles, memberships and tokens.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::permission::{Permission, PermissionSet};
+use crate::token::TokenKind;
+use crate::validate::{Email, Slug};
+
+/// Whether a user is a person or a service account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserKind {
+    /// A person: email, password, can sign in to the web UI.
+    Human,
+    /// An API user: a service account inside one workspace, no password.
+    Api,
+}
+
+impl UserKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserKind::Human => "human",
+            UserKind::Api => "api",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "human" => Some(UserKind::Human),
+            "api" => Some(UserKind::Api),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: Uuid,
+    pub kind: UserKind,
+    /// Humans have one; API users do not.
+    pub email: Option<Email>,
+    pub display_name: String,
+    /// The workspace an API user lives in.
+    pub workspace_id: Option<Uuid>,
+    pub is_instance_admin: bool,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl User {
+    pub fn is_disabled(&self) -> bool {
+        self.disabled_at.is_some()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workspace {
+    pub id: Uuid,
+    pub slug: Slug,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Names of the roles every workspace has.
+pub mod builtin_role {
+    pub const OWNER: &str = "owner";
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub permissions: PermissionSet,
+    pub builtin: bool,
+}
+
+/// A user's place in a workspace, with the roles that give it rights.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub workspace: Workspace,
+    pub roles: Vec<Role>,
+}
+
+impl Membership {
+    pub fn role_names(&self) -> Vec<String> {
+        self.roles.iter().map(|r| r.name.clone()).collect()
+    }
+
+    pub fn has_role(&self, name: &str) -> bool {
+        self.roles.iter().any(|r| r.name == name)
+    }
+
+    /// The union of the permissions of every role held.
+    pub fn permissions(&self) -> PermissionSet {
+        let mut all = PermissionSet::default();
+        for role in &self.roles {
+            all.extend(&role.permissions);
+        }
+        all
+    }
+
+    pub fn allows(&self, wanted: &Permission) -> bool {
+        self.roles.iter().any(|r| r.permissions.allows(wanted))
+    }
+}
+
+/// A token's state at a given moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenStatus {
+    Active,
+    Expired,
+    Revoked,
+}
+
+/// A token as stored: everything but the secret, of which only the digest and hint are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub kind: TokenKind,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub hint: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub last_used_ip: Option<String>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub rotated_at: Option<DateTime<Utc>>,
+}
+
+impl Token {
+    /// Revocation wins over expiry: a revoked token reports `revoked` even once past its expiry.
+    pub fn status(&self, now: DateTime<Utc>) -> TokenStatus {
+        if self.revoked_at.is_some() {
+            TokenStatus::Revoked
+        } else if self.expires_at.is_some_and(|at| at <= now) {
+            TokenStatus::Expired
+        } else {
+            TokenStatus::Active
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    fn token(expires_at: Option<DateTime<Utc>>, revoked_at: Option<DateTime<Utc>>) -> Token {
+        Token {
+            id: Uuid::nil(),
+            user_id: Uuid::nil(),
+            kind: TokenKind::User,
+            name: None,
+            description: None,
+            hint: String::new(),
+            created_at: DateTime::UNIX_EPOCH,
+            expires_at,
+            last_used_at: None,
+            last_used_ip: None,
+            revoked_at,
+            rotated_at: None,
+        }
+    }
+
+    #[test]
+    fn token_status_at_a_moment() {
+        let now = DateTime::UNIX_EPOCH + Duration::days(10);
+        let past = now - Duration::seconds(1);
+        let future = now + Duration::seconds(1);
+        assert_eq!(token(None, None).status(now), TokenStatus::Active);
+        assert_eq!(token(Some(future), None).status(now), TokenStatus::Active);
+        assert_eq!(token(Some(now), None).status(now), TokenStatus::Expired);
+        assert_eq!(token(Some(past), None).status(now), TokenStatus::Expired);
+        assert_eq!(
+            token(Some(past), Some(past)).status(now),
+            TokenStatus::Revoked
+        );
+        assert_eq!(token(None, Some(past)).status(now), TokenStatus::Revoked);
+    }
+
+    #[test]
+    fn membership_rights_are_the_union_of_its_roles() {
+        let ws = Workspace {
+            id: Uuid::nil(),
+            slug: Slug::parse("acme").expect("slug"),
+            name: "Acme".into(),
+            created_at: DateTime::UNIX_EPOCH,
+            updated_at: DateTime::UNIX_EPOCH,
+        };
+        let role = |name: &str, perms: &[&str]| Role {
+            id: Uuid::nil(),
+            workspace_id: Uuid::nil(),
+            name: name.into(),
+            description: None,
+            permissions: perms
+                .iter()
+                .map(|p| Permission::parse(p).expect("perm"))
+                .collect(),
+            builtin: false,
+        };
+        let m = Membership {
+            workspace: ws,
+            roles: vec![role("a", &["devices:read"]), role("b", &["measurements:*"])],
+        };
+        let p = |s: &str| Permission::parse(s).expect("perm");
+        assert!(m.allows(&p("devices:read")));
+        assert!(m.allows(&p("measurements:write")));
+        assert!(!m.allows(&p("devices:write")));
+        assert_eq!(m.permissions().iter().count(), 2);
+        assert_eq!(m.role_names(), vec!["a".to_owned(), "b".to_owned()]);
+    }
+}

@@ -1,0 +1,328 @@
+//! Permissions (`area:action`, with `area:*` and `*`), resource patterns (`type:id`, `type:*`,
+//! `type:id/*`, `*`) and the matching between them.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::validate::ValidationError;
+
+const MAX_LEN: usize = 128;
+
+fn is_word(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.'))
+}
+
+/// A permission or permission pattern: `devices:read`, `devices:*` or `*`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Permission(String);
+
+impl Permission {
+    /// Everything: the owner role's permission.
+    pub fn all() -> Self {
+        Self("*".to_owned())
+    }
+
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        let valid = s.len() <= MAX_LEN
+            && (s == "*"
+                || s.split_once(':').is_some_and(|(area, action)| {
+                    is_word(area) && (action == "*" || is_word(action))
+                }));
+        if valid {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(ValidationError::new(
+                "permission",
+                format!("`{s}` is not a permission: expected `area:action`, `area:*` or `*`"),
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether holding `self` grants `other` (which may itself be a pattern).
+    pub fn covers(&self, other: &Permission) -> bool {
+        match (self.0.as_str(), other.0.as_str()) {
+            ("*", _) => true,
+            (_, "*") => false,
+            (mine, theirs) => match mine.strip_suffix(":*") {
+                Some(area) => theirs
+                    .split_once(':')
+                    .is_some_and(|(their_area, _)| their_area == area),
+                None => mine == theirs,
+            },
+        }
+    }
+}
+
+impl TryFrom<String> for Permission {
+    type Error = ValidationError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<Permission> for String {
+    fn from(p: Permission) -> Self {
+        p.0
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A set of permission patterns, as held by a role or a member.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PermissionSet(Vec<Permission>);
+
+impl PermissionSet {
+    pub fn new(mut permissions: Vec<Permission>) -> Self {
+        permissions.sort();
+        permissions.dedup();
+        Self(permissions)
+    }
+
+    pub fn allows(&self, wanted: &Permission) -> bool {
+        self.0.iter().any(|p| p.covers(wanted))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Permission> {
+        self.0.iter()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Adds `other`'s permissions to this set.
+    pub fn extend(&mut self, other: &PermissionSet) {
+        self.0.extend(other.0.iter().cloned());
+        self.0.sort();
+        self.0.dedup();
+    }
+}
+
+impl FromIterator<Permission> for PermissionSet {
+    fn from_iter<I: IntoIterator<Item = Permission>>(iter: I) -> Self {
+        Self::new(iter.into_iter().collect())
+    }
+}
+
+/// A resource pattern: `device:abc`, `device:*`, `project:p1/*` or `*`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ResourcePattern(String);
+
+impl ResourcePattern {
+    pub fn all() -> Self {
+        Self("*".to_owned())
+    }
+
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        let valid = s.len() <= MAX_LEN
+            && (s == "*"
+                || s.split_once(':').is_some_and(|(kind, id)| {
+                    is_word(kind)
+                        && !id.is_empty()
+                        && !id.chars().any(|c| c.is_whitespace() || c.is_control())
+                        // `*` only as the whole id or as a final `/*` segment.
+                        && match id.strip_suffix("/*") {
+                            Some(stem) => !stem.is_empty() && !stem.contains('*'),
+                            None => id == "*" || !id.contains('*'),
+                        }
+                }));
+        if valid {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(ValidationError::new(
+                "resource",
+                format!(
+                    "`{s}` is not a resource pattern: expected `type:id`, `type:*`, `type:id/*` or `*`"
+                ),
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this pattern reaches the concrete resource `resource` (`type:id`).
+    pub fn matches(&self, resource: &str) -> bool {
+        let pattern = self.0.as_str();
+        if pattern == "*" {
+            return true;
+        }
+        let (Some((kind, id)), Some((their_kind, their_id))) =
+            (pattern.split_once(':'), resource.split_once(':'))
+        else {
+            return false;
+        };
+        if kind != their_kind {
+            return false;
+        }
+        if id == "*" {
+            return true;
+        }
+        match id.strip_suffix("/*") {
+            // `project:p1/*` reaches `project:p1` itself and everything below it.
+            Some(stem) => {
+                their_id == stem
+                    || their_id
+                        .strip_prefix(stem)
+                        .is_some_and(|rest| rest.starts_with('/'))
+            }
+            None => id == their_id,
+        }
+    }
+}
+
+impl TryFrom<String> for ResourcePattern {
+    type Error = ValidationError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<ResourcePattern> for String {
+    fn from(p: ResourcePattern) -> Self {
+        p.0
+    }
+}
+
+impl fmt::Display for ResourcePattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Permission {
+        Permission::parse(s).expect(s)
+    }
+
+    fn r(s: &str) -> ResourcePattern {
+        ResourcePattern::parse(s).expect(s)
+    }
+
+    #[test]
+    fn permission_grammar() {
+        for ok in [
+            "*",
+            "devices:read",
+            "devices:*",
+            "api_users:manage",
+            "a.b:c-d",
+        ] {
+            assert!(Permission::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "devices",
+            "devices:",
+            ":read",
+            "*:read",
+            "Devices:read",
+            "devices:re*d",
+            "devices:read:x",
+            "dev ices:read",
+        ] {
+            assert!(Permission::parse(bad).is_err(), "{bad}");
+        }
+        assert!(Permission::parse(&format!("a:{}", "b".repeat(200))).is_err());
+    }
+
+    #[test]
+    fn permission_covering() {
+        let table = [
+            ("*", "devices:read", true),
+            ("*", "*", true),
+            ("devices:*", "devices:read", true),
+            ("devices:*", "devices:*", true),
+            ("devices:*", "devicesx:read", false),
+            ("devices:*", "*", false),
+            ("devices:read", "devices:read", true),
+            ("devices:read", "devices:write", false),
+            ("devices:read", "devices:*", false),
+            ("tokens:manage", "tokens:manager", false),
+        ];
+        for (held, wanted, expected) in table {
+            assert_eq!(
+                p(held).covers(&p(wanted)),
+                expected,
+                "{held} covers {wanted}"
+            );
+        }
+    }
+
+    #[test]
+    fn resource_grammar() {
+        for ok in [
+            "*",
+            "device:abc",
+            "device:*",
+            "project:p1/*",
+            "project:p1/x/y",
+        ] {
+            assert!(ResourcePattern::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "device",
+            "device:",
+            ":abc",
+            "device:a*",
+            "device:*/x",
+            "project:/*",
+            "device:a b",
+        ] {
+            assert!(ResourcePattern::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn resource_matching() {
+        let table = [
+            ("*", "device:abc", true),
+            ("device:*", "device:abc", true),
+            ("device:*", "sensor:abc", false),
+            ("device:abc", "device:abc", true),
+            ("device:abc", "device:abcd", false),
+            ("project:p1/*", "project:p1", true),
+            ("project:p1/*", "project:p1/x", true),
+            ("project:p1/*", "project:p1/x/y", true),
+            ("project:p1/*", "project:p10", false),
+            ("project:p1/*", "project:p10/x", false),
+        ];
+        for (pattern, resource, expected) in table {
+            assert_eq!(
+                r(pattern).matches(resource),
+                expected,
+                "{pattern} ~ {resource}"
+            );
+        }
+    }
+
+    #[test]
+    fn permission_sets_union_and_dedupe() {
+        let mut a = PermissionSet::new(vec![p("devices:read"), p("devices:read")]);
+        assert_eq!(a.iter().count(), 1);
+        a.extend(&PermissionSet::new(vec![p("tokens:manage")]));
+        assert!(a.allows(&p("tokens:manage")));
+        assert!(!a.allows(&p("members:manage")));
+        assert!(!PermissionSet::default().allows(&p("devices:read")));
+    }
+}
