@@ -195,6 +195,50 @@ impl TokenFormat {
     }
 }
 
+impl TokenFormat {
+    /// Replaces the secret part of anything in `text` that looks like a token of this format with
+    /// `[REDACTED]`, keeping the prefix so a reader still sees that a token was there. For log
+    /// lines and error messages that may quote user input.
+    pub fn redact<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        let mut out = String::new();
+        let mut rest = text;
+        let mut changed = false;
+        while let Some(at) = rest.find(self.prefix.as_str()) {
+            let after = &rest[at + self.prefix.len()..];
+            let mut chars = after.chars();
+            let is_token = chars
+                .next()
+                .is_some_and(|c| TokenKind::from_letter(c).is_some())
+                && chars.next() == Some('_');
+            let secret_len = if is_token {
+                after[2..]
+                    .bytes()
+                    .take_while(u8::is_ascii_alphanumeric)
+                    .count()
+            } else {
+                0
+            };
+            // Eight characters: long enough that ordinary words are left alone.
+            if secret_len >= 8 {
+                let head = at + self.prefix.len() + 2;
+                out.push_str(&rest[..head]);
+                out.push_str("[REDACTED]");
+                rest = &rest[head + secret_len..];
+                changed = true;
+            } else {
+                let step = at + self.prefix.len();
+                out.push_str(&rest[..step]);
+                rest = &rest[step..];
+            }
+        }
+        if !changed {
+            return std::borrow::Cow::Borrowed(text);
+        }
+        out.push_str(rest);
+        std::borrow::Cow::Owned(out)
+    }
+}
+
 fn checksum(s: &str) -> String {
     let crc = crc32fast::hash(s.as_bytes());
     format!("{:0>width$}", base62::encode(crc), width = CHECKSUM_LEN)
@@ -401,6 +445,35 @@ mod tests {
     }
 
     #[test]
+    fn redact_hides_token_bodies_and_leaves_other_text() {
+        let f = format();
+        let t = f.generate(TokenKind::User, os_fill);
+        let text = format!(
+            "GET /x?api_token={}&b=1 and again {}.",
+            t.expose(),
+            t.expose()
+        );
+        let redacted = f.redact(&text);
+        assert!(!redacted.contains(&t.expose()[4..]), "{redacted}");
+        assert_eq!(
+            redacted,
+            "GET /x?api_token=kgt_[REDACTED]&b=1 and again kgt_[REDACTED]."
+        );
+        // Truncated or mistyped tokens are still secrets worth hiding.
+        assert_eq!(f.redact("kgp_abcdefghij"), "kgp_[REDACTED]");
+        for plain in [
+            "",
+            "kg",
+            "kgt_",
+            "kgt_short",
+            "a kgx_abcdefghijk b",
+            "kgkgkg",
+        ] {
+            assert_eq!(f.redact(plain), plain);
+        }
+    }
+
+    #[test]
     fn checksum_is_padded_to_six_characters() {
         // CRC32 of some inputs is small; padding keeps the length fixed.
         assert_eq!(checksum("").len(), CHECKSUM_LEN);
@@ -555,8 +628,9 @@ mod tests {
         }
 
         #[test]
-        fn parse_never_panics(s in "\\PC{0,64}") {
+        fn parse_and_redact_never_panic(s in "\\PC{0,64}") {
             let _ = format().parse(&s);
+            let _ = format().redact(&s);
         }
     }
 }

@@ -1,0 +1,67 @@
+//! `StoreError`: what can go wrong in storage, in terms the service layer can act on.
+
+/// Which uniqueness rule a write broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    Email,
+    Slug,
+    RoleName,
+    Other,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write.
+    #[error("conflict on {0:?}")]
+    Conflict(Conflict),
+    /// The database cannot be reached or did not answer in time.
+    #[error("database unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    /// Stored data that does not convert to the domain (a bug or a hand-edited row).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("database error")]
+    Database(#[source] sqlx::Error),
+    #[error("migration failed")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                // PostgreSQL names the index; SQLite names `table.column` in its message.
+                let what = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
+                let conflict = if what.contains("users_email") || what.contains("users.email") {
+                    Conflict::Email
+                } else if what.contains("workspaces_slug") || what.contains("workspaces.slug") {
+                    Conflict::Slug
+                } else if what.contains("roles_name") || what.contains("roles.") {
+                    Conflict::RoleName
+                } else {
+                    Conflict::Other
+                };
+                StoreError::Conflict(conflict)
+            }
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e),
+            sqlx::Error::Database(db) if is_transient(db.as_ref()) => StoreError::Unavailable(e),
+            _ => StoreError::Database(e),
+        }
+    }
+}
+
+/// Errors that mean "try again later" rather than "this query is wrong": PostgreSQL's connection,
+/// resource and shutdown classes; SQLite's busy and locked.
+fn is_transient(db: &dyn sqlx::error::DatabaseError) -> bool {
+    let code = db.code().unwrap_or_default();
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        return code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6));
+    }
+    ["08", "53", "57P"]
+        .iter()
+        .any(|class| code.starts_with(class))
+}

@@ -1,0 +1,193 @@
+//! `ApiError`: the one place where an outcome becomes an HTTP status, a JSON error envelope
+//! (`{"error":{"code","message"}}`) and, for authentication failures, `WWW-Authenticate`.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use crate::service::{AuthFailure, ServiceError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    /// The request itself is wrong (syntax, transport rules); `message` is safe to show.
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("expected a JSON body with Content-Type: application/json")]
+    UnsupportedMediaType,
+    #[error("no such route")]
+    RouteNotFound,
+    #[error("method not allowed on this route")]
+    MethodNotAllowed,
+}
+
+impl ApiError {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// Hides anything token-shaped in a message that quotes the request.
+    pub fn redacted(self, format: &keygate_domain::TokenFormat) -> Self {
+        match self {
+            ApiError::BadRequest { code, message } => ApiError::BadRequest {
+                code,
+                message: format.redact(&message).into_owned(),
+            },
+            other => other,
+        }
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, String, Map<String, Value>) {
+        let mut extra = Map::new();
+        let (status, code, message) = match self {
+            ApiError::Service(e) => match e {
+                ServiceError::Unauthenticated => {
+                    (StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string())
+                }
+                ServiceError::InvalidCredentials(f) => {
+                    (StatusCode::UNAUTHORIZED, f.code(), e.to_string())
+                }
+                ServiceError::Forbidden { missing, .. } => {
+                    if let Some(p) = missing {
+                        extra.insert("missing".into(), json!(p));
+                    }
+                    (StatusCode::FORBIDDEN, "forbidden", e.to_string())
+                }
+                ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", e.to_string()),
+                ServiceError::Invalid(v) => {
+                    extra.insert("field".into(), json!(v.field));
+                    (StatusCode::BAD_REQUEST, "invalid_input", e.to_string())
+                }
+                ServiceError::Conflict { code, .. } => (StatusCode::CONFLICT, *code, e.to_string()),
+                ServiceError::Unavailable(_) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database is unavailable; try again shortly".to_owned(),
+                ),
+                ServiceError::Internal(_) => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error".to_owned(),
+                ),
+            },
+            ApiError::BadRequest { code, message } => {
+                (StatusCode::BAD_REQUEST, *code, message.clone())
+            }
+            ApiError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                self.to_string(),
+            ),
+            ApiError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                self.to_string(),
+            ),
+            ApiError::RouteNotFound => (StatusCode::NOT_FOUND, "not_found", self.to_string()),
+            ApiError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                self.to_string(),
+            ),
+        };
+        (status, code, message, extra)
+    }
+}
+
+/// The `WWW-Authenticate` challenge (RFC 6750 style, with Keygate's `Token` scheme).
+fn challenge(failure: Option<AuthFailure>) -> HeaderValue {
+    HeaderValue::from_static(match failure {
+        None => r#"Token realm="keygate""#,
+        Some(_) => r#"Token realm="keygate", error="invalid_token""#,
+    })
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message, extra) = self.parts();
+        match &self {
+            ApiError::Service(ServiceError::Internal(e)) => {
+                tracing::error!(error = %error_chain(e.as_ref()), "internal error");
+            }
+            ApiError::Service(ServiceError::Unavailable(e)) => {
+                tracing::error!(error = %error_chain(e), "database unavailable");
+            }
+            _ => {}
+        }
+        let mut error = Map::new();
+        error.insert("code".into(), json!(code));
+        error.insert("message".into(), json!(message));
+        error.extend(extra);
+        let mut response = (status, Json(json!({ "error": error }))).into_response();
+        let failure = match &self {
+            ApiError::Service(ServiceError::Unauthenticated) => Some(None),
+            ApiError::Service(ServiceError::InvalidCredentials(f)) => Some(Some(*f)),
+            _ => None,
+        };
+        if let Some(failure) = failure {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, challenge(failure));
+        }
+        response
+    }
+}
+
+/// An error and its sources on one line, for the log.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
+            JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(
+                "malformed_json",
+                format!("malformed JSON: {}", source_text(&e)),
+            ),
+            JsonRejection::JsonDataError(e) => ApiError::bad_request(
+                "invalid_body",
+                format!("invalid request body: {}", source_text(&e)),
+            ),
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+            other => ApiError::bad_request("invalid_body", other.body_text()),
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        ApiError::bad_request("invalid_path", rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::bad_request("invalid_query", rejection.body_text())
+    }
+}
+
+/// The innermost message of a rejection: serde's own words, without axum's preamble.
+fn source_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut inner = e;
+    while let Some(s) = inner.source() {
+        inner = s;
+    }
+    inner.to_string()
+}

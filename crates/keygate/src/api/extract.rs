@@ -1,0 +1,224 @@
+//! Extractors: JSON bodies and path parameters whose rejections are `ApiError`s, and the caller
+//! identified by the token transports of SPEC §3.
+
+use std::collections::BTreeSet;
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::service::{Principal, ServiceError};
+
+/// A JSON request body; malformed, mistyped, oversized or unknown-field bodies become 4xx errors.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Json(value)),
+            Err(rejection) => Err(ApiError::from(rejection).redacted(state.keygate.format())),
+        }
+    }
+}
+
+/// Path parameters; a malformed id is a 400 naming the parameter.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(rejection) => Err(ApiError::from(rejection).redacted(state.keygate.format())),
+        }
+    }
+}
+
+/// Marks a route that accepts `api_token` in its query string (exports and hooks that cannot
+/// set headers). Added with `route_layer(Extension(QueryTokenAllowed))`.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryTokenAllowed;
+
+/// The name of the query parameter that may carry a token on marked routes.
+pub const QUERY_TOKEN_PARAM: &str = "api_token";
+
+/// The token a request presents, if any, from every transport SPEC §3 accepts. Two different
+/// tokens, a token in the URL of an unmarked route, or an unknown `Authorization` scheme are
+/// refused with 400.
+pub fn presented_token(
+    headers: &HeaderMap,
+    query: Option<&str>,
+    query_allowed: bool,
+) -> Result<Option<String>, ApiError> {
+    let mut found = BTreeSet::new();
+    for value in headers.get_all(axum::http::header::AUTHORIZATION) {
+        let value = header_text(value)?;
+        let (scheme, credentials) = value.split_once(' ').unwrap_or((value, ""));
+        if scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer") {
+            found.insert(credentials.trim().to_owned());
+        } else {
+            return Err(ApiError::bad_request(
+                "invalid_request",
+                "the Authorization header must use the Token or Bearer scheme",
+            ));
+        }
+    }
+    // Header names are case-insensitive: `api-key` is `API-KEY`.
+    for name in ["api-key", "x-api-key"] {
+        for value in headers.get_all(name) {
+            found.insert(header_text(value)?.trim().to_owned());
+        }
+    }
+    let in_query: Vec<String> = query
+        .map(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .filter(|(k, _)| k == QUERY_TOKEN_PARAM)
+                .map(|(_, v)| v.into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    if !in_query.is_empty() && !query_allowed {
+        return Err(ApiError::bad_request(
+            "query_token_not_allowed",
+            "this endpoint does not accept a token in the URL; send it in the Authorization, \
+             API-KEY or X-API-Key header",
+        ));
+    }
+    found.extend(in_query);
+    if found.len() > 1 {
+        return Err(ApiError::bad_request(
+            "conflicting_tokens",
+            "the request presents more than one different token",
+        ));
+    }
+    Ok(found.pop_first())
+}
+
+fn header_text(value: &axum::http::HeaderValue) -> Result<&str, ApiError> {
+    value.to_str().map_err(|_| {
+        ApiError::bad_request(
+            "invalid_request",
+            "a credentials header contains characters outside visible ASCII",
+        )
+    })
+}
+
+/// The authenticated caller. Anonymous requests are refused with 401 on endpoints that take it.
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let allowed = parts.extensions.get::<QueryTokenAllowed>().is_some();
+        let presented = presented_token(&parts.headers, parts.uri.query(), allowed)?
+            .ok_or(ServiceError::Unauthenticated)?;
+        Ok(Caller(state.keygate.authenticate(&presented).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_str(v).expect("header value"));
+        }
+        h
+    }
+
+    fn code(r: Result<Option<String>, ApiError>) -> &'static str {
+        match r {
+            Err(ApiError::BadRequest { code, .. }) => code,
+            other => panic!("expected a 400, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_transport_is_read() {
+        for (name, value) in [
+            ("authorization", "Token abc"),
+            ("authorization", "token abc"),
+            ("authorization", "Bearer abc"),
+            ("authorization", "BEARER  abc "),
+            ("API-KEY", "abc"),
+            ("api-key", "abc"),
+            ("X-API-Key", "abc"),
+        ] {
+            let got = presented_token(&headers(&[(name, value)]), None, false);
+            assert_eq!(
+                got.ok().flatten().as_deref(),
+                Some("abc"),
+                "{name}: {value}"
+            );
+        }
+        assert_eq!(
+            presented_token(&HeaderMap::new(), None, false).ok(),
+            Some(None)
+        );
+    }
+
+    #[test]
+    fn query_token_only_where_allowed() {
+        let q = Some("x=1&api_token=abc");
+        assert_eq!(
+            code(presented_token(&HeaderMap::new(), q, false)),
+            "query_token_not_allowed"
+        );
+        assert_eq!(
+            presented_token(&HeaderMap::new(), q, true)
+                .ok()
+                .flatten()
+                .as_deref(),
+            Some("abc")
+        );
+        // Other parameters are no concern.
+        assert_eq!(
+            presented_token(&HeaderMap::new(), Some("api=1"), false).ok(),
+            Some(None)
+        );
+    }
+
+    #[test]
+    fn two_different_tokens_are_refused_and_the_same_twice_is_fine() {
+        let two = headers(&[("authorization", "Token abc"), ("x-api-key", "def")]);
+        assert_eq!(
+            code(presented_token(&two, None, false)),
+            "conflicting_tokens"
+        );
+        let same = headers(&[("authorization", "Token abc"), ("x-api-key", "abc")]);
+        assert_eq!(
+            presented_token(&same, None, false)
+                .ok()
+                .flatten()
+                .as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            code(presented_token(
+                &headers(&[("api-key", "abc")]),
+                Some("api_token=def"),
+                true
+            )),
+            "conflicting_tokens"
+        );
+    }
+
+    #[test]
+    fn other_authorization_schemes_are_refused() {
+        let basic = headers(&[("authorization", "Basic dXNlcjpwYXNz")]);
+        assert_eq!(
+            code(presented_token(&basic, None, false)),
+            "invalid_request"
+        );
+    }
+}

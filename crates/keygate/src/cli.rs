@@ -1,0 +1,340 @@
+//! The `keygate` command line: `serve`, `migrate`, `bootstrap`, `token ...` and `config check`.
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, anyhow, bail};
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
+use keygate_domain::{Email, User};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::api::rest::json::{TokenJson, TokenWithSecretJson, UserJson, WorkspaceJson};
+use crate::config::{Config, Overrides};
+use crate::service::{Bootstrap, Clock, Expiry, Keygate, NewTokenRequest, ServiceError};
+use crate::startup::{Application, services};
+use crate::telemetry;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "keygate",
+    version,
+    about = "Accounts, roles and access tokens for your platform's API",
+    long_about = "Keygate issues and verifies API tokens. Configuration comes from flags, then \
+                  KEYGATE_* environment variables, then keygate.toml, then defaults."
+)]
+pub struct Cli {
+    /// Configuration file [default: keygate.toml when present]
+    #[arg(long, global = true, env = "KEYGATE_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Database URL: sqlite://PATH or postgres://... [default: sqlite://keygate.db]
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (applies pending migrations first)
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit
+    Migrate,
+    /// Create the first user (an instance admin), optionally their workspace, and print their
+    /// personal token once
+    Bootstrap(BootstrapArgs),
+    /// Manage a user's tokens directly on the database, as an operator
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Inspect the configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    /// Email of the user to create
+    #[arg(long)]
+    pub email: String,
+    /// Slug of a workspace to create with the user as its owner
+    #[arg(long, value_name = "SLUG")]
+    pub workspace: Option<String>,
+    /// Read the user's password (for the web UI) from standard input
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Print the result as JSON: {"user", "workspace", "token"}
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token for a user and print it once
+    Create(TokenCreateArgs),
+    /// List a user's tokens (hints only)
+    List(UserArgs),
+    /// Revoke one of a user's tokens at once
+    Revoke(TokenIdArgs),
+    /// Give one of a user's tokens a new secret and print it once; the old secret stops working
+    Rotate(TokenIdArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    /// Email of the user who owns the tokens
+    #[arg(long, value_name = "EMAIL")]
+    pub user: String,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    #[command(flatten)]
+    pub owner: UserArgs,
+    /// Name shown in listings
+    #[arg(long)]
+    pub name: Option<String>,
+    /// What the token is for
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Days until the token expires
+    #[arg(long, value_name = "DAYS", conflicts_with = "expires_at")]
+    pub expires_in_days: Option<i64>,
+    /// Moment the token expires (RFC 3339, e.g. 2027-01-31T00:00:00Z)
+    #[arg(long, value_name = "TIME")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenIdArgs {
+    #[command(flatten)]
+    pub owner: UserArgs,
+    /// Id of the token
+    pub id: Uuid,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Load and validate the configuration, then print it with secrets hidden
+    Check,
+}
+
+/// Runs the command; an error is printed by `main` and exits with status 1.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let overrides = Overrides {
+        bind: match &cli.command {
+            Command::Serve(args) => args.bind,
+            _ => None,
+        },
+        database_url: cli.database_url.clone(),
+    };
+    let config = Config::load(cli.config.as_deref(), &overrides)?;
+    if !matches!(cli.command, Command::Config(_)) {
+        telemetry::init(&config.log, config.log_format);
+    }
+    match cli.command {
+        Command::Serve(_) => {
+            let app = Application::build(&config).await?;
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            services(&config, Clock::default()).await?;
+            println!("migrations applied");
+        }
+        Command::Bootstrap(args) => {
+            let keygate = services(&config, Clock::default()).await?;
+            bootstrap(&keygate, args).await?;
+        }
+        Command::Token(command) => {
+            let keygate = services(&config, Clock::default()).await?;
+            token(&keygate, command).await?;
+        }
+        Command::Config(ConfigCommand::Check) => {
+            print!("{}", config.describe());
+            println!("# configuration is valid");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn bootstrap(keygate: &Keygate, args: BootstrapArgs) -> anyhow::Result<()> {
+    let password = if args.password_stdin {
+        let mut input = String::new();
+        std::io::stdin()
+            .read_to_string(&mut input)
+            .context("reading the password from standard input")?;
+        let password = input.strip_suffix('\n').unwrap_or(&input);
+        let password = password.strip_suffix('\r').unwrap_or(password);
+        Some(password.to_owned().into())
+    } else {
+        None
+    };
+    let done = keygate
+        .bootstrap(Bootstrap {
+            email: args.email,
+            workspace: args.workspace,
+            password,
+        })
+        .await
+        .map_err(user_facing)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let doc = json!({
+            "user": UserJson::from(&done.user),
+            "workspace": done.workspace.as_ref().map(WorkspaceJson::from),
+            "token": done.clear.expose(),
+        });
+        writeln!(out, "{doc}")?;
+    } else {
+        let email = done.user.email.as_ref().map_or("", |e| e.as_str());
+        writeln!(
+            out,
+            "Created user {email} ({}), an instance admin.",
+            done.user.id
+        )?;
+        if let Some(ws) = &done.workspace {
+            writeln!(
+                out,
+                "Created workspace {} ({}) with {email} as its owner.",
+                ws.slug, ws.id
+            )?;
+        }
+        writeln!(
+            out,
+            "\nPersonal token (shown once; store it now):\n{}",
+            done.clear.expose()
+        )?;
+    }
+    Ok(())
+}
+
+async fn token(keygate: &Keygate, command: TokenCommand) -> anyhow::Result<()> {
+    let now = keygate.clock().now();
+    let mut out = std::io::stdout().lock();
+    match command {
+        TokenCommand::Create(args) => {
+            let user = find_user(keygate, &args.owner.user).await?;
+            let request = NewTokenRequest {
+                name: args.name,
+                description: args.description,
+                expiry: Expiry::from_parts(args.expires_in_days, args.expires_at)
+                    .map_err(|e| user_facing(e.into()))?,
+            };
+            let (token, clear) = keygate
+                .create_token(&user, request)
+                .await
+                .map_err(user_facing)?;
+            print_secret(
+                &mut out,
+                args.owner.json,
+                TokenWithSecretJson::new(&token, clear, now),
+            )?;
+        }
+        TokenCommand::List(args) => {
+            let user = find_user(keygate, &args.user).await?;
+            let tokens = keygate.list_tokens(&user).await.map_err(user_facing)?;
+            let tokens: Vec<TokenJson> = tokens.iter().map(|t| TokenJson::new(t, now)).collect();
+            if args.json {
+                writeln!(out, "{}", json!({ "tokens": tokens }))?;
+            } else {
+                writeln!(
+                    out,
+                    "{:<36}  {:<8}  {:<8}  {:<16}  {:<20}  NAME",
+                    "ID", "KIND", "STATUS", "HINT", "EXPIRES"
+                )?;
+                for t in tokens {
+                    writeln!(
+                        out,
+                        "{:<36}  {:<8}  {:<8}  {:<16}  {:<20}  {}",
+                        t.id,
+                        t.kind.as_str(),
+                        json!(t.status).as_str().unwrap_or_default(),
+                        t.hint,
+                        t.expires_at.map_or("never".to_owned(), |e| e
+                            .format("%Y-%m-%d %H:%M")
+                            .to_string()),
+                        t.name.unwrap_or_default()
+                    )?;
+                }
+            }
+        }
+        TokenCommand::Revoke(args) => {
+            let user = find_user(keygate, &args.owner.user).await?;
+            let token = keygate
+                .revoke_token(&user, args.id)
+                .await
+                .map_err(user_facing)?;
+            if args.owner.json {
+                writeln!(out, "{}", json!(TokenJson::new(&token, now)))?;
+            } else {
+                writeln!(out, "Revoked token {} ({}).", token.id, token.hint)?;
+            }
+        }
+        TokenCommand::Rotate(args) => {
+            let user = find_user(keygate, &args.owner.user).await?;
+            let (token, clear) = keygate
+                .rotate_token(&user, args.id)
+                .await
+                .map_err(user_facing)?;
+            print_secret(
+                &mut out,
+                args.owner.json,
+                TokenWithSecretJson::new(&token, clear, now),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn print_secret(
+    out: &mut impl Write,
+    as_json: bool,
+    created: TokenWithSecretJson,
+) -> anyhow::Result<()> {
+    if as_json {
+        writeln!(out, "{}", json!(created))?;
+    } else {
+        writeln!(
+            out,
+            "Token {} ({}).",
+            created.details.id, created.details.hint
+        )?;
+        writeln!(
+            out,
+            "\nToken (shown once; store it now):\n{}",
+            created.token
+        )?;
+    }
+    Ok(())
+}
+
+async fn find_user(keygate: &Keygate, email: &str) -> anyhow::Result<User> {
+    let email = Email::parse(email).map_err(|e| anyhow!("{e}"))?;
+    match keygate.user_by_email(&email).await.map_err(user_facing)? {
+        Some(user) => Ok(user),
+        None => bail!("no user with email {email}"),
+    }
+}
+
+/// A service error as one line for the terminal.
+fn user_facing(e: ServiceError) -> anyhow::Error {
+    match e {
+        ServiceError::Internal(source) => anyhow!("internal error: {source}"),
+        ServiceError::Unavailable(source) => anyhow!("the database is unavailable: {source}"),
+        other => anyhow!("{other}"),
+    }
+}

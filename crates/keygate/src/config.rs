@@ -1,0 +1,278 @@
+//! Configuration: one typed `Config`, loaded once from defaults, then `keygate.toml` (or the file
+//! given with `--config`), then `KEYGATE_*` environment variables, then command-line flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use keygate_domain::{Digester, TokenFormat};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// The file read when no `--config` is given, if it exists.
+pub const DEFAULT_FILE: &str = "keygate.toml";
+
+/// Keys that `KEYGATE_*` environment variables may set.
+const ENV_KEYS: [&str; 6] = [
+    "bind",
+    "database_url",
+    "token_prefix",
+    "token_pepper",
+    "log",
+    "log_format",
+];
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address and port `serve` listens on.
+    #[serde(default = "default_bind")]
+    pub bind: SocketAddr,
+    /// `sqlite://PATH` (created when missing) or `postgres://...`.
+    #[serde(default = "default_database_url")]
+    pub database_url: String,
+    /// The start of every token, before the kind letter: `kg` gives `kgp_`, `kgt_`, `kga_`.
+    #[serde(default = "default_token_prefix")]
+    pub token_prefix: String,
+    /// Key for HMAC-SHA-256 token digests. Changing or removing it invalidates every token.
+    #[serde(default)]
+    pub token_pepper: Option<SecretString>,
+    /// Log filter in `RUST_LOG` syntax; `RUST_LOG` itself wins when set.
+    #[serde(default = "default_log")]
+    pub log: String,
+    #[serde(default)]
+    pub log_format: LogFormat,
+}
+
+fn default_bind() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+fn default_database_url() -> String {
+    "sqlite://keygate.db".to_owned()
+}
+
+fn default_token_prefix() -> String {
+    "kg".to_owned()
+}
+
+fn default_log() -> String {
+    "info".to_owned()
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: default_bind(),
+            database_url: default_database_url(),
+            token_prefix: default_token_prefix(),
+            token_pepper: None,
+            log: default_log(),
+            log_format: LogFormat::default(),
+        }
+    }
+}
+
+/// Values given as command-line flags; they override every other source.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl From<figment::Error> for ConfigError {
+    fn from(e: figment::Error) -> Self {
+        ConfigError::Invalid(e.to_string())
+    }
+}
+
+impl Config {
+    /// Loads and validates the configuration. `file` is an explicit `--config`; without it
+    /// `keygate.toml` is read when present.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let file = match file {
+            Some(path) if !path.exists() => {
+                return Err(ConfigError::MissingFile(path.to_owned()));
+            }
+            Some(path) => Toml::file_exact(path),
+            None => Toml::file(DEFAULT_FILE),
+        };
+        let config: Config = Figment::new()
+            .merge(file)
+            .merge(Env::prefixed("KEYGATE_").only(&ENV_KEYS))
+            .merge(Serialized::globals(overrides))
+            .extract()?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.token_format()?;
+        let url = self.database_url.as_str();
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Invalid(
+                "database_url must start with sqlite:// or postgres://".into(),
+            ));
+        }
+        if let Some(pepper) = &self.token_pepper
+            && pepper.expose_secret().len() < 16
+        {
+            return Err(ConfigError::Invalid(
+                "token_pepper must be at least 16 characters long".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn token_format(&self) -> Result<TokenFormat, ConfigError> {
+        TokenFormat::new(&self.token_prefix)
+            .map_err(|e| ConfigError::Invalid(format!("token_prefix: {e}")))
+    }
+
+    pub fn digester(&self) -> Digester {
+        Digester::new(
+            self.token_pepper
+                .as_ref()
+                .map(|p| p.expose_secret().as_bytes()),
+        )
+    }
+
+    /// The effective configuration as TOML, with the pepper hidden.
+    pub fn describe(&self) -> String {
+        let pepper = if self.token_pepper.is_some() {
+            "\"[set, hidden]\""
+        } else {
+            "\"[not set]\""
+        };
+        format!(
+            "bind = \"{}\"\ndatabase_url = \"{}\"\ntoken_prefix = \"{}\"\ntoken_pepper = {}\nlog = \"{}\"\nlog_format = \"{}\"\n",
+            self.bind,
+            redact_url_password(&self.database_url),
+            self.token_prefix,
+            pepper,
+            self.log,
+            match self.log_format {
+                LogFormat::Text => "text",
+                LogFormat::Json => "json",
+            }
+        )
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+// figment::Jail's closures return figment's own (large) error type.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_are_layered_file_env_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "keygate.toml",
+                "bind = \"127.0.0.1:9000\"\ndatabase_url = \"sqlite://file.db\"\ntoken_prefix = \"acme\"\n",
+            )?;
+            let c = Config::load(None, &Overrides::default()).expect("loads");
+            assert_eq!(c.bind.port(), 9000);
+            assert_eq!(c.token_prefix, "acme");
+
+            jail.set_env("KEYGATE_DATABASE_URL", "sqlite://env.db");
+            jail.set_env("KEYGATE_TEST_DATABASE_URL", "ignored: not a config key");
+            let c = Config::load(None, &Overrides::default()).expect("loads");
+            assert_eq!(c.database_url, "sqlite://env.db");
+
+            let flags = Overrides {
+                database_url: Some("sqlite://flag.db".into()),
+                bind: None,
+            };
+            let c = Config::load(None, &flags).expect("loads");
+            assert_eq!(c.database_url, "sqlite://flag.db");
+            assert_eq!(c.bind.port(), 9000);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn defaults_without_a_file() {
+        figment::Jail::expect_with(|_| {
+            let c = Config::load(None, &Overrides::default()).expect("loads");
+            assert_eq!(c.bind, default_bind());
+            assert_eq!(c.database_url, "sqlite://keygate.db");
+            assert_eq!(c.token_prefix, "kg");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_and_unknown_keys_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            assert!(matches!(
+                Config::load(Some(Path::new("nope.toml")), &Overrides::default()),
+                Err(ConfigError::MissingFile(_))
+            ));
+            for body in [
+                "token_prefix = \"Bad_\"",
+                "database_url = \"mysql://x\"",
+                "token_pepper = \"short\"",
+                "bnd = \"127.0.0.1:1\"",
+                "bind = \"not an address\"",
+            ] {
+                jail.create_file("keygate.toml", body)?;
+                assert!(
+                    Config::load(None, &Overrides::default()).is_err(),
+                    "accepted {body}"
+                );
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn describe_hides_secrets() {
+        let c = Config {
+            token_pepper: Some("a very secret pepper".into()),
+            database_url: "postgres://app:hunter2@db/keygate".into(),
+            ..Config::default()
+        };
+        let text = c.describe();
+        assert!(!text.contains("very secret"));
+        assert!(!text.contains("hunter2"));
+        assert!(text.contains("postgres://app:***@db/keygate"));
+    }
+}

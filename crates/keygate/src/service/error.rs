@@ -1,0 +1,100 @@
+//! `ServiceError`: the outcome of a use case that did not succeed, in the words of the product.
+//! Interfaces map it to their own shape (HTTP status and JSON envelope in `api::error`).
+
+use keygate_domain::{Permission, ValidationError};
+use keygate_store::{Conflict, StoreError};
+
+/// Why a presented token does not authenticate. The classes are the ones callers may see; an
+/// unknown token and a malformed one are both `InvalidToken`, so nobody learns which existed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    InvalidToken,
+    TokenExpired,
+    TokenRevoked,
+}
+
+impl AuthFailure {
+    pub fn code(self) -> &'static str {
+        match self {
+            AuthFailure::InvalidToken => "invalid_token",
+            AuthFailure::TokenExpired => "token_expired",
+            AuthFailure::TokenRevoked => "token_revoked",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            AuthFailure::InvalidToken => "the token is malformed, unknown or no longer valid",
+            AuthFailure::TokenExpired => "the token has expired",
+            AuthFailure::TokenRevoked => "the token has been revoked",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The request carries no token where one is needed.
+    #[error("this endpoint needs a token")]
+    Unauthenticated,
+    #[error("{}", .0.message())]
+    InvalidCredentials(AuthFailure),
+    /// Authenticated, but the rights do not allow it.
+    #[error("{message}")]
+    Forbidden {
+        missing: Option<Permission>,
+        message: String,
+    },
+    /// The thing does not exist, or the caller may not know that it does.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The request is well-formed but clashes with the current state.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// The database cannot be reached.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] StoreError),
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ServiceError {
+    pub fn forbidden(missing: Permission) -> Self {
+        ServiceError::Forbidden {
+            message: format!("missing permission `{missing}`"),
+            missing: Some(missing),
+        }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        ServiceError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        ServiceError::Internal(e.into())
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(Conflict::Email) => {
+                ServiceError::conflict("email_taken", "a user with this email already exists")
+            }
+            StoreError::Conflict(Conflict::Slug) => {
+                ServiceError::conflict("slug_taken", "a workspace with this slug already exists")
+            }
+            StoreError::Conflict(Conflict::RoleName) => {
+                ServiceError::conflict("role_exists", "a role with this name already exists")
+            }
+            StoreError::Unavailable(_) => ServiceError::Unavailable(e),
+            other => ServiceError::internal(other),
+        }
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;

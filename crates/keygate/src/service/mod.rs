@@ -1,0 +1,80 @@
+//! Use cases: the only place where domain rules meet storage. REST, GraphQL, the web UI and the
+//! CLI all call these functions, so each rule is written once.
+
+mod auth;
+mod clock;
+mod error;
+pub mod password;
+mod tokens;
+mod users;
+mod workspaces;
+
+use std::sync::Arc;
+
+use keygate_domain::{ClearToken, Digester, TokenFormat, TokenKind};
+use keygate_store::Store;
+
+pub use auth::{Principal, VerifyOutcome};
+pub use clock::Clock;
+pub use error::{AuthFailure, ServiceError, ServiceResult};
+pub use tokens::{Expiry, NewTokenRequest};
+pub use users::{Bootstrap, Bootstrapped};
+pub use workspaces::{NewWorkspaceRequest, WorkspacePatchRequest, WorkspaceRef};
+
+/// Keygate's services, shared by every interface. Cheap to clone.
+#[derive(Clone)]
+pub struct Keygate {
+    store: Arc<dyn Store>,
+    format: TokenFormat,
+    digester: Digester,
+    clock: Clock,
+}
+
+impl Keygate {
+    pub fn new(
+        store: Arc<dyn Store>,
+        format: TokenFormat,
+        digester: Digester,
+        clock: Clock,
+    ) -> Self {
+        Self {
+            store,
+            format,
+            digester,
+            clock,
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn format(&self) -> &TokenFormat {
+        &self.format
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// A new secret of `kind` from the OS CSPRNG.
+    fn generate(&self, kind: TokenKind) -> ServiceResult<ClearToken> {
+        let mut failure = None;
+        let token = self.format.generate(kind, |buf| {
+            if let Err(e) = getrandom::fill(buf) {
+                failure = Some(e);
+            }
+        });
+        match failure {
+            None => Ok(token),
+            Some(e) => Err(ServiceError::internal(format!(
+                "OS randomness unavailable: {e}"
+            ))),
+        }
+    }
+
+    /// Whether the database answers.
+    pub async fn ready(&self) -> ServiceResult<()> {
+        Ok(self.store.ping().await?)
+    }
+}

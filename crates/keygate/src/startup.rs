@@ -1,0 +1,116 @@
+//! Wiring: from a `Config` to a running server, or to the services the CLI uses.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::api::{self, AppState};
+use crate::config::{Config, ConfigError};
+use crate::service::{Clock, Keygate};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot open the database: {0}")]
+    Store(#[from] keygate_store::StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Opens the database, applies pending migrations and builds the services.
+pub async fn services(config: &Config, clock: Clock) -> Result<Keygate, StartupError> {
+    let store = keygate_store::connect(&config.database_url).await?;
+    store.migrate().await?;
+    Ok(Keygate::new(
+        store,
+        config.token_format()?,
+        config.digester(),
+        clock,
+    ))
+}
+
+/// A server bound to its address, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    keygate: Keygate,
+}
+
+impl Application {
+    pub async fn build(config: &Config) -> Result<Self, StartupError> {
+        Self::build_with_clock(config, Clock::default()).await
+    }
+
+    /// As `build`, with a clock the caller keeps (tests move it forward).
+    pub async fn build_with_clock(config: &Config, clock: Clock) -> Result<Self, StartupError> {
+        let keygate = services(config, clock).await?;
+        let listener =
+            TcpListener::bind(config.bind)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: config.bind,
+                    source,
+                })?;
+        let router = api::router(AppState {
+            keygate: keygate.clone(),
+        });
+        Ok(Self {
+            listener,
+            router,
+            keygate,
+        })
+    }
+
+    /// The bound address; with port 0 in the config, the port the system chose.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    pub fn keygate(&self) -> &Keygate {
+        &self.keygate
+    }
+
+    /// Serves until SIGINT or SIGTERM, then finishes requests in flight and closes the pool.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        tracing::info!("listening on http://{}", self.local_addr());
+        let store = self.keygate.store().clone();
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+        store.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
