@@ -1,0 +1,338 @@
+//! The test harness: a real Keygate server on a random port over a fresh SQLite file or a fresh
+//! PostgreSQL database, personas to call it as, and a capture of every log line it writes.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+
+use keygate::config::Config;
+use keygate::service::{Bootstrap, Clock, Keygate};
+use keygate::startup::Application;
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde_json::Value;
+use sqlx::Connection;
+use uuid::Uuid;
+
+/// The environment variable naming a PostgreSQL server for tests.
+pub const PG_ENV: &str = "KEYGATE_TEST_DATABASE_URL";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs a test body once per backend: `backend_tests!(name, ...)` expects `async fn name(app: TestApp)`
+/// in the same module and makes `name::sqlite` and `name::postgres`. Without
+/// `KEYGATE_TEST_DATABASE_URL` the PostgreSQL case prints that it skipped.
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+                        .await
+                        .expect("SQLite is always available");
+                    super::$name(app).await;
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    if let Some(app) =
+                        crate::helpers::spawn_app(crate::helpers::Backend::Postgres).await
+                    {
+                        super::$name(app).await;
+                    }
+                }
+            }
+        )*
+    };
+}
+pub(crate) use backend_tests;
+
+/// Every log line written by any server in this test process, as text.
+static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Captures logs at the most verbose level, so that a secret in any log line is found.
+fn capture_logs() {
+    static INIT: OnceLock<()> = OnceLock::new();
+    INIT.get_or_init(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("trace")
+            .with_ansi(false)
+            .with_writer(|| LogWriter)
+            .try_init();
+    });
+}
+
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+}
+
+/// A fresh database for one test; dropped with it.
+pub enum TestDb {
+    Sqlite { dir: tempfile::TempDir },
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDb {
+    async fn create(backend: Backend) -> Option<(Self, String)> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("keygate.db").display());
+                Some((TestDb::Sqlite { dir }, url))
+            }
+            Backend::Postgres => {
+                let Ok(admin_url) = std::env::var(PG_ENV) else {
+                    println!("skipped: no PostgreSQL ({PG_ENV} is not set)");
+                    return None;
+                };
+                let name = format!("keygate_test_{}", Uuid::now_v7().simple());
+                let mut conn = sqlx::PgConnection::connect(&admin_url)
+                    .await
+                    .expect("connect to the test PostgreSQL server");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
+                let url = pg_url_with_database(&admin_url, &name);
+                Some((TestDb::Postgres { admin_url, name }, url))
+            }
+        }
+    }
+
+    /// The SQLite database files (main, WAL, shared memory) that exist.
+    pub fn sqlite_files(&self) -> Vec<PathBuf> {
+        match self {
+            TestDb::Sqlite { dir } => ["keygate.db", "keygate.db-wal", "keygate.db-shm"]
+                .iter()
+                .map(|f| dir.path().join(f))
+                .filter(|p| p.exists())
+                .collect(),
+            TestDb::Postgres { .. } => Vec::new(),
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs inside the test's runtime: do the async cleanup on a thread of its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async {
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                        )))
+                        .execute(&mut conn)
+                        .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// `postgres://u@h:p/db?x` with `db` replaced by `name`.
+pub fn pg_url_with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (server, _) = base.rsplit_once('/').expect("database URL has a path");
+    match query {
+        Some(q) => format!("{server}/{name}?{q}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
+/// A user to call the API as.
+#[derive(Debug, Clone)]
+pub struct Persona {
+    pub email: String,
+    pub id: Uuid,
+    /// The personal token, in clear.
+    pub token: String,
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub clock: Clock,
+    pub keygate: Keygate,
+    pub db: TestDb,
+    /// Bootstrapped with workspace `acme`.
+    pub owner: Persona,
+    /// Every clear token this test has seen, for the leak scans.
+    pub issued: Mutex<Vec<String>>,
+}
+
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    capture_logs();
+    let (db, database_url) = TestDb::create(backend).await?;
+    let config = Config {
+        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        database_url,
+        ..Config::default()
+    };
+    let clock = Clock::default();
+    let app = Application::build_with_clock(&config, clock.clone())
+        .await
+        .expect("application starts");
+    let addr = app.local_addr();
+    let keygate = app.keygate().clone();
+    tokio::spawn(app.run_until_stopped());
+    let mut test = TestApp {
+        addr,
+        client: reqwest::Client::new(),
+        clock,
+        keygate,
+        db,
+        owner: Persona {
+            email: String::new(),
+            id: Uuid::nil(),
+            token: String::new(),
+        },
+        issued: Mutex::new(Vec::new()),
+    };
+    test.owner = test.persona("owner@example.com", Some("acme")).await;
+    Some(test)
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A request with no token.
+    pub fn anonymous(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    /// A request presenting `token` as `Authorization: Token ...`.
+    pub fn with_token(&self, token: &str, method: Method, path: &str) -> RequestBuilder {
+        self.anonymous(method, path)
+            .header("Authorization", format!("Token {token}"))
+    }
+
+    /// A request as the bootstrapped owner.
+    pub fn as_owner(&self, method: Method, path: &str) -> RequestBuilder {
+        self.with_token(&self.owner.token, method, path)
+    }
+
+    /// A new user with a personal token and, if given, a workspace they own.
+    pub async fn persona(&self, email: &str, workspace: Option<&str>) -> Persona {
+        let done = self
+            .keygate
+            .bootstrap(Bootstrap {
+                email: email.to_owned(),
+                workspace: workspace.map(str::to_owned),
+                password: None,
+            })
+            .await
+            .expect("bootstrap persona");
+        let token = done.clear.expose().to_owned();
+        self.remember(&token);
+        Persona {
+            email: email.to_owned(),
+            id: done.user.id,
+            token,
+        }
+    }
+
+    /// Notes a clear token for the leak scans.
+    pub fn remember(&self, token: &str) {
+        self.issued
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(token.to_owned());
+    }
+
+    /// Creates a token for the owner through the API and returns the 201 body.
+    pub async fn create_token(&self, body: Value) -> Value {
+        let (status, created) =
+            send(self.as_owner(Method::POST, "/api/v1/tokens").json(&body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        self.remember(created["token"].as_str().expect("token in clear"));
+        created
+    }
+
+    /// Every row of every table, as text (PostgreSQL).
+    pub async fn pg_dump(&self) -> String {
+        let TestDb::Postgres { admin_url, name } = &self.db else {
+            return String::new();
+        };
+        let mut conn = sqlx::PgConnection::connect(&pg_url_with_database(admin_url, name))
+            .await
+            .expect("connect");
+        let tables: Vec<(String,)> = sqlx::query_as(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .expect("tables");
+        let mut out = String::new();
+        for (table,) in tables {
+            let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT t::text FROM \"{table}\" t"
+            )))
+            .fetch_all(&mut conn)
+            .await
+            .expect("rows");
+            for (row,) in rows {
+                out.push_str(&row);
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+/// Sends a request and returns the status and the JSON body (`null` when empty).
+pub async fn send(request: RequestBuilder) -> (StatusCode, Value) {
+    let response = request.send().await.expect("request reaches the server");
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON body, got {text:?}"))
+    };
+    (status, body)
+}
+
+/// Asserts the error envelope: status, `error.code`, and a non-empty message.
+#[track_caller]
+pub fn assert_error(got: &(StatusCode, Value), status: StatusCode, code: &str) {
+    assert_eq!(got.0, status, "body: {}", got.1);
+    assert_eq!(got.1["error"]["code"], code, "body: {}", got.1);
+    assert!(
+        got.1["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "message in {}",
+        got.1
+    );
+}
