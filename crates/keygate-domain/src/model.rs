@@ -118,6 +118,16 @@ pub enum TokenStatus {
     Revoked,
 }
 
+impl TokenStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenStatus::Active => "active",
+            TokenStatus::Expired => "expired",
+            TokenStatus::Revoked => "revoked",
+        }
+    }
+}
+
 /// A token as stored: everything but the secret, of which only the digest and hint are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {

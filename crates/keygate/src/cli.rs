@@ -222,12 +222,22 @@ async fn bootstrap(keygate: &Keygate, args: BootstrapArgs) -> anyhow::Result<()>
     Ok(())
 }
 
+impl TokenCommand {
+    fn owner(&self) -> &UserArgs {
+        match self {
+            TokenCommand::Create(args) => &args.owner,
+            TokenCommand::List(args) => args,
+            TokenCommand::Revoke(args) | TokenCommand::Rotate(args) => &args.owner,
+        }
+    }
+}
+
 async fn token(keygate: &Keygate, command: TokenCommand) -> anyhow::Result<()> {
     let now = keygate.clock().now();
+    let user = find_user(keygate, &command.owner().user).await?;
     let mut out = std::io::stdout().lock();
     match command {
         TokenCommand::Create(args) => {
-            let user = find_user(keygate, &args.owner.user).await?;
             let request = NewTokenRequest {
                 name: args.name,
                 description: args.description,
@@ -245,7 +255,6 @@ async fn token(keygate: &Keygate, command: TokenCommand) -> anyhow::Result<()> {
             )?;
         }
         TokenCommand::List(args) => {
-            let user = find_user(keygate, &args.user).await?;
             let tokens = keygate.list_tokens(&user).await.map_err(user_facing)?;
             let tokens: Vec<TokenJson> = tokens.iter().map(|t| TokenJson::new(t, now)).collect();
             if args.json {
@@ -262,7 +271,7 @@ async fn token(keygate: &Keygate, command: TokenCommand) -> anyhow::Result<()> {
                         "{:<36}  {:<8}  {:<8}  {:<16}  {:<20}  {}",
                         t.id,
                         t.kind.as_str(),
-                        json!(t.status).as_str().unwrap_or_default(),
+                        t.status.as_str(),
                         t.hint,
                         t.expires_at.map_or("never".to_owned(), |e| e
                             .format("%Y-%m-%d %H:%M")
@@ -273,7 +282,6 @@ async fn token(keygate: &Keygate, command: TokenCommand) -> anyhow::Result<()> {
             }
         }
         TokenCommand::Revoke(args) => {
-            let user = find_user(keygate, &args.owner.user).await?;
             let token = keygate
                 .revoke_token(&user, args.id)
                 .await
@@ -285,7 +293,6 @@ async fn token(keygate: &Keygate, command: TokenCommand) -> anyhow::Result<()> {
             }
         }
         TokenCommand::Rotate(args) => {
-            let user = find_user(keygate, &args.owner.user).await?;
             let (token, clear) = keygate
                 .rotate_token(&user, args.id)
                 .await
