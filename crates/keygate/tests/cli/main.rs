@@ -1,0 +1,1060 @@
+//! Black-box tests of the compiled `keygate` binary: `--help` on every command, `migrate`,
+//! `bootstrap`, `token ...`, `config check`, and `serve` end to end over SQLite and (with
+//! `KEYGATE_TEST_DATABASE_URL`) PostgreSQL, including that no clear token leaks into logs or files.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::Connection;
+use tempfile::TempDir;
+
+/// The environment variable naming a PostgreSQL server for tests.
+const PG_ENV: &str = "KEYGATE_TEST_DATABASE_URL";
+/// Longest any one command may take before the test fails instead of hanging.
+const COMMAND_DEADLINE: Duration = Duration::from_secs(60);
+/// Longest `serve` may take to exit after SIGTERM.
+const STOP_DEADLINE: Duration = Duration::from_secs(10);
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+/// What a finished command left behind.
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {self:?}"))
+    }
+
+    #[track_caller]
+    fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, Some(code), "unexpected exit status: {self:?}");
+        self
+    }
+}
+
+/// The binary, run in `dir` (so no `keygate.toml` of the developer's is read) and with no
+/// `KEYGATE_*` or `RUST_LOG` variable inherited from the environment of the test run.
+fn keygate_command(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keygate"));
+    cmd.args(args).current_dir(dir);
+    for (name, _) in std::env::vars_os() {
+        let name_text = name.to_string_lossy();
+        if name_text.starts_with("KEYGATE_") || name_text == "RUST_LOG" {
+            cmd.env_remove(&name);
+        }
+    }
+    cmd
+}
+
+/// Runs the binary to completion with `envs` set and `stdin` (if any) written to it; fails the
+/// test if it takes longer than `COMMAND_DEADLINE`.
+fn run_with(dir: &Path, args: &[&str], envs: &[(&str, &str)], stdin: Option<&str>) -> Run {
+    let mut cmd = keygate_command(dir, args);
+    cmd.envs(envs.iter().copied())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn keygate");
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin is piped");
+        pipe.write_all(input.as_bytes()).expect("write to stdin");
+        // Dropping the pipe closes it: the binary sees the end of input.
+    }
+    let stdout = drain(child.stdout.take().expect("stdout is piped"));
+    let stderr = drain(child.stderr.take().expect("stderr is piped"));
+    let status = wait_bounded(&mut child, COMMAND_DEADLINE)
+        .unwrap_or_else(|| panic!("keygate {args:?} did not finish within {COMMAND_DEADLINE:?}"));
+    Run {
+        code: status.code(),
+        stdout: String::from_utf8_lossy(&stdout.join().expect("stdout reader")).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr.join().expect("stderr reader")).into_owned(),
+    }
+}
+
+fn run(dir: &Path, args: &[&str]) -> Run {
+    run_with(dir, args, &[], None)
+}
+
+/// Reads a pipe to its end on a thread.
+fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = pipe.read_to_end(&mut buf);
+        buf
+    })
+}
+
+/// Waits for the child to exit; on timeout kills it and returns `None`.
+fn wait_bounded(child: &mut Child, deadline: Duration) -> Option<ExitStatus> {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("poll the child") {
+            return Some(status);
+        }
+        if start.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("k.db").display())
+}
+
+/// `bootstrap --json` on `url`; returns the JSON document it printed.
+fn bootstrap(dir: &Path, url: &str, email: &str) -> Value {
+    let run = run(
+        dir,
+        &[
+            "--database-url",
+            url,
+            "bootstrap",
+            "--email",
+            email,
+            "--json",
+        ],
+    );
+    run.assert_code(0);
+    run.json()
+}
+
+fn str_field<'a>(doc: &'a Value, pointer: &str) -> &'a str {
+    doc.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no string at {pointer} in {doc}"))
+}
+
+/// Removes ANSI escape sequences (`ESC [ ... final`), which the log formatter may add.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            out.push(c);
+            continue;
+        }
+        if chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if ('\u{40}'..='\u{7e}').contains(&c) {
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A running `keygate serve`; killed when dropped, so a failed test leaves no process behind.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    /// Everything the server wrote to standard error so far.
+    stderr: Arc<Mutex<Vec<u8>>>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the process to exit; returns its status and the
+    /// complete standard error.
+    fn stop(mut self) -> (ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        let kill = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("run kill");
+        assert!(kill.success(), "kill -TERM {pid} failed");
+        let status = wait_bounded(&mut self.child, STOP_DEADLINE)
+            .unwrap_or_else(|| panic!("serve did not exit within {STOP_DEADLINE:?} of SIGTERM"));
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("stderr reader");
+        }
+        (status, self.stderr_text())
+    }
+
+    fn stderr_text(&self) -> String {
+        let bytes = self.stderr.lock().unwrap_or_else(|e| e.into_inner());
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Starts `keygate --database-url URL serve --bind 127.0.0.1:0` with trace logging, and returns
+/// once it logs the address it listens on.
+fn spawn_serve(dir: &Path, url: &str) -> Server {
+    let mut child = keygate_command(
+        dir,
+        &["--database-url", url, "serve", "--bind", "127.0.0.1:0"],
+    )
+    .env("RUST_LOG", "trace")
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("spawn keygate serve");
+    let pipe = child.stderr.take().expect("stderr is piped");
+    let stderr = Arc::new(Mutex::new(Vec::new()));
+    let (lines_tx, lines_rx) = mpsc::channel::<String>();
+    let sink = Arc::clone(&stderr);
+    let reader = std::thread::spawn(move || {
+        let mut pipe = BufReader::new(pipe);
+        let mut line = Vec::new();
+        while pipe.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+            sink.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend_from_slice(&line);
+            // The receiver is gone once the address is known; keep capturing regardless.
+            let _ = lines_tx.send(String::from_utf8_lossy(&line).into_owned());
+            line.clear();
+        }
+    });
+    let mut server = Server {
+        child,
+        addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+        stderr,
+        reader: Some(reader),
+    };
+    let start = Instant::now();
+    loop {
+        let left = COMMAND_DEADLINE.saturating_sub(start.elapsed());
+        let line = match lines_rx.recv_timeout(left) {
+            Ok(line) => strip_ansi(&line),
+            Err(e) => panic!(
+                "serve did not log its address ({e:?}); status {:?}; stderr:\n{}",
+                server.child.try_wait(),
+                server.stderr_text()
+            ),
+        };
+        if let Some((_, rest)) = line.split_once("listening on http://") {
+            let addr = rest.split_whitespace().next().unwrap_or_default();
+            server.addr = addr
+                .parse()
+                .unwrap_or_else(|e| panic!("bad address {addr:?} in {line:?}: {e}"));
+            assert_ne!(server.addr.port(), 0, "the log names the port chosen");
+            return server;
+        }
+    }
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .build()
+        .expect("HTTP client")
+}
+
+/// Sends the request and returns the status, the `WWW-Authenticate` header and the JSON body
+/// (`Null` when empty).
+async fn send(req: reqwest::RequestBuilder) -> (StatusCode, Option<String>, Value) {
+    let res = req.send().await.expect("request reaches the server");
+    let status = res.status();
+    let challenge = res
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap_or_default().to_owned());
+    let body = res.bytes().await.expect("response body");
+    let body = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body)
+            .unwrap_or_else(|e| panic!("{status}: body is not JSON ({e}): {body:?}"))
+    };
+    (status, challenge, body)
+}
+
+/// `postgres://u@h:p/db?x` with `db` replaced by `name`.
+fn pg_url_with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (server, _) = base.rsplit_once('/').expect("database URL has a path");
+    match query {
+        Some(q) => format!("{server}/{name}?{q}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
+async fn pg_execute(admin_url: &str, sql: String) {
+    let mut conn = sqlx::PgConnection::connect(admin_url)
+        .await
+        .expect("connect to the test PostgreSQL server");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. --help on every command
+// ---------------------------------------------------------------------------------------------
+
+/// `keygate ARGS --help` exits 0 and prints the usage line of exactly that command.
+fn assert_help(command: &[&str]) {
+    let dir = TempDir::new().expect("temp dir");
+    let mut args = command.to_vec();
+    args.push("--help");
+    let run = run(dir.path(), &args);
+    run.assert_code(0);
+    let usage = format!(
+        "Usage: {}",
+        ["keygate"]
+            .iter()
+            .chain(command)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    assert!(
+        run.stdout.contains(&usage),
+        "`{usage}` missing from help: {run:?}"
+    );
+}
+
+#[test]
+fn help_works_at_the_top_level() {
+    assert_help(&[]);
+}
+
+#[test]
+fn help_works_for_serve() {
+    assert_help(&["serve"]);
+}
+
+#[test]
+fn help_works_for_migrate() {
+    assert_help(&["migrate"]);
+}
+
+#[test]
+fn help_works_for_bootstrap() {
+    assert_help(&["bootstrap"]);
+}
+
+#[test]
+fn help_works_for_token() {
+    assert_help(&["token"]);
+}
+
+#[test]
+fn help_works_for_token_create() {
+    assert_help(&["token", "create"]);
+}
+
+#[test]
+fn help_works_for_token_list() {
+    assert_help(&["token", "list"]);
+}
+
+#[test]
+fn help_works_for_token_revoke() {
+    assert_help(&["token", "revoke"]);
+}
+
+#[test]
+fn help_works_for_token_rotate() {
+    assert_help(&["token", "rotate"]);
+}
+
+#[test]
+fn help_works_for_config() {
+    assert_help(&["config"]);
+}
+
+#[test]
+fn help_works_for_config_check() {
+    assert_help(&["config", "check"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. migrate
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn migrate_creates_a_fresh_sqlite_file_and_says_so() {
+    let dir = TempDir::new().expect("temp dir");
+    let url = sqlite_url(dir.path());
+    let run = run(dir.path(), &["--database-url", &url, "migrate"]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("migrations applied"), "{run:?}");
+    assert!(dir.path().join("k.db").is_file(), "k.db was not created");
+    // Applying them again is a no-op that succeeds.
+    run_with(dir.path(), &["--database-url", &url, "migrate"], &[], None).assert_code(0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. and 4. bootstrap
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn bootstrap_json_prints_one_document_with_the_user_workspace_and_personal_token() {
+    let dir = TempDir::new().expect("temp dir");
+    let url = sqlite_url(dir.path());
+    let run = run(
+        dir.path(),
+        &[
+            "--database-url",
+            &url,
+            "bootstrap",
+            "--email",
+            "ada@example.com",
+            "--workspace",
+            "acme",
+            "--json",
+        ],
+    );
+    run.assert_code(0);
+    assert_eq!(
+        run.stdout.lines().count(),
+        1,
+        "one line of JSON: {}",
+        run.stdout
+    );
+    let doc = run.json();
+    assert_eq!(doc["user"]["email"], "ada@example.com");
+    assert_eq!(doc["user"]["is_instance_admin"], true);
+    assert!(doc["user"]["id"].is_string(), "{doc}");
+    assert_eq!(doc["workspace"]["slug"], "acme");
+    assert!(doc["workspace"]["id"].is_string(), "{doc}");
+    let token = str_field(&doc, "/token");
+    assert!(token.starts_with("kgp_"), "{token}");
+    assert_eq!(token.len(), 37, "{token}");
+    assert!(
+        token[4..].chars().all(|c| c.is_ascii_alphanumeric()),
+        "base62 body: {token}"
+    );
+}
+
+#[test]
+fn a_second_bootstrap_with_the_same_email_fails_and_prints_no_token() {
+    let dir = TempDir::new().expect("temp dir");
+    let url = sqlite_url(dir.path());
+    bootstrap(dir.path(), &url, "ada@example.com");
+    for extra in [&["--json"][..], &[][..]] {
+        let mut args = vec![
+            "--database-url",
+            &url,
+            "bootstrap",
+            "--email",
+            "ada@example.com",
+        ];
+        args.extend_from_slice(extra);
+        let run = run(dir.path(), &args);
+        run.assert_code(1);
+        assert!(
+            run.stderr.contains("ada@example.com") && run.stderr.contains("already exists"),
+            "{run:?}"
+        );
+        assert!(!run.stdout.contains("kgp_"), "a token was printed: {run:?}");
+    }
+}
+
+#[test]
+fn bootstrap_text_mode_prints_the_token_exactly_once() {
+    let dir = TempDir::new().expect("temp dir");
+    let url = sqlite_url(dir.path());
+    let run = run(
+        dir.path(),
+        &[
+            "--database-url",
+            &url,
+            "bootstrap",
+            "--email",
+            "ada@example.com",
+            "--workspace",
+            "acme",
+        ],
+    );
+    run.assert_code(0);
+    assert_eq!(run.stdout.matches("kgp_").count(), 1, "{run:?}");
+    let token = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("kgp_"))
+        .expect("the token on a line of its own");
+    assert_eq!(token.len(), 37, "{token}");
+    assert!(run.stdout.contains("ada@example.com"), "{run:?}");
+    assert!(run.stdout.contains("acme"), "{run:?}");
+    assert!(!run.stderr.contains(token), "token in stderr: {run:?}");
+}
+
+#[tokio::test]
+async fn bootstrap_password_stdin_stores_an_argon2id_hash_not_the_password() {
+    let dir = TempDir::new().expect("temp dir");
+    let url = sqlite_url(dir.path());
+    let password = "correct horse battery staple";
+    let run = run_with(
+        dir.path(),
+        &[
+            "--database-url",
+            &url,
+            "bootstrap",
+            "--email",
+            "ada@example.com",
+            "--password-stdin",
+            "--json",
+        ],
+        &[],
+        Some(&format!("{password}\n")),
+    );
+    run.assert_code(0);
+    assert!(!run.stdout.contains(password) && !run.stderr.contains(password));
+
+    let pool = sqlx::SqlitePool::connect(&format!("{url}?mode=ro"))
+        .await
+        .expect("open k.db");
+    let hashes: Vec<Option<String>> = sqlx::query_scalar("SELECT password_hash FROM users")
+        .fetch_all(&pool)
+        .await
+        .expect("read users");
+    pool.close().await;
+    assert_eq!(hashes.len(), 1, "{hashes:?}");
+    let hash = hashes[0].as_deref().expect("a password hash is stored");
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(!hash.contains(password), "{hash}");
+}
+
+#[test]
+fn bootstrap_refuses_a_password_shorter_than_eight_characters() {
+    let dir = TempDir::new().expect("temp dir");
+    let url = sqlite_url(dir.path());
+    let run = run_with(
+        dir.path(),
+        &[
+            "--database-url",
+            &url,
+            "bootstrap",
+            "--email",
+            "ada@example.com",
+            "--password-stdin",
+        ],
+        &[],
+        Some("short\n"),
+    );
+    run.assert_code(1);
+    assert!(!run.stdout.contains("kgp_"), "{run:?}");
+    assert!(run.stderr.starts_with("error:"), "{run:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. token create | list | rotate | revoke
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn token_commands_create_list_rotate_and_revoke_a_users_tokens() {
+    let dir = TempDir::new().expect("temp dir");
+    let url = sqlite_url(dir.path());
+    let d = dir.path();
+    let personal = bootstrap(d, &url, "ada@example.com");
+    let personal_secret = str_field(&personal, "/token").to_owned();
+    let db = ["--database-url", url.as_str()];
+    let with_db = |args: &[&str]| -> Run {
+        let all: Vec<&str> = db.iter().chain(args).copied().collect();
+        run(d, &all)
+    };
+
+    // create
+    let run = with_db(&[
+        "token",
+        "create",
+        "--user",
+        "ada@example.com",
+        "--name",
+        "ci",
+        "--expires-in-days",
+        "30",
+        "--json",
+    ]);
+    run.assert_code(0);
+    let created = run.json();
+    let secret = str_field(&created, "/token").to_owned();
+    let id = str_field(&created, "/id").to_owned();
+    assert!(secret.starts_with("kgt_") && secret.len() == 37, "{secret}");
+    assert_eq!(created["name"], "ci");
+    let expires: DateTime<Utc> = str_field(&created, "/expires_at")
+        .parse()
+        .expect("expires_at is RFC 3339");
+    let days = (expires - Utc::now()).num_hours() as f64 / 24.0;
+    assert!((29.0..=30.1).contains(&days), "expires in {days} days");
+
+    // list, JSON: both tokens, never a secret
+    let run = with_db(&["token", "list", "--user", "ada@example.com", "--json"]);
+    run.assert_code(0);
+    let listed = run.json();
+    let tokens = listed["tokens"].as_array().expect("a tokens array");
+    assert_eq!(tokens.len(), 2, "{listed}");
+    assert!(
+        tokens.iter().any(|t| t["kind"] == "personal"),
+        "personal token listed: {listed}"
+    );
+    assert!(
+        tokens
+            .iter()
+            .any(|t| t["id"] == id.as_str() && t["name"] == "ci"),
+        "ci token listed: {listed}"
+    );
+    assert!(tokens.iter().all(|t| t.get("token").is_none()), "{listed}");
+    assert!(!run.stdout.contains(&secret) && !run.stdout.contains(&personal_secret));
+    let ci_hint = tokens
+        .iter()
+        .find(|t| t["id"] == id.as_str())
+        .and_then(|t| t["hint"].as_str())
+        .expect("a hint")
+        .to_owned();
+
+    // list, text: a table with the hint
+    let run = with_db(&["token", "list", "--user", "ada@example.com"]);
+    run.assert_code(0);
+    assert!(run.stdout.starts_with("ID"), "header row: {run:?}");
+    assert!(run.stdout.contains("HINT"), "{run:?}");
+    assert!(run.stdout.contains(&ci_hint), "hint {ci_hint} in {run:?}");
+    assert!(run.stdout.contains(&id), "{run:?}");
+    assert!(!run.stdout.contains(&secret) && !run.stdout.contains(&personal_secret));
+
+    // rotate: same id, new secret
+    let run = with_db(&[
+        "token",
+        "rotate",
+        "--user",
+        "ada@example.com",
+        &id,
+        "--json",
+    ]);
+    run.assert_code(0);
+    let rotated = run.json();
+    assert_eq!(rotated["id"], id.as_str());
+    let new_secret = str_field(&rotated, "/token");
+    assert!(new_secret.starts_with("kgt_"), "{new_secret}");
+    assert_ne!(new_secret, secret);
+
+    // revoke
+    let run = with_db(&["token", "revoke", "--user", "ada@example.com", &id]);
+    run.assert_code(0);
+    assert!(run.stdout.contains(&id), "{run:?}");
+    let run = with_db(&["token", "list", "--user", "ada@example.com", "--json"]);
+    run.assert_code(0);
+    let listed = run.json();
+    let ci = listed["tokens"]
+        .as_array()
+        .and_then(|ts| ts.iter().find(|t| t["id"] == id.as_str()))
+        .unwrap_or_else(|| panic!("revoked token still listed: {listed}"));
+    assert_eq!(ci["status"], "revoked", "{listed}");
+}
+
+#[test]
+fn token_commands_refuse_an_unknown_user_and_a_malformed_id() {
+    let dir = TempDir::new().expect("temp dir");
+    let url = sqlite_url(dir.path());
+    let d = dir.path();
+    bootstrap(d, &url, "ada@example.com");
+
+    let run = run(
+        d,
+        &[
+            "--database-url",
+            &url,
+            "token",
+            "list",
+            "--user",
+            "bob@example.com",
+        ],
+    );
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains("no user with email bob@example.com"),
+        "{run:?}"
+    );
+    let run = run_with(
+        d,
+        &[
+            "--database-url",
+            &url,
+            "token",
+            "create",
+            "--user",
+            "bob@example.com",
+        ],
+        &[],
+        None,
+    );
+    run.assert_code(1);
+    assert!(run.stderr.contains("no user with email"), "{run:?}");
+    assert!(!run.stdout.contains("kgt_"), "{run:?}");
+
+    for command in ["revoke", "rotate"] {
+        let run = run_with(
+            d,
+            &[
+                "--database-url",
+                &url,
+                "token",
+                command,
+                "--user",
+                "ada@example.com",
+                "not-a-uuid",
+            ],
+            &[],
+            None,
+        );
+        run.assert_code(2);
+        assert!(run.stderr.contains("not-a-uuid"), "{run:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. config check
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn config_check_prints_the_defaults() {
+    let dir = TempDir::new().expect("temp dir");
+    let run = run(dir.path(), &["config", "check"]);
+    run.assert_code(0);
+    for line in [
+        "bind = \"127.0.0.1:8080\"",
+        "database_url = \"sqlite://keygate.db\"",
+        "token_prefix = \"kg\"",
+        "token_pepper = \"[not set]\"",
+    ] {
+        assert!(run.stdout.contains(line), "`{line}` missing: {run:?}");
+    }
+    assert!(
+        !dir.path().join("keygate.db").exists(),
+        "config check must not open the database"
+    );
+}
+
+#[test]
+fn config_check_hides_the_token_pepper() {
+    let dir = TempDir::new().expect("temp dir");
+    let pepper = "s3cret-pepper-XYZ-20";
+    assert_eq!(pepper.len(), 20);
+    let run = run_with(
+        dir.path(),
+        &["config", "check"],
+        &[("KEYGATE_TOKEN_PEPPER", pepper)],
+        None,
+    );
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("token_pepper = \"[set, hidden]\""),
+        "{run:?}"
+    );
+    assert!(
+        !run.stdout.contains(pepper) && !run.stderr.contains(pepper),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn config_check_refuses_an_invalid_keygate_toml() {
+    for body in ["bnd = \"127.0.0.1:1\"\n", "token_prefix = \"Bad_\"\n"] {
+        let dir = TempDir::new().expect("temp dir");
+        std::fs::write(dir.path().join("keygate.toml"), body).expect("write keygate.toml");
+        let run = run(dir.path(), &["config", "check"]);
+        run.assert_code(1);
+        assert!(
+            run.stderr.contains("invalid configuration"),
+            "{body}: {run:?}"
+        );
+        assert!(!run.stdout.contains("configuration is valid"), "{run:?}");
+    }
+}
+
+#[test]
+fn config_check_refuses_a_missing_config_file() {
+    let dir = TempDir::new().expect("temp dir");
+    let run = run(dir.path(), &["--config", "missing.toml", "config", "check"]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("missing.toml"), "{run:?}");
+}
+
+#[test]
+fn config_precedence_is_flag_then_env_then_file() {
+    let dir = TempDir::new().expect("temp dir");
+    std::fs::write(
+        dir.path().join("keygate.toml"),
+        "database_url = \"sqlite://from-file.db\"\n",
+    )
+    .expect("write keygate.toml");
+    let env = [("KEYGATE_DATABASE_URL", "sqlite://from-env.db")];
+
+    let run = run(dir.path(), &["config", "check"]);
+    run.assert_code(0);
+    assert!(
+        run.stdout
+            .contains("database_url = \"sqlite://from-file.db\""),
+        "{run:?}"
+    );
+
+    let run = run_with(dir.path(), &["config", "check"], &env, None);
+    run.assert_code(0);
+    assert!(
+        run.stdout
+            .contains("database_url = \"sqlite://from-env.db\""),
+        "{run:?}"
+    );
+
+    let run = run_with(
+        dir.path(),
+        &["--database-url", "sqlite://from-flag.db", "config", "check"],
+        &env,
+        None,
+    );
+    run.assert_code(0);
+    assert!(
+        run.stdout
+            .contains("database_url = \"sqlite://from-flag.db\""),
+        "{run:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. and 8. serve end to end
+// ---------------------------------------------------------------------------------------------
+
+/// Presents `token` in each accepted way to `/api/v1/auth/me`; every one is a 200 for `email`.
+async fn assert_me_for_each_header_form(
+    client: &reqwest::Client,
+    server: &Server,
+    token: &str,
+    email: &str,
+) {
+    let me = server.url("/api/v1/auth/me");
+    for (name, value) in [
+        ("Authorization", format!("Token {token}")),
+        ("Authorization", format!("Bearer {token}")),
+        ("API-KEY", token.to_owned()),
+        ("api-key", token.to_owned()),
+        ("X-API-Key", token.to_owned()),
+    ] {
+        let (status, _, body) = send(client.get(&me).header(name, &value)).await;
+        assert_eq!(status, StatusCode::OK, "{name}: {body}");
+        assert_eq!(body["user"]["email"], email, "{name}: {body}");
+    }
+}
+
+/// Asserts a 401 whose error code is `code`, with the `WWW-Authenticate` challenge.
+async fn assert_refused(client: &reqwest::Client, server: &Server, token: &str, code: &str) {
+    let (status, challenge, body) =
+        send(client.get(server.url("/api/v1/auth/me")).bearer_auth(token)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    let challenge = challenge.expect("a WWW-Authenticate header");
+    assert!(
+        challenge.starts_with("Token realm=\"keygate\""),
+        "{challenge}"
+    );
+}
+
+#[tokio::test]
+async fn serve_on_sqlite_answers_and_stops_on_sigterm_without_leaking_a_token() {
+    let dir = TempDir::new().expect("temp dir");
+    let d = dir.path();
+    let url = sqlite_url(d);
+    let server = spawn_serve(d, &url);
+    let client = http();
+
+    // A second process writes to the same file while the server runs.
+    let boot = bootstrap(d, &url, "ada@example.com");
+    let personal = str_field(&boot, "/token").to_owned();
+
+    assert_me_for_each_header_form(&client, &server, &personal, "ada@example.com").await;
+
+    let (status, _, created) = send(
+        client
+            .post(server.url("/api/v1/tokens"))
+            .bearer_auth(&personal)
+            .json(&json!({"name": "ci"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let ci = str_field(&created, "/token").to_owned();
+    let id = str_field(&created, "/id").to_owned();
+    assert!(ci.starts_with("kgt_"), "{ci}");
+    assert_eq!(created["name"], "ci");
+
+    let (status, _, rotated) = send(
+        client
+            .post(server.url(&format!("/api/v1/tokens/{id}/rotate")))
+            .bearer_auth(&personal),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    assert_eq!(rotated["id"], id.as_str());
+    let ci_rotated = str_field(&rotated, "/token").to_owned();
+    assert_ne!(ci_rotated, ci);
+    assert_refused(&client, &server, &ci, "invalid_token").await;
+    assert_me_for_each_header_form(&client, &server, &ci_rotated, "ada@example.com").await;
+
+    let (status, _, body) = send(
+        client
+            .delete(server.url(&format!("/api/v1/tokens/{id}")))
+            .bearer_auth(&personal),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_refused(&client, &server, &ci_rotated, "token_revoked").await;
+
+    let (status, _, body) =
+        send(client.get(server.url(&format!("/api/v1/auth/me?api_token={personal}")))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "query_token_not_allowed", "{body}");
+
+    for path in ["/healthz", "/readyz"] {
+        let res = client
+            .get(server.url(path))
+            .send()
+            .await
+            .expect("health request");
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+    }
+
+    let (status, stderr) = server.stop();
+    assert!(
+        status.success(),
+        "serve exited with {status}; stderr:\n{stderr}"
+    );
+    let plain = strip_ansi(&stderr);
+    assert!(plain.contains("listening on http://"), "{plain}");
+    // The leak checks below mean something only if the logs are verbose and cover the request
+    // that carried a token in its URL.
+    assert!(
+        plain.contains("sqlx::query"),
+        "trace logs include SQL statements"
+    );
+    assert!(
+        plain.contains("/api/v1/auth/me?api_token="),
+        "the request with a URL token is logged"
+    );
+
+    let mut files = Vec::new();
+    for name in ["k.db", "k.db-wal", "k.db-shm"] {
+        if let Ok(bytes) = std::fs::read(d.join(name)) {
+            files.push((name, bytes));
+        }
+    }
+    assert!(files.iter().any(|(n, _)| *n == "k.db"), "k.db exists");
+    for secret in [&personal, &ci, &ci_rotated] {
+        assert!(
+            !stderr.contains(secret.as_str()) && !plain.contains(secret.as_str()),
+            "a clear token is in the server's stderr"
+        );
+        for (name, bytes) in &files {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "a clear token is in {name}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn serve_on_postgres_answers_and_stops_on_sigterm() {
+    let Ok(admin_url) = std::env::var(PG_ENV) else {
+        println!("skipped: no PostgreSQL ({PG_ENV} is not set)");
+        return;
+    };
+    let name = format!("keygate_cli_{}", uuid::Uuid::now_v7().simple());
+    pg_execute(&admin_url, format!("CREATE DATABASE {name}")).await;
+    let url = pg_url_with_database(&admin_url, &name);
+    // Run the flow on its own task so the database is dropped even when it fails.
+    let outcome = tokio::spawn(postgres_flow(url)).await;
+    pg_execute(
+        &admin_url,
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+    )
+    .await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+async fn postgres_flow(url: String) {
+    let dir = TempDir::new().expect("temp dir");
+    let d = dir.path();
+    let run = run(d, &["--database-url", &url, "migrate"]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("migrations applied"), "{run:?}");
+    let boot = bootstrap(d, &url, "ada@example.com");
+    let personal = str_field(&boot, "/token").to_owned();
+
+    let server = spawn_serve(d, &url);
+    let client = http();
+    assert_me_for_each_header_form(&client, &server, &personal, "ada@example.com").await;
+
+    let (status, _, created) = send(
+        client
+            .post(server.url("/api/v1/tokens"))
+            .bearer_auth(&personal)
+            .json(&json!({"name": "ci"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let ci = str_field(&created, "/token").to_owned();
+    let id = str_field(&created, "/id").to_owned();
+    assert_me_for_each_header_form(&client, &server, &ci, "ada@example.com").await;
+
+    let (status, _, body) = send(
+        client
+            .delete(server.url(&format!("/api/v1/tokens/{id}")))
+            .bearer_auth(&personal),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_refused(&client, &server, &ci, "token_revoked").await;
+
+    let res = client
+        .get(server.url("/readyz"))
+        .send()
+        .await
+        .expect("readiness request");
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let (status, stderr) = server.stop();
+    assert!(
+        status.success(),
+        "serve exited with {status}; stderr:\n{stderr}"
+    );
+    for secret in [&personal, &ci] {
+        assert!(
+            !stderr.contains(secret.as_str()),
+            "a clear token is in the server's stderr"
+        );
+    }
+}
