@@ -112,7 +112,12 @@ pub struct TokenCreateArgs {
     #[arg(long)]
     pub description: Option<String>,
     /// Days until the token expires
-    #[arg(long, value_name = "DAYS", conflicts_with = "expires_at")]
+    #[arg(
+        long,
+        value_name = "DAYS",
+        conflicts_with = "expires_at",
+        allow_negative_numbers = true
+    )]
     pub expires_in_days: Option<i64>,
     /// Moment the token expires (RFC 3339, e.g. 2027-01-31T00:00:00Z)
     #[arg(long, value_name = "TIME")]

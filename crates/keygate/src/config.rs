@@ -100,9 +100,30 @@ pub enum ConfigError {
 }
 
 impl From<figment::Error> for ConfigError {
+    /// Figment's messages quote the offending value and, for a file, the offending line. Neither
+    /// may show a secret: errors about `token_pepper` say only what is wrong, and quoted source
+    /// lines are dropped.
     fn from(e: figment::Error) -> Self {
-        ConfigError::Invalid(e.to_string())
+        if e.path.iter().any(|p| p == "token_pepper") {
+            return ConfigError::Invalid(
+                "token_pepper must be a string of at least 16 characters".into(),
+            );
+        }
+        let text = e.to_string();
+        let message: Vec<&str> = text
+            .lines()
+            .filter(|line| !is_quoted_source(line))
+            .collect();
+        ConfigError::Invalid(message.join(" "))
     }
+}
+
+/// A line of a TOML error's excerpt: `  |`, `1 | key = "..."`, `  |   ^`.
+fn is_quoted_source(line: &str) -> bool {
+    line.trim_start()
+        .trim_start_matches(|c: char| c.is_ascii_digit())
+        .trim_start()
+        .starts_with('|')
 }
 
 impl Config {
@@ -258,6 +279,30 @@ mod tests {
                     Config::load(None, &Overrides::default()).is_err(),
                     "accepted {body}"
                 );
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn errors_never_quote_the_pepper() {
+        figment::Jail::expect_with(|jail| {
+            for body in [
+                "token_pepper = \"very-secret-pepper-value\n",
+                "token_pepper = 123456789012345678901",
+                "token_pepper = \"very-secret\"\nbind = 1",
+            ] {
+                jail.create_file("keygate.toml", body)?;
+                let err = Config::load(None, &Overrides::default()).expect_err(body);
+                let text = err.to_string();
+                assert!(!text.contains("very-secret"), "{text}");
+                assert!(!text.contains("12345678901234"), "{text}");
+            }
+            jail.create_file("keygate.toml", "")?;
+            jail.set_env("KEYGATE_TOKEN_PEPPER", "1234567890123456789");
+            let err = Config::load(None, &Overrides::default());
+            if let Err(e) = err {
+                assert!(!e.to_string().contains("1234567890"), "{e}");
             }
             Ok(())
         });

@@ -13,9 +13,9 @@ use crate::service::{Clock, Keygate};
 pub enum StartupError {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("cannot open the database: {0}")]
+    #[error("cannot open the database")]
     Store(#[from] keygate_store::StoreError),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
