@@ -4,11 +4,13 @@
 
 pub mod model;
 pub mod permission;
+pub mod rights;
 pub mod token;
 pub mod validate;
 
 pub use model::{Membership, Role, Token, TokenStatus, User, UserKind, Workspace};
 pub use permission::{Permission, PermissionSet, ResourcePattern};
+pub use rights::{Denial, Resources, Rights, Scope, WorkspaceRights};
 pub use token::{
     ClearToken, Digester, ParsedToken, TokenDigest, TokenFormat, TokenFormatError, TokenKind,
 };

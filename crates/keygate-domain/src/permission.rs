@@ -1,5 +1,5 @@
-//! Permissions (`area:action`, with `area:*` and `*`), resource patterns (`type:id`, `type:*`,
-//! `type:id/*`, `*`) and the matching between them.
+//! Permissions (`area:action`, with `area:*`, `*:action` and `*`), resource patterns (`type:id`,
+//! `type:*`, `type:id/*`, `*`) and the matching between them.
 
 use std::fmt;
 
@@ -15,7 +15,8 @@ fn is_word(s: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.'))
 }
 
-/// A permission or permission pattern: `devices:read`, `devices:*` or `*`.
+/// A permission or permission pattern: `devices:read`, `devices:*`, `*:read` or `*` (which is
+/// `*:*`). A pattern stands for every permission it matches part by part.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Permission(String);
@@ -27,17 +28,19 @@ impl Permission {
     }
 
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        let part = |p: &str| p == "*" || is_word(p);
         let valid = s.len() <= MAX_LEN
             && (s == "*"
-                || s.split_once(':').is_some_and(|(area, action)| {
-                    is_word(area) && (action == "*" || is_word(action))
-                }));
+                || s.split_once(':')
+                    .is_some_and(|(area, action)| part(area) && part(action) && s != "*:*"));
         if valid {
             Ok(Self(s.to_owned()))
         } else {
             Err(ValidationError::new(
                 "permission",
-                format!("`{s}` is not a permission: expected `area:action`, `area:*` or `*`"),
+                format!(
+                    "`{s}` is not a permission: expected `area:action`, `area:*`, `*:action` or `*`"
+                ),
             ))
         }
     }
@@ -46,18 +49,37 @@ impl Permission {
         &self.0
     }
 
-    /// Whether holding `self` grants `other` (which may itself be a pattern).
-    pub fn covers(&self, other: &Permission) -> bool {
-        match (self.0.as_str(), other.0.as_str()) {
-            ("*", _) => true,
-            (_, "*") => false,
-            (mine, theirs) => match mine.strip_suffix(":*") {
-                Some(area) => theirs
-                    .split_once(':')
-                    .is_some_and(|(their_area, _)| their_area == area),
-                None => mine == theirs,
-            },
+    /// `(area, action)`, with `*` for either wildcard.
+    fn parts(&self) -> (&str, &str) {
+        self.0.split_once(':').unwrap_or(("*", "*"))
+    }
+
+    pub(crate) fn from_parts(area: &str, action: &str) -> Self {
+        if area == "*" && action == "*" {
+            Self::all()
+        } else {
+            Self(format!("{area}:{action}"))
         }
+    }
+
+    /// Whether holding `self` grants `other` (which may itself be a pattern): every permission
+    /// `other` matches, `self` matches too.
+    pub fn covers(&self, other: &Permission) -> bool {
+        let ((area, action), (their_area, their_action)) = (self.parts(), other.parts());
+        (area == "*" || area == their_area) && (action == "*" || action == their_action)
+    }
+
+    /// The permissions both patterns match, as one pattern; `None` when they share none.
+    pub fn meet(&self, other: &Permission) -> Option<Permission> {
+        fn part<'a>(a: &'a str, b: &'a str) -> Option<&'a str> {
+            match (a, b) {
+                ("*", x) | (x, "*") => Some(x),
+                (x, y) if x == y => Some(x),
+                _ => None,
+            }
+        }
+        let ((a1, x1), (a2, x2)) = (self.parts(), other.parts());
+        Some(Self::from_parts(part(a1, a2)?, part(x1, x2)?))
     }
 }
 
@@ -187,6 +209,58 @@ impl ResourcePattern {
     }
 }
 
+impl ResourcePattern {
+    /// `(type, stem, is_prefix)`: `project:p1/*` is `("project", "p1", true)`, `device:*` is
+    /// `("device", "", true)`, `*` is `("", "", true)`.
+    fn shape(&self) -> (&str, &str, bool) {
+        if self.0 == "*" {
+            return ("", "", true);
+        }
+        let (kind, id) = self.0.split_once(':').unwrap_or(("", ""));
+        match id {
+            "*" => (kind, "", true),
+            _ => match id.strip_suffix("/*") {
+                Some(stem) => (kind, stem, true),
+                None => (kind, id, false),
+            },
+        }
+    }
+
+    /// Whether every resource `other` reaches, `self` reaches too.
+    pub fn covers(&self, other: &ResourcePattern) -> bool {
+        let (kind, stem, prefix) = self.shape();
+        let (their_kind, their_stem, their_prefix) = other.shape();
+        if self.0 == "*" {
+            return true;
+        }
+        if other.0 == "*" || kind != their_kind {
+            return false;
+        }
+        match (prefix, stem.is_empty()) {
+            (true, true) => true,
+            (true, false) => {
+                their_stem == stem
+                    || their_stem
+                        .strip_prefix(stem)
+                        .is_some_and(|rest| rest.starts_with('/'))
+            }
+            (false, _) => !their_prefix && their_stem == stem,
+        }
+    }
+
+    /// The resources both patterns reach. Patterns nest (a prefix contains or misses another
+    /// entirely), so the answer is one of the two, or `None`.
+    pub fn meet(&self, other: &ResourcePattern) -> Option<ResourcePattern> {
+        if self.covers(other) {
+            Some(other.clone())
+        } else if other.covers(self) {
+            Some(self.clone())
+        } else {
+            None
+        }
+    }
+}
+
 impl TryFrom<String> for ResourcePattern {
     type Error = ValidationError;
     fn try_from(s: String) -> Result<Self, Self::Error> {
@@ -226,6 +300,7 @@ mod tests {
             "devices:*",
             "api_users:manage",
             "a.b:c-d",
+            "*:read",
         ] {
             assert!(Permission::parse(ok).is_ok(), "{ok}");
         }
@@ -234,7 +309,8 @@ mod tests {
             "devices",
             "devices:",
             ":read",
-            "*:read",
+            "*:*",
+            "*:",
             "Devices:read",
             "devices:re*d",
             "devices:read:x",
@@ -258,6 +334,12 @@ mod tests {
             ("devices:read", "devices:write", false),
             ("devices:read", "devices:*", false),
             ("tokens:manage", "tokens:manager", false),
+            ("*:read", "devices:read", true),
+            ("*:read", "devices:write", false),
+            ("*:read", "devices:*", false),
+            ("*:read", "*:read", true),
+            ("devices:*", "*:read", false),
+            ("*", "*:read", true),
         ];
         for (held, wanted, expected) in table {
             assert_eq!(
@@ -266,6 +348,53 @@ mod tests {
                 "{held} covers {wanted}"
             );
         }
+    }
+
+    #[test]
+    fn permission_meets() {
+        let table = [
+            ("*", "devices:read", Some("devices:read")),
+            ("devices:*", "*:read", Some("devices:read")),
+            ("devices:*", "devices:*", Some("devices:*")),
+            ("*:read", "*", Some("*:read")),
+            ("*", "*", Some("*")),
+            ("devices:read", "devices:write", None),
+            ("devices:*", "sensors:*", None),
+        ];
+        for (a, b, expected) in table {
+            let got = p(a).meet(&p(b));
+            assert_eq!(got.as_ref().map(Permission::as_str), expected, "{a} ∧ {b}");
+            assert_eq!(got, p(b).meet(&p(a)), "meet is symmetric");
+        }
+    }
+
+    #[test]
+    fn resource_covering_and_meets() {
+        let table = [
+            ("*", "device:abc", true),
+            ("*", "*", true),
+            ("device:*", "*", false),
+            ("device:*", "device:abc", true),
+            ("device:*", "device:x/*", true),
+            ("device:*", "sensor:abc", false),
+            ("device:abc", "device:abc", true),
+            ("device:abc", "device:*", false),
+            ("device:abc", "device:abc/*", false),
+            ("project:p1/*", "project:p1", true),
+            ("project:p1/*", "project:p1/x/*", true),
+            ("project:p1/*", "project:p10", false),
+            ("project:p1/*", "project:*", false),
+        ];
+        for (a, b, expected) in table {
+            assert_eq!(r(a).covers(&r(b)), expected, "{a} covers {b}");
+        }
+        assert_eq!(r("device:*").meet(&r("device:abc")), Some(r("device:abc")));
+        assert_eq!(
+            r("project:p1/*").meet(&r("project:p1/x/*")),
+            Some(r("project:p1/x/*"))
+        );
+        assert_eq!(r("device:abc").meet(&r("device:xyz")), None);
+        assert_eq!(r("device:*").meet(&r("sensor:*")), None);
     }
 
     #[test]
