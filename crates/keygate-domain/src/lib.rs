@@ -8,7 +8,10 @@ pub mod rights;
 pub mod token;
 pub mod validate;
 
-pub use model::{Membership, Role, Token, TokenStatus, User, UserKind, Workspace};
+pub use model::{
+    AuditEvent, Invitation, Member, Membership, Role, Team, TeamRef, Token, TokenStatus, User,
+    UserKind, Workspace,
+};
 pub use permission::{Permission, PermissionSet, ResourcePattern};
 pub use rights::{Denial, Resources, Rights, Scope, WorkspaceRights};
 pub use token::{

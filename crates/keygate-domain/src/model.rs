@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::permission::{Permission, PermissionSet};
+use crate::permission::{Permission, PermissionSet, ResourcePattern};
+use crate::rights::Scope;
 use crate::token::TokenKind;
 use crate::validate::{Email, Slug};
 
@@ -42,6 +43,7 @@ pub struct User {
     /// Humans have one; API users do not.
     pub email: Option<Email>,
     pub display_name: String,
+    pub description: Option<String>,
     /// The workspace an API user lives in.
     pub workspace_id: Option<Uuid>,
     pub is_instance_admin: bool,
@@ -64,9 +66,42 @@ pub struct Workspace {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Names of the roles every workspace has.
+/// The roles every workspace has. Their permission sets are fixed, except `public`'s.
 pub mod builtin_role {
     pub const OWNER: &str = "owner";
+    pub const ADMIN: &str = "admin";
+    pub const MEMBER: &str = "member";
+    pub const VIEWER: &str = "viewer";
+    pub const PUBLIC: &str = "public";
+
+    /// Name, description and permissions of each built-in role.
+    pub const ALL: [(&str, &str, &[&str]); 5] = [
+        (
+            OWNER,
+            "Everything, including deleting the workspace and changing its owners.",
+            &["*"],
+        ),
+        (
+            ADMIN,
+            "Everything except deleting the workspace and changing its owners.",
+            &["*"],
+        ),
+        (
+            MEMBER,
+            "Reads and writes the platform's resources; no management.",
+            &["*:read", "*:write"],
+        ),
+        (VIEWER, "Reads the platform's resources.", &["*:read"]),
+        (
+            PUBLIC,
+            "What anonymous callers may do. Empty until opened.",
+            &[],
+        ),
+    ];
+
+    pub fn is_builtin(name: &str) -> bool {
+        ALL.iter().any(|(n, _, _)| *n == name)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +111,8 @@ pub struct Role {
     pub name: String,
     pub description: Option<String>,
     pub permissions: PermissionSet,
+    /// Resource grants; only the public role has them.
+    pub grants: Vec<ResourcePattern>,
     pub builtin: bool,
 }
 
@@ -107,6 +144,75 @@ impl Membership {
     pub fn allows(&self, wanted: &Permission) -> bool {
         self.roles.iter().any(|r| r.permissions.allows(wanted))
     }
+}
+
+/// A member of a workspace as managers see them: the user, their roles, grants and teams.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub user: User,
+    pub roles: Vec<Role>,
+    pub grants: Vec<ResourcePattern>,
+    pub teams: Vec<TeamRef>,
+    pub joined_at: DateTime<Utc>,
+}
+
+impl Member {
+    pub fn has_role(&self, name: &str) -> bool {
+        self.roles.iter().any(|r| r.name == name)
+    }
+}
+
+/// A team named in a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamRef {
+    pub id: Uuid,
+    pub name: String,
+}
+
+/// A named group of members whose roles and grants apply to each of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Team {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub roles: Vec<Role>,
+    pub grants: Vec<ResourcePattern>,
+    pub members: Vec<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A pending invitation to join a workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub email: Email,
+    pub roles: Vec<String>,
+    pub grants: Vec<ResourcePattern>,
+    pub invited_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    pub id: Uuid,
+    pub workspace_id: Option<Uuid>,
+    pub actor_id: Option<Uuid>,
+    /// The actor's email or API user name at the time.
+    pub actor_label: Option<String>,
+    pub actor_token_id: Option<Uuid>,
+    /// `token.created`, `member.invited`, `role.updated`, ...
+    pub action: String,
+    pub target_type: String,
+    pub target_id: Option<String>,
+    pub details: serde_json::Value,
+    pub client_ip: Option<String>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// A token's state at a given moment.
@@ -143,6 +249,7 @@ pub struct Token {
     pub last_used_ip: Option<String>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub rotated_at: Option<DateTime<Utc>>,
+    pub scope: Option<Scope>,
 }
 
 impl Token {
@@ -177,6 +284,7 @@ mod tests {
             last_used_ip: None,
             revoked_at,
             rotated_at: None,
+            scope: None,
         }
     }
 
@@ -214,6 +322,7 @@ mod tests {
                 .iter()
                 .map(|p| Permission::parse(p).expect("perm"))
                 .collect(),
+            grants: Vec::new(),
             builtin: false,
         };
         let m = Membership {

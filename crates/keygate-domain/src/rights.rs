@@ -96,18 +96,25 @@ impl Rights {
     }
 
     /// A member's rights from the permission sets of all their roles (direct and through teams)
-    /// and all their grants (direct and through teams).
+    /// and their grants. A member without grants of their own reaches every resource; otherwise
+    /// their teams' grants add to their own. (So joining a team never narrows anyone.)
     pub fn of_member<'a>(
         role_permissions: impl IntoIterator<Item = &'a PermissionSet>,
         grants: &[ResourcePattern],
+        team_grants: &[ResourcePattern],
     ) -> Self {
         let mut permissions = PermissionSet::default();
         for set in role_permissions {
             permissions.extend(set);
         }
+        let resources = if grants.is_empty() {
+            Resources::All
+        } else {
+            Resources::of(grants.iter().chain(team_grants).cloned().collect())
+        };
         Rights {
             permissions,
-            resources: Resources::from_grants(grants),
+            resources,
         }
     }
 
@@ -269,6 +276,7 @@ mod tests {
         Rights::of_member(
             [&perms(list)],
             &grants.iter().map(|g| r(g)).collect::<Vec<_>>(),
+            &[],
         )
     }
 
@@ -281,6 +289,16 @@ mod tests {
         assert!(!limited.allows(&p("devices:write"), Some("device:abc")));
         let open = rights(&["devices:read"], &[]);
         assert!(open.allows(&p("devices:read"), Some("device:xyz")));
+    }
+
+    #[test]
+    fn team_grants_add_to_a_members_own_and_never_narrow() {
+        let devices = perms(&["devices:read"]);
+        let limited = Rights::of_member([&devices], &[r("device:abc")], &[r("device:xyz")]);
+        assert!(limited.allows(&p("devices:read"), Some("device:xyz")));
+        assert!(!limited.allows(&p("devices:read"), Some("device:other")));
+        let open = Rights::of_member([&devices], &[], &[r("device:xyz")]);
+        assert!(open.allows(&p("devices:read"), Some("device:other")));
     }
 
     #[test]
@@ -402,7 +420,7 @@ mod tests {
             proptest::collection::vec(any_permission(), 0..4),
             proptest::collection::vec(any_pattern(), 0..3),
         )
-            .prop_map(|(ps, gs)| Rights::of_member([&PermissionSet::new(ps)], &gs))
+            .prop_map(|(ps, gs)| Rights::of_member([&PermissionSet::new(ps)], &gs, &[]))
     }
 
     fn any_scope() -> impl Strategy<Value = Scope> {

@@ -141,19 +141,7 @@ impl TokenFormat {
         out.push_str(&self.prefix);
         out.push(kind.letter());
         out.push('_');
-        // Rejection sampling keeps every character uniform: 248 = 4 × 62.
-        let mut buf = [0u8; 64];
-        let mut drawn = 0;
-        while drawn < RANDOM_LEN {
-            fill(&mut buf);
-            for &b in buf.iter().filter(|&&b| b < 248) {
-                if drawn == RANDOM_LEN {
-                    break;
-                }
-                out.push(char::from(ALPHABET[usize::from(b % 62)]));
-                drawn += 1;
-            }
-        }
+        push_random_base62(&mut out, RANDOM_LEN, &mut fill);
         let checksum = checksum(&out);
         out.push_str(&checksum);
         ClearToken {
@@ -237,6 +225,38 @@ impl TokenFormat {
         out.push_str(rest);
         std::borrow::Cow::Owned(out)
     }
+}
+
+/// Appends `n` uniformly random base62 characters drawn from `fill`.
+fn push_random_base62(out: &mut String, n: usize, fill: &mut impl FnMut(&mut [u8])) {
+    // Rejection sampling keeps every character uniform: 248 = 4 × 62.
+    let mut buf = [0u8; 64];
+    let mut drawn = 0;
+    while drawn < n {
+        fill(&mut buf);
+        for &b in buf.iter().filter(|&&b| b < 248) {
+            if drawn == n {
+                break;
+            }
+            out.push(char::from(ALPHABET[usize::from(b % 62)]));
+            drawn += 1;
+        }
+    }
+}
+
+/// Characters of a one-time code: 32 × log2(62) ≈ 190 bits.
+pub const CODE_LEN: usize = 32;
+
+/// A one-time code (an invitation's accept code), random from `fill`.
+pub fn one_time_code(mut fill: impl FnMut(&mut [u8])) -> String {
+    let mut out = String::with_capacity(CODE_LEN);
+    push_random_base62(&mut out, CODE_LEN, &mut fill);
+    out
+}
+
+/// The value stored in place of a one-time code.
+pub fn code_digest(code: &str) -> [u8; 32] {
+    Sha256::digest(code.as_bytes()).into()
 }
 
 fn checksum(s: &str) -> String {
@@ -471,6 +491,17 @@ mod tests {
         ] {
             assert_eq!(f.redact(plain), plain);
         }
+    }
+
+    #[test]
+    fn one_time_codes_are_long_random_and_stored_as_digests() {
+        let a = one_time_code(os_fill);
+        let b = one_time_code(os_fill);
+        assert_eq!(a.len(), CODE_LEN);
+        assert!(a.bytes().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(a, b);
+        assert_eq!(code_digest(&a), code_digest(&a));
+        assert_ne!(code_digest(&a), code_digest(&b));
     }
 
     #[test]

@@ -12,7 +12,8 @@ mod time;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use keygate_domain::{
-    Email, Membership, Slug, Token, TokenDigest, TokenKind, User, UserKind, Workspace,
+    AuditEvent, Email, Invitation, Member, Membership, PermissionSet, ResourcePattern, Role, Scope,
+    Slug, Team, Token, TokenDigest, TokenKind, User, UserKind, Workspace,
 };
 use uuid::Uuid;
 
@@ -56,6 +57,7 @@ pub struct NewToken {
     pub hint: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
+    pub scope: Option<Scope>,
 }
 
 #[derive(Debug, Clone)]
@@ -66,19 +68,34 @@ pub struct NewWorkspace {
     pub created_at: DateTime<Utc>,
 }
 
-/// A user to be created, always with their personal token and optionally with a workspace of
-/// their own that they own. Written in one transaction.
+/// A user's place in a workspace, to be created.
+#[derive(Debug, Clone)]
+pub struct NewMembership {
+    pub workspace_id: Uuid,
+    pub role_ids: Vec<Uuid>,
+    pub grants: Vec<ResourcePattern>,
+    pub team_ids: Vec<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A user to be created, always with their first token (the personal token of a human, the
+/// first `kga_` token of an API user), optionally with a workspace of their own and a membership.
+/// Written in one transaction.
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub id: Uuid,
     pub kind: UserKind,
     pub email: Option<Email>,
     pub display_name: String,
+    pub description: Option<String>,
+    /// The workspace an API user lives in.
+    pub workspace_id: Option<Uuid>,
     pub password_hash: Option<String>,
     pub is_instance_admin: bool,
     pub created_at: DateTime<Utc>,
-    pub personal_token: NewToken,
+    pub first_token: NewToken,
     pub own_workspace: Option<NewWorkspace>,
+    pub membership: Option<NewMembership>,
 }
 
 /// Changes to a workspace; `None` leaves a field as it is.
@@ -88,8 +105,118 @@ pub struct WorkspacePatch {
     pub name: Option<String>,
 }
 
+/// Changes to a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub display_name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub disabled_at: Option<Option<DateTime<Utc>>>,
+}
+
+/// Changes to a membership: the lists given replace the current ones.
+#[derive(Debug, Clone, Default)]
+pub struct MemberPatch {
+    pub role_ids: Option<Vec<Uuid>>,
+    pub grants: Option<Vec<ResourcePattern>>,
+    pub team_ids: Option<Vec<Uuid>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRole {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub permissions: PermissionSet,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Changes to a role; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct RolePatch {
+    pub description: Option<Option<String>>,
+    pub permissions: Option<PermissionSet>,
+    pub grants: Option<Vec<ResourcePattern>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTeam {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub role_ids: Vec<Uuid>,
+    pub grants: Vec<ResourcePattern>,
+    pub member_ids: Vec<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Changes to a team: the lists given replace the current ones.
+#[derive(Debug, Clone, Default)]
+pub struct TeamPatch {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub role_ids: Option<Vec<Uuid>>,
+    pub grants: Option<Vec<ResourcePattern>>,
+    pub member_ids: Option<Vec<Uuid>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewInvitation {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub email: Email,
+    pub roles: Vec<String>,
+    pub grants: Vec<ResourcePattern>,
+    /// SHA-256 of the one-time code; the code itself is never stored.
+    pub code_digest: [u8; 32],
+    pub invited_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An audit entry to write with the change it describes.
+#[derive(Debug, Clone)]
+pub struct NewAuditEvent {
+    pub id: Uuid,
+    pub workspace_id: Option<Uuid>,
+    pub actor_id: Option<Uuid>,
+    pub actor_label: Option<String>,
+    pub actor_token_id: Option<Uuid>,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: Option<String>,
+    pub details: serde_json::Value,
+    pub client_ip: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Which audit entries to list, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor_id: Option<Uuid>,
+    pub action: Option<String>,
+    pub target_id: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Entries older than this id (the cursor of the previous page).
+    pub before: Option<Uuid>,
+    pub limit: u32,
+}
+
+/// What a member holds in a workspace, directly and through their teams.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    pub role_permissions: Vec<PermissionSet>,
+    /// The member's own grants.
+    pub grants: Vec<ResourcePattern>,
+    /// Grants of the teams the member is in.
+    pub team_grants: Vec<ResourcePattern>,
+}
+
 /// Everything Keygate keeps. Implementations map their errors to [`StoreError`] and never see a
-/// clear token.
+/// clear token. Every change takes the audit entry that describes it and writes both in one
+/// transaction.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> Backend;
@@ -105,14 +232,28 @@ pub trait Store: Send + Sync + 'static {
 
     // Users.
 
-    async fn create_user(&self, new: &NewUser) -> Result<(User, Token)>;
+    async fn create_user(&self, new: &NewUser, audit: &NewAuditEvent) -> Result<(User, Token)>;
     async fn user(&self, id: Uuid) -> Result<Option<User>>;
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>>;
+    async fn update_user(
+        &self,
+        id: Uuid,
+        patch: &UserPatch,
+        now: DateTime<Utc>,
+        audit: &NewAuditEvent,
+    ) -> Result<Option<User>>;
+    /// Deletes the user with their tokens and memberships; false when there was none.
+    async fn delete_user(&self, id: Uuid, audit: &NewAuditEvent) -> Result<bool>;
 
     // Workspaces and memberships.
 
     /// Creates the workspace with its built-in roles and `owner` as its owner.
-    async fn create_workspace(&self, new: &NewWorkspace, owner: Uuid) -> Result<Workspace>;
+    async fn create_workspace(
+        &self,
+        new: &NewWorkspace,
+        owner: Uuid,
+        audit: &NewAuditEvent,
+    ) -> Result<Workspace>;
     async fn workspace(&self, id: Uuid) -> Result<Option<Workspace>>;
     async fn workspace_by_slug(&self, slug: &str) -> Result<Option<Workspace>>;
     async fn update_workspace(
@@ -120,16 +261,109 @@ pub trait Store: Send + Sync + 'static {
         id: Uuid,
         patch: &WorkspacePatch,
         now: DateTime<Utc>,
+        audit: &NewAuditEvent,
     ) -> Result<Option<Workspace>>;
-    /// Deletes the workspace and everything in it; false when there was none.
-    async fn delete_workspace(&self, id: Uuid) -> Result<bool>;
+    /// Deletes the workspace and everything in it, its API users included; false when there was
+    /// none.
+    async fn delete_workspace(&self, id: Uuid, audit: &NewAuditEvent) -> Result<bool>;
     /// The user's memberships with their roles, ordered by workspace slug.
     async fn memberships(&self, user_id: Uuid) -> Result<Vec<Membership>>;
     async fn membership(&self, workspace_id: Uuid, user_id: Uuid) -> Result<Option<Membership>>;
+    /// The permissions and grants a member holds, directly and through teams; None for a
+    /// non-member.
+    async fn access(&self, workspace_id: Uuid, user_id: Uuid) -> Result<Option<Access>>;
+    /// Members of the workspace, of one kind when given.
+    async fn members(&self, workspace_id: Uuid, kind: Option<UserKind>) -> Result<Vec<Member>>;
+    async fn member(&self, workspace_id: Uuid, user_id: Uuid) -> Result<Option<Member>>;
+    async fn add_member(
+        &self,
+        user_id: Uuid,
+        membership: &NewMembership,
+        audit: &NewAuditEvent,
+    ) -> Result<()>;
+    async fn update_member(
+        &self,
+        workspace_id: Uuid,
+        user_id: Uuid,
+        patch: &MemberPatch,
+        audit: &NewAuditEvent,
+    ) -> Result<bool>;
+    async fn remove_member(
+        &self,
+        workspace_id: Uuid,
+        user_id: Uuid,
+        audit: &NewAuditEvent,
+    ) -> Result<bool>;
+
+    // Roles.
+
+    async fn roles(&self, workspace_id: Uuid) -> Result<Vec<Role>>;
+    async fn role(&self, workspace_id: Uuid, name: &str) -> Result<Option<Role>>;
+    async fn create_role(&self, new: &NewRole, audit: &NewAuditEvent) -> Result<Role>;
+    async fn update_role(
+        &self,
+        workspace_id: Uuid,
+        name: &str,
+        patch: &RolePatch,
+        now: DateTime<Utc>,
+        audit: &NewAuditEvent,
+    ) -> Result<Option<Role>>;
+    async fn delete_role(
+        &self,
+        workspace_id: Uuid,
+        name: &str,
+        audit: &NewAuditEvent,
+    ) -> Result<bool>;
+
+    // Teams.
+
+    async fn teams(&self, workspace_id: Uuid) -> Result<Vec<Team>>;
+    async fn team(&self, workspace_id: Uuid, id: Uuid) -> Result<Option<Team>>;
+    async fn create_team(&self, new: &NewTeam, audit: &NewAuditEvent) -> Result<Team>;
+    async fn update_team(
+        &self,
+        workspace_id: Uuid,
+        id: Uuid,
+        patch: &TeamPatch,
+        now: DateTime<Utc>,
+        audit: &NewAuditEvent,
+    ) -> Result<Option<Team>>;
+    async fn delete_team(
+        &self,
+        workspace_id: Uuid,
+        id: Uuid,
+        audit: &NewAuditEvent,
+    ) -> Result<bool>;
+
+    // Invitations.
+
+    /// Stores the invitation, replacing any pending one for the same email and workspace.
+    async fn create_invitation(
+        &self,
+        new: &NewInvitation,
+        audit: &NewAuditEvent,
+    ) -> Result<Invitation>;
+    async fn invitation_by_code(&self, code_digest: &[u8; 32]) -> Result<Option<Invitation>>;
+    /// Pending (not accepted) invitations of the workspace.
+    async fn invitations(&self, workspace_id: Uuid) -> Result<Vec<Invitation>>;
+    async fn delete_invitation(
+        &self,
+        workspace_id: Uuid,
+        id: Uuid,
+        audit: &NewAuditEvent,
+    ) -> Result<bool>;
+    /// Marks the invitation accepted and creates the user with it; None when it was accepted
+    /// meanwhile.
+    async fn accept_invitation(
+        &self,
+        id: Uuid,
+        user: &NewUser,
+        audit: &NewAuditEvent,
+    ) -> Result<Option<(User, Token)>>;
 
     // Tokens.
 
-    async fn insert_token(&self, new: &NewToken) -> Result<Token>;
+    async fn insert_token(&self, new: &NewToken, audit: &NewAuditEvent) -> Result<Token>;
     async fn token_by_digest(&self, digest: &TokenDigest) -> Result<Option<Token>>;
     /// The user's tokens, newest first.
     async fn tokens_of(&self, user_id: Uuid) -> Result<Vec<Token>>;
@@ -142,6 +376,7 @@ pub trait Store: Send + Sync + 'static {
         user_id: Uuid,
         id: Uuid,
         now: DateTime<Utc>,
+        audit: &NewAuditEvent,
     ) -> Result<Option<Token>>;
     /// Replaces the digest and hint of a token that is not revoked; None when there is no such
     /// token or it was revoked meanwhile.
@@ -152,5 +387,16 @@ pub trait Store: Send + Sync + 'static {
         digest: &TokenDigest,
         hint: &str,
         now: DateTime<Utc>,
+        audit: &NewAuditEvent,
     ) -> Result<Option<Token>>;
+
+    // Audit.
+
+    /// Writes an entry that goes with no change (a failed authentication).
+    async fn record(&self, audit: &NewAuditEvent) -> Result<()>;
+    async fn audit_events(
+        &self,
+        workspace_id: Uuid,
+        filter: &AuditFilter,
+    ) -> Result<Vec<AuditEvent>>;
 }

@@ -1,7 +1,10 @@
 //! Rows as the databases return them, and their conversion to domain types.
 
+use std::collections::HashMap;
+
 use keygate_domain::{
-    Email, Membership, PermissionSet, Role, Slug, Token, TokenKind, User, UserKind, Workspace,
+    AuditEvent, Email, Invitation, Member, Membership, PermissionSet, ResourcePattern, Role, Scope,
+    Slug, Team, TeamRef, Token, TokenKind, User, UserKind, Workspace,
 };
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -19,6 +22,7 @@ pub(crate) struct UserRow {
     kind: String,
     email: Option<String>,
     display_name: String,
+    description: Option<String>,
     workspace_id: Option<Uuid>,
     is_instance_admin: bool,
     disabled_at: Option<Ts>,
@@ -36,6 +40,7 @@ impl TryFrom<UserRow> for User {
                 .map(|e| Email::parse(&e).map_err(|err| corrupt("user email", err)))
                 .transpose()?,
             display_name: r.display_name,
+            description: r.description,
             workspace_id: r.workspace_id,
             is_instance_admin: r.is_instance_admin,
             disabled_at: r.disabled_at.map(|t| t.0),
@@ -75,6 +80,7 @@ pub(crate) struct MembershipRow {
     role_name: Option<String>,
     role_description: Option<String>,
     role_permissions: Option<Json<PermissionSet>>,
+    role_grants: Option<Json<Vec<ResourcePattern>>>,
     role_builtin: Option<bool>,
 }
 
@@ -99,6 +105,7 @@ pub(crate) fn memberships(rows: Vec<MembershipRow>) -> Result<Vec<Membership>, S
                 name,
                 description: row.role_description,
                 permissions,
+                grants: row.role_grants.map(|g| g.0).unwrap_or_default(),
                 builtin: row.role_builtin.unwrap_or(false),
             });
         }
@@ -120,6 +127,7 @@ pub(crate) struct TokenRow {
     last_used_ip: Option<String>,
     revoked_at: Option<Ts>,
     rotated_at: Option<Ts>,
+    scope: Option<Json<Scope>>,
 }
 
 impl TryFrom<TokenRow> for Token {
@@ -138,6 +146,242 @@ impl TryFrom<TokenRow> for Token {
             last_used_ip: r.last_used_ip,
             revoked_at: r.revoked_at.map(|t| t.0),
             rotated_at: r.rotated_at.map(|t| t.0),
+            scope: r.scope.map(|s| s.0),
         })
     }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RoleRow {
+    id: Uuid,
+    workspace_id: Uuid,
+    name: String,
+    description: Option<String>,
+    permissions: Json<PermissionSet>,
+    grants: Option<Json<Vec<ResourcePattern>>>,
+    builtin: bool,
+}
+
+impl From<RoleRow> for Role {
+    fn from(r: RoleRow) -> Self {
+        Role {
+            id: r.id,
+            workspace_id: r.workspace_id,
+            name: r.name,
+            description: r.description,
+            permissions: r.permissions.0,
+            grants: r.grants.map(|g| g.0).unwrap_or_default(),
+            builtin: r.builtin,
+        }
+    }
+}
+
+/// A role with the member or team (`owner_id`) that holds it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct HeldRoleRow {
+    pub owner_id: Uuid,
+    #[sqlx(flatten)]
+    pub role: RoleRow,
+}
+
+/// A grant with the member or team (`owner_id`) that holds it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct GrantRow {
+    pub owner_id: Uuid,
+    pub pattern: String,
+}
+
+/// A team a member belongs to.
+#[derive(sqlx::FromRow)]
+pub(crate) struct TeamOfRow {
+    pub user_id: Uuid,
+    pub team_id: Uuid,
+    pub team_name: String,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct MemberRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    joined_at: Ts,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TeamRow {
+    id: Uuid,
+    workspace_id: Uuid,
+    name: String,
+    description: Option<String>,
+    created_at: Ts,
+    updated_at: Ts,
+}
+
+/// (team id, user id)
+#[derive(sqlx::FromRow)]
+pub(crate) struct TeamMemberRow {
+    pub team_id: Uuid,
+    pub user_id: Uuid,
+}
+
+fn grant(pattern: &str) -> Result<ResourcePattern, StoreError> {
+    ResourcePattern::parse(pattern).map_err(|e| corrupt("grant", e))
+}
+
+/// Groups per-owner rows into a map from owner id to its items.
+fn by_owner<T>(rows: impl IntoIterator<Item = (Uuid, T)>) -> HashMap<Uuid, Vec<T>> {
+    let mut map: HashMap<Uuid, Vec<T>> = HashMap::new();
+    for (owner, item) in rows {
+        map.entry(owner).or_default().push(item);
+    }
+    map
+}
+
+/// Assembles members from their rows and the rows of their roles, grants and teams.
+pub(crate) fn members(
+    rows: Vec<MemberRow>,
+    roles: Vec<HeldRoleRow>,
+    grants: Vec<GrantRow>,
+    teams: Vec<TeamOfRow>,
+) -> Result<Vec<Member>, StoreError> {
+    let mut roles = by_owner(roles.into_iter().map(|r| (r.owner_id, Role::from(r.role))));
+    let mut grants = by_owner(
+        grants
+            .into_iter()
+            .map(|g| grant(&g.pattern).map(|p| (g.owner_id, p)))
+            .collect::<Result<Vec<_>, _>>()?,
+    );
+    let mut teams = by_owner(teams.into_iter().map(|t| {
+        (
+            t.user_id,
+            TeamRef {
+                id: t.team_id,
+                name: t.team_name,
+            },
+        )
+    }));
+    rows.into_iter()
+        .map(|row| {
+            let user = User::try_from(row.user)?;
+            let mut member_roles = roles.remove(&user.id).unwrap_or_default();
+            member_roles.sort_by(|a, b| a.name.cmp(&b.name));
+            let mut member_grants = grants.remove(&user.id).unwrap_or_default();
+            member_grants.sort();
+            let mut member_teams = teams.remove(&user.id).unwrap_or_default();
+            member_teams.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(Member {
+                roles: member_roles,
+                grants: member_grants,
+                teams: member_teams,
+                joined_at: row.joined_at.0,
+                user,
+            })
+        })
+        .collect()
+}
+
+/// Assembles teams from their rows and the rows of their roles, grants and members.
+pub(crate) fn teams(
+    rows: Vec<TeamRow>,
+    roles: Vec<HeldRoleRow>,
+    grants: Vec<GrantRow>,
+    members: Vec<TeamMemberRow>,
+) -> Result<Vec<Team>, StoreError> {
+    let mut roles = by_owner(roles.into_iter().map(|r| (r.owner_id, Role::from(r.role))));
+    let mut grants = by_owner(
+        grants
+            .into_iter()
+            .map(|g| grant(&g.pattern).map(|p| (g.owner_id, p)))
+            .collect::<Result<Vec<_>, _>>()?,
+    );
+    let mut members = by_owner(members.into_iter().map(|m| (m.team_id, m.user_id)));
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let mut team_roles = roles.remove(&row.id).unwrap_or_default();
+            team_roles.sort_by(|a, b| a.name.cmp(&b.name));
+            let mut team_grants = grants.remove(&row.id).unwrap_or_default();
+            team_grants.sort();
+            let mut team_members = members.remove(&row.id).unwrap_or_default();
+            team_members.sort();
+            Team {
+                id: row.id,
+                workspace_id: row.workspace_id,
+                name: row.name,
+                description: row.description,
+                roles: team_roles,
+                grants: team_grants,
+                members: team_members,
+                created_at: row.created_at.0,
+                updated_at: row.updated_at.0,
+            }
+        })
+        .collect())
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct InvitationRow {
+    id: Uuid,
+    workspace_id: Uuid,
+    email: String,
+    roles: Json<Vec<String>>,
+    grants: Json<Vec<ResourcePattern>>,
+    invited_by: Option<Uuid>,
+    created_at: Ts,
+    expires_at: Ts,
+    accepted_at: Option<Ts>,
+}
+
+impl TryFrom<InvitationRow> for Invitation {
+    type Error = StoreError;
+    fn try_from(r: InvitationRow) -> Result<Self, StoreError> {
+        Ok(Invitation {
+            id: r.id,
+            workspace_id: r.workspace_id,
+            email: Email::parse(&r.email).map_err(|e| corrupt("invitation email", e))?,
+            roles: r.roles.0,
+            grants: r.grants.0,
+            invited_by: r.invited_by,
+            created_at: r.created_at.0,
+            expires_at: r.expires_at.0,
+            accepted_at: r.accepted_at.map(|t| t.0),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    id: Uuid,
+    workspace_id: Option<Uuid>,
+    actor_id: Option<Uuid>,
+    actor_label: Option<String>,
+    actor_token_id: Option<Uuid>,
+    action: String,
+    target_type: String,
+    target_id: Option<String>,
+    details: Json<serde_json::Value>,
+    client_ip: Option<String>,
+    created_at: Ts,
+}
+
+impl From<AuditRow> for AuditEvent {
+    fn from(r: AuditRow) -> Self {
+        AuditEvent {
+            id: r.id,
+            workspace_id: r.workspace_id,
+            actor_id: r.actor_id,
+            actor_label: r.actor_label,
+            actor_token_id: r.actor_token_id,
+            action: r.action,
+            target_type: r.target_type,
+            target_id: r.target_id,
+            details: r.details.0,
+            client_ip: r.client_ip,
+            created_at: r.created_at.0,
+        }
+    }
+}
+
+/// Grants as stored: one pattern per row, parsed back on read.
+pub(crate) fn grants(rows: Vec<(String,)>) -> Result<Vec<ResourcePattern>, StoreError> {
+    rows.iter().map(|(p,)| grant(p)).collect()
 }

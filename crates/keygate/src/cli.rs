@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::api::rest::json::{TokenJson, TokenWithSecretJson, UserJson, WorkspaceJson};
 use crate::config::{Config, Overrides};
-use crate::service::{Bootstrap, Clock, Expiry, Keygate, NewTokenRequest, ServiceError};
+use crate::service::{Actor, Bootstrap, Clock, Expiry, Keygate, NewTokenRequest, ServiceError};
 use crate::startup::{Application, services};
 use crate::telemetry;
 
@@ -240,6 +240,7 @@ impl TokenCommand {
 async fn token(keygate: &Keygate, command: TokenCommand) -> anyhow::Result<()> {
     let now = keygate.clock().now();
     let user = find_user(keygate, &command.owner().user).await?;
+    let operator = Actor::operator(user.clone());
     let mut out = std::io::stdout().lock();
     match command {
         TokenCommand::Create(args) => {
@@ -248,9 +249,10 @@ async fn token(keygate: &Keygate, command: TokenCommand) -> anyhow::Result<()> {
                 description: args.description,
                 expiry: Expiry::from_parts(args.expires_in_days, args.expires_at)
                     .map_err(|e| user_facing(e.into()))?,
+                scope: None,
             };
             let (token, clear) = keygate
-                .create_token(&user, request)
+                .create_token(&operator, request)
                 .await
                 .map_err(user_facing)?;
             print_secret(
@@ -288,7 +290,7 @@ async fn token(keygate: &Keygate, command: TokenCommand) -> anyhow::Result<()> {
         }
         TokenCommand::Revoke(args) => {
             let token = keygate
-                .revoke_token(&user, args.id)
+                .revoke_token(&operator, args.id)
                 .await
                 .map_err(user_facing)?;
             if args.owner.json {
@@ -299,7 +301,7 @@ async fn token(keygate: &Keygate, command: TokenCommand) -> anyhow::Result<()> {
         }
         TokenCommand::Rotate(args) => {
             let (token, clear) = keygate
-                .rotate_token(&user, args.id)
+                .rotate_token(&operator, args.id)
                 .await
                 .map_err(user_facing)?;
             print_secret(

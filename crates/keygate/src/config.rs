@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_FILE: &str = "keygate.toml";
 
 /// Keys that `KEYGATE_*` environment variables may set.
-const ENV_KEYS: [&str; 6] = [
+const ENV_KEYS: [&str; 7] = [
     "bind",
+    "public_url",
     "database_url",
     "token_prefix",
     "token_pepper",
@@ -37,6 +38,10 @@ pub struct Config {
     /// Address and port `serve` listens on.
     #[serde(default = "default_bind")]
     pub bind: SocketAddr,
+    /// The URL people use to reach this Keygate, for links it hands out (invitations); taken
+    /// from each request's Host header when unset.
+    #[serde(default)]
+    pub public_url: Option<String>,
     /// `sqlite://PATH` (created when missing) or `postgres://...`.
     #[serde(default = "default_database_url")]
     pub database_url: String,
@@ -73,6 +78,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             bind: default_bind(),
+            public_url: None,
             database_url: default_database_url(),
             token_prefix: default_token_prefix(),
             token_pepper: None,
@@ -188,8 +194,11 @@ impl Config {
             "\"[not set]\""
         };
         format!(
-            "bind = \"{}\"\ndatabase_url = \"{}\"\ntoken_prefix = \"{}\"\ntoken_pepper = {}\nlog = \"{}\"\nlog_format = \"{}\"\n",
+            "bind = \"{}\"\npublic_url = \"{}\"\ndatabase_url = \"{}\"\ntoken_prefix = \"{}\"\ntoken_pepper = {}\nlog = \"{}\"\nlog_format = \"{}\"\n",
             self.bind,
+            self.public_url
+                .as_deref()
+                .unwrap_or("[from the request's Host header]"),
             redact_url_password(&self.database_url),
             self.token_prefix,
             pepper,

@@ -58,6 +58,7 @@ impl Application {
                 })?;
         let router = api::router(AppState {
             keygate: keygate.clone(),
+            public_url: config.public_url.clone(),
         });
         Ok(Self {
             listener,

@@ -57,7 +57,7 @@ impl ApiError {
                 }
                 ServiceError::Forbidden { missing, .. } => {
                     if let Some(p) = missing {
-                        extra.insert("missing".into(), json!(p));
+                        extra.insert("permission".into(), json!(p));
                     }
                     (StatusCode::FORBIDDEN, "forbidden", e.to_string())
                 }

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::service::{Principal, ServiceError};
+use crate::service::{Actor, ServiceError};
 
 /// A JSON request body; malformed, mistyped, oversized or unknown-field bodies become 4xx errors.
 pub struct Json<T>(pub T);
@@ -35,6 +35,20 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for Path<T> {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(rejection) => Err(ApiError::from(rejection).redacted(state.keygate.format())),
+        }
+    }
+}
+
+/// Query parameters; unknown or mistyped ones are a 400.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequestParts<AppState> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Query(value)),
             Err(rejection) => Err(ApiError::from(rejection).redacted(state.keygate.format())),
         }
     }
@@ -109,18 +123,50 @@ fn header_text(value: &axum::http::HeaderValue) -> Result<&str, ApiError> {
     })
 }
 
-/// The authenticated caller. Anonymous requests are refused with 401 on endpoints that take it.
-pub struct Caller(pub Principal);
+/// The authenticated caller. Anonymous requests are refused with 401 on endpoints that take it;
+/// a failed authentication is counted and sampled into the audit log.
+pub struct Caller(pub Actor);
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let allowed = parts.extensions.get::<QueryTokenAllowed>().is_some();
-        let presented = presented_token(&parts.headers, parts.uri.query(), allowed)?
-            .ok_or(ServiceError::Unauthenticated)?;
-        Ok(Caller(state.keygate.authenticate(&presented).await?))
+        match MaybeCaller::from_request_parts(parts, state).await? {
+            MaybeCaller(Some(actor)) => Ok(Caller(actor)),
+            MaybeCaller(None) => Err(ServiceError::Unauthenticated.into()),
+        }
     }
+}
+
+/// The caller, or `None` for an anonymous request (which gets the public role).
+pub struct MaybeCaller(pub Option<Actor>);
+
+impl FromRequestParts<AppState> for MaybeCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let allowed = parts.extensions.get::<QueryTokenAllowed>().is_some();
+        let Some(presented) = presented_token(&parts.headers, parts.uri.query(), allowed)? else {
+            return Ok(MaybeCaller(None));
+        };
+        let ip = client_ip(parts);
+        match state.keygate.authenticate(&presented).await {
+            Ok(actor) => Ok(MaybeCaller(Some(Actor { ip, ..actor }))),
+            Err(ServiceError::InvalidCredentials(failure)) => {
+                state.keygate.note_failed_authentication(ip, failure).await;
+                Err(ServiceError::InvalidCredentials(failure).into())
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+}
+
+/// The peer's address, when the server was started with connection info.
+pub fn client_ip(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
 }
 
 #[cfg(test)]

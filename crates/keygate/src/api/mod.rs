@@ -12,7 +12,8 @@ use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Request, Response, header};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
+use axum::{Extension, http::HeaderMap};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -20,7 +21,8 @@ use tracing::Span;
 
 use crate::service::{Keygate, ServiceError};
 use error::ApiError;
-use rest::{health, me, tokens, verify, workspaces};
+use extract::QueryTokenAllowed;
+use rest::{api_users, audit, health, me, members, roles, teams, tokens, verify, workspaces};
 
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -29,6 +31,24 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub keygate: Keygate,
+    /// Where users reach this Keygate (links in responses); from the request's Host when unset.
+    pub public_url: Option<String>,
+}
+
+impl AppState {
+    /// The base URL for links, without a trailing slash.
+    pub fn public_url(&self, headers: &HeaderMap) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => {
+                let host = headers
+                    .get(axum::http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("localhost");
+                format!("http://{host}")
+            }
+        }
+    }
 }
 
 pub fn router(state: AppState) -> Router {
@@ -52,12 +72,11 @@ pub fn router(state: AppState) -> Router {
                 .delete(workspaces::delete),
         )
         .route("/verify", post(verify::verify))
-        .method_not_allowed_fallback(method_not_allowed)
-        // Responses may carry a secret or per-user data: never cache them.
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ));
+        .route("/auth/check", post(verify::check))
+        .route("/invitations/{code}", get(members::preview))
+        .route("/invitations/{code}/accept", post(members::accept))
+        .nest("/workspaces/{ws}", workspace_routes())
+        .method_not_allowed_fallback(method_not_allowed);
 
     let format = state.keygate.format().clone();
     let trace = TraceLayer::new_for_http()
@@ -85,10 +104,66 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Responses may carry a secret or per-user data: never cache them.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(trace)
         .with_state(state)
+}
+
+/// Everything under `/api/v1/workspaces/{ws}/`.
+fn workspace_routes() -> Router<AppState> {
+    Router::new()
+        .route("/members", get(members::list).post(members::invite))
+        .route(
+            "/members/{user}",
+            get(members::get)
+                .patch(members::update)
+                .delete(members::remove),
+        )
+        .route("/invitations", get(members::list_invitations))
+        .route("/invitations/{id}", delete(members::cancel_invitation))
+        .route("/roles", get(roles::list).post(roles::create))
+        .route(
+            "/roles/{name}",
+            get(roles::get).put(roles::put).delete(roles::delete),
+        )
+        .route("/teams", get(teams::list).post(teams::create))
+        .route(
+            "/teams/{team}",
+            get(teams::get).patch(teams::update).delete(teams::delete),
+        )
+        .route(
+            "/teams/{team}/members/{user}",
+            put(teams::add_member).delete(teams::remove_member),
+        )
+        .route("/api-users", get(api_users::list).post(api_users::create))
+        .route(
+            "/api-users/{id}",
+            get(api_users::get)
+                .patch(api_users::update)
+                .delete(api_users::delete),
+        )
+        .route(
+            "/api-users/{id}/tokens",
+            get(api_users::list_tokens).post(api_users::create_token),
+        )
+        .route(
+            "/api-users/{id}/tokens/{token}",
+            delete(api_users::revoke_token),
+        )
+        .route(
+            "/api-users/{id}/tokens/{token}/rotate",
+            post(api_users::rotate_token),
+        )
+        .route(
+            "/audit",
+            get(audit::list).route_layer(Extension(QueryTokenAllowed)),
+        )
 }
 
 async fn not_found() -> ApiError {

@@ -1,27 +1,71 @@
-//! Authentication: from a presented secret to the user and token it stands for, and the
-//! `verify` decision other services ask for.
+//! Authentication and decisions: from a presented secret to the user and token it stands for,
+//! and the answer to "may this caller do that in this workspace?".
 
-use chrono::{DateTime, Utc};
-use keygate_domain::{Membership, Token, TokenStatus, User};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
 
-use super::{AuthFailure, Keygate, ServiceError, ServiceResult};
+use chrono::{DateTime, Duration, Utc};
+use keygate_domain::{
+    Denial, Membership, Permission, Token, TokenStatus, Workspace, WorkspaceRights,
+};
+use keygate_store::NewAuditEvent;
+use serde_json::json;
+use uuid::Uuid;
 
-/// Who is calling: the user and the token they presented.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    pub user: User,
-    pub token: Token,
+use super::{Actor, AuthFailure, Keygate, ServiceError, ServiceResult, WorkspaceRef};
+
+/// The question other services ask: a token (or none, for anonymous callers), and optionally a
+/// workspace, a permission and a resource.
+#[derive(Debug, Clone, Default)]
+pub struct Question {
+    pub workspace: Option<WorkspaceRef>,
+    pub permission: Option<Permission>,
+    pub resource: Option<String>,
 }
 
-/// The answer to `verify`: valid or not, and why.
+/// Why a decision is negative, in the words callers see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    Credentials(AuthFailure),
+    NotAMember,
+    Forbidden { missing: String },
+}
+
+impl Refusal {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::Credentials(f) => f.code(),
+            Refusal::NotAMember => "not_a_member",
+            Refusal::Forbidden { .. } => "forbidden",
+        }
+    }
+
+    pub fn missing(&self) -> Option<&str> {
+        match self {
+            Refusal::Forbidden { missing } => Some(missing),
+            _ => None,
+        }
+    }
+}
+
+/// The answer, with what it was based on.
 #[derive(Debug, Clone)]
-pub struct VerifyOutcome {
-    pub result: Result<(Principal, Vec<Membership>), AuthFailure>,
+pub struct Decision {
+    pub refusal: Option<Refusal>,
+    /// The authenticated caller, when a valid token was presented.
+    pub actor: Option<Actor>,
+    /// The caller's memberships, when authenticated.
+    pub memberships: Vec<Membership>,
+    /// The workspace asked about, when it exists.
+    pub workspace: Option<Workspace>,
+    /// The rights that applied in it.
+    pub rights: Option<WorkspaceRights>,
 }
 
 impl Keygate {
     /// Resolves a presented token. Shape and checksum are checked before any storage access.
-    pub async fn authenticate(&self, presented: &str) -> ServiceResult<Principal> {
+    pub async fn authenticate(&self, presented: &str) -> ServiceResult<Actor> {
         let parsed = self
             .format
             .parse(presented)
@@ -39,29 +83,97 @@ impl Keygate {
             .await?
             .filter(|u| !u.is_disabled())
             .ok_or(ServiceError::InvalidCredentials(AuthFailure::InvalidToken))?;
-        Ok(Principal { user, token })
+        Ok(Actor {
+            user,
+            token: Some(token),
+            ip: None,
+        })
     }
 
-    /// Memberships of the principal's user, with roles.
-    pub async fn memberships(&self, user: &User) -> ServiceResult<Vec<Membership>> {
+    /// Memberships of the user, with roles.
+    pub async fn memberships(&self, user: &keygate_domain::User) -> ServiceResult<Vec<Membership>> {
         Ok(self.store.memberships(user.id).await?)
     }
 
-    /// The decision for another service: always an outcome for a well-formed request; only
-    /// storage failures are errors.
-    pub async fn verify(&self, presented: &str) -> ServiceResult<VerifyOutcome> {
-        match self.authenticate(presented).await {
-            Ok(principal) => {
-                let memberships = self.memberships(&principal.user).await?;
-                Ok(VerifyOutcome {
-                    result: Ok((principal, memberships)),
-                })
+    /// Decides `question` for the holder of `presented` (or an anonymous caller). Always an
+    /// answer; only storage failures are errors.
+    pub async fn decide(
+        &self,
+        presented: Option<&str>,
+        question: &Question,
+    ) -> ServiceResult<Decision> {
+        let actor = match presented {
+            None => None,
+            Some(presented) => match self.authenticate(presented).await {
+                Ok(actor) => Some(actor),
+                Err(ServiceError::InvalidCredentials(failure)) => {
+                    return Ok(Decision {
+                        refusal: Some(Refusal::Credentials(failure)),
+                        actor: None,
+                        memberships: Vec::new(),
+                        workspace: None,
+                        rights: None,
+                    });
+                }
+                Err(other) => return Err(other),
+            },
+        };
+        self.decide_for(actor.as_ref(), question).await
+    }
+
+    /// Decides `question` for an authenticated actor (or an anonymous caller). An unknown
+    /// workspace is answered like one where the caller is not a member and nothing is public, so
+    /// existence does not leak.
+    pub async fn decide_for(
+        &self,
+        actor: Option<&Actor>,
+        question: &Question,
+    ) -> ServiceResult<Decision> {
+        let mut decision = Decision {
+            refusal: None,
+            actor: actor.cloned(),
+            memberships: match actor {
+                Some(a) => self.list_workspaces(a).await?,
+                None => Vec::new(),
+            },
+            workspace: None,
+            rights: None,
+        };
+        let Some(reference) = &question.workspace else {
+            // Without a workspace there is only the token to judge.
+            if question.permission.is_some() {
+                return Err(keygate_domain::ValidationError::new(
+                    "workspace",
+                    "a permission can only be checked in a workspace",
+                )
+                .into());
             }
-            Err(ServiceError::InvalidCredentials(failure)) => Ok(VerifyOutcome {
-                result: Err(failure),
-            }),
-            Err(other) => Err(other),
-        }
+            return Ok(decision);
+        };
+        let workspace = self.find_workspace(reference).await?;
+        let rights = match &workspace {
+            Some(ws) => self.workspace_rights(actor, ws.id).await?,
+            None => WorkspaceRights {
+                member: None,
+                public: keygate_domain::Rights::none(),
+            },
+        };
+        decision.refusal =
+            match rights.check(question.permission.as_ref(), question.resource.as_deref()) {
+                Ok(()) => None,
+                // Anonymous callers are never members: what they lack is the permission.
+                Err(Denial::NotAMember) if actor.is_none() => Some(Refusal::Forbidden {
+                    missing: question
+                        .permission
+                        .as_ref()
+                        .map_or_else(|| "membership".to_owned(), ToString::to_string),
+                }),
+                Err(Denial::NotAMember) => Some(Refusal::NotAMember),
+                Err(Denial::Forbidden { missing }) => Some(Refusal::Forbidden { missing }),
+            };
+        decision.workspace = workspace;
+        decision.rights = Some(rights);
+        Ok(decision)
     }
 }
 
@@ -70,5 +182,91 @@ fn check_status(token: &Token, now: DateTime<Utc>) -> ServiceResult<()> {
         TokenStatus::Active => Ok(()),
         TokenStatus::Expired => Err(ServiceError::InvalidCredentials(AuthFailure::TokenExpired)),
         TokenStatus::Revoked => Err(ServiceError::InvalidCredentials(AuthFailure::TokenRevoked)),
+    }
+}
+
+/// Counts failed authentications per client address and decides which to sample into the audit
+/// log: the first failure from an address, then at most one a minute, carrying the count since.
+#[derive(Debug, Default)]
+pub struct FailureSampler {
+    /// Per address: when the last entry was written, and failures since.
+    seen: Mutex<HashMap<Option<IpAddr>, Sample>>,
+}
+
+type Sample = (DateTime<Utc>, u64);
+
+/// Addresses remembered at most; beyond this the oldest half is forgotten.
+const SAMPLER_CAPACITY: usize = 10_000;
+
+impl FailureSampler {
+    /// Counts a failure; returns how many failures the entry to write stands for, if one is due.
+    pub fn note(&self, ip: Option<IpAddr>, now: DateTime<Utc>) -> Option<u64> {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() >= SAMPLER_CAPACITY {
+            let mut times: Vec<DateTime<Utc>> = seen.values().map(|(t, _)| *t).collect();
+            times.sort();
+            let cutoff = times[times.len() / 2];
+            seen.retain(|_, (t, _)| *t > cutoff);
+        }
+        match seen.get_mut(&ip) {
+            Some((last, count)) if now - *last < Duration::minutes(1) => {
+                *count += 1;
+                None
+            }
+            Some((last, count)) => {
+                let total = *count + 1;
+                *last = now;
+                *count = 0;
+                Some(total)
+            }
+            None => {
+                seen.insert(ip, (now, 0));
+                Some(1)
+            }
+        }
+    }
+}
+
+impl Keygate {
+    /// Records a failed authentication: counted always, sampled into the audit log.
+    pub async fn note_failed_authentication(&self, ip: Option<IpAddr>, failure: AuthFailure) {
+        let now = self.clock.now();
+        let Some(count) = self.failures.note(ip, now) else {
+            return;
+        };
+        let entry = NewAuditEvent {
+            id: Uuid::now_v7(),
+            workspace_id: None,
+            actor_id: None,
+            actor_label: None,
+            actor_token_id: None,
+            action: "auth.failed".into(),
+            target_type: "client".into(),
+            target_id: ip.map(|ip| ip.to_string()),
+            details: json!({ "reason": failure.code(), "failures": count }),
+            client_ip: ip.map(|ip| ip.to_string()),
+            created_at: now,
+        };
+        if let Err(e) = self.store.record(&entry).await {
+            tracing::warn!(error = %e, "could not record a failed authentication");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_sampled_once_a_minute_per_address() {
+        let s = FailureSampler::default();
+        let ip: Option<IpAddr> = "10.0.0.1".parse().ok();
+        let t0 = DateTime::UNIX_EPOCH;
+        assert_eq!(s.note(ip, t0), Some(1));
+        assert_eq!(s.note(ip, t0 + Duration::seconds(10)), None);
+        assert_eq!(s.note(ip, t0 + Duration::seconds(20)), None);
+        assert_eq!(s.note(None, t0), Some(1));
+        assert_eq!(s.note(ip, t0 + Duration::seconds(61)), Some(3));
+        assert_eq!(s.note(ip, t0 + Duration::seconds(62)), None);
     }
 }

@@ -1,10 +1,17 @@
 //! Use cases: the only place where domain rules meet storage. REST, GraphQL, the web UI and the
 //! CLI all call these functions, so each rule is written once.
 
+mod access;
+mod actor;
+mod api_users;
+mod audit;
 mod auth;
 mod clock;
 mod error;
+mod members;
 pub mod password;
+mod roles;
+mod teams;
 mod tokens;
 mod users;
 mod workspaces;
@@ -14,10 +21,17 @@ use std::sync::Arc;
 use keygate_domain::{ClearToken, Digester, TokenFormat, TokenKind};
 use keygate_store::Store;
 
-pub use auth::{Principal, VerifyOutcome};
+pub use access::manage;
+pub use actor::{Actor, Target};
+pub use api_users::{ApiUserPatchRequest, ApiUserRequest, CreatedApiUser};
+pub use audit::{AuditPage, AuditQuery, DEFAULT_PAGE, MAX_PAGE};
+pub use auth::{Decision, FailureSampler, Question, Refusal};
 pub use clock::Clock;
 pub use error::{AuthFailure, ServiceError, ServiceResult};
-pub use tokens::{Expiry, NewTokenRequest};
+pub use members::{AcceptRequest, Accepted, InviteRequest, Invited, MemberPatchRequest};
+pub use roles::{RoleRequest, RoleUpdateRequest};
+pub use teams::{TeamPatchRequest, TeamRequest};
+pub use tokens::{Expiry, NewTokenRequest, ScopeRequest};
 pub use users::{Bootstrap, Bootstrapped};
 pub use workspaces::{NewWorkspaceRequest, WorkspacePatchRequest, WorkspaceRef};
 
@@ -28,6 +42,7 @@ pub struct Keygate {
     format: TokenFormat,
     digester: Digester,
     clock: Clock,
+    failures: Arc<FailureSampler>,
 }
 
 impl Keygate {
@@ -42,6 +57,7 @@ impl Keygate {
             format,
             digester,
             clock,
+            failures: Arc::default(),
         }
     }
 

@@ -1,11 +1,15 @@
 //! A user's own tokens: create, list, get, revoke, rotate, and refreshing the personal token.
 
 use chrono::{DateTime, Duration, Utc};
-use keygate_domain::{ClearToken, Token, TokenKind, TokenStatus, User, ValidationError, validate};
+use keygate_domain::{
+    ClearToken, Scope, Token, TokenKind, TokenStatus, User, ValidationError, validate,
+};
 use keygate_store::NewToken;
+use serde_json::json;
 use uuid::Uuid;
 
-use super::{Keygate, ServiceError, ServiceResult};
+use super::access::{parse_grants, parse_permissions};
+use super::{Actor, Keygate, ServiceError, ServiceResult, Target, WorkspaceRef};
 
 /// Longest lifetime a token can be given, in days.
 pub const MAX_LIFETIME_DAYS: i64 = 3650;
@@ -35,7 +39,10 @@ impl Expiry {
         }
     }
 
-    fn resolve(self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, ValidationError> {
+    pub(super) fn resolve(
+        self,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, ValidationError> {
         let latest = now + Duration::days(MAX_LIFETIME_DAYS);
         match self {
             Expiry::Never => Ok(None),
@@ -58,11 +65,32 @@ impl Expiry {
     }
 }
 
+/// A token's scope as a caller asks for it: workspaces by id or slug, permission and resource
+/// patterns as strings. `None` leaves a dimension unrestricted.
+#[derive(Debug, Clone, Default)]
+pub struct ScopeRequest {
+    pub workspaces: Option<Vec<String>>,
+    pub permissions: Option<Vec<String>>,
+    pub resources: Option<Vec<String>>,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewTokenRequest {
     pub name: Option<String>,
     pub description: Option<String>,
     pub expiry: Expiry,
+    pub scope: Option<ScopeRequest>,
+}
+
+/// A new token's validated name, description and expiry.
+pub(super) struct TokenSettings {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+fn scope_error(message: String) -> ServiceError {
+    ValidationError::new("scope", message).into()
 }
 
 impl Keygate {
@@ -84,15 +112,16 @@ impl Keygate {
             hint: parsed.hint(),
             created_at: now,
             expires_at: None,
+            scope: None,
         }
     }
 
-    pub async fn create_token(
+    /// Name, description and expiry of a new token, validated.
+    pub(super) fn token_settings(
         &self,
-        user: &User,
-        req: NewTokenRequest,
-    ) -> ServiceResult<(Token, ClearToken)> {
-        let now = self.clock.now();
+        req: &NewTokenRequest,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<TokenSettings> {
         let name = req
             .name
             .as_deref()
@@ -104,16 +133,120 @@ impl Keygate {
             .map(validate::description)
             .transpose()?
             .flatten();
-        let expires_at = req.expiry.resolve(now)?;
-        let clear = self.generate(TokenKind::User)?;
-        let row = NewToken {
+        Ok(TokenSettings {
             name,
             description,
-            expires_at,
-            ..self.token_row(user.id, &clear, now)
+            expires_at: req.expiry.resolve(now)?,
+        })
+    }
+
+    /// The scope a new token of `actor`'s user gets: what they asked for, no wider than the token
+    /// they act with, and within what they hold. 400 naming what they do not hold.
+    async fn checked_scope(
+        &self,
+        actor: &Actor,
+        requested: Option<&ScopeRequest>,
+    ) -> ServiceResult<Option<Scope>> {
+        let inherited = actor.token.as_ref().and_then(|t| t.scope.clone());
+        let Some(requested) = requested else {
+            // Unscoped, unless the token acting is scoped: then the new one is scoped as much.
+            return Ok(inherited);
         };
-        let token = self.store.insert_token(&row).await?;
-        tracing::info!(user = %user.id, token = %token.id, "token created");
+        let memberships = self.store.memberships(actor.user.id).await?;
+        let workspaces = match &requested.workspaces {
+            None => inherited.as_ref().and_then(|s| s.workspaces.clone()),
+            Some(names) => {
+                let mut ids = Vec::new();
+                for name in names {
+                    let found = memberships
+                        .iter()
+                        .find(|m| match WorkspaceRef::parse(name) {
+                            WorkspaceRef::Id(id) => m.workspace.id == id,
+                            WorkspaceRef::Slug(slug) => m.workspace.slug.as_str() == slug,
+                        });
+                    match found {
+                        Some(m) if !ids.contains(&m.workspace.id) => ids.push(m.workspace.id),
+                        Some(_) => {}
+                        None => {
+                            return Err(scope_error(format!(
+                                "names workspace `{name}`, which you are not a member of"
+                            )));
+                        }
+                    }
+                }
+                Some(ids)
+            }
+        };
+        let permissions = match &requested.permissions {
+            None => inherited.as_ref().and_then(|s| s.permissions.clone()),
+            Some(list) => Some(parse_permissions(list)?),
+        };
+        let resources = match &requested.resources {
+            None => inherited.as_ref().and_then(|s| s.resources.clone()),
+            Some(list) => Some(parse_grants(list)?),
+        };
+        // What the acting token reaches in each workspace the scope names.
+        let mut held = Vec::new();
+        for m in &memberships {
+            if workspaces
+                .as_ref()
+                .is_none_or(|ids| ids.contains(&m.workspace.id))
+            {
+                if let Some(rights) = self.member_rights(actor, m.workspace.id).await? {
+                    held.push(rights);
+                } else if workspaces.is_some() {
+                    return Err(scope_error(format!(
+                        "names workspace `{}`, which the token you are using cannot reach",
+                        m.workspace.slug
+                    )));
+                }
+            }
+        }
+        for p in permissions.iter().flat_map(|s| s.iter()) {
+            if !held.iter().any(|r| r.permissions.allows(p)) {
+                return Err(scope_error(format!(
+                    "asks for permission `{p}`, which you do not hold"
+                )));
+            }
+        }
+        for r in resources.iter().flatten() {
+            if !held.iter().any(|h| h.resources.covers(r)) {
+                return Err(scope_error(format!(
+                    "asks for resource `{r}`, which you do not hold"
+                )));
+            }
+        }
+        Ok(Some(Scope {
+            workspaces,
+            permissions,
+            resources,
+        }))
+    }
+
+    pub async fn create_token(
+        &self,
+        actor: &Actor,
+        req: NewTokenRequest,
+    ) -> ServiceResult<(Token, ClearToken)> {
+        let now = self.clock.now();
+        let settings = self.token_settings(&req, now)?;
+        let scope = self.checked_scope(actor, req.scope.as_ref()).await?;
+        let clear = self.generate(TokenKind::User)?;
+        let row = NewToken {
+            name: settings.name,
+            description: settings.description,
+            expires_at: settings.expires_at,
+            scope,
+            ..self.token_row(actor.user.id, &clear, now)
+        };
+        let audit = actor.audit(
+            now,
+            None,
+            "token.created",
+            Target::new("token", row.id),
+            json!({ "name": row.name, "hint": row.hint, "expires_at": row.expires_at }),
+        );
+        let token = self.store.insert_token(&row, &audit).await?;
         Ok((token, clear))
     }
 
@@ -129,29 +262,51 @@ impl Keygate {
             .ok_or(ServiceError::NotFound("token"))
     }
 
-    /// Revokes one of the user's tokens at once. Revoking twice is not an error. The personal
-    /// token is refreshed, never revoked, so that every user keeps exactly one.
-    pub async fn revoke_token(&self, user: &User, id: Uuid) -> ServiceResult<Token> {
-        let token = self.token(user, id).await?;
+    /// Revokes one of `owner`'s tokens at once. Revoking twice is not an error. The personal
+    /// token is refreshed, never revoked, so that every person keeps exactly one.
+    pub(super) async fn revoke_token_of(
+        &self,
+        actor: &Actor,
+        owner: &User,
+        id: Uuid,
+        workspace: Option<Uuid>,
+    ) -> ServiceResult<Token> {
+        let token = self.token(owner, id).await?;
         if token.kind == TokenKind::Personal {
             return Err(ServiceError::conflict(
                 "personal_token",
                 "the personal token cannot be revoked; refresh it to invalidate the current secret",
             ));
         }
-        let token = self
-            .store
-            .revoke_token(user.id, id, self.clock.now())
+        let now = self.clock.now();
+        let audit = actor.audit(
+            now,
+            workspace,
+            "token.revoked",
+            Target::new("token", id),
+            json!({ "hint": token.hint, "owner": owner.id }),
+        );
+        self.store
+            .revoke_token(owner.id, id, now, &audit)
             .await?
-            .ok_or(ServiceError::NotFound("token"))?;
-        tracing::info!(user = %user.id, token = %token.id, "token revoked");
-        Ok(token)
+            .ok_or(ServiceError::NotFound("token"))
     }
 
-    /// A new secret for the same token; the old secret stops working at once.
-    pub async fn rotate_token(&self, user: &User, id: Uuid) -> ServiceResult<(Token, ClearToken)> {
+    pub async fn revoke_token(&self, actor: &Actor, id: Uuid) -> ServiceResult<Token> {
+        self.revoke_token_of(actor, &actor.user.clone(), id, None)
+            .await
+    }
+
+    /// A new secret for one of `owner`'s tokens; the old secret stops working at once.
+    pub(super) async fn rotate_token_of(
+        &self,
+        actor: &Actor,
+        owner: &User,
+        id: Uuid,
+        workspace: Option<Uuid>,
+    ) -> ServiceResult<(Token, ClearToken)> {
         let now = self.clock.now();
-        let token = self.token(user, id).await?;
+        let token = self.token(owner, id).await?;
         match token.status(now) {
             TokenStatus::Active => {}
             TokenStatus::Revoked => {
@@ -168,27 +323,65 @@ impl Keygate {
             }
         }
         let clear = self.generate(token.kind)?;
-        let fresh = self.token_row(user.id, &clear, now);
+        let fresh = self.token_row(owner.id, &clear, now);
+        let action = if token.kind == TokenKind::Personal {
+            "token.refreshed"
+        } else {
+            "token.rotated"
+        };
+        let audit = actor.audit(
+            now,
+            workspace,
+            action,
+            Target::new("token", id),
+            json!({ "hint": fresh.hint, "owner": owner.id }),
+        );
         let token = self
             .store
-            .rotate_token(user.id, id, &fresh.digest, &fresh.hint, now)
+            .rotate_token(owner.id, id, &fresh.digest, &fresh.hint, now, &audit)
             .await?
             // Revoked between the read and the write.
             .ok_or_else(|| {
                 ServiceError::conflict("token_revoked", "the token was revoked meanwhile")
             })?;
-        tracing::info!(user = %user.id, token = %token.id, "token rotated");
         Ok((token, clear))
     }
 
+    /// Rotates one of the actor's own tokens. A scoped token may rotate only itself: a new secret
+    /// for a broader token would hand out more than it carries.
+    pub async fn rotate_token(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+    ) -> ServiceResult<(Token, ClearToken)> {
+        require_unscoped_unless_self(actor, id)?;
+        self.rotate_token_of(actor, &actor.user.clone(), id, None)
+            .await
+    }
+
     /// A new secret for the user's personal token; the old one stops working at once.
-    pub async fn refresh_personal_token(&self, user: &User) -> ServiceResult<(Token, ClearToken)> {
+    pub async fn refresh_personal_token(
+        &self,
+        actor: &Actor,
+    ) -> ServiceResult<(Token, ClearToken)> {
         let personal = self
             .store
-            .personal_token(user.id)
+            .personal_token(actor.user.id)
             .await?
             .ok_or(ServiceError::NotFound("personal token"))?;
-        self.rotate_token(user, personal.id).await
+        require_unscoped_unless_self(actor, personal.id)?;
+        self.rotate_token_of(actor, &actor.user.clone(), personal.id, None)
+            .await
+    }
+}
+
+fn require_unscoped_unless_self(actor: &Actor, id: Uuid) -> ServiceResult<()> {
+    match &actor.token {
+        Some(t) if t.scope.is_some() && t.id != id => Err(ServiceError::Forbidden {
+            missing: None,
+            message: "a scoped token can rotate only itself".into(),
+        }),
+        _ => Ok(()),
     }
 }
 

@@ -1,10 +1,12 @@
-//! Users: bootstrapping the first instance admin with their workspace and personal token.
+//! Users: bootstrapping the first instance admin with their workspace and personal token, and
+//! finding users.
 
 use keygate_domain::{
     ClearToken, Email, Slug, Token, TokenKind, User, UserKind, Workspace, validate,
 };
-use keygate_store::{NewUser, NewWorkspace};
+use keygate_store::{NewAuditEvent, NewUser, NewWorkspace};
 use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::{Keygate, ServiceError, ServiceResult, password};
@@ -22,19 +24,33 @@ pub struct Bootstrapped {
     pub clear: ClearToken,
 }
 
+/// The part of an email before `@`: a person's display name until they choose one.
+pub(super) fn default_display_name(email: &Email) -> String {
+    email
+        .as_str()
+        .split_once('@')
+        .map_or(email.as_str(), |(local, _)| local)
+        .to_owned()
+}
+
+/// Hashes a password after checking its length.
+pub(super) async fn password_hash(password: Option<SecretString>) -> ServiceResult<Option<String>> {
+    match password {
+        Some(p) => {
+            validate::password(p.expose_secret())?;
+            Ok(Some(password::hash(p).await?))
+        }
+        None => Ok(None),
+    }
+}
+
 impl Keygate {
     /// Creates an instance admin, their personal token and optionally a workspace they own, in
     /// one transaction. Refused when a user with the email exists.
     pub async fn bootstrap(&self, req: Bootstrap) -> ServiceResult<Bootstrapped> {
         let email = Email::parse(&req.email)?;
         let slug = req.workspace.as_deref().map(Slug::parse).transpose()?;
-        let password_hash = match req.password {
-            Some(p) => {
-                validate::password(p.expose_secret())?;
-                Some(password::hash(p).await?)
-            }
-            None => None,
-        };
+        let password_hash = password_hash(req.password).await?;
         if self.store.user_by_email(&email).await?.is_some() {
             return Err(ServiceError::conflict(
                 "email_taken",
@@ -46,28 +62,39 @@ impl Keygate {
         let now = self.clock.now();
         let id = Uuid::now_v7();
         let clear = self.generate(TokenKind::Personal)?;
-        let display_name = email
-            .as_str()
-            .split_once('@')
-            .map_or(email.as_str(), |(local, _)| local)
-            .to_owned();
         let new = NewUser {
             id,
             kind: UserKind::Human,
-            email: Some(email),
-            display_name,
+            display_name: default_display_name(&email),
+            email: Some(email.clone()),
+            description: None,
+            workspace_id: None,
             password_hash,
             is_instance_admin: true,
             created_at: now,
-            personal_token: self.token_row(id, &clear, now),
+            first_token: self.token_row(id, &clear, now),
             own_workspace: slug.map(|slug| NewWorkspace {
                 id: Uuid::now_v7(),
                 name: slug.to_string(),
                 slug,
                 created_at: now,
             }),
+            membership: None,
         };
-        let (user, token) = self.store.create_user(&new).await?;
+        let audit = NewAuditEvent {
+            id: Uuid::now_v7(),
+            workspace_id: new.own_workspace.as_ref().map(|w| w.id),
+            actor_id: Some(id),
+            actor_label: Some(email.to_string()),
+            actor_token_id: None,
+            action: "user.bootstrapped".into(),
+            target_type: "user".into(),
+            target_id: Some(id.to_string()),
+            details: json!({ "email": email, "workspace": new.own_workspace.as_ref().map(|w| &w.slug) }),
+            client_ip: None,
+            created_at: now,
+        };
+        let (user, token) = self.store.create_user(&new, &audit).await?;
         let workspace = match &new.own_workspace {
             Some(ws) => self.store.workspace(ws.id).await?,
             None => None,
@@ -80,9 +107,7 @@ impl Keygate {
             clear,
         })
     }
-}
 
-impl Keygate {
     pub async fn user_by_email(&self, email: &Email) -> ServiceResult<Option<User>> {
         Ok(self.store.user_by_email(email).await?)
     }

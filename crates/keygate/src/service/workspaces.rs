@@ -1,11 +1,12 @@
 //! Workspaces: create (the creator becomes owner), list, read, rename, delete.
 
-use keygate_domain::model::builtin_role;
-use keygate_domain::{Membership, Permission, Slug, UserKind, validate};
+use keygate_domain::{Membership, Slug, UserKind, validate};
 use keygate_store::{NewWorkspace, WorkspacePatch};
+use serde_json::json;
 use uuid::Uuid;
 
-use super::{Keygate, Principal, ServiceError, ServiceResult};
+use super::access::{manage, permission};
+use super::{Actor, Keygate, ServiceError, ServiceResult, Target};
 
 /// How a path names a workspace: by id or by slug. Slugs can never parse as UUIDs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,20 +36,13 @@ pub struct WorkspacePatchRequest {
     pub name: Option<String>,
 }
 
-const MANAGE: &str = "workspace:manage";
-const DELETE: &str = "workspace:delete";
-
-fn permission(s: &'static str) -> Permission {
-    Permission::parse(s).unwrap_or_else(|_| unreachable!("`{s}` is a valid permission"))
-}
-
 impl Keygate {
     pub async fn create_workspace(
         &self,
-        principal: &Principal,
+        actor: &Actor,
         req: NewWorkspaceRequest,
     ) -> ServiceResult<Membership> {
-        if principal.user.kind != UserKind::Human {
+        if actor.user.kind != UserKind::Human {
             return Err(ServiceError::Forbidden {
                 missing: None,
                 message: "API users cannot create workspaces".into(),
@@ -65,44 +59,54 @@ impl Keygate {
             name,
             created_at: self.clock.now(),
         };
-        let ws = self.store.create_workspace(&new, principal.user.id).await?;
-        tracing::info!(user = %principal.user.id, workspace = %ws.id, "workspace created");
+        let audit = actor.audit(
+            new.created_at,
+            Some(new.id),
+            "workspace.created",
+            Target::new("workspace", new.id),
+            json!({ "slug": new.slug, "name": new.name }),
+        );
+        let ws = self
+            .store
+            .create_workspace(&new, actor.user.id, &audit)
+            .await?;
         self.store
-            .membership(ws.id, principal.user.id)
+            .membership(ws.id, actor.user.id)
             .await?
             .ok_or(ServiceError::NotFound("workspace"))
     }
 
-    pub async fn list_workspaces(&self, principal: &Principal) -> ServiceResult<Vec<Membership>> {
-        self.memberships(&principal.user).await
+    pub async fn list_workspaces(&self, actor: &Actor) -> ServiceResult<Vec<Membership>> {
+        let memberships = self.memberships(&actor.user).await?;
+        let scope = actor.token.as_ref().and_then(|t| t.scope.as_ref());
+        Ok(memberships
+            .into_iter()
+            .filter(|m| scope.is_none_or(|s| s.admits_workspace(m.workspace.id)))
+            .collect())
     }
 
     /// The caller's membership in the named workspace. A workspace the caller is not a member of
-    /// is reported as not found, so that its existence does not leak across tenants.
+    /// (or that their token's scope leaves out) is reported as not found.
     pub async fn workspace(
         &self,
-        principal: &Principal,
+        actor: &Actor,
         reference: &WorkspaceRef,
     ) -> ServiceResult<Membership> {
-        let ws = match reference {
-            WorkspaceRef::Id(id) => self.store.workspace(*id).await?,
-            WorkspaceRef::Slug(slug) => self.store.workspace_by_slug(slug).await?,
-        }
-        .ok_or(ServiceError::NotFound("workspace"))?;
+        let managed = self.managed(actor, reference).await?;
         self.store
-            .membership(ws.id, principal.user.id)
+            .membership(managed.workspace.id, actor.user.id)
             .await?
             .ok_or(ServiceError::NotFound("workspace"))
     }
 
     pub async fn update_workspace(
         &self,
-        principal: &Principal,
+        actor: &Actor,
         reference: &WorkspaceRef,
         req: WorkspacePatchRequest,
     ) -> ServiceResult<Membership> {
-        let membership = self.workspace(principal, reference).await?;
-        require(&membership, MANAGE)?;
+        let managed = self.managed(actor, reference).await?;
+        managed.require(manage::WORKSPACE)?;
         let patch = WorkspacePatch {
             slug: req.slug.as_deref().map(Slug::parse).transpose()?,
             name: req
@@ -111,43 +115,48 @@ impl Keygate {
                 .map(|n| validate::name("name", n))
                 .transpose()?,
         };
-        let ws = self
-            .store
-            .update_workspace(membership.workspace.id, &patch, self.clock.now())
+        let now = self.clock.now();
+        let id = managed.workspace.id;
+        let audit = actor.audit(
+            now,
+            Some(id),
+            "workspace.updated",
+            Target::new("workspace", id),
+            json!({ "slug": patch.slug, "name": patch.name }),
+        );
+        self.store
+            .update_workspace(id, &patch, now, &audit)
             .await?
             .ok_or(ServiceError::NotFound("workspace"))?;
-        tracing::info!(user = %principal.user.id, workspace = %ws.id, "workspace updated");
-        Ok(Membership {
-            workspace: ws,
-            ..membership
-        })
+        self.store
+            .membership(id, actor.user.id)
+            .await?
+            .ok_or(ServiceError::NotFound("workspace"))
     }
 
     /// Deletes the workspace and everything in it. Owners only.
     pub async fn delete_workspace(
         &self,
-        principal: &Principal,
+        actor: &Actor,
         reference: &WorkspaceRef,
     ) -> ServiceResult<()> {
-        let membership = self.workspace(principal, reference).await?;
-        require(&membership, DELETE)?;
-        if !membership.has_role(builtin_role::OWNER) {
+        let managed = self.managed(actor, reference).await?;
+        managed.require(manage::WORKSPACE_DELETE)?;
+        if !managed.is_owner {
             return Err(ServiceError::Forbidden {
-                missing: Some(permission(DELETE)),
+                missing: Some(permission(manage::WORKSPACE_DELETE)),
                 message: "only an owner can delete the workspace".into(),
             });
         }
-        self.store.delete_workspace(membership.workspace.id).await?;
-        tracing::info!(user = %principal.user.id, workspace = %membership.workspace.id, "workspace deleted");
+        let id = managed.workspace.id;
+        let audit = actor.audit(
+            self.clock.now(),
+            Some(id),
+            "workspace.deleted",
+            Target::new("workspace", id),
+            json!({ "slug": managed.workspace.slug }),
+        );
+        self.store.delete_workspace(id, &audit).await?;
         Ok(())
-    }
-}
-
-fn require(membership: &Membership, wanted: &'static str) -> ServiceResult<()> {
-    let wanted = permission(wanted);
-    if membership.allows(&wanted) {
-        Ok(())
-    } else {
-        Err(ServiceError::forbidden(wanted))
     }
 }

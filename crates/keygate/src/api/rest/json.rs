@@ -2,10 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use keygate_domain::{
-    ClearToken, Membership, Token, TokenKind, TokenStatus, User, UserKind, Workspace,
+    AuditEvent, ClearToken, Invitation, Member, Membership, Permission, ResourcePattern, Role,
+    Scope, Team, Token, TokenKind, TokenStatus, User, UserKind, Workspace,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use crate::service::ScopeRequest;
 
 #[derive(Debug, Serialize)]
 pub struct UserJson {
@@ -45,6 +48,8 @@ pub struct TokenJson {
     pub last_used_ip: Option<String>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub rotated_at: Option<DateTime<Utc>>,
+    /// `null` for a token with all of its user's rights.
+    pub scope: Option<Scope>,
 }
 
 impl TokenJson {
@@ -62,6 +67,7 @@ impl TokenJson {
             last_used_ip: t.last_used_ip.clone(),
             revoked_at: t.revoked_at,
             rotated_at: t.rotated_at,
+            scope: t.scope.clone(),
         }
     }
 }
@@ -96,6 +102,26 @@ pub struct CreateTokenJson {
     pub description: Option<String>,
     pub expires_in_days: Option<i64>,
     pub expires_at: Option<DateTime<Utc>>,
+    pub scope: Option<ScopeJson>,
+}
+
+/// A token's narrowing: workspaces (ids or slugs), permission and resource patterns.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeJson {
+    pub workspaces: Option<Vec<String>>,
+    pub permissions: Option<Vec<String>>,
+    pub resources: Option<Vec<String>>,
+}
+
+impl From<ScopeJson> for ScopeRequest {
+    fn from(s: ScopeJson) -> Self {
+        ScopeRequest {
+            workspaces: s.workspaces,
+            permissions: s.permissions,
+            resources: s.resources,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -184,19 +210,384 @@ pub struct MeJson {
     pub workspaces: Vec<MembershipJson>,
 }
 
+/// The question another service asks. No token means an anonymous caller: the workspace's
+/// public role decides.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequestJson {
-    pub token: String,
+    pub token: Option<String>,
+    pub workspace: Option<String>,
+    pub permission: Option<String>,
+    pub resource: Option<String>,
 }
 
-/// The decision for another service. `valid: false` comes with a `code` and empty details.
+/// The decision for another service. `valid` is true only with `code: "ok"`.
 #[derive(Debug, Serialize)]
 pub struct VerifyJson {
     pub valid: bool,
     pub code: &'static str,
+    /// With `forbidden`: the permission, or the resource, that is missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<String>,
     pub user: Option<UserJson>,
+    /// The workspace asked about, when it exists and the caller may know it.
+    pub workspace: Option<WorkspaceJson>,
+    /// The caller's workspaces and roles.
     pub workspaces: Vec<MembershipJson>,
     pub token_id: Option<Uuid>,
+    /// Permissions that apply in the workspace asked about (the public role's included).
+    pub permissions: Vec<Permission>,
     pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequestJson {
+    pub workspace: String,
+    pub permission: String,
+    pub resource: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CheckJson {
+    pub allowed: bool,
+    pub code: &'static str,
+    pub missing: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RoleJson {
+    pub name: String,
+    pub description: Option<String>,
+    pub permissions: Vec<Permission>,
+    /// The public role's resource grants.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Vec<ResourcePattern>>,
+    pub builtin: bool,
+}
+
+impl From<&Role> for RoleJson {
+    fn from(r: &Role) -> Self {
+        Self {
+            name: r.name.clone(),
+            description: r.description.clone(),
+            permissions: r.permissions.iter().cloned().collect(),
+            grants: (r.name == keygate_domain::model::builtin_role::PUBLIC)
+                .then(|| r.grants.clone()),
+            builtin: r.builtin,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct RoleListJson {
+    pub roles: Vec<RoleJson>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRoleJson {
+    pub name: String,
+    pub description: Option<String>,
+    pub permissions: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutRoleJson {
+    pub description: Option<String>,
+    pub permissions: Vec<String>,
+    pub grants: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TeamRefJson {
+    pub id: Uuid,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MemberJson {
+    pub user: UserJson,
+    pub roles: Vec<String>,
+    pub grants: Vec<ResourcePattern>,
+    pub teams: Vec<TeamRefJson>,
+    pub joined_at: DateTime<Utc>,
+}
+
+impl From<&Member> for MemberJson {
+    fn from(m: &Member) -> Self {
+        Self {
+            user: (&m.user).into(),
+            roles: m.roles.iter().map(|r| r.name.clone()).collect(),
+            grants: m.grants.clone(),
+            teams: m
+                .teams
+                .iter()
+                .map(|t| TeamRefJson {
+                    id: t.id,
+                    name: t.name.clone(),
+                })
+                .collect(),
+            joined_at: m.joined_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct MemberListJson {
+    pub members: Vec<MemberJson>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InviteJson {
+    pub email: String,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub grants: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchMemberJson {
+    pub roles: Option<Vec<String>>,
+    pub grants: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InvitationJson {
+    pub id: Uuid,
+    pub email: String,
+    pub roles: Vec<String>,
+    pub grants: Vec<ResourcePattern>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<&Invitation> for InvitationJson {
+    fn from(i: &Invitation) -> Self {
+        Self {
+            id: i.id,
+            email: i.email.to_string(),
+            roles: i.roles.clone(),
+            grants: i.grants.clone(),
+            created_at: i.created_at,
+            expires_at: i.expires_at,
+        }
+    }
+}
+
+/// 202 for an invitation: the link to pass on, shown this once.
+#[derive(Debug, Serialize)]
+pub struct InvitedJson {
+    pub invitation: InvitationJson,
+    pub accept_url: String,
+    pub code: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InvitationListJson {
+    pub invitations: Vec<InvitationJson>,
+}
+
+/// What the invited person sees before accepting.
+#[derive(Debug, Serialize)]
+pub struct InvitationPreviewJson {
+    pub email: String,
+    pub workspace: WorkspaceJson,
+    pub roles: Vec<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInvitationJson {
+    pub password: String,
+    pub display_name: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AcceptedJson {
+    pub user: UserJson,
+    pub workspace: WorkspaceJson,
+    /// The new personal token, shown this once.
+    pub token: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ApiUserJson {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub disabled: bool,
+    pub roles: Vec<String>,
+    pub grants: Vec<ResourcePattern>,
+    pub teams: Vec<TeamRefJson>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&Member> for ApiUserJson {
+    fn from(m: &Member) -> Self {
+        let member = MemberJson::from(m);
+        Self {
+            id: m.user.id,
+            name: m.user.display_name.clone(),
+            description: m.user.description.clone(),
+            disabled: m.user.is_disabled(),
+            roles: member.roles,
+            grants: member.grants,
+            teams: member.teams,
+            created_at: m.user.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct CreatedApiUserJson {
+    #[serde(flatten)]
+    pub api_user: ApiUserJson,
+    /// The first token, shown this once.
+    pub token: TokenWithSecretJson,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ApiUserListJson {
+    pub api_users: Vec<ApiUserJson>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiUserJson {
+    pub name: String,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub grants: Vec<String>,
+    #[serde(default)]
+    pub teams: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchApiUserJson {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub roles: Option<Vec<String>>,
+    pub grants: Option<Vec<String>>,
+    pub teams: Option<Vec<String>>,
+    pub disabled: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TeamJson {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub roles: Vec<String>,
+    pub grants: Vec<ResourcePattern>,
+    pub members: Vec<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&Team> for TeamJson {
+    fn from(t: &Team) -> Self {
+        Self {
+            id: t.id,
+            name: t.name.clone(),
+            description: t.description.clone(),
+            roles: t.roles.iter().map(|r| r.name.clone()).collect(),
+            grants: t.grants.clone(),
+            members: t.members.clone(),
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct TeamListJson {
+    pub teams: Vec<TeamJson>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTeamJson {
+    pub name: String,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub grants: Vec<String>,
+    #[serde(default)]
+    pub members: Vec<Uuid>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchTeamJson {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub roles: Option<Vec<String>>,
+    pub grants: Option<Vec<String>>,
+    pub members: Option<Vec<Uuid>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuditEventJson {
+    pub id: Uuid,
+    pub time: DateTime<Utc>,
+    pub action: String,
+    pub actor_id: Option<Uuid>,
+    pub actor: Option<String>,
+    pub actor_token_id: Option<Uuid>,
+    pub target_type: String,
+    pub target_id: Option<String>,
+    pub client_ip: Option<String>,
+    pub details: serde_json::Value,
+}
+
+impl From<&AuditEvent> for AuditEventJson {
+    fn from(e: &AuditEvent) -> Self {
+        Self {
+            id: e.id,
+            time: e.created_at,
+            action: e.action.clone(),
+            actor_id: e.actor_id,
+            actor: e.actor_label.clone(),
+            actor_token_id: e.actor_token_id,
+            target_type: e.target_type.clone(),
+            target_id: e.target_id.clone(),
+            client_ip: e.client_ip.clone(),
+            details: e.details.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuditPageJson {
+    pub events: Vec<AuditEventJson>,
+    /// Pass as `cursor` for the next page; `null` on the last one.
+    pub next_cursor: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQueryJson {
+    pub actor: Option<Uuid>,
+    pub action: Option<String>,
+    pub target: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub cursor: Option<Uuid>,
+    pub limit: Option<u32>,
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+    /// Accepted here (and only on this endpoint) for tools that cannot set headers; read by the
+    /// token extractor, and dropped unread here.
+    #[serde(rename = "api_token")]
+    pub _api_token: Option<serde::de::IgnoredAny>,
 }

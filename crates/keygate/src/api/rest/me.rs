@@ -7,15 +7,17 @@ use super::json::{MeJson, MembershipJson};
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::Caller;
+use crate::service::ServiceError;
 
 pub async fn me(
     State(state): State<AppState>,
-    Caller(principal): Caller,
+    Caller(actor): Caller,
 ) -> Result<Json<MeJson>, ApiError> {
-    let memberships = state.keygate.memberships(&principal.user).await?;
+    let token = actor.token.as_ref().ok_or(ServiceError::Unauthenticated)?;
+    let memberships = state.keygate.list_workspaces(&actor).await?;
     Ok(Json(MeJson {
-        user: (&principal.user).into(),
-        token: (&principal.token).into(),
+        user: (&actor.user).into(),
+        token: token.into(),
         workspaces: memberships.iter().map(MembershipJson::from).collect(),
     }))
 }

@@ -1,9 +1,14 @@
 //! REST handlers under `/api/v1`, one file per resource. Handlers translate wire types and call
 //! the service layer; they hold no rules of their own.
 
+pub mod api_users;
+pub mod audit;
 pub mod health;
 pub mod json;
 pub mod me;
+pub mod members;
+pub mod roles;
+pub mod teams;
 pub mod tokens;
 pub mod verify;
 pub mod workspaces;

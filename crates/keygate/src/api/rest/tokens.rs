@@ -12,10 +12,10 @@ use crate::service::{Expiry, NewTokenRequest};
 
 pub async fn list(
     State(state): State<AppState>,
-    Caller(principal): Caller,
+    Caller(actor): Caller,
 ) -> Result<axum::Json<TokenListJson>, ApiError> {
     let now = state.keygate.clock().now();
-    let tokens = state.keygate.list_tokens(&principal.user).await?;
+    let tokens = state.keygate.list_tokens(&actor.user).await?;
     Ok(axum::Json(TokenListJson {
         tokens: tokens.iter().map(|t| TokenJson::new(t, now)).collect(),
     }))
@@ -23,7 +23,7 @@ pub async fn list(
 
 pub async fn create(
     State(state): State<AppState>,
-    Caller(principal): Caller,
+    Caller(actor): Caller,
     Json(body): Json<CreateTokenJson>,
 ) -> Result<(StatusCode, axum::Json<TokenWithSecretJson>), ApiError> {
     let request = NewTokenRequest {
@@ -31,8 +31,9 @@ pub async fn create(
         description: body.description,
         expiry: Expiry::from_parts(body.expires_in_days, body.expires_at)
             .map_err(crate::service::ServiceError::from)?,
+        scope: body.scope.map(Into::into),
     };
-    let (token, clear) = state.keygate.create_token(&principal.user, request).await?;
+    let (token, clear) = state.keygate.create_token(&actor, request).await?;
     let now = state.keygate.clock().now();
     Ok((
         StatusCode::CREATED,
@@ -42,10 +43,10 @@ pub async fn create(
 
 pub async fn get(
     State(state): State<AppState>,
-    Caller(principal): Caller,
+    Caller(actor): Caller,
     Path(id): Path<Uuid>,
 ) -> Result<axum::Json<TokenJson>, ApiError> {
-    let token = state.keygate.token(&principal.user, id).await?;
+    let token = state.keygate.token(&actor.user, id).await?;
     Ok(axum::Json(TokenJson::new(
         &token,
         state.keygate.clock().now(),
@@ -54,31 +55,28 @@ pub async fn get(
 
 pub async fn revoke(
     State(state): State<AppState>,
-    Caller(principal): Caller,
+    Caller(actor): Caller,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    state.keygate.revoke_token(&principal.user, id).await?;
+    state.keygate.revoke_token(&actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn rotate(
     State(state): State<AppState>,
-    Caller(principal): Caller,
+    Caller(actor): Caller,
     Path(id): Path<Uuid>,
 ) -> Result<axum::Json<TokenWithSecretJson>, ApiError> {
-    let (token, clear) = state.keygate.rotate_token(&principal.user, id).await?;
+    let (token, clear) = state.keygate.rotate_token(&actor, id).await?;
     let now = state.keygate.clock().now();
     Ok(axum::Json(TokenWithSecretJson::new(&token, clear, now)))
 }
 
 pub async fn refresh_personal(
     State(state): State<AppState>,
-    Caller(principal): Caller,
+    Caller(actor): Caller,
 ) -> Result<axum::Json<TokenWithSecretJson>, ApiError> {
-    let (token, clear) = state
-        .keygate
-        .refresh_personal_token(&principal.user)
-        .await?;
+    let (token, clear) = state.keygate.refresh_personal_token(&actor).await?;
     let now = state.keygate.clock().now();
     Ok(axum::Json(TokenWithSecretJson::new(&token, clear, now)))
 }

@@ -11,9 +11,9 @@ use crate::service::{NewWorkspaceRequest, WorkspacePatchRequest, WorkspaceRef};
 
 pub async fn list(
     State(state): State<AppState>,
-    Caller(principal): Caller,
+    Caller(actor): Caller,
 ) -> Result<axum::Json<WorkspaceListJson>, ApiError> {
-    let memberships = state.keygate.list_workspaces(&principal).await?;
+    let memberships = state.keygate.list_workspaces(&actor).await?;
     Ok(axum::Json(WorkspaceListJson {
         workspaces: memberships.iter().map(MembershipJson::from).collect(),
     }))
@@ -21,32 +21,32 @@ pub async fn list(
 
 pub async fn create(
     State(state): State<AppState>,
-    Caller(principal): Caller,
+    Caller(actor): Caller,
     Json(body): Json<CreateWorkspaceJson>,
 ) -> Result<(StatusCode, axum::Json<MembershipJson>), ApiError> {
     let request = NewWorkspaceRequest {
         slug: body.slug,
         name: body.name,
     };
-    let membership = state.keygate.create_workspace(&principal, request).await?;
+    let membership = state.keygate.create_workspace(&actor, request).await?;
     Ok((StatusCode::CREATED, axum::Json((&membership).into())))
 }
 
 pub async fn get(
     State(state): State<AppState>,
-    Caller(principal): Caller,
+    Caller(actor): Caller,
     Path(ws): Path<String>,
 ) -> Result<axum::Json<MembershipJson>, ApiError> {
     let membership = state
         .keygate
-        .workspace(&principal, &WorkspaceRef::parse(&ws))
+        .workspace(&actor, &WorkspaceRef::parse(&ws))
         .await?;
     Ok(axum::Json((&membership).into()))
 }
 
 pub async fn update(
     State(state): State<AppState>,
-    Caller(principal): Caller,
+    Caller(actor): Caller,
     Path(ws): Path<String>,
     Json(body): Json<PatchWorkspaceJson>,
 ) -> Result<axum::Json<MembershipJson>, ApiError> {
@@ -56,19 +56,19 @@ pub async fn update(
     };
     let membership = state
         .keygate
-        .update_workspace(&principal, &WorkspaceRef::parse(&ws), request)
+        .update_workspace(&actor, &WorkspaceRef::parse(&ws), request)
         .await?;
     Ok(axum::Json((&membership).into()))
 }
 
 pub async fn delete(
     State(state): State<AppState>,
-    Caller(principal): Caller,
+    Caller(actor): Caller,
     Path(ws): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     state
         .keygate
-        .delete_workspace(&principal, &WorkspaceRef::parse(&ws))
+        .delete_workspace(&actor, &WorkspaceRef::parse(&ws))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

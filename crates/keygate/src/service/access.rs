@@ -1,0 +1,244 @@
+//! Rights in a workspace: resolving the workspace a path names, computing the caller's effective
+//! rights, and the checks every management use case makes.
+
+use keygate_domain::model::builtin_role;
+use keygate_domain::{
+    Permission, PermissionSet, ResourcePattern, Resources, Rights, Role, Workspace, WorkspaceRights,
+};
+use uuid::Uuid;
+
+use super::{Actor, Keygate, ServiceError, ServiceResult, WorkspaceRef};
+
+/// Keygate's own management permissions.
+pub mod manage {
+    pub const TOKENS: &str = "tokens:manage";
+    pub const MEMBERS: &str = "members:manage";
+    pub const ROLES: &str = "roles:manage";
+    pub const API_USERS: &str = "api_users:manage";
+    pub const TEAMS: &str = "teams:manage";
+    pub const AUDIT: &str = "audit:read";
+    pub const WORKSPACE: &str = "workspace:manage";
+    pub const WORKSPACE_DELETE: &str = "workspace:delete";
+
+    pub const ALL: [&str; 8] = [
+        TOKENS,
+        MEMBERS,
+        ROLES,
+        API_USERS,
+        TEAMS,
+        AUDIT,
+        WORKSPACE,
+        WORKSPACE_DELETE,
+    ];
+}
+
+pub(super) fn permission(s: &str) -> Permission {
+    Permission::parse(s).unwrap_or_else(|_| unreachable!("`{s}` is a valid permission"))
+}
+
+/// The caller's standing in a workspace they manage: the workspace, their roles and their
+/// effective rights (narrowed by their token's scope).
+pub struct Managed {
+    pub workspace: Workspace,
+    pub rights: Rights,
+    pub is_owner: bool,
+}
+
+impl Managed {
+    /// 403 naming the permission unless the caller holds it.
+    pub fn require(&self, wanted: &str) -> ServiceResult<()> {
+        let wanted = permission(wanted);
+        if self.rights.allows(&wanted, None) {
+            Ok(())
+        } else {
+            Err(ServiceError::forbidden(wanted))
+        }
+    }
+
+    /// 403 unless the caller holds everything they would hand out.
+    pub fn require_grantable(
+        &self,
+        permissions: &PermissionSet,
+        resources: &Resources,
+    ) -> ServiceResult<()> {
+        self.rights
+            .grantable(permissions, resources)
+            .map_err(|what| ServiceError::Forbidden {
+                missing: None,
+                message: format!("you cannot grant {what}, which you do not hold yourself"),
+            })
+    }
+
+    /// Roles and grants to hand out, checked: every permission of the roles and every grant must
+    /// be the caller's own, and only owners hand out `owner`.
+    pub fn require_can_assign(
+        &self,
+        roles: &[Role],
+        grants: &[ResourcePattern],
+    ) -> ServiceResult<()> {
+        if roles.iter().any(|r| r.name == builtin_role::OWNER) && !self.is_owner {
+            return Err(ServiceError::Forbidden {
+                missing: None,
+                message: "only an owner can make someone an owner".into(),
+            });
+        }
+        let mut permissions = PermissionSet::default();
+        for role in roles {
+            permissions.extend(&role.permissions);
+        }
+        self.require_grantable(&permissions, &Resources::from_grants(grants))
+    }
+}
+
+impl Keygate {
+    pub(super) async fn find_workspace(
+        &self,
+        reference: &WorkspaceRef,
+    ) -> ServiceResult<Option<Workspace>> {
+        Ok(match reference {
+            WorkspaceRef::Id(id) => self.store.workspace(*id).await?,
+            WorkspaceRef::Slug(slug) => self.store.workspace_by_slug(slug).await?,
+        })
+    }
+
+    /// The actor's rights as a member of `workspace`, narrowed by their token's scope; `None`
+    /// when they are not a member or the scope leaves the workspace out.
+    pub(super) async fn member_rights(
+        &self,
+        actor: &Actor,
+        workspace: Uuid,
+    ) -> ServiceResult<Option<Rights>> {
+        let scope = actor.token.as_ref().and_then(|t| t.scope.as_ref());
+        if scope.is_some_and(|s| !s.admits_workspace(workspace)) {
+            return Ok(None);
+        }
+        let Some(access) = self.store.access(workspace, actor.user.id).await? else {
+            return Ok(None);
+        };
+        let rights = Rights::of_member(
+            &access.role_permissions,
+            &access.grants,
+            &access.team_grants,
+        );
+        Ok(Some(match scope {
+            Some(scope) => rights.narrowed(scope),
+            None => rights,
+        }))
+    }
+
+    /// What the workspace's public role allows anyone.
+    pub(super) async fn public_rights(&self, workspace: Uuid) -> ServiceResult<Rights> {
+        Ok(
+            match self.store.role(workspace, builtin_role::PUBLIC).await? {
+                Some(role) => Rights::of_member([&role.permissions], &role.grants, &[]),
+                None => Rights::none(),
+            },
+        )
+    }
+
+    /// Everything that decides a request in `workspace` for `actor` (or an anonymous caller).
+    pub(super) async fn workspace_rights(
+        &self,
+        actor: Option<&Actor>,
+        workspace: Uuid,
+    ) -> ServiceResult<WorkspaceRights> {
+        let member = match actor {
+            Some(actor) => self.member_rights(actor, workspace).await?,
+            None => None,
+        };
+        Ok(WorkspaceRights {
+            member,
+            public: self.public_rights(workspace).await?,
+        })
+    }
+
+    /// The workspace a management call names, with the caller's rights in it. A workspace the
+    /// caller is not a member of is reported as not found, so its existence does not leak.
+    pub(super) async fn managed(
+        &self,
+        actor: &Actor,
+        reference: &WorkspaceRef,
+    ) -> ServiceResult<Managed> {
+        let workspace = self
+            .find_workspace(reference)
+            .await?
+            .ok_or(ServiceError::NotFound("workspace"))?;
+        let rights = self
+            .member_rights(actor, workspace.id)
+            .await?
+            .ok_or(ServiceError::NotFound("workspace"))?;
+        let is_owner = self
+            .store
+            .membership(workspace.id, actor.user.id)
+            .await?
+            .is_some_and(|m| m.has_role(builtin_role::OWNER));
+        Ok(Managed {
+            workspace,
+            rights,
+            is_owner,
+        })
+    }
+
+    /// Roles of the workspace by name; an unknown name is a 400 naming it, and `public` cannot be
+    /// assigned to anyone.
+    pub(super) async fn roles_named(
+        &self,
+        workspace: Uuid,
+        names: &[String],
+    ) -> ServiceResult<Vec<Role>> {
+        let all = self.store.roles(workspace).await?;
+        let mut out = Vec::new();
+        for name in names {
+            if name == builtin_role::PUBLIC {
+                return Err(keygate_domain::ValidationError::new(
+                    "roles",
+                    "the public role applies to everyone and cannot be assigned",
+                )
+                .into());
+            }
+            match all.iter().find(|r| &r.name == name) {
+                Some(role) if !out.contains(role) => out.push(role.clone()),
+                Some(_) => {}
+                None => {
+                    return Err(keygate_domain::ValidationError::new(
+                        "roles",
+                        format!("there is no role `{name}` in this workspace"),
+                    )
+                    .into());
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Parses resource grants, naming the first bad one.
+pub(super) fn parse_grants(grants: &[String]) -> ServiceResult<Vec<ResourcePattern>> {
+    let mut out: Vec<ResourcePattern> = grants
+        .iter()
+        .map(|g| {
+            ResourcePattern::parse(g).map_err(|mut e| {
+                e.field = "grants";
+                ServiceError::from(e)
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Parses permissions, naming the first bad one.
+pub(super) fn parse_permissions(permissions: &[String]) -> ServiceResult<PermissionSet> {
+    Ok(permissions
+        .iter()
+        .map(|p| {
+            Permission::parse(p).map_err(|mut e| {
+                e.field = "permissions";
+                ServiceError::from(e)
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .collect())
+}

@@ -1,0 +1,77 @@
+//! `Actor`: who performs a use case (a user, through a token or at the operator's console), and
+//! the audit entries their changes write.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use keygate_domain::{Token, User};
+use keygate_store::NewAuditEvent;
+use serde_json::Value;
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user: User,
+    /// The token presented; `None` for an operator at the command line.
+    pub token: Option<Token>,
+    /// The client's address, when the actor came over the network.
+    pub ip: Option<IpAddr>,
+}
+
+impl Actor {
+    /// An operator acting as `user` from the command line, with direct database access.
+    pub fn operator(user: User) -> Self {
+        Actor {
+            user,
+            token: None,
+            ip: None,
+        }
+    }
+
+    /// The label the audit log keeps for this actor: their email, or an API user's name.
+    pub fn label(&self) -> String {
+        self.user
+            .email
+            .as_ref()
+            .map_or_else(|| self.user.display_name.clone(), ToString::to_string)
+    }
+
+    /// An audit entry for a change this actor makes.
+    pub fn audit(
+        &self,
+        now: DateTime<Utc>,
+        workspace: Option<Uuid>,
+        action: &str,
+        target: Target,
+        details: Value,
+    ) -> NewAuditEvent {
+        NewAuditEvent {
+            id: Uuid::now_v7(),
+            workspace_id: workspace,
+            actor_id: Some(self.user.id),
+            actor_label: Some(self.label()),
+            actor_token_id: self.token.as_ref().map(|t| t.id),
+            action: action.to_owned(),
+            target_type: target.kind.to_owned(),
+            target_id: Some(target.id),
+            details,
+            client_ip: self.ip.map(|ip| ip.to_string()),
+            created_at: now,
+        }
+    }
+}
+
+/// What an audit entry is about.
+pub struct Target {
+    pub kind: &'static str,
+    pub id: String,
+}
+
+impl Target {
+    pub fn new(kind: &'static str, id: impl ToString) -> Self {
+        Target {
+            kind,
+            id: id.to_string(),
+        }
+    }
+}

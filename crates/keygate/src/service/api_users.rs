@@ -1,0 +1,378 @@
+//! API users: service accounts inside one workspace, with their own roles, grants and teams, and
+//! their `kga_` tokens.
+
+use keygate_domain::{ClearToken, Member, Rights, Scope, Token, TokenKind, UserKind, validate};
+use keygate_store::{MemberPatch, NewMembership, NewToken, NewUser, UserPatch};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::access::{Managed, manage, parse_grants, parse_permissions};
+use super::tokens::NewTokenRequest;
+use super::{Actor, Keygate, ServiceError, ServiceResult, Target, WorkspaceRef};
+
+#[derive(Debug, Clone, Default)]
+pub struct ApiUserRequest {
+    pub name: String,
+    pub description: Option<String>,
+    pub roles: Vec<String>,
+    pub grants: Vec<String>,
+    /// Teams by id or name.
+    pub teams: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ApiUserPatchRequest {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub roles: Option<Vec<String>>,
+    pub grants: Option<Vec<String>>,
+    pub teams: Option<Vec<String>>,
+    pub disabled: Option<bool>,
+}
+
+/// A new API user with its first token, shown once.
+pub struct CreatedApiUser {
+    pub api_user: Member,
+    pub token: Token,
+    pub clear: ClearToken,
+}
+
+impl Keygate {
+    async fn api_user_in(&self, workspace: Uuid, id: Uuid) -> ServiceResult<Member> {
+        self.store
+            .member(workspace, id)
+            .await?
+            .filter(|m| m.user.kind == UserKind::Api && m.user.workspace_id == Some(workspace))
+            .ok_or(ServiceError::NotFound("API user"))
+    }
+
+    async fn managed_api_users(&self, actor: &Actor, ws: &WorkspaceRef) -> ServiceResult<Managed> {
+        let managed = self.managed(actor, ws).await?;
+        managed.require(manage::API_USERS)?;
+        Ok(managed)
+    }
+
+    pub async fn list_api_users(
+        &self,
+        actor: &Actor,
+        ws: &WorkspaceRef,
+    ) -> ServiceResult<Vec<Member>> {
+        let managed = self.managed_api_users(actor, ws).await?;
+        Ok(self
+            .store
+            .members(managed.workspace.id, Some(UserKind::Api))
+            .await?)
+    }
+
+    pub async fn api_user(
+        &self,
+        actor: &Actor,
+        ws: &WorkspaceRef,
+        id: Uuid,
+    ) -> ServiceResult<Member> {
+        let managed = self.managed_api_users(actor, ws).await?;
+        self.api_user_in(managed.workspace.id, id).await
+    }
+
+    pub async fn create_api_user(
+        &self,
+        actor: &Actor,
+        ws: &WorkspaceRef,
+        req: ApiUserRequest,
+    ) -> ServiceResult<CreatedApiUser> {
+        let managed = self.managed_api_users(actor, ws).await?;
+        let workspace = managed.workspace.id;
+        let name = validate::name("name", &req.name)?;
+        let description = req
+            .description
+            .as_deref()
+            .map(validate::description)
+            .transpose()?
+            .flatten();
+        let roles = self.roles_named(workspace, &req.roles).await?;
+        let grants = parse_grants(&req.grants)?;
+        managed.require_can_assign(&roles, &grants)?;
+        let teams = self.teams_named(workspace, &req.teams).await?;
+        let now = self.clock.now();
+        let id = Uuid::now_v7();
+        let clear = self.generate(TokenKind::Api)?;
+        let new = NewUser {
+            id,
+            kind: UserKind::Api,
+            email: None,
+            display_name: name,
+            description,
+            workspace_id: Some(workspace),
+            password_hash: None,
+            is_instance_admin: false,
+            created_at: now,
+            first_token: NewToken {
+                name: Some("default".into()),
+                ..self.token_row(id, &clear, now)
+            },
+            own_workspace: None,
+            membership: Some(NewMembership {
+                workspace_id: workspace,
+                role_ids: roles.iter().map(|r| r.id).collect(),
+                grants,
+                team_ids: teams.iter().map(|t| t.id).collect(),
+                created_at: now,
+            }),
+        };
+        let audit = actor.audit(
+            now,
+            Some(workspace),
+            "api_user.created",
+            Target::new("user", id),
+            json!({
+                "name": new.display_name,
+                "roles": req.roles,
+                "grants": req.grants,
+                "teams": teams.iter().map(|t| &t.name).collect::<Vec<_>>(),
+                "token": new.first_token.hint,
+            }),
+        );
+        let (_, token) = self.store.create_user(&new, &audit).await?;
+        Ok(CreatedApiUser {
+            api_user: self.api_user_in(workspace, id).await?,
+            token,
+            clear,
+        })
+    }
+
+    /// Changes an API user. Disabling it (or deleting it) stops all its tokens at once.
+    pub async fn update_api_user(
+        &self,
+        actor: &Actor,
+        ws: &WorkspaceRef,
+        id: Uuid,
+        req: ApiUserPatchRequest,
+    ) -> ServiceResult<Member> {
+        let managed = self.managed_api_users(actor, ws).await?;
+        let workspace = managed.workspace.id;
+        let current = self.api_user_in(workspace, id).await?;
+        let now = self.clock.now();
+        let user_patch = UserPatch {
+            display_name: req
+                .name
+                .as_deref()
+                .map(|n| validate::name("name", n))
+                .transpose()?,
+            description: match &req.description {
+                Some(d) => Some(validate::description(d)?),
+                None => None,
+            },
+            disabled_at: req
+                .disabled
+                .map(|disabled| disabled.then(|| current.user.disabled_at.unwrap_or(now))),
+        };
+        let roles = match &req.roles {
+            Some(names) => Some(self.roles_named(workspace, names).await?),
+            None => None,
+        };
+        let grants = req.grants.as_deref().map(parse_grants).transpose()?;
+        managed.require_can_assign(
+            roles.as_deref().unwrap_or_default(),
+            grants.as_deref().unwrap_or(&current.grants),
+        )?;
+        let teams = match &req.teams {
+            Some(refs) => Some(self.teams_named(workspace, refs).await?),
+            None => None,
+        };
+        let details = json!({
+            "name": user_patch.display_name,
+            "disabled": req.disabled,
+            "roles": req.roles,
+            "grants": grants,
+            "teams": req.teams,
+        });
+        let member_patch = MemberPatch {
+            role_ids: roles.map(|rs| rs.iter().map(|r| r.id).collect()),
+            grants,
+            team_ids: teams.map(|ts| ts.iter().map(|t| t.id).collect()),
+        };
+        let changes_user = user_patch.display_name.is_some()
+            || user_patch.description.is_some()
+            || user_patch.disabled_at.is_some();
+        let changes_membership = member_patch.role_ids.is_some()
+            || member_patch.grants.is_some()
+            || member_patch.team_ids.is_some();
+        let audit = || {
+            actor.audit(
+                now,
+                Some(workspace),
+                "api_user.updated",
+                Target::new("user", id),
+                details.clone(),
+            )
+        };
+        if changes_user {
+            self.store
+                .update_user(id, &user_patch, now, &audit())
+                .await?;
+        }
+        if changes_membership {
+            self.store
+                .update_member(workspace, id, &member_patch, &audit())
+                .await?;
+        }
+        self.api_user_in(workspace, id).await
+    }
+
+    pub async fn delete_api_user(
+        &self,
+        actor: &Actor,
+        ws: &WorkspaceRef,
+        id: Uuid,
+    ) -> ServiceResult<()> {
+        let managed = self.managed_api_users(actor, ws).await?;
+        let workspace = managed.workspace.id;
+        let api_user = self.api_user_in(workspace, id).await?;
+        let audit = actor.audit(
+            self.clock.now(),
+            Some(workspace),
+            "api_user.deleted",
+            Target::new("user", id),
+            json!({ "name": api_user.user.display_name }),
+        );
+        self.store.delete_user(id, &audit).await?;
+        Ok(())
+    }
+
+    pub async fn api_user_tokens(
+        &self,
+        actor: &Actor,
+        ws: &WorkspaceRef,
+        id: Uuid,
+    ) -> ServiceResult<Vec<Token>> {
+        let managed = self.managed_api_users(actor, ws).await?;
+        let api_user = self.api_user_in(managed.workspace.id, id).await?;
+        self.list_tokens(&api_user.user).await
+    }
+
+    /// Another token for the API user, optionally narrower. Its rights must be ones the caller
+    /// could grant.
+    pub async fn create_api_user_token(
+        &self,
+        actor: &Actor,
+        ws: &WorkspaceRef,
+        id: Uuid,
+        req: NewTokenRequest,
+    ) -> ServiceResult<(Token, ClearToken)> {
+        let managed = self.managed_api_users(actor, ws).await?;
+        let workspace = managed.workspace.id;
+        let api_user = self.api_user_in(workspace, id).await?;
+        let now = self.clock.now();
+        let settings = self.token_settings(&req, now)?;
+        let access = self.store.access(workspace, id).await?.unwrap_or_default();
+        let held = Rights::of_member(
+            &access.role_permissions,
+            &access.grants,
+            &access.team_grants,
+        );
+        let scope = match &req.scope {
+            None => None,
+            Some(requested) => {
+                let permissions = requested
+                    .permissions
+                    .as_deref()
+                    .map(parse_permissions)
+                    .transpose()?;
+                let resources = requested
+                    .resources
+                    .as_deref()
+                    .map(parse_grants)
+                    .transpose()?;
+                if let Some(p) = permissions
+                    .iter()
+                    .flat_map(|s| s.iter())
+                    .find(|p| !held.permissions.allows(p))
+                {
+                    return Err(keygate_domain::ValidationError::new(
+                        "scope",
+                        format!("asks for permission `{p}`, which the API user does not hold"),
+                    )
+                    .into());
+                }
+                if let Some(r) = resources
+                    .iter()
+                    .flatten()
+                    .find(|r| !held.resources.covers(r))
+                {
+                    return Err(keygate_domain::ValidationError::new(
+                        "scope",
+                        format!("asks for resource `{r}`, which the API user does not hold"),
+                    )
+                    .into());
+                }
+                Some(Scope {
+                    workspaces: Some(vec![workspace]),
+                    permissions,
+                    resources,
+                })
+            }
+        };
+        let effective = match &scope {
+            Some(s) => held.narrowed(s),
+            None => held,
+        };
+        managed.require_grantable(&effective.permissions, &effective.resources)?;
+        let clear = self.generate(TokenKind::Api)?;
+        let row = NewToken {
+            name: settings.name,
+            description: settings.description,
+            expires_at: settings.expires_at,
+            scope,
+            ..self.token_row(api_user.user.id, &clear, now)
+        };
+        let audit = actor.audit(
+            now,
+            Some(workspace),
+            "token.created",
+            Target::new("token", row.id),
+            json!({ "owner": id, "name": row.name, "hint": row.hint, "expires_at": row.expires_at }),
+        );
+        let token = self.store.insert_token(&row, &audit).await?;
+        Ok((token, clear))
+    }
+
+    pub async fn revoke_api_user_token(
+        &self,
+        actor: &Actor,
+        ws: &WorkspaceRef,
+        id: Uuid,
+        token_id: Uuid,
+    ) -> ServiceResult<Token> {
+        let managed = self.managed_api_users(actor, ws).await?;
+        let api_user = self.api_user_in(managed.workspace.id, id).await?;
+        self.revoke_token_of(actor, &api_user.user, token_id, Some(managed.workspace.id))
+            .await
+    }
+
+    pub async fn rotate_api_user_token(
+        &self,
+        actor: &Actor,
+        ws: &WorkspaceRef,
+        id: Uuid,
+        token_id: Uuid,
+    ) -> ServiceResult<(Token, ClearToken)> {
+        let managed = self.managed_api_users(actor, ws).await?;
+        let workspace = managed.workspace.id;
+        let api_user = self.api_user_in(workspace, id).await?;
+        // Rotating hands the caller the token's rights: they must be grantable by the caller.
+        let access = self.store.access(workspace, id).await?.unwrap_or_default();
+        let held = Rights::of_member(
+            &access.role_permissions,
+            &access.grants,
+            &access.team_grants,
+        );
+        let token = self.token(&api_user.user, token_id).await?;
+        let effective = match &token.scope {
+            Some(s) => held.narrowed(s),
+            None => held,
+        };
+        managed.require_grantable(&effective.permissions, &effective.resources)?;
+        self.rotate_token_of(actor, &api_user.user, token_id, Some(workspace))
+            .await
+    }
+}

@@ -1,0 +1,399 @@
+//! Members and invitations: invite by email (an existing user joins at once, an unknown email
+//! gets a one-time, expiring accept link), change roles and grants, remove, and accepting.
+
+use chrono::Duration;
+use keygate_domain::model::builtin_role;
+use keygate_domain::token::{code_digest, one_time_code};
+use keygate_domain::{
+    ClearToken, Email, Invitation, Member, Token, TokenKind, User, UserKind, Workspace, validate,
+};
+use keygate_store::{MemberPatch, NewAuditEvent, NewInvitation, NewMembership, NewUser};
+use secrecy::SecretString;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::access::{manage, parse_grants};
+use super::users::{default_display_name, password_hash};
+use super::{Actor, Keygate, ServiceError, ServiceResult, Target, WorkspaceRef};
+
+/// How long an invitation can be accepted.
+pub const INVITATION_LIFETIME_DAYS: i64 = 7;
+
+#[derive(Debug, Clone, Default)]
+pub struct InviteRequest {
+    pub email: String,
+    pub roles: Vec<String>,
+    pub grants: Vec<String>,
+}
+
+/// What inviting did.
+pub enum Invited {
+    /// The email belonged to a user, who is now a member.
+    Added(Member),
+    /// A pending invitation; `code` goes in the accept link and is shown only now.
+    Pending {
+        invitation: Invitation,
+        code: String,
+    },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MemberPatchRequest {
+    pub roles: Option<Vec<String>>,
+    pub grants: Option<Vec<String>>,
+}
+
+pub struct AcceptRequest {
+    pub password: SecretString,
+    pub display_name: Option<String>,
+}
+
+pub struct Accepted {
+    pub user: User,
+    pub workspace: Workspace,
+    pub token: Token,
+    pub clear: ClearToken,
+}
+
+impl Keygate {
+    /// The people in the workspace (API users are listed apart). Any member may read it.
+    pub async fn list_members(
+        &self,
+        actor: &Actor,
+        ws: &WorkspaceRef,
+    ) -> ServiceResult<Vec<Member>> {
+        let managed = self.managed(actor, ws).await?;
+        Ok(self
+            .store
+            .members(managed.workspace.id, Some(UserKind::Human))
+            .await?)
+    }
+
+    pub async fn member(
+        &self,
+        actor: &Actor,
+        ws: &WorkspaceRef,
+        user_id: Uuid,
+    ) -> ServiceResult<Member> {
+        let managed = self.managed(actor, ws).await?;
+        self.human_member(managed.workspace.id, user_id).await
+    }
+
+    async fn human_member(&self, workspace: Uuid, user_id: Uuid) -> ServiceResult<Member> {
+        self.store
+            .member(workspace, user_id)
+            .await?
+            .filter(|m| m.user.kind == UserKind::Human)
+            .ok_or(ServiceError::NotFound("member"))
+    }
+
+    pub async fn invite(
+        &self,
+        actor: &Actor,
+        ws: &WorkspaceRef,
+        req: InviteRequest,
+    ) -> ServiceResult<Invited> {
+        let managed = self.managed(actor, ws).await?;
+        managed.require(manage::MEMBERS)?;
+        let workspace = managed.workspace.id;
+        let email = Email::parse(&req.email)?;
+        let roles = self.roles_named(workspace, &req.roles).await?;
+        let grants = parse_grants(&req.grants)?;
+        managed.require_can_assign(&roles, &grants)?;
+        let now = self.clock.now();
+        let details = json!({ "email": email, "roles": req.roles, "grants": grants });
+        if let Some(user) = self.store.user_by_email(&email).await? {
+            if self.store.member(workspace, user.id).await?.is_some() {
+                return Err(ServiceError::conflict(
+                    "already_member",
+                    format!("{email} is already a member of this workspace"),
+                ));
+            }
+            let membership = NewMembership {
+                workspace_id: workspace,
+                role_ids: roles.iter().map(|r| r.id).collect(),
+                grants,
+                team_ids: Vec::new(),
+                created_at: now,
+            };
+            let audit = actor.audit(
+                now,
+                Some(workspace),
+                "member.added",
+                Target::new("user", user.id),
+                details,
+            );
+            self.store.add_member(user.id, &membership, &audit).await?;
+            return Ok(Invited::Added(self.human_member(workspace, user.id).await?));
+        }
+        let code = self.random_code()?;
+        let new = NewInvitation {
+            id: Uuid::now_v7(),
+            workspace_id: workspace,
+            email,
+            roles: roles.iter().map(|r| r.name.clone()).collect(),
+            grants,
+            code_digest: code_digest(&code),
+            invited_by: Some(actor.user.id),
+            created_at: now,
+            expires_at: now + Duration::days(INVITATION_LIFETIME_DAYS),
+        };
+        let audit = actor.audit(
+            now,
+            Some(workspace),
+            "member.invited",
+            Target::new("invitation", new.id),
+            details,
+        );
+        let invitation = self.store.create_invitation(&new, &audit).await?;
+        Ok(Invited::Pending { invitation, code })
+    }
+
+    fn random_code(&self) -> ServiceResult<String> {
+        let mut failure = None;
+        let code = one_time_code(|buf| {
+            if let Err(e) = getrandom::fill(buf) {
+                failure = Some(e);
+            }
+        });
+        match failure {
+            None => Ok(code),
+            Some(e) => Err(ServiceError::internal(format!(
+                "OS randomness unavailable: {e}"
+            ))),
+        }
+    }
+
+    /// Changes a member's roles and grants. Only owners give or take `owner`; the last owner
+    /// keeps it.
+    pub async fn update_member(
+        &self,
+        actor: &Actor,
+        ws: &WorkspaceRef,
+        user_id: Uuid,
+        req: MemberPatchRequest,
+    ) -> ServiceResult<Member> {
+        let managed = self.managed(actor, ws).await?;
+        managed.require(manage::MEMBERS)?;
+        let workspace = managed.workspace.id;
+        let current = self.human_member(workspace, user_id).await?;
+        let roles = match &req.roles {
+            Some(names) => Some(self.roles_named(workspace, names).await?),
+            None => None,
+        };
+        let grants = req.grants.as_deref().map(parse_grants).transpose()?;
+        managed.require_can_assign(
+            roles.as_deref().unwrap_or_default(),
+            grants.as_deref().unwrap_or(&current.grants),
+        )?;
+        if let Some(roles) = &roles {
+            let was_owner = current.has_role(builtin_role::OWNER);
+            let stays_owner = roles.iter().any(|r| r.name == builtin_role::OWNER);
+            if was_owner != stays_owner && !managed.is_owner {
+                return Err(ServiceError::Forbidden {
+                    missing: None,
+                    message: "only an owner can change who is an owner".into(),
+                });
+            }
+            if was_owner && !stays_owner {
+                self.require_another_owner(workspace, user_id).await?;
+            }
+        }
+        let patch = MemberPatch {
+            role_ids: roles.as_ref().map(|rs| rs.iter().map(|r| r.id).collect()),
+            grants,
+            team_ids: None,
+        };
+        let audit = actor.audit(
+            self.clock.now(),
+            Some(workspace),
+            "member.updated",
+            Target::new("user", user_id),
+            json!({ "roles": req.roles, "grants": patch.grants }),
+        );
+        self.store
+            .update_member(workspace, user_id, &patch, &audit)
+            .await?;
+        self.human_member(workspace, user_id).await
+    }
+
+    /// Removes a member (anyone may leave on their own). The last owner cannot be removed.
+    pub async fn remove_member(
+        &self,
+        actor: &Actor,
+        ws: &WorkspaceRef,
+        user_id: Uuid,
+    ) -> ServiceResult<()> {
+        let managed = self.managed(actor, ws).await?;
+        if user_id != actor.user.id {
+            managed.require(manage::MEMBERS)?;
+        }
+        let workspace = managed.workspace.id;
+        let current = self.human_member(workspace, user_id).await?;
+        if current.has_role(builtin_role::OWNER) {
+            if !managed.is_owner {
+                return Err(ServiceError::Forbidden {
+                    missing: None,
+                    message: "only an owner can remove an owner".into(),
+                });
+            }
+            self.require_another_owner(workspace, user_id).await?;
+        }
+        let audit = actor.audit(
+            self.clock.now(),
+            Some(workspace),
+            "member.removed",
+            Target::new("user", user_id),
+            json!({ "email": current.user.email }),
+        );
+        self.store.remove_member(workspace, user_id, &audit).await?;
+        Ok(())
+    }
+
+    async fn require_another_owner(&self, workspace: Uuid, leaving: Uuid) -> ServiceResult<()> {
+        let owners = self
+            .store
+            .members(workspace, Some(UserKind::Human))
+            .await?
+            .into_iter()
+            .filter(|m| m.user.id != leaving && m.has_role(builtin_role::OWNER))
+            .count();
+        if owners == 0 {
+            return Err(ServiceError::conflict(
+                "last_owner",
+                "the workspace must keep at least one owner; make someone else an owner first",
+            ));
+        }
+        Ok(())
+    }
+
+    pub async fn list_invitations(
+        &self,
+        actor: &Actor,
+        ws: &WorkspaceRef,
+    ) -> ServiceResult<Vec<Invitation>> {
+        let managed = self.managed(actor, ws).await?;
+        managed.require(manage::MEMBERS)?;
+        Ok(self.store.invitations(managed.workspace.id).await?)
+    }
+
+    pub async fn cancel_invitation(
+        &self,
+        actor: &Actor,
+        ws: &WorkspaceRef,
+        id: Uuid,
+    ) -> ServiceResult<()> {
+        let managed = self.managed(actor, ws).await?;
+        managed.require(manage::MEMBERS)?;
+        let workspace = managed.workspace.id;
+        let audit = actor.audit(
+            self.clock.now(),
+            Some(workspace),
+            "invitation.cancelled",
+            Target::new("invitation", id),
+            json!({}),
+        );
+        if self.store.delete_invitation(workspace, id, &audit).await? {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound("invitation"))
+        }
+    }
+
+    /// A pending, unexpired invitation by its code, with its workspace.
+    pub async fn invitation(&self, code: &str) -> ServiceResult<(Invitation, Workspace)> {
+        let invitation = self
+            .store
+            .invitation_by_code(&code_digest(code))
+            .await?
+            .filter(|i| i.accepted_at.is_none())
+            .ok_or(ServiceError::NotFound("invitation"))?;
+        if invitation.expires_at <= self.clock.now() {
+            return Err(ServiceError::conflict(
+                "invitation_expired",
+                "this invitation has expired; ask for a new one",
+            ));
+        }
+        let workspace = self
+            .store
+            .workspace(invitation.workspace_id)
+            .await?
+            .ok_or(ServiceError::NotFound("invitation"))?;
+        Ok((invitation, workspace))
+    }
+
+    /// The invited person sets a password; their account, membership and personal token are
+    /// created, and the code stops working.
+    pub async fn accept_invitation(
+        &self,
+        code: &str,
+        req: AcceptRequest,
+    ) -> ServiceResult<Accepted> {
+        let (invitation, workspace) = self.invitation(code).await?;
+        if self.store.user_by_email(&invitation.email).await?.is_some() {
+            return Err(ServiceError::conflict(
+                "email_taken",
+                "an account with this email exists now; ask to be added to the workspace",
+            ));
+        }
+        let display_name = match req.display_name.as_deref() {
+            Some(n) => validate::name("display_name", n)?,
+            None => default_display_name(&invitation.email),
+        };
+        let password_hash = password_hash(Some(req.password)).await?;
+        // Roles deleted since the invitation was sent are skipped.
+        let roles = self.store.roles(workspace.id).await?;
+        let role_ids = roles
+            .iter()
+            .filter(|r| invitation.roles.contains(&r.name) && r.name != builtin_role::PUBLIC)
+            .map(|r| r.id)
+            .collect();
+        let now = self.clock.now();
+        let id = Uuid::now_v7();
+        let clear = self.generate(TokenKind::Personal)?;
+        let new = NewUser {
+            id,
+            kind: UserKind::Human,
+            email: Some(invitation.email.clone()),
+            display_name,
+            description: None,
+            workspace_id: None,
+            password_hash,
+            is_instance_admin: false,
+            created_at: now,
+            first_token: self.token_row(id, &clear, now),
+            own_workspace: None,
+            membership: Some(NewMembership {
+                workspace_id: workspace.id,
+                role_ids,
+                grants: invitation.grants.clone(),
+                team_ids: Vec::new(),
+                created_at: now,
+            }),
+        };
+        let audit = NewAuditEvent {
+            id: Uuid::now_v7(),
+            workspace_id: Some(workspace.id),
+            actor_id: Some(id),
+            actor_label: Some(invitation.email.to_string()),
+            actor_token_id: None,
+            action: "invitation.accepted".into(),
+            target_type: "invitation".into(),
+            target_id: Some(invitation.id.to_string()),
+            details: json!({ "email": invitation.email, "roles": invitation.roles }),
+            client_ip: None,
+            created_at: now,
+        };
+        let (user, token) = self
+            .store
+            .accept_invitation(invitation.id, &new, &audit)
+            .await?
+            .ok_or(ServiceError::NotFound("invitation"))?;
+        Ok(Accepted {
+            user,
+            workspace,
+            token,
+            clear,
+        })
+    }
+}
