@@ -7,6 +7,7 @@ mod bad_input;
 mod health;
 mod schema;
 mod secrets;
+mod story;
 mod tokens;
 mod transports;
 mod verify;
