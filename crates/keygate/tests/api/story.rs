@@ -28,7 +28,12 @@ async fn post(app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
 
 async fn an_api_user_gets_exactly_the_rights_it_is_given(app: TestApp) {
     // The owner creates a workspace.
-    let (status, ws) = post(&app, "/api/v1/workspaces", json!({"slug": "iot", "name": "IoT"})).await;
+    let (status, ws) = post(
+        &app,
+        "/api/v1/workspaces",
+        json!({"slug": "iot", "name": "IoT"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{ws}");
 
     // ... invites a person as viewer, who accepts and signs in with their new token.
@@ -47,18 +52,28 @@ async fn an_api_user_gets_exactly_the_rights_it_is_given(app: TestApp) {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{accepted}");
-    let vera = accepted["token"].as_str().expect("personal token").to_owned();
+    let vera = accepted["token"]
+        .as_str()
+        .expect("personal token")
+        .to_owned();
     app.remember(&vera);
     let (_, me) = send(app.with_token(&vera, Method::GET, "/api/v1/auth/me")).await;
     assert_eq!(me["workspaces"][0]["slug"], "iot");
     assert_eq!(me["workspaces"][0]["roles"], json!(["viewer"]));
     // A viewer reads but does not manage.
-    let got = send(app.with_token(&vera, Method::POST, "/api/v1/workspaces/iot/roles").json(&json!({"name": "x", "permissions": []}))).await;
+    let got = send(
+        app.with_token(&vera, Method::POST, "/api/v1/workspaces/iot/roles")
+            .json(&json!({"name": "x", "permissions": []})),
+    )
+    .await;
     assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
     assert_eq!(got.1["error"]["permission"], "roles:manage");
 
     // ... creates a role and an API user with it, limited to device abc.
-    for (name, permission) in [("device-reader", "devices:read"), ("measurement-reader", "measurements:read")] {
+    for (name, permission) in [
+        ("device-reader", "devices:read"),
+        ("measurement-reader", "measurements:read"),
+    ] {
         let (status, role) = post(
             &app,
             "/api/v1/workspaces/iot/roles",
@@ -75,7 +90,10 @@ async fn an_api_user_gets_exactly_the_rights_it_is_given(app: TestApp) {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{api_user}");
     let api_user_id = api_user["id"].as_str().expect("id").to_owned();
-    let token = api_user["token"]["token"].as_str().expect("kga_ token").to_owned();
+    let token = api_user["token"]["token"]
+        .as_str()
+        .expect("kga_ token")
+        .to_owned();
     assert!(token.starts_with("kga_"));
     app.remember(&token);
 
@@ -89,26 +107,52 @@ async fn an_api_user_gets_exactly_the_rights_it_is_given(app: TestApp) {
     assert_eq!(status, StatusCode::CREATED, "{team}");
     let team_id = team["id"].as_str().expect("team id").to_owned();
 
-    let ask = |permission: &str, resource: &str| {
-        json!({"token": token, "workspace": "iot", "permission": permission, "resource": resource})
-    };
-    assert_decision(&verify(&app, ask("devices:read", "device:abc")).await, "ok", None);
-    assert_decision(&verify(&app, ask("devices:read", "device:xyz")).await, "forbidden", Some("device:xyz"));
-    assert_decision(&verify(&app, ask("devices:write", "device:abc")).await, "forbidden", Some("devices:write"));
-    assert_decision(&verify(&app, ask("measurements:read", "device:abc")).await, "ok", None);
+    let ask = |permission: &str, resource: &str| json!({"token": token, "workspace": "iot", "permission": permission, "resource": resource});
+    assert_decision(
+        &verify(&app, ask("devices:read", "device:abc")).await,
+        "ok",
+        None,
+    );
+    assert_decision(
+        &verify(&app, ask("devices:read", "device:xyz")).await,
+        "forbidden",
+        Some("device:xyz"),
+    );
+    assert_decision(
+        &verify(&app, ask("devices:write", "device:abc")).await,
+        "forbidden",
+        Some("devices:write"),
+    );
+    assert_decision(
+        &verify(&app, ask("measurements:read", "device:abc")).await,
+        "ok",
+        None,
+    );
 
     // Taking the role from the team takes effect on the next call.
     let (status, _) = send(
-        app.as_owner(Method::PATCH, &format!("/api/v1/workspaces/iot/teams/{team_id}"))
-            .json(&json!({"roles": []})),
+        app.as_owner(
+            Method::PATCH,
+            &format!("/api/v1/workspaces/iot/teams/{team_id}"),
+        )
+        .json(&json!({"roles": []})),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    assert_decision(&verify(&app, ask("measurements:read", "device:abc")).await, "forbidden", Some("measurements:read"));
+    assert_decision(
+        &verify(&app, ask("measurements:read", "device:abc")).await,
+        "forbidden",
+        Some("measurements:read"),
+    );
 
     // The public role: closed, opened to devices:read, closed again.
-    let anonymous = json!({"workspace": "iot", "permission": "devices:read", "resource": "device:demo"});
-    assert_decision(&verify(&app, anonymous.clone()).await, "forbidden", Some("devices:read"));
+    let anonymous =
+        json!({"workspace": "iot", "permission": "devices:read", "resource": "device:demo"});
+    assert_decision(
+        &verify(&app, anonymous.clone()).await,
+        "forbidden",
+        Some("devices:read"),
+    );
     let (status, public) = send(
         app.as_owner(Method::PUT, "/api/v1/workspaces/iot/roles/public")
             .json(&json!({"permissions": ["devices:read"], "grants": []})),
@@ -122,7 +166,11 @@ async fn an_api_user_gets_exactly_the_rights_it_is_given(app: TestApp) {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    assert_decision(&verify(&app, anonymous).await, "forbidden", Some("devices:read"));
+    assert_decision(
+        &verify(&app, anonymous).await,
+        "forbidden",
+        Some("devices:read"),
+    );
 
     // Tenant isolation: the API user's token, and the owner's, see nothing of another tenant.
     let other = app.persona("bob@example.com", Some("bobs")).await;
@@ -162,10 +210,15 @@ async fn an_api_user_gets_exactly_the_rights_it_is_given(app: TestApp) {
     ))
     .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_decision(&verify(&app, ask("devices:read", "device:abc")).await, "token_revoked", None);
+    assert_decision(
+        &verify(&app, ask("devices:read", "device:abc")).await,
+        "token_revoked",
+        None,
+    );
 
     // The audit log lists every step, as JSON and as CSV fetched with the token in the URL.
-    let (status, log) = send(app.as_owner(Method::GET, "/api/v1/workspaces/iot/audit?limit=100")).await;
+    let (status, log) =
+        send(app.as_owner(Method::GET, "/api/v1/workspaces/iot/audit?limit=100")).await;
     assert_eq!(status, StatusCode::OK, "{log}");
     let actions: Vec<&str> = log["events"]
         .as_array()
@@ -190,7 +243,10 @@ async fn an_api_user_gets_exactly_the_rights_it_is_given(app: TestApp) {
     chronological.reverse();
     assert_eq!(chronological, expected);
     for event in log["events"].as_array().expect("events") {
-        assert!(!event["time"].is_null() && !event["target_type"].is_null(), "{event}");
+        assert!(
+            !event["time"].is_null() && !event["target_type"].is_null(),
+            "{event}"
+        );
         if event["action"] != "invitation.accepted" {
             assert_eq!(event["actor"], app.owner.email, "{event}");
             assert_eq!(event["client_ip"], "127.0.0.1", "{event}");
@@ -199,7 +255,10 @@ async fn an_api_user_gets_exactly_the_rights_it_is_given(app: TestApp) {
     let response = app
         .anonymous(
             Method::GET,
-            &format!("/api/v1/workspaces/iot/audit?format=csv&api_token={}", app.owner.token),
+            &format!(
+                "/api/v1/workspaces/iot/audit?format=csv&api_token={}",
+                app.owner.token
+            ),
         )
         .send()
         .await
@@ -212,7 +271,11 @@ async fn an_api_user_gets_exactly_the_rights_it_is_given(app: TestApp) {
     );
     let csv = response.text().await.expect("csv");
     let mut lines = csv.lines();
-    assert!(lines.next().is_some_and(|h| h.starts_with("id,time,action,actor")));
+    assert!(
+        lines
+            .next()
+            .is_some_and(|h| h.starts_with("id,time,action,actor"))
+    );
     assert_eq!(lines.count(), expected.len());
     for action in expected {
         assert!(csv.contains(&format!(",{action},")), "{action} in CSV");
