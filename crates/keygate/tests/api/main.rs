@@ -5,6 +5,7 @@ mod helpers;
 
 mod bad_input;
 mod health;
+mod properties;
 mod schema;
 mod secrets;
 mod story;
