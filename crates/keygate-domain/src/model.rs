@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::permission::{Permission, PermissionSet, ResourcePattern};
+use crate::permission::{PermissionSet, ResourcePattern};
 use crate::rights::Scope;
 use crate::token::TokenKind;
 use crate::validate::{Email, Slug};
@@ -130,19 +130,6 @@ impl Membership {
 
     pub fn has_role(&self, name: &str) -> bool {
         self.roles.iter().any(|r| r.name == name)
-    }
-
-    /// The union of the permissions of every role held.
-    pub fn permissions(&self) -> PermissionSet {
-        let mut all = PermissionSet::default();
-        for role in &self.roles {
-            all.extend(&role.permissions);
-        }
-        all
-    }
-
-    pub fn allows(&self, wanted: &Permission) -> bool {
-        self.roles.iter().any(|r| r.permissions.allows(wanted))
     }
 }
 
@@ -302,38 +289,5 @@ mod tests {
             TokenStatus::Revoked
         );
         assert_eq!(token(None, Some(past)).status(now), TokenStatus::Revoked);
-    }
-
-    #[test]
-    fn membership_rights_are_the_union_of_its_roles() {
-        let ws = Workspace {
-            id: Uuid::nil(),
-            slug: Slug::parse("acme").expect("slug"),
-            name: "Acme".into(),
-            created_at: DateTime::UNIX_EPOCH,
-            updated_at: DateTime::UNIX_EPOCH,
-        };
-        let role = |name: &str, perms: &[&str]| Role {
-            id: Uuid::nil(),
-            workspace_id: Uuid::nil(),
-            name: name.into(),
-            description: None,
-            permissions: perms
-                .iter()
-                .map(|p| Permission::parse(p).expect("perm"))
-                .collect(),
-            grants: Vec::new(),
-            builtin: false,
-        };
-        let m = Membership {
-            workspace: ws,
-            roles: vec![role("a", &["devices:read"]), role("b", &["measurements:*"])],
-        };
-        let p = |s: &str| Permission::parse(s).expect("perm");
-        assert!(m.allows(&p("devices:read")));
-        assert!(m.allows(&p("measurements:write")));
-        assert!(!m.allows(&p("devices:write")));
-        assert_eq!(m.permissions().iter().count(), 2);
-        assert_eq!(m.role_names(), vec!["a".to_owned(), "b".to_owned()]);
     }
 }

@@ -122,10 +122,6 @@ impl PermissionSet {
         self.0.iter()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// Adds `other`'s permissions to this set.
     pub fn extend(&mut self, other: &PermissionSet) {
         self.0.extend(other.0.iter().cloned());

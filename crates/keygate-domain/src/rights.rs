@@ -70,14 +70,6 @@ impl Resources {
             ),
         }
     }
-
-    /// As patterns: `["*"]` for all.
-    pub fn patterns(&self) -> Vec<ResourcePattern> {
-        match self {
-            Resources::All => vec![ResourcePattern::all()],
-            Resources::Only(p) => p.clone(),
-        }
-    }
 }
 
 /// Permissions limited to resources.

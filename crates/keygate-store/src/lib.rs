@@ -23,13 +23,6 @@ pub use sqlite::SqliteStore;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Which database engine a store runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
 /// Opens the store named by `url` (`sqlite://path` or `postgres://...`). SQLite files are created
 /// when missing. Migrations are not applied: call [`Store::migrate`].
 pub async fn connect(url: &str) -> Result<std::sync::Arc<dyn Store>> {
@@ -219,8 +212,6 @@ pub struct Access {
 /// transaction.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    fn backend(&self) -> Backend;
-
     /// Applies pending migrations. Safe to call on every start and from several nodes at once.
     async fn migrate(&self) -> Result<()>;
 

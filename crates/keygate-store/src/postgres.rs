@@ -35,4 +35,4 @@ impl PgStore {
     }
 }
 
-crate::sql::impl_store!(PgStore, PgConnection, Backend::Postgres);
+crate::sql::impl_store!(PgStore, PgConnection);

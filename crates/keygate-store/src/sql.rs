@@ -65,7 +65,7 @@ pub(crate) use {
 /// Implements `Store` for `$store` (which has a `pool: Pool<$db>` field and the inherent methods
 /// `begin_write` and `migrator`); `$conn` is the backend's connection type.
 macro_rules! impl_store {
-    ($store:ty, $conn:ty, $backend:expr) => {
+    ($store:ty, $conn:ty) => {
         use chrono::{DateTime, Utc};
         use keygate_domain::{
             AuditEvent, Email, Invitation, Member, Membership, Permission, PermissionSet,
@@ -85,7 +85,7 @@ macro_rules! impl_store {
         };
         use $crate::time::Ts;
         use $crate::{
-            Access, AuditFilter, Backend, MemberPatch, NewAuditEvent, NewInvitation,
+            Access, AuditFilter, MemberPatch, NewAuditEvent, NewInvitation,
             NewMembership, NewRole, NewTeam, NewToken, NewUser, NewWorkspace, Result, RolePatch,
             TeamPatch, UserPatch, WorkspacePatch,
         };
@@ -460,10 +460,6 @@ macro_rules! impl_store {
 
         #[async_trait::async_trait]
         impl $crate::Store for $store {
-            fn backend(&self) -> Backend {
-                $backend
-            }
-
             async fn migrate(&self) -> Result<()> {
                 Self::migrator().run(&self.pool).await?;
                 Ok(())

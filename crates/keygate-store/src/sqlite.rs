@@ -43,4 +43,4 @@ impl SqliteStore {
     }
 }
 
-crate::sql::impl_store!(SqliteStore, SqliteConnection, Backend::Sqlite);
+crate::sql::impl_store!(SqliteStore, SqliteConnection);
