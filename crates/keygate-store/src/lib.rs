@@ -358,6 +358,8 @@ pub trait Store: Send + Sync + 'static {
     async fn token_by_digest(&self, digest: &TokenDigest) -> Result<Option<Token>>;
     /// The user's tokens, newest first.
     async fn tokens_of(&self, user_id: Uuid) -> Result<Vec<Token>>;
+    /// Tokens of every member of the workspace, newest first.
+    async fn member_tokens(&self, workspace_id: Uuid) -> Result<Vec<Token>>;
     async fn token_of(&self, user_id: Uuid, id: Uuid) -> Result<Option<Token>>;
     async fn personal_token(&self, user_id: Uuid) -> Result<Option<Token>>;
     /// Marks the token revoked (keeping the first revocation time); None when the user has no

@@ -1102,6 +1102,19 @@ macro_rules! impl_store {
                 rows.into_iter().map(TryInto::try_into).collect()
             }
 
+            async fn member_tokens(&self, workspace_id: Uuid) -> Result<Vec<Token>> {
+                let rows: Vec<TokenRow> = sqlx::query_as(
+                    "SELECT t.id, t.user_id, t.kind, t.name, t.description, t.hint, t.created_at, \
+                     t.expires_at, t.last_used_at, t.last_used_ip, t.revoked_at, t.rotated_at, \
+                     t.scope FROM tokens t JOIN members m ON m.user_id = t.user_id \
+                     WHERE m.workspace_id = $1 ORDER BY t.created_at DESC, t.id DESC",
+                )
+                .bind(workspace_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
             async fn token_of(&self, user_id: Uuid, id: Uuid) -> Result<Option<Token>> {
                 let row: Option<TokenRow> = sqlx::query_as(concat!(
                     "SELECT ",

@@ -22,7 +22,10 @@ use tracing::Span;
 use crate::service::{Keygate, ServiceError};
 use error::ApiError;
 use extract::QueryTokenAllowed;
-use rest::{api_users, audit, health, me, members, roles, teams, tokens, verify, workspaces};
+use rest::{
+    api_users, audit, health, me, members, roles, teams, tokens, verify, workspace_tokens,
+    workspaces,
+};
 
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -160,6 +163,8 @@ fn workspace_routes() -> Router<AppState> {
             "/api-users/{id}/tokens/{token}/rotate",
             post(api_users::rotate_token),
         )
+        .route("/tokens", get(workspace_tokens::list))
+        .route("/tokens/{id}", delete(workspace_tokens::revoke))
         .route(
             "/audit",
             get(audit::list).route_layer(Extension(QueryTokenAllowed)),

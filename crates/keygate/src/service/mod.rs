@@ -14,6 +14,7 @@ mod roles;
 mod teams;
 mod tokens;
 mod users;
+mod workspace_tokens;
 mod workspaces;
 
 use std::sync::Arc;
@@ -33,6 +34,7 @@ pub use roles::{RoleRequest, RoleUpdateRequest};
 pub use teams::{TeamPatchRequest, TeamRequest};
 pub use tokens::{Expiry, NewTokenRequest, ScopeRequest};
 pub use users::{Bootstrap, Bootstrapped};
+pub use workspace_tokens::OwnedToken;
 pub use workspaces::{NewWorkspaceRequest, WorkspacePatchRequest, WorkspaceRef};
 
 /// Keygate's services, shared by every interface. Cheap to clone.

@@ -12,4 +12,5 @@ mod story;
 mod tokens;
 mod transports;
 mod verify;
+mod workspace_tokens;
 mod workspaces;

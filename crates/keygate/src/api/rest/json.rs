@@ -95,6 +95,19 @@ pub struct TokenListJson {
     pub tokens: Vec<TokenJson>,
 }
 
+/// A token in a workspace's listing, with whom it belongs to.
+#[derive(Debug, Serialize)]
+pub struct OwnedTokenJson {
+    #[serde(flatten)]
+    pub token: TokenJson,
+    pub owner: UserJson,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OwnedTokenListJson {
+    pub tokens: Vec<OwnedTokenJson>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenJson {

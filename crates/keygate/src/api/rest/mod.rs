@@ -11,4 +11,5 @@ pub mod roles;
 pub mod teams;
 pub mod tokens;
 pub mod verify;
+pub mod workspace_tokens;
 pub mod workspaces;
