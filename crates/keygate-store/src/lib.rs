@@ -226,6 +226,8 @@ pub trait Store: Send + Sync + 'static {
     async fn create_user(&self, new: &NewUser, audit: &NewAuditEvent) -> Result<(User, Token)>;
     async fn user(&self, id: Uuid) -> Result<Option<User>>;
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>>;
+    /// The users with these ids (those that exist), in no particular order.
+    async fn users(&self, ids: &[Uuid]) -> Result<Vec<User>>;
     async fn update_user(
         &self,
         id: Uuid,
@@ -358,6 +360,8 @@ pub trait Store: Send + Sync + 'static {
     async fn token_by_digest(&self, digest: &TokenDigest) -> Result<Option<Token>>;
     /// The user's tokens, newest first.
     async fn tokens_of(&self, user_id: Uuid) -> Result<Vec<Token>>;
+    /// Tokens of these users, newest first.
+    async fn tokens_of_users(&self, user_ids: &[Uuid]) -> Result<Vec<Token>>;
     /// Tokens of every member of the workspace, newest first.
     async fn member_tokens(&self, workspace_id: Uuid) -> Result<Vec<Token>>;
     async fn token_of(&self, user_id: Uuid, id: Uuid) -> Result<Option<Token>>;

@@ -500,6 +500,25 @@ macro_rules! impl_store {
                 row.map(TryInto::try_into).transpose()
             }
 
+            async fn users(&self, ids: &[Uuid]) -> Result<Vec<User>> {
+                // One query per call, however many ids: ids are bound one by one, in chunks that
+                // stay under every backend's parameter limit.
+                let mut out = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(500) {
+                    let mut query = sqlx::QueryBuilder::new(concat!("SELECT ", user_cols!(), " FROM users WHERE id IN ("));
+                    let mut list = query.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    query.push(")");
+                    let rows: Vec<UserRow> = query.build_query_as().fetch_all(&self.pool).await?;
+                    for row in rows {
+                        out.push(User::try_from(row)?);
+                    }
+                }
+                Ok(out)
+            }
+
             async fn update_user(
                 &self,
                 id: Uuid,
@@ -1100,6 +1119,23 @@ macro_rules! impl_store {
                 .fetch_all(&self.pool)
                 .await?;
                 rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn tokens_of_users(&self, user_ids: &[Uuid]) -> Result<Vec<Token>> {
+                let mut out = Vec::new();
+                for chunk in user_ids.chunks(500) {
+                    let mut query = sqlx::QueryBuilder::new(concat!("SELECT ", token_cols!(), " FROM tokens WHERE user_id IN ("));
+                    let mut list = query.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    query.push(") ORDER BY created_at DESC, id DESC");
+                    let rows: Vec<TokenRow> = query.build_query_as().fetch_all(&self.pool).await?;
+                    for row in rows {
+                        out.push(Token::try_from(row)?);
+                    }
+                }
+                Ok(out)
             }
 
             async fn member_tokens(&self, workspace_id: Uuid) -> Result<Vec<Token>> {

@@ -58,6 +58,7 @@ impl Application {
                 })?;
         let router = api::router(AppState {
             keygate: keygate.clone(),
+            graphql: api::graphql::schema(),
             public_url: config.public_url.clone(),
         });
         Ok(Self {

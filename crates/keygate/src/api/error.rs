@@ -45,6 +45,15 @@ impl ApiError {
         }
     }
 
+    pub fn status(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    /// The message clients see.
+    pub fn public_message(&self) -> String {
+        self.parts().2
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, String, Map<String, Value>) {
         let mut extra = Map::new();
         let (status, code, message) = match self {

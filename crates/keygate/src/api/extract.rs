@@ -163,8 +163,11 @@ impl FromRequestParts<AppState> for MaybeCaller {
 
 /// The peer's address, when the server was started with connection info.
 pub fn client_ip(parts: &Parts) -> Option<std::net::IpAddr> {
-    parts
-        .extensions
+    client_ip_from(&parts.extensions)
+}
+
+pub fn client_ip_from(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip())
 }

@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod graphql;
 pub mod rest;
 
 use std::any::Any;
@@ -34,6 +35,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub keygate: Keygate,
+    pub graphql: graphql::KeygateSchema,
     /// Where users reach this Keygate (links in responses); from the request's Host when unset.
     pub public_url: Option<String>,
 }
@@ -103,12 +105,14 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .nest("/api/v1", v1)
+        .merge(graphql::routes())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        // Responses may carry a secret or per-user data: never cache them.
-        .layer(SetResponseHeaderLayer::overriding(
+        // Responses may carry a secret or per-user data: never cache them, unless a handler
+        // says otherwise (static assets).
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))

@@ -112,3 +112,17 @@ impl Keygate {
         Ok(self.store.user_by_email(email).await?)
     }
 }
+
+impl Keygate {
+    /// Users by id, for resolving lists the caller already reached with their rights (a team's
+    /// members), in one query.
+    pub async fn users_by_id(&self, ids: &[Uuid]) -> ServiceResult<Vec<User>> {
+        Ok(self.store.users(ids).await?)
+    }
+
+    /// Tokens of several users at once, for lists the caller already reached with their rights
+    /// (the API users of a workspace).
+    pub async fn tokens_of_users(&self, ids: &[Uuid]) -> ServiceResult<Vec<Token>> {
+        Ok(self.store.tokens_of_users(ids).await?)
+    }
+}
