@@ -66,21 +66,46 @@ impl Permission {
     /// `other` matches, `self` matches too.
     pub fn covers(&self, other: &Permission) -> bool {
         let ((area, action), (their_area, their_action)) = (self.parts(), other.parts());
-        (area == "*" || area == their_area) && (action == "*" || action == their_action)
+        reaches_area(area, action, their_area) && (action == "*" || action == their_action)
     }
 
     /// The permissions both patterns match, as one pattern; `None` when they share none.
     pub fn meet(&self, other: &Permission) -> Option<Permission> {
-        fn part<'a>(a: &'a str, b: &'a str) -> Option<&'a str> {
-            match (a, b) {
-                ("*", x) | (x, "*") => Some(x),
-                (x, y) if x == y => Some(x),
-                _ => None,
-            }
-        }
         let ((a1, x1), (a2, x2)) = (self.parts(), other.parts());
-        Some(Self::from_parts(part(a1, a2)?, part(x1, x2)?))
+        let area = match (a1, a2) {
+            ("*", "*") => "*",
+            ("*", x) if reaches_area(a1, x1, x) => x,
+            (x, "*") if reaches_area(a2, x2, x) => x,
+            (x, y) if x == y => x,
+            _ => return None,
+        };
+        let action = match (x1, x2) {
+            ("*", x) | (x, "*") => x,
+            (x, y) if x == y => x,
+            _ => return None,
+        };
+        Some(Self::from_parts(area, action))
     }
+}
+
+/// Areas of Keygate's own management permissions. A pattern with a wildcard area and a named
+/// action (`*:read`) reaches application permissions only: management is reached by `*` or by
+/// naming its area, so that a viewer's `*:read` does not include `audit:read`.
+pub const MANAGEMENT_AREAS: [&str; 7] = [
+    "tokens",
+    "members",
+    "roles",
+    "api_users",
+    "teams",
+    "audit",
+    "workspace",
+];
+
+/// Whether a pattern with `area` and `action` reaches permissions in `their_area` (which may be
+/// `*` when comparing patterns).
+fn reaches_area(area: &str, action: &str, their_area: &str) -> bool {
+    area == their_area
+        || (area == "*" && (action == "*" || !MANAGEMENT_AREAS.contains(&their_area)))
 }
 
 impl TryFrom<String> for Permission {
@@ -331,6 +356,9 @@ mod tests {
             ("devices:read", "devices:*", false),
             ("tokens:manage", "tokens:manager", false),
             ("*:read", "devices:read", true),
+            ("*:read", "audit:read", false),
+            ("*:manage", "members:manage", false),
+            ("*", "audit:read", true),
             ("*:read", "devices:write", false),
             ("*:read", "devices:*", false),
             ("*:read", "*:read", true),
@@ -356,6 +384,8 @@ mod tests {
             ("*", "*", Some("*")),
             ("devices:read", "devices:write", None),
             ("devices:*", "sensors:*", None),
+            ("*:read", "audit:*", None),
+            ("*", "audit:*", Some("audit:*")),
         ];
         for (a, b, expected) in table {
             let got = p(a).meet(&p(b));

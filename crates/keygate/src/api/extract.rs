@@ -161,6 +161,17 @@ impl FromRequestParts<AppState> for MaybeCaller {
     }
 }
 
+/// The client's address, for handlers that record it without authenticating anyone.
+pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip(parts)))
+    }
+}
+
 /// The peer's address, when the server was started with connection info.
 pub fn client_ip(parts: &Parts) -> Option<std::net::IpAddr> {
     client_ip_from(&parts.extensions)

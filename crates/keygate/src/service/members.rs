@@ -46,6 +46,8 @@ pub struct MemberPatchRequest {
 pub struct AcceptRequest {
     pub password: SecretString,
     pub display_name: Option<String>,
+    /// The accepting client's address, for the audit log.
+    pub ip: Option<std::net::IpAddr>,
 }
 
 pub struct Accepted {
@@ -381,7 +383,7 @@ impl Keygate {
             target_type: "invitation".into(),
             target_id: Some(invitation.id.to_string()),
             details: json!({ "email": invitation.email, "roles": invitation.roles }),
-            client_ip: None,
+            client_ip: req.ip.map(|ip| ip.to_string()),
             created_at: now,
         };
         let (user, token) = self

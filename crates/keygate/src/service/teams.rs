@@ -115,6 +115,17 @@ impl Keygate {
         grants: &[String],
     ) -> ServiceResult<(Vec<Uuid>, Vec<keygate_domain::ResourcePattern>)> {
         let roles = self.roles_named(managed.workspace.id, roles).await?;
+        if roles
+            .iter()
+            .any(|r| r.name == keygate_domain::model::builtin_role::OWNER)
+        {
+            // Owners are people named one by one: the last-owner rule counts them.
+            return Err(ValidationError::new(
+                "roles",
+                "the owner role is given to members directly, not through a team",
+            )
+            .into());
+        }
         let grants = parse_grants(grants)?;
         // A team's grants only add to members who have grants of their own, so they are checked
         // as given; its roles apply over whatever those members reach.

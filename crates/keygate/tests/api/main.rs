@@ -3,12 +3,21 @@
 
 mod helpers;
 
+mod api_users;
+mod audit;
 mod bad_input;
+mod browser;
+mod graphql;
 mod health;
+mod isolation;
+mod members;
 mod properties;
+mod roles;
 mod schema;
+mod scopes;
 mod secrets;
 mod story;
+mod teams;
 mod tokens;
 mod transports;
 mod verify;

@@ -23,7 +23,10 @@ async fn managers_see_and_revoke_the_workspaces_own_tokens(app: TestApp) {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{api_user}");
-    let api_token = api_user["token"]["token"].as_str().expect("secret").to_owned();
+    let api_token = api_user["token"]["token"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
     app.remember(&api_token);
     let api_token_id = api_user["token"]["id"].as_str().expect("id").to_owned();
     let scoped = app
@@ -49,10 +52,18 @@ async fn managers_see_and_revoke_the_workspaces_own_tokens(app: TestApp) {
 
     // A token that also acts elsewhere is not the workspace's to revoke.
     let unscoped_id = unscoped["id"].as_str().expect("id");
-    let got = send(app.as_owner(Method::DELETE, &format!("/api/v1/workspaces/acme/tokens/{unscoped_id}"))).await;
+    let got = send(app.as_owner(
+        Method::DELETE,
+        &format!("/api/v1/workspaces/acme/tokens/{unscoped_id}"),
+    ))
+    .await;
     assert_error(&got, StatusCode::NOT_FOUND, "not_found");
 
-    let (status, _) = send(app.as_owner(Method::DELETE, &format!("/api/v1/workspaces/acme/tokens/{api_token_id}"))).await;
+    let (status, _) = send(app.as_owner(
+        Method::DELETE,
+        &format!("/api/v1/workspaces/acme/tokens/{api_token_id}"),
+    ))
+    .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let got = send(app.with_token(&api_token, Method::GET, "/api/v1/auth/me")).await;
     assert_error(&got, StatusCode::UNAUTHORIZED, "token_revoked");
@@ -65,7 +76,8 @@ async fn managers_see_and_revoke_the_workspaces_own_tokens(app: TestApp) {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);
-    let got = send(app.with_token(&viewer.token, Method::GET, "/api/v1/workspaces/acme/tokens")).await;
+    let got =
+        send(app.with_token(&viewer.token, Method::GET, "/api/v1/workspaces/acme/tokens")).await;
     assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
     assert_eq!(got.1["error"]["permission"], "tokens:manage");
 }

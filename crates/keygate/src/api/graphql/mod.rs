@@ -60,6 +60,8 @@ pub struct GqlState {
     pub keygate: Keygate,
     pub actor: Option<Actor>,
     pub public_url: String,
+    /// The client's address, for changes made without a token (accepting an invitation).
+    pub ip: Option<std::net::IpAddr>,
 }
 
 impl GqlState {
@@ -199,6 +201,7 @@ async fn execute(
             keygate: keygate.clone(),
             actor,
             public_url: state.public_url(headers),
+            ip,
         })
         .data(DataLoader::new(UserById(keygate.clone()), tokio::spawn))
         .data(DataLoader::new(TokensOfUser(keygate), tokio::spawn));

@@ -313,6 +313,7 @@ impl Mutation {
                 AcceptRequest {
                     password: password.into(),
                     display_name,
+                    ip: state.ip,
                 },
             )
             .await

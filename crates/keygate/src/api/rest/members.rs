@@ -11,7 +11,7 @@ use super::json::{
 };
 use crate::api::AppState;
 use crate::api::error::ApiError;
-use crate::api::extract::{Caller, Json, Path};
+use crate::api::extract::{Caller, ClientIp, Json, Path};
 use crate::service::{AcceptRequest, InviteRequest, Invited, MemberPatchRequest, WorkspaceRef};
 
 pub async fn list(
@@ -147,6 +147,7 @@ pub async fn preview(
 
 pub async fn accept(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Path(code): Path<String>,
     Json(body): Json<AcceptInvitationJson>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -157,6 +158,7 @@ pub async fn accept(
             AcceptRequest {
                 password: body.password.into(),
                 display_name: body.display_name,
+                ip,
             },
         )
         .await?;
