@@ -95,6 +95,7 @@ pub fn gql(e: ServiceError) -> async_graphql::Error {
             tracing::error!(error = %error_chain(source), "database unavailable");
             "the database is unavailable; try again shortly".to_owned()
         }
+        ServiceError::Unauthenticated => "this field needs a token".to_owned(),
         other => other.to_string(),
     };
     async_graphql::Error::new(message).extend_with(|_, ext| match &e {
