@@ -184,6 +184,14 @@ pub struct NewAuditEvent {
     pub created_at: DateTime<Utc>,
 }
 
+/// A token seen in use, to record off the request path.
+#[derive(Debug, Clone)]
+pub struct TokenUse {
+    pub token_id: Uuid,
+    pub at: DateTime<Utc>,
+    pub ip: Option<String>,
+}
+
 /// Which audit entries to list, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
@@ -220,6 +228,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// Closes the pool, waiting for connections in use.
     async fn close(&self);
+
+    // Change notices between nodes.
+
+    /// Tells every node of a change that affects verification (PostgreSQL `NOTIFY`). A no-op on
+    /// SQLite, where there is only one node.
+    async fn publish(&self, notice: &str) -> Result<()>;
+    /// Waits for the next notice from any node. `Ok(None)` means the connection was lost and
+    /// notices may have been missed: the caller must forget what it cached. Never returns on
+    /// SQLite.
+    async fn next_notice(&self) -> Result<Option<String>>;
 
     // Users.
 
@@ -386,6 +404,9 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         audit: &NewAuditEvent,
     ) -> Result<Option<Token>>;
+
+    /// Records when and from where tokens were last used, keeping the latest time.
+    async fn record_token_use(&self, uses: &[TokenUse]) -> Result<()>;
 
     // Audit.
 

@@ -3,14 +3,21 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPoolOptions};
 use sqlx::{Connection, Pool, Postgres, Transaction};
 
 use crate::StoreError;
 
 pub struct PgStore {
     pool: Pool<Postgres>,
+    /// Opened on the first `next_notice`, on a connection of its own (outside the pool, so that
+    /// closing the pool never waits for it); reconnects by itself after a lost connection.
+    listener: tokio::sync::Mutex<Option<PgListener>>,
+    options: PgConnectOptions,
 }
+
+/// The channel that carries change notices between nodes.
+const CHANNEL: &str = "keygate_changes";
 
 impl PgStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -21,9 +28,13 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            listener: tokio::sync::Mutex::new(None),
+            options,
+        })
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
@@ -32,6 +43,46 @@ impl PgStore {
 
     fn migrator() -> sqlx::migrate::Migrator {
         sqlx::migrate!("./migrations/postgres")
+    }
+
+    async fn close_pool(&self) {
+        self.pool.close().await;
+    }
+
+    async fn publish_notice(&self, notice: &str) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(notice)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn receive_notice(&self) -> Result<Option<String>, StoreError> {
+        let mut guard = self.listener.lock().await;
+        if guard.is_none() {
+            let own = PgPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_lazy_with(self.options.clone());
+            let mut listener = PgListener::connect_with(&own).await?;
+            listener.listen(CHANNEL).await?;
+            *guard = Some(listener);
+            // A new subscription may have missed notices sent before it: report a gap.
+            return Ok(None);
+        }
+        let Some(listener) = guard.as_mut() else {
+            return Ok(None);
+        };
+        match listener.try_recv().await {
+            Ok(Some(notification)) => Ok(Some(notification.payload().to_owned())),
+            Ok(None) => Ok(None),
+            Err(e) => {
+                // Start over with a new listener on the next call.
+                *guard = None;
+                Err(e.into())
+            }
+        }
     }
 }
 

@@ -471,7 +471,15 @@ macro_rules! impl_store {
             }
 
             async fn close(&self) {
-                self.pool.close().await;
+                self.close_pool().await;
+            }
+
+            async fn publish(&self, notice: &str) -> Result<()> {
+                self.publish_notice(notice).await
+            }
+
+            async fn next_notice(&self) -> Result<Option<String>> {
+                self.receive_notice().await
             }
 
             async fn create_user(&self, new: &NewUser, audit: &NewAuditEvent) -> Result<(User, Token)> {
@@ -1228,6 +1236,23 @@ macro_rules! impl_store {
                 }
                 tx.commit().await?;
                 row.map(TryInto::try_into).transpose()
+            }
+
+            async fn record_token_use(&self, uses: &[$crate::TokenUse]) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                for u in uses {
+                    sqlx::query(
+                        "UPDATE tokens SET last_used_at = $2, last_used_ip = $3 \
+                         WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)",
+                    )
+                    .bind(u.token_id)
+                    .bind(Ts(u.at))
+                    .bind(&u.ip)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn record(&self, audit: &NewAuditEvent) -> Result<()> {

@@ -41,6 +41,19 @@ impl SqliteStore {
     fn migrator() -> sqlx::migrate::Migrator {
         sqlx::migrate!("./migrations/sqlite")
     }
+
+    async fn close_pool(&self) {
+        self.pool.close().await;
+    }
+
+    /// One SQLite file has one node: there is nobody to tell.
+    async fn publish_notice(&self, _notice: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn receive_notice(&self) -> Result<Option<String>, StoreError> {
+        std::future::pending().await
+    }
 }
 
 crate::sql::impl_store!(SqliteStore, SqliteConnection);

@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_FILE: &str = "keygate.toml";
 
 /// Keys that `KEYGATE_*` environment variables may set.
-const ENV_KEYS: [&str; 7] = [
+const ENV_KEYS: [&str; 9] = [
+    "cache_ttl_seconds",
+    "cache_max_tokens",
     "bind",
     "public_url",
     "database_url",
@@ -56,6 +58,22 @@ pub struct Config {
     pub log: String,
     #[serde(default)]
     pub log_format: LogFormat,
+    /// How long a verified token, a member's access and a public role stay cached. Changes
+    /// reach every node at once; this is also how long cached tokens keep verifying while the
+    /// database is down.
+    #[serde(default = "default_cache_ttl_seconds")]
+    pub cache_ttl_seconds: u64,
+    /// Most tokens (and unknown digests, and members' access) kept in the cache.
+    #[serde(default = "default_cache_max_tokens")]
+    pub cache_max_tokens: u64,
+}
+
+fn default_cache_ttl_seconds() -> u64 {
+    60
+}
+
+fn default_cache_max_tokens() -> u64 {
+    100_000
 }
 
 fn default_bind() -> SocketAddr {
@@ -84,6 +102,8 @@ impl Default for Config {
             token_pepper: None,
             log: default_log(),
             log_format: LogFormat::default(),
+            cache_ttl_seconds: default_cache_ttl_seconds(),
+            cache_max_tokens: default_cache_max_tokens(),
         }
     }
 }
@@ -178,6 +198,13 @@ impl Config {
             .map_err(|e| ConfigError::Invalid(format!("token_prefix: {e}")))
     }
 
+    pub fn cache_settings(&self) -> crate::service::CacheSettings {
+        crate::service::CacheSettings {
+            ttl: std::time::Duration::from_secs(self.cache_ttl_seconds.max(1)),
+            max_tokens: self.cache_max_tokens.max(1),
+        }
+    }
+
     pub fn digester(&self) -> Digester {
         Digester::new(
             self.token_pepper
@@ -194,7 +221,7 @@ impl Config {
             "\"[not set]\""
         };
         format!(
-            "bind = \"{}\"\npublic_url = \"{}\"\ndatabase_url = \"{}\"\ntoken_prefix = \"{}\"\ntoken_pepper = {}\nlog = \"{}\"\nlog_format = \"{}\"\n",
+            "bind = \"{}\"\npublic_url = \"{}\"\ndatabase_url = \"{}\"\ntoken_prefix = \"{}\"\ntoken_pepper = {}\nlog = \"{}\"\nlog_format = \"{}\"\ncache_ttl_seconds = {}\ncache_max_tokens = {}\n",
             self.bind,
             self.public_url
                 .as_deref()
@@ -206,7 +233,9 @@ impl Config {
             match self.log_format {
                 LogFormat::Text => "text",
                 LogFormat::Json => "json",
-            }
+            },
+            self.cache_ttl_seconds,
+            self.cache_max_tokens,
         )
     }
 }

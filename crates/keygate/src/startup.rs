@@ -31,6 +31,7 @@ pub async fn services(config: &Config, clock: Clock) -> Result<Keygate, StartupE
         config.token_format()?,
         config.digester(),
         clock,
+        config.cache_settings(),
     ))
 }
 
@@ -79,9 +80,14 @@ impl Application {
         &self.keygate
     }
 
-    /// Serves until SIGINT or SIGTERM, then finishes requests in flight and closes the pool.
+    /// Serves until SIGINT or SIGTERM, then finishes requests in flight, writes the token uses
+    /// noted so far and closes the pool. Alongside: the listener for other nodes' change notices
+    /// and the writer of token uses.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         tracing::info!("listening on http://{}", self.local_addr());
+        let listener = tokio::spawn(self.keygate.clone().run_change_listener());
+        let usage = tokio::spawn(self.keygate.clone().run_usage_writer());
+        let keygate = self.keygate.clone();
         let store = self.keygate.store().clone();
         axum::serve(
             self.listener,
@@ -90,6 +96,9 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+        listener.abort();
+        usage.abort();
+        keygate.flush_usage().await;
         store.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -150,7 +150,7 @@ impl FromRequestParts<AppState> for MaybeCaller {
             return Ok(MaybeCaller(None));
         };
         let ip = client_ip(parts);
-        match state.keygate.authenticate(&presented).await {
+        match state.keygate.authenticate(&presented, ip).await {
             Ok(actor) => Ok(MaybeCaller(Some(Actor { ip, ..actor }))),
             Err(ServiceError::InvalidCredentials(failure)) => {
                 state.keygate.note_failed_authentication(ip, failure).await;

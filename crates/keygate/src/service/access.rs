@@ -5,8 +5,12 @@ use keygate_domain::model::builtin_role;
 use keygate_domain::{
     Permission, PermissionSet, ResourcePattern, Resources, Rights, Role, Workspace, WorkspaceRights,
 };
+use std::sync::Arc;
+
+use keygate_store::Access;
 use uuid::Uuid;
 
+use super::cache::WorkspaceKey;
 use super::{Actor, Keygate, ServiceError, ServiceResult, WorkspaceRef};
 
 /// Keygate's own management permissions.
@@ -95,10 +99,38 @@ impl Keygate {
         &self,
         reference: &WorkspaceRef,
     ) -> ServiceResult<Option<Workspace>> {
-        Ok(match reference {
+        let key = match reference {
+            WorkspaceRef::Id(id) => WorkspaceKey::Id(*id),
+            WorkspaceRef::Slug(slug) => WorkspaceKey::Slug(slug.clone()),
+        };
+        if let Some(found) = self.cache.workspaces.get(&key).await {
+            return Ok(found);
+        }
+        let generation = self.cache.generation();
+        let found = match reference {
             WorkspaceRef::Id(id) => self.store.workspace(*id).await?,
             WorkspaceRef::Slug(slug) => self.store.workspace_by_slug(slug).await?,
-        })
+        };
+        if self.cache.still_current(generation) {
+            self.cache.workspaces.insert(key, found.clone()).await;
+        }
+        Ok(found)
+    }
+
+    /// A member's access, through the cache.
+    async fn access(&self, workspace: Uuid, user: Uuid) -> ServiceResult<Option<Arc<Access>>> {
+        if let Some(found) = self.cache.access.get(&(workspace, user)).await {
+            return Ok(found);
+        }
+        let generation = self.cache.generation();
+        let found = self.store.access(workspace, user).await?.map(Arc::new);
+        if self.cache.still_current(generation) {
+            self.cache
+                .access
+                .insert((workspace, user), found.clone())
+                .await;
+        }
+        Ok(found)
     }
 
     /// The actor's rights as a member of `workspace`, narrowed by their token's scope; `None`
@@ -112,7 +144,7 @@ impl Keygate {
         if scope.is_some_and(|s| !s.admits_workspace(workspace)) {
             return Ok(None);
         }
-        let Some(access) = self.store.access(workspace, actor.user.id).await? else {
+        let Some(access) = self.access(workspace, actor.user.id).await? else {
             return Ok(None);
         };
         let rights = Rights::of_member(
@@ -127,13 +159,21 @@ impl Keygate {
     }
 
     /// What the workspace's public role allows anyone.
-    pub(super) async fn public_rights(&self, workspace: Uuid) -> ServiceResult<Rights> {
-        Ok(
+    pub(super) async fn public_rights(&self, workspace: Uuid) -> ServiceResult<Arc<Rights>> {
+        if let Some(found) = self.cache.public.get(&workspace).await {
+            return Ok(found);
+        }
+        let generation = self.cache.generation();
+        let rights = Arc::new(
             match self.store.role(workspace, builtin_role::PUBLIC).await? {
                 Some(role) => Rights::of_member([&role.permissions], &role.grants, &[]),
                 None => Rights::none(),
             },
-        )
+        );
+        if self.cache.still_current(generation) {
+            self.cache.public.insert(workspace, rights.clone()).await;
+        }
+        Ok(rights)
     }
 
     /// Everything that decides a request in `workspace` for `actor` (or an anonymous caller).
@@ -148,7 +188,7 @@ impl Keygate {
         };
         Ok(WorkspaceRights {
             member,
-            public: self.public_rights(workspace).await?,
+            public: (*self.public_rights(workspace).await?).clone(),
         })
     }
 

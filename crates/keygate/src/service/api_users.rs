@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::access::{Managed, manage, parse_grants, parse_permissions};
 use super::tokens::NewTokenRequest;
-use super::{Actor, Keygate, ServiceError, ServiceResult, Target, WorkspaceRef};
+use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target, WorkspaceRef};
 
 #[derive(Debug, Clone, Default)]
 pub struct ApiUserRequest {
@@ -133,6 +133,7 @@ impl Keygate {
             }),
         );
         let (_, token) = self.store.create_user(&new, &audit).await?;
+        self.changed(Notice::Workspace(workspace)).await;
         Ok(CreatedApiUser {
             api_user: self.api_user_in(workspace, id).await?,
             token,
@@ -216,6 +217,8 @@ impl Keygate {
                 .update_member(workspace, id, &member_patch, &audit())
                 .await?;
         }
+        self.changed(Notice::User(id)).await;
+        self.changed(Notice::Workspace(workspace)).await;
         self.api_user_in(workspace, id).await
     }
 
@@ -236,6 +239,8 @@ impl Keygate {
             json!({ "name": api_user.user.display_name }),
         );
         self.store.delete_user(id, &audit).await?;
+        self.changed(Notice::User(id)).await;
+        self.changed(Notice::Workspace(workspace)).await;
         Ok(())
     }
 

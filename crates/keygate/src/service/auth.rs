@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 use keygate_domain::{
@@ -64,30 +64,69 @@ pub struct Decision {
 }
 
 impl Keygate {
-    /// Resolves a presented token. Shape and checksum are checked before any storage access.
-    pub async fn authenticate(&self, presented: &str) -> ServiceResult<Actor> {
+    /// Resolves a presented token. Shape and checksum are checked before any storage access; a
+    /// known token is answered from the cache, and an unknown digest is remembered as unknown.
+    pub async fn authenticate(&self, presented: &str, ip: Option<IpAddr>) -> ServiceResult<Actor> {
         let parsed = self
             .format
             .parse(presented)
             .map_err(|_| ServiceError::InvalidCredentials(AuthFailure::InvalidToken))?;
         let digest = self.digester.digest(&parsed);
-        let token = self
-            .store
-            .token_by_digest(&digest)
-            .await?
-            .ok_or(ServiceError::InvalidCredentials(AuthFailure::InvalidToken))?;
-        check_status(&token, self.clock.now())?;
-        let user = self
-            .store
-            .user(token.user_id)
-            .await?
-            .filter(|u| !u.is_disabled())
-            .ok_or(ServiceError::InvalidCredentials(AuthFailure::InvalidToken))?;
+        let key = *digest.as_bytes();
+        let actor = match self.cache.tokens.get(&key).await {
+            Some(actor) => actor,
+            None => {
+                if self.cache.unknown.contains_key(&key) {
+                    return Err(ServiceError::InvalidCredentials(AuthFailure::InvalidToken));
+                }
+                let generation = self.cache.generation();
+                let loaded = self.load_actor(&digest).await?;
+                let current = self.cache.still_current(generation);
+                match loaded {
+                    None => {
+                        if current {
+                            self.cache.unknown.insert(key, ()).await;
+                        }
+                        return Err(ServiceError::InvalidCredentials(AuthFailure::InvalidToken));
+                    }
+                    Some(actor) => {
+                        let actor = Arc::new(actor);
+                        if current {
+                            self.cache.tokens.insert(key, actor.clone()).await;
+                        }
+                        actor
+                    }
+                }
+            }
+        };
+        let now = self.clock.now();
+        let Some(token) = &actor.token else {
+            return Err(ServiceError::InvalidCredentials(AuthFailure::InvalidToken));
+        };
+        check_status(token, now)?;
+        if actor.user.is_disabled() {
+            return Err(ServiceError::InvalidCredentials(AuthFailure::InvalidToken));
+        }
+        self.usage.note(token.id, now, ip);
         Ok(Actor {
+            user: actor.user.clone(),
+            token: actor.token.clone(),
+            ip,
+        })
+    }
+
+    async fn load_actor(
+        &self,
+        digest: &keygate_domain::TokenDigest,
+    ) -> ServiceResult<Option<Actor>> {
+        let Some(token) = self.store.token_by_digest(digest).await? else {
+            return Ok(None);
+        };
+        Ok(self.store.user(token.user_id).await?.map(|user| Actor {
             user,
             token: Some(token),
             ip: None,
-        })
+        }))
     }
 
     /// Memberships of the user, with roles.
@@ -104,7 +143,7 @@ impl Keygate {
     ) -> ServiceResult<Decision> {
         let actor = match presented {
             None => None,
-            Some(presented) => match self.authenticate(presented).await {
+            Some(presented) => match self.authenticate(presented, None).await {
                 Ok(actor) => Some(actor),
                 Err(ServiceError::InvalidCredentials(failure)) => {
                     return Ok(Decision {

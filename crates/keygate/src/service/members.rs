@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::access::{manage, parse_grants};
 use super::users::{default_display_name, password_hash};
-use super::{Actor, Keygate, ServiceError, ServiceResult, Target, WorkspaceRef};
+use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target, WorkspaceRef};
 
 /// How long an invitation can be accepted.
 pub const INVITATION_LIFETIME_DAYS: i64 = 7;
@@ -126,6 +126,7 @@ impl Keygate {
                 details,
             );
             self.store.add_member(user.id, &membership, &audit).await?;
+            self.changed(Notice::Workspace(workspace)).await;
             return Ok(Invited::Added(self.human_member(workspace, user.id).await?));
         }
         let code = self.random_code()?;
@@ -216,6 +217,7 @@ impl Keygate {
         self.store
             .update_member(workspace, user_id, &patch, &audit)
             .await?;
+        self.changed(Notice::Workspace(workspace)).await;
         self.human_member(workspace, user_id).await
     }
 
@@ -249,6 +251,7 @@ impl Keygate {
             json!({ "email": current.user.email }),
         );
         self.store.remove_member(workspace, user_id, &audit).await?;
+        self.changed(Notice::Workspace(workspace)).await;
         Ok(())
     }
 
@@ -391,6 +394,7 @@ impl Keygate {
             .accept_invitation(invitation.id, &new, &audit)
             .await?
             .ok_or(ServiceError::NotFound("invitation"))?;
+        self.changed(Notice::Workspace(workspace.id)).await;
         Ok(Accepted {
             user,
             workspace,

@@ -6,6 +6,7 @@ mod actor;
 mod api_users;
 mod audit;
 mod auth;
+mod cache;
 mod clock;
 mod error;
 mod members;
@@ -13,6 +14,7 @@ pub mod password;
 mod roles;
 mod teams;
 mod tokens;
+mod usage;
 mod users;
 mod workspace_tokens;
 mod workspaces;
@@ -27,6 +29,7 @@ pub use actor::{Actor, Target};
 pub use api_users::{ApiUserPatchRequest, ApiUserRequest, CreatedApiUser};
 pub use audit::{AuditPage, AuditQuery, DEFAULT_PAGE, MAX_PAGE};
 pub use auth::{Decision, FailureSampler, Question, Refusal};
+pub use cache::{CacheSettings, Notice};
 pub use clock::Clock;
 pub use error::{AuthFailure, ServiceError, ServiceResult};
 pub use members::{AcceptRequest, Accepted, InviteRequest, Invited, MemberPatchRequest};
@@ -45,6 +48,8 @@ pub struct Keygate {
     digester: Digester,
     clock: Clock,
     failures: Arc<FailureSampler>,
+    cache: Arc<cache::VerifyCache>,
+    usage: Arc<usage::UsageRecorder>,
 }
 
 impl Keygate {
@@ -53,6 +58,7 @@ impl Keygate {
         format: TokenFormat,
         digester: Digester,
         clock: Clock,
+        cache: CacheSettings,
     ) -> Self {
         Self {
             store,
@@ -60,6 +66,33 @@ impl Keygate {
             digester,
             clock,
             failures: Arc::default(),
+            cache: Arc::new(cache::VerifyCache::new(cache)),
+            usage: Arc::default(),
+        }
+    }
+
+    /// Something that affects access changed: forget it here at once, and tell the other nodes.
+    /// A notice that cannot be sent leaves them to their cache lifetime, so it is logged loudly.
+    pub(crate) async fn changed(&self, notice: Notice) {
+        self.cache.apply(notice);
+        if let Err(e) = self.store.publish(&notice.encode()).await {
+            tracing::error!(error = %e, notice = %notice.encode(), "could not tell other nodes of a change");
+        }
+    }
+
+    /// Applies change notices from other nodes for as long as the server runs. After a lost
+    /// connection (when notices may have been missed) the whole cache is forgotten.
+    pub async fn run_change_listener(self) {
+        loop {
+            match self.store.next_notice().await {
+                Ok(Some(notice)) => self.cache.apply(Notice::decode(&notice)),
+                Ok(None) => self.cache.apply(Notice::All),
+                Err(e) => {
+                    tracing::warn!(error = %e, "change notices interrupted; retrying");
+                    self.cache.apply(Notice::All);
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
         }
     }
 

@@ -7,7 +7,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::access::{manage, parse_grants, parse_permissions};
-use super::{Actor, Keygate, ServiceError, ServiceResult, Target, WorkspaceRef};
+use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target, WorkspaceRef};
 
 #[derive(Debug, Clone, Default)]
 pub struct RoleRequest {
@@ -167,10 +167,13 @@ impl Keygate {
             Target::new("role", name),
             json!({ "permissions": patch.permissions, "grants": patch.grants }),
         );
-        self.store
+        let role = self
+            .store
             .update_role(workspace, name, &patch, now, &audit)
             .await?
-            .ok_or(ServiceError::NotFound("role"))
+            .ok_or(ServiceError::NotFound("role"))?;
+        self.changed(Notice::Workspace(workspace)).await;
+        Ok(role)
     }
 
     pub async fn delete_role(
@@ -196,6 +199,7 @@ impl Keygate {
             json!({}),
         );
         if self.store.delete_role(workspace, name, &audit).await? {
+            self.changed(Notice::Workspace(workspace)).await;
             Ok(())
         } else {
             Err(ServiceError::NotFound("role"))

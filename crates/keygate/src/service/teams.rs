@@ -7,7 +7,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::access::{Managed, manage, parse_grants};
-use super::{Actor, Keygate, ServiceError, ServiceResult, Target, WorkspaceRef};
+use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target, WorkspaceRef};
 
 #[derive(Debug, Clone, Default)]
 pub struct TeamRequest {
@@ -179,7 +179,9 @@ impl Keygate {
             Target::new("team", new.id),
             json!({ "name": new.name, "roles": req.roles, "grants": new.grants, "members": new.member_ids }),
         );
-        Ok(self.store.create_team(&new, &audit).await?)
+        let team = self.store.create_team(&new, &audit).await?;
+        self.changed(Notice::Workspace(workspace)).await;
+        Ok(team)
     }
 
     pub async fn update_team(
@@ -233,10 +235,13 @@ impl Keygate {
             Target::new("team", team.id),
             json!({ "name": patch.name, "roles": req.roles, "grants": patch.grants, "members": patch.member_ids }),
         );
-        self.store
+        let team = self
+            .store
             .update_team(workspace, team.id, &patch, now, &audit)
             .await?
-            .ok_or(ServiceError::NotFound("team"))
+            .ok_or(ServiceError::NotFound("team"))?;
+        self.changed(Notice::Workspace(workspace)).await;
+        Ok(team)
     }
 
     /// Adds or removes one member of a team.
@@ -287,6 +292,7 @@ impl Keygate {
             json!({ "name": team.name }),
         );
         self.store.delete_team(workspace, team.id, &audit).await?;
+        self.changed(Notice::Workspace(workspace)).await;
         Ok(())
     }
 }

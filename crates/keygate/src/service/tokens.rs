@@ -9,7 +9,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::access::{parse_grants, parse_permissions};
-use super::{Actor, Keygate, ServiceError, ServiceResult, Target, WorkspaceRef};
+use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target, WorkspaceRef};
 
 /// Longest lifetime a token can be given, in days.
 pub const MAX_LIFETIME_DAYS: i64 = 3650;
@@ -286,10 +286,13 @@ impl Keygate {
             Target::new("token", id),
             json!({ "hint": token.hint, "owner": owner.id }),
         );
-        self.store
+        let token = self
+            .store
             .revoke_token(owner.id, id, now, &audit)
             .await?
-            .ok_or(ServiceError::NotFound("token"))
+            .ok_or(ServiceError::NotFound("token"))?;
+        self.changed(Notice::Token(id)).await;
+        Ok(token)
     }
 
     pub async fn revoke_token(&self, actor: &Actor, id: Uuid) -> ServiceResult<Token> {
@@ -344,6 +347,7 @@ impl Keygate {
             .ok_or_else(|| {
                 ServiceError::conflict("token_revoked", "the token was revoked meanwhile")
             })?;
+        self.changed(Notice::Token(id)).await;
         Ok((token, clear))
     }
 

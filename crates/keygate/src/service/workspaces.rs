@@ -6,7 +6,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::access::{manage, permission};
-use super::{Actor, Keygate, ServiceError, ServiceResult, Target};
+use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target};
 
 /// How a path names a workspace: by id or by slug. Slugs can never parse as UUIDs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +70,7 @@ impl Keygate {
             .store
             .create_workspace(&new, actor.user.id, &audit)
             .await?;
+        self.changed(Notice::Workspace(ws.id)).await;
         self.store
             .membership(ws.id, actor.user.id)
             .await?
@@ -128,6 +129,7 @@ impl Keygate {
             .update_workspace(id, &patch, now, &audit)
             .await?
             .ok_or(ServiceError::NotFound("workspace"))?;
+        self.changed(Notice::Workspace(id)).await;
         self.store
             .membership(id, actor.user.id)
             .await?
@@ -157,6 +159,8 @@ impl Keygate {
             json!({ "slug": managed.workspace.slug }),
         );
         self.store.delete_workspace(id, &audit).await?;
+        // Its API users and their tokens went with it: forget everything.
+        self.changed(Notice::All).await;
         Ok(())
     }
 }

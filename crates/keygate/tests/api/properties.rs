@@ -217,7 +217,7 @@ async fn build(
 ) -> ([String; 2], [WorkspaceRef; 2], Vec<(usize, Option<String>)>) {
     let owner: Actor = app
         .keygate
-        .authenticate(&app.owner.token)
+        .authenticate(&app.owner.token, None)
         .await
         .expect("owner");
     let slugs = [format!("pa{case}"), format!("pb{case}")];
@@ -322,7 +322,7 @@ async fn build(
     for (m, member) in members.iter().enumerate() {
         let actor = app
             .keygate
-            .authenticate(&member.token)
+            .authenticate(&member.token, None)
             .await
             .expect("member");
         let spec = &world.scopes[m];

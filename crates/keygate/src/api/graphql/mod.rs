@@ -170,7 +170,7 @@ async fn caller(
     let Some(presented) = presented_token(headers, query, false)? else {
         return Ok((None, None));
     };
-    match state.keygate.authenticate(&presented).await {
+    match state.keygate.authenticate(&presented, ip).await {
         Ok(actor) => Ok((Some(Actor { ip, ..actor }), None)),
         Err(ServiceError::InvalidCredentials(failure)) => {
             state.keygate.note_failed_authentication(ip, failure).await;

@@ -1,0 +1,89 @@
+//! When and from where tokens were last used: noted in memory on the verification path, written
+//! to the database in batches by a background task, so verifying a token never waits on a write.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use keygate_store::TokenUse;
+use uuid::Uuid;
+
+use super::Keygate;
+
+/// How often noted uses are written.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Default)]
+pub struct UsageRecorder {
+    /// Per token: the latest use and the address it came from.
+    pending: Mutex<HashMap<Uuid, Use>>,
+}
+
+type Use = (DateTime<Utc>, Option<IpAddr>);
+
+impl UsageRecorder {
+    /// Notes a use; only the latest per token is kept until the next flush.
+    pub fn note(&self, token: Uuid, at: DateTime<Utc>, ip: Option<IpAddr>) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = pending.entry(token).or_insert((at, ip));
+        if at >= entry.0 {
+            *entry = (at, ip.or(entry.1));
+        }
+    }
+
+    fn take(&self) -> Vec<TokenUse> {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        pending
+            .drain()
+            .map(|(token_id, (at, ip))| TokenUse {
+                token_id,
+                at,
+                ip: ip.map(|ip| ip.to_string()),
+            })
+            .collect()
+    }
+}
+
+impl Keygate {
+    /// Writes noted uses every [`FLUSH_EVERY`], for as long as the server runs.
+    pub async fn run_usage_writer(self) {
+        let mut tick = tokio::time::interval(FLUSH_EVERY);
+        loop {
+            tick.tick().await;
+            self.flush_usage().await;
+        }
+    }
+
+    /// Writes the uses noted so far. A failed write drops them: the next use notes them again.
+    pub async fn flush_usage(&self) {
+        let batch = self.usage.take();
+        if batch.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.record_token_use(&batch).await {
+            tracing::warn!(error = %e, tokens = batch.len(), "could not record token use");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_latest_use_of_each_token_is_kept() {
+        let r = UsageRecorder::default();
+        let id = Uuid::now_v7();
+        let t0 = DateTime::UNIX_EPOCH;
+        let ip: Option<IpAddr> = "10.0.0.1".parse().ok();
+        r.note(id, t0 + chrono::Duration::seconds(5), ip);
+        r.note(id, t0, None);
+        let batch = r.take();
+        assert_eq!(batch.len(), 1);
+        assert_eq!(batch[0].at, t0 + chrono::Duration::seconds(5));
+        assert_eq!(batch[0].ip.as_deref(), Some("10.0.0.1"));
+        assert!(r.take().is_empty());
+    }
+}
