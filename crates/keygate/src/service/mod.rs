@@ -86,7 +86,11 @@ impl Keygate {
         loop {
             match self.store.next_notice().await {
                 Ok(Some(notice)) => self.cache.apply(Notice::decode(&notice)),
-                Ok(None) => self.cache.apply(Notice::All),
+                Ok(None) => {
+                    // (Re)connected: notices sent meanwhile are lost, so forget everything.
+                    tracing::info!("change notices connected; verification cache flushed");
+                    self.cache.apply(Notice::All);
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "change notices interrupted; retrying");
                     self.cache.apply(Notice::All);

@@ -1058,3 +1058,173 @@ async fn postgres_flow(url: String) {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// 9. Two nodes on one PostgreSQL: a change on one reaches the other's cache within a second
+// ---------------------------------------------------------------------------------------------
+
+/// How soon another node must refuse what a change took away (SPEC §2, §6).
+const PROPAGATION: Duration = Duration::from_secs(1);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_one_postgresql_see_each_others_changes_within_a_second() {
+    let Ok(admin_url) = std::env::var(PG_ENV) else {
+        println!("skipped: no PostgreSQL ({PG_ENV} is not set)");
+        return;
+    };
+    let name = format!("keygate_cluster_{}", uuid::Uuid::now_v7().simple());
+    pg_execute(&admin_url, format!("CREATE DATABASE {name}")).await;
+    let url = pg_url_with_database(&admin_url, &name);
+    let outcome = tokio::spawn(cluster_flow(url)).await;
+    pg_execute(
+        &admin_url,
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+    )
+    .await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// Waits (bounded) until the server says it receives other nodes' change notices.
+fn wait_for_notices(server: &Server) {
+    let start = Instant::now();
+    while !strip_ansi(&server.stderr_text()).contains("change notices connected") {
+        assert!(
+            start.elapsed() < COMMAND_DEADLINE,
+            "no change notices: {}",
+            server.stderr_text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+async fn verify_on(client: &reqwest::Client, server: &Server, body: Value) -> Value {
+    let (status, _, answer) = send(client.post(server.url("/api/v1/verify")).json(&body)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    answer
+}
+
+/// Asks `server` until the answer's code is `code`, for at most [`PROPAGATION`]; returns how
+/// long it took.
+async fn until_code(
+    client: &reqwest::Client,
+    server: &Server,
+    body: Value,
+    code: &str,
+) -> Duration {
+    let start = Instant::now();
+    loop {
+        let answer = verify_on(client, server, body.clone()).await;
+        if answer["code"] == code {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < PROPAGATION,
+            "node B still answers {answer} after {:?}",
+            start.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn cluster_flow(url: String) {
+    let dir = TempDir::new().expect("temp dir");
+    let d = dir.path();
+    run(d, &["--database-url", &url, "migrate"]).assert_code(0);
+    let boot = bootstrap(d, &url, "ada@example.com");
+    let owner = str_field(&boot, "/token").to_owned();
+    let a = spawn_serve(d, &url);
+    let b = spawn_serve(d, &url);
+    wait_for_notices(&a);
+    wait_for_notices(&b);
+    let client = http();
+    let on_a = |method: reqwest::Method, path: &str| {
+        client
+            .request(method, a.url(path))
+            .header("Authorization", format!("Token {owner}"))
+    };
+
+        // On node A: a workspace, a role, an API user holding it, and a user token.
+    let (status, _, _) = send(
+        on_a(reqwest::Method::POST, "/api/v1/workspaces").json(&json!({"slug": "acme"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _, _) = send(
+        on_a(reqwest::Method::POST, "/api/v1/workspaces/acme/roles")
+            .json(&json!({"name": "device-reader", "permissions": ["devices:read"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _, api_user) = send(
+        on_a(reqwest::Method::POST, "/api/v1/workspaces/acme/api-users")
+            .json(&json!({"name": "gateway", "roles": ["device-reader"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{api_user}");
+    let api_token = str_field(&api_user, "/token/token").to_owned();
+    let api_user_id = str_field(&api_user, "/id").to_owned();
+    let (status, _, created) =
+        send(on_a(reqwest::Method::POST, "/api/v1/tokens").json(&json!({"name": "ci"}))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let user_token = str_field(&created, "/token").to_owned();
+    let user_token_id = str_field(&created, "/id").to_owned();
+
+    let token_question = json!({"token": user_token});
+    let device_question = json!({"token": api_token, "workspace": "acme", "permission": "devices:read", "resource": "device:1"});
+    let public_question = json!({"workspace": "acme", "permission": "devices:read"});
+    // Warm both nodes' caches.
+    for server in [&a, &b] {
+        assert_eq!(
+            verify_on(&client, server, token_question.clone()).await["code"],
+            "ok"
+        );
+        assert_eq!(
+            verify_on(&client, server, device_question.clone()).await["code"],
+            "ok"
+        );
+        assert_eq!(
+            verify_on(&client, server, public_question.clone()).await["code"],
+            "forbidden"
+        );
+    }
+
+    // A revocation on A reaches B.
+    let (status, _, _) = send(on_a(
+        reqwest::Method::DELETE,
+        &format!("/api/v1/tokens/{user_token_id}"),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let took = until_code(&client, &b, token_question, "token_revoked").await;
+    println!("revocation reached node B in {took:?}");
+
+    // Taking a role away on A reaches B.
+    let (status, _, _) = send(
+        on_a(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/workspaces/acme/api-users/{api_user_id}"),
+        )
+        .json(&json!({"roles": []})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let took = until_code(&client, &b, device_question, "forbidden").await;
+    println!("role removal reached node B in {took:?}");
+
+    // Opening the public role on A reaches B.
+    let (status, _, _) = send(
+        on_a(reqwest::Method::PUT, "/api/v1/workspaces/acme/roles/public")
+            .json(&json!({"permissions": ["devices:read"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let took = until_code(&client, &b, public_question, "ok").await;
+    println!("public role change reached node B in {took:?}");
+
+    for server in [a, b] {
+        let (status, _) = server.stop();
+        assert!(status.success());
+    }
+}
