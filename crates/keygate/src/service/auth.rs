@@ -129,9 +129,20 @@ impl Keygate {
         }))
     }
 
-    /// Memberships of the user, with roles.
+    /// Memberships of the user, with roles, through the cache.
     pub async fn memberships(&self, user: &keygate_domain::User) -> ServiceResult<Vec<Membership>> {
-        Ok(self.store.memberships(user.id).await?)
+        if let Some(found) = self.cache.memberships.get(&user.id).await {
+            return Ok((*found).clone());
+        }
+        let generation = self.cache.generation();
+        let found = self.store.memberships(user.id).await?;
+        if self.cache.still_current(generation) {
+            self.cache
+                .memberships
+                .insert(user.id, Arc::new(found.clone()))
+                .await;
+        }
+        Ok(found)
     }
 
     /// Decides `question` for the holder of `presented` (or an anonymous caller). Always an

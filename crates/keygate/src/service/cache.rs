@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use keygate_domain::{Rights, Workspace};
+use keygate_domain::{Membership, Rights, Workspace};
 use keygate_store::Access;
 use moka::future::Cache;
 use uuid::Uuid;
@@ -86,6 +86,8 @@ pub struct VerifyCache {
     pub(super) workspaces: Cache<WorkspaceKey, Option<Workspace>>,
     pub(super) access: Cache<(Uuid, Uuid), Option<Arc<Access>>>,
     pub(super) public: Cache<Uuid, Arc<Rights>>,
+    /// A user's memberships, as `verify` and `auth/me` list them.
+    pub(super) memberships: Cache<Uuid, Arc<Vec<Membership>>>,
     /// Bumped by every invalidation: a value loaded before a change is not cached after it.
     generation: AtomicU64,
 }
@@ -111,6 +113,7 @@ impl VerifyCache {
             workspaces: build(n / 10 + 1, ttl),
             access: build(n, ttl),
             public: build(n / 10 + 1, ttl),
+            memberships: build(n, ttl),
             generation: AtomicU64::new(0),
         }
     }
@@ -141,10 +144,15 @@ impl VerifyCache {
                     .tokens
                     .invalidate_entries_if(move |_, actor| actor.user.id == id);
                 let _ = self.access.invalidate_entries_if(move |key, _| key.1 == id);
+                let _ = self
+                    .memberships
+                    .invalidate_entries_if(move |key, _| *key == id);
             }
             Notice::Workspace(id) => {
                 let _ = self.access.invalidate_entries_if(move |key, _| key.0 == id);
                 let _ = self.public.invalidate_entries_if(move |key, _| *key == id);
+                // Anyone may have joined or left: memberships are cheap to reload.
+                self.memberships.invalidate_all();
                 // Renames and new workspaces also change which slugs are unknown.
                 let _ = self
                     .workspaces
@@ -156,6 +164,7 @@ impl VerifyCache {
                 self.workspaces.invalidate_all();
                 self.access.invalidate_all();
                 self.public.invalidate_all();
+                self.memberships.invalidate_all();
             }
         }
     }

@@ -190,13 +190,19 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// As `spawn_app`, with the configuration adjusted by `adjust` first.
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
     capture_logs();
     let (db, database_url) = TestDb::create(backend).await?;
-    let config = Config {
+    let mut config = Config {
         bind: SocketAddr::from(([127, 0, 0, 1], 0)),
         database_url,
         ..Config::default()
     };
+    adjust(&mut config);
     let clock = Clock::default();
     let app = Application::build_with_clock(&config, clock.clone())
         .await

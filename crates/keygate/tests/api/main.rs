@@ -7,6 +7,7 @@ mod api_users;
 mod audit;
 mod bad_input;
 mod browser;
+mod cache;
 mod graphql;
 mod health;
 mod isolation;

@@ -1145,11 +1145,10 @@ async fn cluster_flow(url: String) {
             .header("Authorization", format!("Token {owner}"))
     };
 
-        // On node A: a workspace, a role, an API user holding it, and a user token.
-    let (status, _, _) = send(
-        on_a(reqwest::Method::POST, "/api/v1/workspaces").json(&json!({"slug": "acme"})),
-    )
-    .await;
+    // On node A: a workspace, a role, an API user holding it, and a user token.
+    let (status, _, _) =
+        send(on_a(reqwest::Method::POST, "/api/v1/workspaces").json(&json!({"slug": "acme"})))
+            .await;
     assert_eq!(status, StatusCode::CREATED);
     let (status, _, _) = send(
         on_a(reqwest::Method::POST, "/api/v1/workspaces/acme/roles")
