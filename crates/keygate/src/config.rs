@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_FILE: &str = "keygate.toml";
 
 /// Keys that `KEYGATE_*` environment variables may set.
-const ENV_KEYS: [&str; 9] = [
+const ENV_KEYS: [&str; 11] = [
+    "auth_failures_per_minute",
+    "trusted_proxies",
     "cache_ttl_seconds",
     "cache_max_tokens",
     "bind",
@@ -66,6 +68,18 @@ pub struct Config {
     /// Most tokens (and unknown digests, and members' access) kept in the cache.
     #[serde(default = "default_cache_max_tokens")]
     pub cache_max_tokens: u64,
+    /// Failed authentications a client address may make per minute before it is refused with
+    /// 429 until its quota refills.
+    #[serde(default = "default_auth_failures_per_minute")]
+    pub auth_failures_per_minute: u32,
+    /// Reverse proxies (CIDRs) whose `X-Forwarded-For` is believed. Requests from any other
+    /// peer are attributed to the peer itself.
+    #[serde(default)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+fn default_auth_failures_per_minute() -> u32 {
+    30
 }
 
 fn default_cache_ttl_seconds() -> u64 {
@@ -104,6 +118,8 @@ impl Default for Config {
             log_format: LogFormat::default(),
             cache_ttl_seconds: default_cache_ttl_seconds(),
             cache_max_tokens: default_cache_max_tokens(),
+            auth_failures_per_minute: default_auth_failures_per_minute(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -221,7 +237,7 @@ impl Config {
             "\"[not set]\""
         };
         format!(
-            "bind = \"{}\"\npublic_url = \"{}\"\ndatabase_url = \"{}\"\ntoken_prefix = \"{}\"\ntoken_pepper = {}\nlog = \"{}\"\nlog_format = \"{}\"\ncache_ttl_seconds = {}\ncache_max_tokens = {}\n",
+            "bind = \"{}\"\npublic_url = \"{}\"\ndatabase_url = \"{}\"\ntoken_prefix = \"{}\"\ntoken_pepper = {}\nlog = \"{}\"\nlog_format = \"{}\"\ncache_ttl_seconds = {}\ncache_max_tokens = {}\nauth_failures_per_minute = {}\ntrusted_proxies = {:?}\n",
             self.bind,
             self.public_url
                 .as_deref()
@@ -236,6 +252,11 @@ impl Config {
             },
             self.cache_ttl_seconds,
             self.cache_max_tokens,
+            self.auth_failures_per_minute,
+            self.trusted_proxies
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
         )
     }
 }

@@ -32,6 +32,9 @@ pub async fn services(config: &Config, clock: Clock) -> Result<Keygate, StartupE
         config.digester(),
         clock,
         config.cache_settings(),
+        crate::service::Limits {
+            auth_failures_per_minute: config.auth_failures_per_minute,
+        },
     ))
 }
 
@@ -61,6 +64,7 @@ impl Application {
             keygate: keygate.clone(),
             graphql: api::graphql::schema(),
             public_url: config.public_url.clone(),
+            trusted_proxies: std::sync::Arc::new(config.trusted_proxies.clone()),
         });
         Ok(Self {
             listener,

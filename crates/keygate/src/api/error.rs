@@ -24,6 +24,9 @@ pub enum ApiError {
     RouteNotFound,
     #[error("method not allowed on this route")]
     MethodNotAllowed,
+    /// Too many failed authentications from this client address; retry after the seconds given.
+    #[error("too many failed authentications from this address; retry in {0} seconds")]
+    TooManyRequests(u64),
 }
 
 impl ApiError {
@@ -106,6 +109,11 @@ impl ApiError {
                 "method_not_allowed",
                 self.to_string(),
             ),
+            ApiError::TooManyRequests(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                self.to_string(),
+            ),
         };
         (status, code, message, extra)
     }
@@ -145,6 +153,11 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, challenge(failure));
+        }
+        if let ApiError::TooManyRequests(seconds) = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -149,7 +149,10 @@ impl FromRequestParts<AppState> for MaybeCaller {
         let Some(presented) = presented_token(&parts.headers, parts.uri.query(), allowed)? else {
             return Ok(MaybeCaller(None));
         };
-        let ip = client_ip(parts);
+        let ip = client_ip(&parts.extensions, &parts.headers, &state.trusted_proxies);
+        if let Some(seconds) = state.keygate.throttled(ip) {
+            return Err(ApiError::TooManyRequests(seconds));
+        }
         match state.keygate.authenticate(&presented, ip).await {
             Ok(actor) => Ok(MaybeCaller(Some(Actor { ip, ..actor }))),
             Err(ServiceError::InvalidCredentials(failure)) => {
@@ -164,23 +167,49 @@ impl FromRequestParts<AppState> for MaybeCaller {
 /// The client's address, for handlers that record it without authenticating anyone.
 pub struct ClientIp(pub Option<std::net::IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(client_ip(parts)))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip(
+            &parts.extensions,
+            &parts.headers,
+            &state.trusted_proxies,
+        )))
     }
 }
 
-/// The peer's address, when the server was started with connection info.
-pub fn client_ip(parts: &Parts) -> Option<std::net::IpAddr> {
-    client_ip_from(&parts.extensions)
-}
-
-pub fn client_ip_from(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
-    extensions
+/// The client's address: the peer's, unless the peer is a trusted proxy, in which case the
+/// nearest address in `X-Forwarded-For` that is not itself a trusted proxy.
+pub fn client_ip(
+    extensions: &axum::http::Extensions,
+    headers: &HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> Option<std::net::IpAddr> {
+    let peer = extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip())
+        .map(|c| c.0.ip())?;
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|ip| !is_trusted(ip))
+            .unwrap_or(peer),
+    )
 }
 
 #[cfg(test)]

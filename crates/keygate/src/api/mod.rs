@@ -3,6 +3,7 @@
 pub mod error;
 pub mod extract;
 pub mod graphql;
+pub mod openapi;
 pub mod rest;
 
 use std::any::Any;
@@ -13,12 +14,14 @@ use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Request, Response, header};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post, put};
 use axum::{Extension, http::HeaderMap};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
+use utoipa::OpenApi;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use crate::service::{Keygate, ServiceError};
 use error::ApiError;
@@ -38,6 +41,8 @@ pub struct AppState {
     pub graphql: graphql::KeygateSchema,
     /// Where users reach this Keygate (links in responses); from the request's Host when unset.
     pub public_url: Option<String>,
+    /// Peers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: std::sync::Arc<Vec<ipnet::IpNet>>,
 }
 
 impl AppState {
@@ -57,32 +62,7 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    let v1 = Router::new()
-        .route("/auth/me", get(me::me))
-        .route(
-            "/auth/personal-token/refresh",
-            post(tokens::refresh_personal),
-        )
-        .route("/tokens", get(tokens::list).post(tokens::create))
-        .route("/tokens/{id}", get(tokens::get).delete(tokens::revoke))
-        .route("/tokens/{id}/rotate", post(tokens::rotate))
-        .route(
-            "/workspaces",
-            get(workspaces::list).post(workspaces::create),
-        )
-        .route(
-            "/workspaces/{ws}",
-            get(workspaces::get)
-                .patch(workspaces::update)
-                .delete(workspaces::delete),
-        )
-        .route("/verify", post(verify::verify))
-        .route("/auth/check", post(verify::check))
-        .route("/invitations/{code}", get(members::preview))
-        .route("/invitations/{code}/accept", post(members::accept))
-        .nest("/workspaces/{ws}", workspace_routes())
-        .method_not_allowed_fallback(method_not_allowed);
-
+    let (rest, openapi) = rest_router().split_for_parts();
     let format = state.keygate.format().clone();
     let trace = TraceLayer::new_for_http()
         .make_span_with(move |req: &Request<Body>| {
@@ -104,10 +84,9 @@ pub fn router(state: AppState) -> Router {
         });
 
     Router::new()
-        .nest("/api/v1", v1)
+        .merge(rest)
         .merge(graphql::routes())
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
+        .merge(openapi::docs_routes(&openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Responses may carry a secret or per-user data: never cache them, unless a handler
@@ -122,57 +101,58 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Everything under `/api/v1/workspaces/{ws}/`.
-fn workspace_routes() -> Router<AppState> {
-    Router::new()
-        .route("/members", get(members::list).post(members::invite))
-        .route(
-            "/members/{user}",
-            get(members::get)
-                .patch(members::update)
-                .delete(members::remove),
-        )
-        .route("/invitations", get(members::list_invitations))
-        .route("/invitations/{id}", delete(members::cancel_invitation))
-        .route("/roles", get(roles::list).post(roles::create))
-        .route(
-            "/roles/{name}",
-            get(roles::get).put(roles::put).delete(roles::delete),
-        )
-        .route("/teams", get(teams::list).post(teams::create))
-        .route(
-            "/teams/{team}",
-            get(teams::get).patch(teams::update).delete(teams::delete),
-        )
-        .route(
-            "/teams/{team}/members/{user}",
-            put(teams::add_member).delete(teams::remove_member),
-        )
-        .route("/api-users", get(api_users::list).post(api_users::create))
-        .route(
-            "/api-users/{id}",
-            get(api_users::get)
-                .patch(api_users::update)
-                .delete(api_users::delete),
-        )
-        .route(
-            "/api-users/{id}/tokens",
-            get(api_users::list_tokens).post(api_users::create_token),
-        )
-        .route(
-            "/api-users/{id}/tokens/{token}",
-            delete(api_users::revoke_token),
-        )
-        .route(
-            "/api-users/{id}/tokens/{token}/rotate",
-            post(api_users::rotate_token),
-        )
-        .route("/tokens", get(workspace_tokens::list))
-        .route("/tokens/{id}", delete(workspace_tokens::revoke))
-        .route(
-            "/audit",
-            get(audit::list).route_layer(Extension(QueryTokenAllowed)),
-        )
+/// The REST API and its OpenAPI document, from one source: each handler's `#[utoipa::path]`
+/// gives the path and methods it is routed on and documented with. `/api/v1/...` and the health
+/// checks.
+pub fn rest_router() -> OpenApiRouter<AppState> {
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(me::me))
+        .routes(routes!(tokens::refresh_personal))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::get, tokens::revoke))
+        .routes(routes!(tokens::rotate))
+        .routes(routes!(workspaces::list, workspaces::create))
+        .routes(routes!(
+            workspaces::get,
+            workspaces::update,
+            workspaces::delete
+        ))
+        .routes(routes!(verify::verify))
+        .routes(routes!(verify::check))
+        .routes(routes!(members::preview))
+        .routes(routes!(members::accept))
+        .merge(workspace_routes());
+
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .nest("/api/v1", v1)
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+}
+
+/// Everything under `/api/v1/workspaces/{ws}/` (the handlers' paths start with `/workspaces/{ws}`).
+fn workspace_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(members::list, members::invite))
+        .routes(routes!(members::get, members::update, members::remove))
+        .routes(routes!(members::list_invitations))
+        .routes(routes!(members::cancel_invitation))
+        .routes(routes!(roles::list, roles::create))
+        .routes(routes!(roles::get, roles::put, roles::delete))
+        .routes(routes!(teams::list, teams::create))
+        .routes(routes!(teams::get, teams::update, teams::delete))
+        .routes(routes!(teams::add_member, teams::remove_member))
+        .routes(routes!(api_users::list, api_users::create))
+        .routes(routes!(
+            api_users::get,
+            api_users::update,
+            api_users::delete
+        ))
+        .routes(routes!(api_users::list_tokens, api_users::create_token))
+        .routes(routes!(api_users::revoke_token))
+        .routes(routes!(api_users::rotate_token))
+        .routes(routes!(workspace_tokens::list))
+        .routes(routes!(workspace_tokens::revoke))
+        .routes(routes!(audit::list).map(|route| route.route_layer(Extension(QueryTokenAllowed))))
 }
 
 async fn not_found() -> ApiError {

@@ -90,6 +90,7 @@ impl Keygate {
             .transpose()?
             .flatten();
         let roles = self.roles_named(workspace, &req.roles).await?;
+        require_no_owner(&roles)?;
         let grants = parse_grants(&req.grants)?;
         managed.require_can_assign(&roles, &grants)?;
         let teams = self.teams_named(workspace, &req.teams).await?;
@@ -171,6 +172,9 @@ impl Keygate {
             Some(names) => Some(self.roles_named(workspace, names).await?),
             None => None,
         };
+        if let Some(roles) = &roles {
+            require_no_owner(roles)?;
+        }
         let grants = req.grants.as_deref().map(parse_grants).transpose()?;
         managed.require_can_assign(
             roles.as_deref().unwrap_or_default(),
@@ -380,4 +384,19 @@ impl Keygate {
         self.rotate_token_of(actor, &api_user.user, token_id, Some(workspace))
             .await
     }
+}
+
+/// Owners are people: the last-owner rule counts them, and an owner can be asked who they are.
+fn require_no_owner(roles: &[keygate_domain::Role]) -> ServiceResult<()> {
+    if roles
+        .iter()
+        .any(|r| r.name == keygate_domain::model::builtin_role::OWNER)
+    {
+        return Err(keygate_domain::ValidationError::new(
+            "roles",
+            "the owner role is for people; give an API user `admin` or a custom role",
+        )
+        .into());
+    }
+    Ok(())
 }

@@ -280,6 +280,9 @@ impl FailureSampler {
 impl Keygate {
     /// Records a failed authentication: counted always, sampled into the audit log.
     pub async fn note_failed_authentication(&self, ip: Option<IpAddr>, failure: AuthFailure) {
+        if let Some(ip) = ip {
+            self.throttle.failed(ip);
+        }
         let now = self.clock.now();
         let Some(count) = self.failures.note(ip, now) else {
             return;

@@ -13,6 +13,7 @@ mod members;
 pub mod password;
 mod roles;
 mod teams;
+mod throttle;
 mod tokens;
 mod usage;
 mod users;
@@ -50,6 +51,22 @@ pub struct Keygate {
     failures: Arc<FailureSampler>,
     cache: Arc<cache::VerifyCache>,
     usage: Arc<usage::UsageRecorder>,
+    throttle: Arc<throttle::Throttle>,
+}
+
+/// Limits that protect the service.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Failed authentications allowed per client address and minute before it is refused.
+    pub auth_failures_per_minute: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            auth_failures_per_minute: 30,
+        }
+    }
 }
 
 impl Keygate {
@@ -59,6 +76,7 @@ impl Keygate {
         digester: Digester,
         clock: Clock,
         cache: CacheSettings,
+        limits: Limits,
     ) -> Self {
         Self {
             store,
@@ -68,6 +86,7 @@ impl Keygate {
             failures: Arc::default(),
             cache: Arc::new(cache::VerifyCache::new(cache)),
             usage: Arc::default(),
+            throttle: Arc::new(throttle::Throttle::new(limits.auth_failures_per_minute)),
         }
     }
 
@@ -126,6 +145,12 @@ impl Keygate {
                 "OS randomness unavailable: {e}"
             ))),
         }
+    }
+
+    /// Seconds a client address must wait before presenting a token again, if it failed too
+    /// often.
+    pub fn throttled(&self, ip: Option<std::net::IpAddr>) -> Option<u64> {
+        ip.and_then(|ip| self.throttle.retry_after(ip))
     }
 
     /// Whether the database answers.

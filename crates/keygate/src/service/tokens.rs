@@ -148,8 +148,11 @@ impl Keygate {
         requested: Option<&ScopeRequest>,
     ) -> ServiceResult<Option<Scope>> {
         let inherited = actor.token.as_ref().and_then(|t| t.scope.clone());
+        let requested = requested
+            .filter(|r| r.workspaces.is_some() || r.permissions.is_some() || r.resources.is_some());
         let Some(requested) = requested else {
-            // Unscoped, unless the token acting is scoped: then the new one is scoped as much.
+            // Unscoped (an empty scope narrows nothing), unless the token acting is scoped: then
+            // the new one is scoped as much.
             return Ok(inherited);
         };
         let memberships = self.store.memberships(actor.user.id).await?;
@@ -231,7 +234,12 @@ impl Keygate {
         let now = self.clock.now();
         let settings = self.token_settings(&req, now)?;
         let scope = self.checked_scope(actor, req.scope.as_ref()).await?;
-        let clear = self.generate(TokenKind::User)?;
+        // An API user's tokens are `kga_` whoever creates them, so the prefix tells.
+        let kind = match actor.user.kind {
+            keygate_domain::UserKind::Api => TokenKind::Api,
+            keygate_domain::UserKind::Human => TokenKind::User,
+        };
+        let clear = self.generate(kind)?;
         let row = NewToken {
             name: settings.name,
             description: settings.description,

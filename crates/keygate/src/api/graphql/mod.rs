@@ -24,7 +24,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::error::{ApiError, error_chain};
-use super::extract::{client_ip_from, presented_token};
+use super::extract::{client_ip, presented_token};
 use crate::service::{Actor, AuthFailure, Keygate, ServiceError};
 use loaders::{TokensOfUser, UserById};
 use schema::{Mutation, Query};
@@ -170,6 +170,9 @@ async fn caller(
     let Some(presented) = presented_token(headers, query, false)? else {
         return Ok((None, None));
     };
+    if let Some(seconds) = state.keygate.throttled(ip) {
+        return Err(ApiError::TooManyRequests(seconds));
+    }
     match state.keygate.authenticate(&presented, ip).await {
         Ok(actor) => Ok((Some(Actor { ip, ..actor }), None)),
         Err(ServiceError::InvalidCredentials(failure)) => {
@@ -254,7 +257,7 @@ async fn post_graphql(
     request: axum::extract::Request,
 ) -> Response {
     let graphql_media = wants_graphql_response(&headers);
-    let ip = client_ip_from(request.extensions());
+    let ip = client_ip(request.extensions(), &headers, &state.trusted_proxies);
     let query = request.uri().query().map(str::to_owned);
     let is_json = headers
         .get(header::CONTENT_TYPE)
@@ -360,7 +363,7 @@ async fn get_graphql(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    let ip = client_ip_from(request.extensions());
+    let ip = client_ip(request.extensions(), &headers, &state.trusted_proxies);
     execute(&state, &headers, query_string.as_deref(), ip, gql_request).await
 }
 

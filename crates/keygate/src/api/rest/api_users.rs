@@ -11,10 +11,33 @@ use super::json::{
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, Json, Path};
+use crate::api::openapi::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
+    Unavailable, UnsupportedMediaType,
+};
 use crate::service::{
     ApiUserPatchRequest, ApiUserRequest, Expiry, NewTokenRequest, ServiceError, WorkspaceRef,
 };
 
+/// The workspace's API users.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{ws}/api-users",
+    operation_id = "list_api_users",
+    tag = "api-users",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+    ),
+    responses(
+        (status = 200, description = "The API users", body = ApiUserListJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -29,6 +52,58 @@ pub async fn list(
     }))
 }
 
+/// Creates an API user and its first token.
+///
+/// An API user is a service account of this workspace. The token's secret is in the response,
+/// this once.
+#[utoipa::path(
+    post,
+    path = "/workspaces/{ws}/api-users",
+    operation_id = "create_api_user",
+    tag = "api-users",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+    ),
+    request_body(content = CreateApiUserJson, example = json!({"name": "ingest", "description": "Writes measurements from the gateways", "roles": ["writer"], "grants": ["device:*"]})),
+    responses(
+        (status = 201, description = "Created, with its first token; `token.token` is the secret, shown this once", body = CreatedApiUserJson,
+            example = json!({
+                "id": "0190f5a6-0000-7000-8000-0000000000a1",
+                "name": "ingest",
+                "description": "Writes measurements from the gateways",
+                "disabled": false,
+                "roles": ["writer"],
+                "grants": ["device:*"],
+                "teams": [],
+                "created_at": "2025-01-15T10:00:00Z",
+                "token": {
+                    "token": "kga_<secret, shown once>",
+                    "id": "0190f5a6-3c1e-7b7a-9a52-6f1d2c3b4a5a",
+                    "kind": "api",
+                    "name": null,
+                    "description": null,
+                    "hint": "kga_Zx81…Qm2P",
+                    "status": "active",
+                    "created_at": "2025-01-15T10:00:00Z",
+                    "expires_at": null,
+                    "last_used_at": null,
+                    "last_used_ip": null,
+                    "revoked_at": null,
+                    "rotated_at": null,
+                    "scope": null
+                }
+            })),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -56,6 +131,26 @@ pub async fn create(
     ))
 }
 
+/// One API user.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{ws}/api-users/{id}",
+    operation_id = "get_api_user",
+    tag = "api-users",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("id" = Uuid, Path, description = "API user id"),
+    ),
+    responses(
+        (status = 200, description = "The API user", body = ApiUserJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -68,6 +163,29 @@ pub async fn get(
     Ok(axum::Json((&api_user).into()))
 }
 
+/// Changes an API user's name, description, roles, grants or teams, or disables it.
+#[utoipa::path(
+    patch,
+    path = "/workspaces/{ws}/api-users/{id}",
+    operation_id = "update_api_user",
+    tag = "api-users",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("id" = Uuid, Path, description = "API user id"),
+    ),
+    responses(
+        (status = 200, description = "Updated", body = ApiUserJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn update(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -89,6 +207,26 @@ pub async fn update(
     Ok(axum::Json((&api_user).into()))
 }
 
+/// Deletes an API user; its tokens stop working.
+#[utoipa::path(
+    delete,
+    path = "/workspaces/{ws}/api-users/{id}",
+    operation_id = "delete_api_user",
+    tag = "api-users",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("id" = Uuid, Path, description = "API user id"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -101,6 +239,26 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// An API user's tokens.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{ws}/api-users/{id}/tokens",
+    operation_id = "list_api_user_tokens",
+    tag = "api-users",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("id" = Uuid, Path, description = "API user id"),
+    ),
+    responses(
+        (status = 200, description = "The tokens, never their secrets", body = TokenListJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn list_tokens(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -116,6 +274,30 @@ pub async fn list_tokens(
     }))
 }
 
+/// Creates another token for an API user.
+#[utoipa::path(
+    post,
+    path = "/workspaces/{ws}/api-users/{id}/tokens",
+    operation_id = "create_api_user_token",
+    tag = "api-users",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("id" = Uuid, Path, description = "API user id"),
+    ),
+    request_body(content = CreateTokenJson, example = json!({"name": "gateway-3", "expires_in_days": 365})),
+    responses(
+        (status = 201, description = "Created; `token` is the secret, shown this once", body = TokenWithSecretJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn create_token(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -140,6 +322,28 @@ pub async fn create_token(
     ))
 }
 
+/// Revokes one of an API user's tokens.
+#[utoipa::path(
+    delete,
+    path = "/workspaces/{ws}/api-users/{id}/tokens/{token}",
+    operation_id = "revoke_api_user_token",
+    tag = "api-users",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("id" = Uuid, Path, description = "API user id"),
+        ("token" = Uuid, Path, description = "Token id"),
+    ),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn revoke_token(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -152,6 +356,30 @@ pub async fn revoke_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Rotates one of an API user's tokens.
+///
+/// A new secret; the old secret stops working at once.
+#[utoipa::path(
+    post,
+    path = "/workspaces/{ws}/api-users/{id}/tokens/{token}/rotate",
+    operation_id = "rotate_api_user_token",
+    tag = "api-users",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("id" = Uuid, Path, description = "API user id"),
+        ("token" = Uuid, Path, description = "Token id"),
+    ),
+    responses(
+        (status = 200, description = "Rotated; `token` is the new secret, shown this once", body = TokenWithSecretJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn rotate_token(
     State(state): State<AppState>,
     Caller(actor): Caller,

@@ -10,11 +10,43 @@ use super::json::{AuditEventJson, AuditPageJson, AuditQueryJson};
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, Path, Query};
+use crate::api::openapi::{
+    BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized, Unavailable,
+};
 use crate::service::{AuditQuery, MAX_PAGE, WorkspaceRef};
 
 /// Rows a CSV export carries at most.
 const CSV_MAX_ROWS: usize = 100_000;
 
+/// The workspace's audit log.
+///
+/// Newest first, filtered and paged; or, with `format=csv`, every matching event as one CSV
+/// document. Needs `audit:read`. The one endpoint that also accepts the token as `api_token` in
+/// the URL.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{ws}/audit",
+    operation_id = "list_audit_events",
+    tag = "audit",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        AuditQueryJson,
+    ),
+    security(("bearer" = []), ("token" = []), ("api_key" = []), ("x_api_key" = []), ("api_token" = [])),
+    responses(
+        (status = 200, description = "A page of events (JSON), or the CSV export",
+            content(
+                (AuditPageJson = "application/json"),
+                (String = "text/csv", example = "id,time,action,actor_id,actor,actor_token_id,target_type,target_id,client_ip,details\n")
+            )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     Caller(actor): Caller,

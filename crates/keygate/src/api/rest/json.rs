@@ -6,13 +6,17 @@ use keygate_domain::{
     Scope, Team, Token, TokenKind, TokenStatus, User, UserKind, Workspace,
 };
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+
+use crate::api::openapi as doc;
 
 use crate::service::ScopeRequest;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserJson {
     pub id: Uuid,
+    #[schema(value_type = doc::UserKind)]
     pub kind: UserKind,
     pub email: Option<String>,
     pub display_name: String,
@@ -34,13 +38,15 @@ impl From<&User> for UserJson {
 }
 
 /// A token as listed: never the secret.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TokenJson {
     pub id: Uuid,
+    #[schema(value_type = doc::TokenKind)]
     pub kind: TokenKind,
     pub name: Option<String>,
     pub description: Option<String>,
     pub hint: String,
+    #[schema(value_type = doc::TokenStatus)]
     pub status: TokenStatus,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
@@ -49,6 +55,7 @@ pub struct TokenJson {
     pub revoked_at: Option<DateTime<Utc>>,
     pub rotated_at: Option<DateTime<Utc>>,
     /// `null` for a token with all of its user's rights.
+    #[schema(value_type = Option<doc::Scope>)]
     pub scope: Option<Scope>,
 }
 
@@ -73,7 +80,7 @@ impl TokenJson {
 }
 
 /// The one response that carries a token in clear: after creation or rotation.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TokenWithSecretJson {
     /// The secret. Shown this once; Keygate keeps only its digest.
     pub token: String,
@@ -90,25 +97,25 @@ impl TokenWithSecretJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TokenListJson {
     pub tokens: Vec<TokenJson>,
 }
 
 /// A token in a workspace's listing, with whom it belongs to.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct OwnedTokenJson {
     #[serde(flatten)]
     pub token: TokenJson,
     pub owner: UserJson,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct OwnedTokenListJson {
     pub tokens: Vec<OwnedTokenJson>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenJson {
     pub name: Option<String>,
@@ -119,7 +126,7 @@ pub struct CreateTokenJson {
 }
 
 /// A token's narrowing: workspaces (ids or slugs), permission and resource patterns.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScopeJson {
     pub workspaces: Option<Vec<String>>,
@@ -137,7 +144,7 @@ impl From<ScopeJson> for ScopeRequest {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct WorkspaceJson {
     pub id: Uuid,
     pub slug: String,
@@ -159,7 +166,7 @@ impl From<&Workspace> for WorkspaceJson {
 }
 
 /// A workspace as seen by a member: with the member's roles in it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MembershipJson {
     #[serde(flatten)]
     pub workspace: WorkspaceJson,
@@ -175,19 +182,19 @@ impl From<&Membership> for MembershipJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct WorkspaceListJson {
     pub workspaces: Vec<MembershipJson>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWorkspaceJson {
     pub slug: String,
     pub name: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchWorkspaceJson {
     pub slug: Option<String>,
@@ -195,13 +202,17 @@ pub struct PatchWorkspaceJson {
 }
 
 /// The token the caller is using, as `/auth/me` shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CurrentTokenJson {
     pub id: Uuid,
+    #[schema(value_type = doc::TokenKind)]
     pub kind: TokenKind,
     pub name: Option<String>,
     pub hint: String,
     pub expires_at: Option<DateTime<Utc>>,
+    /// `null` for a token with all of its user's rights.
+    #[schema(value_type = Option<doc::Scope>)]
+    pub scope: Option<Scope>,
 }
 
 impl From<&Token> for CurrentTokenJson {
@@ -212,11 +223,12 @@ impl From<&Token> for CurrentTokenJson {
             name: t.name.clone(),
             hint: t.hint.clone(),
             expires_at: t.expires_at,
+            scope: t.scope.clone(),
         }
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MeJson {
     pub user: UserJson,
     pub token: CurrentTokenJson,
@@ -225,7 +237,7 @@ pub struct MeJson {
 
 /// The question another service asks. No token means an anonymous caller: the workspace's
 /// public role decides.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequestJson {
     pub token: Option<String>,
@@ -235,9 +247,10 @@ pub struct VerifyRequestJson {
 }
 
 /// The decision for another service. `valid` is true only with `code: "ok"`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct VerifyJson {
     pub valid: bool,
+    #[schema(value_type = doc::DecisionCode)]
     pub code: &'static str,
     /// With `forbidden`: the permission, or the resource, that is missing.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -249,11 +262,12 @@ pub struct VerifyJson {
     pub workspaces: Vec<MembershipJson>,
     pub token_id: Option<Uuid>,
     /// Permissions that apply in the workspace asked about (the public role's included).
+    #[schema(value_type = Vec<doc::Permission>)]
     pub permissions: Vec<Permission>,
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckRequestJson {
     pub workspace: String,
@@ -261,20 +275,23 @@ pub struct CheckRequestJson {
     pub resource: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CheckJson {
     pub allowed: bool,
+    #[schema(value_type = doc::DecisionCode)]
     pub code: &'static str,
     pub missing: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RoleJson {
     pub name: String,
     pub description: Option<String>,
+    #[schema(value_type = Vec<doc::Permission>)]
     pub permissions: Vec<Permission>,
     /// The public role's resource grants.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<doc::ResourcePattern>>, nullable = false)]
     pub grants: Option<Vec<ResourcePattern>>,
     pub builtin: bool,
 }
@@ -292,12 +309,12 @@ impl From<&Role> for RoleJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RoleListJson {
     pub roles: Vec<RoleJson>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRoleJson {
     pub name: String,
@@ -305,7 +322,7 @@ pub struct CreateRoleJson {
     pub permissions: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutRoleJson {
     pub description: Option<String>,
@@ -313,16 +330,17 @@ pub struct PutRoleJson {
     pub grants: Option<Vec<String>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TeamRefJson {
     pub id: Uuid,
     pub name: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MemberJson {
     pub user: UserJson,
     pub roles: Vec<String>,
+    #[schema(value_type = Vec<doc::ResourcePattern>)]
     pub grants: Vec<ResourcePattern>,
     pub teams: Vec<TeamRefJson>,
     pub joined_at: DateTime<Utc>,
@@ -347,12 +365,12 @@ impl From<&Member> for MemberJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MemberListJson {
     pub members: Vec<MemberJson>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteJson {
     pub email: String,
@@ -362,18 +380,19 @@ pub struct InviteJson {
     pub grants: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchMemberJson {
     pub roles: Option<Vec<String>>,
     pub grants: Option<Vec<String>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct InvitationJson {
     pub id: Uuid,
     pub email: String,
     pub roles: Vec<String>,
+    #[schema(value_type = Vec<doc::ResourcePattern>)]
     pub grants: Vec<ResourcePattern>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
@@ -393,20 +412,20 @@ impl From<&Invitation> for InvitationJson {
 }
 
 /// 202 for an invitation: the link to pass on, shown this once.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct InvitedJson {
     pub invitation: InvitationJson,
     pub accept_url: String,
     pub code: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct InvitationListJson {
     pub invitations: Vec<InvitationJson>,
 }
 
 /// What the invited person sees before accepting.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct InvitationPreviewJson {
     pub email: String,
     pub workspace: WorkspaceJson,
@@ -414,14 +433,14 @@ pub struct InvitationPreviewJson {
     pub expires_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptInvitationJson {
     pub password: String,
     pub display_name: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AcceptedJson {
     pub user: UserJson,
     pub workspace: WorkspaceJson,
@@ -429,13 +448,14 @@ pub struct AcceptedJson {
     pub token: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ApiUserJson {
     pub id: Uuid,
     pub name: String,
     pub description: Option<String>,
     pub disabled: bool,
     pub roles: Vec<String>,
+    #[schema(value_type = Vec<doc::ResourcePattern>)]
     pub grants: Vec<ResourcePattern>,
     pub teams: Vec<TeamRefJson>,
     pub created_at: DateTime<Utc>,
@@ -457,7 +477,7 @@ impl From<&Member> for ApiUserJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedApiUserJson {
     #[serde(flatten)]
     pub api_user: ApiUserJson,
@@ -465,12 +485,12 @@ pub struct CreatedApiUserJson {
     pub token: TokenWithSecretJson,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ApiUserListJson {
     pub api_users: Vec<ApiUserJson>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiUserJson {
     pub name: String,
@@ -483,7 +503,7 @@ pub struct CreateApiUserJson {
     pub teams: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchApiUserJson {
     pub name: Option<String>,
@@ -494,12 +514,13 @@ pub struct PatchApiUserJson {
     pub disabled: Option<bool>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TeamJson {
     pub id: Uuid,
     pub name: String,
     pub description: Option<String>,
     pub roles: Vec<String>,
+    #[schema(value_type = Vec<doc::ResourcePattern>)]
     pub grants: Vec<ResourcePattern>,
     pub members: Vec<Uuid>,
     pub created_at: DateTime<Utc>,
@@ -521,12 +542,12 @@ impl From<&Team> for TeamJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TeamListJson {
     pub teams: Vec<TeamJson>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTeamJson {
     pub name: String,
@@ -539,7 +560,7 @@ pub struct CreateTeamJson {
     pub members: Vec<Uuid>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchTeamJson {
     pub name: Option<String>,
@@ -549,7 +570,7 @@ pub struct PatchTeamJson {
     pub members: Option<Vec<Uuid>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEventJson {
     pub id: Uuid,
     pub time: DateTime<Utc>,
@@ -580,27 +601,39 @@ impl From<&AuditEvent> for AuditEventJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AuditPageJson {
     pub events: Vec<AuditEventJson>,
     /// Pass as `cursor` for the next page; `null` on the last one.
     pub next_cursor: Option<Uuid>,
 }
 
-#[derive(Debug, Deserialize)]
+/// Filters and paging of the audit log.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQueryJson {
+    /// Only events by this user (id).
     pub actor: Option<Uuid>,
+    /// Only events with this action, e.g. `token.created`.
     pub action: Option<String>,
+    /// Only events about this target (its `target_id`).
     pub target: Option<String>,
+    /// Only events at or after this time (RFC 3339).
     pub since: Option<DateTime<Utc>>,
+    /// Only events before this time (RFC 3339).
     pub until: Option<DateTime<Utc>>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<Uuid>,
+    /// Events per page: 1 to 500, 50 by default. Newest first.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
-    /// `json` (default) or `csv`.
+    /// `json` (default) or `csv` (every matching event, as one CSV document).
+    #[param(value_type = Option<doc::AuditFormat>, inline)]
     pub format: Option<String>,
     /// Accepted here (and only on this endpoint) for tools that cannot set headers; read by the
-    /// token extractor, and dropped unread here.
+    /// token extractor, and dropped unread here. Documented as the `api_token` security scheme.
     #[serde(rename = "api_token")]
+    #[param(ignore)]
     pub _api_token: Option<serde::de::IgnoredAny>,
 }

@@ -7,8 +7,25 @@ use super::json::{MeJson, MembershipJson};
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::Caller;
+use crate::api::openapi::{BadRequest, TooManyRequests, Unauthorized, Unavailable};
 use crate::service::ServiceError;
 
+/// Who the caller is.
+///
+/// The user, the token in use (hint, expiry), and their workspaces and roles.
+#[utoipa::path(
+    get,
+    path = "/auth/me",
+    operation_id = "me",
+    tag = "auth",
+    responses(
+        (status = 200, description = "The caller", body = MeJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn me(
     State(state): State<AppState>,
     Caller(actor): Caller,

@@ -12,8 +12,31 @@ use super::json::{
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, ClientIp, Json, Path};
+use crate::api::openapi::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
+    Unavailable, UnsupportedMediaType,
+};
 use crate::service::{AcceptRequest, InviteRequest, Invited, MemberPatchRequest, WorkspaceRef};
 
+/// The workspace's human members, with their roles, grants and teams.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{ws}/members",
+    operation_id = "list_members",
+    tag = "members",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+    ),
+    responses(
+        (status = 200, description = "The members", body = MemberListJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -28,7 +51,33 @@ pub async fn list(
     }))
 }
 
-/// 201 with the member when the email belongs to a user; 202 with the accept link otherwise.
+/// Invites someone by email.
+///
+/// 201 with the member when the email belongs to a user: they join at once. 202 with a one-time,
+/// expiring accept link to pass on otherwise.
+#[utoipa::path(
+    post,
+    path = "/workspaces/{ws}/members",
+    operation_id = "invite_member",
+    tag = "members",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+    ),
+    request_body(content = InviteJson, example = json!({"email": "dana@example.com", "roles": ["viewer"], "grants": ["device:*"]})),
+    responses(
+        (status = 201, description = "The user existed and is now a member", body = MemberJson),
+        (status = 202, description = "An invitation: pass `accept_url` on; it is shown this once", body = InvitedJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn invite(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -64,6 +113,26 @@ pub async fn invite(
     )
 }
 
+/// One member of the workspace.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{ws}/members/{user}",
+    operation_id = "get_member",
+    tag = "members",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("user" = Uuid, Path, description = "User id"),
+    ),
+    responses(
+        (status = 200, description = "The member", body = MemberJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -76,6 +145,31 @@ pub async fn get(
     Ok(axum::Json((&member).into()))
 }
 
+/// Sets a member's roles or resource grants.
+///
+/// The workspace keeps at least one owner.
+#[utoipa::path(
+    patch,
+    path = "/workspaces/{ws}/members/{user}",
+    operation_id = "update_member",
+    tag = "members",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("user" = Uuid, Path, description = "User id"),
+    ),
+    responses(
+        (status = 200, description = "Updated", body = MemberJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn update(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -93,6 +187,29 @@ pub async fn update(
     Ok(axum::Json((&member).into()))
 }
 
+/// Removes a member from the workspace.
+///
+/// The workspace keeps at least one owner.
+#[utoipa::path(
+    delete,
+    path = "/workspaces/{ws}/members/{user}",
+    operation_id = "remove_member",
+    tag = "members",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("user" = Uuid, Path, description = "User id"),
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn remove(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -105,6 +222,25 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The workspace's pending invitations.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{ws}/invitations",
+    operation_id = "list_invitations",
+    tag = "members",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+    ),
+    responses(
+        (status = 200, description = "The invitations (never their codes)", body = InvitationListJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn list_invitations(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -119,6 +255,26 @@ pub async fn list_invitations(
     }))
 }
 
+/// Cancels a pending invitation; its link stops working.
+#[utoipa::path(
+    delete,
+    path = "/workspaces/{ws}/invitations/{id}",
+    operation_id = "cancel_invitation",
+    tag = "members",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("id" = Uuid, Path, description = "Invitation id"),
+    ),
+    responses(
+        (status = 204, description = "Cancelled"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn cancel_invitation(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -131,7 +287,25 @@ pub async fn cancel_invitation(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// What an invitation offers, for the person holding the link. The code is the credential.
+/// What an invitation offers.
+///
+/// For the person holding the link. The code is the credential.
+#[utoipa::path(
+    get,
+    path = "/invitations/{code}",
+    operation_id = "preview_invitation",
+    tag = "invitations",
+    params(
+        ("code" = String, Path, description = "The invitation code from the accept link"),
+    ),
+    security(()),
+    responses(
+        (status = 200, description = "The invitation", body = InvitationPreviewJson),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn preview(
     State(state): State<AppState>,
     Path(code): Path<String>,
@@ -145,6 +319,30 @@ pub async fn preview(
     }))
 }
 
+/// Accepts an invitation.
+///
+/// The invited person sets a password; their account and personal token are created and they
+/// join the workspace.
+#[utoipa::path(
+    post,
+    path = "/invitations/{code}/accept",
+    operation_id = "accept_invitation",
+    tag = "invitations",
+    params(
+        ("code" = String, Path, description = "The invitation code from the accept link"),
+    ),
+    security(()),
+    request_body(content = AcceptInvitationJson, example = json!({"password": "correct horse battery staple", "display_name": "Dana"})),
+    responses(
+        (status = 201, description = "Accepted; `token` is the new personal token, shown this once", body = AcceptedJson),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn accept(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,

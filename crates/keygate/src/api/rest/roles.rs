@@ -7,8 +7,31 @@ use super::json::{CreateRoleJson, PutRoleJson, RoleJson, RoleListJson};
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, Json, Path};
+use crate::api::openapi::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
+    Unavailable, UnsupportedMediaType,
+};
 use crate::service::{RoleRequest, RoleUpdateRequest, WorkspaceRef};
 
+/// The workspace's roles, built-in and custom.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{ws}/roles",
+    operation_id = "list_roles",
+    tag = "roles",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+    ),
+    responses(
+        (status = 200, description = "The roles", body = RoleListJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -23,6 +46,29 @@ pub async fn list(
     }))
 }
 
+/// Creates a custom role.
+#[utoipa::path(
+    post,
+    path = "/workspaces/{ws}/roles",
+    operation_id = "create_role",
+    tag = "roles",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+    ),
+    request_body(content = CreateRoleJson, example = json!({"name": "device-reader", "description": "Reads every device", "permissions": ["devices:read"]})),
+    responses(
+        (status = 201, description = "Created", body = RoleJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -41,6 +87,26 @@ pub async fn create(
     Ok((StatusCode::CREATED, axum::Json((&role).into())))
 }
 
+/// One role.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{ws}/roles/{name}",
+    operation_id = "get_role",
+    tag = "roles",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("name" = String, Path, description = "Role name; `public` is the role of anonymous callers", example = "viewer"),
+    ),
+    responses(
+        (status = 200, description = "The role", body = RoleJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -53,6 +119,33 @@ pub async fn get(
     Ok(axum::Json((&role).into()))
 }
 
+/// Replaces a role's description and permissions.
+///
+/// `PUT .../roles/public` sets the public role (what anonymous callers may do), including its
+/// resource `grants`.
+#[utoipa::path(
+    put,
+    path = "/workspaces/{ws}/roles/{name}",
+    operation_id = "update_role",
+    tag = "roles",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("name" = String, Path, description = "Role name; `public` is the role of anonymous callers", example = "viewer"),
+    ),
+    request_body(content = PutRoleJson, example = json!({"description": "Anyone may read public devices", "permissions": ["devices:read"], "grants": ["device:public-*"]})),
+    responses(
+        (status = 200, description = "Updated", body = RoleJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn put(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -71,6 +164,27 @@ pub async fn put(
     Ok(axum::Json((&role).into()))
 }
 
+/// Deletes a custom role; built-in roles stay.
+#[utoipa::path(
+    delete,
+    path = "/workspaces/{ws}/roles/{name}",
+    operation_id = "delete_role",
+    tag = "roles",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("name" = String, Path, description = "Role name; `public` is the role of anonymous callers", example = "viewer"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Caller(actor): Caller,

@@ -8,8 +8,31 @@ use super::json::{CreateTeamJson, PatchTeamJson, TeamJson, TeamListJson};
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, Json, Path};
+use crate::api::openapi::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
+    Unavailable, UnsupportedMediaType,
+};
 use crate::service::{TeamPatchRequest, TeamRequest, WorkspaceRef};
 
+/// The workspace's teams.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{ws}/teams",
+    operation_id = "list_teams",
+    tag = "teams",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+    ),
+    responses(
+        (status = 200, description = "The teams", body = TeamListJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -24,6 +47,29 @@ pub async fn list(
     }))
 }
 
+/// Creates a team: its members get its roles and grants.
+#[utoipa::path(
+    post,
+    path = "/workspaces/{ws}/teams",
+    operation_id = "create_team",
+    tag = "teams",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+    ),
+    request_body(content = CreateTeamJson, example = json!({"name": "field-ops", "roles": ["viewer"], "grants": ["device:site-3/*"], "members": []})),
+    responses(
+        (status = 201, description = "Created", body = TeamJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -44,6 +90,26 @@ pub async fn create(
     Ok((StatusCode::CREATED, axum::Json((&team).into())))
 }
 
+/// One team.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{ws}/teams/{team}",
+    operation_id = "get_team",
+    tag = "teams",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("team" = String, Path, description = "Team id or name"),
+    ),
+    responses(
+        (status = 200, description = "The team", body = TeamJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -56,6 +122,29 @@ pub async fn get(
     Ok(axum::Json((&team).into()))
 }
 
+/// Changes a team's name, description, roles, grants or members.
+#[utoipa::path(
+    patch,
+    path = "/workspaces/{ws}/teams/{team}",
+    operation_id = "update_team",
+    tag = "teams",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("team" = String, Path, description = "Team id or name"),
+    ),
+    responses(
+        (status = 200, description = "Updated", body = TeamJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn update(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -76,6 +165,26 @@ pub async fn update(
     Ok(axum::Json((&team).into()))
 }
 
+/// Deletes a team; its members lose what they had through it.
+#[utoipa::path(
+    delete,
+    path = "/workspaces/{ws}/teams/{team}",
+    operation_id = "delete_team",
+    tag = "teams",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("team" = String, Path, description = "Team id or name"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -88,6 +197,28 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Adds a workspace member to a team.
+#[utoipa::path(
+    put,
+    path = "/workspaces/{ws}/teams/{team}/members/{user}",
+    operation_id = "add_team_member",
+    tag = "teams",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("team" = String, Path, description = "Team id or name"),
+        ("user" = Uuid, Path, description = "User id"),
+    ),
+    responses(
+        (status = 200, description = "The team with the member", body = TeamJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn add_member(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -100,6 +231,27 @@ pub async fn add_member(
     Ok(axum::Json((&team).into()))
 }
 
+/// Removes a member from a team.
+#[utoipa::path(
+    delete,
+    path = "/workspaces/{ws}/teams/{team}/members/{user}",
+    operation_id = "remove_team_member",
+    tag = "teams",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("team" = String, Path, description = "Team id or name"),
+        ("user" = Uuid, Path, description = "User id"),
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn remove_member(
     State(state): State<AppState>,
     Caller(actor): Caller,

@@ -8,8 +8,26 @@ use super::json::{CreateTokenJson, TokenJson, TokenListJson, TokenWithSecretJson
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, Json, Path};
+use crate::api::openapi::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
+    Unavailable, UnsupportedMediaType,
+};
 use crate::service::{Expiry, NewTokenRequest};
 
+/// The caller's tokens.
+#[utoipa::path(
+    get,
+    path = "/tokens",
+    operation_id = "list_tokens",
+    tag = "tokens",
+    responses(
+        (status = 200, description = "The caller's tokens, never their secrets", body = TokenListJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -21,6 +39,68 @@ pub async fn list(
     }))
 }
 
+/// Creates a token for the caller.
+///
+/// Optionally with an expiry and a scope, no wider than the token that creates it. The secret is
+/// in the response, this once.
+#[utoipa::path(
+    post,
+    path = "/tokens",
+    operation_id = "create_token",
+    tag = "tokens",
+    request_body(
+        content = CreateTokenJson,
+        examples(
+            ("Scoped" = (
+                summary = "A read-only token for one workspace, for 90 days",
+                value = json!({
+                    "name": "ci-reader",
+                    "description": "CI reads device data",
+                    "expires_in_days": 90,
+                    "scope": {
+                        "workspaces": ["acme"],
+                        "permissions": ["devices:read"],
+                        "resources": ["device:*"]
+                    }
+                })
+            )),
+            ("Unscoped" = (
+                summary = "A token with all of the caller's rights, until revoked",
+                value = json!({"name": "laptop"})
+            ))
+        )
+    ),
+    responses(
+        (status = 201, description = "Created; `token` is the secret, shown this once", body = TokenWithSecretJson,
+            example = json!({
+                "token": "kgt_<secret, shown once>",
+                "id": "0190f5a6-3c1e-7b7a-9a52-6f1d2c3b4a59",
+                "kind": "user",
+                "name": "ci-reader",
+                "description": "CI reads device data",
+                "hint": "kgt_Ab3d…x9Zq",
+                "status": "active",
+                "created_at": "2025-01-15T10:00:00Z",
+                "expires_at": "2025-04-15T10:00:00Z",
+                "last_used_at": null,
+                "last_used_ip": null,
+                "revoked_at": null,
+                "rotated_at": null,
+                "scope": {
+                    "workspaces": ["0190f5a6-0000-7000-8000-000000000001"],
+                    "permissions": ["devices:read"],
+                    "resources": ["device:*"]
+                }
+            })),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -41,6 +121,22 @@ pub async fn create(
     ))
 }
 
+/// One of the caller's tokens.
+#[utoipa::path(
+    get,
+    path = "/tokens/{id}",
+    operation_id = "get_token",
+    tag = "tokens",
+    params(("id" = Uuid, Path, description = "Token id")),
+    responses(
+        (status = 200, description = "The token, never its secret", body = TokenJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -53,6 +149,26 @@ pub async fn get(
     )))
 }
 
+/// Revokes one of the caller's tokens.
+///
+/// Not the personal token: refresh that instead.
+#[utoipa::path(
+    delete,
+    path = "/tokens/{id}",
+    operation_id = "revoke_token",
+    tag = "tokens",
+    params(("id" = Uuid, Path, description = "Token id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -62,6 +178,26 @@ pub async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Rotates one of the caller's tokens.
+///
+/// A new secret; the old secret stops working at once. A scoped token may rotate only itself.
+#[utoipa::path(
+    post,
+    path = "/tokens/{id}/rotate",
+    operation_id = "rotate_token",
+    tag = "tokens",
+    params(("id" = Uuid, Path, description = "Token id")),
+    responses(
+        (status = 200, description = "Rotated; `token` is the new secret, shown this once", body = TokenWithSecretJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn rotate(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -72,6 +208,24 @@ pub async fn rotate(
     Ok(axum::Json(TokenWithSecretJson::new(&token, clear, now)))
 }
 
+/// Refreshes the caller's personal token.
+///
+/// A new personal token; the old one stops working at once.
+#[utoipa::path(
+    post,
+    path = "/auth/personal-token/refresh",
+    operation_id = "refresh_personal_token",
+    tag = "auth",
+    responses(
+        (status = 200, description = "Refreshed; `token` is the new secret, shown this once", body = TokenWithSecretJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn refresh_personal(
     State(state): State<AppState>,
     Caller(actor): Caller,

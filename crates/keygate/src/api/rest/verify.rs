@@ -11,6 +11,9 @@ use super::json::{
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Json, MaybeCaller};
+use crate::api::openapi::{
+    BadRequest, PayloadTooLarge, TooManyRequests, Unauthorized, Unavailable, UnsupportedMediaType,
+};
 use crate::service::{Question, ServiceError, WorkspaceRef};
 
 fn question(
@@ -29,6 +32,100 @@ fn question(
     })
 }
 
+/// Verifies a token for another service.
+///
+/// Is this token valid, and may its holder do `permission` on `resource` in `workspace`? The token
+/// travels in the body; no token asks about an anonymous caller (the workspace's public role).
+/// Every well-formed request gets a 200: a refusal has `valid: false` and a `code`.
+#[utoipa::path(
+    post,
+    path = "/verify",
+    operation_id = "verify",
+    tag = "decisions",
+    security(()),
+    request_body(
+        content = VerifyRequestJson,
+        description = "The token to decide about (absent for an anonymous caller), and optionally the workspace, permission and resource asked about",
+        examples(
+            ("Token with permission on a resource" = (
+                value = json!({
+                    "token": "kgt_<the token your caller presented>",
+                    "workspace": "acme",
+                    "permission": "devices:read",
+                    "resource": "device:thermostat-7"
+                })
+            )),
+            ("Token only" = (
+                summary = "Is this token valid, and who is it?",
+                value = json!({"token": "kgt_<the token your caller presented>"})
+            )),
+            ("Anonymous caller" = (
+                summary = "What may anyone do here? The workspace's public role decides",
+                value = json!({"workspace": "acme", "permission": "devices:read"})
+            ))
+        )
+    ),
+    responses(
+        (status = 200, description = "The decision, for every well-formed request: `valid` is true only with `code: ok`", body = VerifyJson,
+            examples(
+                ("Allowed" = (value = json!({
+                    "valid": true,
+                    "code": "ok",
+                    "user": {
+                        "id": "0190f5a6-0000-7000-8000-0000000000a1",
+                        "kind": "api",
+                        "email": null,
+                        "display_name": "ingest",
+                        "is_instance_admin": false,
+                        "created_at": "2025-01-15T10:00:00Z"
+                    },
+                    "workspace": {
+                        "id": "0190f5a6-0000-7000-8000-000000000001",
+                        "slug": "acme",
+                        "name": "Acme Corp",
+                        "created_at": "2025-01-01T09:00:00Z",
+                        "updated_at": "2025-01-01T09:00:00Z"
+                    },
+                    "workspaces": [{
+                        "id": "0190f5a6-0000-7000-8000-000000000001",
+                        "slug": "acme",
+                        "name": "Acme Corp",
+                        "created_at": "2025-01-01T09:00:00Z",
+                        "updated_at": "2025-01-01T09:00:00Z",
+                        "roles": ["viewer"]
+                    }],
+                    "token_id": "0190f5a6-3c1e-7b7a-9a52-6f1d2c3b4a59",
+                    "permissions": ["devices:read"],
+                    "expires_at": null
+                }))),
+                ("Forbidden" = (value = json!({
+                    "valid": false,
+                    "code": "forbidden",
+                    "missing": "devices:write",
+                    "user": null,
+                    "workspace": null,
+                    "workspaces": [],
+                    "token_id": null,
+                    "permissions": [],
+                    "expires_at": null
+                }))),
+                ("Expired token" = (value = json!({
+                    "valid": false,
+                    "code": "token_expired",
+                    "user": null,
+                    "workspace": null,
+                    "workspaces": [],
+                    "token_id": null,
+                    "permissions": [],
+                    "expires_at": null
+                })))
+            )),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn verify(
     State(state): State<AppState>,
     Json(body): Json<VerifyRequestJson>,
@@ -79,6 +176,30 @@ pub async fn verify(
     }))
 }
 
+/// May the caller do this?
+///
+/// May the caller (the token presented, or an anonymous caller without one) do `permission` on
+/// `resource` in `workspace`? Answers 200 for a well-formed request.
+#[utoipa::path(
+    post,
+    path = "/auth/check",
+    operation_id = "check",
+    tag = "decisions",
+    security((), ("bearer" = []), ("token" = []), ("api_key" = []), ("x_api_key" = [])),
+    request_body(
+        content = CheckRequestJson,
+        example = json!({"workspace": "acme", "permission": "devices:write", "resource": "device:thermostat-7"})
+    ),
+    responses(
+        (status = 200, description = "The answer", body = CheckJson, example = json!({"allowed": false, "code": "forbidden", "missing": "devices:write"})),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn check(
     State(state): State<AppState>,
     MaybeCaller(actor): MaybeCaller,

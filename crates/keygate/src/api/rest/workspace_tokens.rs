@@ -9,8 +9,32 @@ use super::json::{OwnedTokenJson, OwnedTokenListJson, TokenJson};
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, Path};
+use crate::api::openapi::{
+    BadRequest, Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized, Unavailable,
+};
 use crate::service::WorkspaceRef;
 
+/// The tokens that belong to a workspace.
+///
+/// Its API users' tokens, and members' tokens scoped to it alone. Needs `tokens:manage`.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{ws}/tokens",
+    operation_id = "list_workspace_tokens",
+    tag = "workspace-tokens",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+    ),
+    responses(
+        (status = 200, description = "The tokens, with their owners", body = OwnedTokenListJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -32,6 +56,29 @@ pub async fn list(
     }))
 }
 
+/// Revokes a token that belongs to the workspace.
+///
+/// Needs `tokens:manage`.
+#[utoipa::path(
+    delete,
+    path = "/workspaces/{ws}/tokens/{id}",
+    operation_id = "revoke_workspace_token",
+    tag = "workspace-tokens",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("id" = Uuid, Path, description = "Token id"),
+    ),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     Caller(actor): Caller,

@@ -7,8 +7,26 @@ use super::json::{CreateWorkspaceJson, MembershipJson, PatchWorkspaceJson, Works
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, Json, Path};
+use crate::api::openapi::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
+    Unavailable, UnsupportedMediaType,
+};
 use crate::service::{NewWorkspaceRequest, WorkspacePatchRequest, WorkspaceRef};
 
+/// The caller's workspaces, with their roles in each.
+#[utoipa::path(
+    get,
+    path = "/workspaces",
+    operation_id = "list_workspaces",
+    tag = "workspaces",
+    responses(
+        (status = 200, description = "The caller's workspaces", body = WorkspaceListJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -19,6 +37,27 @@ pub async fn list(
     }))
 }
 
+/// Creates a workspace.
+///
+/// The caller becomes its owner. API users cannot create workspaces.
+#[utoipa::path(
+    post,
+    path = "/workspaces",
+    operation_id = "create_workspace",
+    tag = "workspaces",
+    request_body(content = CreateWorkspaceJson, example = json!({"slug": "acme", "name": "Acme Corp"})),
+    responses(
+        (status = 201, description = "Created, with the caller's roles in it", body = MembershipJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -32,6 +71,25 @@ pub async fn create(
     Ok((StatusCode::CREATED, axum::Json((&membership).into())))
 }
 
+/// A workspace the caller belongs to.
+#[utoipa::path(
+    get,
+    path = "/workspaces/{ws}",
+    operation_id = "get_workspace",
+    tag = "workspaces",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+    ),
+    responses(
+        (status = 200, description = "The workspace, with the caller's roles in it", body = MembershipJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -44,6 +102,28 @@ pub async fn get(
     Ok(axum::Json((&membership).into()))
 }
 
+/// Renames a workspace or changes its slug.
+#[utoipa::path(
+    patch,
+    path = "/workspaces/{ws}",
+    operation_id = "update_workspace",
+    tag = "workspaces",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+    ),
+    responses(
+        (status = 200, description = "Updated", body = MembershipJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn update(
     State(state): State<AppState>,
     Caller(actor): Caller,
@@ -61,6 +141,27 @@ pub async fn update(
     Ok(axum::Json((&membership).into()))
 }
 
+/// Deletes a workspace with everything in it.
+///
+/// Only an owner may.
+#[utoipa::path(
+    delete,
+    path = "/workspaces/{ws}",
+    operation_id = "delete_workspace",
+    tag = "workspaces",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Caller(actor): Caller,

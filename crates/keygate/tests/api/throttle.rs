@@ -1,0 +1,96 @@
+//! Repeated failed authentications from one client address are refused with 429 and
+//! `Retry-After`; the address comes from `X-Forwarded-For` only when the peer is a trusted proxy.
+
+use reqwest::{Method, StatusCode};
+
+use crate::helpers::{Backend, TestApp, send, spawn_app_with};
+
+const BAD: &str = "kgt_000000000000000000000000000000000";
+
+async fn me_as(app: &TestApp, token: &str, forwarded_for: Option<&str>) -> reqwest::Response {
+    let mut request = app.with_token(token, Method::GET, "/api/v1/auth/me");
+    if let Some(xff) = forwarded_for {
+        request = request.header("X-Forwarded-For", xff);
+    }
+    request.send().await.expect("send")
+}
+
+#[tokio::test]
+async fn an_address_that_fails_too_often_is_refused_with_retry_after() {
+    let app = spawn_app_with(Backend::Sqlite, |c| c.auth_failures_per_minute = 3)
+        .await
+        .expect("SQLite");
+    for _ in 0..4 {
+        assert_eq!(
+            me_as(&app, BAD, None).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let refused = me_as(&app, BAD, None).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
+    let body: serde_json::Value = refused.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "too_many_requests");
+    // Even a good token waits; requests without a token are not affected.
+    assert_eq!(
+        me_as(&app, &app.owner.token, None).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let (status, _) = send(app.anonymous(Method::GET, "/healthz")).await;
+    assert_eq!(status, StatusCode::OK);
+    // The header is not believed from an untrusted peer: it does not dodge the refusal.
+    assert_eq!(
+        me_as(&app, &app.owner.token, Some("203.0.113.9"))
+            .await
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_throttled() {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.auth_failures_per_minute = 3;
+        c.trusted_proxies = vec!["127.0.0.0/8".parse().expect("cidr")];
+    })
+    .await
+    .expect("SQLite");
+    for _ in 0..4 {
+        let status = me_as(&app, BAD, Some("203.0.113.7")).await.status();
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        me_as(&app, BAD, Some("203.0.113.7")).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another client behind the same proxy is not affected.
+    assert_eq!(
+        me_as(&app, &app.owner.token, Some("198.51.100.2"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // The client address in the audit log is the forwarded one.
+    let (_, audit) = send(
+        app.with_token(&app.owner.token, Method::POST, "/api/v1/workspaces")
+            .header("X-Forwarded-For", "198.51.100.2")
+            .json(&serde_json::json!({"slug": "proxied"})),
+    )
+    .await;
+    assert_eq!(audit["slug"], "proxied");
+    let (_, log) = send(
+        app.with_token(
+            &app.owner.token,
+            Method::GET,
+            "/api/v1/workspaces/proxied/audit",
+        )
+        .header("X-Forwarded-For", "198.51.100.2"),
+    )
+    .await;
+    assert_eq!(log["events"][0]["client_ip"], "198.51.100.2", "{log}");
+}
