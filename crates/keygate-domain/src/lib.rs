@@ -5,6 +5,7 @@
 pub mod model;
 pub mod permission;
 pub mod rights;
+pub mod route;
 pub mod token;
 pub mod validate;
 

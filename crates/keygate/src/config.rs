@@ -76,6 +76,10 @@ pub struct Config {
     /// peer are attributed to the peer itself.
     #[serde(default)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Forward-auth route rules (`[[route]]` in the file), matched in order; a request that
+    /// matches none is denied.
+    #[serde(default)]
+    pub route: Vec<keygate_domain::route::RouteRule>,
 }
 
 fn default_auth_failures_per_minute() -> u32 {
@@ -120,6 +124,7 @@ impl Default for Config {
             cache_max_tokens: default_cache_max_tokens(),
             auth_failures_per_minute: default_auth_failures_per_minute(),
             trusted_proxies: Vec::new(),
+            route: Vec::new(),
         }
     }
 }
@@ -190,6 +195,7 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.token_format()?;
+        self.routes()?;
         let url = self.database_url.as_str();
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")
@@ -212,6 +218,12 @@ impl Config {
     pub fn token_format(&self) -> Result<TokenFormat, ConfigError> {
         TokenFormat::new(&self.token_prefix)
             .map_err(|e| ConfigError::Invalid(format!("token_prefix: {e}")))
+    }
+
+    /// The forward-auth route rules, checked.
+    pub fn routes(&self) -> Result<keygate_domain::route::RouteTable, ConfigError> {
+        keygate_domain::route::RouteTable::new(self.route.clone())
+            .map_err(|e| ConfigError::Invalid(e.to_string()))
     }
 
     pub fn cache_settings(&self) -> crate::service::CacheSettings {

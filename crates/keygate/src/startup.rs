@@ -65,6 +65,7 @@ impl Application {
             graphql: api::graphql::schema(),
             public_url: config.public_url.clone(),
             trusted_proxies: std::sync::Arc::new(config.trusted_proxies.clone()),
+            routes: std::sync::Arc::new(config.routes()?),
         });
         Ok(Self {
             listener,

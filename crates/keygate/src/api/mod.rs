@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod forward;
 pub mod graphql;
 pub mod openapi;
 pub mod rest;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// Peers whose `X-Forwarded-For` names the client.
     pub trusted_proxies: std::sync::Arc<Vec<ipnet::IpNet>>,
+    /// Forward-auth route rules.
+    pub routes: std::sync::Arc<keygate_domain::route::RouteTable>,
 }
 
 impl AppState {
@@ -87,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .merge(rest)
         .merge(graphql::routes())
         .merge(openapi::docs_routes(&openapi))
+        .route("/auth/forward", axum::routing::any(forward::forward))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Responses may carry a secret or per-user data: never cache them, unless a handler

@@ -212,3 +212,33 @@ async fn graphiql_runs_a_query_with_a_pasted_token() {
 
     let _ = browser.client.clone().close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_playground_loads_with_every_operation() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app: TestApp = spawn_app(Backend::Sqlite).await.expect("SQLite");
+    // The API playground.
+    browser
+        .client
+        .goto(&app.url("/api/docs"))
+        .await
+        .expect("open the docs");
+    let title = browser
+        .wait_for_value(
+            "const t = document.querySelector('.swagger-ui .info .title'); return t ? t.textContent : null;",
+            |v| v.as_str().is_some_and(|s| s.contains("Keygate")),
+        )
+        .await;
+    assert!(title.as_str().is_some_and(|t| t.contains("Keygate")));
+    let operations = browser
+        .wait_for_value(
+            "return document.querySelectorAll('.swagger-ui .opblock').length;",
+            |v| v.as_u64().is_some_and(|n| n > 10),
+        )
+        .await;
+    assert!(operations.as_u64().is_some_and(|n| n > 10), "{operations}");
+    browser.screenshot("api-docs").await;
+    let _ = browser.client.clone().close().await;
+}

@@ -8,6 +8,7 @@ mod audit;
 mod bad_input;
 mod browser;
 mod cache;
+mod forward;
 mod graphql;
 mod health;
 mod isolation;

@@ -1,0 +1,279 @@
+//! Forward-auth route rules: which permission, resource and workspace a proxied request needs,
+//! from its method and path. A path template captures segments (`/w/{workspace}/devices/{device}`)
+//! and the other templates use them (`device:{device}`). A final `{name*}` captures the rest.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use crate::validate::ValidationError;
+
+/// One `[[route]]` of the configuration file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteRule {
+    /// HTTP methods the rule applies to; empty for any.
+    #[serde(default)]
+    pub methods: Vec<String>,
+    pub path: String,
+    pub permission: String,
+    #[serde(default)]
+    pub resource: Option<String>,
+    pub workspace: String,
+    /// Whether a token may come in the URL's `api_token` parameter on this route.
+    #[serde(default)]
+    pub query_token: bool,
+}
+
+/// What a matched route asks of the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteDemand {
+    pub permission: String,
+    pub resource: Option<String>,
+    pub workspace: String,
+    pub query_token: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Capture(String),
+    Rest(String),
+}
+
+fn segments(path: &str) -> Vec<&str> {
+    path.trim_start_matches('/').split('/').collect()
+}
+
+fn parse_template(path: &str) -> Result<Vec<Segment>, String> {
+    if !path.starts_with('/') {
+        return Err(format!("path `{path}` must start with `/`"));
+    }
+    let parts = segments(path);
+    let mut out = Vec::with_capacity(parts.len());
+    for (i, part) in parts.iter().enumerate() {
+        let segment = match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            Some(name) => match name.strip_suffix('*') {
+                Some(name) if i + 1 == parts.len() => Segment::Rest(name.to_owned()),
+                Some(_) => {
+                    return Err(format!("in `{path}`, `{{name*}}` must be the last segment"));
+                }
+                None => Segment::Capture(name.to_owned()),
+            },
+            None if part.contains(['{', '}']) => {
+                return Err(format!(
+                    "in `{path}`, a capture must be a whole segment: `{part}`"
+                ));
+            }
+            None => Segment::Literal((*part).to_owned()),
+        };
+        if let Segment::Capture(name) | Segment::Rest(name) = &segment
+            && (name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        {
+            return Err(format!("in `{path}`, `{name}` is not a capture name"));
+        }
+        out.push(segment);
+    }
+    Ok(out)
+}
+
+/// Fills `{name}` in `template` from `captures`; `None` names an unknown capture.
+fn fill(template: &str, captures: &HashMap<String, String>) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let close = after
+            .find('}')
+            .ok_or_else(|| format!("unclosed `{{` in `{template}`"))?;
+        let name = &after[..close];
+        let value = captures.get(name).ok_or_else(|| {
+            format!("`{template}` uses `{{{name}}}`, which the path does not capture")
+        })?;
+        out.push_str(value);
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Route rules, checked at load and matched in order.
+#[derive(Debug, Clone, Default)]
+pub struct RouteTable {
+    rules: Vec<(RouteRule, Vec<Segment>)>,
+}
+
+impl RouteTable {
+    /// Checks every rule: paths parse, and templates use only captured names.
+    pub fn new(rules: Vec<RouteRule>) -> Result<Self, ValidationError> {
+        let mut checked = Vec::with_capacity(rules.len());
+        for (i, rule) in rules.into_iter().enumerate() {
+            let err = |m: String| ValidationError::new("route", format!("route {}: {m}", i + 1));
+            let template = parse_template(&rule.path).map_err(err)?;
+            let names: HashMap<String, String> = template
+                .iter()
+                .filter_map(|s| match s {
+                    Segment::Capture(n) | Segment::Rest(n) => Some((n.clone(), "x".to_owned())),
+                    Segment::Literal(_) => None,
+                })
+                .collect();
+            for t in [
+                Some(&rule.permission),
+                rule.resource.as_ref(),
+                Some(&rule.workspace),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                fill(t, &names).map_err(err)?;
+            }
+            checked.push((rule, template));
+        }
+        Ok(Self { rules: checked })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The demand of the first rule that matches `method` and `path` (without query string).
+    pub fn matching(&self, method: &str, path: &str) -> Option<RouteDemand> {
+        let parts = segments(path);
+        self.rules.iter().find_map(|(rule, template)| {
+            if !rule.methods.is_empty()
+                && !rule.methods.iter().any(|m| m.eq_ignore_ascii_case(method))
+            {
+                return None;
+            }
+            let captures = capture(template, &parts)?;
+            Some(RouteDemand {
+                permission: fill(&rule.permission, &captures).ok()?,
+                resource: rule
+                    .resource
+                    .as_ref()
+                    .map(|r| fill(r, &captures))
+                    .transpose()
+                    .ok()?,
+                workspace: fill(&rule.workspace, &captures).ok()?,
+                query_token: rule.query_token,
+            })
+        })
+    }
+}
+
+fn capture(template: &[Segment], parts: &[&str]) -> Option<HashMap<String, String>> {
+    let mut captures = HashMap::new();
+    for (i, segment) in template.iter().enumerate() {
+        match segment {
+            Segment::Literal(lit) => {
+                if parts.get(i) != Some(&lit.as_str()) {
+                    return None;
+                }
+            }
+            Segment::Capture(name) => {
+                let part = parts.get(i).filter(|p| !p.is_empty())?;
+                captures.insert(name.clone(), (*part).to_owned());
+            }
+            Segment::Rest(name) => {
+                let rest = parts.get(i..).filter(|r| !r.is_empty())?.join("/");
+                captures.insert(name.clone(), rest);
+                return Some(captures);
+            }
+        }
+    }
+    (template.len() == parts.len()).then_some(captures)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(methods: &[&str], path: &str, permission: &str, resource: Option<&str>) -> RouteRule {
+        RouteRule {
+            methods: methods.iter().map(|m| (*m).to_owned()).collect(),
+            path: path.into(),
+            permission: permission.into(),
+            resource: resource.map(Into::into),
+            workspace: "{workspace}".into(),
+            query_token: false,
+        }
+    }
+
+    fn table() -> RouteTable {
+        RouteTable::new(vec![
+            rule(
+                &["GET"],
+                "/w/{workspace}/devices/{device}/measurements",
+                "measurements:read",
+                Some("device:{device}"),
+            ),
+            rule(
+                &["POST"],
+                "/w/{workspace}/devices/{device}/measurements",
+                "measurements:write",
+                Some("device:{device}"),
+            ),
+            rule(
+                &[],
+                "/w/{workspace}/files/{path*}",
+                "files:read",
+                Some("file:{path}"),
+            ),
+            rule(&["get"], "/w/{workspace}/devices", "devices:read", None),
+        ])
+        .expect("valid rules")
+    }
+
+    #[test]
+    fn routes_match_in_order_with_captures() {
+        let t = table();
+        let d = t
+            .matching("GET", "/w/acme/devices/abc/measurements")
+            .expect("match");
+        assert_eq!(d.permission, "measurements:read");
+        assert_eq!(d.resource.as_deref(), Some("device:abc"));
+        assert_eq!(d.workspace, "acme");
+        let d = t
+            .matching("POST", "/w/acme/devices/abc/measurements")
+            .expect("match");
+        assert_eq!(d.permission, "measurements:write");
+        let d = t
+            .matching("DELETE", "/w/acme/files/a/b/c.txt")
+            .expect("any method");
+        assert_eq!(d.resource.as_deref(), Some("file:a/b/c.txt"));
+        assert!(
+            t.matching("GET", "/w/acme/devices").is_some(),
+            "methods ignore case"
+        );
+    }
+
+    #[test]
+    fn anything_else_matches_nothing() {
+        let t = table();
+        for (method, path) in [
+            ("DELETE", "/w/acme/devices/abc/measurements"),
+            ("GET", "/w/acme/devices/abc"),
+            ("GET", "/w/acme/devices/abc/measurements/extra"),
+            ("GET", "/w//devices/abc/measurements"),
+            ("GET", "/w/acme/files"),
+            ("GET", "/other"),
+            ("GET", "/"),
+        ] {
+            assert_eq!(t.matching(method, path), None, "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn bad_rules_are_refused_at_load() {
+        for bad in [
+            rule(&[], "no-slash", "a:b", None),
+            rule(&[], "/x/{rest*}/y", "a:b", None),
+            rule(&[], "/x/pre{fix}", "a:b", None),
+            rule(&[], "/w/{workspace}", "a:b", Some("device:{device}")),
+            rule(&[], "/w/{workspace}/{}", "a:b", None),
+        ] {
+            assert!(RouteTable::new(vec![bad.clone()]).is_err(), "{bad:?}");
+        }
+    }
+}

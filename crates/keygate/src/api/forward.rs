@@ -1,0 +1,132 @@
+//! `/auth/forward`: forward-auth for reverse proxies (nginx `auth_request`, Traefik ForwardAuth,
+//! Caddy `forward_auth`). The proxy sends the original request's method and URI in headers and
+//! its credentials as they came; the configured route rules say what the request needs. 200 lets
+//! the request through, with who it is in `X-Keygate-*` headers; 401 or 403 stops it. A request
+//! that matches no rule is denied.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use keygate_domain::Permission;
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::{client_ip, presented_token};
+use crate::service::{Question, Refusal, ServiceError, WorkspaceRef};
+
+/// The original method, as Traefik and Caddy (`X-Forwarded-Method`) or nginx
+/// (`X-Original-Method`) send it.
+fn original<'a>(headers: &'a HeaderMap, names: [&str; 2]) -> Option<&'a str> {
+    names
+        .iter()
+        .find_map(|name| headers.get(*name))
+        .and_then(|v| v.to_str().ok())
+}
+
+pub async fn forward(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    match decide(&state, request).await {
+        Ok(response) => response,
+        Err(e) => e.redacted(state.keygate.format()).into_response(),
+    }
+}
+
+async fn decide(state: &AppState, request: axum::extract::Request) -> Result<Response, ApiError> {
+    let headers = request.headers();
+    let method = original(headers, ["x-forwarded-method", "x-original-method"])
+        .unwrap_or(request.method().as_str())
+        .to_owned();
+    let uri = original(headers, ["x-forwarded-uri", "x-original-uri"]).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_request",
+            "forward-auth needs the original URI in X-Forwarded-Uri (Traefik, Caddy) or X-Original-URI (nginx)",
+        )
+    })?;
+    let (path, query) = uri
+        .split_once('?')
+        .map_or((uri, None), |(p, q)| (p, Some(q)));
+    let Some(demand) = state.routes.matching(&method, path) else {
+        return Err(ServiceError::Forbidden {
+            missing: None,
+            message: format!(
+                "no route rule allows {method} {}",
+                state.keygate.format().redact(path)
+            ),
+        }
+        .into());
+    };
+    let ip = client_ip(request.extensions(), headers, &state.trusted_proxies);
+    let presented = presented_token(headers, query, demand.query_token)?;
+    if presented.is_some()
+        && let Some(seconds) = state.keygate.throttled(ip)
+    {
+        return Err(ApiError::TooManyRequests(seconds));
+    }
+    // A permission filled from the path that is not a permission can be granted to nobody.
+    let Ok(permission) = Permission::parse(&demand.permission) else {
+        return Err(ServiceError::Forbidden {
+            missing: None,
+            message: format!("`{}` is not a permission", demand.permission),
+        }
+        .into());
+    };
+    let question = Question {
+        workspace: Some(WorkspaceRef::parse(&demand.workspace)),
+        permission: Some(permission),
+        resource: demand.resource.clone(),
+    };
+    let actor = match presented {
+        None => None,
+        Some(presented) => match state.keygate.authenticate(&presented, ip).await {
+            Ok(actor) => Some(actor),
+            Err(ServiceError::InvalidCredentials(failure)) => {
+                state.keygate.note_failed_authentication(ip, failure).await;
+                return Err(ServiceError::InvalidCredentials(failure).into());
+            }
+            Err(other) => return Err(other.into()),
+        },
+    };
+    let decision = state.keygate.decide_for(actor.as_ref(), &question).await?;
+    match decision.refusal {
+        None => {
+            let mut response = StatusCode::OK.into_response();
+            let out = response.headers_mut();
+            let set = |out: &mut HeaderMap, name: &'static str, value: String| {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    out.insert(name, v);
+                }
+            };
+            set(
+                out,
+                "x-keygate-user",
+                actor
+                    .as_ref()
+                    .map_or_else(|| "anonymous".to_owned(), |a| a.user.id.to_string()),
+            );
+            if let Some(ws) = &decision.workspace {
+                set(out, "x-keygate-workspace", ws.id.to_string());
+            }
+            if let Some(token) = actor.as_ref().and_then(|a| a.token.as_ref()) {
+                set(out, "x-keygate-token-id", token.id.to_string());
+            }
+            out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            Ok(response)
+        }
+        // Without a token, ask for one: the proxy passes the challenge on.
+        Some(Refusal::Forbidden { .. } | Refusal::NotAMember) if actor.is_none() => {
+            Err(ServiceError::Unauthenticated.into())
+        }
+        Some(Refusal::Forbidden { missing }) => Err(ServiceError::Forbidden {
+            message: format!("missing `{missing}`"),
+            missing: Permission::parse(&missing).ok(),
+        }
+        .into()),
+        Some(Refusal::NotAMember) => Err(ServiceError::Forbidden {
+            missing: None,
+            message: "not a member of this workspace".into(),
+        }
+        .into()),
+        Some(Refusal::Credentials(failure)) => {
+            Err(ServiceError::InvalidCredentials(failure).into())
+        }
+    }
+}
