@@ -184,6 +184,13 @@ pub struct NewAuditEvent {
     pub created_at: DateTime<Utc>,
 }
 
+/// How many connections the pool holds, and how many of them are idle.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolState {
+    pub size: u32,
+    pub idle: usize,
+}
+
 /// A token seen in use, to record off the request path.
 #[derive(Debug, Clone)]
 pub struct TokenUse {
@@ -228,6 +235,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Closes the pool, waiting for connections in use.
     async fn close(&self);
+
+    fn pool_state(&self) -> PoolState;
 
     // Change notices between nodes.
 

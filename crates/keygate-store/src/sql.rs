@@ -470,8 +470,15 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            async fn close(&self) {
+                        async fn close(&self) {
                 self.close_pool().await;
+            }
+
+            fn pool_state(&self) -> $crate::PoolState {
+                $crate::PoolState {
+                    size: self.pool.size(),
+                    idle: self.pool.num_idle(),
+                }
             }
 
             async fn publish(&self, notice: &str) -> Result<()> {

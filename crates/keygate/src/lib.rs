@@ -7,6 +7,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod metrics;
 pub mod service;
 pub mod startup;
 pub mod telemetry;

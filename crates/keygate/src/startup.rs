@@ -52,6 +52,7 @@ impl Application {
 
     /// As `build`, with a clock the caller keeps (tests move it forward).
     pub async fn build_with_clock(config: &Config, clock: Clock) -> Result<Self, StartupError> {
+        crate::metrics::handle();
         let keygate = services(config, clock).await?;
         let listener =
             TcpListener::bind(config.bind)

@@ -91,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .merge(graphql::routes())
         .merge(openapi::docs_routes(&openapi))
         .route("/auth/forward", axum::routing::any(forward::forward))
+        .route("/metrics", axum::routing::get(crate::metrics::render))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Responses may carry a secret or per-user data: never cache them, unless a handler
@@ -100,6 +101,7 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("no-store"),
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(trace)
         .with_state(state)

@@ -55,8 +55,7 @@ pub struct Decision {
     pub refusal: Option<Refusal>,
     /// The authenticated caller, when a valid token was presented.
     pub actor: Option<Actor>,
-    /// The caller's memberships, when authenticated.
-    pub memberships: Vec<Membership>,
+
     /// The workspace asked about, when it exists.
     pub workspace: Option<Workspace>,
     /// The rights that applied in it.
@@ -74,8 +73,14 @@ impl Keygate {
         let digest = self.digester.digest(&parsed);
         let key = *digest.as_bytes();
         let actor = match self.cache.tokens.get(&key).await {
-            Some(actor) => actor,
+            Some(actor) => {
+                metrics::counter!(crate::metrics::CACHE_LOOKUPS, "cache" => "tokens", "result" => "hit")
+                    .increment(1);
+                actor
+            }
             None => {
+                metrics::counter!(crate::metrics::CACHE_LOOKUPS, "cache" => "tokens", "result" => "miss")
+                    .increment(1);
                 if self.cache.unknown.contains_key(&key) {
                     return Err(ServiceError::InvalidCredentials(AuthFailure::InvalidToken));
                 }
@@ -157,10 +162,12 @@ impl Keygate {
             Some(presented) => match self.authenticate(presented, None).await {
                 Ok(actor) => Some(actor),
                 Err(ServiceError::InvalidCredentials(failure)) => {
+                    metrics::counter!(crate::metrics::DECISIONS, "code" => failure.code())
+                        .increment(1);
                     return Ok(Decision {
                         refusal: Some(Refusal::Credentials(failure)),
                         actor: None,
-                        memberships: Vec::new(),
+
                         workspace: None,
                         rights: None,
                     });
@@ -182,10 +189,7 @@ impl Keygate {
         let mut decision = Decision {
             refusal: None,
             actor: actor.cloned(),
-            memberships: match actor {
-                Some(a) => self.list_workspaces(a).await?,
-                None => Vec::new(),
-            },
+
             workspace: None,
             rights: None,
         };
@@ -223,6 +227,8 @@ impl Keygate {
             };
         decision.workspace = workspace;
         decision.rights = Some(rights);
+        let code = decision.refusal.as_ref().map_or("ok", Refusal::code);
+        metrics::counter!(crate::metrics::DECISIONS, "code" => code).increment(1);
         Ok(decision)
     }
 }
@@ -283,6 +289,7 @@ impl Keygate {
         if let Some(ip) = ip {
             self.throttle.failed(ip);
         }
+        metrics::counter!(crate::metrics::AUTH_FAILURES, "reason" => failure.code()).increment(1);
         let now = self.clock.now();
         let Some(count) = self.failures.note(ip, now) else {
             return;

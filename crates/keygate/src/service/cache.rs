@@ -103,6 +103,12 @@ impl VerifyCache {
                 .max_capacity(capacity)
                 .time_to_live(ttl)
                 .support_invalidation_closures()
+                .eviction_listener(|_, _, cause| {
+                    // Size and age evictions; invalidations are counted as notices.
+                    if cause.was_evicted() {
+                        metrics::counter!(crate::metrics::CACHE_EVICTIONS).increment(1);
+                    }
+                })
                 .build()
         }
         let ttl = settings.ttl;

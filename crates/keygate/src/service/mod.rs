@@ -104,7 +104,10 @@ impl Keygate {
     pub async fn run_change_listener(self) {
         loop {
             match self.store.next_notice().await {
-                Ok(Some(notice)) => self.cache.apply(Notice::decode(&notice)),
+                Ok(Some(notice)) => {
+                    metrics::counter!(crate::metrics::NOTICES_RECEIVED).increment(1);
+                    self.cache.apply(Notice::decode(&notice));
+                }
                 Ok(None) => {
                     // (Re)connected: notices sent meanwhile are lost, so forget everything.
                     tracing::info!("change notices connected; verification cache flushed");

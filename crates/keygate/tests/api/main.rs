@@ -13,6 +13,7 @@ mod graphql;
 mod health;
 mod isolation;
 mod members;
+mod metrics;
 mod openapi;
 mod properties;
 mod roles;

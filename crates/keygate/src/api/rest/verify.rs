@@ -144,6 +144,11 @@ pub async fn verify(
     )?;
     let decision = state.keygate.decide(token, &question).await?;
     let actor = decision.actor.as_ref();
+    // The caller's workspaces, for the answer (the decision itself does not need them).
+    let memberships = match actor {
+        Some(a) => state.keygate.list_workspaces(a).await?,
+        None => Vec::new(),
+    };
     Ok(axum::Json(VerifyJson {
         valid: decision.refusal.is_none(),
         code: decision.refusal.as_ref().map_or("ok", |r| r.code()),
@@ -157,13 +162,9 @@ pub async fn verify(
         workspace: decision
             .workspace
             .as_ref()
-            .filter(|ws| decision.memberships.iter().any(|m| m.workspace.id == ws.id))
+            .filter(|ws| memberships.iter().any(|m| m.workspace.id == ws.id))
             .map(WorkspaceJson::from),
-        workspaces: decision
-            .memberships
-            .iter()
-            .map(MembershipJson::from)
-            .collect(),
+        workspaces: memberships.iter().map(MembershipJson::from).collect(),
         token_id: actor.and_then(|a| a.token.as_ref()).map(|t| t.id),
         permissions: decision
             .rights
