@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Load benchmark on loopback, in one run: `GET /healthz`, `POST /api/v1/verify` and
+# `/auth/forward` of a release Keygate (SQLite, valid cached token), and the same two calls on the
+# reference server in bench/reference (plain axum: parse, SHA-256, hash-map lookup, answer), with
+# wrk over HTTP/1.1 keep-alive: requests/s at 32 connections, p99 latency at 4 connections.
+#
+#   scripts/load.sh [SECONDS]     (default: 10 s per measurement)
+#
+# Needs wrk (Debian: apt-get install wrk).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration="${1:-10}"
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+
+cargo build --release -q -p keygate --bin keygate
+cargo build --release -q -p reference
+bin=target/release/keygate
+work="$(mktemp -d)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+kg_port="$(free_port)"
+ref_port="$(free_port)"
+cat > "$work/keygate.toml" <<TOML
+bind = "127.0.0.1:${kg_port}"
+database_url = "sqlite://${work}/keygate.db"
+log = "warn"
+
+[[route]]
+methods = ["GET"]
+path = "/w/{workspace}/devices/{device}"
+permission = "devices:read"
+resource = "device:{device}"
+workspace = "{workspace}"
+TOML
+
+token="$("$bin" --config "$work/keygate.toml" bootstrap --email load@example.com --workspace bench --json \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
+"$bin" --config "$work/keygate.toml" serve 2>"$work/serve.log" & pids+=($!)
+target/release/reference "127.0.0.1:${ref_port}" "$token" & pids+=($!)
+for port in "$kg_port" "$ref_port"; do
+  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:${port}/healthz" && break; sleep 0.1; done
+done
+
+cat > "$work/verify.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"token":"${token}","workspace":"bench","permission":"devices:read","resource":"device:abc"}'
+LUA
+cat > "$work/forward.lua" <<LUA
+wrk.headers["Authorization"] = "Token ${token}"
+wrk.headers["X-Forwarded-Method"] = "GET"
+wrk.headers["X-Forwarded-Uri"] = "/w/bench/devices/abc"
+LUA
+
+touch "$work/none.lua"
+measure() { # name url script -> one line: rps at 32 connections, p99 at 4 connections
+  local busy quiet rps p99
+  busy="$(wrk -t2 -c32 -d"${duration}s" -s "$3" "$2")"
+  quiet="$(wrk -t1 -c4 -d"${duration}s" --latency -s "$3" "$2")"
+  rps="$(awk '/Requests\/sec/ {print $2}' <<<"$busy")"
+  p99="$(awk '$1=="99%" {print $2}' <<<"$quiet")"
+  printf '%-20s %12s req/s (32 conn)   p99 %8s (4 conn)\n' "$1" "$rps" "$p99"
+  echo "$rps" > "$work/$1.rps"
+}
+
+echo "wrk ${duration}s per measurement, loopback, $(nproc) cores, $(date -u +%F)"
+measure keygate-healthz "http://127.0.0.1:${kg_port}/healthz" "$work/none.lua"
+measure reference-healthz "http://127.0.0.1:${ref_port}/healthz" "$work/none.lua"
+measure keygate-verify "http://127.0.0.1:${kg_port}/api/v1/verify" "$work/verify.lua"
+measure reference-verify "http://127.0.0.1:${ref_port}/api/v1/verify" "$work/verify.lua"
+measure keygate-forward "http://127.0.0.1:${kg_port}/auth/forward" "$work/forward.lua"
+measure reference-forward "http://127.0.0.1:${ref_port}/auth/forward" "$work/forward.lua"
+for kind in healthz verify forward; do
+  python3 -c "k=float(open('$work/keygate-$kind.rps').read()); r=float(open('$work/reference-$kind.rps').read()); print(f'{\"$kind\":8s} keygate / reference = {k/r*100:.1f}%')"
+done
