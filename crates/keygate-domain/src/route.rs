@@ -45,6 +45,26 @@ fn segments(path: &str) -> Vec<&str> {
     path.trim_start_matches('/').split('/').collect()
 }
 
+/// The segments of a request path, percent-decoded. `None` for a path a server could resolve
+/// differently from how it reads here: `.` or `..` segments, encoded slashes or backslashes,
+/// control characters, invalid UTF-8. Such requests match no rule, so they are denied.
+fn request_segments(path: &str) -> Option<Vec<String>> {
+    segments(path)
+        .into_iter()
+        .map(|raw| {
+            let decoded = percent_encoding::percent_decode_str(raw)
+                .decode_utf8()
+                .ok()?;
+            let unsafe_segment = decoded == "."
+                || decoded == ".."
+                || decoded
+                    .chars()
+                    .any(|c| c == '/' || c == '\\' || c.is_control());
+            (!unsafe_segment).then(|| decoded.into_owned())
+        })
+        .collect()
+}
+
 fn parse_template(path: &str) -> Result<Vec<Segment>, String> {
     if !path.starts_with('/') {
         return Err(format!("path `{path}` must start with `/`"));
@@ -139,7 +159,8 @@ impl RouteTable {
 
     /// The demand of the first rule that matches `method` and `path` (without query string).
     pub fn matching(&self, method: &str, path: &str) -> Option<RouteDemand> {
-        let parts = segments(path);
+        let parts = request_segments(path)?;
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
         self.rules.iter().find_map(|(rule, template)| {
             if !rule.methods.is_empty()
                 && !rule.methods.iter().any(|m| m.eq_ignore_ascii_case(method))
@@ -262,6 +283,29 @@ mod tests {
         ] {
             assert_eq!(t.matching(method, path), None, "{method} {path}");
         }
+    }
+
+    #[test]
+    fn paths_a_server_could_resolve_differently_match_nothing() {
+        let t = table();
+        for path in [
+            "/w/acme/files/reports/../secret",
+            "/w/acme/files/reports/%2e%2e/secret",
+            "/w/acme/files/reports/%2E%2E/secret",
+            "/w/acme/files/./x",
+            "/w/acme/files/a%2Fb",
+            "/w/acme/files/a%5Cb",
+            "/w/acme/files/a%00b",
+            "/w/acme/files/%ff",
+            "/w/%2e%2e/devices/abc/measurements",
+        ] {
+            assert_eq!(t.matching("GET", path), None, "{path}");
+        }
+        // Ordinary escapes are decoded before matching and filling.
+        let d = t
+            .matching("GET", "/w/acme/files/my%20report.txt")
+            .expect("match");
+        assert_eq!(d.resource.as_deref(), Some("file:my report.txt"));
     }
 
     #[test]

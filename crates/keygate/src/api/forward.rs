@@ -117,7 +117,10 @@ async fn decide(state: &AppState, request: axum::extract::Request) -> Result<Res
         }
         Some(Refusal::Forbidden { missing }) => Err(ServiceError::Forbidden {
             message: format!("missing `{missing}`"),
-            missing: Permission::parse(&missing).ok(),
+            // Named as a permission only when it is the permission (not a resource).
+            missing: (missing == demand.permission)
+                .then(|| Permission::parse(&missing).ok())
+                .flatten(),
         }
         .into()),
         Some(Refusal::NotAMember) => Err(ServiceError::Forbidden {

@@ -150,6 +150,26 @@ async fn forward_auth_decides_from_route_rules() {
         )
         .await;
         assert_eq!(unmatched.status(), StatusCode::FORBIDDEN);
+        for sneaky in [
+            "/w/acme/devices/%2e%2e/measurements",
+            "/w/acme/devices/a%2Fb/measurements",
+        ] {
+            let refused = ask(&app, "GET", sneaky, Some(&token), nginx_style).await;
+            assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{sneaky}");
+        }
+        let other = ask(
+            &app,
+            "GET",
+            "/w/acme/devices/xyz/measurements",
+            Some(&token),
+            nginx_style,
+        )
+        .await;
+        let body: serde_json::Value = other.json().await.expect("json");
+        assert!(
+            body["error"].get("permission").is_none(),
+            "a resource is not a permission: {body}"
+        );
     }
     // Anonymous: asked for a token, until the public role opens the route.
     let anonymous = ask(
