@@ -99,8 +99,8 @@ impl Keygate {
         }
     }
 
-    /// Applies change notices from other nodes for as long as the server runs. After a lost
-    /// connection (when notices may have been missed) the whole cache is forgotten.
+    /// Applies change notices from other nodes and processes for as long as the server runs.
+    /// After a gap (when notices may have been missed) the whole cache is forgotten.
     pub async fn run_change_listener(self) {
         loop {
             match self.store.next_notice().await {
@@ -113,9 +113,11 @@ impl Keygate {
                     tracing::info!("change notices connected; verification cache flushed");
                     self.cache.apply(Notice::All);
                 }
+                // The database is unreachable: keep what is cached (it expires with its time to
+                // live) and retry. A PostgreSQL listener that reconnects reports a gap (`None`
+                // above), which flushes.
                 Err(e) => {
                     tracing::warn!(error = %e, "change notices interrupted; retrying");
-                    self.cache.apply(Notice::All);
                     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                 }
             }

@@ -1227,3 +1227,58 @@ async fn cluster_flow(url: String) {
         assert!(status.success());
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// 10. The command line beside a running server on one SQLite file
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_from_the_command_line_reaches_a_running_server_within_a_second() {
+    let dir = TempDir::new().expect("temp dir");
+    let d = dir.path();
+    let url = sqlite_url(d);
+    run(d, &["--database-url", &url, "migrate"]).assert_code(0);
+    bootstrap(d, &url, "ada@example.com");
+    let created = run(
+        d,
+        &[
+            "--database-url",
+            &url,
+            "token",
+            "create",
+            "--user",
+            "ada@example.com",
+            "--json",
+        ],
+    );
+    created.assert_code(0);
+    let created = created.json();
+    let token = str_field(&created, "/token").to_owned();
+    let id = str_field(&created, "/id").to_owned();
+    let server = spawn_serve(d, &url);
+    wait_for_notices(&server);
+    let client = http();
+    let question = json!({ "token": token });
+    // Cached on the server.
+    assert_eq!(
+        verify_on(&client, &server, question.clone()).await["code"],
+        "ok"
+    );
+    run(
+        d,
+        &[
+            "--database-url",
+            &url,
+            "token",
+            "revoke",
+            "--user",
+            "ada@example.com",
+            &id,
+        ],
+    )
+    .assert_code(0);
+    let took = until_code(&client, &server, question, "token_revoked").await;
+    println!("a command-line revocation reached the server in {took:?}");
+    let (status, _) = server.stop();
+    assert!(status.success());
+}
