@@ -1249,7 +1249,8 @@ macro_rules! impl_store {
                 let mut tx = self.begin_write().await?;
                 for u in uses {
                     sqlx::query(
-                        "UPDATE tokens SET last_used_at = $2, last_used_ip = $3 \
+                                                "UPDATE tokens SET last_used_at = $2, \
+                         last_used_ip = COALESCE($3, last_used_ip) \
                          WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)",
                     )
                     .bind(u.token_id)

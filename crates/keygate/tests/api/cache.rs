@@ -11,6 +11,7 @@ use crate::helpers::{Backend, TestApp, assert_error, backend_tests, send, spawn_
 
 backend_tests!(
     token_use_is_recorded_within_seconds,
+    a_verify_keeps_the_last_known_address,
     changes_take_effect_at_once_despite_the_cache
 );
 
@@ -40,6 +41,24 @@ async fn token_use_is_recorded_within_seconds(app: TestApp) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A check by another service (`verify`, which knows no client address) keeps the address of
+/// the token's last direct use.
+async fn a_verify_keeps_the_last_known_address(app: TestApp) {
+    let created = app.create_token(json!({"name": "checked"})).await;
+    let secret = created["token"].as_str().expect("secret").to_owned();
+    let id = created["id"].as_str().expect("id").to_owned();
+    send(app.with_token(&secret, Method::GET, "/api/v1/auth/me")).await;
+    app.keygate.flush_usage().await;
+    send(
+        app.anonymous(Method::POST, "/api/v1/verify")
+            .json(&json!({"token": secret})),
+    )
+    .await;
+    app.keygate.flush_usage().await;
+    let (_, token) = send(app.as_owner(Method::GET, &format!("/api/v1/tokens/{id}"))).await;
+    assert_eq!(token["last_used_ip"], "127.0.0.1", "{token}");
 }
 
 async fn changes_take_effect_at_once_despite_the_cache(app: TestApp) {

@@ -43,6 +43,17 @@ async fn an_address_that_fails_too_often_is_refused_with_retry_after() {
     );
     let (status, _) = send(app.anonymous(Method::GET, "/healthz")).await;
     assert_eq!(status, StatusCode::OK);
+    // GraphQL refuses the same way.
+    let response = app
+        .with_token(&app.owner.token, Method::POST, "/graphql")
+        .json(&serde_json::json!({"query": "{ user { id } }"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "TOO_MANY_REQUESTS");
     // The header is not believed from an untrusted peer: it does not dodge the refusal.
     assert_eq!(
         me_as(&app, &app.owner.token, Some("203.0.113.9"))

@@ -150,12 +150,19 @@ fn request_error(status: StatusCode, code: &str, message: &str, graphql_media: b
 
 impl ApiError {
     fn into_graphql(self, graphql_media: bool) -> Response {
-        let code = if self.status() == StatusCode::SERVICE_UNAVAILABLE {
-            "UNAVAILABLE"
-        } else {
-            "BAD_REQUEST"
+        let code = match self.status() {
+            StatusCode::SERVICE_UNAVAILABLE => "UNAVAILABLE",
+            StatusCode::TOO_MANY_REQUESTS => "TOO_MANY_REQUESTS",
+            _ => "BAD_REQUEST",
         };
-        request_error(self.status(), code, &self.public_message(), graphql_media)
+        let mut response =
+            request_error(self.status(), code, &self.public_message(), graphql_media);
+        if let ApiError::TooManyRequests(seconds) = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
