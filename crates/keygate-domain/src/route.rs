@@ -148,13 +148,48 @@ impl RouteTable {
             {
                 fill(t, &names).map_err(err)?;
             }
+            // A permission without captures is checked now, not found wanting at request time.
+            if !rule.permission.contains('{') {
+                crate::permission::Permission::parse(&rule.permission)
+                    .map_err(|e| err(e.message))?;
+            }
             checked.push((rule, template));
         }
         Ok(Self { rules: checked })
     }
 
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
+    }
+
+    /// One line per rule, for `config check`.
+    pub fn describe(&self) -> Vec<String> {
+        self.rules
+            .iter()
+            .map(|(r, _)| {
+                let methods = if r.methods.is_empty() {
+                    "ANY".to_owned()
+                } else {
+                    r.methods.join(",")
+                };
+                format!(
+                    "{methods} {} -> {} on {} in {}{}",
+                    r.path,
+                    r.permission,
+                    r.resource.as_deref().unwrap_or("(any resource)"),
+                    r.workspace,
+                    if r.query_token {
+                        " (token in URL allowed)"
+                    } else {
+                        ""
+                    }
+                )
+            })
+            .collect()
     }
 
     /// The demand of the first rule that matches `method` and `path` (without query string).
@@ -316,6 +351,7 @@ mod tests {
             rule(&[], "/x/pre{fix}", "a:b", None),
             rule(&[], "/w/{workspace}", "a:b", Some("device:{device}")),
             rule(&[], "/w/{workspace}/{}", "a:b", None),
+            rule(&[], "/w/{workspace}", "not a permission", None),
         ] {
             assert!(RouteTable::new(vec![bad.clone()]).is_err(), "{bad:?}");
         }

@@ -170,6 +170,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Config(ConfigCommand::Check) => {
             print!("{}", config.describe());
+            let routes = config.routes()?;
+            println!("# {} forward-auth route rule(s)", routes.len());
+            for line in routes.describe() {
+                println!("#   {line}");
+            }
             println!("# configuration is valid");
         }
     }
