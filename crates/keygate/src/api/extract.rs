@@ -153,14 +153,8 @@ impl FromRequestParts<AppState> for MaybeCaller {
         if let Some(seconds) = state.keygate.throttled(ip) {
             return Err(ApiError::TooManyRequests(seconds));
         }
-        match state.keygate.authenticate(&presented, ip).await {
-            Ok(actor) => Ok(MaybeCaller(Some(Actor { ip, ..actor }))),
-            Err(ServiceError::InvalidCredentials(failure)) => {
-                state.keygate.note_failed_authentication(ip, failure).await;
-                Err(ServiceError::InvalidCredentials(failure).into())
-            }
-            Err(other) => Err(other.into()),
-        }
+        let actor = state.keygate.authenticate_caller(&presented, ip).await?;
+        Ok(MaybeCaller(Some(actor)))
     }
 }
 

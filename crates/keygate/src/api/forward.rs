@@ -76,14 +76,7 @@ async fn decide(state: &AppState, request: axum::extract::Request) -> Result<Res
     };
     let actor = match presented {
         None => None,
-        Some(presented) => match state.keygate.authenticate(&presented, ip).await {
-            Ok(actor) => Some(actor),
-            Err(ServiceError::InvalidCredentials(failure)) => {
-                state.keygate.note_failed_authentication(ip, failure).await;
-                return Err(ServiceError::InvalidCredentials(failure).into());
-            }
-            Err(other) => return Err(other.into()),
-        },
+        Some(presented) => Some(state.keygate.authenticate_caller(&presented, ip).await?),
     };
     let decision = state.keygate.decide_for(actor.as_ref(), &question).await?;
     match decision.refusal {

@@ -144,17 +144,28 @@ impl Keygate {
         if scope.is_some_and(|s| !s.admits_workspace(workspace)) {
             return Ok(None);
         }
-        let Some(access) = self.access(workspace, actor.user.id).await? else {
+        let Some(rights) = self.held_rights(workspace, actor.user.id).await? else {
             return Ok(None);
         };
-        let rights = Rights::of_member(
-            &access.role_permissions,
-            &access.grants,
-            &access.team_grants,
-        );
         Ok(Some(match scope {
             Some(scope) => rights.narrowed(scope),
             None => rights,
+        }))
+    }
+
+    /// What a member holds in `workspace` now, through their roles, teams and grants, before any
+    /// token's scope; `None` for a non-member.
+    pub(super) async fn held_rights(
+        &self,
+        workspace: Uuid,
+        user: Uuid,
+    ) -> ServiceResult<Option<Rights>> {
+        Ok(self.access(workspace, user).await?.map(|access| {
+            Rights::of_member(
+                &access.role_permissions,
+                &access.grants,
+                &access.team_grants,
+            )
         }))
     }
 

@@ -46,6 +46,14 @@ impl Keygate {
             .ok_or(ServiceError::NotFound("API user"))
     }
 
+    /// What the API user (a member of its workspace) holds there now, without any token's scope.
+    async fn api_user_rights(&self, workspace: Uuid, id: Uuid) -> ServiceResult<Rights> {
+        Ok(self
+            .held_rights(workspace, id)
+            .await?
+            .unwrap_or_else(Rights::none))
+    }
+
     async fn managed_api_users(&self, actor: &Actor, ws: &WorkspaceRef) -> ServiceResult<Managed> {
         let managed = self.managed(actor, ws).await?;
         managed.require(manage::API_USERS)?;
@@ -273,12 +281,7 @@ impl Keygate {
         let api_user = self.api_user_in(workspace, id).await?;
         let now = self.clock.now();
         let settings = self.token_settings(&req, now)?;
-        let access = self.store.access(workspace, id).await?.unwrap_or_default();
-        let held = Rights::of_member(
-            &access.role_permissions,
-            &access.grants,
-            &access.team_grants,
-        );
+        let held = self.api_user_rights(workspace, id).await?;
         let scope = match &req.scope {
             None => None,
             Some(requested) => {
@@ -369,12 +372,7 @@ impl Keygate {
         let workspace = managed.workspace.id;
         let api_user = self.api_user_in(workspace, id).await?;
         // Rotating hands the caller the token's rights: they must be grantable by the caller.
-        let access = self.store.access(workspace, id).await?.unwrap_or_default();
-        let held = Rights::of_member(
-            &access.role_permissions,
-            &access.grants,
-            &access.team_grants,
-        );
+        let held = self.api_user_rights(workspace, id).await?;
         let token = self.token(&api_user.user, token_id).await?;
         let effective = match &token.scope {
             Some(s) => held.narrowed(s),

@@ -285,6 +285,21 @@ impl FailureSampler {
 
 impl Keygate {
     /// Records a failed authentication: counted always, sampled into the audit log.
+    /// Authenticates the caller of a request: as `authenticate`, and a failure counts against the
+    /// client address (throttling, metrics, audit sample). Not for `verify`, where the token is
+    /// another service's question, not the caller's credential.
+    pub async fn authenticate_caller(
+        &self,
+        presented: &str,
+        ip: Option<IpAddr>,
+    ) -> ServiceResult<Actor> {
+        let result = self.authenticate(presented, ip).await;
+        if let Err(ServiceError::InvalidCredentials(failure)) = &result {
+            self.note_failed_authentication(ip, *failure).await;
+        }
+        result
+    }
+
     pub async fn note_failed_authentication(&self, ip: Option<IpAddr>, failure: AuthFailure) {
         if let Some(ip) = ip {
             self.throttle.failed(ip);

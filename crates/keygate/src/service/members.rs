@@ -153,18 +153,7 @@ impl Keygate {
     }
 
     fn random_code(&self) -> ServiceResult<String> {
-        let mut failure = None;
-        let code = one_time_code(|buf| {
-            if let Err(e) = getrandom::fill(buf) {
-                failure = Some(e);
-            }
-        });
-        match failure {
-            None => Ok(code),
-            Some(e) => Err(ServiceError::internal(format!(
-                "OS randomness unavailable: {e}"
-            ))),
-        }
+        super::from_os_randomness(|fill| one_time_code(fill))
     }
 
     /// Changes a member's roles and grants. Only owners give or take `owner`; the last owner

@@ -138,18 +138,7 @@ impl Keygate {
 
     /// A new secret of `kind` from the OS CSPRNG.
     fn generate(&self, kind: TokenKind) -> ServiceResult<ClearToken> {
-        let mut failure = None;
-        let token = self.format.generate(kind, |buf| {
-            if let Err(e) = getrandom::fill(buf) {
-                failure = Some(e);
-            }
-        });
-        match failure {
-            None => Ok(token),
-            Some(e) => Err(ServiceError::internal(format!(
-                "OS randomness unavailable: {e}"
-            ))),
-        }
+        from_os_randomness(|fill| self.format.generate(kind, fill))
     }
 
     /// Seconds a client address must wait before presenting a token again, if it failed too
@@ -161,5 +150,22 @@ impl Keygate {
     /// Whether the database answers.
     pub async fn ready(&self) -> ServiceResult<()> {
         Ok(self.store.ping().await?)
+    }
+}
+
+/// Runs `make` with a filler drawing from the OS CSPRNG; a failure of the OS source becomes an
+/// internal error instead of a weak secret.
+fn from_os_randomness<T>(make: impl FnOnce(&mut dyn FnMut(&mut [u8])) -> T) -> ServiceResult<T> {
+    let mut failure = None;
+    let made = make(&mut |buf: &mut [u8]| {
+        if let Err(e) = getrandom::fill(buf) {
+            failure = Some(e);
+        }
+    });
+    match failure {
+        None => Ok(made),
+        Some(e) => Err(ServiceError::internal(format!(
+            "OS randomness unavailable: {e}"
+        ))),
     }
 }

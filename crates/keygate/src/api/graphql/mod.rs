@@ -180,12 +180,9 @@ async fn caller(
     if let Some(seconds) = state.keygate.throttled(ip) {
         return Err(ApiError::TooManyRequests(seconds));
     }
-    match state.keygate.authenticate(&presented, ip).await {
-        Ok(actor) => Ok((Some(Actor { ip, ..actor }), None)),
-        Err(ServiceError::InvalidCredentials(failure)) => {
-            state.keygate.note_failed_authentication(ip, failure).await;
-            Ok((None, Some(failure)))
-        }
+    match state.keygate.authenticate_caller(&presented, ip).await {
+        Ok(actor) => Ok((Some(actor), None)),
+        Err(ServiceError::InvalidCredentials(failure)) => Ok((None, Some(failure))),
         Err(other) => Err(other.into()),
     }
 }
