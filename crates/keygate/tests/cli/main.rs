@@ -986,15 +986,25 @@ async fn serve_on_sqlite_answers_and_stops_on_sigterm_without_leaking_a_token() 
 
 #[tokio::test]
 async fn serve_on_postgres_answers_and_stops_on_sigterm() {
+    on_fresh_postgres("keygate_cli", postgres_flow).await;
+}
+
+/// Runs `flow` on a fresh PostgreSQL database named `prefix_<uuid>`, dropped afterwards even when
+/// the flow fails; says it skipped without `KEYGATE_TEST_DATABASE_URL`.
+async fn on_fresh_postgres<F, Fut>(prefix: &str, flow: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let Ok(admin_url) = std::env::var(PG_ENV) else {
         println!("skipped: no PostgreSQL ({PG_ENV} is not set)");
         return;
     };
-    let name = format!("keygate_cli_{}", uuid::Uuid::now_v7().simple());
+    let name = format!("{prefix}_{}", uuid::Uuid::now_v7().simple());
     pg_execute(&admin_url, format!("CREATE DATABASE {name}")).await;
     let url = pg_url_with_database(&admin_url, &name);
-    // Run the flow on its own task so the database is dropped even when it fails.
-    let outcome = tokio::spawn(postgres_flow(url)).await;
+    // The flow runs on its own task so that the database is dropped even when it panics.
+    let outcome = tokio::spawn(flow(url)).await;
     pg_execute(
         &admin_url,
         format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
@@ -1068,22 +1078,7 @@ const PROPAGATION: Duration = Duration::from_secs(1);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_on_one_postgresql_see_each_others_changes_within_a_second() {
-    let Ok(admin_url) = std::env::var(PG_ENV) else {
-        println!("skipped: no PostgreSQL ({PG_ENV} is not set)");
-        return;
-    };
-    let name = format!("keygate_cluster_{}", uuid::Uuid::now_v7().simple());
-    pg_execute(&admin_url, format!("CREATE DATABASE {name}")).await;
-    let url = pg_url_with_database(&admin_url, &name);
-    let outcome = tokio::spawn(cluster_flow(url)).await;
-    pg_execute(
-        &admin_url,
-        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-    )
-    .await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    on_fresh_postgres("keygate_cluster", cluster_flow).await;
 }
 
 /// Waits (bounded) until the server says it receives other nodes' change notices.
