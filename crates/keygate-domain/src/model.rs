@@ -62,6 +62,9 @@ pub struct Workspace {
     pub id: Uuid,
     pub slug: Slug,
     pub name: String,
+    /// The longest lifetime, in days, of a token that acts in this workspace (an API user's token,
+    /// or a token scoped to it); `None` for no cap.
+    pub max_token_lifetime_days: Option<u32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -96,6 +96,7 @@ pub struct NewUser {
 pub struct WorkspacePatch {
     pub slug: Option<Slug>,
     pub name: Option<String>,
+    pub max_token_lifetime_days: Option<Option<u32>>,
 }
 
 /// Changes to a user; `None` leaves a field as it is.

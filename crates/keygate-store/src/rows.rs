@@ -54,6 +54,7 @@ pub(crate) struct WorkspaceRow {
     id: Uuid,
     slug: String,
     name: String,
+    max_token_lifetime_days: Option<i32>,
     created_at: Ts,
     updated_at: Ts,
 }
@@ -65,6 +66,11 @@ impl TryFrom<WorkspaceRow> for Workspace {
             id: r.id,
             slug: Slug::parse(&r.slug).map_err(|e| corrupt("workspace slug", e))?,
             name: r.name,
+            max_token_lifetime_days: r
+                .max_token_lifetime_days
+                .map(u32::try_from)
+                .transpose()
+                .map_err(|e| corrupt("workspace max_token_lifetime_days", e))?,
             created_at: r.created_at.0,
             updated_at: r.updated_at.0,
         })

@@ -14,7 +14,7 @@ macro_rules! user_cols {
 
 macro_rules! workspace_cols {
     () => {
-        "id, slug, name, created_at, updated_at"
+        "id, slug, name, max_token_lifetime_days, created_at, updated_at"
     };
 }
 
@@ -27,7 +27,7 @@ macro_rules! token_cols {
 
 macro_rules! membership_select {
     () => {
-        "SELECT w.id, w.slug, w.name, w.created_at, w.updated_at, \
+        "SELECT w.id, w.slug, w.name, w.max_token_lifetime_days, w.created_at, w.updated_at, \
                 r.id AS role_id, r.name AS role_name, r.description AS role_description, \
                 r.permissions AS role_permissions, r.grants AS role_grants, \
                 r.builtin AS role_builtin \
@@ -625,6 +625,7 @@ macro_rules! impl_store {
                 let mut tx = self.begin_write().await?;
                 let row: Option<WorkspaceRow> = sqlx::query_as(concat!(
                     "UPDATE workspaces SET slug = COALESCE($2, slug), name = COALESCE($3, name), \
+                     max_token_lifetime_days = CASE WHEN $5 THEN $6 ELSE max_token_lifetime_days END, \
                      updated_at = $4 WHERE id = $1 RETURNING ",
                     workspace_cols!()
                 ))
@@ -632,6 +633,13 @@ macro_rules! impl_store {
                 .bind(patch.slug.as_ref().map(|s| s.as_str()))
                 .bind(&patch.name)
                 .bind(Ts(now))
+                .bind(patch.max_token_lifetime_days.is_some())
+                .bind(
+                    patch
+                        .max_token_lifetime_days
+                        .flatten()
+                        .map(|d| i32::try_from(d).unwrap_or(i32::MAX)),
+                )
                 .fetch_optional(&mut *tx)
                 .await?;
                 if row.is_some() {

@@ -7,7 +7,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::access::{Managed, manage, parse_grants, parse_permissions};
-use super::tokens::NewTokenRequest;
+use super::tokens::{NewTokenRequest, default_expiry, within_lifetime};
 use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target, WorkspaceRef};
 
 #[derive(Debug, Clone, Default)]
@@ -117,6 +117,7 @@ impl Keygate {
             created_at: now,
             first_token: NewToken {
                 name: Some("default".into()),
+                expires_at: default_expiry(&managed.workspace, now),
                 ..self.token_row(id, &clear, now)
             },
             own_workspace: None,
@@ -281,6 +282,7 @@ impl Keygate {
         let api_user = self.api_user_in(workspace, id).await?;
         let now = self.clock.now();
         let settings = self.token_settings(&req, now)?;
+        within_lifetime(&managed.workspace, now, settings.expires_at)?;
         let held = self.api_user_rights(workspace, id).await?;
         let scope = match &req.scope {
             None => None,

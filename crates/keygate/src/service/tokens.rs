@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use keygate_domain::{
-    ClearToken, Scope, Token, TokenKind, TokenStatus, User, ValidationError, validate,
+    ClearToken, Scope, Token, TokenKind, TokenStatus, User, ValidationError, Workspace, validate,
 };
 use keygate_store::NewToken;
 use serde_json::json;
@@ -91,6 +91,37 @@ pub(super) struct TokenSettings {
 
 fn scope_error(message: String) -> ServiceError {
     ValidationError::new("scope", message).into()
+}
+
+/// Refuses an expiry beyond the longest token lifetime `workspace` allows.
+pub(super) fn within_lifetime(
+    workspace: &Workspace,
+    now: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+) -> ServiceResult<()> {
+    let Some(days) = workspace.max_token_lifetime_days else {
+        return Ok(());
+    };
+    // A minute of slack, so that "in N days" chosen a moment ago still fits.
+    let latest = now + Duration::days(i64::from(days)) + Duration::minutes(1);
+    match expires_at {
+        Some(at) if at <= latest => Ok(()),
+        _ => Err(ValidationError::new(
+            "expires_at",
+            format!(
+                "workspace `{}` allows tokens of at most {days} days: choose an expiry within that",
+                workspace.slug
+            ),
+        )
+        .into()),
+    }
+}
+
+/// The expiry of a token created without one in `workspace`: its longest allowed lifetime.
+pub(super) fn default_expiry(workspace: &Workspace, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    workspace
+        .max_token_lifetime_days
+        .map(|days| now + Duration::days(i64::from(days)))
 }
 
 impl Keygate {
@@ -234,6 +265,11 @@ impl Keygate {
         let now = self.clock.now();
         let settings = self.token_settings(&req, now)?;
         let scope = self.checked_scope(actor, req.scope.as_ref()).await?;
+        for id in scope.iter().flat_map(|s| s.workspaces.iter().flatten()) {
+            if let Some(ws) = self.store.workspace(*id).await? {
+                within_lifetime(&ws, now, settings.expires_at)?;
+            }
+        }
         // An API user's tokens are `kga_` whoever creates them, so the prefix tells.
         let kind = match actor.user.kind {
             keygate_domain::UserKind::Api => TokenKind::Api,

@@ -34,6 +34,8 @@ pub struct NewWorkspaceRequest {
 pub struct WorkspacePatchRequest {
     pub slug: Option<String>,
     pub name: Option<String>,
+    /// `Some(None)` removes the cap.
+    pub max_token_lifetime_days: Option<Option<u32>>,
 }
 
 impl Keygate {
@@ -115,6 +117,10 @@ impl Keygate {
                 .as_deref()
                 .map(|n| validate::name("name", n))
                 .transpose()?,
+            max_token_lifetime_days: req
+                .max_token_lifetime_days
+                .map(|days| days.map(max_token_lifetime).transpose())
+                .transpose()?,
         };
         let now = self.clock.now();
         let id = managed.workspace.id;
@@ -123,7 +129,11 @@ impl Keygate {
             Some(id),
             "workspace.updated",
             Target::new("workspace", id),
-            json!({ "slug": patch.slug, "name": patch.name }),
+            json!({
+                "slug": patch.slug,
+                "name": patch.name,
+                "max_token_lifetime_days": patch.max_token_lifetime_days,
+            }),
         );
         self.store
             .update_workspace(id, &patch, now, &audit)
@@ -162,5 +172,21 @@ impl Keygate {
         // Its API users and their tokens went with it: forget everything.
         self.changed(Notice::All).await;
         Ok(())
+    }
+}
+
+/// A workspace's cap on token lifetimes: between one day and the longest lifetime any token has.
+fn max_token_lifetime(days: u32) -> ServiceResult<u32> {
+    if (1..=super::tokens::MAX_LIFETIME_DAYS).contains(&i64::from(days)) {
+        Ok(days)
+    } else {
+        Err(keygate_domain::ValidationError::new(
+            "max_token_lifetime_days",
+            format!(
+                "must be between 1 and {}",
+                super::tokens::MAX_LIFETIME_DAYS
+            ),
+        )
+        .into())
     }
 }

@@ -11,6 +11,7 @@ backend_tests!(
     owners_rename_and_delete_workspaces,
     slugs_are_validated_and_unique,
     other_tenants_cannot_see_or_touch_a_workspace,
+    a_workspace_caps_the_lifetime_of_tokens_acting_in_it,
 );
 
 async fn the_creator_owns_a_new_workspace(app: TestApp) {
@@ -175,4 +176,84 @@ async fn other_tenants_cannot_see_or_touch_a_workspace(app: TestApp) {
     let (status, still) = send(app.as_owner(Method::GET, "/api/v1/workspaces/acme")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(still["name"], acme["name"]);
+}
+
+async fn a_workspace_caps_the_lifetime_of_tokens_acting_in_it(app: TestApp) {
+    let (status, ws) = send(app.as_owner(Method::GET, "/api/v1/workspaces/acme")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ws["max_token_lifetime_days"], json!(null));
+
+    for bad in [json!(0), json!(3651), json!("ten")] {
+        let got = send(
+            app.as_owner(Method::PATCH, "/api/v1/workspaces/acme")
+                .json(&json!({"max_token_lifetime_days": bad})),
+        )
+        .await;
+        assert!(got.0.is_client_error(), "{bad}: {got:?}");
+    }
+    let (status, ws) = send(
+        app.as_owner(Method::PATCH, "/api/v1/workspaces/acme")
+            .json(&json!({"max_token_lifetime_days": 30})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{ws}");
+    assert_eq!(ws["max_token_lifetime_days"], 30);
+
+    // Tokens scoped to the workspace must expire within the cap.
+    for too_long in [json!({}), json!({"expires_in_days": 31})] {
+        let mut body = json!({"name": "ci", "scope": {"workspaces": ["acme"]}});
+        body.as_object_mut()
+            .expect("object")
+            .extend(too_long.as_object().expect("object").clone());
+        let got = send(app.as_owner(Method::POST, "/api/v1/tokens").json(&body)).await;
+        assert_error(&got, StatusCode::BAD_REQUEST, "invalid_input");
+        assert!(
+            got.1["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("at most 30 days")),
+            "{}",
+            got.1
+        );
+    }
+    app.create_token(json!({"name": "ci", "expires_in_days": 30, "scope": {"workspaces": ["acme"]}}))
+        .await;
+    // A token not scoped to the workspace is the user's own business.
+    app.create_token(json!({"name": "laptop"})).await;
+
+    // An API user's first token gets the longest lifetime allowed; more tokens must fit too.
+    let (status, created) = send(
+        app.as_owner(Method::POST, "/api/v1/workspaces/acme/api-users")
+            .json(&json!({"name": "sensor-gw", "roles": ["viewer"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    app.remember(created["token"]["token"].as_str().expect("token"));
+    let id = created["id"].as_str().expect("id").to_owned();
+    let first: chrono::DateTime<chrono::Utc> = created["token"]["expires_at"]
+        .as_str()
+        .expect("the first token expires")
+        .parse()
+        .expect("timestamp");
+    let hours = (first - chrono::Utc::now()).num_hours();
+    assert!((29 * 24..=30 * 24).contains(&hours), "{hours} hours");
+    let got = send(
+        app.as_owner(
+            Method::POST,
+            &format!("/api/v1/workspaces/acme/api-users/{id}/tokens"),
+        )
+        .json(&json!({"name": "long", "expires_in_days": 90})),
+    )
+    .await;
+    assert_error(&got, StatusCode::BAD_REQUEST, "invalid_input");
+
+    // Removing the cap.
+    let (status, ws) = send(
+        app.as_owner(Method::PATCH, "/api/v1/workspaces/acme")
+            .json(&json!({"max_token_lifetime_days": null})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ws["max_token_lifetime_days"], json!(null));
+    app.create_token(json!({"name": "ci2", "scope": {"workspaces": ["acme"]}}))
+        .await;
 }

@@ -183,14 +183,25 @@ impl Mutation {
         workspace: String,
         slug: Option<String>,
         name: Option<String>,
+        #[graphql(desc = "The longest token lifetime in days; null removes the cap.")]
+        max_token_lifetime_days: async_graphql::MaybeUndefined<u32>,
     ) -> Result<WorkspaceGql> {
         let state = GqlState::of(ctx);
+        let max_token_lifetime_days = match max_token_lifetime_days {
+            async_graphql::MaybeUndefined::Undefined => None,
+            async_graphql::MaybeUndefined::Null => Some(None),
+            async_graphql::MaybeUndefined::Value(days) => Some(Some(days)),
+        };
         let m = state
             .keygate
             .update_workspace(
                 state.actor()?,
                 &ws(&workspace),
-                WorkspacePatchRequest { slug, name },
+                WorkspacePatchRequest {
+                    slug,
+                    name,
+                    max_token_lifetime_days,
+                },
             )
             .await
             .map_err(gql)?;

@@ -225,6 +225,8 @@ pub struct WorkspaceGql {
     pub id: Uuid,
     pub slug: String,
     pub name: String,
+    /// The longest lifetime, in days, of tokens that act in the workspace; null for no cap.
+    pub max_token_lifetime_days: Option<u32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -235,6 +237,7 @@ impl From<&Workspace> for WorkspaceGql {
             id: w.id,
             slug: w.slug.to_string(),
             name: w.name.clone(),
+            max_token_lifetime_days: w.max_token_lifetime_days,
             created_at: w.created_at,
             updated_at: w.updated_at,
         }

@@ -149,6 +149,8 @@ pub struct WorkspaceJson {
     pub id: Uuid,
     pub slug: String,
     pub name: String,
+    /// The longest lifetime, in days, of tokens that act in the workspace; `null` for no cap.
+    pub max_token_lifetime_days: Option<u32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -159,6 +161,7 @@ impl From<&Workspace> for WorkspaceJson {
             id: w.id,
             slug: w.slug.to_string(),
             name: w.name.clone(),
+            max_token_lifetime_days: w.max_token_lifetime_days,
             created_at: w.created_at,
             updated_at: w.updated_at,
         }
@@ -199,6 +202,20 @@ pub struct CreateWorkspaceJson {
 pub struct PatchWorkspaceJson {
     pub slug: Option<String>,
     pub name: Option<String>,
+    /// The longest lifetime, in days, of tokens that act in the workspace (API users' tokens and
+    /// tokens scoped to it); `null` removes the cap.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>, nullable, minimum = 1, maximum = 3650)]
+    pub max_token_lifetime_days: Option<Option<u32>>,
+}
+
+/// For a field where `null` means something (clear it) and absence means "leave as is".
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// The token the caller is using, as `/auth/me` shows it.

@@ -133,6 +133,7 @@ pub async fn update(
     let request = WorkspacePatchRequest {
         slug: body.slug,
         name: body.name,
+        max_token_lifetime_days: body.max_token_lifetime_days,
     };
     let membership = state
         .keygate
