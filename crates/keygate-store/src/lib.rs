@@ -91,6 +91,26 @@ pub struct NewUser {
     pub membership: Option<NewMembership>,
 }
 
+/// A web UI session to be started. Only the digest of its secret is stored.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id: Uuid,
+    pub digest: [u8; 32],
+    pub user_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub client_ip: Option<String>,
+}
+
+/// A live web UI session with its user.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: Uuid,
+    pub user: User,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// Changes to a workspace; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct WorkspacePatch {
@@ -265,6 +285,26 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<User>>;
     /// Deletes the user with their tokens and memberships; false when there was none.
     async fn delete_user(&self, id: Uuid, audit: &NewAuditEvent) -> Result<bool>;
+    /// The user's password hash, if they have a password.
+    async fn password_hash(&self, user_id: Uuid) -> Result<Option<String>>;
+    /// Sets the user's password and ends their sessions but `keep` (the one changing it).
+    async fn set_password(
+        &self,
+        user_id: Uuid,
+        hash: &str,
+        keep: Option<Uuid>,
+        now: DateTime<Utc>,
+        audit: &NewAuditEvent,
+    ) -> Result<bool>;
+
+    // Web UI sessions.
+
+    /// Starts a session, forgetting the user's sessions that have expired.
+    async fn create_session(&self, new: &NewSession, audit: &NewAuditEvent) -> Result<()>;
+    /// The session with this digest and its user, when it has not expired at `now`.
+    async fn session(&self, digest: &[u8; 32], now: DateTime<Utc>) -> Result<Option<Session>>;
+    /// Ends a session; false when there was none.
+    async fn delete_session(&self, id: Uuid, audit: &NewAuditEvent) -> Result<bool>;
 
     // Workspaces and memberships.
 

@@ -391,3 +391,24 @@ impl From<AuditRow> for AuditEvent {
 pub(crate) fn grants(rows: Vec<(String,)>) -> Result<Vec<ResourcePattern>, StoreError> {
     rows.iter().map(|(p,)| grant(p)).collect()
 }
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionRow {
+    session_id: Uuid,
+    session_created_at: Ts,
+    session_expires_at: Ts,
+    #[sqlx(flatten)]
+    user: UserRow,
+}
+
+impl TryFrom<SessionRow> for crate::Session {
+    type Error = StoreError;
+    fn try_from(r: SessionRow) -> Result<Self, StoreError> {
+        Ok(crate::Session {
+            id: r.session_id,
+            user: r.user.try_into()?,
+            created_at: r.session_created_at.0,
+            expires_at: r.session_expires_at.0,
+        })
+    }
+}

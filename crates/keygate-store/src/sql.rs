@@ -77,7 +77,8 @@ macro_rules! impl_store {
 
         use $crate::rows::{
             self, AuditRow, GrantRow, HeldRoleRow, InvitationRow, MemberRow, MembershipRow,
-            RoleRow, TeamMemberRow, TeamOfRow, TeamRow, TokenRow, UserRow, WorkspaceRow,
+            RoleRow, SessionRow, TeamMemberRow, TeamOfRow, TeamRow, TokenRow, UserRow,
+            WorkspaceRow,
         };
         use $crate::sql::{
             invitation_cols, membership_select, role_cols, role_returning, token_cols, user_cols,
@@ -86,8 +87,8 @@ macro_rules! impl_store {
         use $crate::time::Ts;
         use $crate::{
             Access, AuditFilter, MemberPatch, NewAuditEvent, NewInvitation,
-            NewMembership, NewRole, NewTeam, NewToken, NewUser, NewWorkspace, Result, RolePatch,
-            TeamPatch, UserPatch, WorkspacePatch,
+            NewMembership, NewRole, NewSession, NewTeam, NewToken, NewUser, NewWorkspace, Result,
+            RolePatch, Session, TeamPatch, UserPatch, WorkspacePatch,
         };
 
         impl $store {
@@ -563,6 +564,97 @@ macro_rules! impl_store {
                 }
                 tx.commit().await?;
                 row.map(TryInto::try_into).transpose()
+            }
+
+            async fn password_hash(&self, user_id: Uuid) -> Result<Option<String>> {
+                let hash: Option<Option<String>> =
+                    sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+                        .bind(user_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(hash.flatten())
+            }
+
+            async fn set_password(
+                &self,
+                user_id: Uuid,
+                hash: &str,
+                keep: Option<Uuid>,
+                now: DateTime<Utc>,
+                audit: &NewAuditEvent,
+            ) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1",
+                )
+                .bind(user_id)
+                .bind(hash)
+                .bind(Ts(now))
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() > 0 {
+                    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND ($2 IS NULL OR id <> $2)")
+                        .bind(user_id)
+                        .bind(keep)
+                        .execute(&mut *tx)
+                        .await?;
+                    Self::insert_audit(&mut tx, audit).await?;
+                }
+                tx.commit().await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn create_session(&self, new: &NewSession, audit: &NewAuditEvent) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND expires_at <= $2")
+                    .bind(new.user_id)
+                    .bind(Ts(new.created_at))
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO sessions (id, digest, user_id, created_at, expires_at, client_ip) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(new.id)
+                .bind(&new.digest[..])
+                .bind(new.user_id)
+                .bind(Ts(new.created_at))
+                .bind(Ts(new.expires_at))
+                .bind(&new.client_ip)
+                .execute(&mut *tx)
+                .await?;
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn session(&self, digest: &[u8; 32], now: DateTime<Utc>) -> Result<Option<Session>> {
+                let row: Option<SessionRow> = sqlx::query_as(concat!(
+                    "SELECT session_id, session_created_at, session_expires_at, ",
+                    user_cols!(),
+                    " FROM (SELECT id AS session_id, created_at AS session_created_at, \
+                     expires_at AS session_expires_at, user_id FROM sessions \
+                     WHERE digest = $1 AND expires_at > $2) s \
+                     JOIN users ON users.id = s.user_id"
+                ))
+                .bind(&digest[..])
+                .bind(Ts(now))
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn delete_session(&self, id: Uuid, audit: &NewAuditEvent) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query("DELETE FROM sessions WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() > 0 {
+                    Self::insert_audit(&mut tx, audit).await?;
+                }
+                tx.commit().await?;
+                Ok(done.rows_affected() > 0)
             }
 
             async fn delete_user(&self, id: Uuid, audit: &NewAuditEvent) -> Result<bool> {

@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_FILE: &str = "keygate.toml";
 
 /// Keys that `KEYGATE_*` environment variables may set.
-const ENV_KEYS: [&str; 11] = [
+const ENV_KEYS: [&str; 12] = [
     "auth_failures_per_minute",
+    "session_hours",
     "trusted_proxies",
     "cache_ttl_seconds",
     "cache_max_tokens",
@@ -72,6 +73,9 @@ pub struct Config {
     /// 429 until its quota refills.
     #[serde(default = "default_auth_failures_per_minute")]
     pub auth_failures_per_minute: u32,
+    /// How long a web UI sign-in lasts, in hours (1 to 720).
+    #[serde(default = "default_session_hours")]
+    pub session_hours: u32,
     /// Reverse proxies (CIDRs) whose `X-Forwarded-For` is believed. Requests from any other
     /// peer are attributed to the peer itself.
     #[serde(default)]
@@ -84,6 +88,10 @@ pub struct Config {
 
 fn default_auth_failures_per_minute() -> u32 {
     30
+}
+
+fn default_session_hours() -> u32 {
+    12
 }
 
 fn default_cache_ttl_seconds() -> u64 {
@@ -123,6 +131,7 @@ impl Default for Config {
             cache_ttl_seconds: default_cache_ttl_seconds(),
             cache_max_tokens: default_cache_max_tokens(),
             auth_failures_per_minute: default_auth_failures_per_minute(),
+            session_hours: default_session_hours(),
             trusted_proxies: Vec::new(),
             route: Vec::new(),
         }
@@ -241,6 +250,17 @@ impl Config {
         )
     }
 
+    /// How long a web UI sign-in lasts.
+    pub fn session_lifetime(&self) -> Result<chrono::Duration, ConfigError> {
+        if !(1..=720).contains(&self.session_hours) {
+            return Err(ConfigError::Invalid(format!(
+                "session_hours must be between 1 and 720, not {}",
+                self.session_hours
+            )));
+        }
+        Ok(chrono::Duration::hours(i64::from(self.session_hours)))
+    }
+
     /// The effective configuration as TOML, with the pepper hidden.
     pub fn describe(&self) -> String {
         let pepper = if self.token_pepper.is_some() {
@@ -249,7 +269,7 @@ impl Config {
             "\"[not set]\""
         };
         format!(
-            "bind = \"{}\"\npublic_url = \"{}\"\ndatabase_url = \"{}\"\ntoken_prefix = \"{}\"\ntoken_pepper = {}\nlog = \"{}\"\nlog_format = \"{}\"\ncache_ttl_seconds = {}\ncache_max_tokens = {}\nauth_failures_per_minute = {}\ntrusted_proxies = {:?}\n",
+            "bind = \"{}\"\npublic_url = \"{}\"\ndatabase_url = \"{}\"\ntoken_prefix = \"{}\"\ntoken_pepper = {}\nlog = \"{}\"\nlog_format = \"{}\"\ncache_ttl_seconds = {}\ncache_max_tokens = {}\nauth_failures_per_minute = {}\nsession_hours = {}\ntrusted_proxies = {:?}\n",
             self.bind,
             self.public_url
                 .as_deref()
@@ -265,6 +285,7 @@ impl Config {
             self.cache_ttl_seconds,
             self.cache_max_tokens,
             self.auth_failures_per_minute,
+            self.session_hours,
             self.trusted_proxies
                 .iter()
                 .map(ToString::to_string)

@@ -67,6 +67,7 @@ impl Application {
             public_url: config.public_url.clone(),
             trusted_proxies: std::sync::Arc::new(config.trusted_proxies.clone()),
             routes: std::sync::Arc::new(config.routes()?),
+            session_lifetime: config.session_lifetime()?,
         });
         Ok(Self {
             listener,

@@ -57,6 +57,19 @@ impl ApiError {
         self.parts().2
     }
 
+    /// Logs what the client is not told: the cause of an internal error or an outage.
+    pub fn log_server_error(&self) {
+        match self {
+            ApiError::Service(ServiceError::Internal(e)) => {
+                tracing::error!(error = %error_chain(e.as_ref()), "internal error");
+            }
+            ApiError::Service(ServiceError::Unavailable(e)) => {
+                tracing::error!(error = %error_chain(e), "database unavailable");
+            }
+            _ => {}
+        }
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, String, Map<String, Value>) {
         let mut extra = Map::new();
         let (status, code, message) = match self {
@@ -130,15 +143,7 @@ fn challenge(failure: Option<AuthFailure>) -> HeaderValue {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, message, extra) = self.parts();
-        match &self {
-            ApiError::Service(ServiceError::Internal(e)) => {
-                tracing::error!(error = %error_chain(e.as_ref()), "internal error");
-            }
-            ApiError::Service(ServiceError::Unavailable(e)) => {
-                tracing::error!(error = %error_chain(e), "database unavailable");
-            }
-            _ => {}
-        }
+        self.log_server_error();
         let mut error = Map::new();
         error.insert("code".into(), json!(code));
         error.insert("message".into(), json!(message));

@@ -46,6 +46,8 @@ pub struct AppState {
     pub trusted_proxies: std::sync::Arc<Vec<ipnet::IpNet>>,
     /// Forward-auth route rules.
     pub routes: std::sync::Arc<keygate_domain::route::RouteTable>,
+    /// How long a web UI sign-in lasts.
+    pub session_lifetime: chrono::Duration,
 }
 
 impl AppState {
@@ -94,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .merge(rest)
         .merge(graphql::routes())
         .merge(openapi::docs_routes(&openapi))
+        .merge(crate::web::routes(state.clone()))
         .route("/auth/forward", axum::routing::any(forward::forward))
         .route("/metrics", axum::routing::get(crate::metrics::render))
         .fallback(not_found)

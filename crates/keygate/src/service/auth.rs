@@ -301,10 +301,16 @@ impl Keygate {
     }
 
     pub async fn note_failed_authentication(&self, ip: Option<IpAddr>, failure: AuthFailure) {
+        self.note_failure(ip, failure.code()).await;
+    }
+
+    /// Counts a failed authentication (a token, or a password) against the client address, and
+    /// samples it into the audit log.
+    pub(super) async fn note_failure(&self, ip: Option<IpAddr>, reason: &'static str) {
         if let Some(ip) = ip {
             self.throttle.failed(ip);
         }
-        metrics::counter!(crate::metrics::AUTH_FAILURES, "reason" => failure.code()).increment(1);
+        metrics::counter!(crate::metrics::AUTH_FAILURES, "reason" => reason).increment(1);
         let now = self.clock.now();
         let Some(count) = self.failures.note(ip, now) else {
             return;
@@ -318,7 +324,7 @@ impl Keygate {
             action: "auth.failed".into(),
             target_type: "client".into(),
             target_id: ip.map(|ip| ip.to_string()),
-            details: json!({ "reason": failure.code(), "failures": count }),
+            details: json!({ "reason": reason, "failures": count }),
             client_ip: ip.map(|ip| ip.to_string()),
             created_at: now,
         };

@@ -182,10 +182,7 @@ fn max_token_lifetime(days: u32) -> ServiceResult<u32> {
     } else {
         Err(keygate_domain::ValidationError::new(
             "max_token_lifetime_days",
-            format!(
-                "must be between 1 and {}",
-                super::tokens::MAX_LIFETIME_DAYS
-            ),
+            format!("must be between 1 and {}", super::tokens::MAX_LIFETIME_DAYS),
         )
         .into())
     }

@@ -215,8 +215,10 @@ async fn a_workspace_caps_the_lifetime_of_tokens_acting_in_it(app: TestApp) {
             got.1
         );
     }
-    app.create_token(json!({"name": "ci", "expires_in_days": 30, "scope": {"workspaces": ["acme"]}}))
-        .await;
+    app.create_token(
+        json!({"name": "ci", "expires_in_days": 30, "scope": {"workspaces": ["acme"]}}),
+    )
+    .await;
     // A token not scoped to the workspace is the user's own business.
     app.create_token(json!({"name": "laptop"})).await;
 

@@ -54,7 +54,7 @@ pub async fn list(
     Query(params): Query<AuditQueryJson>,
 ) -> Result<Response, ApiError> {
     let reference = WorkspaceRef::parse(&ws);
-    let mut query = AuditQuery {
+    let query = AuditQuery {
         actor: params.actor,
         action: params.action,
         target: params.target,
@@ -72,55 +72,64 @@ pub async fn list(
             })
             .into_response())
         }
-        Some("csv") => {
-            // Pages are read until the end (or the cap), then sent as one CSV document.
-            let mut out = String::from(
-                "id,time,action,actor_id,actor,actor_token_id,target_type,target_id,client_ip,details\n",
-            );
-            let mut rows = 0;
-            query.limit = Some(MAX_PAGE);
-            loop {
-                let page = state.keygate.audit_log(&actor, &reference, &query).await?;
-                for e in &page.events {
-                    let fields = [
-                        e.id.to_string(),
-                        e.created_at.to_rfc3339(),
-                        e.action.clone(),
-                        e.actor_id.map(|a| a.to_string()).unwrap_or_default(),
-                        e.actor_label.clone().unwrap_or_default(),
-                        e.actor_token_id.map(|t| t.to_string()).unwrap_or_default(),
-                        e.target_type.clone(),
-                        e.target_id.clone().unwrap_or_default(),
-                        e.client_ip.clone().unwrap_or_default(),
-                        e.details.to_string(),
-                    ];
-                    let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-                    out.push_str(&line.join(","));
-                    out.push('\n');
-                    rows += 1;
-                }
-                match page.next_cursor {
-                    Some(cursor) if rows < CSV_MAX_ROWS => query.cursor = Some(cursor),
-                    _ => break,
-                }
-            }
-            Ok((
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        "attachment; filename=\"keygate-audit.csv\"",
-                    ),
-                ],
-                Body::from(out),
-            )
-                .into_response())
-        }
+        Some("csv") => csv(&state, &actor, &reference, query).await,
         Some(other) => Err(ApiError::bad_request(
             "invalid_query",
             format!("format must be json or csv, not `{other}`"),
         )),
     }
+}
+
+/// Every matching event of the workspace's audit log as one CSV document, newest first (at most
+/// `CSV_MAX_ROWS` rows). Shared by the REST export and the web UI's download.
+pub(crate) async fn csv(
+    state: &AppState,
+    actor: &crate::service::Actor,
+    reference: &WorkspaceRef,
+    mut query: AuditQuery,
+) -> Result<Response, ApiError> {
+    // Pages are read until the end (or the cap), then sent as one CSV document.
+    let mut out = String::from(
+        "id,time,action,actor_id,actor,actor_token_id,target_type,target_id,client_ip,details\n",
+    );
+    let mut rows = 0;
+    query.limit = Some(MAX_PAGE);
+    loop {
+        let page = state.keygate.audit_log(actor, reference, &query).await?;
+        for e in &page.events {
+            let fields = [
+                e.id.to_string(),
+                e.created_at.to_rfc3339(),
+                e.action.clone(),
+                e.actor_id.map(|a| a.to_string()).unwrap_or_default(),
+                e.actor_label.clone().unwrap_or_default(),
+                e.actor_token_id.map(|t| t.to_string()).unwrap_or_default(),
+                e.target_type.clone(),
+                e.target_id.clone().unwrap_or_default(),
+                e.client_ip.clone().unwrap_or_default(),
+                e.details.to_string(),
+            ];
+            let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+            out.push_str(&line.join(","));
+            out.push('\n');
+            rows += 1;
+        }
+        match page.next_cursor {
+            Some(cursor) if rows < CSV_MAX_ROWS => query.cursor = Some(cursor),
+            _ => break,
+        }
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"keygate-audit.csv\"",
+            ),
+        ],
+        Body::from(out),
+    )
+        .into_response())
 }
 
 /// RFC 4180 quoting; a leading `=`, `+`, `-` or `@` is prefixed with `'` so that spreadsheets do

@@ -1,0 +1,233 @@
+//! Signing in and out, and accepting an invitation (the invited person sets a password, gets
+//! their personal token once, and is signed in).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+use serde::Deserialize;
+
+use super::account::ShownOncePage;
+use super::layout::Layout;
+use super::session::{self, Signed};
+use super::views::{ShownOnce, when};
+use super::{Form, WebError, WebResult};
+use crate::api::AppState;
+use crate::api::error::ApiError;
+use crate::api::extract::ClientIp;
+use crate::service::{AcceptRequest, ServiceError};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "signin.html")]
+pub struct SignInPage {
+    layout: Layout,
+    error: Option<String>,
+    email: String,
+    next: String,
+}
+
+#[derive(Deserialize)]
+pub struct SignInQuery {
+    next: Option<String>,
+    done: Option<String>,
+}
+
+/// Only a path on this site: never `//host` or `https://...`, so sign-in cannot send anyone away.
+fn local(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
+            n.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+pub async fn signin_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Query(q): Query<SignInQuery>,
+) -> Response {
+    let (csrf, jar) = session::presession_csrf(jar, session::secure(&state, &headers));
+    let mut layout = Layout::bare("Sign in");
+    layout.csrf = csrf;
+    layout.notice = q.done.as_deref().and_then(super::notice);
+    let page = SignInPage {
+        layout,
+        error: None,
+        email: String::new(),
+        next: local(q.next.as_deref()),
+    };
+    (jar, page).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+pub async fn signin(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let next = local(form.next.as_deref());
+    if let Some(seconds) = state.keygate.throttled(ip) {
+        return WebError::Api(ApiError::TooManyRequests(seconds)).into_response();
+    }
+    let lifetime = state.session_lifetime;
+    match state
+        .keygate
+        .sign_in(&form.email, form.password.into(), ip, lifetime)
+        .await
+    {
+        Ok(signed) => {
+            use secrecy::ExposeSecret;
+            let secure = session::secure(&state, &headers);
+            let cookie =
+                session::session_cookie(signed.secret.expose_secret().to_owned(), lifetime, secure);
+            (jar.add(cookie), Redirect::to(&next)).into_response()
+        }
+        Err(ServiceError::Forbidden { message, .. }) => {
+            let (csrf, jar) = session::presession_csrf(jar, session::secure(&state, &headers));
+            let mut layout = Layout::bare("Sign in");
+            layout.csrf = csrf;
+            let page = SignInPage {
+                layout,
+                error: Some(message),
+                email: form.email,
+                next,
+            };
+            (StatusCode::UNAUTHORIZED, jar, page).into_response()
+        }
+        Err(e) => WebError::from(e).into_response(),
+    }
+}
+
+pub async fn signout(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    signed: Signed,
+) -> WebResult<Response> {
+    state.keygate.sign_out(&signed.session).await?;
+    Ok((
+        jar.add(session::removal(session::SESSION_COOKIE)),
+        Redirect::to("/signin?done=signed-out"),
+    )
+        .into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "invitation.html")]
+pub struct InvitationPage {
+    layout: Layout,
+    code: String,
+    workspace: String,
+    email: String,
+    roles: String,
+    expires: String,
+    display_name: String,
+    error: Option<String>,
+}
+
+async fn invitation_view(
+    state: &AppState,
+    code: &str,
+    csrf: String,
+    display_name: String,
+    error: Option<String>,
+) -> WebResult<InvitationPage> {
+    let (invitation, workspace) = state.keygate.invitation(code).await?;
+    let mut layout = Layout::bare("Accept invitation");
+    layout.csrf = csrf;
+    Ok(InvitationPage {
+        layout,
+        code: code.to_owned(),
+        workspace: workspace.name,
+        email: invitation.email.to_string(),
+        roles: invitation.roles.join(", "),
+        expires: when(invitation.expires_at),
+        display_name,
+        error,
+    })
+}
+
+pub async fn invitation_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Path(code): Path<String>,
+) -> WebResult<Response> {
+    let (csrf, jar) = session::presession_csrf(jar, session::secure(&state, &headers));
+    let page = invitation_view(&state, &code, csrf, String::new(), None).await?;
+    Ok((jar, page).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct AcceptForm {
+    password: String,
+    #[serde(default)]
+    display_name: String,
+}
+
+pub async fn accept(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Path(code): Path<String>,
+    Form(form): Form<AcceptForm>,
+) -> WebResult<Response> {
+    let display_name = form.display_name.trim().to_owned();
+    let request = AcceptRequest {
+        password: form.password.clone().into(),
+        display_name: (!display_name.is_empty()).then(|| display_name.clone()),
+        ip,
+    };
+    let accepted = match state.keygate.accept_invitation(&code, request).await {
+        Ok(accepted) => accepted,
+        Err(ServiceError::Invalid(e)) => {
+            let (csrf, jar) = session::presession_csrf(jar, session::secure(&state, &headers));
+            let page =
+                invitation_view(&state, &code, csrf, display_name, Some(e.to_string())).await?;
+            return Ok((StatusCode::BAD_REQUEST, jar, page).into_response());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let email = accepted
+        .user
+        .email
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let lifetime = state.session_lifetime;
+    let signed = state
+        .keygate
+        .sign_in(&email, form.password.into(), ip, lifetime)
+        .await?;
+    use secrecy::ExposeSecret;
+    let cookie = session::session_cookie(
+        signed.secret.expose_secret().to_owned(),
+        lifetime,
+        session::secure(&state, &headers),
+    );
+    let page = ShownOncePage {
+        layout: Layout::bare("Welcome"),
+        shown: ShownOnce {
+            heading: format!("Welcome to {}", accepted.workspace.name),
+            secret: accepted.clear.into_exposed(),
+            detail: "Your account is ready and you are signed in. This is your personal API \
+                     token: use it with Authorization: Token <token>. You can refresh it \
+                     from the API token page at any time."
+                .to_owned(),
+            back: format!("/w/{}", accepted.workspace.slug),
+        },
+    };
+    Ok((jar.add(cookie), page).into_response())
+}

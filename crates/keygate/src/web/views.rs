@@ -1,0 +1,91 @@
+//! What pages show of domain values: dates in words a person reads, token states, scopes.
+
+use chrono::{DateTime, Utc};
+use keygate_domain::{Token, TokenKind, TokenStatus};
+use uuid::Uuid;
+
+/// `2026-11-25 14:03 UTC`.
+pub fn when(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+pub fn when_or(t: Option<DateTime<Utc>>, none: &str) -> String {
+    t.map_or_else(|| none.to_owned(), when)
+}
+
+/// A token as a row of a table.
+pub struct TokenView {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub hint: String,
+    pub personal: bool,
+    pub scope: String,
+    pub created: String,
+    pub expires: String,
+    pub last_used: String,
+    /// `active`, `expired` or `revoked`.
+    pub status: &'static str,
+}
+
+impl TokenView {
+    /// `workspace_slug` names the workspaces a scope lists by id.
+    pub fn new(t: &Token, now: DateTime<Utc>, workspace_slug: &dyn Fn(Uuid) -> String) -> Self {
+        TokenView {
+            id: t.id,
+            name: t.name.clone().unwrap_or_else(|| match t.kind {
+                TokenKind::Personal => "Personal token".to_owned(),
+                _ => "(unnamed)".to_owned(),
+            }),
+            description: t.description.clone().unwrap_or_default(),
+            hint: t.hint.clone(),
+            personal: t.kind == TokenKind::Personal,
+            scope: scope_summary(t, workspace_slug),
+            created: when(t.created_at),
+            expires: when_or(t.expires_at, "never"),
+            last_used: match (&t.last_used_at, &t.last_used_ip) {
+                (Some(at), Some(ip)) => format!("{} from {ip}", when(*at)),
+                (Some(at), None) => when(*at),
+                _ => "never".to_owned(),
+            },
+            status: t.status(now).as_str(),
+        }
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.status == TokenStatus::Active.as_str()
+    }
+}
+
+fn scope_summary(t: &Token, workspace_slug: &dyn Fn(Uuid) -> String) -> String {
+    let Some(scope) = &t.scope else {
+        return "all your access".to_owned();
+    };
+    let mut parts = Vec::new();
+    if let Some(ws) = &scope.workspaces {
+        let names: Vec<String> = ws.iter().map(|id| workspace_slug(*id)).collect();
+        parts.push(format!("workspaces {}", names.join(", ")));
+    }
+    if let Some(p) = &scope.permissions {
+        let list: Vec<String> = p.iter().map(ToString::to_string).collect();
+        parts.push(list.join(", "));
+    }
+    if let Some(r) = &scope.resources {
+        let list: Vec<String> = r.iter().map(ToString::to_string).collect();
+        parts.push(format!("on {}", list.join(", ")));
+    }
+    if parts.is_empty() {
+        "all your access".to_owned()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// A secret shown once, with where it came from and what to do with it.
+pub struct ShownOnce {
+    pub heading: String,
+    pub secret: String,
+    pub detail: String,
+    /// Where "Done" leads.
+    pub back: String,
+}
