@@ -66,6 +66,12 @@ impl AppState {
     }
 }
 
+/// The page where an invited person accepts an invitation (the web UI's; `GET` with JSON on
+/// `/api/v1/invitations/{code}` previews it).
+pub fn invitation_url(base: &str, code: &str) -> String {
+    format!("{base}/invitations/{code}")
+}
+
 pub fn router(state: AppState) -> Router {
     let (rest, openapi) = rest_router().split_for_parts();
     let format = state.keygate.format().clone();

@@ -175,7 +175,7 @@ pub async fn invite(
             Ok(done(&format!("/w/{ws}/members"), "member-added").into_response())
         }
         Ok(Invited::Pending { invitation, code }) => {
-            let link = format!("{}/invitations/{code}", state.public_url(&headers));
+            let link = crate::api::invitation_url(&state.public_url(&headers), &code);
             let page = members_page(
                 &state,
                 &signed,

@@ -110,7 +110,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         ))
         .layer(SetResponseHeaderLayer::overriding(
             HeaderName::from_static("referrer-policy"),
-            HeaderValue::from_static("no-referrer"),
+            HeaderValue::from_static("same-origin"),
         ))
 }
 

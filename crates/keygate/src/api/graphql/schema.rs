@@ -248,7 +248,7 @@ impl Mutation {
             Invited::Pending { invitation, code } => {
                 InviteResult::PendingInvitation(PendingInvitation {
                     invitation: InvitationGql::from(&invitation),
-                    accept_url: format!("{}/api/v1/invitations/{code}", state.public_url),
+                    accept_url: crate::api::invitation_url(&state.public_url, &code),
                     code,
                 })
             }

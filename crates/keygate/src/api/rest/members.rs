@@ -100,8 +100,7 @@ pub async fn invite(
                 (StatusCode::CREATED, axum::Json(MemberJson::from(&member))).into_response()
             }
             Invited::Pending { invitation, code } => {
-                let accept_url =
-                    format!("{}/api/v1/invitations/{code}", state.public_url(&headers));
+                let accept_url = crate::api::invitation_url(&state.public_url(&headers), &code);
                 let body = InvitedJson {
                     invitation: (&invitation).into(),
                     accept_url,
