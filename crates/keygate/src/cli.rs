@@ -170,6 +170,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Config(ConfigCommand::Check) => {
             print!("{}", config.describe());
+            config.session_lifetime()?;
             let routes = config.routes()?;
             println!("# {} forward-auth route rule(s)", routes.len());
             for line in routes.describe() {
