@@ -1,12 +1,14 @@
-//! Headless Chromium through WebDriver (Debian's `chromium` and `chromium-driver`): GraphiQL runs
-//! `{ user { id } }` with a pasted token and shows the id; the API docs page loads. Screenshots go
-//! to `ci-artifacts/` at the repository root. Skipped, saying so, where chromedriver is missing.
+//! Headless Chromium through WebDriver (Debian's `chromium` and `chromium-driver`), with the helpers
+//! browser tests share (open, fill, click, wait, sign in, confirm). GraphiQL runs `{ user { id } }`
+//! with a pasted token and shows the id; the API docs page loads. Screenshots go to
+//! `ci-artifacts/` at the repository root. Skipped, saying so, where chromedriver is missing.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -108,6 +110,126 @@ impl Browser {
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+
+    /// Opens `path` on `app`.
+    pub async fn open(&self, app: &TestApp, path: &str) {
+        self.client
+            .goto(&app.url(path))
+            .await
+            .unwrap_or_else(|e| panic!("open {path}: {e}"));
+    }
+
+    /// The element matching `css`, once it is there (at most 20 seconds).
+    pub async fn wait_for(&self, css: &str) -> Element {
+        match self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+        {
+            Ok(element) => element,
+            Err(e) => {
+                self.screenshot("failed").await;
+                let path = self.path().await;
+                panic!("no {css} on {path}: {e}");
+            }
+        }
+    }
+
+    /// Types `text` into the field matching `css`, replacing what it held.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let field = self.wait_for(css).await;
+        field.clear().await.expect("clear the field");
+        field.send_keys(text).await.expect("type into the field");
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.wait_for(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// The current value of the input matching `css`.
+    pub async fn value(&self, css: &str) -> String {
+        self.wait_for(css)
+            .await
+            .prop("value")
+            .await
+            .expect("value")
+            .unwrap_or_default()
+    }
+
+    /// The visible text of the element matching `css`.
+    pub async fn text(&self, css: &str) -> String {
+        self.wait_for(css).await.text().await.expect("text")
+    }
+
+    /// The current page's path and query.
+    pub async fn path(&self) -> String {
+        let url = self.client.current_url().await.expect("current URL");
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        }
+    }
+
+    /// Waits until the current path and query satisfy `done`, and returns them.
+    pub async fn wait_for_path(&self, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let path = self.path().await;
+            if done(&path) {
+                return path;
+            }
+            if Instant::now() >= deadline {
+                self.screenshot("failed").await;
+                panic!("timed out waiting to leave {path}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Reloads the page until the text of the element matching `css` satisfies `done` (at most
+    /// 20 seconds), and returns that text: for what the server writes in the background.
+    pub async fn reload_until(&self, css: &str, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = self.text(css).await;
+            if done(&text) {
+                return text;
+            }
+            if Instant::now() >= deadline {
+                self.screenshot("failed").await;
+                panic!("{css} still shows {text:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            self.client.refresh().await.expect("reload");
+        }
+    }
+
+    /// Signs in through the sign-in page and waits until the browser has left it.
+    pub async fn sign_in(&self, app: &TestApp, email: &str, password: &str) {
+        self.open(app, "/signin").await;
+        self.fill("#email", email).await;
+        self.fill("#password", password).await;
+        self.click("form[action='/signin'] button[type=submit]")
+            .await;
+        self.wait_for_path(|p| !p.starts_with("/signin")).await;
+    }
+
+    /// Waits for the confirmation dialog a guarded form opens, and returns its message.
+    pub async fn confirmation(&self) -> String {
+        self.wait_for("dialog#confirm-dialog[open]").await;
+        self.text("#confirm-message").await
+    }
+
+    /// Ends the WebDriver session.
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
     }
 
     /// Saves a screenshot as `ci-artifacts/<name>.png`.

@@ -26,13 +26,15 @@ pub enum Backend {
 /// Runs a test body once per backend: `backend_tests!(name, ...)` expects `async fn name(app: TestApp)`
 /// in the same module and makes `name::sqlite` and `name::postgres`. Without
 /// `KEYGATE_TEST_DATABASE_URL` the PostgreSQL case prints that it skipped.
+/// `backend_tests!(using path::to::spawner: name, ...)` starts each app with
+/// `spawner(backend).await` instead of [`spawn_app`] (for example [`spawn_web_app`]).
 macro_rules! backend_tests {
-    ($($name:ident),* $(,)?) => {
+    (using $spawn:path: $($name:ident),* $(,)?) => {
         $(
             mod $name {
                 #[tokio::test]
                 async fn sqlite() {
-                    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+                    let app = $spawn(crate::helpers::Backend::Sqlite)
                         .await
                         .expect("SQLite is always available");
                     super::$name(app).await;
@@ -40,14 +42,15 @@ macro_rules! backend_tests {
 
                 #[tokio::test]
                 async fn postgres() {
-                    if let Some(app) =
-                        crate::helpers::spawn_app(crate::helpers::Backend::Postgres).await
-                    {
+                    if let Some(app) = $spawn(crate::helpers::Backend::Postgres).await {
                         super::$name(app).await;
                     }
                 }
             }
         )*
+    };
+    ($($name:ident),* $(,)?) => {
+        crate::helpers::backend_tests!(using crate::helpers::spawn_app: $($name),*);
     };
 }
 pub(crate) use backend_tests;
@@ -195,6 +198,30 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 
 /// As `spawn_app`, with the configuration adjusted by `adjust` first.
 pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    spawn(backend, adjust, None).await
+}
+
+/// The owner's password in apps from [`spawn_web_app`], to sign in to the web UI with.
+pub const OWNER_PASSWORD: &str = "owner's long password";
+
+/// As `spawn_app`, with an owner who can sign in to the web UI (password [`OWNER_PASSWORD`]).
+pub async fn spawn_web_app(backend: Backend) -> Option<TestApp> {
+    spawn_web_app_with(backend, |_| {}).await
+}
+
+/// As `spawn_web_app`, with the configuration adjusted by `adjust` first.
+pub async fn spawn_web_app_with(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Config),
+) -> Option<TestApp> {
+    spawn(backend, adjust, Some(OWNER_PASSWORD)).await
+}
+
+async fn spawn(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Config),
+    owner_password: Option<&str>,
+) -> Option<TestApp> {
     capture_logs();
     let (db, database_url) = TestDb::create(backend).await?;
     let mut config = Config {
@@ -223,7 +250,9 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
         },
         issued: Mutex::new(Vec::new()),
     };
-    test.owner = test.persona("owner@example.com", Some("acme")).await;
+    test.owner = test
+        .persona_with_password("owner@example.com", Some("acme"), owner_password)
+        .await;
     Some(test)
 }
 
@@ -250,12 +279,22 @@ impl TestApp {
 
     /// A new user with a personal token and, if given, a workspace they own.
     pub async fn persona(&self, email: &str, workspace: Option<&str>) -> Persona {
+        self.persona_with_password(email, workspace, None).await
+    }
+
+    /// As `persona`, with a password to sign in to the web UI when one is given.
+    pub async fn persona_with_password(
+        &self,
+        email: &str,
+        workspace: Option<&str>,
+        password: Option<&str>,
+    ) -> Persona {
         let done = self
             .keygate
             .bootstrap(Bootstrap {
                 email: email.to_owned(),
                 workspace: workspace.map(str::to_owned),
-                password: None,
+                password: password.map(Into::into),
             })
             .await
             .expect("bootstrap persona");
@@ -341,4 +380,187 @@ pub fn assert_error(got: &(StatusCode, Value), status: StatusCode, code: &str) {
         "message in {}",
         got.1
     );
+}
+
+/// The web UI over plain HTTP, as a browser would use it: keeps its cookies, follows no
+/// redirect, and posts forms.
+pub struct WebClient {
+    base: String,
+    client: reqwest::Client,
+    cookies: Mutex<std::collections::BTreeMap<String, String>>,
+}
+
+/// One answer of the web UI.
+pub struct WebPage {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl WebClient {
+    pub fn new(app: &TestApp) -> Self {
+        WebClient {
+            base: app.url(""),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            cookies: Mutex::new(Default::default()),
+        }
+    }
+
+    /// The value of the cookie `name`, as the server last set it.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    /// Presents `value` as the cookie `name` from now on.
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        self.cookies
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_owned(), value.to_owned());
+    }
+
+    /// A request to `path`, with the cookies once sent.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.base))
+    }
+
+    /// Sends `request` with the cookies held and keeps the ones the answer sets or removes.
+    pub async fn send(&self, request: RequestBuilder) -> WebPage {
+        let cookies = {
+            let jar = self.cookies.lock().unwrap_or_else(|e| e.into_inner());
+            jar.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let request = if cookies.is_empty() {
+            request
+        } else {
+            request.header(reqwest::header::COOKIE, cookies)
+        };
+        let response = request.send().await.expect("request reaches the server");
+        let page = WebPage {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: response.text().await.expect("body"),
+        };
+        let mut jar = self.cookies.lock().unwrap_or_else(|e| e.into_inner());
+        for cookie in page.set_cookies() {
+            let gone = cookie
+                .max_age()
+                .is_some_and(|age| age.is_zero() || age.is_negative())
+                || cookie.value().is_empty();
+            if gone {
+                jar.remove(cookie.name());
+            } else {
+                jar.insert(cookie.name().to_owned(), cookie.value().to_owned());
+            }
+        }
+        page
+    }
+
+    pub async fn get(&self, path: &str) -> WebPage {
+        self.send(self.request(Method::GET, path)).await
+    }
+
+    /// Posts a form with `fields`, as they are (add `_csrf` to pass the CSRF check).
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> WebPage {
+        self.send(form(self.request(Method::POST, path), fields))
+            .await
+    }
+
+    /// Opens the page at `form_page` and posts its form to `path` with `fields` and the page's
+    /// CSRF token, as a person filling the form would.
+    pub async fn submit(&self, form_page: &str, path: &str, fields: &[(&str, &str)]) -> WebPage {
+        let page = self.get(form_page).await;
+        assert_eq!(page.status, StatusCode::OK, "{form_page}: {}", page.body);
+        let csrf = page.csrf().expect("the page has a form with a CSRF token");
+        let mut all = vec![("_csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post(path, &all).await
+    }
+
+    /// Signs in through the sign-in form; the answer is the form's (a redirect on success).
+    pub async fn sign_in(&self, email: &str, password: &str) -> WebPage {
+        self.submit(
+            "/signin",
+            "/signin",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+}
+
+impl WebPage {
+    /// The `Set-Cookie` headers, parsed.
+    pub fn set_cookies(&self) -> Vec<cookie::Cookie<'static>> {
+        self.headers
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| cookie::Cookie::parse(v.to_owned()).ok())
+            .collect()
+    }
+
+    /// Where a redirect points.
+    pub fn location(&self) -> Option<&str> {
+        self.headers
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+    }
+
+    /// The CSRF token of the page's first form.
+    pub fn csrf(&self) -> Option<String> {
+        self.attribute_of(r#"name="_csrf""#, "value")
+    }
+
+    /// The value of the input with `id` (`secret`, `invite-link`).
+    pub fn input_value(&self, id: &str) -> Option<String> {
+        self.attribute_of(&format!(r#"id="{id}""#), "value")
+    }
+
+    /// The attribute `name` of the first tag holding `marker`, unescaped.
+    fn attribute_of(&self, marker: &str, name: &str) -> Option<String> {
+        let at = self.body.find(marker)?;
+        let start = self.body[..at].rfind('<')?;
+        let end = at + self.body[at..].find('>')?;
+        let tag = &self.body[start..end];
+        let key = format!(r#" {name}=""#);
+        let from = tag.find(&key)? + key.len();
+        let value = &tag[from..from + tag[from..].find('"')?];
+        Some(unescape_html(value))
+    }
+}
+
+/// `request` with `fields` as its `application/x-www-form-urlencoded` body.
+pub fn form(request: RequestBuilder, fields: &[(&str, &str)]) -> RequestBuilder {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    request
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(body)
+}
+
+/// Undoes the HTML escaping of an attribute value.
+fn unescape_html(s: &str) -> String {
+    s.replace("&#x2f;", "/")
+        .replace("&#47;", "/")
+        .replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }

@@ -25,6 +25,7 @@ mod teams;
 mod throttle;
 mod tokens;
 mod transports;
+mod ui;
 mod verify;
 mod workspace_tokens;
 mod workspaces;

@@ -1,13 +1,72 @@
-//! A clear token never reaches the database, a log line or an error: every token a test issues is
-//! searched for in the database files (or every PostgreSQL row) and in the captured logs, which
-//! include trace-level SQL and request lines.
+//! A clear token never reaches the database, a log line or an error: every token a test issues,
+//! and every secret of the web UI (session cookies, passwords, invitation codes), is searched for
+//! in the database files (or every PostgreSQL row) and in the captured logs, which include
+//! trace-level SQL and request lines.
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{TestApp, backend_tests, captured_logs, send};
+use crate::helpers::{OWNER_PASSWORD, TestApp, WebClient, backend_tests, captured_logs, send};
 
-backend_tests!(no_clear_token_in_the_database_or_the_logs);
+backend_tests!(using crate::helpers::spawn_web_app: no_clear_token_in_the_database_or_the_logs);
+
+/// The secrets that went by in the web UI.
+struct WebSecrets {
+    /// Session cookies, passwords, tokens shown on pages.
+    all: Vec<String>,
+    /// The invitation code, which is part of the accept page's path.
+    invitation_code: String,
+}
+
+/// Signs in to the web UI, creates a token there, invites someone who accepts and is signed in,
+/// and signs out.
+async fn web_ui_secrets(app: &TestApp) -> WebSecrets {
+    let mut secrets = vec![OWNER_PASSWORD.to_owned()];
+    let web = WebClient::new(app);
+    let page = web.sign_in(&app.owner.email, OWNER_PASSWORD).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    secrets.extend(web.cookie("keygate_csrf"));
+    secrets.push(web.cookie("keygate_session").expect("a session"));
+
+    let page = web
+        .submit(
+            "/tokens/new",
+            "/tokens",
+            &[("name", "web scan"), ("expiry", "7")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
+    secrets.push(page.input_value("secret").expect("the new token"));
+
+    let page = web
+        .submit(
+            "/w/acme/members",
+            "/w/acme/members",
+            &[("email", "scan@example.com"), ("roles", "viewer")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
+    let link = page.input_value("invite-link").expect("an invitation link");
+    let (_, code) = link.rsplit_once('/').expect("a code at the end");
+
+    let invited = WebClient::new(app);
+    let password = "the invited person's password";
+    let path = format!("/invitations/{code}");
+    let page = invited
+        .submit(&path, &path, &[("password", password)])
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    secrets.push(password.to_owned());
+    secrets.push(page.input_value("secret").expect("the personal token"));
+    secrets.push(invited.cookie("keygate_session").expect("signed in"));
+
+    let page = web.submit("/tokens", "/signout", &[]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    WebSecrets {
+        all: secrets,
+        invitation_code: code.to_owned(),
+    }
+}
 
 async fn no_clear_token_in_the_database_or_the_logs(app: TestApp) {
     // Exercise every path that handles a secret, including the misuses that put it in a URL.
@@ -43,8 +102,16 @@ async fn no_clear_token_in_the_database_or_the_logs(app: TestApp) {
         send(app.with_token(&refreshed, Method::DELETE, &format!("/api/v1/tokens/{id}"))).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 
+    let web = web_ui_secrets(&app).await;
+    for secret in &web.all {
+        app.remember(secret);
+    }
+
     let issued = app.issued.lock().expect("issued").clone();
-    assert!(issued.len() >= 4, "the test issued the tokens it scans for");
+    assert!(
+        issued.len() >= 11,
+        "the test issued the secrets it scans for"
+    );
     let logs = captured_logs();
     assert!(
         logs.contains("/api/v1/auth/me"),
@@ -67,14 +134,23 @@ async fn no_clear_token_in_the_database_or_the_logs(app: TestApp) {
         haystacks.push(("postgres rows".to_owned(), dump.into_bytes()));
     }
     assert!(haystacks.len() >= 2, "a database was scanned");
+    let found =
+        |needle: &[u8], haystack: &[u8]| haystack.windows(needle.len()).any(|w| w == needle);
     for token in &issued {
-        // The body without the prefix: the part that is secret.
+        // The body without a token's prefix: the part that is secret.
         let needle = &token.as_bytes()[4..];
         for (name, haystack) in &haystacks {
             assert!(
-                !haystack.windows(needle.len()).any(|w| w == needle),
-                "a clear token was found in {name}"
+                !found(needle, haystack),
+                "a clear secret was found in {name}"
             );
         }
+    }
+    // The invitation code is kept as a digest.
+    for (name, haystack) in haystacks.iter().filter(|(name, _)| name != "logs") {
+        assert!(
+            !found(web.invitation_code.as_bytes(), haystack),
+            "a clear invitation code was found in {name}"
+        );
     }
 }
