@@ -269,6 +269,19 @@ async fn an_invited_person_sets_a_password_and_gets_a_working_token() {
         status.is_client_error(),
         "a used invitation answers {status}"
     );
+
+    // Back as the owner, the members page lists the new member with the role.
+    browser
+        .click("form[action='/signout'] button[type=submit]")
+        .await;
+    browser.wait_for_path(|p| p.starts_with("/signin")).await;
+    browser
+        .sign_in(&app, &app.owner.email, OWNER_PASSWORD)
+        .await;
+    browser.open(&app, "/w/acme/members").await;
+    let row = browser.text("tr[data-member='grace@example.com']").await;
+    assert!(row.contains("Grace") && row.contains("member"), "{row}");
+    browser.screenshot("ui-members-joined").await;
     browser.close().await;
 }
 
