@@ -199,11 +199,17 @@ async fn role_page(
         .to_string();
     let roles = state.keygate.list_roles(signed, &reference).await?;
     let role = state.keygate.role(signed, &reference, name).await?;
+    let role = RoleRow::new(&role);
+    let mut known = known_permissions(&roles);
+    if role.public {
+        // Anonymous callers never manage anything: the picker does not offer it.
+        known.retain(|p| !manage::ALL.contains(&p.as_str()));
+    }
     Ok(RolePage {
         layout: Layout::signed(state, signed, &role.name, "roles", Some(&slug)).await?,
         slug,
-        role: RoleRow::new(&role),
-        known: known_permissions(&roles),
+        role,
+        known,
         error,
     })
 }
