@@ -3,7 +3,8 @@
 //! with a pasted token and shows the id; the API docs page loads. Screenshots go to
 //! `ci-artifacts/` at the repository root. Skipped, saying so, where chromedriver is missing.
 
-use std::net::TcpListener;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,13 +23,45 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 pub struct Browser {
     pub client: Client,
     driver: Child,
+    /// chromedriver's address and the session's id, to end the session when a test fails
+    /// before closing it (killing chromedriver alone would leave Chromium running).
+    driver_addr: SocketAddr,
+    session: Option<String>,
     _profile: tempfile::TempDir,
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        if let Some(session) = &self.session {
+            end_session(self.driver_addr, session);
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+    }
+}
+
+/// Asks chromedriver to end `session` (which quits its Chromium), without an async runtime:
+/// drops may run while a test unwinds.
+fn end_session(driver: SocketAddr, session: &str) {
+    let Ok(mut stream) = TcpStream::connect_timeout(&driver, Duration::from_secs(2)) else {
+        return;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
+    let request = format!(
+        "DELETE /session/{session} HTTP/1.1\r\nHost: {driver}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    if stream.write_all(request.as_bytes()).is_err() {
+        return;
+    }
+    // chromedriver answers once Chromium has quit: wait for the status line and headers.
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&chunk[..n]),
+        }
     }
 }
 
@@ -85,9 +118,12 @@ impl Browser {
                 }
             }
         };
+        let session = client.session_id().await.ok().flatten();
         Some(Browser {
             client,
             driver,
+            driver_addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            session,
             _profile: profile,
         })
     }
@@ -228,8 +264,9 @@ impl Browser {
     }
 
     /// Ends the WebDriver session.
-    pub async fn close(self) {
+    pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
+        self.session = None;
     }
 
     /// Saves a screenshot as `ci-artifacts/<name>.png`.
@@ -332,7 +369,7 @@ async fn graphiql_runs_a_query_with_a_pasted_token() {
     );
     browser.screenshot("graphiql-user-id").await;
 
-    let _ = browser.client.clone().close().await;
+    browser.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -362,5 +399,5 @@ async fn the_api_playground_loads_with_every_operation() {
         .await;
     assert!(operations.as_u64().is_some_and(|n| n > 10), "{operations}");
     browser.screenshot("api-docs").await;
-    let _ = browser.client.clone().close().await;
+    browser.close().await;
 }
