@@ -72,6 +72,26 @@ pub fn invitation_url(base: &str, code: &str) -> String {
     format!("{base}/invitations/{code}")
 }
 
+/// A URI with the invitation code after `/invitations/` hidden: holding the code is what lets
+/// someone accept the invitation.
+fn redact_invitation_code(uri: &str) -> String {
+    const MARK: &str = "/invitations/";
+    match uri.find(MARK) {
+        Some(at) => {
+            let start = at + MARK.len();
+            let end = uri[start..]
+                .find(['/', '?', '#'])
+                .map_or(uri.len(), |i| start + i);
+            if end - start == keygate_domain::token::CODE_LEN {
+                format!("{}[code]{}", &uri[..start], &uri[end..])
+            } else {
+                uri.to_owned()
+            }
+        }
+        None => uri.to_owned(),
+    }
+}
+
 pub fn router(state: AppState) -> Router {
     let (rest, openapi) = rest_router().split_for_parts();
     let format = state.keygate.format().clone();
@@ -81,8 +101,9 @@ pub fn router(state: AppState) -> Router {
             if !tracing::enabled!(tracing::Level::INFO) {
                 return Span::none();
             }
-            // The URI may carry a token (`api_token=`, or pasted by mistake): redact it.
-            let uri = req.uri().to_string();
+            // The URI may carry a token (`api_token=`, or pasted by mistake) or an invitation
+            // code: redact both.
+            let uri = redact_invitation_code(&req.uri().to_string());
             tracing::info_span!(
                 "request",
                 method = %req.method(),
@@ -187,4 +208,30 @@ async fn method_not_allowed() -> ApiError {
 fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response<Body> {
     tracing::error!("handler panicked");
     ApiError::Service(ServiceError::internal("handler panicked")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_invitation_code;
+
+    #[test]
+    fn invitation_codes_are_hidden_in_logged_uris() {
+        let code = "a".repeat(keygate_domain::token::CODE_LEN);
+        assert_eq!(
+            redact_invitation_code(&format!("/invitations/{code}")),
+            "/invitations/[code]"
+        );
+        assert_eq!(
+            redact_invitation_code(&format!("/api/v1/invitations/{code}/accept")),
+            "/api/v1/invitations/[code]/accept"
+        );
+        assert_eq!(
+            redact_invitation_code(&format!("/api/v1/invitations/{code}?x=1")),
+            "/api/v1/invitations/[code]?x=1"
+        );
+        // Invitation ids (UUIDs) of the management routes stay readable.
+        let id = "/w/acme/invitations/0190b5a6-8e1f-7c5a-9b8e-0a1b2c3d4e5f/cancel";
+        assert_eq!(redact_invitation_code(id), id);
+        assert_eq!(redact_invitation_code("/tokens"), "/tokens");
+    }
 }

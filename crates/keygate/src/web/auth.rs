@@ -212,13 +212,21 @@ pub async fn accept(
         .sign_in(&email, form.password.into(), ip, lifetime)
         .await?;
     use secrecy::ExposeSecret;
-    let cookie = session::session_cookie(
-        signed.secret.expose_secret().to_owned(),
-        lifetime,
-        session::secure(&state, &headers),
-    );
+    let secret = signed.secret.expose_secret().to_owned();
+    let session = state
+        .keygate
+        .session(&secret, ip)
+        .await?
+        .ok_or_else(|| ServiceError::internal("a session just started is missing"))?;
+    let signed_in = Signed {
+        session,
+        csrf: session::session_csrf(&secret),
+        notice: None,
+    };
+    let layout = Layout::signed(&state, &signed_in, "Welcome", "", None).await?;
+    let cookie = session::session_cookie(secret, lifetime, session::secure(&state, &headers));
     let page = ShownOncePage {
-        layout: Layout::bare("Welcome"),
+        layout,
         shown: ShownOnce {
             heading: format!("Welcome to {}", accepted.workspace.name),
             secret: accepted.clear.into_exposed(),

@@ -45,6 +45,10 @@ pub struct ErrorPage {
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
+        let retry_after = match &self {
+            WebError::Api(ApiError::TooManyRequests(seconds)) => Some(*seconds),
+            _ => None,
+        };
         let (status, heading, message) = match self {
             WebError::SignIn { back } => {
                 let to = if back.starts_with('/') && !back.starts_with("//") {
@@ -86,6 +90,12 @@ impl IntoResponse for WebError {
             heading,
             message,
         };
-        (status, page).into_response()
+        let mut response = (status, page).into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }

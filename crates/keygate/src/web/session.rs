@@ -40,7 +40,7 @@ impl std::ops::Deref for Signed {
 }
 
 /// The CSRF token of a signed-in session: bound to the session's secret, which pages never see.
-fn session_csrf(secret: &str) -> String {
+pub(super) fn session_csrf(secret: &str) -> String {
     let digest = Sha256::digest(format!("keygate csrf\0{secret}").as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
