@@ -233,6 +233,19 @@ pub struct AuditFilter {
     pub limit: u32,
 }
 
+/// Which users an instance admin lists: every filter given must hold. Ordered by id (oldest
+/// first), one page at a time.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub kind: Option<UserKind>,
+    /// Part of the email or display name, case-insensitive.
+    pub search: Option<String>,
+    pub disabled: Option<bool>,
+    /// Users after this id (the cursor of the previous page).
+    pub after: Option<Uuid>,
+    pub limit: u32,
+}
+
 /// What a member holds in a workspace, directly and through their teams.
 #[derive(Debug, Clone, Default)]
 pub struct Access {
@@ -276,6 +289,8 @@ pub trait Store: Send + Sync + 'static {
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>>;
     /// The users with these ids (those that exist), in no particular order.
     async fn users(&self, ids: &[Uuid]) -> Result<Vec<User>>;
+    /// One page of users matching the filter, by id.
+    async fn list_users(&self, filter: &UserFilter) -> Result<Vec<User>>;
     async fn update_user(
         &self,
         id: Uuid,
@@ -462,9 +477,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Writes an entry that goes with no change (a failed authentication).
     async fn record(&self, audit: &NewAuditEvent) -> Result<()>;
+    /// Entries of one workspace's log, or (`None`) of the whole instance.
     async fn audit_events(
         &self,
-        workspace_id: Uuid,
+        workspace_id: Option<Uuid>,
         filter: &AuditFilter,
     ) -> Result<Vec<AuditEvent>>;
 }

@@ -535,6 +535,36 @@ macro_rules! impl_store {
                 Ok(out)
             }
 
+            async fn list_users(&self, filter: &$crate::UserFilter) -> Result<Vec<User>> {
+                // `%` and `_` in the search are literal characters, not patterns.
+                let search = filter.search.as_deref().map(|s| {
+                    let escaped = s
+                        .to_lowercase()
+                        .replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_");
+                    format!("%{escaped}%")
+                });
+                let rows: Vec<UserRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    user_cols!(),
+                    " FROM users WHERE ($1 IS NULL OR kind = $1) \
+                     AND ($2 IS NULL OR LOWER(COALESCE(email, '')) LIKE $2 ESCAPE '\\' \
+                          OR LOWER(display_name) LIKE $2 ESCAPE '\\') \
+                     AND ($3 IS NULL OR (disabled_at IS NOT NULL) = $3) \
+                     AND ($4 IS NULL OR id > $4) \
+                     ORDER BY id LIMIT $5"
+                ))
+                .bind(filter.kind.map(|k| k.as_str()))
+                .bind(search)
+                .bind(filter.disabled)
+                .bind(filter.after)
+                .bind(i64::from(filter.limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
             async fn update_user(
                 &self,
                 id: Uuid,
@@ -1370,13 +1400,13 @@ macro_rules! impl_store {
 
             async fn audit_events(
                 &self,
-                workspace_id: Uuid,
+                workspace_id: Option<Uuid>,
                 filter: &AuditFilter,
             ) -> Result<Vec<AuditEvent>> {
                 let rows: Vec<AuditRow> = sqlx::query_as(
                     "SELECT id, workspace_id, actor_id, actor_label, actor_token_id, action, \
                      target_type, target_id, details, client_ip, created_at FROM audit_events \
-                     WHERE workspace_id = $1 AND ($2 IS NULL OR actor_id = $2) \
+                     WHERE ($1 IS NULL OR workspace_id = $1) AND ($2 IS NULL OR actor_id = $2) \
                        AND ($3 IS NULL OR action = $3) AND ($4 IS NULL OR target_id = $4) \
                        AND ($5 IS NULL OR created_at >= $5) AND ($6 IS NULL OR created_at < $6) \
                        AND ($7 IS NULL OR id < $7) \

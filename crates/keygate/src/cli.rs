@@ -1,4 +1,5 @@
-//! The `keygate` command line: `serve`, `migrate`, `bootstrap`, `token ...` and `config check`.
+//! The `keygate` command line: `serve`, `migrate`, `bootstrap`, `token ...`, `user ...` and
+//! `config check`.
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -8,13 +9,18 @@ use std::process::ExitCode;
 use anyhow::{Context, anyhow, bail};
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
-use keygate_domain::{Email, User};
+use keygate_domain::{Email, User, UserKind};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::api::rest::json::{TokenJson, TokenWithSecretJson, UserJson, WorkspaceJson};
+use crate::api::rest::json::{
+    AdminUserJson, CreatedUserJson, TokenJson, TokenWithSecretJson, UserJson, WorkspaceJson,
+};
 use crate::config::{Config, Overrides};
-use crate::service::{Actor, Bootstrap, Clock, Expiry, Keygate, NewTokenRequest, ServiceError};
+use crate::service::{
+    Actor, Bootstrap, Clock, Expiry, Keygate, MAX_USER_PAGE, NewTokenRequest, NewUserRequest,
+    ServiceError, UserQuery,
+};
 use crate::startup::{Application, services};
 use crate::telemetry;
 
@@ -51,6 +57,9 @@ pub enum Command {
     /// Manage a user's tokens directly on the database, as an operator
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Administer users directly on the database, as an operator
+    #[command(subcommand)]
+    User(UserCommand),
     /// Inspect the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -133,6 +142,67 @@ pub struct TokenIdArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a person's account and print their personal token once
+    Create(UserCreateArgs),
+    /// List users
+    List(UserListArgs),
+    /// Disable a user: their tokens and sign-ins stop working at once
+    Disable(UserRefArgs),
+    /// Enable a disabled user
+    Enable(UserRefArgs),
+    /// Delete a user with their tokens and memberships
+    Delete(UserRefArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserCreateArgs {
+    /// Email of the user to create
+    #[arg(long)]
+    pub email: String,
+    /// Display name [default: the part of the email before @]
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Slug of a workspace to create with the user as its owner
+    #[arg(long, value_name = "SLUG")]
+    pub workspace: Option<String>,
+    /// Read the user's password (for the web UI) from standard input
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Make the user an instance admin
+    #[arg(long)]
+    pub instance_admin: bool,
+    /// Print the result as JSON: {"user", "workspace", "personal_token"}
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UserListArgs {
+    /// Only people (human) or only API users (api)
+    #[arg(long, value_parser = ["human", "api"])]
+    pub kind: Option<String>,
+    /// Only users whose email or name contains this text
+    #[arg(long)]
+    pub search: Option<String>,
+    /// Only disabled users
+    #[arg(long)]
+    pub disabled: bool,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UserRefArgs {
+    /// The user's email or id
+    pub user: String,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Load and validate the configuration, then print it with secrets hidden
     Check,
@@ -168,6 +238,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let keygate = services(&config, Clock::default()).await?;
             token(&keygate, command).await?;
         }
+        Command::User(command) => {
+            let keygate = services(&config, Clock::default()).await?;
+            user(&keygate, command).await?;
+        }
         Command::Config(ConfigCommand::Check) => {
             print!("{}", config.describe());
             config.session_lifetime()?;
@@ -182,18 +256,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The password on standard input (one line), when asked for.
+fn password_from_stdin(asked: bool) -> anyhow::Result<Option<secrecy::SecretString>> {
+    if !asked {
+        return Ok(None);
+    }
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("reading the password from standard input")?;
+    let password = input.strip_suffix('\n').unwrap_or(&input);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    Ok(Some(password.to_owned().into()))
+}
+
 async fn bootstrap(keygate: &Keygate, args: BootstrapArgs) -> anyhow::Result<()> {
-    let password = if args.password_stdin {
-        let mut input = String::new();
-        std::io::stdin()
-            .read_to_string(&mut input)
-            .context("reading the password from standard input")?;
-        let password = input.strip_suffix('\n').unwrap_or(&input);
-        let password = password.strip_suffix('\r').unwrap_or(password);
-        Some(password.to_owned().into())
-    } else {
-        None
-    };
+    let password = password_from_stdin(args.password_stdin)?;
     let done = keygate
         .bootstrap(Bootstrap {
             email: args.email,
@@ -318,6 +396,139 @@ async fn token(keygate: &Keygate, command: TokenCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn user(keygate: &Keygate, command: UserCommand) -> anyhow::Result<()> {
+    let now = keygate.clock().now();
+    let console = Actor::console();
+    let mut out = std::io::stdout().lock();
+    match command {
+        UserCommand::Create(args) => {
+            let created = keygate
+                .admin_create_user(
+                    &console,
+                    NewUserRequest {
+                        email: args.email,
+                        display_name: args.name,
+                        password: password_from_stdin(args.password_stdin)?,
+                        workspace: args.workspace,
+                        instance_admin: args.instance_admin,
+                    },
+                )
+                .await
+                .map_err(user_facing)?;
+            let created = CreatedUserJson::new(created, now);
+            if args.json {
+                writeln!(out, "{}", json!(created))?;
+            } else {
+                let email = created.user.user.email.as_deref().unwrap_or_default();
+                writeln!(out, "Created user {email} ({}).", created.user.user.id)?;
+                if let Some(ws) = &created.workspace {
+                    writeln!(
+                        out,
+                        "Created workspace {} ({}) with {email} as its owner.",
+                        ws.slug, ws.id
+                    )?;
+                }
+                writeln!(
+                    out,
+                    "\nPersonal token (shown once; store it now):\n{}",
+                    created.personal_token.token
+                )?;
+            }
+        }
+        UserCommand::List(args) => {
+            let mut query = UserQuery {
+                kind: args.kind.as_deref().and_then(UserKind::parse),
+                search: args.search,
+                disabled: args.disabled.then_some(true),
+                limit: Some(MAX_USER_PAGE),
+                ..UserQuery::default()
+            };
+            let mut users = Vec::new();
+            loop {
+                let page = keygate
+                    .admin_list_users(&console, &query)
+                    .await
+                    .map_err(user_facing)?;
+                users.extend(page.users.iter().map(AdminUserJson::from));
+                match page.next_cursor {
+                    Some(cursor) => query.cursor = Some(cursor),
+                    None => break,
+                }
+            }
+            if args.json {
+                writeln!(out, "{}", json!({ "users": users }))?;
+            } else {
+                writeln!(
+                    out,
+                    "{:<36}  {:<5}  {:<8}  {:<5}  EMAIL OR NAME",
+                    "ID", "KIND", "STATUS", "ADMIN"
+                )?;
+                for u in users {
+                    writeln!(
+                        out,
+                        "{:<36}  {:<5}  {:<8}  {:<5}  {}",
+                        u.user.id,
+                        u.user.kind.as_str(),
+                        if u.disabled { "disabled" } else { "active" },
+                        if u.user.is_instance_admin { "yes" } else { "" },
+                        u.user.email.unwrap_or(u.user.display_name),
+                    )?;
+                }
+            }
+        }
+        UserCommand::Disable(args) => {
+            let id = user_id(keygate, &args.user).await?;
+            let user = keygate
+                .admin_set_disabled(&console, id, true)
+                .await
+                .map_err(user_facing)?;
+            print_user(&mut out, args.json, &user, "Disabled")?;
+        }
+        UserCommand::Enable(args) => {
+            let id = user_id(keygate, &args.user).await?;
+            let user = keygate
+                .admin_set_disabled(&console, id, false)
+                .await
+                .map_err(user_facing)?;
+            print_user(&mut out, args.json, &user, "Enabled")?;
+        }
+        UserCommand::Delete(args) => {
+            let id = user_id(keygate, &args.user).await?;
+            let user = keygate
+                .admin_user(&console, id)
+                .await
+                .map_err(user_facing)?;
+            keygate
+                .admin_delete_user(&console, id)
+                .await
+                .map_err(user_facing)?;
+            print_user(&mut out, args.json, &user, "Deleted")?;
+        }
+    }
+    Ok(())
+}
+
+fn print_user(out: &mut impl Write, as_json: bool, user: &User, done: &str) -> anyhow::Result<()> {
+    if as_json {
+        writeln!(out, "{}", json!(AdminUserJson::from(user)))?;
+    } else {
+        let label = user
+            .email
+            .as_ref()
+            .map_or_else(|| user.display_name.clone(), ToString::to_string);
+        writeln!(out, "{done} user {label} ({}).", user.id)?;
+    }
+    Ok(())
+}
+
+/// A user named by id or email.
+async fn user_id(keygate: &Keygate, reference: &str) -> anyhow::Result<Uuid> {
+    match Uuid::try_parse(reference) {
+        Ok(id) => Ok(id),
+        Err(_) => Ok(find_user(keygate, reference).await?.id),
+    }
 }
 
 fn print_secret(

@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_FILE: &str = "keygate.toml";
 
 /// Keys that `KEYGATE_*` environment variables may set.
-const ENV_KEYS: [&str; 12] = [
+const ENV_KEYS: [&str; 13] = [
     "auth_failures_per_minute",
+    "signup",
     "session_hours",
     "trusted_proxies",
     "cache_ttl_seconds",
@@ -73,6 +74,10 @@ pub struct Config {
     /// 429 until its quota refills.
     #[serde(default = "default_auth_failures_per_minute")]
     pub auth_failures_per_minute: u32,
+    /// Whether anyone may create an account with `POST /api/v1/signup` (off: instance admins
+    /// create accounts through `/api/v1/admin/users`).
+    #[serde(default)]
+    pub signup: bool,
     /// How long a web UI sign-in lasts, in hours (1 to 720).
     #[serde(default = "default_session_hours")]
     pub session_hours: u32,
@@ -131,6 +136,7 @@ impl Default for Config {
             cache_ttl_seconds: default_cache_ttl_seconds(),
             cache_max_tokens: default_cache_max_tokens(),
             auth_failures_per_minute: default_auth_failures_per_minute(),
+            signup: false,
             session_hours: default_session_hours(),
             trusted_proxies: Vec::new(),
             route: Vec::new(),
@@ -269,7 +275,7 @@ impl Config {
             "\"[not set]\""
         };
         format!(
-            "bind = \"{}\"\npublic_url = \"{}\"\ndatabase_url = \"{}\"\ntoken_prefix = \"{}\"\ntoken_pepper = {}\nlog = \"{}\"\nlog_format = \"{}\"\ncache_ttl_seconds = {}\ncache_max_tokens = {}\nauth_failures_per_minute = {}\nsession_hours = {}\ntrusted_proxies = {:?}\n",
+            "bind = \"{}\"\npublic_url = \"{}\"\ndatabase_url = \"{}\"\ntoken_prefix = \"{}\"\ntoken_pepper = {}\nlog = \"{}\"\nlog_format = \"{}\"\ncache_ttl_seconds = {}\ncache_max_tokens = {}\nauth_failures_per_minute = {}\nsignup = {}\nsession_hours = {}\ntrusted_proxies = {:?}\n",
             self.bind,
             self.public_url
                 .as_deref()
@@ -285,6 +291,7 @@ impl Config {
             self.cache_ttl_seconds,
             self.cache_max_tokens,
             self.auth_failures_per_minute,
+            self.signup,
             self.session_hours,
             self.trusted_proxies
                 .iter()

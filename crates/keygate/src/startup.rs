@@ -32,8 +32,9 @@ pub async fn services(config: &Config, clock: Clock) -> Result<Keygate, StartupE
         config.digester(),
         clock,
         config.cache_settings(),
-        crate::service::Limits {
+        crate::service::Policy {
             auth_failures_per_minute: config.auth_failures_per_minute,
+            signup: config.signup,
         },
     ))
 }

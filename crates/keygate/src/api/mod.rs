@@ -28,7 +28,7 @@ use crate::service::{Keygate, ServiceError};
 use error::ApiError;
 use extract::QueryTokenAllowed;
 use rest::{
-    api_users, audit, health, me, members, roles, teams, tokens, verify, workspace_tokens,
+    admin, api_users, audit, health, me, members, roles, teams, tokens, verify, workspace_tokens,
     workspaces,
 };
 
@@ -161,6 +161,13 @@ pub fn rest_router() -> OpenApiRouter<AppState> {
         .routes(routes!(verify::check))
         .routes(routes!(members::preview))
         .routes(routes!(members::accept))
+        .routes(routes!(admin::list, admin::create))
+        .routes(routes!(admin::get, admin::delete))
+        .routes(routes!(admin::disable))
+        .routes(routes!(admin::enable))
+        .routes(routes!(admin::list_tokens, admin::issue_token))
+        .routes(routes!(admin::audit))
+        .routes(routes!(admin::signup))
         .merge(workspace_routes());
 
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())

@@ -86,6 +86,8 @@ pub mod scheme {
         (name = "workspace-tokens", description = "Every token that belongs to a workspace"),
         (name = "audit", description = "The audit log of a workspace"),
         (name = "decisions", description = "Access decisions for other services and for the caller"),
+        (name = "admin", description = "Instance administration: users of this Keygate and their tokens (instance admins only)"),
+        (name = "signup", description = "Open sign-up, when this Keygate allows it"),
         (name = "health", description = "Liveness and readiness")
     )
 )]

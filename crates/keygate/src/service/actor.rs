@@ -28,6 +28,26 @@ impl Actor {
         }
     }
 
+    /// The operator at the command line administering the instance itself (`keygate user ...`):
+    /// an instance admin that is nobody's account. The audit log names it "command line".
+    pub fn console() -> Self {
+        Actor {
+            user: User {
+                id: Uuid::nil(),
+                kind: keygate_domain::UserKind::Human,
+                email: None,
+                display_name: "command line".into(),
+                description: None,
+                workspace_id: None,
+                is_instance_admin: true,
+                disabled_at: None,
+                created_at: DateTime::UNIX_EPOCH,
+            },
+            token: None,
+            ip: None,
+        }
+    }
+
     /// The label the audit log keeps for this actor: their email, or an API user's name.
     pub fn label(&self) -> String {
         self.user
@@ -48,7 +68,7 @@ impl Actor {
         NewAuditEvent {
             id: Uuid::now_v7(),
             workspace_id: workspace,
-            actor_id: Some(self.user.id),
+            actor_id: (!self.user.id.is_nil()).then_some(self.user.id),
             actor_label: Some(self.label()),
             actor_token_id: self.token.as_ref().map(|t| t.id),
             action: action.to_owned(),

@@ -1,4 +1,4 @@
-//! The audit log of a workspace: filter, page, export.
+//! The audit log of a workspace, and of the whole instance: filter, page, export.
 
 use chrono::{DateTime, Utc};
 use keygate_domain::AuditEvent;
@@ -40,6 +40,26 @@ impl Keygate {
     ) -> ServiceResult<AuditPage> {
         let managed = self.managed(actor, ws).await?;
         managed.require(manage::AUDIT)?;
+        self.audit_page(Some(managed.workspace.id), query).await
+    }
+
+    /// One page of the whole instance's audit log, every workspace's entries and those of no
+    /// workspace (accounts, sign-ins, failed authentications), newest first. Instance admins
+    /// only.
+    pub async fn instance_audit_log(
+        &self,
+        actor: &Actor,
+        query: &AuditQuery,
+    ) -> ServiceResult<AuditPage> {
+        super::admin::require_instance_admin(actor)?;
+        self.audit_page(None, query).await
+    }
+
+    async fn audit_page(
+        &self,
+        workspace: Option<Uuid>,
+        query: &AuditQuery,
+    ) -> ServiceResult<AuditPage> {
         let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
         let filter = AuditFilter {
             actor_id: query.actor,
@@ -51,10 +71,7 @@ impl Keygate {
             // One more than asked, to know whether another page follows.
             limit: limit + 1,
         };
-        let mut events = self
-            .store
-            .audit_events(managed.workspace.id, &filter)
-            .await?;
+        let mut events = self.store.audit_events(workspace, &filter).await?;
         let next_cursor = if events.len() > limit as usize {
             events.truncate(limit as usize);
             events.last().map(|e| e.id)

@@ -3,6 +3,7 @@
 
 mod access;
 mod actor;
+mod admin;
 mod api_users;
 mod audit;
 mod auth;
@@ -28,6 +29,9 @@ use keygate_store::Store;
 
 pub use access::manage;
 pub use actor::{Actor, Target};
+pub use admin::{
+    CreatedUser, DEFAULT_USER_PAGE, MAX_USER_PAGE, NewUserRequest, UserPage, UserQuery,
+};
 pub use api_users::{ApiUserPatchRequest, ApiUserRequest, CreatedApiUser};
 pub use audit::{AuditPage, AuditQuery, DEFAULT_PAGE, MAX_PAGE};
 pub use auth::{Decision, FailureSampler, Question, Refusal};
@@ -54,19 +58,23 @@ pub struct Keygate {
     cache: Arc<cache::VerifyCache>,
     usage: Arc<usage::UsageRecorder>,
     throttle: Arc<throttle::Throttle>,
+    policy: Policy,
 }
 
-/// Limits that protect the service.
+/// What the deployment allows, and how it protects itself.
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub struct Policy {
     /// Failed authentications allowed per client address and minute before it is refused.
     pub auth_failures_per_minute: u32,
+    /// Whether anyone may create an account with `POST /api/v1/signup`.
+    pub signup: bool,
 }
 
-impl Default for Limits {
+impl Default for Policy {
     fn default() -> Self {
         Self {
             auth_failures_per_minute: 30,
+            signup: false,
         }
     }
 }
@@ -78,7 +86,7 @@ impl Keygate {
         digester: Digester,
         clock: Clock,
         cache: CacheSettings,
-        limits: Limits,
+        policy: Policy,
     ) -> Self {
         Self {
             store,
@@ -88,7 +96,8 @@ impl Keygate {
             failures: Arc::default(),
             cache: Arc::new(cache::VerifyCache::new(cache)),
             usage: Arc::default(),
-            throttle: Arc::new(throttle::Throttle::new(limits.auth_failures_per_minute)),
+            throttle: Arc::new(throttle::Throttle::new(policy.auth_failures_per_minute)),
+            policy,
         }
     }
 

@@ -262,16 +262,27 @@ impl Keygate {
         actor: &Actor,
         req: NewTokenRequest,
     ) -> ServiceResult<(Token, ClearToken)> {
+        self.issue_token(actor, actor, req).await
+    }
+
+    /// A new token for `holder`'s user, created by `actor` (the same, or an instance admin). Its
+    /// scope is checked against what the holder holds and the token they act with.
+    pub(super) async fn issue_token(
+        &self,
+        actor: &Actor,
+        holder: &Actor,
+        req: NewTokenRequest,
+    ) -> ServiceResult<(Token, ClearToken)> {
         let now = self.clock.now();
         let settings = self.token_settings(&req, now)?;
-        let scope = self.checked_scope(actor, req.scope.as_ref()).await?;
+        let scope = self.checked_scope(holder, req.scope.as_ref()).await?;
         for id in scope.iter().flat_map(|s| s.workspaces.iter().flatten()) {
             if let Some(ws) = self.store.workspace(*id).await? {
                 within_lifetime(&ws, now, settings.expires_at)?;
             }
         }
         // An API user's tokens are `kga_` whoever creates them, so the prefix tells.
-        let kind = match actor.user.kind {
+        let kind = match holder.user.kind {
             keygate_domain::UserKind::Api => TokenKind::Api,
             keygate_domain::UserKind::Human => TokenKind::User,
         };
@@ -281,14 +292,19 @@ impl Keygate {
             description: settings.description,
             expires_at: settings.expires_at,
             scope,
-            ..self.token_row(actor.user.id, &clear, now)
+            ..self.token_row(holder.user.id, &clear, now)
         };
+        let mut details =
+            json!({ "name": row.name, "hint": row.hint, "expires_at": row.expires_at });
+        if holder.user.id != actor.user.id {
+            details["owner"] = json!(holder.user.id);
+        }
         let audit = actor.audit(
             now,
-            None,
+            holder.user.workspace_id,
             "token.created",
             Target::new("token", row.id),
-            json!({ "name": row.name, "hint": row.hint, "expires_at": row.expires_at }),
+            details,
         );
         let token = self.store.insert_token(&row, &audit).await?;
         Ok((token, clear))

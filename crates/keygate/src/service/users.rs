@@ -1,15 +1,13 @@
 //! Users: bootstrapping the first instance admin with their workspace and personal token, and
 //! finding users.
 
-use keygate_domain::{
-    ClearToken, Email, Slug, Token, TokenKind, User, UserKind, Workspace, validate,
-};
+use keygate_domain::{Email, Slug, Token, TokenKind, User, UserKind, validate};
 use keygate_store::{NewAuditEvent, NewUser, NewWorkspace};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Keygate, ServiceError, ServiceResult, password};
+use super::{Actor, CreatedUser, Keygate, ServiceError, ServiceResult, Target, password};
 
 pub struct Bootstrap {
     pub email: String,
@@ -17,12 +15,8 @@ pub struct Bootstrap {
     pub password: Option<SecretString>,
 }
 
-pub struct Bootstrapped {
-    pub user: User,
-    pub workspace: Option<Workspace>,
-    pub token: Token,
-    pub clear: ClearToken,
-}
+/// The first user, with their personal token (shown once) and workspace.
+pub type Bootstrapped = CreatedUser;
 
 /// The part of an email before `@`: a person's display name until they choose one.
 pub(super) fn default_display_name(email: &Email) -> String {
@@ -44,19 +38,35 @@ pub(super) async fn password_hash(password: Option<SecretString>) -> ServiceResu
     }
 }
 
+/// A person's account to create, with their personal token and optionally a workspace they own.
+pub(super) struct NewHuman<'a> {
+    pub email: &'a str,
+    pub display_name: Option<&'a str>,
+    pub password_hash: Option<String>,
+    /// Slug of a workspace to create with the user as its owner.
+    pub workspace: Option<&'a str>,
+    pub instance_admin: bool,
+    /// Who creates the account; `None` when the person creates it themselves.
+    pub actor: Option<&'a Actor>,
+    pub ip: Option<std::net::IpAddr>,
+    /// The audit action: `user.bootstrapped`, `user.created`, `user.signed_up`.
+    pub action: &'static str,
+}
+
 impl Keygate {
-    /// Creates an instance admin, their personal token and optionally a workspace they own, in
-    /// one transaction. Refused when a user with the email exists.
-    pub async fn bootstrap(&self, req: Bootstrap) -> ServiceResult<Bootstrapped> {
-        let email = Email::parse(&req.email)?;
-        let slug = req.workspace.as_deref().map(Slug::parse).transpose()?;
-        let password_hash = password_hash(req.password).await?;
+    /// Creates a person's account, their personal token and optionally their workspace, in one
+    /// transaction. An email already taken is a conflict, and so is a workspace slug.
+    pub(super) async fn create_human(&self, req: NewHuman<'_>) -> ServiceResult<CreatedUser> {
+        let email = Email::parse(req.email)?;
+        let slug = req.workspace.map(Slug::parse).transpose()?;
+        let display_name = match req.display_name {
+            Some(name) => validate::name("display_name", name)?,
+            None => default_display_name(&email),
+        };
         if self.store.user_by_email(&email).await?.is_some() {
             return Err(ServiceError::conflict(
                 "email_taken",
-                format!(
-                    "a user with email {email} already exists; bootstrap only creates new users"
-                ),
+                format!("a user with email {email} already exists"),
             ));
         }
         let now = self.clock.now();
@@ -65,12 +75,12 @@ impl Keygate {
         let new = NewUser {
             id,
             kind: UserKind::Human,
-            display_name: default_display_name(&email),
+            display_name,
             email: Some(email.clone()),
             description: None,
             workspace_id: None,
-            password_hash,
-            is_instance_admin: true,
+            password_hash: req.password_hash,
+            is_instance_admin: req.instance_admin,
             created_at: now,
             first_token: self.token_row(id, &clear, now),
             own_workspace: slug.map(|slug| NewWorkspace {
@@ -81,31 +91,61 @@ impl Keygate {
             }),
             membership: None,
         };
-        let audit = NewAuditEvent {
-            id: Uuid::now_v7(),
-            workspace_id: new.own_workspace.as_ref().map(|w| w.id),
-            actor_id: Some(id),
-            actor_label: Some(email.to_string()),
-            actor_token_id: None,
-            action: "user.bootstrapped".into(),
-            target_type: "user".into(),
-            target_id: Some(id.to_string()),
-            details: json!({ "email": email, "workspace": new.own_workspace.as_ref().map(|w| &w.slug) }),
-            client_ip: None,
-            created_at: now,
+        let details = json!({
+            "email": email,
+            "workspace": new.own_workspace.as_ref().map(|w| &w.slug),
+            "instance_admin": req.instance_admin,
+        });
+        let workspace_id = new.own_workspace.as_ref().map(|w| w.id);
+        let target = Target::new("user", id);
+        let audit = match req.actor {
+            Some(actor) => actor.audit(now, workspace_id, req.action, target, details),
+            // The person creating their own account is the actor.
+            None => NewAuditEvent {
+                id: Uuid::now_v7(),
+                workspace_id,
+                actor_id: Some(id),
+                actor_label: Some(email.to_string()),
+                actor_token_id: None,
+                action: req.action.into(),
+                target_type: target.kind.into(),
+                target_id: Some(target.id),
+                details,
+                client_ip: req.ip.map(|ip| ip.to_string()),
+                created_at: now,
+            },
         };
         let (user, token) = self.store.create_user(&new, &audit).await?;
-        let workspace = match &new.own_workspace {
-            Some(ws) => self.store.workspace(ws.id).await?,
+        let workspace = match workspace_id {
+            Some(ws) => self.store.workspace(ws).await?,
             None => None,
         };
-        tracing::info!(user = %user.id, "user bootstrapped");
-        Ok(Bootstrapped {
+        Ok(CreatedUser {
             user,
             workspace,
             token,
             clear,
         })
+    }
+
+    /// Creates an instance admin, their personal token and optionally a workspace they own, in
+    /// one transaction. Refused when a user with the email exists.
+    pub async fn bootstrap(&self, req: Bootstrap) -> ServiceResult<Bootstrapped> {
+        let password_hash = password_hash(req.password).await?;
+        let created = self
+            .create_human(NewHuman {
+                email: &req.email,
+                display_name: None,
+                password_hash,
+                workspace: req.workspace.as_deref(),
+                instance_admin: true,
+                actor: None,
+                ip: None,
+                action: "user.bootstrapped",
+            })
+            .await?;
+        tracing::info!(user = %created.user.id, "user bootstrapped");
+        Ok(created)
     }
 
     pub async fn user_by_email(&self, email: &Email) -> ServiceResult<Option<User>> {

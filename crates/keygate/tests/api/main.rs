@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod admin;
 mod api_users;
 mod audit;
 mod bad_input;

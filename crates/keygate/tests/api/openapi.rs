@@ -73,6 +73,16 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("GET", "/api/v1/workspaces/{ws}/tokens"),
     ("DELETE", "/api/v1/workspaces/{ws}/tokens/{id}"),
     ("GET", "/api/v1/workspaces/{ws}/audit"),
+    ("GET", "/api/v1/admin/users"),
+    ("POST", "/api/v1/admin/users"),
+    ("GET", "/api/v1/admin/users/{id}"),
+    ("DELETE", "/api/v1/admin/users/{id}"),
+    ("POST", "/api/v1/admin/users/{id}/disable"),
+    ("POST", "/api/v1/admin/users/{id}/enable"),
+    ("GET", "/api/v1/admin/users/{id}/tokens"),
+    ("POST", "/api/v1/admin/users/{id}/tokens"),
+    ("GET", "/api/v1/admin/audit"),
+    ("POST", "/api/v1/signup"),
 ];
 
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];

@@ -654,3 +654,128 @@ pub struct AuditQueryJson {
     #[param(ignore)]
     pub _api_token: Option<serde::de::IgnoredAny>,
 }
+
+/// A user as instance admins see them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminUserJson {
+    #[serde(flatten)]
+    pub user: UserJson,
+    pub description: Option<String>,
+    /// The workspace an API user lives in; `null` for people.
+    pub workspace_id: Option<Uuid>,
+    /// A disabled user's tokens and sign-ins do not work.
+    pub disabled: bool,
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+impl From<&User> for AdminUserJson {
+    fn from(u: &User) -> Self {
+        Self {
+            user: u.into(),
+            description: u.description.clone(),
+            workspace_id: u.workspace_id,
+            disabled: u.is_disabled(),
+            disabled_at: u.disabled_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminUserListJson {
+    pub users: Vec<AdminUserJson>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<Uuid>,
+}
+
+/// Filters and paging of the user list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UserQueryJson {
+    /// Only people (`human`) or only API users (`api`).
+    #[param(value_type = Option<doc::UserKind>, inline)]
+    pub kind: Option<UserKind>,
+    /// Only users whose email or display name contains this text (case-insensitive).
+    pub search: Option<String>,
+    /// Only disabled users (`true`) or only enabled ones (`false`).
+    pub disabled: Option<bool>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<Uuid>,
+    /// Users per page: 1 to 500, 50 by default. Oldest first.
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+}
+
+/// A person's account to create. Without a password they cannot sign in to the web UI, and
+/// their personal token (in the response) is how they call the API.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserJson {
+    pub email: String,
+    /// Defaults to the part of the email before `@`.
+    pub display_name: Option<String>,
+    /// At least 8 characters.
+    #[schema(value_type = Option<String>)]
+    pub password: Option<secrecy::SecretString>,
+    /// Slug of a workspace to create with the user as its owner.
+    pub workspace: Option<String>,
+    /// Whether the user administers this Keygate too.
+    #[serde(default)]
+    pub instance_admin: bool,
+}
+
+/// Open sign-up: the caller's own account.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignupJson {
+    pub email: String,
+    /// At least 8 characters.
+    #[schema(value_type = String)]
+    pub password: secrecy::SecretString,
+    /// Defaults to the part of the email before `@`.
+    pub display_name: Option<String>,
+    /// Slug of a workspace to create with the new user as its owner.
+    pub workspace: Option<String>,
+}
+
+/// A new account with its personal token, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedUserJson {
+    pub user: AdminUserJson,
+    /// The workspace created with the account, if one was asked for.
+    pub workspace: Option<WorkspaceJson>,
+    /// The personal token; `token.token` is the secret, shown this once.
+    pub personal_token: TokenWithSecretJson,
+}
+
+impl CreatedUserJson {
+    pub fn new(created: crate::service::CreatedUser, now: DateTime<Utc>) -> Self {
+        Self {
+            user: (&created.user).into(),
+            workspace: created.workspace.as_ref().map(WorkspaceJson::from),
+            personal_token: TokenWithSecretJson::new(&created.token, created.clear, now),
+        }
+    }
+}
+
+/// Filters and paging of the instance's audit log.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AdminAuditQueryJson {
+    /// Only events by this user (id).
+    pub actor: Option<Uuid>,
+    /// Only events with this action, e.g. `user.disabled`.
+    pub action: Option<String>,
+    /// Only events about this target (its `target_id`).
+    pub target: Option<String>,
+    /// Only events at or after this time (RFC 3339).
+    pub since: Option<DateTime<Utc>>,
+    /// Only events before this time (RFC 3339).
+    pub until: Option<DateTime<Utc>>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<Uuid>,
+    /// Events per page: 1 to 500, 50 by default. Newest first.
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+}

@@ -1,6 +1,7 @@
 //! REST handlers under `/api/v1`, one file per resource. Handlers translate wire types and call
 //! the service layer; they hold no rules of their own.
 
+pub mod admin;
 pub mod api_users;
 pub mod audit;
 pub mod health;

@@ -1,0 +1,386 @@
+//! Instance administration under `/api/v1/admin/users` (instance admins only), and open sign-up
+//! at `/api/v1/signup` (when the deployment allows it).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use uuid::Uuid;
+
+use super::json::{
+    AdminAuditQueryJson, AdminUserJson, AdminUserListJson, AuditEventJson, AuditPageJson,
+    CreateTokenJson, CreateUserJson, CreatedUserJson, SignupJson, TokenJson, TokenListJson,
+    TokenWithSecretJson, UserQueryJson,
+};
+use crate::api::AppState;
+use crate::api::error::ApiError;
+use crate::api::extract::{Caller, ClientIp, Json, Path, Query};
+use crate::api::openapi::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
+    Unavailable, UnsupportedMediaType,
+};
+use crate::service::{
+    AuditQuery, Expiry, NewTokenRequest, NewUserRequest, ServiceError, UserQuery,
+};
+
+/// The users of this Keygate.
+///
+/// People and API users, oldest first, filtered and paged. Instance admins only.
+#[utoipa::path(
+    get,
+    path = "/admin/users",
+    operation_id = "admin_list_users",
+    tag = "admin",
+    params(UserQueryJson),
+    responses(
+        (status = 200, description = "A page of users", body = AdminUserListJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Query(params): Query<UserQueryJson>,
+) -> Result<axum::Json<AdminUserListJson>, ApiError> {
+    let query = UserQuery {
+        kind: params.kind,
+        search: params.search,
+        disabled: params.disabled,
+        cursor: params.cursor,
+        limit: params.limit,
+    };
+    let page = state.keygate.admin_list_users(&actor, &query).await?;
+    Ok(axum::Json(AdminUserListJson {
+        users: page.users.iter().map(AdminUserJson::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Creates a person's account with their personal token.
+///
+/// Optionally with a password (to sign in to the web UI) and a workspace they own. This is how a
+/// platform's own sign-up provisions its users: the personal token is in the response, this
+/// once. Instance admins only.
+#[utoipa::path(
+    post,
+    path = "/admin/users",
+    operation_id = "admin_create_user",
+    tag = "admin",
+    request_body(content = CreateUserJson, example = json!({"email": "grace@example.com", "display_name": "Grace", "workspace": "grace"})),
+    responses(
+        (status = 201, description = "Created; `personal_token.token` is the secret, shown this once", body = CreatedUserJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Json(body): Json<CreateUserJson>,
+) -> Result<(StatusCode, axum::Json<CreatedUserJson>), ApiError> {
+    let created = state
+        .keygate
+        .admin_create_user(
+            &actor,
+            NewUserRequest {
+                email: body.email,
+                display_name: body.display_name,
+                password: body.password,
+                workspace: body.workspace,
+                instance_admin: body.instance_admin,
+            },
+        )
+        .await?;
+    let now = state.keygate.clock().now();
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedUserJson::new(created, now)),
+    ))
+}
+
+/// One user.
+#[utoipa::path(
+    get,
+    path = "/admin/users/{id}",
+    operation_id = "admin_get_user",
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user", body = AdminUserJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<AdminUserJson>, ApiError> {
+    let user = state.keygate.admin_user(&actor, id).await?;
+    Ok(axum::Json((&user).into()))
+}
+
+/// Deletes a user with their tokens, sessions and memberships.
+///
+/// Their tokens stop working at once, on every node. Refused for your own account and for the
+/// last owner of a workspace. Instance admins only.
+#[utoipa::path(
+    delete,
+    path = "/admin/users/{id}",
+    operation_id = "admin_delete_user",
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    state.keygate.admin_delete_user(&actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Disables a user.
+///
+/// Their tokens and web sign-ins stop working at once, on every node, until they are enabled
+/// again. Instance admins only.
+#[utoipa::path(
+    post,
+    path = "/admin/users/{id}/disable",
+    operation_id = "admin_disable_user",
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "Disabled", body = AdminUserJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub async fn disable(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<AdminUserJson>, ApiError> {
+    let user = state.keygate.admin_set_disabled(&actor, id, true).await?;
+    Ok(axum::Json((&user).into()))
+}
+
+/// Enables a disabled user.
+///
+/// Their tokens work again, except those revoked or expired meanwhile. Instance admins only.
+#[utoipa::path(
+    post,
+    path = "/admin/users/{id}/enable",
+    operation_id = "admin_enable_user",
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "Enabled", body = AdminUserJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub async fn enable(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<AdminUserJson>, ApiError> {
+    let user = state.keygate.admin_set_disabled(&actor, id, false).await?;
+    Ok(axum::Json((&user).into()))
+}
+
+/// A user's tokens.
+///
+/// Hints only, never the secrets. Instance admins only.
+#[utoipa::path(
+    get,
+    path = "/admin/users/{id}/tokens",
+    operation_id = "admin_list_user_tokens",
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user's tokens", body = TokenListJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<TokenListJson>, ApiError> {
+    let user = state.keygate.admin_user(&actor, id).await?;
+    let now = state.keygate.clock().now();
+    let tokens = state.keygate.list_tokens(&user).await?;
+    Ok(axum::Json(TokenListJson {
+        tokens: tokens.iter().map(|t| TokenJson::new(t, now)).collect(),
+    }))
+}
+
+/// Issues a token for a user.
+///
+/// Optionally with an expiry and a scope within what the user holds. The secret is in the
+/// response, this once; give it to the user. Instance admins only.
+#[utoipa::path(
+    post,
+    path = "/admin/users/{id}/tokens",
+    operation_id = "admin_issue_token",
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "User id")),
+    request_body(content = CreateTokenJson, example = json!({"name": "mobile app", "expires_in_days": 365})),
+    responses(
+        (status = 201, description = "Issued; `token` is the secret, shown this once", body = TokenWithSecretJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub async fn issue_token(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<Uuid>,
+    Json(body): Json<CreateTokenJson>,
+) -> Result<(StatusCode, axum::Json<TokenWithSecretJson>), ApiError> {
+    let request = NewTokenRequest {
+        name: body.name,
+        description: body.description,
+        expiry: Expiry::from_parts(body.expires_in_days, body.expires_at)
+            .map_err(ServiceError::from)?,
+        scope: body.scope.map(Into::into),
+    };
+    let (token, clear) = state.keygate.admin_issue_token(&actor, id, request).await?;
+    let now = state.keygate.clock().now();
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(TokenWithSecretJson::new(&token, clear, now)),
+    ))
+}
+
+/// The whole instance's audit log.
+///
+/// Every workspace's entries, and those of no workspace: accounts created, disabled, enabled and
+/// deleted, sign-ups, a user's own tokens, sampled failed authentications. Newest first, filtered
+/// and paged like a workspace's log. Instance admins only.
+#[utoipa::path(
+    get,
+    path = "/admin/audit",
+    operation_id = "admin_list_audit_events",
+    tag = "admin",
+    params(AdminAuditQueryJson),
+    responses(
+        (status = 200, description = "A page of events", body = AuditPageJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub async fn audit(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Query(params): Query<AdminAuditQueryJson>,
+) -> Result<axum::Json<AuditPageJson>, ApiError> {
+    let query = AuditQuery {
+        actor: params.actor,
+        action: params.action,
+        target: params.target,
+        since: params.since,
+        until: params.until,
+        cursor: params.cursor,
+        limit: params.limit,
+    };
+    let page = state.keygate.instance_audit_log(&actor, &query).await?;
+    Ok(axum::Json(AuditPageJson {
+        events: page.events.iter().map(AuditEventJson::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Creates your own account.
+///
+/// Only when this Keygate allows sign-up (`signup = true`; 403 otherwise). Your personal token
+/// is in the response, this once, and you can sign in to the web UI with the password. Every
+/// attempt counts against your address like a failed sign-in: too many answer 429.
+#[utoipa::path(
+    post,
+    path = "/signup",
+    operation_id = "signup",
+    tag = "signup",
+    security(()),
+    request_body(content = SignupJson, example = json!({"email": "lin@example.com", "password": "correct horse battery staple", "workspace": "lin"})),
+    responses(
+        (status = 201, description = "Created; `personal_token.token` is the secret, shown this once", body = CreatedUserJson),
+        (status = 400, response = BadRequest),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub async fn signup(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Json(body): Json<SignupJson>,
+) -> Result<(StatusCode, axum::Json<CreatedUserJson>), ApiError> {
+    if let Some(seconds) = state.keygate.throttled(ip) {
+        return Err(ApiError::TooManyRequests(seconds));
+    }
+    let created = state
+        .keygate
+        .sign_up(
+            &body.email,
+            body.password,
+            body.display_name.as_deref(),
+            body.workspace.as_deref(),
+            ip,
+        )
+        .await?;
+    let now = state.keygate.clock().now();
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedUserJson::new(created, now)),
+    ))
+}

@@ -1,0 +1,299 @@
+//! Instance administration and sign-up: an instance admin creates, lists, disables, enables and
+//! deletes users and issues tokens for them, so a platform's own sign-up can provision its users'
+//! accounts; open self sign-up, when the deployment allows it, creates one account for the caller.
+
+use keygate_domain::{ClearToken, Token, User, UserKind, Workspace, model::builtin_role};
+use keygate_store::{UserFilter, UserPatch};
+use secrecy::SecretString;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::tokens::{NewTokenRequest, within_lifetime};
+use super::users::{NewHuman, password_hash};
+use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target};
+
+/// Users per page unless asked otherwise, and at most.
+pub const DEFAULT_USER_PAGE: u32 = 50;
+pub const MAX_USER_PAGE: u32 = 500;
+
+/// A person's account to create.
+#[derive(Debug, Clone, Default)]
+pub struct NewUserRequest {
+    pub email: String,
+    pub display_name: Option<String>,
+    /// Without one, the person cannot sign in to the web UI; their personal token works.
+    pub password: Option<SecretString>,
+    /// Slug of a workspace to create with the user as its owner.
+    pub workspace: Option<String>,
+    pub instance_admin: bool,
+}
+
+/// A new account with its personal token, shown once.
+pub struct CreatedUser {
+    pub user: User,
+    pub workspace: Option<Workspace>,
+    pub token: Token,
+    pub clear: ClearToken,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    pub kind: Option<UserKind>,
+    pub search: Option<String>,
+    pub disabled: Option<bool>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<Uuid>,
+    pub limit: Option<u32>,
+}
+
+pub struct UserPage {
+    pub users: Vec<User>,
+    /// Present when more users follow.
+    pub next_cursor: Option<Uuid>,
+}
+
+/// Instance administration is for people who are instance admins, through a token that is not
+/// scoped (a scope narrows workspace rights, and cannot express "some of the instance").
+pub(super) fn require_instance_admin(actor: &Actor) -> ServiceResult<()> {
+    if !actor.user.is_instance_admin {
+        return Err(ServiceError::Forbidden {
+            missing: None,
+            message: "only instance admins administer users".into(),
+        });
+    }
+    if actor.token.as_ref().is_some_and(|t| t.scope.is_some()) {
+        return Err(ServiceError::Forbidden {
+            missing: None,
+            message: "a scoped token cannot administer users; use an unscoped token".into(),
+        });
+    }
+    Ok(())
+}
+
+impl Keygate {
+    async fn user_by_id(&self, id: Uuid) -> ServiceResult<User> {
+        self.store
+            .user(id)
+            .await?
+            .ok_or(ServiceError::NotFound("user"))
+    }
+
+    /// Creates a person's account with their personal token, optionally a password and a
+    /// workspace they own. Instance admins only.
+    pub async fn admin_create_user(
+        &self,
+        actor: &Actor,
+        req: NewUserRequest,
+    ) -> ServiceResult<CreatedUser> {
+        require_instance_admin(actor)?;
+        let created = self
+            .create_human(NewHuman {
+                email: &req.email,
+                display_name: req.display_name.as_deref(),
+                password_hash: password_hash(req.password).await?,
+                workspace: req.workspace.as_deref(),
+                instance_admin: req.instance_admin,
+                actor: Some(actor),
+                ip: actor.ip,
+                action: "user.created",
+            })
+            .await?;
+        tracing::info!(user = %created.user.id, "user created by an instance admin");
+        Ok(created)
+    }
+
+    /// Open sign-up: the caller's own account, with a password, their personal token and
+    /// optionally a workspace they own. Only when the deployment allows it; every attempt counts
+    /// against the client address like a failed sign-in, so it cannot be used to mass-create
+    /// accounts.
+    pub async fn sign_up(
+        &self,
+        email: &str,
+        password: SecretString,
+        display_name: Option<&str>,
+        workspace: Option<&str>,
+        ip: Option<std::net::IpAddr>,
+    ) -> ServiceResult<CreatedUser> {
+        if !self.policy.signup {
+            return Err(ServiceError::Forbidden {
+                missing: None,
+                message: "sign-up is turned off on this Keygate; ask an instance admin for an \
+                          account"
+                    .into(),
+            });
+        }
+        if let Some(ip) = ip {
+            self.throttle.failed(ip);
+        }
+        let password_hash = password_hash(Some(password)).await?;
+        let created = self
+            .create_human(NewHuman {
+                email,
+                display_name,
+                password_hash,
+                workspace,
+                instance_admin: false,
+                actor: None,
+                ip,
+                action: "user.signed_up",
+            })
+            .await?;
+        tracing::info!(user = %created.user.id, "user signed up");
+        Ok(created)
+    }
+
+    /// One page of users, oldest first. Instance admins only.
+    pub async fn admin_list_users(
+        &self,
+        actor: &Actor,
+        query: &UserQuery,
+    ) -> ServiceResult<UserPage> {
+        require_instance_admin(actor)?;
+        let limit = query
+            .limit
+            .unwrap_or(DEFAULT_USER_PAGE)
+            .clamp(1, MAX_USER_PAGE);
+        let search = query
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        let filter = UserFilter {
+            kind: query.kind,
+            search: search.map(str::to_owned),
+            disabled: query.disabled,
+            after: query.cursor,
+            // One more than asked, to know whether another page follows.
+            limit: limit + 1,
+        };
+        let mut users = self.store.list_users(&filter).await?;
+        let next_cursor = if users.len() > limit as usize {
+            users.truncate(limit as usize);
+            users.last().map(|u| u.id)
+        } else {
+            None
+        };
+        Ok(UserPage { users, next_cursor })
+    }
+
+    pub async fn admin_user(&self, actor: &Actor, id: Uuid) -> ServiceResult<User> {
+        require_instance_admin(actor)?;
+        self.user_by_id(id).await
+    }
+
+    /// Disables or enables a user. A disabled user's tokens and web sessions stop working at
+    /// once, on every node; enabling brings them back (revoked tokens stay revoked).
+    pub async fn admin_set_disabled(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        disabled: bool,
+    ) -> ServiceResult<User> {
+        require_instance_admin(actor)?;
+        if disabled && id == actor.user.id {
+            return Err(ServiceError::conflict(
+                "own_account",
+                "you cannot disable your own account",
+            ));
+        }
+        let current = self.user_by_id(id).await?;
+        if current.is_disabled() == disabled {
+            return Ok(current);
+        }
+        let now = self.clock.now();
+        let action = if disabled {
+            "user.disabled"
+        } else {
+            "user.enabled"
+        };
+        let audit = actor.audit(
+            now,
+            current.workspace_id,
+            action,
+            Target::new("user", id),
+            json!({ "email": current.email, "name": current.display_name }),
+        );
+        let patch = UserPatch {
+            disabled_at: Some(disabled.then_some(now)),
+            ..UserPatch::default()
+        };
+        let user = self
+            .store
+            .update_user(id, &patch, now, &audit)
+            .await?
+            .ok_or(ServiceError::NotFound("user"))?;
+        self.changed(Notice::User(id)).await;
+        Ok(user)
+    }
+
+    /// Deletes a user with their tokens, sessions and memberships. Refused for the caller's own
+    /// account and for the last owner of a workspace, which would be left with nobody to run it.
+    pub async fn admin_delete_user(&self, actor: &Actor, id: Uuid) -> ServiceResult<()> {
+        require_instance_admin(actor)?;
+        if id == actor.user.id {
+            return Err(ServiceError::conflict(
+                "own_account",
+                "you cannot delete your own account",
+            ));
+        }
+        let user = self.user_by_id(id).await?;
+        for membership in self.store.memberships(id).await? {
+            if !membership.has_role(builtin_role::OWNER) {
+                continue;
+            }
+            let others = self
+                .store
+                .members(membership.workspace.id, Some(UserKind::Human))
+                .await?
+                .into_iter()
+                .any(|m| m.user.id != id && m.has_role(builtin_role::OWNER));
+            if !others {
+                return Err(ServiceError::conflict(
+                    "last_owner",
+                    format!(
+                        "{} is the last owner of workspace `{}`: make someone else an owner, or \
+                         delete the workspace, first",
+                        user.email
+                            .as_ref()
+                            .map_or_else(|| user.display_name.clone(), ToString::to_string),
+                        membership.workspace.slug
+                    ),
+                ));
+            }
+        }
+        let audit = actor.audit(
+            self.clock.now(),
+            user.workspace_id,
+            "user.deleted",
+            Target::new("user", id),
+            json!({ "email": user.email, "name": user.display_name, "kind": user.kind.as_str() }),
+        );
+        if !self.store.delete_user(id, &audit).await? {
+            return Err(ServiceError::NotFound("user"));
+        }
+        self.changed(Notice::User(id)).await;
+        if let Some(workspace) = user.workspace_id {
+            self.changed(Notice::Workspace(workspace)).await;
+        }
+        Ok(())
+    }
+
+    /// Issues a token for a user, shown once. It may be scoped within what the user holds; it
+    /// never carries more than they hold at the moment it is used.
+    pub async fn admin_issue_token(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        req: NewTokenRequest,
+    ) -> ServiceResult<(Token, ClearToken)> {
+        require_instance_admin(actor)?;
+        let owner = self.user_by_id(id).await?;
+        if let Some(workspace) = owner.workspace_id
+            && let Some(ws) = self.store.workspace(workspace).await?
+        {
+            let settings = self.token_settings(&req, self.clock.now())?;
+            within_lifetime(&ws, self.clock.now(), settings.expires_at)?;
+        }
+        self.issue_token(actor, &Actor::operator(owner), req).await
+    }
+}

@@ -1,0 +1,534 @@
+//! Instance administration (`/api/v1/admin/users`) and open sign-up (`/api/v1/signup`): who may
+//! use them, what they create, and that a disabled or deleted user's tokens stop at once.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, assert_error, backend_tests, send, spawn_app_with};
+
+backend_tests!(
+    an_instance_admin_creates_a_user_whose_personal_token_works,
+    a_created_user_with_a_password_signs_in_and_owns_their_workspace,
+    users_are_listed_with_filters_and_pages,
+    only_unscoped_instance_admins_administer_users,
+    a_disabled_user_is_refused_at_once_and_works_again_when_enabled,
+    a_deleted_user_is_refused_at_once,
+    admins_cannot_remove_themselves_or_a_last_owner,
+    an_admin_issues_a_token_for_a_user,
+    user_administration_is_audited,
+    bad_admin_input_gets_clear_errors,
+    sign_up_is_off_by_default,
+);
+
+const USERS: &str = "/api/v1/admin/users";
+
+/// Creates a user as the bootstrapped admin; returns the 201 body.
+async fn create_user(app: &TestApp, body: Value) -> Value {
+    let (status, created) = send(app.as_owner(Method::POST, USERS).json(&body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    app.remember(token_of(&created));
+    created
+}
+
+fn token_of(created: &Value) -> &str {
+    created["personal_token"]["token"]
+        .as_str()
+        .expect("personal token in clear")
+}
+
+fn user_path(created: &Value) -> String {
+    format!("{USERS}/{}", created["user"]["id"].as_str().expect("id"))
+}
+
+async fn me(app: &TestApp, token: &str) -> (StatusCode, Value) {
+    send(app.with_token(token, Method::GET, "/api/v1/auth/me")).await
+}
+
+async fn an_instance_admin_creates_a_user_whose_personal_token_works(app: TestApp) {
+    let created = create_user(
+        &app,
+        json!({"email": "Grace@Example.com", "display_name": "Grace"}),
+    )
+    .await;
+    assert_eq!(created["user"]["email"], "grace@example.com");
+    assert_eq!(created["user"]["display_name"], "Grace");
+    assert_eq!(created["user"]["kind"], "human");
+    assert_eq!(created["user"]["is_instance_admin"], false);
+    assert_eq!(created["user"]["disabled"], false);
+    assert_eq!(created["workspace"], Value::Null);
+    assert_eq!(created["personal_token"]["kind"], "personal");
+    assert!(token_of(&created).starts_with("kgp_"));
+
+    let (status, who) = me(&app, token_of(&created)).await;
+    assert_eq!(status, StatusCode::OK, "{who}");
+    assert_eq!(who["user"]["email"], "grace@example.com");
+
+    // The same email twice is a conflict.
+    let (status, body) = send(
+        app.as_owner(Method::POST, USERS)
+            .json(&json!({"email": "grace@example.com"})),
+    )
+    .await;
+    assert_error(&(status, body), StatusCode::CONFLICT, "email_taken");
+
+    // The admin reads the user and their tokens (hints only).
+    let (status, got) = send(app.as_owner(Method::GET, &user_path(&created))).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(got["email"], "grace@example.com");
+    let (status, tokens) =
+        send(app.as_owner(Method::GET, &format!("{}/tokens", user_path(&created)))).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(tokens["tokens"].as_array().map(Vec::len), Some(1));
+    assert!(tokens["tokens"][0].get("token").is_none());
+}
+
+async fn a_created_user_with_a_password_signs_in_and_owns_their_workspace(app: TestApp) {
+    let created = create_user(
+        &app,
+        json!({"email": "lin@example.com", "password": "a long enough password", "workspace": "lin-lab"}),
+    )
+    .await;
+    assert_eq!(created["workspace"]["slug"], "lin-lab");
+    let (status, who) = me(&app, token_of(&created)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(who["workspaces"][0]["slug"], "lin-lab", "{who}");
+    assert_eq!(who["workspaces"][0]["roles"], json!(["owner"]), "{who}");
+
+    let web = crate::helpers::WebClient::new(&app);
+    let page = web
+        .sign_in("lin@example.com", "a long enough password")
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let home = web.get("/").await;
+    assert!(home.body.contains("lin-lab"), "{}", home.body);
+
+    // A short password is refused before anything is created.
+    let (status, body) = send(
+        app.as_owner(Method::POST, USERS)
+            .json(&json!({"email": "short@example.com", "password": "short"})),
+    )
+    .await;
+    assert_error(&(status, body), StatusCode::BAD_REQUEST, "invalid_input");
+    let (_, list) = send(app.as_owner(Method::GET, &format!("{USERS}?search=short"))).await;
+    assert_eq!(list["users"], json!([]));
+}
+
+async fn users_are_listed_with_filters_and_pages(app: TestApp) {
+    for i in 0..5 {
+        create_user(&app, json!({"email": format!("user{i}@example.com")})).await;
+    }
+    let (status, _) = send(
+        app.as_owner(Method::POST, "/api/v1/workspaces/acme/api-users")
+            .json(&json!({"name": "gateway"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let (status, all) = send(app.as_owner(Method::GET, USERS)).await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    // The owner, five people, one API user; oldest first.
+    let users = all["users"].as_array().expect("users");
+    assert_eq!(users.len(), 7, "{all}");
+    assert_eq!(users[0]["email"], "owner@example.com");
+    assert_eq!(all["next_cursor"], Value::Null);
+
+    let (_, people) = send(app.as_owner(Method::GET, &format!("{USERS}?kind=human"))).await;
+    assert_eq!(people["users"].as_array().map(Vec::len), Some(6));
+    let (_, api) = send(app.as_owner(Method::GET, &format!("{USERS}?kind=api"))).await;
+    assert_eq!(api["users"].as_array().map(Vec::len), Some(1));
+    assert_eq!(api["users"][0]["display_name"], "gateway");
+    assert!(api["users"][0]["workspace_id"].is_string());
+
+    let (_, found) = send(app.as_owner(Method::GET, &format!("{USERS}?search=USER3"))).await;
+    assert_eq!(found["users"].as_array().map(Vec::len), Some(1), "{found}");
+    assert_eq!(found["users"][0]["email"], "user3@example.com");
+    // `_` and `%` are literal characters, not patterns.
+    let (_, none) = send(app.as_owner(Method::GET, &format!("{USERS}?search=user_"))).await;
+    assert_eq!(none["users"], json!([]), "{none}");
+
+    // Pages of two, following the cursor, see everyone once.
+    let mut seen = Vec::new();
+    let mut path = format!("{USERS}?limit=2");
+    loop {
+        let (status, page) = send(app.as_owner(Method::GET, &path)).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let users = page["users"].as_array().expect("users");
+        assert!(users.len() <= 2);
+        seen.extend(users.iter().map(|u| u["id"].clone()));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("{USERS}?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let expected: Vec<Value> = users.iter().map(|u| u["id"].clone()).collect();
+    assert_eq!(seen, expected);
+
+    // Disabled users only.
+    let target = format!("{USERS}/{}/disable", users[2]["id"].as_str().expect("id"));
+    let (status, _) = send(app.as_owner(Method::POST, &target)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, disabled) = send(app.as_owner(Method::GET, &format!("{USERS}?disabled=true"))).await;
+    assert_eq!(disabled["users"].as_array().map(Vec::len), Some(1));
+    assert_eq!(disabled["users"][0]["id"], users[2]["id"]);
+    let (_, enabled) = send(app.as_owner(Method::GET, &format!("{USERS}?disabled=false"))).await;
+    assert_eq!(enabled["users"].as_array().map(Vec::len), Some(6));
+}
+
+async fn only_unscoped_instance_admins_administer_users(app: TestApp) {
+    let grace = create_user(&app, json!({"email": "grace@example.com"})).await;
+    let token = token_of(&grace).to_owned();
+    let paths = [
+        (Method::GET, USERS.to_owned()),
+        (Method::POST, USERS.to_owned()),
+        (Method::GET, user_path(&grace)),
+        (Method::DELETE, user_path(&grace)),
+        (Method::POST, format!("{}/disable", user_path(&grace))),
+        (Method::POST, format!("{}/enable", user_path(&grace))),
+        (Method::GET, format!("{}/tokens", user_path(&grace))),
+        (Method::POST, format!("{}/tokens", user_path(&grace))),
+    ];
+    for (method, path) in &paths {
+        let mut request = app.with_token(&token, method.clone(), path);
+        if *method == Method::POST && path == USERS {
+            request = request.json(&json!({"email": "x@example.com"}));
+        } else if *method == Method::POST {
+            request = request.json(&json!({}));
+        }
+        let got = send(request).await;
+        assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+        assert!(
+            got.1["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("instance admins")),
+            "{method} {path}: {}",
+            got.1
+        );
+        // No token at all: 401.
+        let got = send(app.anonymous(method.clone(), path)).await;
+        assert_eq!(
+            got.0,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path}: {}",
+            got.1
+        );
+    }
+    // A scoped token of an instance admin cannot administer users either.
+    let scoped = app
+        .create_token(json!({"name": "narrow", "scope": {"workspaces": ["acme"]}}))
+        .await;
+    let got =
+        send(app.with_token(scoped["token"].as_str().expect("token"), Method::GET, USERS)).await;
+    assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+
+    // An admin-created instance admin can.
+    let root = create_user(
+        &app,
+        json!({"email": "root@example.com", "instance_admin": true}),
+    )
+    .await;
+    let (status, _) = send(app.with_token(token_of(&root), Method::GET, USERS)).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+async fn a_disabled_user_is_refused_at_once_and_works_again_when_enabled(app: TestApp) {
+    let grace = create_user(&app, json!({"email": "grace@example.com"})).await;
+    let token = token_of(&grace).to_owned();
+    let question = json!({"token": token});
+    // Cached as valid first.
+    let (_, answer) = send(
+        app.anonymous(Method::POST, "/api/v1/verify")
+            .json(&question),
+    )
+    .await;
+    assert_eq!(answer["code"], "ok");
+    assert_eq!(me(&app, &token).await.0, StatusCode::OK);
+
+    let (status, disabled) =
+        send(app.as_owner(Method::POST, &format!("{}/disable", user_path(&grace)))).await;
+    assert_eq!(status, StatusCode::OK, "{disabled}");
+    assert_eq!(disabled["disabled"], true);
+    assert!(disabled["disabled_at"].is_string());
+    let (status, body) = me(&app, &token).await;
+    assert_error(&(status, body), StatusCode::UNAUTHORIZED, "invalid_token");
+    let (_, answer) = send(
+        app.anonymous(Method::POST, "/api/v1/verify")
+            .json(&question),
+    )
+    .await;
+    assert_eq!(answer["valid"], false);
+    assert_eq!(answer["code"], "invalid_token");
+    // Disabling twice is not an error.
+    let (status, _) =
+        send(app.as_owner(Method::POST, &format!("{}/disable", user_path(&grace)))).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, enabled) =
+        send(app.as_owner(Method::POST, &format!("{}/enable", user_path(&grace)))).await;
+    assert_eq!(status, StatusCode::OK, "{enabled}");
+    assert_eq!(enabled["disabled"], false);
+    assert_eq!(me(&app, &token).await.0, StatusCode::OK);
+}
+
+async fn a_deleted_user_is_refused_at_once(app: TestApp) {
+    let grace = create_user(
+        &app,
+        json!({"email": "grace@example.com", "workspace": "graces"}),
+    )
+    .await;
+    let token = token_of(&grace).to_owned();
+    assert_eq!(me(&app, &token).await.0, StatusCode::OK);
+    // Grace is the last owner of `graces`: deleting her is refused until someone else owns it.
+    let got = send(app.as_owner(Method::DELETE, &user_path(&grace))).await;
+    assert_error(&got, StatusCode::CONFLICT, "last_owner");
+    let (status, _) =
+        send(app.with_token(&token, Method::DELETE, "/api/v1/workspaces/graces")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let (status, _) = send(app.as_owner(Method::DELETE, &user_path(&grace))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = me(&app, &token).await;
+    assert_error(&(status, body), StatusCode::UNAUTHORIZED, "invalid_token");
+    let got = send(app.as_owner(Method::GET, &user_path(&grace))).await;
+    assert_error(&got, StatusCode::NOT_FOUND, "not_found");
+    let got = send(app.as_owner(Method::DELETE, &user_path(&grace))).await;
+    assert_error(&got, StatusCode::NOT_FOUND, "not_found");
+}
+
+async fn admins_cannot_remove_themselves_or_a_last_owner(app: TestApp) {
+    let own = format!("{USERS}/{}", app.owner.id);
+    let got = send(app.as_owner(Method::POST, &format!("{own}/disable"))).await;
+    assert_error(&got, StatusCode::CONFLICT, "own_account");
+    let got = send(app.as_owner(Method::DELETE, &own)).await;
+    assert_error(&got, StatusCode::CONFLICT, "own_account");
+    assert_eq!(me(&app, &app.owner.token).await.0, StatusCode::OK);
+}
+
+async fn an_admin_issues_a_token_for_a_user(app: TestApp) {
+    let grace = create_user(
+        &app,
+        json!({"email": "grace@example.com", "workspace": "graces"}),
+    )
+    .await;
+    let path = format!("{}/tokens", user_path(&grace));
+    let (status, issued) = send(
+        app.as_owner(Method::POST, &path)
+            .json(&json!({"name": "mobile", "expires_in_days": 30, "scope": {"workspaces": ["graces"], "permissions": ["devices:read"]}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let token = issued["token"].as_str().expect("token").to_owned();
+    app.remember(&token);
+    assert!(token.starts_with("kgt_"));
+    assert_eq!(issued["name"], "mobile");
+    assert!(issued["expires_at"].is_string());
+
+    // The token authenticates as Grace, within its scope.
+    let (status, who) = me(&app, &token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(who["user"]["email"], "grace@example.com");
+    let (_, answer) = send(
+        app.anonymous(Method::POST, "/api/v1/verify")
+            .json(&json!({"token": token, "workspace": "graces", "permission": "devices:read"})),
+    )
+    .await;
+    assert_eq!(answer["code"], "ok", "{answer}");
+    let (_, answer) = send(
+        app.anonymous(Method::POST, "/api/v1/verify")
+            .json(&json!({"token": token, "workspace": "graces", "permission": "devices:write"})),
+    )
+    .await;
+    assert_eq!(answer["code"], "forbidden", "{answer}");
+
+    // A scope beyond what Grace holds is refused.
+    let got = send(
+        app.as_owner(Method::POST, &path)
+            .json(&json!({"scope": {"workspaces": ["acme"]}})),
+    )
+    .await;
+    assert_error(&got, StatusCode::BAD_REQUEST, "invalid_input");
+    // Grace sees the token among hers.
+    let (_, tokens) = send(app.with_token(&token, Method::GET, "/api/v1/tokens")).await;
+    assert_eq!(
+        tokens["tokens"].as_array().map(Vec::len),
+        Some(2),
+        "{tokens}"
+    );
+}
+
+async fn user_administration_is_audited(app: TestApp) {
+    let grace = create_user(
+        &app,
+        json!({"email": "grace@example.com", "workspace": "graces"}),
+    )
+    .await;
+    let user_id = grace["user"]["id"].as_str().expect("id").to_owned();
+    // The workspace made with the account carries its creation in its log.
+    let (status, log) = send(app.with_token(
+        token_of(&grace),
+        Method::GET,
+        "/api/v1/workspaces/graces/audit",
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    let created = log["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["action"] == "user.created")
+        .cloned()
+        .expect("user.created in the log");
+    assert_eq!(created["actor_id"], app.owner.id.to_string());
+    assert_eq!(created["target_id"], user_id);
+    for action in ["disable", "enable"] {
+        let (status, _) =
+            send(app.as_owner(Method::POST, &format!("{}/{action}", user_path(&grace)))).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    // The instance's log has them all, with the events of no workspace.
+    let (status, log) = send(app.as_owner(
+        Method::GET,
+        &format!("/api/v1/admin/audit?target={user_id}"),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    let actions: Vec<&str> = log["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        ["user.enabled", "user.disabled", "user.created"],
+        "{log}"
+    );
+    let (_, bootstrapped) =
+        send(app.as_owner(Method::GET, "/api/v1/admin/audit?action=user.bootstrapped")).await;
+    assert_eq!(
+        bootstrapped["events"].as_array().map(Vec::len),
+        Some(1),
+        "{bootstrapped}"
+    );
+    // Only instance admins read it.
+    let got = send(app.with_token(token_of(&grace), Method::GET, "/api/v1/admin/audit")).await;
+    assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+}
+
+async fn bad_admin_input_gets_clear_errors(app: TestApp) {
+    for (body, field) in [
+        (json!({"email": "not an email"}), "email"),
+        (
+            json!({"email": "a@example.com", "workspace": "Not A Slug"}),
+            "slug",
+        ),
+        (
+            json!({"email": "a@example.com", "display_name": ""}),
+            "display_name",
+        ),
+    ] {
+        let got = send(app.as_owner(Method::POST, USERS).json(&body)).await;
+        assert_error(&got, StatusCode::BAD_REQUEST, "invalid_input");
+        assert!(
+            got.1["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(field)),
+            "{body}: {}",
+            got.1
+        );
+    }
+    let got = send(
+        app.as_owner(Method::POST, USERS)
+            .json(&json!({"email": "a@example.com", "role": "admin"})),
+    )
+    .await;
+    assert_eq!(got.0, StatusCode::BAD_REQUEST, "{}", got.1);
+    let got = send(app.as_owner(Method::GET, &format!("{USERS}?kind=robot"))).await;
+    assert_eq!(got.0, StatusCode::BAD_REQUEST, "{}", got.1);
+    let got = send(app.as_owner(Method::GET, &format!("{USERS}?limit=many"))).await;
+    assert_eq!(got.0, StatusCode::BAD_REQUEST, "{}", got.1);
+    let got = send(app.as_owner(Method::GET, &format!("{USERS}/not-a-uuid"))).await;
+    assert_eq!(got.0, StatusCode::BAD_REQUEST, "{}", got.1);
+    let got = send(app.as_owner(Method::GET, &format!("{USERS}/{}", uuid::Uuid::now_v7()))).await;
+    assert_error(&got, StatusCode::NOT_FOUND, "not_found");
+}
+
+async fn sign_up_is_off_by_default(app: TestApp) {
+    let got = send(
+        app.anonymous(Method::POST, "/api/v1/signup")
+            .json(&json!({"email": "eve@example.com", "password": "a long enough password"})),
+    )
+    .await;
+    assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+    assert!(
+        got.1["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("sign-up is turned off")),
+        "{}",
+        got.1
+    );
+    let (_, list) = send(app.as_owner(Method::GET, &format!("{USERS}?search=eve"))).await;
+    assert_eq!(list["users"], json!([]));
+}
+
+/// With `signup = true`, anyone creates their own account and workspace, and repeated sign-ups
+/// from one address are throttled.
+async fn sign_up_creates_an_account_and_is_throttled(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.signup = true;
+        c.auth_failures_per_minute = 2;
+    })
+    .await
+    else {
+        return;
+    };
+    let (status, created) = send(app.anonymous(Method::POST, "/api/v1/signup").json(
+        &json!({"email": "eve@example.com", "password": "a long enough password", "workspace": "eves"}),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    app.remember(token_of(&created));
+    assert_eq!(created["user"]["is_instance_admin"], false);
+    assert_eq!(created["workspace"]["slug"], "eves");
+    let (status, who) = me(&app, token_of(&created)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(who["workspaces"][0]["roles"], json!(["owner"]), "{who}");
+    // Not an instance admin.
+    let got = send(app.with_token(token_of(&created), Method::GET, USERS)).await;
+    assert_eq!(got.0, StatusCode::FORBIDDEN);
+
+    let got = send(
+        app.anonymous(Method::POST, "/api/v1/signup")
+            .json(&json!({"email": "eve@example.com", "password": "a long enough password"})),
+    )
+    .await;
+    assert_error(&got, StatusCode::CONFLICT, "email_taken");
+
+    // The quota is two a minute: the next attempts are refused with 429 and Retry-After.
+    let mut refused = None;
+    for i in 0..10 {
+        let response = app
+            .anonymous(Method::POST, "/api/v1/signup")
+            .json(&json!({"email": format!("bot{i}@example.com"), "password": "a long enough password"}))
+            .send()
+            .await
+            .expect("request");
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some(response);
+            break;
+        }
+    }
+    let refused = refused.expect("sign-ups are throttled");
+    assert!(refused.headers().contains_key("retry-after"));
+    let body: Value = refused.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "too_many_requests", "{body}");
+}
+
+#[tokio::test]
+async fn sign_up_creates_an_account_and_is_throttled_sqlite() {
+    sign_up_creates_an_account_and_is_throttled(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn sign_up_creates_an_account_and_is_throttled_postgres() {
+    sign_up_creates_an_account_and_is_throttled(Backend::Postgres).await;
+}
