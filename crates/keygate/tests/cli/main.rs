@@ -392,6 +392,14 @@ fn help_works_for_token_rotate() {
 }
 
 #[test]
+fn help_works_for_user() {
+    for command in ["create", "list", "disable", "enable", "delete"] {
+        assert_help(&["user", command]);
+    }
+    assert_help(&["user"]);
+}
+
+#[test]
 fn help_works_for_config() {
     assert_help(&["config"]);
 }
@@ -674,6 +682,142 @@ fn token_commands_create_list_rotate_and_revoke_a_users_tokens() {
         .and_then(|ts| ts.iter().find(|t| t["id"] == id.as_str()))
         .unwrap_or_else(|| panic!("revoked token still listed: {listed}"));
     assert_eq!(ci["status"], "revoked", "{listed}");
+}
+
+#[tokio::test]
+async fn user_commands_create_list_disable_enable_and_delete_users() {
+    let dir = TempDir::new().expect("temp dir");
+    let url = sqlite_url(dir.path());
+    let d = dir.path();
+    bootstrap(d, &url, "ada@example.com");
+    let with_db = |args: &[&str], stdin: Option<&str>| -> Run {
+        let all: Vec<&str> = ["--database-url", url.as_str()]
+            .iter()
+            .chain(args)
+            .copied()
+            .collect();
+        run_with(d, &all, &[], stdin)
+    };
+
+    // create, with a password from standard input and a workspace of their own
+    let created = with_db(
+        &[
+            "user",
+            "create",
+            "--email",
+            "grace@example.com",
+            "--name",
+            "Grace",
+            "--workspace",
+            "graces",
+            "--password-stdin",
+            "--json",
+        ],
+        Some("a long enough password\n"),
+    );
+    created.assert_code(0);
+    let created = created.json();
+    assert_eq!(str_field(&created, "/user/email"), "grace@example.com");
+    assert_eq!(str_field(&created, "/user/display_name"), "Grace");
+    assert_eq!(str_field(&created, "/workspace/slug"), "graces");
+    assert_eq!(created["user"]["is_instance_admin"], false);
+    let token = str_field(&created, "/personal_token/token").to_owned();
+    assert!(token.starts_with("kgp_"));
+    let id = str_field(&created, "/user/id").to_owned();
+
+    // In text mode the token is printed exactly once.
+    let text = with_db(&["user", "create", "--email", "lin@example.com"], None);
+    text.assert_code(0);
+    assert!(
+        text.stdout.contains("Created user lin@example.com"),
+        "{text:?}"
+    );
+    assert_eq!(text.stdout.matches("kgp_").count(), 1, "{text:?}");
+
+    // list, with filters
+    let list = with_db(&["user", "list", "--json"], None);
+    list.assert_code(0);
+    let list = list.json();
+    let emails: Vec<&str> = list["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .filter_map(|u| u["email"].as_str())
+        .collect();
+    assert_eq!(
+        emails,
+        ["ada@example.com", "grace@example.com", "lin@example.com"]
+    );
+    let found = with_db(&["user", "list", "--search", "GRACE", "--json"], None);
+    assert_eq!(found.json()["users"].as_array().map(Vec::len), Some(1));
+    let table = with_db(&["user", "list"], None);
+    table.assert_code(0);
+    assert!(table.stdout.contains("grace@example.com"), "{table:?}");
+    assert!(!table.stdout.contains("kgp_"), "{table:?}");
+
+    // disable by email: the personal token stops working on a server of the same database
+    with_db(&["user", "disable", "grace@example.com"], None).assert_code(0);
+    let disabled = with_db(&["user", "list", "--disabled", "--json"], None);
+    let disabled = disabled.json();
+    assert_eq!(disabled["users"].as_array().map(Vec::len), Some(1));
+    assert_eq!(str_field(&disabled, "/users/0/id"), id);
+    let server = spawn_serve(d, &url);
+    let client = http();
+    let me = |token: String| {
+        client
+            .get(server.url("/api/v1/auth/me"))
+            .header("Authorization", format!("Token {token}"))
+    };
+    let (status, _, _) = send(me(token.clone())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // enable by id
+    let enabled = with_db(&["user", "enable", &id, "--json"], None);
+    enabled.assert_code(0);
+    assert_eq!(enabled.json()["disabled"], false);
+    // The server hears of the change within a second.
+    let start = Instant::now();
+    while send(me(token.clone())).await.0 != StatusCode::OK {
+        assert!(
+            start.elapsed() < PROPAGATION,
+            "the server still refuses an enabled user"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // delete: refused while Grace is the last owner of her workspace
+    let refused = with_db(&["user", "delete", "grace@example.com"], None);
+    refused.assert_code(1);
+    assert!(refused.stderr.contains("last owner"), "{refused:?}");
+    let deleted = with_db(&["user", "delete", "lin@example.com"], None);
+    deleted.assert_code(0);
+    assert!(
+        deleted.stdout.contains("Deleted user lin@example.com"),
+        "{deleted:?}"
+    );
+    let unknown = with_db(&["user", "disable", "nobody@example.com"], None);
+    unknown.assert_code(1);
+    assert!(unknown.stderr.contains("no user with email"), "{unknown:?}");
+
+    // The operator's changes are in the instance's audit log, by "command line".
+    let ada = with_db(
+        &["token", "create", "--user", "ada@example.com", "--json"],
+        None,
+    );
+    let ada = ada.json();
+    let (status, _, log) = send(
+        client
+            .get(server.url("/api/v1/admin/audit?action=user.disabled"))
+            .header(
+                "Authorization",
+                format!("Token {}", str_field(&ada, "/token")),
+            ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    assert_eq!(str_field(&log, "/events/0/actor"), "command line", "{log}");
+    assert_eq!(log["events"][0]["actor_id"], Value::Null, "{log}");
+    server.stop();
 }
 
 #[test]
@@ -1216,6 +1360,34 @@ async fn cluster_flow(url: String) {
     assert_eq!(status, StatusCode::OK);
     let took = until_code(&client, &b, public_question, "ok").await;
     println!("public role change reached node B in {took:?}");
+
+    // Disabling a user on A reaches B; so does deleting one.
+    for (email, action) in [
+        ("grace@example.com", "disable"),
+        ("lin@example.com", "delete"),
+    ] {
+        let (status, _, created) =
+            send(on_a(reqwest::Method::POST, "/api/v1/admin/users").json(&json!({"email": email})))
+                .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let question = json!({"token": str_field(&created, "/personal_token/token")});
+        let user = str_field(&created, "/user/id").to_owned();
+        assert_eq!(verify_on(&client, &b, question.clone()).await["code"], "ok");
+        let (method, path) = match action {
+            "disable" => (
+                reqwest::Method::POST,
+                format!("/api/v1/admin/users/{user}/disable"),
+            ),
+            _ => (
+                reqwest::Method::DELETE,
+                format!("/api/v1/admin/users/{user}"),
+            ),
+        };
+        let (status, _, body) = send(on_a(method, &path)).await;
+        assert!(status.is_success(), "{action}: {status} {body}");
+        let took = until_code(&client, &b, question, "invalid_token").await;
+        println!("user {action} reached node B in {took:?}");
+    }
 
     for server in [a, b] {
         let (status, _) = server.stop();
