@@ -102,6 +102,16 @@ pub struct NewSession {
     pub client_ip: Option<String>,
 }
 
+/// A one-time link with which a person sets their password. Only its code's digest is stored.
+#[derive(Debug, Clone)]
+pub struct NewPasswordLink {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub code_digest: [u8; 32],
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// A live web UI session with its user.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -314,6 +324,28 @@ pub trait Store: Send + Sync + 'static {
 
     // Web UI sessions.
 
+    /// Stores a password link, replacing the user's unused ones.
+    async fn create_password_link(
+        &self,
+        new: &NewPasswordLink,
+        audit: &NewAuditEvent,
+    ) -> Result<()>;
+    /// The user of an unused password link that has not expired at `now`, with its expiry.
+    async fn password_link(
+        &self,
+        code_digest: &[u8; 32],
+        now: DateTime<Utc>,
+    ) -> Result<Option<(User, DateTime<Utc>)>>;
+    /// Uses the link (once): sets the password of `user_id`, whose link it must be, and ends their
+    /// sessions. False when the link is used, expired or not theirs.
+    async fn use_password_link(
+        &self,
+        code_digest: &[u8; 32],
+        user_id: Uuid,
+        hash: &str,
+        now: DateTime<Utc>,
+        audit: &NewAuditEvent,
+    ) -> Result<bool>;
     /// Starts a session, forgetting the user's sessions that have expired.
     async fn create_session(&self, new: &NewSession, audit: &NewAuditEvent) -> Result<()>;
     /// The session with this digest and its user, when it has not expired at `now`.

@@ -634,6 +634,87 @@ macro_rules! impl_store {
                 Ok(done.rows_affected() > 0)
             }
 
+            async fn create_password_link(
+                &self,
+                new: &$crate::NewPasswordLink,
+                audit: &NewAuditEvent,
+            ) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("DELETE FROM password_links WHERE user_id = $1 AND used_at IS NULL")
+                    .bind(new.user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO password_links (id, user_id, code_digest, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(new.id)
+                .bind(new.user_id)
+                .bind(&new.code_digest[..])
+                .bind(Ts(new.created_at))
+                .bind(Ts(new.expires_at))
+                .execute(&mut *tx)
+                .await?;
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn password_link(
+                &self,
+                code_digest: &[u8; 32],
+                now: DateTime<Utc>,
+            ) -> Result<Option<(User, DateTime<Utc>)>> {
+                let found: Option<(Uuid, Ts)> = sqlx::query_as(
+                    "SELECT user_id, expires_at FROM password_links \
+                     WHERE code_digest = $1 AND used_at IS NULL AND expires_at > $2",
+                )
+                .bind(&code_digest[..])
+                .bind(Ts(now))
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some((user_id, expires_at)) = found else {
+                    return Ok(None);
+                };
+                Ok(self.user(user_id).await?.map(|u| (u, expires_at.0)))
+            }
+
+            async fn use_password_link(
+                &self,
+                code_digest: &[u8; 32],
+                user_id: Uuid,
+                hash: &str,
+                now: DateTime<Utc>,
+                audit: &NewAuditEvent,
+            ) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let used = sqlx::query(
+                    "UPDATE password_links SET used_at = $3 \
+                     WHERE code_digest = $1 AND user_id = $2 AND used_at IS NULL AND expires_at > $3",
+                )
+                .bind(&code_digest[..])
+                .bind(user_id)
+                .bind(Ts(now))
+                .execute(&mut *tx)
+                .await?;
+                if used.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+                    .bind(user_id)
+                    .bind(hash)
+                    .bind(Ts(now))
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
             async fn create_session(&self, new: &NewSession, audit: &NewAuditEvent) -> Result<()> {
                 let mut tx = self.begin_write().await?;
                 sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND expires_at <= $2")

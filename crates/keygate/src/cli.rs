@@ -413,11 +413,12 @@ async fn user(keygate: &Keygate, command: UserCommand) -> anyhow::Result<()> {
                         password: password_from_stdin(args.password_stdin)?,
                         workspace: args.workspace,
                         instance_admin: args.instance_admin,
+                        password_link: false,
                     },
                 )
                 .await
                 .map_err(user_facing)?;
-            let created = CreatedUserJson::new(created, now);
+            let created = CreatedUserJson::new(created, now, "");
             if args.json {
                 writeln!(out, "{}", json!(created))?;
             } else {

@@ -72,24 +72,27 @@ pub fn invitation_url(base: &str, code: &str) -> String {
     format!("{base}/invitations/{code}")
 }
 
-/// A URI with the invitation code after `/invitations/` hidden: holding the code is what lets
-/// someone accept the invitation.
+/// The page where a person sets their password with a password link.
+pub fn password_link_url(base: &str, code: &str) -> String {
+    format!("{base}/password/{code}")
+}
+
+/// A URI with the one-time code after `/invitations/`, `/password/` or `/password-links/` hidden:
+/// holding the code is what lets someone accept the invitation or set the password.
 fn redact_invitation_code(uri: &str) -> String {
-    const MARK: &str = "/invitations/";
-    match uri.find(MARK) {
-        Some(at) => {
-            let start = at + MARK.len();
-            let end = uri[start..]
-                .find(['/', '?', '#'])
-                .map_or(uri.len(), |i| start + i);
-            if end - start == keygate_domain::token::CODE_LEN {
-                format!("{}[code]{}", &uri[..start], &uri[end..])
-            } else {
-                uri.to_owned()
-            }
+    for mark in ["/invitations/", "/password/", "/password-links/"] {
+        let Some(at) = uri.find(mark) else {
+            continue;
+        };
+        let start = at + mark.len();
+        let end = uri[start..]
+            .find(['/', '?', '#'])
+            .map_or(uri.len(), |i| start + i);
+        if end - start == keygate_domain::token::CODE_LEN {
+            return format!("{}[code]{}", &uri[..start], &uri[end..]);
         }
-        None => uri.to_owned(),
     }
+    uri.to_owned()
 }
 
 pub fn router(state: AppState) -> Router {
@@ -166,6 +169,8 @@ pub fn rest_router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::disable))
         .routes(routes!(admin::enable))
         .routes(routes!(admin::list_tokens, admin::issue_token))
+        .routes(routes!(admin::password_link))
+        .routes(routes!(admin::set_password))
         .routes(routes!(admin::audit))
         .routes(routes!(admin::signup))
         .merge(workspace_routes());
@@ -240,5 +245,13 @@ mod tests {
         let id = "/w/acme/invitations/0190b5a6-8e1f-7c5a-9b8e-0a1b2c3d4e5f/cancel";
         assert_eq!(redact_invitation_code(id), id);
         assert_eq!(redact_invitation_code("/tokens"), "/tokens");
+        assert_eq!(
+            redact_invitation_code(&format!("/password/{code}")),
+            "/password/[code]"
+        );
+        assert_eq!(
+            redact_invitation_code(&format!("/api/v1/password-links/{code}")),
+            "/api/v1/password-links/[code]"
+        );
     }
 }

@@ -2,8 +2,10 @@
 //! deletes users and issues tokens for them, so a platform's own sign-up can provision its users'
 //! accounts; open self sign-up, when the deployment allows it, creates one account for the caller.
 
+use chrono::{DateTime, Duration, Utc};
+use keygate_domain::token::{code_digest, one_time_code};
 use keygate_domain::{ClearToken, Token, User, UserKind, Workspace, model::builtin_role};
-use keygate_store::{UserFilter, UserPatch};
+use keygate_store::{NewPasswordLink, UserFilter, UserPatch};
 use secrecy::SecretString;
 use serde_json::json;
 use uuid::Uuid;
@@ -26,6 +28,8 @@ pub struct NewUserRequest {
     /// Slug of a workspace to create with the user as its owner.
     pub workspace: Option<String>,
     pub instance_admin: bool,
+    /// Also make a one-time link with which the person sets their password.
+    pub password_link: bool,
 }
 
 /// A new account with its personal token, shown once.
@@ -34,7 +38,18 @@ pub struct CreatedUser {
     pub workspace: Option<Workspace>,
     pub token: Token,
     pub clear: ClearToken,
+    pub password_link: Option<PasswordLink>,
 }
+
+/// A one-time link with which a person sets their password: the code goes in the URL and is
+/// shown only now.
+pub struct PasswordLink {
+    pub code: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// How long a password link works.
+pub const PASSWORD_LINK_DAYS: i64 = 7;
 
 #[derive(Debug, Clone, Default)]
 pub struct UserQuery {
@@ -86,7 +101,14 @@ impl Keygate {
         req: NewUserRequest,
     ) -> ServiceResult<CreatedUser> {
         require_instance_admin(actor)?;
-        let created = self
+        if req.password_link && req.password.is_some() {
+            return Err(keygate_domain::ValidationError::new(
+                "password_link",
+                "give either a password or password_link, not both",
+            )
+            .into());
+        }
+        let mut created = self
             .create_human(NewHuman {
                 email: &req.email,
                 display_name: req.display_name.as_deref(),
@@ -99,6 +121,9 @@ impl Keygate {
             })
             .await?;
         tracing::info!(user = %created.user.id, "user created by an instance admin");
+        if req.password_link {
+            created.password_link = Some(self.admin_password_link(actor, created.user.id).await?);
+        }
         Ok(created)
     }
 
@@ -276,6 +301,89 @@ impl Keygate {
             self.changed(Notice::Workspace(workspace)).await;
         }
         Ok(())
+    }
+
+    /// A new one-time link with which a person sets their password (a first one, or a new one
+    /// when they forgot it); earlier unused links stop working. Instance admins only.
+    pub async fn admin_password_link(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+    ) -> ServiceResult<PasswordLink> {
+        require_instance_admin(actor)?;
+        let user = self.user_by_id(id).await?;
+        if user.kind != UserKind::Human {
+            return Err(keygate_domain::ValidationError::new(
+                "user",
+                "API users have no password; they authenticate with their tokens",
+            )
+            .into());
+        }
+        let code = super::from_os_randomness(|fill| one_time_code(fill))?;
+        let now = self.clock.now();
+        let new = NewPasswordLink {
+            id: Uuid::now_v7(),
+            user_id: id,
+            code_digest: code_digest(&code),
+            created_at: now,
+            expires_at: now + Duration::days(PASSWORD_LINK_DAYS),
+        };
+        let audit = actor.audit(
+            now,
+            None,
+            "user.password_link_created",
+            Target::new("user", id),
+            json!({ "email": user.email, "expires_at": new.expires_at }),
+        );
+        self.store.create_password_link(&new, &audit).await?;
+        Ok(PasswordLink {
+            code,
+            expires_at: new.expires_at,
+        })
+    }
+
+    /// The person a password link is for, and when it expires; not found once it was used,
+    /// replaced or expired, or when the account is disabled.
+    pub async fn password_link(&self, code: &str) -> ServiceResult<(User, DateTime<Utc>)> {
+        self.store
+            .password_link(&code_digest(code), self.clock.now())
+            .await?
+            .filter(|(user, _)| !user.is_disabled())
+            .ok_or(ServiceError::NotFound("password link"))
+    }
+
+    /// Sets the password with a link (once), ending the person's other web sessions.
+    pub async fn set_password_with_link(
+        &self,
+        code: &str,
+        password: SecretString,
+        ip: Option<std::net::IpAddr>,
+    ) -> ServiceResult<User> {
+        let (user, _) = self.password_link(code).await?;
+        let hash = password_hash(Some(password))
+            .await?
+            .ok_or_else(|| ServiceError::internal("a password hash is missing"))?;
+        let actor = Actor {
+            user: user.clone(),
+            token: None,
+            ip,
+        };
+        let now = self.clock.now();
+        let audit = actor.audit(
+            now,
+            None,
+            "user.password_set",
+            Target::new("user", user.id),
+            json!({ "with": "password link" }),
+        );
+        if !self
+            .store
+            .use_password_link(&code_digest(code), user.id, &hash, now, &audit)
+            .await?
+        {
+            return Err(ServiceError::NotFound("password link"));
+        }
+        Ok(user)
     }
 
     /// Issues a token for a user, shown once. It may be scoped within what the user holds; it

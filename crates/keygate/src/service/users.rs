@@ -125,6 +125,7 @@ impl Keygate {
             workspace,
             token,
             clear,
+            password_link: None,
         })
     }
 

@@ -1,5 +1,5 @@
-//! Signing in and out, and accepting an invitation (the invited person sets a password, gets
-//! their personal token once, and is signed in).
+//! Signing in and out, accepting an invitation (the invited person sets a password, gets their
+//! personal token once, and is signed in), and setting a password with a password link.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -238,4 +238,96 @@ pub async fn accept(
         },
     };
     Ok((jar.add(cookie), page).into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "password_link.html")]
+pub struct PasswordLinkPage {
+    layout: Layout,
+    code: String,
+    email: String,
+    expires: String,
+    error: Option<String>,
+}
+
+async fn password_link_view(
+    state: &AppState,
+    code: &str,
+    csrf: String,
+    error: Option<String>,
+) -> WebResult<PasswordLinkPage> {
+    let (user, expires_at) = state.keygate.password_link(code).await?;
+    let mut layout = Layout::bare("Choose your password");
+    layout.csrf = csrf;
+    Ok(PasswordLinkPage {
+        layout,
+        code: code.to_owned(),
+        email: user
+            .email
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        expires: when(expires_at),
+        error,
+    })
+}
+
+pub async fn password_link_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Path(code): Path<String>,
+) -> WebResult<Response> {
+    let (csrf, jar) = session::presession_csrf(jar, session::secure(&state, &headers));
+    let page = password_link_view(&state, &code, csrf, None).await?;
+    Ok((jar, page).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct PasswordLinkForm {
+    password: String,
+}
+
+/// Sets the password, then signs the person in.
+pub async fn set_password(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Path(code): Path<String>,
+    Form(form): Form<PasswordLinkForm>,
+) -> WebResult<Response> {
+    if let Some(seconds) = state.keygate.throttled(ip) {
+        return Err(WebError::Api(ApiError::TooManyRequests(seconds)));
+    }
+    let user = match state
+        .keygate
+        .set_password_with_link(&code, form.password.clone().into(), ip)
+        .await
+    {
+        Ok(user) => user,
+        Err(ServiceError::Invalid(e)) => {
+            let (csrf, jar) = session::presession_csrf(jar, session::secure(&state, &headers));
+            let page = password_link_view(&state, &code, csrf, Some(e.to_string())).await?;
+            return Ok((StatusCode::BAD_REQUEST, jar, page).into_response());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let email = user
+        .email
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let lifetime = state.session_lifetime;
+    let signed = state
+        .keygate
+        .sign_in(&email, form.password.into(), ip, lifetime)
+        .await?;
+    use secrecy::ExposeSecret;
+    let cookie = session::session_cookie(
+        signed.secret.expose_secret().to_owned(),
+        lifetime,
+        session::secure(&state, &headers),
+    );
+    Ok((jar.add(cookie), Redirect::to("/")).into_response())
 }

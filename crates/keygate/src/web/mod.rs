@@ -44,6 +44,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/invitations/{code}",
             get(auth::invitation_page).post(auth::accept),
         )
+        .route(
+            "/password/{code}",
+            get(auth::password_link_page).post(auth::set_password),
+        )
         .route("/account", get(account::page))
         .route("/account/profile", post(account::profile))
         .route("/account/password", post(account::password))

@@ -18,6 +18,8 @@ backend_tests!(
     user_administration_is_audited,
     bad_admin_input_gets_clear_errors,
     sign_up_is_off_by_default,
+    a_password_link_sets_the_password_once,
+    a_password_link_works_in_the_browser_and_signs_in,
 );
 
 const USERS: &str = "/api/v1/admin/users";
@@ -531,4 +533,119 @@ async fn sign_up_creates_an_account_and_is_throttled_sqlite() {
 #[tokio::test]
 async fn sign_up_creates_an_account_and_is_throttled_postgres() {
     sign_up_creates_an_account_and_is_throttled(Backend::Postgres).await;
+}
+
+/// The code at the end of a password link.
+fn link_code(link: &Value) -> String {
+    let url = link["url"].as_str().expect("url");
+    let (_, code) = url.rsplit_once("/password/").expect("a /password/ link");
+    code.to_owned()
+}
+
+async fn a_password_link_sets_the_password_once(app: TestApp) {
+    let created = create_user(
+        &app,
+        json!({"email": "grace@example.com", "password_link": true}),
+    )
+    .await;
+    let link = &created["password_link"];
+    assert!(link["expires_at"].is_string(), "{created}");
+    let code = link_code(link);
+    app.remember(&code);
+    let set = format!("/api/v1/password-links/{code}");
+
+    // A short password is refused and the link still works.
+    let got = send(
+        app.anonymous(Method::POST, &set)
+            .json(&json!({"password": "short"})),
+    )
+    .await;
+    assert_error(&got, StatusCode::BAD_REQUEST, "invalid_input");
+    let (status, user) = send(
+        app.anonymous(Method::POST, &set)
+            .json(&json!({"password": "grace's long password"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+    assert_eq!(user["email"], "grace@example.com");
+    // Once only.
+    let got = send(
+        app.anonymous(Method::POST, &set)
+            .json(&json!({"password": "another long password"})),
+    )
+    .await;
+    assert_error(&got, StatusCode::NOT_FOUND, "not_found");
+    let web = crate::helpers::WebClient::new(&app);
+    let page = web
+        .sign_in("grace@example.com", "grace's long password")
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+
+    // A new link replaces an unused one; a password and a link together are refused.
+    let path = format!("{}/password-link", user_path(&created));
+    let (status, first) = send(app.as_owner(Method::POST, &path)).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (_, second) = send(app.as_owner(Method::POST, &path)).await;
+    let (first, second) = (link_code(&first), link_code(&second));
+    app.remember(&first);
+    app.remember(&second);
+    let got = send(
+        app.anonymous(Method::POST, &format!("/api/v1/password-links/{first}"))
+            .json(&json!({"password": "replaced long password"})),
+    )
+    .await;
+    assert_error(&got, StatusCode::NOT_FOUND, "not_found");
+    let got = send(app.as_owner(Method::POST, USERS).json(
+        &json!({"email": "x@example.com", "password": "a long enough password", "password_link": true}),
+    ))
+    .await;
+    assert_error(&got, StatusCode::BAD_REQUEST, "invalid_input");
+    // Only instance admins make links; API users have no password.
+    let got = send(app.with_token(token_of(&created), Method::POST, &path)).await;
+    assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+    let (_, api_user) = send(
+        app.as_owner(Method::POST, "/api/v1/workspaces/acme/api-users")
+            .json(&json!({"name": "gateway"})),
+    )
+    .await;
+    app.remember(api_user["token"]["token"].as_str().expect("token"));
+    let got = send(app.as_owner(
+        Method::POST,
+        &format!(
+            "{USERS}/{}/password-link",
+            api_user["id"].as_str().expect("id")
+        ),
+    ))
+    .await;
+    assert_error(&got, StatusCode::BAD_REQUEST, "invalid_input");
+}
+
+async fn a_password_link_works_in_the_browser_and_signs_in(app: TestApp) {
+    let created = create_user(
+        &app,
+        json!({"email": "lin@example.com", "password_link": true, "workspace": "lins"}),
+    )
+    .await;
+    let code = link_code(&created["password_link"]);
+    app.remember(&code);
+    let web = crate::helpers::WebClient::new(&app);
+    let form = web.get(&format!("/password/{code}")).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.body.contains("lin@example.com"), "{}", form.body);
+    let done = web
+        .submit(
+            &format!("/password/{code}"),
+            &format!("/password/{code}"),
+            &[("password", "lin's long password")],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.location(), Some("/"));
+    // Signed in: the home page lists Lin's workspace.
+    let home = web.get("/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.contains("lins"), "{}", home.body);
+    // The link is spent.
+    let again = web.get(&format!("/password/{code}")).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "{}", again.body);
 }

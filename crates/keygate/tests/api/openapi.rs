@@ -81,6 +81,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("POST", "/api/v1/admin/users/{id}/enable"),
     ("GET", "/api/v1/admin/users/{id}/tokens"),
     ("POST", "/api/v1/admin/users/{id}/tokens"),
+    ("POST", "/api/v1/admin/users/{id}/password-link"),
+    ("POST", "/api/v1/password-links/{code}"),
     ("GET", "/api/v1/admin/audit"),
     ("POST", "/api/v1/signup"),
 ];

@@ -1,5 +1,6 @@
 //! A clear token never reaches the database, a log line or an error: every token a test issues,
-//! and every secret of the web UI (session cookies, passwords, invitation codes), is searched for
+//! and every secret of the web UI (session cookies, passwords, invitation codes, password links),
+//! is searched for
 //! in the database files (or every PostgreSQL row) and in the captured logs, which include
 //! trace-level SQL and request lines.
 
@@ -14,13 +15,13 @@ backend_tests!(using crate::helpers::spawn_web_app: no_clear_token_in_the_databa
 struct WebSecrets {
     /// Session cookies, passwords, tokens shown on pages.
     all: Vec<String>,
-    /// The invitation code, which is part of the accept page's path.
-    invitation_code: String,
+    /// One-time codes that are part of a page's path: the invitation's and the password link's.
+    codes: Vec<String>,
 }
 
 /// Signs in to the web UI, creates a token there, invites someone who accepts and is signed in,
-/// and signs out.
-async fn web_ui_secrets(app: &TestApp) -> WebSecrets {
+/// has a person set their password with a password link, and signs out.
+async fn web_ui_secrets(app: &TestApp, admin_token: &str) -> WebSecrets {
     let mut secrets = vec![OWNER_PASSWORD.to_owned()];
     let web = WebClient::new(app);
     let page = web.sign_in(&app.owner.email, OWNER_PASSWORD).await;
@@ -60,11 +61,36 @@ async fn web_ui_secrets(app: &TestApp) -> WebSecrets {
     secrets.push(page.input_value("secret").expect("the personal token"));
     secrets.push(invited.cookie("keygate_session").expect("signed in"));
 
+    // An account made by an instance admin, whose person sets a password with a link.
+    let (status, created) = send(
+        app.with_token(admin_token, Method::POST, "/api/v1/admin/users")
+            .json(&json!({"email": "linked@example.com", "password_link": true})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    secrets.push(
+        created["personal_token"]["token"]
+            .as_str()
+            .expect("personal token")
+            .to_owned(),
+    );
+    let link = created["password_link"]["url"].as_str().expect("a link");
+    let (_, link_code) = link.rsplit_once('/').expect("a code at the end");
+    let linked = WebClient::new(app);
+    let linked_password = "the linked person's password";
+    let path = format!("/password/{link_code}");
+    let page = linked
+        .submit(&path, &path, &[("password", linked_password)])
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    secrets.push(linked_password.to_owned());
+    secrets.push(linked.cookie("keygate_session").expect("signed in"));
+
     let page = web.submit("/tokens", "/signout", &[]).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
     WebSecrets {
         all: secrets,
-        invitation_code: code.to_owned(),
+        codes: vec![code.to_owned(), link_code.to_owned()],
     }
 }
 
@@ -102,7 +128,7 @@ async fn no_clear_token_in_the_database_or_the_logs(app: TestApp) {
         send(app.with_token(&refreshed, Method::DELETE, &format!("/api/v1/tokens/{id}"))).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 
-    let web = web_ui_secrets(&app).await;
+    let web = web_ui_secrets(&app, &refreshed).await;
     for secret in &web.all {
         app.remember(secret);
     }
@@ -146,11 +172,13 @@ async fn no_clear_token_in_the_database_or_the_logs(app: TestApp) {
             );
         }
     }
-    // The invitation code is kept as a digest, and hidden in logged URIs.
-    for (name, haystack) in &haystacks {
-        assert!(
-            !found(web.invitation_code.as_bytes(), haystack),
-            "a clear invitation code was found in {name}"
-        );
+    // One-time codes are kept as digests, and hidden in logged URIs.
+    for code in &web.codes {
+        for (name, haystack) in &haystacks {
+            assert!(
+                !found(code.as_bytes(), haystack),
+                "a clear one-time code was found in {name}"
+            );
+        }
     }
 }

@@ -755,35 +755,43 @@ async fn user_commands_create_list_disable_enable_and_delete_users() {
     assert!(table.stdout.contains("grace@example.com"), "{table:?}");
     assert!(!table.stdout.contains("kgp_"), "{table:?}");
 
-    // disable by email: the personal token stops working on a server of the same database
-    with_db(&["user", "disable", "grace@example.com"], None).assert_code(0);
-    let disabled = with_db(&["user", "list", "--disabled", "--json"], None);
-    let disabled = disabled.json();
-    assert_eq!(disabled["users"].as_array().map(Vec::len), Some(1));
-    assert_eq!(str_field(&disabled, "/users/0/id"), id);
+    // disable by email: a server running on the same database refuses the token within a second
     let server = spawn_serve(d, &url);
+    wait_for_notices(&server);
     let client = http();
     let me = |token: String| {
         client
             .get(server.url("/api/v1/auth/me"))
             .header("Authorization", format!("Token {token}"))
     };
-    let (status, _, _) = send(me(token.clone())).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let until = |expected: StatusCode| {
+        let me = &me;
+        let token = token.clone();
+        async move {
+            let start = Instant::now();
+            while send(me(token.clone())).await.0 != expected {
+                assert!(
+                    start.elapsed() < PROPAGATION,
+                    "the server does not answer {expected} within {PROPAGATION:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    // Cached as valid first.
+    assert_eq!(send(me(token.clone())).await.0, StatusCode::OK);
+    with_db(&["user", "disable", "grace@example.com"], None).assert_code(0);
+    until(StatusCode::UNAUTHORIZED).await;
+    let disabled = with_db(&["user", "list", "--disabled", "--json"], None);
+    let disabled = disabled.json();
+    assert_eq!(disabled["users"].as_array().map(Vec::len), Some(1));
+    assert_eq!(str_field(&disabled, "/users/0/id"), id);
 
     // enable by id
     let enabled = with_db(&["user", "enable", &id, "--json"], None);
     enabled.assert_code(0);
     assert_eq!(enabled.json()["disabled"], false);
-    // The server hears of the change within a second.
-    let start = Instant::now();
-    while send(me(token.clone())).await.0 != StatusCode::OK {
-        assert!(
-            start.elapsed() < PROPAGATION,
-            "the server still refuses an enabled user"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until(StatusCode::OK).await;
 
     // delete: refused while Grace is the last owner of her workspace
     let refused = with_db(&["user", "delete", "grace@example.com"], None);

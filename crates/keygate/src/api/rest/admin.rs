@@ -2,13 +2,13 @@
 //! at `/api/v1/signup` (when the deployment allows it).
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use uuid::Uuid;
 
 use super::json::{
     AdminAuditQueryJson, AdminUserJson, AdminUserListJson, AuditEventJson, AuditPageJson,
-    CreateTokenJson, CreateUserJson, CreatedUserJson, SignupJson, TokenJson, TokenListJson,
-    TokenWithSecretJson, UserQueryJson,
+    CreateTokenJson, CreateUserJson, CreatedUserJson, PasswordLinkJson, SetPasswordJson,
+    SignupJson, TokenJson, TokenListJson, TokenWithSecretJson, UserJson, UserQueryJson,
 };
 use crate::api::AppState;
 use crate::api::error::ApiError;
@@ -84,6 +84,7 @@ pub async fn list(
 pub async fn create(
     State(state): State<AppState>,
     Caller(actor): Caller,
+    headers: HeaderMap,
     Json(body): Json<CreateUserJson>,
 ) -> Result<(StatusCode, axum::Json<CreatedUserJson>), ApiError> {
     let created = state
@@ -96,13 +97,18 @@ pub async fn create(
                 password: body.password,
                 workspace: body.workspace,
                 instance_admin: body.instance_admin,
+                password_link: body.password_link,
             },
         )
         .await?;
     let now = state.keygate.clock().now();
     Ok((
         StatusCode::CREATED,
-        axum::Json(CreatedUserJson::new(created, now)),
+        axum::Json(CreatedUserJson::new(
+            created,
+            now,
+            &state.public_url(&headers),
+        )),
     ))
 }
 
@@ -296,6 +302,76 @@ pub async fn issue_token(
     ))
 }
 
+/// Makes a one-time link with which a person sets their password.
+///
+/// For an account created without a password, or when they forgot it. The link works once, for
+/// seven days; an earlier unused link stops working. Give it to the person. Instance admins only.
+#[utoipa::path(
+    post,
+    path = "/admin/users/{id}/password-link",
+    operation_id = "admin_create_password_link",
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 201, description = "The link, shown this once", body = PasswordLinkJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub async fn password_link(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> Result<(StatusCode, axum::Json<PasswordLinkJson>), ApiError> {
+    let link = state.keygate.admin_password_link(&actor, id).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(PasswordLinkJson::new(&link, &state.public_url(&headers))),
+    ))
+}
+
+/// Sets a password with a password link.
+///
+/// The code is the last part of the link. It works once; the person's other web sessions end.
+#[utoipa::path(
+    post,
+    path = "/password-links/{code}",
+    operation_id = "set_password_with_link",
+    tag = "admin",
+    security(()),
+    params(("code" = String, Path, description = "The code from the password link")),
+    request_body(content = SetPasswordJson, example = json!({"password": "correct horse battery staple"})),
+    responses(
+        (status = 200, description = "The password is set; sign in with it", body = UserJson),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub async fn set_password(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(code): Path<String>,
+    Json(body): Json<SetPasswordJson>,
+) -> Result<axum::Json<UserJson>, ApiError> {
+    if let Some(seconds) = state.keygate.throttled(ip) {
+        return Err(ApiError::TooManyRequests(seconds));
+    }
+    let user = state
+        .keygate
+        .set_password_with_link(&code, body.password, ip)
+        .await?;
+    Ok(axum::Json((&user).into()))
+}
+
 /// The whole instance's audit log.
 ///
 /// Every workspace's entries, and those of no workspace: accounts created, disabled, enabled and
@@ -363,6 +439,7 @@ pub async fn audit(
 pub async fn signup(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     Json(body): Json<SignupJson>,
 ) -> Result<(StatusCode, axum::Json<CreatedUserJson>), ApiError> {
     if let Some(seconds) = state.keygate.throttled(ip) {
@@ -381,6 +458,10 @@ pub async fn signup(
     let now = state.keygate.clock().now();
     Ok((
         StatusCode::CREATED,
-        axum::Json(CreatedUserJson::new(created, now)),
+        axum::Json(CreatedUserJson::new(
+            created,
+            now,
+            &state.public_url(&headers),
+        )),
     ))
 }

@@ -722,6 +722,36 @@ pub struct CreateUserJson {
     /// Whether the user administers this Keygate too.
     #[serde(default)]
     pub instance_admin: bool,
+    /// Also make a one-time link (valid 7 days) with which the person sets their password; give
+    /// it to them. Not with `password`.
+    #[serde(default)]
+    pub password_link: bool,
+}
+
+/// A one-time link with which a person sets their password.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasswordLinkJson {
+    /// Opens a page where the person chooses their password. Shown this once.
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl PasswordLinkJson {
+    pub fn new(link: &crate::service::PasswordLink, base: &str) -> Self {
+        Self {
+            url: crate::api::password_link_url(base, &link.code),
+            expires_at: link.expires_at,
+        }
+    }
+}
+
+/// A password chosen with a password link.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPasswordJson {
+    /// At least 8 characters.
+    #[schema(value_type = String)]
+    pub password: secrecy::SecretString,
 }
 
 /// Open sign-up: the caller's own account.
@@ -746,14 +776,22 @@ pub struct CreatedUserJson {
     pub workspace: Option<WorkspaceJson>,
     /// The personal token; `token.token` is the secret, shown this once.
     pub personal_token: TokenWithSecretJson,
+    /// When asked for with `password_link`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_link: Option<PasswordLinkJson>,
 }
 
 impl CreatedUserJson {
-    pub fn new(created: crate::service::CreatedUser, now: DateTime<Utc>) -> Self {
+    /// `base` is where people reach this Keygate, for the password link.
+    pub fn new(created: crate::service::CreatedUser, now: DateTime<Utc>, base: &str) -> Self {
         Self {
             user: (&created.user).into(),
             workspace: created.workspace.as_ref().map(WorkspaceJson::from),
             personal_token: TokenWithSecretJson::new(&created.token, created.clear, now),
+            password_link: created
+                .password_link
+                .as_ref()
+                .map(|link| PasswordLinkJson::new(link, base)),
         }
     }
 }

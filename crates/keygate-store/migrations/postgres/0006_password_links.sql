@@ -1,0 +1,12 @@
+-- One-time links with which a person whose account an instance admin created sets their
+-- password. Only a SHA-256 digest of the link's code is kept.
+CREATE TABLE password_links (
+    id           UUID PRIMARY KEY,
+    user_id      UUID NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    code_digest  BYTEA NOT NULL,
+    created_at   TIMESTAMPTZ NOT NULL,
+    expires_at   TIMESTAMPTZ NOT NULL,
+    used_at      TIMESTAMPTZ
+);
+CREATE UNIQUE INDEX password_links_code_uq ON password_links (code_digest);
+CREATE INDEX password_links_user_idx ON password_links (user_id);
