@@ -206,6 +206,11 @@ impl IntoResponse for ApiError {
 }
 
 #[derive(Serialize)]
+struct DeviceListJson {
+    devices: Vec<DeviceJson>,
+}
+
+#[derive(Serialize)]
 struct DeviceJson {
     id: String,
     name: String,
@@ -225,7 +230,7 @@ fn device_json(id: &str, device: &Device) -> DeviceJson {
 async fn list_devices(
     State(state): State<AppState>,
     token: PresentedToken,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<DeviceListJson>, ApiError> {
     let all: Vec<(String, Device)> = state
         .devices
         .read()
@@ -249,7 +254,7 @@ async fn list_devices(
             readable.push(device_json(id, device));
         }
     }
-    Ok(Json(json!({ "devices": readable })))
+    Ok(Json(DeviceListJson { devices: readable }))
 }
 
 async fn show_device(

@@ -1,5 +1,7 @@
 //! A real Keygate server for tests, started in this process on a random port, over a fresh SQLite
 //! file or, when `KEYGATE_TEST_DATABASE_URL` is set, a fresh PostgreSQL database (dropped after).
+// Each test binary uses a part of this module.
+#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -71,6 +73,14 @@ fn pg_url_with_database(url: &str, name: &str) -> String {
 /// Starts Keygate on `backend`; `None` (with a message) when PostgreSQL is asked for and
 /// `KEYGATE_TEST_DATABASE_URL` is not set.
 pub async fn spawn_keygate(backend: Backend) -> Option<Keygate> {
+    spawn_keygate_with(backend, |_| {}).await
+}
+
+/// As [`spawn_keygate`], with the configuration adjusted by `adjust` first.
+pub async fn spawn_keygate_with(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Config),
+) -> Option<Keygate> {
     let (db, database_url) = match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("temp dir");
@@ -94,11 +104,12 @@ pub async fn spawn_keygate(backend: Backend) -> Option<Keygate> {
             (Db::Postgres { admin_url, name }, url)
         }
     };
-    let config = Config {
+    let mut config = Config {
         bind: SocketAddr::from(([127, 0, 0, 1], 0)),
         database_url,
         ..Config::default()
     };
+    adjust(&mut config);
     let app = Application::build(&config).await.expect("Keygate starts");
     let addr = app.local_addr();
     let done = app
