@@ -133,8 +133,8 @@ pub enum VerifyError {
     /// that is not a decision. Callers should refuse the request (fail closed).
     #[error("Keygate is unavailable: {0}")]
     Unavailable(String),
-    /// Keygate refused the question itself (400): a malformed permission or resource, or a
-    /// question without a workspace. The message is Keygate's, and never quotes a token.
+    /// Keygate refused the question itself (400, or 413 for an oversized one): a malformed
+    /// permission or resource, or a question without a workspace. The message is Keygate's, and never quotes a token.
     #[error("{message}")]
     BadQuestion { code: String, message: String },
     /// The verifier was asked about a permission without any workspace to ask it in.
@@ -400,6 +400,14 @@ impl Verifier {
                 message: error.message,
             });
         }
+        if status == reqwest::StatusCode::PAYLOAD_TOO_LARGE {
+            return Err(VerifyError::BadQuestion {
+                code: "payload_too_large".to_owned(),
+                message: "the request is too large to verify".to_owned(),
+            });
+        }
+        // Anything else (a 5xx, a 404 from a wrong base URL, a proxy's error page) leaves the
+        // request undecided, and so refused.
         Err(unavailable(
             &self.inner.endpoint,
             &format!("it answered {status}"),

@@ -27,6 +27,39 @@ const FAIL_500: u8 = 1;
 const GARBAGE: u8 = 2;
 const SLOW: u8 = 3;
 const REFUSE_QUESTION: u8 = 4;
+const TOO_LARGE: u8 = 5;
+
+/// Every log line written in this test binary, to search for tokens.
+static LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() {
+    static INIT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    INIT.get_or_init(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("trace")
+            .with_ansi(false)
+            .with_writer(|| LogWriter)
+            .try_init();
+    });
+}
+
+fn logs() -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+}
 
 #[derive(Default)]
 struct Fake {
@@ -67,6 +100,7 @@ async fn verify(State(fake): State<Arc<Fake>>, Json(q): Json<Value>) -> Response
                 .into_response();
         }
         GARBAGE => return (StatusCode::OK, "<html>not a decision</html>").into_response(),
+        TOO_LARGE => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
         SLOW => tokio::time::sleep(Duration::from_secs(3)).await,
         REFUSE_QUESTION => {
             return (
@@ -119,6 +153,7 @@ async fn serve(router: Router) -> SocketAddr {
 }
 
 async fn spawn_fake() -> (String, Arc<Fake>) {
+    capture_logs();
     let fake = Arc::new(Fake::default());
     let router = Router::new()
         .route("/api/v1/verify", post(verify))
@@ -533,4 +568,10 @@ async fn an_unavailable_keygate_fails_closed_and_is_not_cached() {
     )
     .await;
     assert_error(&got, 503, "keygate_unavailable");
+
+    // Each failure is logged, without the token (traced at every level, from every crate).
+    let logs = logs();
+    assert!(logs.contains("Keygate is unavailable"), "{logs}");
+    assert!(logs.contains("cannot connect"), "{logs}");
+    assert!(!logs.contains(GOOD), "a log line shows the token");
 }

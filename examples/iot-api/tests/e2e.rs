@@ -155,6 +155,44 @@ async fn the_iot_api_follows_keygate(keygate: Keygate) {
         (400, Some("invalid_body"))
     );
 
+    // Bad input gets a clear JSON error, once the caller is allowed.
+    let raw = |method: Method, path: &str| {
+        api.http
+            .request(method, format!("{}{path}", api.base))
+            .header("Authorization", format!("Token {token}"))
+    };
+    for (request, status, code) in [
+        (
+            raw(Method::POST, "/devices/abc/measurements")
+                .header("Content-Type", "application/json")
+                .body("{\"value\": "),
+            400,
+            "malformed_json",
+        ),
+        (
+            raw(Method::POST, "/devices/abc/measurements").body("21.5"),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            raw(Method::POST, "/devices/abc/measurements").json(&json!({"value": 1, "extra": 2})),
+            400,
+            "invalid_body",
+        ),
+        (raw(Method::PUT, "/devices/abc"), 405, "method_not_allowed"),
+        (raw(Method::GET, "/sensors"), 404, "not_found"),
+    ] {
+        let response = request.send().await.expect("the IoT API answers");
+        assert_eq!(response.status().as_u16(), status);
+        let body: Value = response.json().await.expect("a JSON error");
+        assert_eq!(body["error"]["code"], code, "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+    }
+
     // Device xyz and deleting abc are refused, naming what is missing.
     let (status, body) = api.get(t, "/devices/xyz").await;
     assert_eq!(status, 403, "{body}");
