@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::extract::State;
+use axum::handler::Handler;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -207,6 +208,11 @@ async fn spawn_guarded(verifier: Verifier) -> String {
             ),
         )
         .route("/devices/{id}/measurements", post(write))
+        // A guard on the handler itself.
+        .route(
+            "/handler/{id}",
+            get(whoami.layer(Guard::new(verifier.clone(), "devices:read").resource("device:{id}"))),
+        )
         .route(
             "/broken/{id}",
             get(whoami).route_layer(
@@ -302,6 +308,21 @@ async fn an_allowed_request_reaches_the_handler_with_the_identity() {
     .await;
     assert_error(&got, 403, "forbidden");
     assert_eq!(got.2["error"]["message"], "not a member of this workspace");
+
+    // A guard on a handler reads the same path parameters.
+    let (status, _, body) = call(
+        http.get(format!("{api}/handler/abc"))
+            .header("X-API-Key", GOOD),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["user"], USER_ID);
+    let got = call(
+        http.get(format!("{api}/handler/xyz"))
+            .header("X-API-Key", GOOD),
+    )
+    .await;
+    assert_error(&got, 403, "forbidden");
 
     // The extractor asks for its requirement itself.
     let (status, _, body) = call(
