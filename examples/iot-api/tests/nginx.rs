@@ -1,0 +1,231 @@
+//! The forward-auth setup of docs/guard-your-api.md, run for real: nginx with
+//! `examples/iot-api/nginx.conf` in front of the example API, asking a Keygate that loaded the
+//! route rules of `examples/iot-api/keygate.toml`. Skipped when nginx is not installed.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use keygate::config::{Config, Overrides};
+use keygate_client::Verifier;
+use reqwest::Method;
+use serde_json::json;
+
+use support::{Backend, spawn_keygate_with};
+
+fn nginx() -> Option<&'static str> {
+    ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// Stops nginx when the test ends, passed or failed.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `text` with `from` replaced by `to`, which must occur.
+fn replaced(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "nginx.conf no longer has {from:?}");
+    text.replace(from, to)
+}
+
+#[tokio::test]
+async fn nginx_guards_the_iot_api_with_route_rules() {
+    let Some(nginx) = nginx() else {
+        println!("skipped: nginx is not installed");
+        return;
+    };
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rules = Config::load(Some(&here.join("keygate.toml")), &Overrides::default())
+        .expect("keygate.toml loads")
+        .route;
+    assert_eq!(rules.len(), 5, "one rule per route of the example API");
+    let keygate = spawn_keygate_with(Backend::Sqlite, |config| config.route = rules)
+        .await
+        .expect("SQLite is always available");
+
+    // The example API on a random port.
+    let verifier = Verifier::builder(&keygate.url)
+        .workspace("acme")
+        .build()
+        .expect("verifier");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let api_addr = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, iot_api::router(verifier)).await });
+
+    // nginx with the documented server block, pointed at both.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let site = std::fs::read_to_string(here.join("nginx.conf")).expect("nginx.conf");
+    let keygate_addr = keygate.url.trim_start_matches("http://");
+    let site = replaced(
+        &site,
+        "server 127.0.0.1:8080;",
+        &format!("server {keygate_addr};"),
+    );
+    let site = replaced(
+        &site,
+        "server 127.0.0.1:8090;",
+        &format!("server {api_addr};"),
+    );
+    let site = replaced(
+        &site,
+        "listen 127.0.0.1:8000;",
+        &format!("listen 127.0.0.1:{port};"),
+    );
+    let d = dir.path().display();
+    let conf = format!(
+        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\n\
+         error_log {d}/error.log warn;\nevents {{ worker_connections 64; }}\n\
+         http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
+         fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
+         {site}\n}}\n"
+    );
+    let conf_path = dir.path().join("nginx.conf");
+    std::fs::write(&conf_path, conf).expect("write nginx.conf");
+    let _nginx = Running(
+        Command::new(nginx)
+            .args(["-c", &conf_path.display().to_string(), "-p", &d.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nginx"),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    while http.get(format!("{base}/devices")).send().await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "nginx did not start: {}",
+            std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // An API user with devices:read and measurements:write on device abc.
+    keygate
+        .owner(
+            Method::POST,
+            "/api/v1/workspaces/acme/roles",
+            Some(json!({"name": "sensor-gateway", "permissions": ["devices:read", "measurements:write"]})),
+            201,
+        )
+        .await;
+    let sensor = keygate
+        .owner(
+            Method::POST,
+            "/api/v1/workspaces/acme/api-users",
+            Some(
+                json!({"name": "sensor-1", "roles": ["sensor-gateway"], "grants": ["device:abc"]}),
+            ),
+            201,
+        )
+        .await;
+    let token = sensor["token"]["token"].as_str().expect("token").to_owned();
+
+    let status = |method: Method, path: &str, with_token: bool| {
+        let mut request = http.request(method.clone(), format!("{base}{path}"));
+        if with_token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        if method == Method::POST {
+            request = request.json(&json!({"value": 20.0}));
+        }
+        async move {
+            let response = request.send().await.expect("nginx answers");
+            (
+                response.status().as_u16(),
+                response
+                    .headers()
+                    .get("www-authenticate")
+                    .map(|v| v.to_str().unwrap_or_default().to_owned()),
+            )
+        }
+    };
+    for (method, path, expected) in [
+        (Method::GET, "/devices/abc", 200),
+        (Method::POST, "/devices/abc/measurements", 201),
+        (Method::GET, "/devices", 200),
+        (Method::GET, "/devices/xyz", 403),
+        (Method::DELETE, "/devices/abc", 403),
+        (Method::GET, "/devices/abc/measurements", 403),
+        // No rule: refused by Keygate before the API sees it.
+        (Method::PUT, "/devices/abc", 403),
+        (Method::GET, "/elsewhere", 403),
+    ] {
+        let (got, _) = status(method.clone(), path, true).await;
+        assert_eq!(got, expected, "{method} {path}");
+    }
+    let (got, challenge) = status(Method::GET, "/devices/abc", false).await;
+    assert_eq!(got, 401);
+    assert_eq!(challenge.as_deref(), Some(r#"Token realm="keygate""#));
+    assert_eq!(status(Method::GET, "/devices/demo", false).await.0, 401);
+
+    keygate
+        .owner(
+            Method::PUT,
+            "/api/v1/workspaces/acme/roles/public",
+            Some(json!({"permissions": ["devices:read"], "grants": ["device:demo"]})),
+            200,
+        )
+        .await;
+    // Keygate applies the change at once; the API's own cache may hold the refusal a second.
+    let opened = support::eventually(Duration::from_secs(2), || async {
+        status(Method::GET, "/devices/demo", false).await.0 == 200
+    })
+    .await;
+    assert!(opened, "the public role did not open device demo");
+    assert_eq!(status(Method::GET, "/devices/abc", false).await.0, 401);
+
+    // Paths with `.` or `..` segments never reach Keygate's rules. Sent as raw bytes: an HTTP
+    // client would resolve the segments itself.
+    for path in [
+        "/devices/demo/../abc",
+        "/devices/demo/%2e%2e/abc",
+        "/devices/./abc",
+    ] {
+        assert_eq!(raw_status(port, path).await, 400, "{path}");
+    }
+}
+
+/// The status nginx answers to `GET {path}`, sent exactly as written.
+async fn raw_status(port: u16, path: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect to nginx");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("send the request");
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .await
+        .expect("read the answer");
+    let answer = String::from_utf8_lossy(&answer);
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {answer}"))
+}
