@@ -1,17 +1,14 @@
 //! The client layer against a real Keygate server, on SQLite and (when
 //! `KEYGATE_TEST_DATABASE_URL` is set) on PostgreSQL.
 
-mod support;
-
 use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
 use keygate_client::{Guard, Identity, Question, Verifier};
+use keygate_testkit::{Backend, Keygate, eventually, spawn_keygate};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-use support::{Backend, Keygate, eventually, spawn_keygate};
 
 #[tokio::test]
 async fn guards_answer_from_keygate_decisions_on_sqlite() {

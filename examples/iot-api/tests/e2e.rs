@@ -3,15 +3,12 @@
 //! user one device, a team adds another, the public role opens a demo device, and a revocation
 //! stops the token, each change reaching the API within about a second.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use keygate_client::Verifier;
+use keygate_testkit::{Backend, Keygate, eventually, spawn_keygate};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-use support::{Backend, Keygate, eventually, spawn_keygate};
 
 /// How long a change in Keygate may take to reach the API: the client cache's lifetime (1 s),
 /// with slack for a loaded machine.

@@ -2,18 +2,15 @@
 //! `examples/iot-api/nginx.conf` in front of the example API, asking a Keygate that loaded the
 //! route rules of `examples/iot-api/keygate.toml`. Skipped when nginx is not installed.
 
-mod support;
-
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use keygate::config::{Config, Overrides};
 use keygate_client::Verifier;
+use keygate_testkit::{Backend, eventually, spawn_keygate_with};
 use reqwest::Method;
 use serde_json::json;
-
-use support::{Backend, spawn_keygate_with};
 
 fn nginx() -> Option<&'static str> {
     ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
@@ -188,7 +185,7 @@ async fn nginx_guards_the_iot_api_with_route_rules() {
         )
         .await;
     // Keygate applies the change at once; the API's own cache may hold the refusal a second.
-    let opened = support::eventually(Duration::from_secs(2), || async {
+    let opened = eventually(Duration::from_secs(2), || async {
         status(Method::GET, "/devices/demo", false).await.0 == 200
     })
     .await;

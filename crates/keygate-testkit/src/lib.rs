@@ -1,7 +1,6 @@
-//! A real Keygate server for tests, started in this process on a random port, over a fresh SQLite
-//! file or, when `KEYGATE_TEST_DATABASE_URL` is set, a fresh PostgreSQL database (dropped after).
-// Each test binary uses a part of this module.
-#![allow(dead_code)]
+//! Starts a real Keygate for other crates' integration tests: in this process, on a random port,
+//! over a fresh SQLite file or, when `KEYGATE_TEST_DATABASE_URL` is set, a fresh PostgreSQL
+//! database (dropped after), with an owner of the workspace `acme` bootstrapped.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -12,22 +11,55 @@ use keygate::startup::Application;
 use serde_json::Value;
 use sqlx::Connection;
 
+/// The environment variable naming a PostgreSQL server for tests.
 pub const PG_ENV: &str = "KEYGATE_TEST_DATABASE_URL";
 
-#[derive(Debug, Clone, Copy)]
+/// The database a [`Keygate`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
     Postgres,
 }
 
-enum Db {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+/// A fresh database for one test, removed when dropped.
+pub enum TestDb {
+    Sqlite { dir: tempfile::TempDir },
     Postgres { admin_url: String, name: String },
 }
 
-impl Drop for Db {
+impl TestDb {
+    /// Creates a database on `backend` and answers it with its URL; `None` (with a message) when
+    /// PostgreSQL is asked for and `KEYGATE_TEST_DATABASE_URL` is not set.
+    pub async fn create(backend: Backend) -> Option<(Self, String)> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("keygate.db").display());
+                Some((TestDb::Sqlite { dir }, url))
+            }
+            Backend::Postgres => {
+                let Ok(admin_url) = std::env::var(PG_ENV) else {
+                    println!("skipped: no PostgreSQL ({PG_ENV} is not set)");
+                    return None;
+                };
+                let name = format!("keygate_test_{}", uuid::Uuid::now_v7().simple());
+                let mut conn = sqlx::PgConnection::connect(&admin_url)
+                    .await
+                    .expect("connect to the test PostgreSQL server");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
+                let url = pg_url_with_database(&admin_url, &name);
+                Some((TestDb::Postgres { admin_url, name }, url))
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
     fn drop(&mut self) {
-        if let Db::Postgres { admin_url, name } = self {
+        if let TestDb::Postgres { admin_url, name } = self {
             let (admin_url, name) = (admin_url.clone(), name.clone());
             // Drop runs inside the test's runtime: do the async cleanup on a thread of its own.
             let _ = std::thread::spawn(move || {
@@ -50,16 +82,8 @@ impl Drop for Db {
     }
 }
 
-/// A running Keygate with an owner (personal token in clear) of the workspace `acme`.
-pub struct Keygate {
-    pub url: String,
-    pub owner_token: String,
-    pub http: reqwest::Client,
-    _db: Db,
-}
-
 /// `postgres://u@h:p/db?x` with `db` replaced by `name`.
-fn pg_url_with_database(url: &str, name: &str) -> String {
+pub fn pg_url_with_database(url: &str, name: &str) -> String {
     let (base, query) = url
         .split_once('?')
         .map_or((url, None), |(b, q)| (b, Some(q)));
@@ -68,6 +92,14 @@ fn pg_url_with_database(url: &str, name: &str) -> String {
         Some(q) => format!("{server}/{name}?{q}"),
         None => format!("{server}/{name}"),
     }
+}
+
+/// A running Keygate with an owner (personal token in clear) of the workspace `acme`.
+pub struct Keygate {
+    pub url: String,
+    pub owner_token: String,
+    pub http: reqwest::Client,
+    _db: TestDb,
 }
 
 /// Starts Keygate on `backend`; `None` (with a message) when PostgreSQL is asked for and
@@ -81,29 +113,7 @@ pub async fn spawn_keygate_with(
     backend: Backend,
     adjust: impl FnOnce(&mut Config),
 ) -> Option<Keygate> {
-    let (db, database_url) = match backend {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let url = format!("sqlite://{}", dir.path().join("keygate.db").display());
-            (Db::Sqlite(dir), url)
-        }
-        Backend::Postgres => {
-            let Ok(admin_url) = std::env::var(PG_ENV) else {
-                println!("skipped: no PostgreSQL ({PG_ENV} is not set)");
-                return None;
-            };
-            let name = format!("keygate_test_{}", uuid::Uuid::now_v7().simple());
-            let mut conn = sqlx::PgConnection::connect(&admin_url)
-                .await
-                .expect("connect to the test PostgreSQL server");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut conn)
-                .await
-                .expect("create test database");
-            let url = pg_url_with_database(&admin_url, &name);
-            (Db::Postgres { admin_url, name }, url)
-        }
-    };
+    let (db, database_url) = TestDb::create(backend).await?;
     let mut config = Config {
         bind: SocketAddr::from(([127, 0, 0, 1], 0)),
         database_url,
