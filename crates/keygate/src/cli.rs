@@ -479,21 +479,15 @@ async fn user(keygate: &Keygate, command: UserCommand) -> anyhow::Result<()> {
                 }
             }
         }
-        UserCommand::Disable(args) => {
+        UserCommand::Disable(ref args) | UserCommand::Enable(ref args) => {
+            let disable = matches!(command, UserCommand::Disable(_));
             let id = user_id(keygate, &args.user).await?;
             let user = keygate
-                .admin_set_disabled(&console, id, true)
+                .admin_set_disabled(&console, id, disable)
                 .await
                 .map_err(user_facing)?;
-            print_user(&mut out, args.json, &user, "Disabled")?;
-        }
-        UserCommand::Enable(args) => {
-            let id = user_id(keygate, &args.user).await?;
-            let user = keygate
-                .admin_set_disabled(&console, id, false)
-                .await
-                .map_err(user_facing)?;
-            print_user(&mut out, args.json, &user, "Enabled")?;
+            let done = if disable { "Disabled" } else { "Enabled" };
+            print_user(&mut out, args.json, &user, done)?;
         }
         UserCommand::Delete(args) => {
             let id = user_id(keygate, &args.user).await?;

@@ -111,7 +111,13 @@ pub async fn list(
     let reference = WorkspaceRef::parse(&ws);
     let query = filter.query()?;
     if filter.format == "csv" {
-        return Ok(crate::api::rest::audit::csv(&state, &signed, &reference, query).await?);
+        return Ok(crate::api::rest::audit::csv(
+            &state,
+            &signed,
+            crate::api::rest::audit::AuditLogOf::Workspace(&reference),
+            query,
+        )
+        .await?);
     }
     let page = state.keygate.audit_log(&signed, &reference, &query).await?;
     let slug = state

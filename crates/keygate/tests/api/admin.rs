@@ -411,6 +411,27 @@ async fn user_administration_is_audited(app: TestApp) {
         Some(1),
         "{bootstrapped}"
     );
+    // As CSV too, with the token in the URL for tools that cannot set headers.
+    let csv = app
+        .anonymous(
+            Method::GET,
+            &format!(
+                "/api/v1/admin/audit?format=csv&target={user_id}&api_token={}",
+                app.owner.token
+            ),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|t| t.starts_with("text/csv"))
+    );
+    let csv = csv.text().await.expect("body");
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert!(csv.contains("user.disabled"), "{csv}");
     // Only instance admins read it.
     let got = send(app.with_token(token_of(&grace), Method::GET, "/api/v1/admin/audit")).await;
     assert_error(&got, StatusCode::FORBIDDEN, "forbidden");

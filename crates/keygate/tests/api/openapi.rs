@@ -223,17 +223,17 @@ async fn the_document_describes_exactly_the_rest_api() {
     assert_eq!(schemes["api_token"]["in"], "query");
     assert_eq!(schemes["api_token"]["name"], "api_token");
 
-    // The URL token is offered by the audit route only; the header transports everywhere a token
+    // The URL token is offered by the audit routes only; the header transports everywhere a token
     // is taken.
     let query_token = json!({"api_token": []});
     for (method, path) in OPERATIONS {
         let op = operation(&doc, method, path);
         let security = security_of(&doc, op);
-        let audit = *path == "/api/v1/workspaces/{ws}/audit";
+        let audit = *path == "/api/v1/workspaces/{ws}/audit" || *path == "/api/v1/admin/audit";
         assert_eq!(
             security.contains(&query_token),
             audit,
-            "{method} {path}: api_token in the URL only on the audit route"
+            "{method} {path}: api_token in the URL only on the audit routes"
         );
         let public = security == [json!({})];
         if !public {

@@ -3,12 +3,15 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+use super::audit::AuditLogOf;
 use uuid::Uuid;
 
 use super::json::{
-    AdminAuditQueryJson, AdminUserJson, AdminUserListJson, AuditEventJson, AuditPageJson,
-    CreateTokenJson, CreateUserJson, CreatedUserJson, PasswordLinkJson, SetPasswordJson,
-    SignupJson, TokenJson, TokenListJson, TokenWithSecretJson, UserJson, UserQueryJson,
+    AdminUserJson, AdminUserListJson, AuditPageJson, AuditQueryJson, CreateTokenJson,
+    CreateUserJson, CreatedUserJson, PasswordLinkJson, SetPasswordJson, SignupJson, TokenJson,
+    TokenListJson, TokenWithSecretJson, UserJson, UserQueryJson,
 };
 use crate::api::AppState;
 use crate::api::error::ApiError;
@@ -17,9 +20,7 @@ use crate::api::openapi::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
     Unavailable, UnsupportedMediaType,
 };
-use crate::service::{
-    AuditQuery, Expiry, NewTokenRequest, NewUserRequest, ServiceError, UserQuery,
-};
+use crate::service::{NewTokenRequest, NewUserRequest, ServiceError, UserQuery};
 
 /// The users of this Keygate.
 ///
@@ -287,13 +288,7 @@ pub async fn issue_token(
     Path(id): Path<Uuid>,
     Json(body): Json<CreateTokenJson>,
 ) -> Result<(StatusCode, axum::Json<TokenWithSecretJson>), ApiError> {
-    let request = NewTokenRequest {
-        name: body.name,
-        description: body.description,
-        expiry: Expiry::from_parts(body.expires_in_days, body.expires_at)
-            .map_err(ServiceError::from)?,
-        scope: body.scope.map(Into::into),
-    };
+    let request = NewTokenRequest::try_from(body).map_err(ServiceError::from)?;
     let (token, clear) = state.keygate.admin_issue_token(&actor, id, request).await?;
     let now = state.keygate.clock().now();
     Ok((
@@ -376,15 +371,22 @@ pub async fn set_password(
 ///
 /// Every workspace's entries, and those of no workspace: accounts created, disabled, enabled and
 /// deleted, sign-ups, a user's own tokens, sampled failed authentications. Newest first, filtered
-/// and paged like a workspace's log. Instance admins only.
+/// and paged like a workspace's log; or, with `format=csv`, every matching event as one CSV
+/// document. Instance admins only. Like a workspace's log, it accepts the token as `api_token` in
+/// the URL.
 #[utoipa::path(
     get,
     path = "/admin/audit",
     operation_id = "admin_list_audit_events",
     tag = "admin",
-    params(AdminAuditQueryJson),
+    params(AuditQueryJson),
+    security(("bearer" = []), ("token" = []), ("api_key" = []), ("x_api_key" = []), ("api_token" = [])),
     responses(
-        (status = 200, description = "A page of events", body = AuditPageJson),
+        (status = 200, description = "A page of events (JSON), or the CSV export",
+            content(
+                (AuditPageJson = "application/json"),
+                (String = "text/csv")
+            )),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -395,22 +397,9 @@ pub async fn set_password(
 pub async fn audit(
     State(state): State<AppState>,
     Caller(actor): Caller,
-    Query(params): Query<AdminAuditQueryJson>,
-) -> Result<axum::Json<AuditPageJson>, ApiError> {
-    let query = AuditQuery {
-        actor: params.actor,
-        action: params.action,
-        target: params.target,
-        since: params.since,
-        until: params.until,
-        cursor: params.cursor,
-        limit: params.limit,
-    };
-    let page = state.keygate.instance_audit_log(&actor, &query).await?;
-    Ok(axum::Json(AuditPageJson {
-        events: page.events.iter().map(AuditEventJson::from).collect(),
-        next_cursor: page.next_cursor,
-    }))
+    Query(params): Query<AuditQueryJson>,
+) -> Result<Response, ApiError> {
+    super::audit::respond(&state, &actor, AuditLogOf::Instance, params).await
 }
 
 /// Creates your own account.

@@ -16,7 +16,7 @@ use crate::api::openapi::{
     Unavailable, UnsupportedMediaType,
 };
 use crate::service::{
-    ApiUserPatchRequest, ApiUserRequest, Expiry, NewTokenRequest, ServiceError, WorkspaceRef,
+    ApiUserPatchRequest, ApiUserRequest, NewTokenRequest, ServiceError, WorkspaceRef,
 };
 
 /// The workspace's API users.
@@ -304,13 +304,7 @@ pub async fn create_token(
     Path((ws, id)): Path<(String, Uuid)>,
     Json(body): Json<CreateTokenJson>,
 ) -> Result<(StatusCode, axum::Json<TokenWithSecretJson>), ApiError> {
-    let request = NewTokenRequest {
-        name: body.name,
-        description: body.description,
-        expiry: Expiry::from_parts(body.expires_in_days, body.expires_at)
-            .map_err(ServiceError::from)?,
-        scope: body.scope.map(Into::into),
-    };
+    let request = NewTokenRequest::try_from(body).map_err(ServiceError::from)?;
     let (token, clear) = state
         .keygate
         .create_api_user_token(&actor, &WorkspaceRef::parse(&ws), id, request)

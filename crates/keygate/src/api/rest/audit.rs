@@ -54,6 +54,37 @@ pub async fn list(
     Query(params): Query<AuditQueryJson>,
 ) -> Result<Response, ApiError> {
     let reference = WorkspaceRef::parse(&ws);
+    respond(&state, &actor, AuditLogOf::Workspace(&reference), params).await
+}
+
+/// Whose audit log: one workspace's, or the whole instance's.
+#[derive(Clone, Copy)]
+pub(crate) enum AuditLogOf<'a> {
+    Workspace(&'a WorkspaceRef),
+    Instance,
+}
+
+async fn page(
+    state: &AppState,
+    actor: &crate::service::Actor,
+    of: AuditLogOf<'_>,
+    query: &AuditQuery,
+) -> Result<crate::service::AuditPage, ApiError> {
+    Ok(match of {
+        AuditLogOf::Workspace(reference) => {
+            state.keygate.audit_log(actor, reference, query).await?
+        }
+        AuditLogOf::Instance => state.keygate.instance_audit_log(actor, query).await?,
+    })
+}
+
+/// The page of JSON or the CSV export a query asks for.
+pub(crate) async fn respond(
+    state: &AppState,
+    actor: &crate::service::Actor,
+    of: AuditLogOf<'_>,
+    params: AuditQueryJson,
+) -> Result<Response, ApiError> {
     let query = AuditQuery {
         actor: params.actor,
         action: params.action,
@@ -65,14 +96,14 @@ pub async fn list(
     };
     match params.format.as_deref() {
         None | Some("json") => {
-            let page = state.keygate.audit_log(&actor, &reference, &query).await?;
+            let page = page(state, actor, of, &query).await?;
             Ok(axum::Json(AuditPageJson {
                 events: page.events.iter().map(AuditEventJson::from).collect(),
                 next_cursor: page.next_cursor,
             })
             .into_response())
         }
-        Some("csv") => csv(&state, &actor, &reference, query).await,
+        Some("csv") => csv(state, actor, of, query).await,
         Some(other) => Err(ApiError::bad_request(
             "invalid_query",
             format!("format must be json or csv, not `{other}`"),
@@ -80,12 +111,12 @@ pub async fn list(
     }
 }
 
-/// Every matching event of the workspace's audit log as one CSV document, newest first (at most
-/// `CSV_MAX_ROWS` rows). Shared by the REST export and the web UI's download.
+/// Every matching event of the audit log as one CSV document, newest first (at most
+/// `CSV_MAX_ROWS` rows). Shared by the REST exports and the web UI's download.
 pub(crate) async fn csv(
     state: &AppState,
     actor: &crate::service::Actor,
-    reference: &WorkspaceRef,
+    of: AuditLogOf<'_>,
     mut query: AuditQuery,
 ) -> Result<Response, ApiError> {
     // Pages are read until the end (or the cap), then sent as one CSV document.
@@ -95,7 +126,7 @@ pub(crate) async fn csv(
     let mut rows = 0;
     query.limit = Some(MAX_PAGE);
     loop {
-        let page = state.keygate.audit_log(actor, reference, &query).await?;
+        let page = page(state, actor, of, &query).await?;
         for e in &page.events {
             let fields = [
                 e.id.to_string(),

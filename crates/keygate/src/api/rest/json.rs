@@ -125,6 +125,19 @@ pub struct CreateTokenJson {
     pub scope: Option<ScopeJson>,
 }
 
+impl TryFrom<CreateTokenJson> for crate::service::NewTokenRequest {
+    type Error = keygate_domain::ValidationError;
+
+    fn try_from(body: CreateTokenJson) -> Result<Self, Self::Error> {
+        Ok(Self {
+            name: body.name,
+            description: body.description,
+            expiry: crate::service::Expiry::from_parts(body.expires_in_days, body.expires_at)?,
+            scope: body.scope.map(Into::into),
+        })
+    }
+}
+
 /// A token's narrowing: workspaces (ids or slugs), permission and resource patterns.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -794,26 +807,4 @@ impl CreatedUserJson {
                 .map(|link| PasswordLinkJson::new(link, base)),
         }
     }
-}
-
-/// Filters and paging of the instance's audit log.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct AdminAuditQueryJson {
-    /// Only events by this user (id).
-    pub actor: Option<Uuid>,
-    /// Only events with this action, e.g. `user.disabled`.
-    pub action: Option<String>,
-    /// Only events about this target (its `target_id`).
-    pub target: Option<String>,
-    /// Only events at or after this time (RFC 3339).
-    pub since: Option<DateTime<Utc>>,
-    /// Only events before this time (RFC 3339).
-    pub until: Option<DateTime<Utc>>,
-    /// The `next_cursor` of the previous page.
-    pub cursor: Option<Uuid>,
-    /// Events per page: 1 to 500, 50 by default. Newest first.
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<u32>,
 }

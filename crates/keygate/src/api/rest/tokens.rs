@@ -12,7 +12,7 @@ use crate::api::openapi::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
     Unavailable, UnsupportedMediaType,
 };
-use crate::service::{Expiry, NewTokenRequest};
+use crate::service::{NewTokenRequest, ServiceError};
 
 /// The caller's tokens.
 #[utoipa::path(
@@ -106,13 +106,7 @@ pub async fn create(
     Caller(actor): Caller,
     Json(body): Json<CreateTokenJson>,
 ) -> Result<(StatusCode, axum::Json<TokenWithSecretJson>), ApiError> {
-    let request = NewTokenRequest {
-        name: body.name,
-        description: body.description,
-        expiry: Expiry::from_parts(body.expires_in_days, body.expires_at)
-            .map_err(crate::service::ServiceError::from)?,
-        scope: body.scope.map(Into::into),
-    };
+    let request = NewTokenRequest::try_from(body).map_err(ServiceError::from)?;
     let (token, clear) = state.keygate.create_token(&actor, request).await?;
     let now = state.keygate.clock().now();
     Ok((
