@@ -276,7 +276,7 @@ pub async fn seed(
             no_randomness = true;
             return None;
         }
-        if plan.sample > sampled && i % every == 0 {
+        if plan.sample > sampled && i.is_multiple_of(every) {
             sampled += 1;
             if let Err(e) = writeln!(sample, "{} {}", clear.expose(), ws[w].slug) {
                 sample_error.get_or_insert(e);
@@ -334,7 +334,7 @@ fn token_row(
         _ => format!("seeded token {i}"),
     };
     // A quarter of the tokens expire in a year; the rest never do.
-    let expires = (i % 4 == 0 && kind != TokenKind::Personal).then(|| now + year);
+    let expires = (i.is_multiple_of(4) && kind != TokenKind::Personal).then(|| now + year);
     vec![
         V::Id(Uuid::now_v7()),
         V::Id(user),

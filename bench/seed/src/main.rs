@@ -68,7 +68,7 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", args.sample_file.display()))?;
     let mut sample = BufWriter::new(file);
     let mut progress = |table: &str, rows: u64| {
-        if rows % 200_000 == 0 || table != "tokens" {
+        if rows.is_multiple_of(200_000) || table != "tokens" {
             eprintln!("{table}: {rows} rows");
         }
     };
