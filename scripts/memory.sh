@@ -20,8 +20,9 @@ tokens="${KEYGATE_MEMORY_TOKENS:-1000000}"
 sample="${KEYGATE_MEMORY_SAMPLE:-100000}"
 cache="${KEYGATE_MEMORY_CACHE:-100000}"
 
-cargo build --release -q -p keygate --bin keygate
-cargo build --release -q -p seed
+# KEYGATE_MEMORY_NO_BUILD=1 uses the release binaries already in target/release.
+build() { [[ -n "${KEYGATE_MEMORY_NO_BUILD:-}" ]] || cargo build --release -q "$@"; }
+build -p keygate --bin keygate
 bin=target/release/keygate
 
 data=target/bench-data/memory
@@ -38,6 +39,7 @@ if [[ ! -s "$sample_file" ]]; then
     rm -f "$data/memory.db" "$data/memory.db-wal" "$data/memory.db-shm"
   fi
   rm -f "$sample_file.partial"
+  build -p seed
   target/release/seed --database-url "$url" --tokens "$tokens" --sample "$sample" \
     --sample-file "$sample_file.partial"
   mv "$sample_file.partial" "$sample_file"
