@@ -68,7 +68,9 @@ status() { awk -v k="$1" '$1 == k":" {print $2}' "/proc/$pid/status"; }
 mib() { awk -v kb="$1" 'BEGIN {printf "%.1f MiB", kb / 1024}'; }
 echo "server started: VmRSS $(mib "$(status VmRSS)")"
 
-python3 - "$port" "$sample_file" <<'PY'
+# The memory is read and printed even when the cache check fails (as it must with a small cache).
+check=0
+python3 - "$port" "$sample_file" <<'PY' || check=$?
 import http.client, json, re, sys, threading, time
 
 port, path = int(sys.argv[1]), sys.argv[2]
@@ -130,5 +132,6 @@ PY
 sleep 2
 rss="$(status VmRSS)"; hwm="$(status VmHWM)"
 case "$url" in sqlite:*) size="$(du -sh "$data" | cut -f1) on disk";; *) size="PostgreSQL";; esac
-echo "database: $url ($size), $tokens tokens; cache_max_tokens = $cache, $(wc -l <"$sample_file") tokens cached"
+echo "database: $url ($size), $tokens tokens; cache_max_tokens = $cache; $(wc -l <"$sample_file") distinct tokens verified"
 echo "keygate serve: VmRSS $(mib "$rss"), VmHWM $(mib "$hwm") (target: at most 100 MB)"
+exit "$check"
