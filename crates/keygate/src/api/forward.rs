@@ -12,6 +12,7 @@ use keygate_domain::Permission;
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{client_ip, presented_token};
+use super::openapi::{BadRequest, Forbidden, TooManyRequests, Unauthorized, Unavailable};
 use crate::service::{Question, Refusal, ServiceError, WorkspaceRef};
 
 /// The original method, as Traefik and Caddy (`X-Forwarded-Method`) or nginx
@@ -23,6 +24,39 @@ fn original<'a>(headers: &'a HeaderMap, names: [&str; 2]) -> Option<&'a str> {
         .and_then(|v| v.to_str().ok())
 }
 
+/// Forward-auth for reverse proxies. The proxy sends the original request's method and URI in
+/// headers, and its token as it came (any transport of the API; `api_token` in the original URI
+/// only where the matching route rule allows it). The first `[[route]]` rule of the
+/// configuration that matches the method and path says which permission is needed, on which
+/// resource, in which workspace. Routed for every method: the document lists each one.
+#[utoipa::path(
+    get,
+    path = "/auth/forward",
+    operation_id = "forward_auth",
+    tag = "decisions",
+    security((), ("bearer" = []), ("token" = []), ("api_key" = []), ("x_api_key" = [])),
+    params(
+        ("X-Forwarded-Method" = Option<String>, Header, description = "The original method (Traefik, Caddy); without it or `X-Original-Method`, this request's method"),
+        ("X-Forwarded-Uri" = Option<String>, Header, description = "The original path and query (Traefik, Caddy); this or `X-Original-URI` is required"),
+        ("X-Original-Method" = Option<String>, Header, description = "The original method (nginx)"),
+        ("X-Original-URI" = Option<String>, Header, description = "The original path and query (nginx)"),
+        ("X-Forwarded-For" = Option<String>, Header, description = "The client's address; believed only from a trusted proxy"),
+    ),
+    responses(
+        (status = 200, description = "Allowed: let the request through. No body.",
+            headers(
+                ("X-Keygate-User" = String, description = "The caller's user id, or `anonymous` when the public role allowed it"),
+                ("X-Keygate-Workspace" = String, description = "The id of the workspace the rule named"),
+                ("X-Keygate-Token-Id" = String, description = "The id of the token presented; absent for anonymous callers"),
+            )
+        ),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn forward(State(state): State<AppState>, request: axum::extract::Request) -> Response {
     match decide(&state, request).await {
         Ok(response) => response,

@@ -127,8 +127,8 @@ pub fn router(state: AppState) -> Router {
         .merge(graphql::routes())
         .merge(openapi::docs_routes(&openapi))
         .merge(crate::web::routes(state.clone()))
-        .route("/auth/forward", axum::routing::any(forward::forward))
-        .route("/metrics", axum::routing::get(crate::metrics::render))
+        // Documented in `openapi::ApiDoc`, once per method.
+        .route(openapi::FORWARD_PATH, axum::routing::any(forward::forward))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Responses may carry a secret or per-user data: never cache them, unless a handler
@@ -145,8 +145,9 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The REST API and its OpenAPI document, from one source: each handler's `#[utoipa::path]`
-/// gives the path and methods it is routed on and documented with. `/api/v1/...` and the health
-/// checks.
+/// gives the path and methods it is routed on and documented with. `/api/v1/...`, the health
+/// checks and the metrics. (`/auth/forward`, routed for every method, is documented in
+/// `openapi::ApiDoc`.)
 pub fn rest_router() -> OpenApiRouter<AppState> {
     let v1 = OpenApiRouter::new()
         .routes(routes!(me::me))
@@ -179,6 +180,7 @@ pub fn rest_router() -> OpenApiRouter<AppState> {
         .nest("/api/v1", v1)
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .routes(routes!(crate::metrics::render))
 }
 
 /// Everything under `/api/v1/workspaces/{ws}/` (the handlers' paths start with `/workspaces/{ws}`).

@@ -58,7 +58,8 @@ pub mod scheme {
             envelope.",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
-    modifiers(&SecuritySchemes),
+    paths(super::forward::forward),
+    modifiers(&SecuritySchemes, &ForwardAuthMethods),
     security(("bearer" = []), ("token" = []), ("api_key" = []), ("x_api_key" = [])),
     components(
         schemas(ErrorBody, ErrorDetail),
@@ -88,7 +89,7 @@ pub mod scheme {
         (name = "decisions", description = "Access decisions for other services and for the caller"),
         (name = "admin", description = "Instance administration: users of this Keygate and their tokens (instance admins only)"),
         (name = "signup", description = "Open sign-up, when this Keygate allows it"),
-        (name = "health", description = "Liveness and readiness")
+        (name = "health", description = "Liveness, readiness and metrics")
     )
 )]
 pub struct ApiDoc;
@@ -137,6 +138,36 @@ impl Modify for SecuritySchemes {
                  export, for tools that cannot set headers); elsewhere refused with 400.",
             ))),
         );
+    }
+}
+
+/// `/auth/forward` answers every method (a proxy may pass the original one on): its operation is
+/// documented once, on GET, and repeated here for the other methods, each with an operation id of
+/// its own.
+struct ForwardAuthMethods;
+
+/// The path of forward-auth, as routed and documented.
+pub const FORWARD_PATH: &str = "/auth/forward";
+
+impl Modify for ForwardAuthMethods {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(item) = openapi.paths.paths.get_mut(FORWARD_PATH) else {
+            return;
+        };
+        let Some(get) = item.get.clone() else {
+            return;
+        };
+        let with_id = |method: &str| {
+            let mut op = get.clone();
+            op.operation_id = Some(format!("forward_auth_{method}"));
+            Some(op)
+        };
+        item.post = with_id("post");
+        item.put = with_id("put");
+        item.patch = with_id("patch");
+        item.delete = with_id("delete");
+        item.head = with_id("head");
+        item.options = with_id("options");
     }
 }
 

@@ -12,11 +12,18 @@ use crate::helpers::{Backend, TestApp, backend_tests, send, spawn_app};
 
 backend_tests!(every_documented_operation_is_routed);
 
-/// Every REST operation: `/api/v1/...` and the health checks. GraphQL, the docs themselves and
-/// the admin UI are not REST operations and are not listed.
+/// Every REST operation: `/api/v1/...`, the health checks, the metrics and forward-auth (routed
+/// for every method). GraphQL, the docs themselves and the admin UI are not REST operations and
+/// are not listed.
 const OPERATIONS: &[(&str, &str)] = &[
     ("GET", "/healthz"),
     ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/auth/forward"),
+    ("POST", "/auth/forward"),
+    ("PUT", "/auth/forward"),
+    ("PATCH", "/auth/forward"),
+    ("DELETE", "/auth/forward"),
     ("GET", "/api/v1/auth/me"),
     ("POST", "/api/v1/auth/personal-token/refresh"),
     ("POST", "/api/v1/auth/check"),
@@ -248,6 +255,7 @@ async fn the_document_describes_exactly_the_rest_api() {
     for (method, path) in [
         ("GET", "/healthz"),
         ("GET", "/readyz"),
+        ("GET", "/metrics"),
         ("POST", "/api/v1/verify"),
         ("GET", "/api/v1/invitations/{code}"),
         ("POST", "/api/v1/invitations/{code}/accept"),
@@ -259,9 +267,62 @@ async fn the_document_describes_exactly_the_rest_api() {
             "{method} {path} needs no token"
         );
     }
-    // Without a token, /auth/check answers for an anonymous caller.
+    // Without a token, /auth/check and forward-auth answer for an anonymous caller.
     let check = security_of(&doc, operation(&doc, "POST", "/api/v1/auth/check"));
     assert!(check.contains(&json!({})) && check.contains(&json!({"bearer": []})));
+    let forward = security_of(&doc, operation(&doc, "GET", "/auth/forward"));
+    assert_eq!(
+        forward, check,
+        "forward-auth takes a token as /auth/check does"
+    );
+
+    // Forward-auth: the same operation for every method (HEAD and OPTIONS too), the headers it
+    // reads, and the headers of its 200.
+    let get = operation(&doc, "GET", "/auth/forward");
+    for method in ["post", "put", "patch", "delete", "head", "options"] {
+        let op = &doc["paths"]["/auth/forward"][method];
+        assert_eq!(op["responses"], get["responses"], "{method} /auth/forward");
+        assert_eq!(
+            op["parameters"], get["parameters"],
+            "{method} /auth/forward"
+        );
+    }
+    let read: BTreeSet<&str> = get["parameters"]
+        .as_array()
+        .expect("forward-auth parameters")
+        .iter()
+        .filter(|p| p["in"] == "header")
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(
+        read,
+        BTreeSet::from([
+            "X-Forwarded-Method",
+            "X-Forwarded-Uri",
+            "X-Original-Method",
+            "X-Original-URI",
+            "X-Forwarded-For"
+        ])
+    );
+    let allowed = &get["responses"]["200"]["headers"];
+    for header in [
+        "X-Keygate-User",
+        "X-Keygate-Workspace",
+        "X-Keygate-Token-Id",
+    ] {
+        assert!(allowed[header].is_object(), "forward-auth 200 has {header}");
+    }
+    for status in ["400", "401", "403", "429", "503"] {
+        assert!(
+            get["responses"][status].is_object(),
+            "forward-auth documents {status}"
+        );
+    }
+    let metrics = operation(&doc, "GET", "/metrics");
+    assert!(
+        metrics["responses"]["200"]["content"]["text/plain; version=0.0.4; charset=utf-8"]
+            .is_object()
+    );
 
     // Every reference resolves; operation ids are unique.
     let mut refs = Vec::new();
