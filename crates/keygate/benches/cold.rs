@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use keygate::service::{CacheSettings, Clock, Keygate, Limits, Question, WorkspaceRef};
+use keygate::service::{CacheSettings, Clock, Keygate, Policy, Question, WorkspaceRef};
 use keygate_domain::{Digester, Permission, TokenFormat};
 
 /// Sampled clear tokens and their workspaces, taken in turn.
@@ -113,7 +113,7 @@ fn cold_keygate(rt: &tokio::runtime::Runtime, url: &str) -> Keygate {
                 ttl: Duration::from_nanos(1),
                 max_tokens: 100_000,
             },
-            Limits::default(),
+            Policy::default(),
         )
     })
 }

@@ -2,14 +2,19 @@
 //! route and status with latency histograms, verification outcomes, cache hits, misses and
 //! evictions, change notices received, database pool use.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{OnceLock, RwLock};
+use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::header;
-use axum::middleware::Next;
+use axum::extract::{MatchedPath, State};
+use axum::http::{Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tower::{Layer, Service};
 
 use crate::api::AppState;
 
@@ -47,21 +52,184 @@ pub fn handle() -> &'static PrometheusHandle {
     })
 }
 
+/// The counters every verification with a cached token touches, looked up once.
+pub struct Hot {
+    pub token_cache_hit: Counter,
+    pub decided_ok: Counter,
+}
+
+/// [`Hot`], for the process-wide recorder (installed first, so that the handles kept are its
+/// own).
+pub fn hot() -> &'static Hot {
+    static HOT: OnceLock<Hot> = OnceLock::new();
+    HOT.get_or_init(|| {
+        handle();
+        Hot {
+            token_cache_hit: metrics::counter!(CACHE_LOOKUPS, "cache" => "tokens", "result" => "hit"),
+            decided_ok: metrics::counter!(DECISIONS, "code" => "ok"),
+        }
+    })
+}
+
 /// Middleware: counts every request by matched route, method and status, and times it.
-pub async fn track(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
-    let start = Instant::now();
-    let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    metrics::counter!(HTTP_REQUESTS, "route" => route.clone(), "method" => method.clone(), "status" => status)
-        .increment(1);
-    metrics::histogram!(HTTP_DURATION, "route" => route, "method" => method)
-        .record(start.elapsed().as_secs_f64());
-    response
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TrackLayer;
+
+impl<S> Layer<S> for TrackLayer {
+    type Service = Track<S>;
+
+    fn layer(&self, inner: S) -> Track<S> {
+        Track { inner }
+    }
+}
+
+/// The service [`TrackLayer`] wraps around each route.
+#[derive(Debug, Clone)]
+pub struct Track<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request<B>> for Track<S>
+where
+    S: Service<Request<B>, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = TrackFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let route = request.extensions().get::<MatchedPath>().cloned();
+        let method = request.method().clone();
+        TrackFuture {
+            inner: self.inner.call(request),
+            route,
+            method,
+            start: Instant::now(),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A request in flight through [`Track`].
+    pub struct TrackFuture<F> {
+        #[pin]
+        inner: F,
+        route: Option<MatchedPath>,
+        method: Method,
+        start: Instant,
+    }
+}
+
+impl<F, E> Future for TrackFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = ready!(this.inner.poll(cx));
+        if let Ok(response) = &result {
+            let route = this.route.as_ref().map_or("unmatched", MatchedPath::as_str);
+            let seconds = this.start.elapsed().as_secs_f64();
+            request_series().record(route, this.method, response.status(), seconds);
+        }
+        Poll::Ready(result)
+    }
+}
+
+/// The counter and the latency histogram of one route, method and status.
+struct Series {
+    method: Method,
+    status: StatusCode,
+    requests: Counter,
+    duration: Histogram,
+}
+
+/// The request series met so far, by route: counting a request looks its handles up instead of
+/// building label strings and a registry key.
+struct RequestSeries {
+    by_route: RwLock<HashMap<Box<str>, Vec<Series>>>,
+}
+
+/// The request series, for the process-wide recorder (installed first, so that the handles kept
+/// are its own).
+fn request_series() -> &'static RequestSeries {
+    static SERIES: OnceLock<RequestSeries> = OnceLock::new();
+    SERIES.get_or_init(|| {
+        handle();
+        RequestSeries {
+            by_route: RwLock::new(HashMap::new()),
+        }
+    })
+}
+
+/// The methods HTTP defines; any other is counted without keeping its handles, so that made-up
+/// methods cannot grow the table.
+fn is_standard(method: &Method) -> bool {
+    [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ]
+    .contains(method)
+}
+
+impl RequestSeries {
+    fn record(&self, route: &str, method: &Method, status: StatusCode, seconds: f64) {
+        {
+            let by_route = self.by_route.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(known) = by_route
+                .get(route)
+                .and_then(|known| find(known, method, status))
+            {
+                known.requests.increment(1);
+                known.duration.record(seconds);
+                return;
+            }
+        }
+        let series = Series {
+            method: method.clone(),
+            status,
+            requests: metrics::counter!(
+                HTTP_REQUESTS,
+                "route" => route.to_owned(),
+                "method" => method.as_str().to_owned(),
+                "status" => status.as_str().to_owned()
+            ),
+            duration: metrics::histogram!(
+                HTTP_DURATION,
+                "route" => route.to_owned(),
+                "method" => method.as_str().to_owned()
+            ),
+        };
+        series.requests.increment(1);
+        series.duration.record(seconds);
+        if !is_standard(method) {
+            return;
+        }
+        let mut by_route = self.by_route.write().unwrap_or_else(|e| e.into_inner());
+        let known = by_route.entry(route.into()).or_default();
+        if find(known, method, status).is_none() {
+            known.push(series);
+        }
+    }
+}
+
+fn find<'a>(series: &'a [Series], method: &Method, status: StatusCode) -> Option<&'a Series> {
+    series
+        .iter()
+        .find(|s| s.status == status && s.method == *method)
 }
 
 /// `GET /metrics`: the Prometheus text format.

@@ -62,14 +62,14 @@ impl Application {
                     addr: config.bind,
                     source,
                 })?;
-        let router = api::router(AppState {
+        let router = api::router(AppState::new(api::Shared {
             keygate: keygate.clone(),
             graphql: api::graphql::schema(),
             public_url: config.public_url.clone(),
             trusted_proxies: std::sync::Arc::new(config.trusted_proxies.clone()),
             routes: std::sync::Arc::new(config.routes()?),
             session_lifetime: config.session_lifetime()?,
-        });
+        }));
         Ok(Self {
             listener,
             router,

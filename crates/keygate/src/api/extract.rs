@@ -1,7 +1,7 @@
 //! Extractors: JSON bodies and path parameters whose rejections are `ApiError`s, and the caller
 //! identified by the token transports of SPEC §3.
 
-use std::collections::BTreeSet;
+use std::borrow::Cow;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::HeaderMap;
@@ -65,17 +65,23 @@ pub const QUERY_TOKEN_PARAM: &str = "api_token";
 /// The token a request presents, if any, from every transport SPEC §3 accepts. Two different
 /// tokens, a token in the URL of an unmarked route, or an unknown `Authorization` scheme are
 /// refused with 400.
-pub fn presented_token(
-    headers: &HeaderMap,
-    query: Option<&str>,
+pub fn presented_token<'a>(
+    headers: &'a HeaderMap,
+    query: Option<&'a str>,
     query_allowed: bool,
 ) -> Result<Option<String>, ApiError> {
-    let mut found = BTreeSet::new();
+    // The distinct tokens presented: the first, and whether another one differs from it.
+    let mut found: Option<Cow<'a, str>> = None;
+    let mut conflicting = false;
+    let mut add = |token: Cow<'a, str>| match &found {
+        None => found = Some(token),
+        Some(first) => conflicting |= *first != token,
+    };
     for value in headers.get_all(axum::http::header::AUTHORIZATION) {
         let value = header_text(value)?;
         let (scheme, credentials) = value.split_once(' ').unwrap_or((value, ""));
         if scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer") {
-            found.insert(credentials.trim().to_owned());
+            add(Cow::Borrowed(credentials.trim()));
         } else {
             return Err(ApiError::bad_request(
                 "invalid_request",
@@ -86,32 +92,32 @@ pub fn presented_token(
     // Header names are case-insensitive: `api-key` is `API-KEY`.
     for name in ["api-key", "x-api-key"] {
         for value in headers.get_all(name) {
-            found.insert(header_text(value)?.trim().to_owned());
+            add(Cow::Borrowed(header_text(value)?.trim()));
         }
     }
-    let in_query: Vec<String> = query
-        .map(|q| {
-            form_urlencoded::parse(q.as_bytes())
-                .filter(|(k, _)| k == QUERY_TOKEN_PARAM)
-                .map(|(_, v)| v.into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    if !in_query.is_empty() && !query_allowed {
-        return Err(ApiError::bad_request(
-            "query_token_not_allowed",
-            "this endpoint does not accept a token in the URL; send it in the Authorization, \
-             API-KEY or X-API-Key header",
-        ));
+    for (key, value) in query
+        .map(|q| form_urlencoded::parse(q.as_bytes()))
+        .into_iter()
+        .flatten()
+    {
+        if key == QUERY_TOKEN_PARAM {
+            if !query_allowed {
+                return Err(ApiError::bad_request(
+                    "query_token_not_allowed",
+                    "this endpoint does not accept a token in the URL; send it in the \
+                     Authorization, API-KEY or X-API-Key header",
+                ));
+            }
+            add(value);
+        }
     }
-    found.extend(in_query);
-    if found.len() > 1 {
+    if conflicting {
         return Err(ApiError::bad_request(
             "conflicting_tokens",
             "the request presents more than one different token",
         ));
     }
-    Ok(found.pop_first())
+    Ok(found.map(Cow::into_owned))
 }
 
 fn header_text(value: &axum::http::HeaderValue) -> Result<&str, ApiError> {

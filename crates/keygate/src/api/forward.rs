@@ -5,15 +5,23 @@
 //! that matches no rule is denied.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keygate_domain::Permission;
+use uuid::Uuid;
 
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{client_ip, presented_token};
 use super::openapi::{BadRequest, Forbidden, TooManyRequests, Unauthorized, Unavailable};
 use crate::service::{Question, Refusal, ServiceError, WorkspaceRef};
+
+/// Who the request is: the user's id, or `anonymous`.
+const X_KEYGATE_USER: HeaderName = HeaderName::from_static("x-keygate-user");
+/// The workspace the request acts in.
+const X_KEYGATE_WORKSPACE: HeaderName = HeaderName::from_static("x-keygate-workspace");
+/// The token presented.
+const X_KEYGATE_TOKEN_ID: HeaderName = HeaderName::from_static("x-keygate-token-id");
 
 /// The original method, as Traefik and Caddy (`X-Forwarded-Method`) or nginx
 /// (`X-Original-Method`) send it.
@@ -67,8 +75,7 @@ pub async fn forward(State(state): State<AppState>, request: axum::extract::Requ
 async fn decide(state: &AppState, request: axum::extract::Request) -> Result<Response, ApiError> {
     let headers = request.headers();
     let method = original(headers, ["x-forwarded-method", "x-original-method"])
-        .unwrap_or(request.method().as_str())
-        .to_owned();
+        .unwrap_or(request.method().as_str());
     let uri = original(headers, ["x-forwarded-uri", "x-original-uri"]).ok_or_else(|| {
         ApiError::bad_request(
             "invalid_request",
@@ -78,7 +85,7 @@ async fn decide(state: &AppState, request: axum::extract::Request) -> Result<Res
     let (path, query) = uri
         .split_once('?')
         .map_or((uri, None), |(p, q)| (p, Some(q)));
-    let Some(demand) = state.routes.matching(&method, path) else {
+    let Some(demand) = state.routes.matching(method, path) else {
         return Err(ServiceError::Forbidden {
             missing: None,
             message: format!(
@@ -106,7 +113,7 @@ async fn decide(state: &AppState, request: axum::extract::Request) -> Result<Res
     let question = Question {
         workspace: Some(WorkspaceRef::parse(&demand.workspace)),
         permission: Some(permission),
-        resource: demand.resource.clone(),
+        resource: demand.resource,
     };
     let actor = match presented {
         None => None,
@@ -117,23 +124,24 @@ async fn decide(state: &AppState, request: axum::extract::Request) -> Result<Res
         None => {
             let mut response = StatusCode::OK.into_response();
             let out = response.headers_mut();
-            let set = |out: &mut HeaderMap, name: &'static str, value: String| {
-                if let Ok(v) = HeaderValue::from_str(&value) {
+            // Ids are written straight into the header values, without a string in between.
+            let set = |out: &mut HeaderMap, name: HeaderName, id: Uuid| {
+                let mut text = Uuid::encode_buffer();
+                if let Ok(v) = HeaderValue::from_str(id.hyphenated().encode_lower(&mut text)) {
                     out.insert(name, v);
                 }
             };
-            set(
-                out,
-                "x-keygate-user",
-                actor
-                    .as_ref()
-                    .map_or_else(|| "anonymous".to_owned(), |a| a.user.id.to_string()),
-            );
+            match &actor {
+                Some(a) => set(out, X_KEYGATE_USER, a.user.id),
+                None => {
+                    out.insert(X_KEYGATE_USER, HeaderValue::from_static("anonymous"));
+                }
+            }
             if let Some(ws) = &decision.workspace {
-                set(out, "x-keygate-workspace", ws.id.to_string());
+                set(out, X_KEYGATE_WORKSPACE, ws.id);
             }
             if let Some(token) = actor.as_ref().and_then(|a| a.token.as_ref()) {
-                set(out, "x-keygate-token-id", token.id.to_string());
+                set(out, X_KEYGATE_TOKEN_ID, token.id);
             }
             out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             Ok(response)

@@ -35,9 +35,26 @@ use rest::{
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// What every handler can reach.
+/// What every handler can reach. Shared: extracting it clones one pointer, not its parts.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(std::sync::Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(std::sync::Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct Shared {
     pub keygate: Keygate,
     pub graphql: graphql::KeygateSchema,
     /// Where users reach this Keygate (links in responses); from the request's Host when unset.
@@ -50,7 +67,7 @@ pub struct AppState {
     pub session_lifetime: chrono::Duration,
 }
 
-impl AppState {
+impl Shared {
     /// The base URL for links, without a trailing slash.
     pub fn public_url(&self, headers: &HeaderMap) -> String {
         match &self.public_url {
@@ -122,7 +139,7 @@ pub fn router(state: AppState) -> Router {
             );
         });
 
-    Router::new()
+    let router = Router::new()
         .merge(rest)
         .merge(graphql::routes())
         .merge(openapi::docs_routes(&openapi))
@@ -138,10 +155,16 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("no-store"),
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(axum::middleware::from_fn(crate::metrics::track))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(trace)
-        .with_state(state)
+        .layer(crate::metrics::TrackLayer)
+        .layer(CatchPanicLayer::custom(panic_response));
+    // Request logging costs a span and a wrapped body on every request: it is only layered on when
+    // the log level lets its lines through (the level is fixed when the server starts).
+    let router = if tracing::enabled!(tracing::Level::INFO) {
+        router.layer(trace)
+    } else {
+        router
+    };
+    router.with_state(state)
 }
 
 /// The REST API and its OpenAPI document, from one source: each handler's `#[utoipa::path]`

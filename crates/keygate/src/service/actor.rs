@@ -2,6 +2,7 @@
 //! the audit entries their changes write.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use keygate_domain::{Token, User};
@@ -9,11 +10,12 @@ use keygate_store::NewAuditEvent;
 use serde_json::Value;
 use uuid::Uuid;
 
+/// Cheap to clone: the user and the token are shared with the verification cache.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    pub user: User,
+    pub user: Arc<User>,
     /// The token presented; `None` for an operator at the command line.
-    pub token: Option<Token>,
+    pub token: Option<Arc<Token>>,
     /// The client's address, when the actor came over the network.
     pub ip: Option<IpAddr>,
 }
@@ -22,7 +24,7 @@ impl Actor {
     /// An operator acting as `user` from the command line, with direct database access.
     pub fn operator(user: User) -> Self {
         Actor {
-            user,
+            user: Arc::new(user),
             token: None,
             ip: None,
         }
@@ -32,7 +34,7 @@ impl Actor {
     /// an instance admin that is nobody's account. The audit log names it "command line".
     pub fn console() -> Self {
         Actor {
-            user: User {
+            user: Arc::new(User {
                 id: Uuid::nil(),
                 kind: keygate_domain::UserKind::Human,
                 email: None,
@@ -42,10 +44,18 @@ impl Actor {
                 is_instance_admin: true,
                 disabled_at: None,
                 created_at: DateTime::UNIX_EPOCH,
-            },
+            }),
             token: None,
             ip: None,
         }
+    }
+
+    /// Whether the token's scope (if any) lets it act in `workspace`.
+    pub fn scope_admits(&self, workspace: Uuid) -> bool {
+        self.token
+            .as_ref()
+            .and_then(|t| t.scope.as_ref())
+            .is_none_or(|s| s.admits_workspace(workspace))
     }
 
     /// The label the audit log keeps for this actor: their email, or an API user's name.

@@ -364,7 +364,7 @@ impl Keygate {
             .await?
             .ok_or_else(|| ServiceError::internal("a password hash is missing"))?;
         let actor = Actor {
-            user: user.clone(),
+            user: std::sync::Arc::new(user.clone()),
             token: None,
             ip,
         };

@@ -74,8 +74,7 @@ impl Keygate {
         let key = *digest.as_bytes();
         let actor = match self.cache.tokens.get(&key).await {
             Some(actor) => {
-                metrics::counter!(crate::metrics::CACHE_LOOKUPS, "cache" => "tokens", "result" => "hit")
-                    .increment(1);
+                crate::metrics::hot().token_cache_hit.increment(1);
                 actor
             }
             None => {
@@ -128,24 +127,24 @@ impl Keygate {
             return Ok(None);
         };
         Ok(self.store.user(token.user_id).await?.map(|user| Actor {
-            user,
-            token: Some(token),
+            user: Arc::new(user),
+            token: Some(Arc::new(token)),
             ip: None,
         }))
     }
 
-    /// Memberships of the user, with roles, through the cache.
-    pub async fn memberships(&self, user: &keygate_domain::User) -> ServiceResult<Vec<Membership>> {
+    /// Memberships of the user, with roles, through the cache (shared with it).
+    pub async fn memberships(
+        &self,
+        user: &keygate_domain::User,
+    ) -> ServiceResult<Arc<Vec<Membership>>> {
         if let Some(found) = self.cache.memberships.get(&user.id).await {
-            return Ok((*found).clone());
+            return Ok(found);
         }
         let generation = self.cache.generation();
-        let found = self.store.memberships(user.id).await?;
+        let found = Arc::new(self.store.memberships(user.id).await?);
         if self.cache.still_current(generation) {
-            self.cache
-                .memberships
-                .insert(user.id, Arc::new(found.clone()))
-                .await;
+            self.cache.memberships.insert(user.id, found.clone()).await;
         }
         Ok(found)
     }
@@ -227,8 +226,12 @@ impl Keygate {
             };
         decision.workspace = workspace;
         decision.rights = Some(rights);
-        let code = decision.refusal.as_ref().map_or("ok", Refusal::code);
-        metrics::counter!(crate::metrics::DECISIONS, "code" => code).increment(1);
+        match &decision.refusal {
+            None => crate::metrics::hot().decided_ok.increment(1),
+            Some(refusal) => {
+                metrics::counter!(crate::metrics::DECISIONS, "code" => refusal.code()).increment(1);
+            }
+        }
         Ok(decision)
     }
 }

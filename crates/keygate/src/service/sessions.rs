@@ -2,6 +2,7 @@
 //! signing out, and changing one's password (which ends one's other sessions).
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use keygate_domain::token::{code_digest, one_time_code};
@@ -85,7 +86,7 @@ impl Keygate {
             client_ip: ip.map(|ip| ip.to_string()),
         };
         let actor = Actor {
-            user,
+            user: Arc::new(user),
             token: None,
             ip,
         };
@@ -121,7 +122,7 @@ impl Keygate {
         }
         Ok(Some(SessionActor {
             actor: Actor {
-                user: session.user,
+                user: Arc::new(session.user),
                 token: None,
                 ip,
             },

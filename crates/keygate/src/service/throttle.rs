@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use governor::clock::{Clock as _, DefaultClock};
@@ -16,6 +17,8 @@ const MAX_BLOCKED: usize = 100_000;
 pub struct Throttle {
     failures: DefaultKeyedRateLimiter<IpAddr>,
     blocked: Mutex<HashMap<IpAddr, Instant>>,
+    /// Whether any address is in `blocked`: while none is, checking an address takes no lock.
+    any_blocked: AtomicBool,
 }
 
 impl Throttle {
@@ -25,21 +28,28 @@ impl Throttle {
         Self {
             failures: RateLimiter::keyed(Quota::per_minute(per_minute)),
             blocked: Mutex::new(HashMap::new()),
+            any_blocked: AtomicBool::new(false),
         }
     }
 
     /// Seconds `ip` must still wait, if it is refused now.
     pub fn retry_after(&self, ip: IpAddr) -> Option<u64> {
+        if !self.any_blocked.load(Ordering::Acquire) {
+            return None;
+        }
         let mut blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
-        match blocked.get(&ip) {
+        let wait = match blocked.get(&ip) {
             Some(until) if *until > now => Some((*until - now).as_secs().max(1)),
             Some(_) => {
                 blocked.remove(&ip);
                 None
             }
             None => None,
-        }
+        };
+        self.any_blocked
+            .store(!blocked.is_empty(), Ordering::Release);
+        wait
     }
 
     /// Counts a failure from `ip`; past the quota, the address is refused until it refills.
@@ -52,6 +62,7 @@ impl Throttle {
                 blocked.retain(|_, until| *until > now);
             }
             blocked.insert(ip, Instant::now() + wait.max(Duration::from_secs(1)));
+            self.any_blocked.store(true, Ordering::Release);
         }
         self.failures.retain_recent();
     }

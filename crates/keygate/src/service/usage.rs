@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -15,18 +16,39 @@ use super::Keygate;
 /// How often noted uses are written.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(2);
 
+/// Uses are noted in shards, one per worker thread as far as there are shards, so that threads
+/// verifying at once do not wait for each other.
+const SHARDS: usize = 16;
+
 #[derive(Debug, Default)]
 pub struct UsageRecorder {
     /// Per token: the latest use and the address it came from.
-    pending: Mutex<HashMap<Uuid, Use>>,
+    pending: [Shard; SHARDS],
 }
 
+/// One shard, on a cache line of its own so that threads noting uses at once do not share one.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Shard(Mutex<HashMap<Uuid, Use>>);
+
 type Use = (DateTime<Utc>, Option<IpAddr>);
+
+/// The shard of the current thread: threads take the next one when they first note a use.
+fn shard() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SHARD: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
+    }
+    SHARD.with(|s| *s)
+}
 
 impl UsageRecorder {
     /// Notes a use; only the latest per token is kept until the next flush.
     pub fn note(&self, token: Uuid, at: DateTime<Utc>, ip: Option<IpAddr>) {
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let mut pending = self.pending[shard()]
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let entry = pending.entry(token).or_insert((at, ip));
         if at >= entry.0 {
             *entry = (at, ip.or(entry.1));
@@ -34,9 +56,26 @@ impl UsageRecorder {
     }
 
     fn take(&self) -> Vec<TokenUse> {
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        pending
-            .drain()
+        let mut all: HashMap<Uuid, Use> = HashMap::new();
+        for shard in &self.pending {
+            let drained: Vec<(Uuid, Use)> = shard
+                .0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .drain()
+                .collect();
+            for (token, (at, ip)) in drained {
+                // Shards are merged in no particular order: an earlier use still gives its address
+                // to a later one without.
+                let entry = all.entry(token).or_insert((at, ip));
+                if at >= entry.0 {
+                    *entry = (at, ip.or(entry.1));
+                } else if entry.1.is_none() {
+                    entry.1 = ip;
+                }
+            }
+        }
+        all.into_iter()
             .map(|(token_id, (at, ip))| TokenUse {
                 token_id,
                 at,

@@ -81,10 +81,10 @@ impl Keygate {
 
     pub async fn list_workspaces(&self, actor: &Actor) -> ServiceResult<Vec<Membership>> {
         let memberships = self.memberships(&actor.user).await?;
-        let scope = actor.token.as_ref().and_then(|t| t.scope.as_ref());
         Ok(memberships
-            .into_iter()
-            .filter(|m| scope.is_none_or(|s| s.admits_workspace(m.workspace.id)))
+            .iter()
+            .filter(|m| actor.scope_admits(m.workspace.id))
+            .cloned()
             .collect())
     }
 

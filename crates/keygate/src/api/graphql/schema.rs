@@ -25,8 +25,8 @@ impl Query {
     /// The caller, or null for a request without a valid token.
     async fn user(&self, ctx: &Context<'_>) -> Option<Viewer> {
         GqlState::of(ctx).actor.as_ref().map(|a| Viewer {
-            user: a.user.clone(),
-            token: a.token.clone(),
+            user: (*a.user).clone(),
+            token: a.token.as_deref().cloned(),
         })
     }
 

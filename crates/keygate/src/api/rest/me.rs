@@ -33,8 +33,8 @@ pub async fn me(
     let token = actor.token.as_ref().ok_or(ServiceError::Unauthenticated)?;
     let memberships = state.keygate.list_workspaces(&actor).await?;
     Ok(Json(MeJson {
-        user: (&actor.user).into(),
-        token: token.into(),
+        user: (&*actor.user).into(),
+        token: (&**token).into(),
         workspaces: memberships.iter().map(MembershipJson::from).collect(),
     }))
 }

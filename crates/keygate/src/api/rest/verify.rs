@@ -3,18 +3,23 @@
 //! for a well-formed request.
 
 use axum::extract::State;
-use keygate_domain::Permission;
-
-use super::json::{
-    CheckJson, CheckRequestJson, MembershipJson, VerifyJson, VerifyRequestJson, WorkspaceJson,
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use keygate_domain::{
+    Email, Membership, Permission, PermissionSet, Role, User, UserKind, Workspace,
 };
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::json::{CheckJson, CheckRequestJson, VerifyJson, VerifyRequestJson};
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Json, MaybeCaller};
 use crate::api::openapi::{
     BadRequest, PayloadTooLarge, TooManyRequests, Unauthorized, Unavailable, UnsupportedMediaType,
 };
-use crate::service::{Question, ServiceError, WorkspaceRef};
+use crate::service::{Actor, Question, ServiceError, WorkspaceRef};
 
 fn question(
     workspace: Option<&str>,
@@ -129,7 +134,7 @@ fn question(
 pub async fn verify(
     State(state): State<AppState>,
     Json(body): Json<VerifyRequestJson>,
-) -> Result<axum::Json<VerifyJson>, ApiError> {
+) -> Result<Response, ApiError> {
     let token = body.token.as_deref().map(str::trim);
     if token.is_none() && body.workspace.is_none() {
         return Err(ApiError::bad_request(
@@ -144,37 +149,176 @@ pub async fn verify(
     )?;
     let decision = state.keygate.decide(token, &question).await?;
     let actor = decision.actor.as_ref();
-    // The caller's workspaces, for the answer (the decision itself does not need them).
+    // The caller's workspaces, for the answer (the decision itself does not need them): the
+    // cached list, of which the token's scope may leave some out.
     let memberships = match actor {
-        Some(a) => state.keygate.list_workspaces(a).await?,
-        None => Vec::new(),
+        Some(a) => Some((a, state.keygate.memberships(&a.user).await?)),
+        None => None,
     };
-    Ok(axum::Json(VerifyJson {
+    let memberships = Memberships {
+        of: memberships.as_ref().map(|(a, all)| (*a, all.as_slice())),
+    };
+    let answer = VerifyAnswer {
         valid: decision.refusal.is_none(),
         code: decision.refusal.as_ref().map_or("ok", |r| r.code()),
-        missing: decision
-            .refusal
-            .as_ref()
-            .and_then(|r| r.missing())
-            .map(str::to_owned),
-        user: actor.map(|a| (&a.user).into()),
+        missing: decision.refusal.as_ref().and_then(|r| r.missing()),
+        user: actor.map(|a| UserAnswer::from(&*a.user)),
         // The workspace is named back only to its members.
         workspace: decision
             .workspace
             .as_ref()
             .filter(|ws| memberships.iter().any(|m| m.workspace.id == ws.id))
-            .map(WorkspaceJson::from),
-        workspaces: memberships.iter().map(MembershipJson::from).collect(),
+            .map(WorkspaceAnswer::from),
         token_id: actor.and_then(|a| a.token.as_ref()).map(|t| t.id),
         permissions: decision
             .rights
             .as_ref()
-            .map(|r| r.permissions().iter().cloned().collect())
+            .map(|r| r.permissions())
             .unwrap_or_default(),
         expires_at: actor
             .and_then(|a| a.token.as_ref())
             .and_then(|t| t.expires_at),
-    }))
+        workspaces: memberships,
+    };
+    Ok(json_response(&answer))
+}
+
+/// A JSON answer written in one go into a buffer sized for a typical decision.
+fn json_response(value: &impl Serialize) -> Response {
+    let mut buf = Vec::with_capacity(1024);
+    match serde_json::to_writer(&mut buf, value) {
+        Ok(()) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            buf,
+        )
+            .into_response(),
+        Err(e) => ApiError::Service(ServiceError::internal(format!(
+            "could not write the answer: {e}"
+        )))
+        .into_response(),
+    }
+}
+
+/// [`VerifyJson`] as it is written: the same fields in the same order, borrowed from the decision
+/// and the cached memberships instead of copied out of them.
+#[derive(Serialize)]
+struct VerifyAnswer<'a> {
+    valid: bool,
+    code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    missing: Option<&'a str>,
+    user: Option<UserAnswer<'a>>,
+    workspace: Option<WorkspaceAnswer<'a>>,
+    workspaces: Memberships<'a>,
+    token_id: Option<Uuid>,
+    permissions: PermissionSet,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// [`super::json::UserJson`], borrowed.
+#[derive(Serialize)]
+struct UserAnswer<'a> {
+    id: Uuid,
+    kind: UserKind,
+    email: Option<&'a str>,
+    display_name: &'a str,
+    is_instance_admin: bool,
+    created_at: DateTime<Utc>,
+}
+
+impl<'a> From<&'a User> for UserAnswer<'a> {
+    fn from(u: &'a User) -> Self {
+        Self {
+            id: u.id,
+            kind: u.kind,
+            email: u.email.as_ref().map(Email::as_str),
+            display_name: &u.display_name,
+            is_instance_admin: u.is_instance_admin,
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// [`super::json::WorkspaceJson`], borrowed.
+#[derive(Serialize)]
+struct WorkspaceAnswer<'a> {
+    id: Uuid,
+    slug: &'a str,
+    name: &'a str,
+    max_token_lifetime_days: Option<u32>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl<'a> From<&'a Workspace> for WorkspaceAnswer<'a> {
+    fn from(w: &'a Workspace) -> Self {
+        Self {
+            id: w.id,
+            slug: w.slug.as_str(),
+            name: &w.name,
+            max_token_lifetime_days: w.max_token_lifetime_days,
+            created_at: w.created_at,
+            updated_at: w.updated_at,
+        }
+    }
+}
+
+/// [`super::json::MembershipJson`], borrowed: the workspace's fields, then the member's role names.
+#[derive(Serialize)]
+struct MembershipAnswer<'a> {
+    id: Uuid,
+    slug: &'a str,
+    name: &'a str,
+    max_token_lifetime_days: Option<u32>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    roles: RoleNames<'a>,
+}
+
+impl<'a> From<&'a Membership> for MembershipAnswer<'a> {
+    fn from(m: &'a Membership) -> Self {
+        let w = &m.workspace;
+        Self {
+            id: w.id,
+            slug: w.slug.as_str(),
+            name: &w.name,
+            max_token_lifetime_days: w.max_token_lifetime_days,
+            created_at: w.created_at,
+            updated_at: w.updated_at,
+            roles: RoleNames(&m.roles),
+        }
+    }
+}
+
+struct RoleNames<'a>(&'a [Role]);
+
+impl Serialize for RoleNames<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|r| r.name.as_str()))
+    }
+}
+
+/// The caller's memberships that their token's scope admits.
+struct Memberships<'a> {
+    of: Option<(&'a Actor, &'a [Membership])>,
+}
+
+impl<'a> Memberships<'a> {
+    fn iter(&self) -> impl Iterator<Item = &'a Membership> + use<'a> {
+        let (actor, all) = self.of.unzip();
+        all.unwrap_or_default()
+            .iter()
+            .filter(move |m| actor.is_some_and(|a| a.scope_admits(m.workspace.id)))
+    }
+}
+
+impl Serialize for Memberships<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter().map(MembershipAnswer::from))
+    }
 }
 
 /// May the caller do this?
@@ -217,4 +361,145 @@ pub async fn check(
             .and_then(|r| r.missing())
             .map(str::to_owned),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use keygate_domain::{Slug, Token, TokenKind};
+
+    use super::super::json::{MembershipJson, UserJson, WorkspaceJson};
+    use super::*;
+
+    fn workspace(slug: &str) -> Workspace {
+        let at = DateTime::UNIX_EPOCH;
+        Workspace {
+            id: Uuid::now_v7(),
+            slug: Slug::parse(slug).expect("slug"),
+            name: format!("The \"{slug}\" workspace"),
+            max_token_lifetime_days: Some(30),
+            created_at: at,
+            updated_at: at + chrono::Duration::seconds(1),
+        }
+    }
+
+    fn role(ws: &Workspace, name: &str) -> Role {
+        Role {
+            id: Uuid::now_v7(),
+            workspace_id: ws.id,
+            name: name.to_owned(),
+            description: None,
+            permissions: PermissionSet::default(),
+            grants: Vec::new(),
+            builtin: true,
+        }
+    }
+
+    /// The borrowed answer is written exactly as `VerifyJson`, the documented type.
+    #[test]
+    fn the_answer_is_written_as_verify_json() {
+        let at = DateTime::UNIX_EPOCH;
+        let user = User {
+            id: Uuid::now_v7(),
+            kind: UserKind::Human,
+            email: Some(Email::parse("ann@example.com").expect("email")),
+            display_name: "Ann".into(),
+            description: None,
+            workspace_id: None,
+            is_instance_admin: false,
+            disabled_at: None,
+            created_at: at,
+        };
+        let token = Token {
+            id: Uuid::now_v7(),
+            user_id: user.id,
+            kind: TokenKind::User,
+            name: None,
+            description: None,
+            hint: "abcd".into(),
+            created_at: at,
+            expires_at: Some(at + chrono::Duration::days(1)),
+            last_used_at: None,
+            last_used_ip: None,
+            revoked_at: None,
+            rotated_at: None,
+            scope: None,
+        };
+        let (a, b) = (workspace("acme"), workspace("beta"));
+        let memberships = vec![
+            Membership {
+                roles: vec![role(&a, "owner"), role(&a, "viewer")],
+                workspace: a.clone(),
+            },
+            Membership {
+                roles: vec![],
+                workspace: b,
+            },
+        ];
+        let actor = Actor {
+            user: Arc::new(user),
+            token: Some(Arc::new(token)),
+            ip: None,
+        };
+        let permissions: PermissionSet = ["devices:read", "*:write"]
+            .into_iter()
+            .map(|p| Permission::parse(p).expect("permission"))
+            .collect();
+        let expected = VerifyJson {
+            valid: false,
+            code: "forbidden",
+            missing: Some("devices:delete".into()),
+            user: Some(UserJson::from(&*actor.user)),
+            workspace: Some(WorkspaceJson::from(&a)),
+            workspaces: memberships.iter().map(MembershipJson::from).collect(),
+            token_id: actor.token.as_ref().map(|t| t.id),
+            permissions: permissions.iter().cloned().collect(),
+            expires_at: actor.token.as_ref().and_then(|t| t.expires_at),
+        };
+        let answer = VerifyAnswer {
+            valid: false,
+            code: "forbidden",
+            missing: Some("devices:delete"),
+            user: Some(UserAnswer::from(&*actor.user)),
+            workspace: Some(WorkspaceAnswer::from(&a)),
+            workspaces: Memberships {
+                of: Some((&actor, &memberships)),
+            },
+            token_id: actor.token.as_ref().map(|t| t.id),
+            permissions,
+            expires_at: actor.token.as_ref().and_then(|t| t.expires_at),
+        };
+        assert_eq!(
+            serde_json::to_string(&answer).expect("answer"),
+            serde_json::to_string(&expected).expect("expected")
+        );
+
+        let anonymous = VerifyJson {
+            valid: true,
+            code: "ok",
+            missing: None,
+            user: None,
+            workspace: None,
+            workspaces: Vec::new(),
+            token_id: None,
+            permissions: Vec::new(),
+            expires_at: None,
+        };
+        let answer = VerifyAnswer {
+            valid: true,
+            code: "ok",
+            missing: None,
+            user: None,
+            workspace: None,
+            workspaces: Memberships { of: None },
+            token_id: None,
+            permissions: PermissionSet::default(),
+            expires_at: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&answer).expect("answer"),
+            serde_json::to_string(&anonymous).expect("expected")
+        );
+    }
 }
