@@ -11,7 +11,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::tokens::{NewTokenRequest, within_lifetime};
-use super::users::{NewHuman, password_hash};
+use super::users::{NewHuman, hash_new_password, password_hash};
 use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target};
 
 /// Users per page unless asked otherwise, and at most.
@@ -49,7 +49,7 @@ pub struct PasswordLink {
 }
 
 /// How long a password link works.
-pub const PASSWORD_LINK_DAYS: i64 = 7;
+const PASSWORD_LINK_DAYS: i64 = 7;
 
 #[derive(Debug, Clone, Default)]
 pub struct UserQuery {
@@ -150,7 +150,7 @@ impl Keygate {
         if let Some(ip) = ip {
             self.throttle.failed(ip);
         }
-        let password_hash = password_hash(Some(password)).await?;
+        let password_hash = Some(hash_new_password(password).await?);
         let created = self
             .create_human(NewHuman {
                 email,
@@ -360,13 +360,10 @@ impl Keygate {
         ip: Option<std::net::IpAddr>,
     ) -> ServiceResult<User> {
         let (user, _) = self.password_link(code).await?;
-        let hash = password_hash(Some(password))
-            .await?
-            .ok_or_else(|| ServiceError::internal("a password hash is missing"))?;
+        let hash = hash_new_password(password).await?;
         let actor = Actor {
-            user: std::sync::Arc::new(user.clone()),
-            token: None,
             ip,
+            ..Actor::operator(user.clone())
         };
         let now = self.clock.now();
         let audit = actor.audit(
@@ -396,11 +393,12 @@ impl Keygate {
     ) -> ServiceResult<(Token, ClearToken)> {
         require_instance_admin(actor)?;
         let owner = self.user_by_id(id).await?;
+        // An API user's workspace caps the lifetime of its tokens.
         if let Some(workspace) = owner.workspace_id
             && let Some(ws) = self.store.workspace(workspace).await?
         {
-            let settings = self.token_settings(&req, self.clock.now())?;
-            within_lifetime(&ws, self.clock.now(), settings.expires_at)?;
+            let now = self.clock.now();
+            within_lifetime(&ws, now, req.expiry.resolve(now)?)?;
         }
         self.issue_token(actor, &Actor::operator(owner), req).await
     }

@@ -13,7 +13,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::access::{manage, parse_grants};
-use super::users::{default_display_name, password_hash};
+use super::users::{default_display_name, hash_new_password};
 use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target, WorkspaceRef};
 
 /// How long an invitation can be accepted.
@@ -334,7 +334,7 @@ impl Keygate {
             Some(n) => validate::name("display_name", n)?,
             None => default_display_name(&invitation.email),
         };
-        let password_hash = password_hash(Some(req.password)).await?;
+        let password_hash = Some(hash_new_password(req.password).await?);
         // Roles deleted since the invitation was sent are skipped.
         let roles = self.store.roles(workspace.id).await?;
         let role_ids = roles

@@ -29,10 +29,7 @@ use keygate_store::Store;
 
 pub use access::manage;
 pub use actor::{Actor, Target};
-pub use admin::{
-    CreatedUser, DEFAULT_USER_PAGE, MAX_USER_PAGE, NewUserRequest, PasswordLink, UserPage,
-    UserQuery,
-};
+pub use admin::{CreatedUser, MAX_USER_PAGE, NewUserRequest, PasswordLink, UserPage, UserQuery};
 pub use api_users::{ApiUserPatchRequest, ApiUserRequest, CreatedApiUser};
 pub use audit::{AuditPage, AuditQuery, DEFAULT_PAGE, MAX_PAGE};
 pub use auth::{Decision, FailureSampler, Question, Refusal};

@@ -8,13 +8,13 @@ use chrono::{DateTime, Duration, Utc};
 use keygate_domain::token::{code_digest, one_time_code};
 use keygate_domain::{Email, User, UserKind, validate};
 use keygate_store::NewSession;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{
     Actor, Keygate, ServiceError, ServiceResult, Target, from_os_randomness, password,
-    users::password_hash,
+    users::hash_new_password,
 };
 
 /// A session just started. `secret` goes into the cookie and nowhere else.
@@ -167,10 +167,7 @@ impl Keygate {
             )
             .into());
         }
-        validate::password(new.expose_secret())?;
-        let hash = password_hash(Some(new))
-            .await?
-            .ok_or_else(|| ServiceError::internal("no password hash"))?;
+        let hash = hash_new_password(new).await?;
         let now = self.clock.now();
         let audit = session.actor.audit(
             now,

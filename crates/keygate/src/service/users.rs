@@ -27,13 +27,16 @@ pub(super) fn default_display_name(email: &Email) -> String {
         .to_owned()
 }
 
-/// Hashes a password after checking its length.
+/// Hashes a new password after checking its length.
+pub(super) async fn hash_new_password(password: SecretString) -> ServiceResult<String> {
+    validate::password(password.expose_secret())?;
+    password::hash(password).await
+}
+
+/// As [`hash_new_password`], for a password that may not be given.
 pub(super) async fn password_hash(password: Option<SecretString>) -> ServiceResult<Option<String>> {
     match password {
-        Some(p) => {
-            validate::password(p.expose_secret())?;
-            Ok(Some(password::hash(p).await?))
-        }
+        Some(p) => Ok(Some(hash_new_password(p).await?)),
         None => Ok(None),
     }
 }
