@@ -10,8 +10,8 @@ pub mod token;
 pub mod validate;
 
 pub use model::{
-    AuditEvent, Invitation, Member, Membership, Role, Team, TeamRef, Token, TokenStatus, User,
-    UserKind, Workspace,
+    AuditEvent, Credential, Invitation, Member, Membership, Role, Team, TeamRef, Token,
+    TokenStatus, User, UserKind, Workspace,
 };
 pub use permission::{Permission, PermissionSet, ResourcePattern};
 pub use rights::{Denial, Resources, Rights, Scope, WorkspaceRights};

@@ -1,5 +1,7 @@
 //! The entities Keygate manages: users, workspaces, roles, memberships and tokens.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -119,20 +121,17 @@ pub struct Role {
     pub builtin: bool,
 }
 
-/// A user's place in a workspace, with the roles that give it rights.
+/// A user's place in a workspace, as they see it: the workspace and the names of their roles in
+/// it, in name order. What the roles permit is the business of [`crate::Rights`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
     pub workspace: Workspace,
-    pub roles: Vec<Role>,
+    pub roles: Vec<String>,
 }
 
 impl Membership {
-    pub fn role_names(&self) -> Vec<String> {
-        self.roles.iter().map(|r| r.name.clone()).collect()
-    }
-
     pub fn has_role(&self, name: &str) -> bool {
-        self.roles.iter().any(|r| r.name == name)
+        self.roles.iter().any(|r| r == name)
     }
 }
 
@@ -243,14 +242,54 @@ pub struct Token {
 }
 
 impl Token {
-    /// Revocation wins over expiry: a revoked token reports `revoked` even once past its expiry.
     pub fn status(&self, now: DateTime<Utc>) -> TokenStatus {
-        if self.revoked_at.is_some() {
+        TokenStatus::of(self.revoked_at, self.expires_at, now)
+    }
+}
+
+impl TokenStatus {
+    /// Revocation wins over expiry: a revoked token reports `revoked` even once past its expiry.
+    fn of(
+        revoked_at: Option<DateTime<Utc>>,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        if revoked_at.is_some() {
             TokenStatus::Revoked
-        } else if self.expires_at.is_some_and(|at| at <= now) {
+        } else if expires_at.is_some_and(|at| at <= now) {
             TokenStatus::Expired
         } else {
             TokenStatus::Active
+        }
+    }
+}
+
+/// What deciding a request needs of a token, and all the verification cache keeps of it: the
+/// rest of the row (name, description, hint, last use) is read from the store where it is shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub id: Uuid,
+    pub kind: TokenKind,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Shared: cloning a credential, as every request does, copies no scope.
+    pub scope: Option<Arc<Scope>>,
+}
+
+impl Credential {
+    pub fn status(&self, now: DateTime<Utc>) -> TokenStatus {
+        TokenStatus::of(self.revoked_at, self.expires_at, now)
+    }
+}
+
+impl From<Token> for Credential {
+    fn from(token: Token) -> Self {
+        Credential {
+            id: token.id,
+            kind: token.kind,
+            expires_at: token.expires_at,
+            revoked_at: token.revoked_at,
+            scope: token.scope.map(Arc::new),
         }
     }
 }
@@ -292,5 +331,28 @@ mod tests {
             TokenStatus::Revoked
         );
         assert_eq!(token(None, Some(past)).status(now), TokenStatus::Revoked);
+    }
+
+    #[test]
+    fn a_credential_keeps_the_status_of_its_token() {
+        let now = DateTime::UNIX_EPOCH + Duration::days(10);
+        let past = now - Duration::seconds(1);
+        let future = now + Duration::seconds(1);
+        for (expires, revoked) in [
+            (None, None),
+            (Some(future), None),
+            (Some(past), None),
+            (None, Some(past)),
+            (Some(past), Some(past)),
+        ] {
+            let token = token(expires, revoked);
+            let status = token.status(now);
+            let credential = Credential::from(token.clone());
+            assert_eq!(credential.status(now), status);
+            assert_eq!(
+                (credential.id, credential.kind, credential.scope.as_deref()),
+                (token.id, token.kind, token.scope.as_ref())
+            );
+        }
     }
 }

@@ -77,17 +77,12 @@ impl TryFrom<WorkspaceRow> for Workspace {
     }
 }
 
-/// One row per (membership, role) pair; role columns are NULL for a membership without roles.
+/// One row per (membership, role) pair; the role is NULL for a membership without roles.
 #[derive(sqlx::FromRow)]
 pub(crate) struct MembershipRow {
     #[sqlx(flatten)]
     workspace: WorkspaceRow,
-    role_id: Option<Uuid>,
     role_name: Option<String>,
-    role_description: Option<String>,
-    role_permissions: Option<Json<PermissionSet>>,
-    role_grants: Option<Json<Vec<ResourcePattern>>>,
-    role_builtin: Option<bool>,
 }
 
 /// Groups rows ordered by workspace into memberships.
@@ -101,19 +96,8 @@ pub(crate) fn memberships(rows: Vec<MembershipRow>) -> Result<Vec<Membership>, S
                 roles: Vec::new(),
             });
         }
-        if let (Some(id), Some(name), Some(Json(permissions))) =
-            (row.role_id, row.role_name, row.role_permissions)
-            && let Some(m) = out.last_mut()
-        {
-            m.roles.push(Role {
-                id,
-                workspace_id,
-                name,
-                description: row.role_description,
-                permissions,
-                grants: row.role_grants.map(|g| g.0).unwrap_or_default(),
-                builtin: row.role_builtin.unwrap_or(false),
-            });
+        if let (Some(name), Some(m)) = (row.role_name, out.last_mut()) {
+            m.roles.push(name);
         }
     }
     Ok(out)

@@ -28,9 +28,7 @@ macro_rules! token_cols {
 macro_rules! membership_select {
     () => {
         "SELECT w.id, w.slug, w.name, w.max_token_lifetime_days, w.created_at, w.updated_at, \
-                r.id AS role_id, r.name AS role_name, r.description AS role_description, \
-                r.permissions AS role_permissions, r.grants AS role_grants, \
-                r.builtin AS role_builtin \
+                r.name AS role_name \
          FROM members m \
          JOIN workspaces w ON w.id = m.workspace_id \
          LEFT JOIN member_roles mr ON mr.workspace_id = m.workspace_id AND mr.user_id = m.user_id \

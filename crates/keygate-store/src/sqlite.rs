@@ -28,7 +28,11 @@ impl SqliteStore {
             // FULL: a commit survives power loss, not just a process crash.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(Duration::from_secs(5))
+            // 512 KiB of page cache per connection (SQLite's default is 2 MiB): enough for the
+            // inner pages of the indexes a verification walks, while the operating system caches
+            // the file itself. Eight connections would otherwise hold 16 MiB.
+            .pragma("cache_size", "-512");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(5))

@@ -5,17 +5,18 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use keygate_domain::{Token, User};
+use keygate_domain::{Credential, User};
 use keygate_store::NewAuditEvent;
 use serde_json::Value;
 use uuid::Uuid;
 
-/// Cheap to clone: the user and the token are shared with the verification cache.
+/// Cheap to clone: the user is shared with the verification cache, and the credential is a few
+/// words.
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub user: Arc<User>,
-    /// The token presented; `None` for an operator at the command line.
-    pub token: Option<Arc<Token>>,
+    /// The token presented; `None` for a web session or an operator at the command line.
+    pub token: Option<Credential>,
     /// The client's address, when the actor came over the network.
     pub ip: Option<IpAddr>,
 }

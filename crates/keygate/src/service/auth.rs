@@ -7,12 +7,13 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 use keygate_domain::{
-    Denial, Membership, Permission, Token, TokenStatus, Workspace, WorkspaceRights,
+    Credential, Denial, Membership, Permission, TokenStatus, Workspace, WorkspaceRights,
 };
 use keygate_store::NewAuditEvent;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::cache::CachedToken;
 use super::{Actor, AuthFailure, Keygate, ServiceError, ServiceResult, WorkspaceRef};
 
 /// The question other services ask: a token (or none, for anonymous callers), and optionally a
@@ -72,10 +73,10 @@ impl Keygate {
             .map_err(|_| ServiceError::InvalidCredentials(AuthFailure::InvalidToken))?;
         let digest = self.digester.digest(&parsed);
         let key = *digest.as_bytes();
-        let actor = match self.cache.tokens.get(&key).await {
-            Some(actor) => {
+        let cached = match self.cache.tokens.get(&key).await {
+            Some(cached) => {
                 crate::metrics::hot().token_cache_hit.increment(1);
-                actor
+                cached
             }
             None => {
                 metrics::counter!(crate::metrics::CACHE_LOOKUPS, "cache" => "tokens", "result" => "miss")
@@ -84,7 +85,7 @@ impl Keygate {
                     return Err(ServiceError::InvalidCredentials(AuthFailure::InvalidToken));
                 }
                 let generation = self.cache.generation();
-                let loaded = self.load_actor(&digest).await?;
+                let loaded = self.load_token(&digest).await?;
                 let current = self.cache.still_current(generation);
                 match loaded {
                     None => {
@@ -93,44 +94,52 @@ impl Keygate {
                         }
                         return Err(ServiceError::InvalidCredentials(AuthFailure::InvalidToken));
                     }
-                    Some(actor) => {
-                        let actor = Arc::new(actor);
+                    Some((cached, user_loaded)) => {
                         if current {
-                            self.cache.tokens.insert(key, actor.clone()).await;
+                            if user_loaded {
+                                self.cache
+                                    .users
+                                    .insert(cached.user.id, cached.user.clone())
+                                    .await;
+                            }
+                            self.cache.tokens.insert(key, cached.clone()).await;
                         }
-                        actor
+                        cached
                     }
                 }
             }
         };
         let now = self.clock.now();
-        let Some(token) = &actor.token else {
-            return Err(ServiceError::InvalidCredentials(AuthFailure::InvalidToken));
-        };
-        check_status(token, now)?;
-        if actor.user.is_disabled() {
+        check_status(&cached.credential, now)?;
+        if cached.user.is_disabled() {
             return Err(ServiceError::InvalidCredentials(AuthFailure::InvalidToken));
         }
-        self.usage.note(token.id, now, ip);
+        self.usage.note(cached.credential.id, now, ip);
         Ok(Actor {
-            user: actor.user.clone(),
-            token: actor.token.clone(),
+            user: cached.user,
+            token: Some(cached.credential),
             ip,
         })
     }
 
-    async fn load_actor(
+    /// The token with this digest and its user (from the cache when another of their tokens
+    /// brought it there; `true` when it was read from the store).
+    async fn load_token(
         &self,
         digest: &keygate_domain::TokenDigest,
-    ) -> ServiceResult<Option<Actor>> {
+    ) -> ServiceResult<Option<(CachedToken, bool)>> {
         let Some(token) = self.store.token_by_digest(digest).await? else {
             return Ok(None);
         };
-        Ok(self.store.user(token.user_id).await?.map(|user| Actor {
-            user: Arc::new(user),
-            token: Some(Arc::new(token)),
-            ip: None,
-        }))
+        let (user, loaded) = match self.cache.users.get(&token.user_id).await {
+            Some(user) => (user, false),
+            None => match self.store.user(token.user_id).await? {
+                Some(user) => (Arc::new(user), true),
+                None => return Ok(None),
+            },
+        };
+        let credential = Credential::from(token);
+        Ok(Some((CachedToken { user, credential }, loaded)))
     }
 
     /// Memberships of the user, with roles, through the cache (shared with it).
@@ -236,8 +245,8 @@ impl Keygate {
     }
 }
 
-fn check_status(token: &Token, now: DateTime<Utc>) -> ServiceResult<()> {
-    match token.status(now) {
+fn check_status(credential: &Credential, now: DateTime<Utc>) -> ServiceResult<()> {
+    match credential.status(now) {
         TokenStatus::Active => Ok(()),
         TokenStatus::Expired => Err(ServiceError::InvalidCredentials(AuthFailure::TokenExpired)),
         TokenStatus::Revoked => Err(ServiceError::InvalidCredentials(AuthFailure::TokenRevoked)),

@@ -10,12 +10,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use keygate_domain::{Membership, Rights, Workspace};
+use keygate_domain::{Credential, Membership, Rights, User, Workspace};
 use keygate_store::Access;
 use moka::future::Cache;
 use uuid::Uuid;
-
-use super::Actor;
 
 /// What changed, as nodes tell each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,8 +77,17 @@ impl Default for CacheSettings {
     }
 }
 
+/// What a known token stands for. Only the credential is per token: the user is shared by all of
+/// their cached tokens, through [`VerifyCache::users`].
+#[derive(Debug, Clone)]
+pub struct CachedToken {
+    pub user: Arc<User>,
+    pub credential: Credential,
+}
+
 pub struct VerifyCache {
-    pub(super) tokens: Cache<[u8; 32], Arc<Actor>>,
+    pub(super) tokens: Cache<[u8; 32], CachedToken>,
+    pub(super) users: Cache<Uuid, Arc<User>>,
     /// Digests that matched no token: floods of made-up tokens stop here.
     pub(super) unknown: Cache<[u8; 32], ()>,
     pub(super) workspaces: Cache<WorkspaceKey, Option<Workspace>>,
@@ -115,6 +122,7 @@ impl VerifyCache {
         let n = settings.max_tokens;
         Self {
             tokens: build(n, ttl),
+            users: build(n, ttl),
             unknown: build(n, ttl),
             workspaces: build(n / 10 + 1, ttl),
             access: build(n, ttl),
@@ -141,14 +149,15 @@ impl VerifyCache {
         // never does.
         match notice {
             Notice::Token(id) => {
-                let _ = self.tokens.invalidate_entries_if(move |_, actor| {
-                    actor.token.as_ref().is_some_and(|t| t.id == id)
-                });
+                let _ = self
+                    .tokens
+                    .invalidate_entries_if(move |_, cached| cached.credential.id == id);
             }
             Notice::User(id) => {
                 let _ = self
                     .tokens
-                    .invalidate_entries_if(move |_, actor| actor.user.id == id);
+                    .invalidate_entries_if(move |_, cached| cached.user.id == id);
+                let _ = self.users.invalidate_entries_if(move |key, _| *key == id);
                 let _ = self.access.invalidate_entries_if(move |key, _| key.1 == id);
                 let _ = self
                     .memberships
@@ -166,6 +175,7 @@ impl VerifyCache {
             }
             Notice::All => {
                 self.tokens.invalidate_all();
+                self.users.invalidate_all();
                 self.unknown.invalidate_all();
                 self.workspaces.invalidate_all();
                 self.access.invalidate_all();

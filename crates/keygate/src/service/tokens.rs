@@ -178,7 +178,10 @@ impl Keygate {
         actor: &Actor,
         requested: Option<&ScopeRequest>,
     ) -> ServiceResult<Option<Scope>> {
-        let inherited = actor.token.as_ref().and_then(|t| t.scope.clone());
+        let inherited = actor
+            .token
+            .as_ref()
+            .and_then(|t| t.scope.as_deref().cloned());
         let requested = requested
             .filter(|r| r.workspaces.is_some() || r.permissions.is_some() || r.resources.is_some());
         let Some(requested) = requested else {

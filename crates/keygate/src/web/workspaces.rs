@@ -45,12 +45,7 @@ async fn home_page(
         .map(|m| WorkspaceRow {
             slug: m.workspace.slug.to_string(),
             name: m.workspace.name,
-            roles: m
-                .roles
-                .iter()
-                .map(|r| r.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+            roles: m.roles.join(", "),
         })
         .collect();
     Ok(HomePage {
@@ -127,10 +122,7 @@ async fn settings_page(
             .max_token_lifetime_days
             .map(|d| d.to_string())
             .unwrap_or_default(),
-        is_owner: m
-            .roles
-            .iter()
-            .any(|r| r.name == keygate_domain::model::builtin_role::OWNER),
+        is_owner: m.has_role(keygate_domain::model::builtin_role::OWNER),
         slug,
         error,
     })

@@ -113,7 +113,9 @@ async fn changes_take_effect_at_once_despite_the_cache(app: TestApp) {
 
 #[tokio::test]
 async fn cached_tokens_verify_through_an_outage_for_the_cache_lifetime_then_fail_closed() {
-    let app = spawn_app_with(Backend::Sqlite, |c| c.cache_ttl_seconds = 1)
+    // Long enough that the setup's entries are still cached when the database goes, on a busy
+    // machine too.
+    let app = spawn_app_with(Backend::Sqlite, |c| c.cache_ttl_seconds = 3)
         .await
         .expect("SQLite");
     let verify = || {
@@ -128,7 +130,7 @@ async fn cached_tokens_verify_through_an_outage_for_the_cache_lifetime_then_fail
     let got = send(app.as_owner(Method::GET, "/api/v1/tokens")).await;
     assert_error(&got, StatusCode::SERVICE_UNAVAILABLE, "unavailable");
     // After the cache lifetime: refused, not answered from stale data.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
     let got = send(verify()).await;
     assert_error(&got, StatusCode::SERVICE_UNAVAILABLE, "unavailable");
 }

@@ -26,7 +26,7 @@ impl Query {
     async fn user(&self, ctx: &Context<'_>) -> Option<Viewer> {
         GqlState::of(ctx).actor.as_ref().map(|a| Viewer {
             user: (*a.user).clone(),
-            token: a.token.as_deref().cloned(),
+            token: a.token.as_ref().map(|t| t.id),
         })
     }
 

@@ -158,7 +158,8 @@ pub struct TokenWithSecret {
 /// The caller: their account, memberships and tokens.
 pub struct Viewer {
     pub user: User,
-    pub token: Option<Token>,
+    /// The id of the token this request presented.
+    pub token: Option<Uuid>,
 }
 
 #[Object]
@@ -182,9 +183,13 @@ impl Viewer {
         self.user.created_at
     }
     /// The token this request presented.
-    async fn current_token(&self, ctx: &Context<'_>) -> Option<TokenGql> {
-        let now = GqlState::of(ctx).keygate.clock().now();
-        self.token.as_ref().map(|t| TokenGql::new(t, now))
+    async fn current_token(&self, ctx: &Context<'_>) -> Result<Option<TokenGql>> {
+        let Some(id) = self.token else {
+            return Ok(None);
+        };
+        let keygate = &GqlState::of(ctx).keygate;
+        let token = keygate.token(&self.user, id).await.map_err(gql)?;
+        Ok(Some(TokenGql::new(&token, keygate.clock().now())))
     }
     /// The caller's workspaces with their roles (those their token's scope admits).
     async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<MembershipGql>> {
@@ -213,7 +218,7 @@ impl From<&Membership> for MembershipGql {
     fn from(m: &Membership) -> Self {
         Self {
             workspace: WorkspaceGql::from(&m.workspace),
-            roles: m.role_names(),
+            roles: m.roles.clone(),
         }
     }
 }
@@ -294,7 +299,7 @@ impl WorkspaceGql {
             .workspace(state.actor()?, &self.reference())
             .await
             .map_err(gql)?;
-        Ok(m.role_names())
+        Ok(m.roles)
     }
 
     /// The people in the workspace.

@@ -193,7 +193,7 @@ impl From<&Membership> for MembershipJson {
     fn from(m: &Membership) -> Self {
         Self {
             workspace: (&m.workspace).into(),
-            roles: m.role_names(),
+            roles: m.roles.clone(),
         }
     }
 }

@@ -30,11 +30,12 @@ pub async fn me(
     State(state): State<AppState>,
     Caller(actor): Caller,
 ) -> Result<Json<MeJson>, ApiError> {
-    let token = actor.token.as_ref().ok_or(ServiceError::Unauthenticated)?;
+    let credential = actor.token.as_ref().ok_or(ServiceError::Unauthenticated)?;
+    let token = state.keygate.token(&actor.user, credential.id).await?;
     let memberships = state.keygate.list_workspaces(&actor).await?;
     Ok(Json(MeJson {
         user: (&*actor.user).into(),
-        token: (&**token).into(),
+        token: (&token).into(),
         workspaces: memberships.iter().map(MembershipJson::from).collect(),
     }))
 }
