@@ -29,12 +29,13 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5))
-            // 512 KiB of page cache per connection (SQLite's default is 2 MiB): enough for the
-            // inner pages of the indexes a verification walks, while the operating system caches
-            // the file itself. Eight connections would otherwise hold 16 MiB.
-            .pragma("cache_size", "-512");
+            // 1 MiB of page cache per connection (SQLite's default is 2 MiB), while the operating
+            // system caches the file itself: four connections, each seeing a quarter of the
+            // lookups, verify cold tokens as fast as eight with 2 MiB each, and hold 4 MiB
+            // instead of 16 (docs/benchmarks.md).
+            .pragma("cache_size", "-1024");
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(4)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await?;
