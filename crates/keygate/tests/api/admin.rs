@@ -236,6 +236,16 @@ async fn a_disabled_user_is_refused_at_once_and_works_again_when_enabled(app: Te
     let grace = create_user(&app, json!({"email": "grace@example.com"})).await;
     let token = token_of(&grace).to_owned();
     let question = json!({"token": token});
+    // A second token, not used before she is disabled: the cache knows Grace through the first
+    // one only, and must not lend that entry to the second.
+    let (status, issued) = send(
+        app.as_owner(Method::POST, &format!("{}/tokens", user_path(&grace)))
+            .json(&json!({"name": "spare"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let spare = issued["token"].as_str().expect("token").to_owned();
+    app.remember(&spare);
     // Cached as valid first.
     let (_, answer) = send(
         app.anonymous(Method::POST, "/api/v1/verify")
@@ -259,6 +269,12 @@ async fn a_disabled_user_is_refused_at_once_and_works_again_when_enabled(app: Te
     .await;
     assert_eq!(answer["valid"], false);
     assert_eq!(answer["code"], "invalid_token");
+    let (_, answer) = send(
+        app.anonymous(Method::POST, "/api/v1/verify")
+            .json(&json!({"token": spare})),
+    )
+    .await;
+    assert_eq!(answer["code"], "invalid_token");
     // Disabling twice is not an error.
     let (status, _) =
         send(app.as_owner(Method::POST, &format!("{}/disable", user_path(&grace)))).await;
@@ -269,6 +285,7 @@ async fn a_disabled_user_is_refused_at_once_and_works_again_when_enabled(app: Te
     assert_eq!(status, StatusCode::OK, "{enabled}");
     assert_eq!(enabled["disabled"], false);
     assert_eq!(me(&app, &token).await.0, StatusCode::OK);
+    assert_eq!(me(&app, &spare).await.0, StatusCode::OK);
 }
 
 async fn a_deleted_user_is_refused_at_once(app: TestApp) {
