@@ -2,7 +2,7 @@
 //! from its method and path. A path template captures segments (`/w/{workspace}/devices/{device}`)
 //! and the other templates use them (`device:{device}`). A final `{name*}` captures the rest.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 
 use serde::Deserialize;
 
@@ -48,7 +48,7 @@ fn segments(path: &str) -> Vec<&str> {
 /// The segments of a request path, percent-decoded. `None` for a path a server could resolve
 /// differently from how it reads here: `.` or `..` segments, encoded slashes or backslashes,
 /// control characters, invalid UTF-8. Such requests match no rule, so they are denied.
-fn request_segments(path: &str) -> Option<Vec<String>> {
+fn request_segments(path: &str) -> Option<Vec<Cow<'_, str>>> {
     segments(path)
         .into_iter()
         .map(|raw| {
@@ -60,7 +60,7 @@ fn request_segments(path: &str) -> Option<Vec<String>> {
                 || decoded
                     .chars()
                     .any(|c| c == '/' || c == '\\' || c.is_control());
-            (!unsafe_segment).then(|| decoded.into_owned())
+            (!unsafe_segment).then_some(decoded)
         })
         .collect()
 }
@@ -98,7 +98,10 @@ fn parse_template(path: &str) -> Result<Vec<Segment>, String> {
 }
 
 /// Fills `{name}` in `template` from `captures`; `None` names an unknown capture.
-fn fill(template: &str, captures: &HashMap<String, String>) -> Result<String, String> {
+/// What a request's path captured, by name: a handful at most, so a list.
+type Captures<'a> = Vec<(&'a str, Cow<'a, str>)>;
+
+fn fill(template: &str, captures: &Captures<'_>) -> Result<String, String> {
     let mut out = String::new();
     let mut rest = template;
     while let Some(open) = rest.find('{') {
@@ -108,9 +111,15 @@ fn fill(template: &str, captures: &HashMap<String, String>) -> Result<String, St
             .find('}')
             .ok_or_else(|| format!("unclosed `{{` in `{template}`"))?;
         let name = &after[..close];
-        let value = captures.get(name).ok_or_else(|| {
-            format!("`{template}` uses `{{{name}}}`, which the path does not capture")
-        })?;
+        // The last capture of a name wins, should a template repeat it.
+        let value = captures
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
+            .ok_or_else(|| {
+                format!("`{template}` uses `{{{name}}}`, which the path does not capture")
+            })?;
         out.push_str(value);
         rest = &after[close + 1..];
     }
@@ -131,10 +140,10 @@ impl RouteTable {
         for (i, rule) in rules.into_iter().enumerate() {
             let err = |m: String| ValidationError::new("route", format!("route {}: {m}", i + 1));
             let template = parse_template(&rule.path).map_err(err)?;
-            let names: HashMap<String, String> = template
+            let names: Captures<'_> = template
                 .iter()
                 .filter_map(|s| match s {
-                    Segment::Capture(n) | Segment::Rest(n) => Some((n.clone(), "x".to_owned())),
+                    Segment::Capture(n) | Segment::Rest(n) => Some((n.as_str(), "x".into())),
                     Segment::Literal(_) => None,
                 })
                 .collect();
@@ -195,7 +204,6 @@ impl RouteTable {
     /// The demand of the first rule that matches `method` and `path` (without query string).
     pub fn matching(&self, method: &str, path: &str) -> Option<RouteDemand> {
         let parts = request_segments(path)?;
-        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
         self.rules.iter().find_map(|(rule, template)| {
             if !rule.methods.is_empty()
                 && !rule.methods.iter().any(|m| m.eq_ignore_ascii_case(method))
@@ -218,22 +226,22 @@ impl RouteTable {
     }
 }
 
-fn capture(template: &[Segment], parts: &[&str]) -> Option<HashMap<String, String>> {
-    let mut captures = HashMap::new();
+fn capture<'a>(template: &'a [Segment], parts: &'a [Cow<'a, str>]) -> Option<Captures<'a>> {
+    let mut captures = Vec::new();
     for (i, segment) in template.iter().enumerate() {
         match segment {
             Segment::Literal(lit) => {
-                if parts.get(i) != Some(&lit.as_str()) {
+                if parts.get(i).map(|p| p.as_ref()) != Some(lit.as_str()) {
                     return None;
                 }
             }
             Segment::Capture(name) => {
                 let part = parts.get(i).filter(|p| !p.is_empty())?;
-                captures.insert(name.clone(), (*part).to_owned());
+                captures.push((name.as_str(), Cow::Borrowed(part.as_ref())));
             }
             Segment::Rest(name) => {
                 let rest = parts.get(i..).filter(|r| !r.is_empty())?.join("/");
-                captures.insert(name.clone(), rest);
+                captures.push((name.as_str(), Cow::Owned(rest)));
                 return Some(captures);
             }
         }
