@@ -8,15 +8,19 @@
 #
 #   scripts/instructions.sh [REQUESTS]     (default: 2000 per call)
 #   KEYGATE_BIN=/path/to/keygate scripts/instructions.sh
+#   scripts/instructions.sh 2000 reference   the same calls on bench/reference, for comparison
 #
 # Needs valgrind (Debian: apt-get install valgrind) and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-2000}"
+server="${2:-keygate}"
+[[ "$server" == keygate || "$server" == reference ]] || { echo "usage: $0 [REQUESTS] [keygate|reference]" >&2; exit 2; }
 command -v valgrind >/dev/null || { echo "valgrind is needed: apt-get install valgrind" >&2; exit 1; }
 
 # KEYGATE_BIN=path measures another build (an earlier commit's) instead of building this one.
 if [ -z "${KEYGATE_BIN:-}" ]; then cargo build --release -q -p keygate --bin keygate; fi
+if [ "$server" = reference ]; then cargo build --release -q -p reference; fi
 bin="${KEYGATE_BIN:-target/release/keygate}"
 work="$(mktemp -d)"
 pid=""
@@ -38,8 +42,13 @@ workspace = "{workspace}"
 TOML
 token="$("$bin" --config "$work/keygate.toml" bootstrap --email load@example.com --workspace bench --json \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
-valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out.%p" \
-  "$bin" --config "$work/keygate.toml" serve 2>"$work/serve.log" & pid=$!
+if [ "$server" = reference ]; then
+  valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out.%p" \
+    target/release/reference "127.0.0.1:${port}" "$token" 2>"$work/serve.log" & pid=$!
+else
+  valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out.%p" \
+    "$bin" --config "$work/keygate.toml" serve 2>"$work/serve.log" & pid=$!
+fi
 for _ in $(seq 600); do curl -s -o /dev/null "http://127.0.0.1:${port}/healthz" && break; sleep 0.1; done
 
 cat > "$work/client.py" <<'PY'
@@ -58,7 +67,7 @@ for _ in range(n):
     r = c.getresponse(); r.read()
     assert r.status == 200, (call, r.status)
 PY
-echo "callgrind, ${n} requests per call on one keep-alive connection, $(date -u +%F)"
+echo "callgrind, ${server}, ${n} requests per call on one keep-alive connection, $(date -u +%F)"
 for call in healthz verify forward; do
   python3 "$work/client.py" "$port" "$token" "$call" 200
   callgrind_control -z "$pid" >/dev/null
