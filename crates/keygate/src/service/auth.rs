@@ -94,14 +94,14 @@ impl Keygate {
                         }
                         return Err(ServiceError::InvalidCredentials(AuthFailure::InvalidToken));
                     }
-                    Some((cached, user_loaded)) => {
+                    Some(cached) => {
                         if current {
-                            if user_loaded {
-                                self.cache
-                                    .users
-                                    .insert(cached.user.id, cached.user.clone())
-                                    .await;
-                            }
+                            // Only when absent: an entry already there keeps its time to live.
+                            self.cache
+                                .users
+                                .entry(cached.user.id)
+                                .or_insert(cached.user.clone())
+                                .await;
                             self.cache.tokens.insert(key, cached.clone()).await;
                         }
                         cached
@@ -123,23 +123,23 @@ impl Keygate {
     }
 
     /// The token with this digest and its user (from the cache when another of their tokens
-    /// brought it there; `true` when it was read from the store).
+    /// brought it there).
     async fn load_token(
         &self,
         digest: &keygate_domain::TokenDigest,
-    ) -> ServiceResult<Option<(CachedToken, bool)>> {
+    ) -> ServiceResult<Option<CachedToken>> {
         let Some(token) = self.store.token_by_digest(digest).await? else {
             return Ok(None);
         };
-        let (user, loaded) = match self.cache.users.get(&token.user_id).await {
-            Some(user) => (user, false),
+        let user = match self.cache.users.get(&token.user_id).await {
+            Some(user) => user,
             None => match self.store.user(token.user_id).await? {
-                Some(user) => (Arc::new(user), true),
+                Some(user) => Arc::new(user),
                 None => return Ok(None),
             },
         };
         let credential = Credential::from(token);
-        Ok(Some((CachedToken { user, credential }, loaded)))
+        Ok(Some(CachedToken { user, credential }))
     }
 
     /// Memberships of the user, with roles, through the cache (shared with it).
