@@ -21,6 +21,7 @@ mod roles;
 mod schema;
 mod scopes;
 mod secrets;
+mod security;
 mod story;
 mod teams;
 mod throttle;

@@ -1,0 +1,1 @@
+//! Joining a workspace is the invitee's choice; sign-in redirects and CSRF.

@@ -1,0 +1,8 @@
+//! Attacks that must fail, each test named after the attack it tries: privilege escalation,
+//! consent, forged proxy headers, path tricks and input past reason.
+
+mod consent;
+mod input;
+mod paths;
+mod privileges;
+mod proxies;

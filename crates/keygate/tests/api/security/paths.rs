@@ -1,0 +1,1 @@
+//! Forward-auth path tricks: `..;`, path parameters and encoded `%` in captured segments.

@@ -1,0 +1,1 @@
+//! Nobody hands out what they lack: teams, role edits, token lifetimes, scopes.

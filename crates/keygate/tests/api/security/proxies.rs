@@ -1,0 +1,1 @@
+//! Forward-auth through real proxies with a client that forges headers.
