@@ -24,9 +24,6 @@ pub enum ApiError {
     RouteNotFound,
     #[error("method not allowed on this route")]
     MethodNotAllowed,
-    /// Too many failed authentications from this client address; retry after the seconds given.
-    #[error("too many failed authentications from this address; retry in {0} seconds")]
-    TooManyRequests(u64),
 }
 
 impl ApiError {
@@ -45,6 +42,14 @@ impl ApiError {
                 message: format.redact(&message).into_owned(),
             },
             other => other,
+        }
+    }
+
+    /// Seconds to wait before retrying, for a throttled request.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::Service(ServiceError::Throttled(seconds)) => Some(*seconds),
+            _ => None,
         }
     }
 
@@ -92,6 +97,11 @@ impl ApiError {
                     (StatusCode::BAD_REQUEST, "invalid_input", e.to_string())
                 }
                 ServiceError::Conflict { code, .. } => (StatusCode::CONFLICT, *code, e.to_string()),
+                ServiceError::Throttled(_) => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_requests",
+                    e.to_string(),
+                ),
                 ServiceError::Unavailable(_) => (
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
@@ -120,11 +130,6 @@ impl ApiError {
             ApiError::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
-                self.to_string(),
-            ),
-            ApiError::TooManyRequests(_) => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_requests",
                 self.to_string(),
             ),
         };
@@ -159,7 +164,7 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, challenge(failure));
         }
-        if let ApiError::TooManyRequests(seconds) = self {
+        if let Some(seconds) = self.retry_after() {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));

@@ -156,9 +156,6 @@ impl FromRequestParts<AppState> for MaybeCaller {
             return Ok(MaybeCaller(None));
         };
         let ip = client_ip(&parts.extensions, &parts.headers, &state.trusted_proxies);
-        if let Some(seconds) = state.keygate.throttled(ip) {
-            return Err(ApiError::TooManyRequests(seconds));
-        }
         let actor = state.keygate.authenticate_caller(&presented, ip).await?;
         Ok(MaybeCaller(Some(actor)))
     }

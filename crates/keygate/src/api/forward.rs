@@ -97,11 +97,6 @@ async fn decide(state: &AppState, request: axum::extract::Request) -> Result<Res
     };
     let ip = client_ip(request.extensions(), headers, &state.trusted_proxies);
     let presented = presented_token(headers, query, demand.query_token)?;
-    if presented.is_some()
-        && let Some(seconds) = state.keygate.throttled(ip)
-    {
-        return Err(ApiError::TooManyRequests(seconds));
-    }
     // A permission filled from the path that is not a permission can be granted to nobody.
     let Ok(permission) = Permission::parse(&demand.permission) else {
         return Err(ServiceError::Forbidden {

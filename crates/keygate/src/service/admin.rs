@@ -139,6 +139,7 @@ impl Keygate {
         workspace: Option<&str>,
         ip: Option<std::net::IpAddr>,
     ) -> ServiceResult<CreatedUser> {
+        self.gate(ip)?;
         if !self.policy.signup {
             return Err(ServiceError::Forbidden {
                 missing: None,
@@ -359,6 +360,7 @@ impl Keygate {
         password: SecretString,
         ip: Option<std::net::IpAddr>,
     ) -> ServiceResult<User> {
+        self.gate(ip)?;
         let (user, _) = self.password_link(code).await?;
         let hash = hash_new_password(password).await?;
         let actor = Actor {

@@ -305,6 +305,7 @@ impl Keygate {
         presented: &str,
         ip: Option<IpAddr>,
     ) -> ServiceResult<Actor> {
+        self.gate(ip)?;
         let result = self.authenticate(presented, ip).await;
         if let Err(ServiceError::InvalidCredentials(failure)) = &result {
             self.note_failed_authentication(ip, *failure).await;

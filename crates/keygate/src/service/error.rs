@@ -52,6 +52,9 @@ pub enum ServiceError {
     /// The request is well-formed but clashes with the current state.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// Too many failed attempts from this client address: retry after the seconds given.
+    #[error("too many failed authentications from this address; retry in {0} seconds")]
+    Throttled(u64),
     /// The database cannot be reached.
     #[error("the database is unavailable")]
     Unavailable(#[source] StoreError),

@@ -150,10 +150,14 @@ impl Keygate {
         from_os_randomness(|fill| self.format.generate(kind, fill))
     }
 
-    /// Seconds a client address must wait before presenting a token again, if it failed too
-    /// often.
-    pub fn throttled(&self, ip: Option<std::net::IpAddr>) -> Option<u64> {
-        ip.and_then(|ip| self.throttle.retry_after(ip))
+    /// The gate in front of every check of a credential (a token, a password, a one-time code):
+    /// a client address that failed too often waits. Every way in calls it through the service's
+    /// own authentication, so a new interface cannot forget it.
+    pub(super) fn gate(&self, ip: Option<std::net::IpAddr>) -> ServiceResult<()> {
+        match ip.and_then(|ip| self.throttle.retry_after(ip)) {
+            Some(seconds) => Err(ServiceError::Throttled(seconds)),
+            None => Ok(()),
+        }
     }
 
     /// Whether the database answers.

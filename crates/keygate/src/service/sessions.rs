@@ -55,6 +55,7 @@ impl Keygate {
         ip: Option<IpAddr>,
         lifetime: Duration,
     ) -> ServiceResult<SignedIn> {
+        self.gate(ip)?;
         let user = match Email::parse(email) {
             Ok(email) => self.store.user_by_email(&email).await?,
             Err(_) => None,

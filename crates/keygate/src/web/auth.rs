@@ -15,7 +15,6 @@ use super::session::{self, Signed};
 use super::views::{ShownOnce, when};
 use super::{Form, WebError, WebResult};
 use crate::api::AppState;
-use crate::api::error::ApiError;
 use crate::api::extract::ClientIp;
 use crate::service::{AcceptRequest, ServiceError};
 
@@ -78,9 +77,6 @@ pub async fn signin(
     Form(form): Form<SignInForm>,
 ) -> Response {
     let next = local(form.next.as_deref());
-    if let Some(seconds) = state.keygate.throttled(ip) {
-        return WebError::Api(ApiError::TooManyRequests(seconds)).into_response();
-    }
     let lifetime = state.session_lifetime;
     match state
         .keygate
@@ -297,9 +293,6 @@ pub async fn set_password(
     Path(code): Path<String>,
     Form(form): Form<PasswordLinkForm>,
 ) -> WebResult<Response> {
-    if let Some(seconds) = state.keygate.throttled(ip) {
-        return Err(WebError::Api(ApiError::TooManyRequests(seconds)));
-    }
     let user = match state
         .keygate
         .set_password_with_link(&code, form.password.clone().into(), ip)

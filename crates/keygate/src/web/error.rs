@@ -46,7 +46,7 @@ pub struct ErrorPage {
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let retry_after = match &self {
-            WebError::Api(ApiError::TooManyRequests(seconds)) => Some(*seconds),
+            WebError::Api(e) => e.retry_after(),
             _ => None,
         };
         let (status, heading, message) = match self {

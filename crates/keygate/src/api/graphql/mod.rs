@@ -117,6 +117,10 @@ pub fn gql(e: ServiceError) -> async_graphql::Error {
             ext.set("code", "CONFLICT");
             ext.set("reason", *code);
         }
+        ServiceError::Throttled(seconds) => {
+            ext.set("code", "TOO_MANY_REQUESTS");
+            ext.set("retryAfter", *seconds);
+        }
         ServiceError::Unavailable(_) => ext.set("code", "UNAVAILABLE"),
         ServiceError::Internal(_) => ext.set("code", "INTERNAL_SERVER_ERROR"),
     })
@@ -157,7 +161,7 @@ impl ApiError {
         };
         let mut response =
             request_error(self.status(), code, &self.public_message(), graphql_media);
-        if let ApiError::TooManyRequests(seconds) = self {
+        if let Some(seconds) = self.retry_after() {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
@@ -177,9 +181,6 @@ async fn caller(
     let Some(presented) = presented_token(headers, query, false)? else {
         return Ok((None, None));
     };
-    if let Some(seconds) = state.keygate.throttled(ip) {
-        return Err(ApiError::TooManyRequests(seconds));
-    }
     match state.keygate.authenticate_caller(&presented, ip).await {
         Ok(actor) => Ok((Some(actor), None)),
         Err(ServiceError::InvalidCredentials(failure)) => Ok((None, Some(failure))),

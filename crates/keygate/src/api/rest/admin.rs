@@ -357,9 +357,6 @@ pub async fn set_password(
     Path(code): Path<String>,
     Json(body): Json<SetPasswordJson>,
 ) -> Result<axum::Json<UserJson>, ApiError> {
-    if let Some(seconds) = state.keygate.throttled(ip) {
-        return Err(ApiError::TooManyRequests(seconds));
-    }
     let user = state
         .keygate
         .set_password_with_link(&code, body.password, ip)
@@ -431,9 +428,6 @@ pub async fn signup(
     headers: HeaderMap,
     Json(body): Json<SignupJson>,
 ) -> Result<(StatusCode, axum::Json<CreatedUserJson>), ApiError> {
-    if let Some(seconds) = state.keygate.throttled(ip) {
-        return Err(ApiError::TooManyRequests(seconds));
-    }
     let created = state
         .keygate
         .sign_up(
