@@ -13,7 +13,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, backend_tests, send};
+use crate::helpers::{TestApp, backend_tests, captured_logs, send, spawn_app_with};
 
 /// A `keygate serve` process on a fresh SQLite file, with an owner's token.
 struct Process {
@@ -313,4 +313,117 @@ async fn graphiql_introspection_still_fits_the_limits(app: TestApp) {
     assert_eq!(got.0, StatusCode::OK, "{got:?}");
     assert!(got.1["errors"].is_null(), "{got:?}");
     assert!(got.1["data"]["__schema"]["types"].is_array());
+}
+
+backend_tests!(
+    a_percent_encoded_token_in_the_url_is_accepted_but_never_logged,
+    every_answer_says_nosniff_and_the_api_docs_cannot_be_framed,
+);
+
+async fn a_percent_encoded_token_in_the_url_is_accepted_but_never_logged(app: TestApp) {
+    let token = app.create_token(json!({"name": "export"})).await;
+    let secret = token["token"].as_str().expect("a secret").to_owned();
+    let (prefix, body) = secret.split_at(4);
+    let kind = &prefix[..3];
+    // `kgt%5F…` (the underscore encoded), and `kgt_…` with one character of the body encoded.
+    let encoded_underscore = format!("{kind}%5F{body}");
+    let encoded_inside = format!(
+        "{prefix}{}%{:02X}{}",
+        &body[..3],
+        body.as_bytes()[3],
+        &body[4..]
+    );
+    for presented in [&encoded_underscore, &encoded_inside] {
+        let got = app
+            .client
+            .get(app.url(&format!(
+                "/api/v1/workspaces/acme/audit?format=csv&api_token={presented}"
+            )))
+            .send()
+            .await
+            .expect("the server answers");
+        assert_eq!(got.status(), StatusCode::OK, "{presented}");
+        // Pasted into a path by mistake, it is not logged either.
+        let _ = app
+            .client
+            .get(app.url(&format!("/api/v1/tokens/{presented}")))
+            .send()
+            .await;
+    }
+    let logs = captured_logs();
+    let tail = &body[body.len() - 16..];
+    assert!(
+        !logs.contains(tail),
+        "the token's secret part appears in the log"
+    );
+}
+
+async fn every_answer_says_nosniff_and_the_api_docs_cannot_be_framed(app: TestApp) {
+    for (method, path) in [
+        (Method::GET, "/api/v1/auth/me"),
+        (Method::GET, "/healthz"),
+        (Method::GET, "/nowhere"),
+        (Method::POST, "/graphql"),
+        (Method::GET, "/api/openapi.json"),
+        (Method::GET, "/api/docs/"),
+        (Method::GET, "/signin"),
+    ] {
+        let got = app
+            .anonymous(method.clone(), path)
+            .send()
+            .await
+            .expect("the server answers");
+        assert_eq!(
+            got.headers()
+                .get("x-content-type-options")
+                .and_then(|v| v.to_str().ok()),
+            Some("nosniff"),
+            "{method} {path}"
+        );
+        // Not served over https here: no HSTS.
+        assert!(
+            got.headers().get("strict-transport-security").is_none(),
+            "{method} {path}"
+        );
+    }
+    let docs = app
+        .anonymous(Method::GET, "/api/docs/")
+        .send()
+        .await
+        .expect("the server answers");
+    let csp = docs
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    assert_eq!(
+        docs.headers()
+            .get("x-frame-options")
+            .and_then(|v| v.to_str().ok()),
+        Some("DENY")
+    );
+    // Behind https, browsers are told to stay there.
+    let Some(https) = spawn_app_with(app.backend(), |c| {
+        c.public_url = Some("https://keygate.example".into());
+    })
+    .await
+    else {
+        return;
+    };
+    let got = https
+        .anonymous(Method::GET, "/api/v1/auth/me")
+        .send()
+        .await
+        .expect("the server answers");
+    assert!(
+        got.headers()
+            .get("strict-transport-security")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("max-age=")),
+        "{:?}",
+        got.headers()
+    );
 }
