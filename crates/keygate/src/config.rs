@@ -449,7 +449,10 @@ mod tests {
             jail.create_file("keygate.toml", "forward_auth_headers = \"x-original\"\n")?;
             let c = Config::load(None, &Overrides::default()).expect("loads");
             assert_eq!(c.forward_auth_headers, ForwardAuthHeaders::XOriginal);
-            assert!(c.describe().contains("forward_auth_headers = \"x-original\""));
+            assert!(
+                c.describe()
+                    .contains("forward_auth_headers = \"x-original\"")
+            );
             jail.set_env("KEYGATE_FORWARD_AUTH_HEADERS", "x-forwarded");
             let c = Config::load(None, &Overrides::default()).expect("loads");
             assert_eq!(c.forward_auth_headers, ForwardAuthHeaders::XForwarded);

@@ -305,7 +305,10 @@ mod tests {
             ("x-original-method", "GET"),
             ("x-original-uri", "/a"),
         ]);
-        assert_eq!(original_request(&agree, "GET", ANY).ok(), Some(("GET", "/a")));
+        assert_eq!(
+            original_request(&agree, "GET", ANY).ok(),
+            Some(("GET", "/a"))
+        );
         for (name, value) in [
             ("x-forwarded-uri", "/public/x"),
             ("x-forwarded-method", "DELETE"),
