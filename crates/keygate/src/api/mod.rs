@@ -63,6 +63,8 @@ pub struct Shared {
     pub trusted_proxies: std::sync::Arc<Vec<ipnet::IpNet>>,
     /// Forward-auth route rules.
     pub routes: std::sync::Arc<keygate_domain::route::RouteTable>,
+    /// Which headers carry the original method and URI to forward-auth.
+    pub forward_auth_headers: crate::config::ForwardAuthHeaders,
     /// How long a web UI sign-in lasts.
     pub session_lifetime: chrono::Duration,
 }
