@@ -188,7 +188,7 @@ async fn decide(state: &AppState, request: axum::extract::Request) -> Result<Res
             missing: None,
             message: format!(
                 "no route rule allows {method} {}",
-                state.keygate.format().redact(path)
+                state.keygate.format().redact(&super::decoded(path))
             ),
         }
         .into());
