@@ -72,14 +72,24 @@ impl fmt::Display for Slug {
     }
 }
 
-/// An email address, trimmed and lowercased so that one person has one account.
+/// An email address, trimmed, NFKC-normalised and lowercased so that one person has one
+/// account, and ASCII after that: full-width `ａ@` is the `a@` it shows, and a letter from another
+/// script that looks like a Latin one (Cyrillic `а@`) is refused rather than made into a second
+/// account that reads the same. (Internationalised domains are given in their `xn--` form.)
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);
 
 impl Email {
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
-        let s = s.trim().to_lowercase();
+        use unicode_normalization::UnicodeNormalization;
+        let s: String = s.trim().nfkc().collect::<String>().to_lowercase();
+        if !s.is_ascii() {
+            return Err(ValidationError::new(
+                "email",
+                "must be written in ASCII letters, digits and punctuation (a domain in its `xn--` form)",
+            ));
+        }
         let valid = s.len() <= 254
             && !s.chars().any(|c| c.is_whitespace() || c.is_control())
             && s.split_once('@').is_some_and(|(local, domain)| {
@@ -209,6 +219,19 @@ mod tests {
             Email::parse("  Ada@Example.COM ").map(|e| e.0),
             Ok("ada@example.com".to_owned())
         );
+        // Full-width letters are the ASCII ones they show.
+        assert_eq!(
+            Email::parse("ａｄａ@ｅｘａｍｐｌｅ．ｃｏｍ").map(|e| e.0),
+            Ok("ada@example.com".to_owned())
+        );
+        for bad in [
+            "аda@example.com",
+            "ada@ехample.com",
+            "josé@example.com",
+            "ada@exämple.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
         for bad in [
             "",
             "ada",

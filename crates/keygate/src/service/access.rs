@@ -3,7 +3,8 @@
 
 use keygate_domain::model::builtin_role;
 use keygate_domain::{
-    Permission, PermissionSet, ResourcePattern, Resources, Rights, Role, Workspace, WorkspaceRights,
+    Permission, PermissionSet, ResourcePattern, Resources, Rights, Role, Team, Workspace,
+    WorkspaceRights,
 };
 use std::sync::Arc;
 
@@ -92,6 +93,59 @@ impl Managed {
         }
         self.require_grantable(&permissions, &Resources::from_grants(grants))
     }
+
+    /// 403 unless the caller could grant everything a holder gains by a change from `before` to
+    /// `after`: each permission the holder did not hold, on every resource they will reach, and
+    /// every permission they will hold, on each resource they did not reach. Giving a role,
+    /// joining a team and editing a role a holder has all come down to this.
+    pub fn require_can_raise(&self, before: &Rights, after: &Rights) -> ServiceResult<()> {
+        let gained: PermissionSet = after
+            .permissions
+            .iter()
+            .filter(|p| !before.permissions.allows(p))
+            .cloned()
+            .collect();
+        // Resources alone hand out nothing: only permissions on them do.
+        if gained.iter().next().is_some() {
+            self.require_grantable(&gained, &after.resources)?;
+        }
+        if after.permissions.iter().next().is_none() {
+            return Ok(());
+        }
+        let reached = match (&after.resources, &before.resources) {
+            (_, Resources::All) => return Ok(()),
+            (Resources::All, Resources::Only(_)) => Resources::All,
+            (Resources::Only(patterns), Resources::Only(_)) => Resources::of(
+                patterns
+                    .iter()
+                    .filter(|p| !before.resources.covers(p))
+                    .cloned()
+                    .collect(),
+            ),
+        };
+        if reached == Resources::Only(Vec::new()) {
+            return Ok(());
+        }
+        self.require_grantable(&after.permissions, &reached)
+    }
+}
+
+/// What a member holds with these direct roles and grants in these teams: their roles' and
+/// their teams' roles' permissions, on their grants and their teams' grants (all resources when
+/// they have no grants of their own), as [`Rights::of_member`] computes from the store.
+pub(super) fn rights_with(roles: &[Role], grants: &[ResourcePattern], teams: &[&Team]) -> Rights {
+    let team_grants: Vec<ResourcePattern> = teams
+        .iter()
+        .flat_map(|t| t.grants.iter().cloned())
+        .collect();
+    Rights::of_member(
+        roles
+            .iter()
+            .chain(teams.iter().flat_map(|t| t.roles.iter()))
+            .map(|r| &r.permissions),
+        grants,
+        &team_grants,
+    )
 }
 
 impl Keygate {

@@ -6,7 +6,7 @@ use keygate_store::{MemberPatch, NewMembership, NewToken, NewUser, UserPatch};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::access::{Managed, manage, parse_grants, parse_permissions};
+use super::access::{Managed, manage, parse_grants, parse_permissions, rights_with};
 use super::tokens::{NewTokenRequest, default_expiry, within_lifetime};
 use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target, WorkspaceRef};
 
@@ -102,6 +102,11 @@ impl Keygate {
         let grants = parse_grants(&req.grants)?;
         managed.require_can_assign(&roles, &grants)?;
         let teams = self.teams_named(workspace, &req.teams).await?;
+        // Its teams' roles and grants are the API user's too.
+        managed.require_can_raise(
+            &Rights::none(),
+            &rights_with(&roles, &grants, &teams.iter().collect::<Vec<_>>()),
+        )?;
         let now = self.clock.now();
         let id = Uuid::now_v7();
         let clear = self.generate(TokenKind::Api)?;
@@ -193,6 +198,27 @@ impl Keygate {
             Some(refs) => Some(self.teams_named(workspace, refs).await?),
             None => None,
         };
+        // Whatever changes, the API user must gain only what the caller could grant: new roles
+        // over all it reaches, new teams' roles and grants, wider grants under all it holds.
+        let current_teams = self
+            .teams_with_ids(
+                workspace,
+                &current.teams.iter().map(|t| t.id).collect::<Vec<_>>(),
+            )
+            .await?;
+        let current_teams: Vec<&keygate_domain::Team> = current_teams.iter().collect();
+        let new_teams: Vec<&keygate_domain::Team> = match &teams {
+            Some(ts) => ts.iter().collect(),
+            None => current_teams.clone(),
+        };
+        managed.require_can_raise(
+            &rights_with(&current.roles, &current.grants, &current_teams),
+            &rights_with(
+                roles.as_deref().unwrap_or(&current.roles),
+                grants.as_deref().unwrap_or(&current.grants),
+                &new_teams,
+            ),
+        )?;
         let details = json!({
             "name": user_patch.display_name,
             "disabled": req.disabled,

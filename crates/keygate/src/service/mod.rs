@@ -41,7 +41,7 @@ pub use roles::{RoleRequest, RoleUpdateRequest};
 pub use sessions::{SessionActor, SignedIn};
 pub use teams::{TeamPatchRequest, TeamRequest};
 pub use tokens::{Expiry, NewTokenRequest, ScopeRequest};
-pub use users::{Bootstrap, Bootstrapped};
+pub use users::{Bootstrap, Bootstrapped, MemberKey, TokensKey};
 pub use workspace_tokens::OwnedToken;
 pub use workspaces::{NewWorkspaceRequest, WorkspacePatchRequest, WorkspaceRef};
 

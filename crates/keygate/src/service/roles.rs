@@ -1,12 +1,12 @@
 //! Roles: the built-in ones, custom roles, and the public role that anonymous callers get.
 
 use keygate_domain::model::builtin_role;
-use keygate_domain::{Permission, Resources, Role, ValidationError, validate};
+use keygate_domain::{Permission, PermissionSet, Resources, Role, Team, ValidationError, validate};
 use keygate_store::{NewRole, RolePatch};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::access::{manage, parse_grants, parse_permissions};
+use super::access::{Managed, manage, parse_grants, parse_permissions, rights_with};
 use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target, WorkspaceRef};
 
 #[derive(Debug, Clone, Default)]
@@ -145,6 +145,10 @@ impl Keygate {
             None => Resources::Only(Vec::new()),
         };
         managed.require_grantable(&permissions, &resources)?;
+        if !is_public {
+            self.require_holders_grantable(&managed, &existing, &permissions)
+                .await?;
+        }
         let description = match &req.description {
             Some(d) => Some(validate::description(d)?),
             None => None,
@@ -174,6 +178,55 @@ impl Keygate {
             .ok_or(ServiceError::NotFound("role"))?;
         self.changed(Notice::Workspace(workspace)).await;
         Ok(role)
+    }
+
+    /// Checks that every holder of `role` (members and API users holding it directly or through
+    /// a team) gains from its new `permissions` only what the caller could grant them, over the
+    /// resources they reach (all of them for a holder without grants of their own).
+    async fn require_holders_grantable(
+        &self,
+        managed: &Managed,
+        role: &Role,
+        permissions: &PermissionSet,
+    ) -> ServiceResult<()> {
+        let workspace = managed.workspace.id;
+        let edited = |r: &Role| -> Role {
+            if r.id == role.id {
+                Role {
+                    permissions: permissions.clone(),
+                    ..r.clone()
+                }
+            } else {
+                r.clone()
+            }
+        };
+        let teams = self.store.teams(workspace).await?;
+        let teams_then: Vec<Team> = teams
+            .iter()
+            .map(|t| Team {
+                roles: t.roles.iter().map(edited).collect(),
+                ..t.clone()
+            })
+            .collect();
+        for member in self.store.members(workspace, None).await? {
+            let id = member.user.id;
+            let now: Vec<&Team> = teams.iter().filter(|t| t.members.contains(&id)).collect();
+            let holds = member.roles.iter().any(|r| r.id == role.id)
+                || now.iter().any(|t| t.roles.iter().any(|r| r.id == role.id));
+            if !holds {
+                continue;
+            }
+            let then: Vec<&Team> = teams_then
+                .iter()
+                .filter(|t| t.members.contains(&id))
+                .collect();
+            let roles_then: Vec<Role> = member.roles.iter().map(edited).collect();
+            managed.require_can_raise(
+                &rights_with(&member.roles, &member.grants, &now),
+                &rights_with(&roles_then, &member.grants, &then),
+            )?;
+        }
+        Ok(())
     }
 
     pub async fn delete_role(

@@ -198,10 +198,14 @@ impl Keygate {
             display_name: Some(display_name),
             ..Default::default()
         };
-        self.store
+        let user = self
+            .store
             .update_user(actor.user.id, &patch, now, &audit)
             .await?
-            .ok_or(ServiceError::NotFound("user"))
+            .ok_or(ServiceError::NotFound("user"))?;
+        // Tokens verify against a cached copy of their user: the new name shows at once.
+        self.changed(super::Notice::User(actor.user.id)).await;
+        Ok(user)
     }
 }
 

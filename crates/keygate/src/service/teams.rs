@@ -6,7 +6,7 @@ use keygate_store::{NewTeam, TeamPatch};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::access::{Managed, manage, parse_grants};
+use super::access::{Managed, manage, parse_grants, rights_with};
 use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target, WorkspaceRef};
 
 #[derive(Debug, Clone, Default)]
@@ -107,13 +107,64 @@ impl Keygate {
         }
     }
 
+    /// Checks that every member of `changed` (a team as it is about to be) gains only what the
+    /// caller could grant them: joining a team, or a team changing, hands its members the team's
+    /// roles over everything they reach and its grants under every permission they hold.
+    pub(super) async fn require_team_grantable(
+        &self,
+        managed: &Managed,
+        changed: &Team,
+    ) -> ServiceResult<()> {
+        let workspace = managed.workspace.id;
+        let teams = self.store.teams(workspace).await?;
+        let members = self.store.members(workspace, None).await?;
+        for member in members
+            .iter()
+            .filter(|m| changed.members.contains(&m.user.id))
+        {
+            let now: Vec<&Team> = teams
+                .iter()
+                .filter(|t| t.members.contains(&member.user.id))
+                .collect();
+            let then: Vec<&Team> = now
+                .iter()
+                .copied()
+                .filter(|t| t.id != changed.id)
+                .chain(std::iter::once(changed))
+                .collect();
+            managed.require_can_raise(
+                &rights_with(&member.roles, &member.grants, &now),
+                &rights_with(&member.roles, &member.grants, &then),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The workspace's teams among `ids`.
+    pub(super) async fn teams_with_ids(
+        &self,
+        workspace: Uuid,
+        ids: &[Uuid],
+    ) -> ServiceResult<Vec<Team>> {
+        Ok(self
+            .store
+            .teams(workspace)
+            .await?
+            .into_iter()
+            .filter(|t| ids.contains(&t.id))
+            .collect())
+    }
+
     /// Roles and grants a team would hand its members, checked against the caller's own.
     async fn team_rights(
         &self,
         managed: &Managed,
         roles: &[String],
         grants: &[String],
-    ) -> ServiceResult<(Vec<Uuid>, Vec<keygate_domain::ResourcePattern>)> {
+    ) -> ServiceResult<(
+        Vec<keygate_domain::Role>,
+        Vec<keygate_domain::ResourcePattern>,
+    )> {
         let roles = self.roles_named(managed.workspace.id, roles).await?;
         if roles
             .iter()
@@ -134,7 +185,7 @@ impl Keygate {
             &keygate_domain::PermissionSet::default(),
             &keygate_domain::Resources::of(grants.clone()),
         )?;
-        Ok((roles.iter().map(|r| r.id).collect(), grants))
+        Ok((roles, grants))
     }
 
     pub async fn create_team(
@@ -153,7 +204,7 @@ impl Keygate {
             .map(validate::description)
             .transpose()?
             .flatten();
-        let (role_ids, grants) = self.team_rights(&managed, &req.roles, &req.grants).await?;
+        let (roles, grants) = self.team_rights(&managed, &req.roles, &req.grants).await?;
         self.require_members(workspace, &req.members).await?;
         if self.find_team(workspace, &name).await.is_ok() {
             return Err(ServiceError::conflict(
@@ -167,11 +218,23 @@ impl Keygate {
             workspace_id: workspace,
             name,
             description,
-            role_ids,
+            role_ids: roles.iter().map(|r| r.id).collect(),
             grants,
             member_ids: req.members,
             created_at: now,
         };
+        let to_be = Team {
+            id: new.id,
+            workspace_id: workspace,
+            name: new.name.clone(),
+            description: new.description.clone(),
+            roles,
+            grants: new.grants.clone(),
+            members: new.member_ids.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        self.require_team_grantable(&managed, &to_be).await?;
         let audit = actor.audit(
             now,
             Some(workspace),
@@ -207,7 +270,7 @@ impl Keygate {
         }
         let current_roles: Vec<String> = team.roles.iter().map(|r| r.name.clone()).collect();
         let current_grants: Vec<String> = team.grants.iter().map(ToString::to_string).collect();
-        let (role_ids, grants) = self
+        let (roles, grants) = self
             .team_rights(
                 &managed,
                 req.roles.as_deref().unwrap_or(&current_roles),
@@ -217,6 +280,14 @@ impl Keygate {
         if let Some(members) = &req.members {
             self.require_members(workspace, members).await?;
         }
+        let role_ids = roles.iter().map(|r| r.id).collect();
+        let to_be = Team {
+            roles,
+            grants: grants.clone(),
+            members: req.members.clone().unwrap_or_else(|| team.members.clone()),
+            ..team.clone()
+        };
+        self.require_team_grantable(&managed, &to_be).await?;
         let patch = TeamPatch {
             name,
             description: match &req.description {

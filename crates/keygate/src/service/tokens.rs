@@ -125,6 +125,28 @@ pub(super) fn default_expiry(workspace: &Workspace, now: DateTime<Utc>) -> Optio
 }
 
 impl Keygate {
+    /// The workspaces whose maximum token lifetime binds a token of `owner` with `scope`: an API
+    /// user's own workspace, and each workspace the scope names.
+    async fn bound_workspaces(
+        &self,
+        owner: &User,
+        scope: Option<&Scope>,
+    ) -> ServiceResult<Vec<Workspace>> {
+        let mut ids: Vec<Uuid> = owner.workspace_id.into_iter().collect();
+        for id in scope.iter().flat_map(|s| s.workspaces.iter().flatten()) {
+            if !ids.contains(id) {
+                ids.push(*id);
+            }
+        }
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(ws) = self.store.workspace(id).await? {
+                out.push(ws);
+            }
+        }
+        Ok(out)
+    }
+
     /// Builds the stored form of a fresh secret: digest and hint only.
     pub(super) fn token_row(
         &self,
@@ -279,10 +301,8 @@ impl Keygate {
         let now = self.clock.now();
         let settings = self.token_settings(&req, now)?;
         let scope = self.checked_scope(holder, req.scope.as_ref()).await?;
-        for id in scope.iter().flat_map(|s| s.workspaces.iter().flatten()) {
-            if let Some(ws) = self.store.workspace(*id).await? {
-                within_lifetime(&ws, now, settings.expires_at)?;
-            }
+        for ws in self.bound_workspaces(&holder.user, scope.as_ref()).await? {
+            within_lifetime(&ws, now, settings.expires_at)?;
         }
         // An API user's tokens are `kga_` whoever creates them, so the prefix tells.
         let kind = match holder.user.kind {
@@ -385,6 +405,19 @@ impl Keygate {
                 return Err(ServiceError::conflict(
                     "token_expired",
                     "an expired token cannot be rotated; create a new one",
+                ));
+            }
+        }
+        // A new secret is a new token as far as the workspace's lifetime goes: one that outlives
+        // it (made before the workspace set it) is not renewed.
+        for ws in self.bound_workspaces(owner, token.scope.as_ref()).await? {
+            if within_lifetime(&ws, now, token.expires_at).is_err() {
+                return Err(ServiceError::conflict(
+                    "token_outlives_workspace",
+                    format!(
+                        "this token outlives the longest token lifetime workspace `{}` allows; create a new one instead",
+                        ws.slug
+                    ),
                 ));
             }
         }

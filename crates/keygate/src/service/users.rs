@@ -157,16 +157,123 @@ impl Keygate {
     }
 }
 
+/// A team member the caller was shown, as a key to load that user in one query with others.
+/// Only [`Keygate::team_member_keys`] makes one, after checking that the caller is a member of
+/// the workspace: a user the caller may not see cannot be loaded, because the key cannot be
+/// written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MemberKey {
+    workspace: Uuid,
+    user: Uuid,
+}
+
+impl MemberKey {
+    pub fn user(&self) -> Uuid {
+        self.user
+    }
+}
+
+/// An API user whose tokens the caller may list, as a key to load them in one query with
+/// others. Only [`Keygate::api_user_token_keys`] makes one, after checking `api_users:manage`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokensKey {
+    workspace: Uuid,
+    user: Uuid,
+}
+
+impl TokensKey {
+    pub fn user(&self) -> Uuid {
+        self.user
+    }
+}
+
 impl Keygate {
-    /// Users by id, for resolving lists the caller already reached with their rights (a team's
-    /// members), in one query.
-    pub async fn users_by_id(&self, ids: &[Uuid]) -> ServiceResult<Vec<User>> {
-        Ok(self.store.users(ids).await?)
+    /// Keys to load the members `ids` of a team of `workspace`: the caller must be a member
+    /// there (through a token whose scope admits it), as for reading its teams.
+    pub async fn team_member_keys(
+        &self,
+        actor: &Actor,
+        workspace: Uuid,
+        ids: &[Uuid],
+    ) -> ServiceResult<Vec<MemberKey>> {
+        self.member_rights(actor, workspace)
+            .await?
+            .ok_or(ServiceError::NotFound("workspace"))?;
+        Ok(ids
+            .iter()
+            .map(|&user| MemberKey { workspace, user })
+            .collect())
     }
 
-    /// Tokens of several users at once, for lists the caller already reached with their rights
-    /// (the API users of a workspace).
-    pub async fn tokens_of_users(&self, ids: &[Uuid]) -> ServiceResult<Vec<Token>> {
-        Ok(self.store.tokens_of_users(ids).await?)
+    /// Keys to load the tokens of the API users `ids` of `workspace`: the caller must hold
+    /// `api_users:manage` there, as for listing them.
+    pub async fn api_user_token_keys(
+        &self,
+        actor: &Actor,
+        workspace: Uuid,
+        ids: &[Uuid],
+    ) -> ServiceResult<Vec<TokensKey>> {
+        let rights = self
+            .member_rights(actor, workspace)
+            .await?
+            .ok_or(ServiceError::NotFound("workspace"))?;
+        let wanted = super::access::permission(super::access::manage::API_USERS);
+        if !rights.allows(&wanted, None) {
+            return Err(ServiceError::forbidden(wanted));
+        }
+        Ok(ids
+            .iter()
+            .map(|&user| TokensKey { workspace, user })
+            .collect())
+    }
+
+    /// The users the keys name, each only while still a member of the key's workspace; one
+    /// query per workspace.
+    pub async fn users_by_id(&self, keys: &[MemberKey]) -> ServiceResult<Vec<(MemberKey, User)>> {
+        let mut out = Vec::new();
+        let mut workspaces: Vec<Uuid> = keys.iter().map(|k| k.workspace).collect();
+        workspaces.sort();
+        workspaces.dedup();
+        for workspace in workspaces {
+            let members = self.store.members(workspace, None).await?;
+            for key in keys.iter().filter(|k| k.workspace == workspace) {
+                if let Some(m) = members.iter().find(|m| m.user.id == key.user) {
+                    out.push((*key, m.user.clone()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The tokens of the API users the keys name, each only if it is an API user of the key's
+    /// workspace, in two queries.
+    pub async fn tokens_of_users(
+        &self,
+        keys: &[TokensKey],
+    ) -> ServiceResult<Vec<(TokensKey, Vec<Token>)>> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.user).collect();
+        let users = self.store.users(&ids).await?;
+        let keys: Vec<TokensKey> = keys
+            .iter()
+            .filter(|k| {
+                users.iter().any(|u| {
+                    u.id == k.user && u.kind == UserKind::Api && u.workspace_id == Some(k.workspace)
+                })
+            })
+            .copied()
+            .collect();
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.user).collect();
+        let tokens = self.store.tokens_of_users(&ids).await?;
+        Ok(keys
+            .into_iter()
+            .map(|k| {
+                let of: Vec<Token> = tokens
+                    .iter()
+                    .filter(|t| t.user_id == k.user)
+                    .cloned()
+                    .collect();
+                (k, of)
+            })
+            .collect())
     }
 }

@@ -50,6 +50,14 @@ impl Keygate {
                 message: "API users cannot create workspaces".into(),
             });
         }
+        // A scoped token is narrower than its user: it acts only within what its scope names, and
+        // a workspace it creates would be one its scope never named.
+        if actor.token.as_ref().is_some_and(|t| t.scope.is_some()) {
+            return Err(ServiceError::Forbidden {
+                missing: None,
+                message: "a scoped token cannot create workspaces; use an unscoped token".into(),
+            });
+        }
         let slug = Slug::parse(&req.slug)?;
         let name = match req.name.as_deref() {
             Some(n) => validate::name("name", n)?,

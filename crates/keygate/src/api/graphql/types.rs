@@ -542,6 +542,8 @@ pub struct ApiUserGql {
     pub grants: Vec<String>,
     pub teams: Vec<TeamRefGql>,
     pub created_at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub workspace_id: Option<Uuid>,
 }
 
 impl From<&Member> for ApiUserGql {
@@ -556,6 +558,7 @@ impl From<&Member> for ApiUserGql {
             grants: member.grants,
             teams: member.teams,
             created_at: m.user.created_at,
+            workspace_id: m.user.workspace_id,
         }
     }
 }
@@ -565,9 +568,22 @@ impl ApiUserGql {
     /// The API user's tokens, loaded for every API user of the list in one query.
     async fn tokens(&self, ctx: &Context<'_>) -> Result<Vec<TokenGql>> {
         let loader = ctx.data_unchecked::<DataLoader<TokensOfUser>>();
-        let now = GqlState::of(ctx).keygate.clock().now();
+        let state = GqlState::of(ctx);
+        let now = state.keygate.clock().now();
+        let Some(workspace) = self.workspace_id else {
+            return Ok(Vec::new());
+        };
+        let Some(key) = state
+            .keygate
+            .api_user_token_keys(state.actor()?, workspace, &[self.id])
+            .await
+            .map_err(gql)?
+            .pop()
+        else {
+            return Ok(Vec::new());
+        };
         let tokens = loader
-            .load_one(self.id)
+            .load_one(key)
             .await
             .map_err(|e| e.as_ref().clone())?
             .unwrap_or_default();
@@ -609,6 +625,8 @@ pub struct TeamGql {
     pub member_ids: Vec<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub workspace_id: Uuid,
 }
 
 impl From<&Team> for TeamGql {
@@ -622,6 +640,7 @@ impl From<&Team> for TeamGql {
             member_ids: t.members.clone(),
             created_at: t.created_at,
             updated_at: t.updated_at,
+            workspace_id: t.workspace_id,
         }
     }
 }
@@ -631,14 +650,19 @@ impl TeamGql {
     /// The team's members, loaded for every team of the list in one query.
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<UserGql>> {
         let loader = ctx.data_unchecked::<DataLoader<UserById>>();
+        let state = GqlState::of(ctx);
+        let keys = state
+            .keygate
+            .team_member_keys(state.actor()?, self.workspace_id, &self.member_ids)
+            .await
+            .map_err(gql)?;
         let users = loader
-            .load_many(self.member_ids.iter().copied())
+            .load_many(keys.iter().copied())
             .await
             .map_err(|e| e.as_ref().clone())?;
-        Ok(self
-            .member_ids
+        Ok(keys
             .iter()
-            .filter_map(|id| users.get(id))
+            .filter_map(|key| users.get(key))
             .map(UserGql::from)
             .collect())
     }

@@ -369,15 +369,15 @@ pub async fn set_password(
 /// Every workspace's entries, and those of no workspace: accounts created, disabled, enabled and
 /// deleted, sign-ups, a user's own tokens, sampled failed authentications. Newest first, filtered
 /// and paged like a workspace's log; or, with `format=csv`, every matching event as one CSV
-/// document. Instance admins only. Like a workspace's log, it accepts the token as `api_token` in
-/// the URL.
+/// document. Instance admins only. Unlike a workspace's log, it refuses a token in the URL
+/// (`api_token`): an instance admin's token must not travel where URLs are logged.
 #[utoipa::path(
     get,
     path = "/admin/audit",
     operation_id = "admin_list_audit_events",
     tag = "admin",
     params(AuditQueryJson),
-    security(("bearer" = []), ("token" = []), ("api_key" = []), ("x_api_key" = []), ("api_token" = [])),
+    security(("bearer" = []), ("token" = []), ("api_key" = []), ("x_api_key" = [])),
     responses(
         (status = 200, description = "A page of events (JSON), or the CSV export",
             content(
@@ -393,6 +393,7 @@ pub async fn set_password(
 )]
 pub async fn audit(
     State(state): State<AppState>,
+    _: NoTokenInUrl,
     Caller(actor): Caller,
     Query(params): Query<AuditQueryJson>,
 ) -> Result<Response, ApiError> {
@@ -447,4 +448,30 @@ pub async fn signup(
             &state.public_url(&headers),
         )),
     ))
+}
+
+/// Refuses a request that carries a token in its URL, before anyone is authenticated: the
+/// instance admin's token opens everything, and URLs end up in logs, histories and `Referer`s.
+pub struct NoTokenInUrl;
+
+impl axum::extract::FromRequestParts<AppState> for NoTokenInUrl {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &AppState,
+    ) -> Result<Self, ApiError> {
+        let in_url = parts.uri.query().is_some_and(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .any(|(key, _)| key == crate::api::extract::QUERY_TOKEN_PARAM)
+        });
+        if in_url {
+            return Err(ApiError::bad_request(
+                "query_token_not_allowed",
+                "the instance audit log does not accept a token in the URL; send it in the \
+                 Authorization, API-KEY or X-API-Key header",
+            ));
+        }
+        Ok(NoTokenInUrl)
+    }
 }

@@ -1,1 +1,464 @@
 //! Nobody hands out what they lack: teams, role edits, token lifetimes, scopes.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{OWNER_PASSWORD, TestApp, WebClient, assert_error, backend_tests, send};
+
+backend_tests!(
+    member_limited_to_one_device_cannot_put_an_api_user_in_an_admin_team,
+    member_limited_to_one_device_cannot_move_an_api_user_into_an_admin_team,
+    member_limited_to_one_device_cannot_put_an_api_user_in_an_admin_team_through_graphql,
+    team_manager_cannot_widen_an_admins_reach_by_adding_them_to_a_team,
+    team_manager_cannot_widen_an_admins_reach_by_creating_a_team_around_them,
+    member_limited_to_one_device_cannot_add_management_to_a_role_held_by_a_member_without_grants,
+    member_limited_to_one_device_cannot_add_management_to_a_role_held_through_a_team,
+    api_user_cannot_give_its_own_token_a_lifetime_beyond_the_workspace_cap,
+    token_made_before_the_workspace_cap_cannot_be_renewed_by_rotation,
+    token_scoped_to_one_workspace_cannot_create_a_workspace,
+    look_alike_emails_cannot_make_a_second_account,
+    instance_admin_token_in_the_url_is_refused_on_the_instance_audit_log,
+);
+
+backend_tests!(using crate::helpers::spawn_web_app: display_name_changed_in_the_web_ui_shows_at_once_in_auth_me);
+
+const API_USERS: &str = "/api/v1/workspaces/acme/api-users";
+const TEAMS: &str = "/api/v1/workspaces/acme/teams";
+const ROLES: &str = "/api/v1/workspaces/acme/roles";
+
+/// As the owner: a request that must succeed; returns its body.
+async fn owner_ok(app: &TestApp, method: Method, path: &str, body: Value) -> Value {
+    let (status, got) = send(app.as_owner(method, path).json(&body)).await;
+    assert!(status.is_success(), "{path}: {status} {got}");
+    got
+}
+
+/// Creates an API user in acme as the owner; returns its id and token.
+async fn api_user(app: &TestApp, name: &str, roles: &[&str], grants: &[&str]) -> (String, String) {
+    let created = owner_ok(
+        app,
+        Method::POST,
+        API_USERS,
+        json!({"name": name, "roles": roles, "grants": grants}),
+    )
+    .await;
+    let token = created["token"]["token"]
+        .as_str()
+        .expect("token in clear")
+        .to_owned();
+    app.remember(&token);
+    let id = created["id"].as_str().expect("id").to_owned();
+    (id, token)
+}
+
+/// A custom role in acme, created by the owner.
+async fn role(app: &TestApp, name: &str, permissions: &[&str]) {
+    owner_ok(
+        app,
+        Method::POST,
+        ROLES,
+        json!({"name": name, "permissions": permissions}),
+    )
+    .await;
+}
+
+/// The attacker: an API user whose role has `permissions`, limited to `device:abc`.
+async fn limited_member(app: &TestApp, permissions: &[&str]) -> String {
+    role(app, "lead", permissions).await;
+    api_user(app, "lead", &["lead"], &["device:abc"]).await.1
+}
+
+/// What `/api/v1/verify` says about `token` asking `permission` in acme.
+async fn verify_code(app: &TestApp, token: &str, permission: &str) -> String {
+    let (status, body) = send(app.anonymous(Method::POST, "/api/v1/verify").json(&json!({
+        "token": token,
+        "workspace": "acme",
+        "permission": permission,
+    })))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["code"].as_str().expect("code").to_owned()
+}
+
+fn assert_forbidden(got: &(StatusCode, Value)) {
+    assert_eq!(got.0, StatusCode::FORBIDDEN, "{}", got.1);
+}
+
+async fn member_limited_to_one_device_cannot_put_an_api_user_in_an_admin_team(app: TestApp) {
+    let lead = limited_member(&app, &["api_users:manage", "devices:read"]).await;
+    owner_ok(
+        &app,
+        Method::POST,
+        TEAMS,
+        json!({"name": "admins", "roles": ["admin"]}),
+    )
+    .await;
+    let attack = send(app.with_token(&lead, Method::POST, API_USERS).json(&json!({
+        "name": "cbot3", "roles": [], "grants": ["device:abc"], "teams": ["admins"],
+    })))
+    .await;
+    assert_forbidden(&attack);
+    // A team that gives only what the caller holds on the API user's resources is fine.
+    role(&app, "reader", &["devices:read"]).await;
+    owner_ok(
+        &app,
+        Method::POST,
+        TEAMS,
+        json!({"name": "readers", "roles": ["reader"]}),
+    )
+    .await;
+    let (status, body) = send(app.with_token(&lead, Method::POST, API_USERS).json(&json!({
+        "name": "cbot4", "grants": ["device:abc"], "teams": ["readers"],
+    })))
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    app.remember(body["token"]["token"].as_str().expect("token"));
+}
+
+async fn member_limited_to_one_device_cannot_move_an_api_user_into_an_admin_team(app: TestApp) {
+    let lead = limited_member(&app, &["api_users:manage", "devices:read"]).await;
+    owner_ok(
+        &app,
+        Method::POST,
+        TEAMS,
+        json!({"name": "wide", "roles": ["admin"]}),
+    )
+    .await;
+    let (status, created) = send(app.with_token(&lead, Method::POST, API_USERS).json(&json!({
+        "name": "cbot", "grants": ["device:abc"],
+    })))
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let bot = created["token"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    app.remember(&bot);
+    let id = created["id"].as_str().expect("id");
+    let attack = send(
+        app.with_token(&lead, Method::PATCH, &format!("{API_USERS}/{id}"))
+            .json(&json!({"teams": ["wide"]})),
+    )
+    .await;
+    assert_forbidden(&attack);
+    assert_eq!(
+        verify_code(&app, &bot, "workspace:manage").await,
+        "forbidden"
+    );
+}
+
+async fn member_limited_to_one_device_cannot_put_an_api_user_in_an_admin_team_through_graphql(
+    app: TestApp,
+) {
+    let lead = limited_member(&app, &["api_users:manage", "devices:read"]).await;
+    owner_ok(
+        &app,
+        Method::POST,
+        TEAMS,
+        json!({"name": "admins", "roles": ["admin"]}),
+    )
+    .await;
+    let create = "mutation { createApiUser(workspace: \"acme\", name: \"cbot3\", grants: [\"device:abc\"], teams: [\"admins\"]) { apiUser { id } token { secret } } }";
+    let (status, body) = send(
+        app.with_token(&lead, Method::POST, "/graphql")
+            .json(&json!({"query": create})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{body}"
+    );
+    // Nor by moving one in afterwards.
+    let (status, body) = send(
+        app.with_token(&lead, Method::POST, "/graphql").json(&json!({
+            "query": "mutation { createApiUser(workspace: \"acme\", name: \"cbot4\", grants: [\"device:abc\"]) { apiUser { id } token { secret } } }"
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let created = &body["data"]["createApiUser"];
+    app.remember(created["token"]["secret"].as_str().expect("secret"));
+    let (status, body) = send(
+        app.with_token(&lead, Method::POST, "/graphql").json(&json!({
+            "query": "mutation($id: UUID!) { updateApiUser(workspace: \"acme\", id: $id, teams: [\"admins\"]) { id } }",
+            "variables": {"id": created["apiUser"]["id"]},
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{body}"
+    );
+}
+
+async fn team_manager_cannot_widen_an_admins_reach_by_adding_them_to_a_team(app: TestApp) {
+    // Every resource, but only these permissions.
+    role(&app, "crew", &["teams:manage", "devices:read"]).await;
+    let (_, manager) = api_user(&app, "manager", &["crew"], &[]).await;
+    let (ops, ops_token) = api_user(&app, "ops", &["admin"], &["device:abc"]).await;
+    owner_ok(
+        &app,
+        Method::POST,
+        TEAMS,
+        json!({"name": "fleet", "grants": ["device:*"]}),
+    )
+    .await;
+    let attack = send(app.with_token(
+        &manager,
+        Method::PUT,
+        &format!("{TEAMS}/fleet/members/{ops}"),
+    ))
+    .await;
+    assert_forbidden(&attack);
+    let (status, body) = send(app.anonymous(Method::POST, "/api/v1/verify").json(&json!({
+        "token": ops_token, "workspace": "acme", "permission": "devices:write", "resource": "device:xyz",
+    })))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["code"], "forbidden", "{body}");
+}
+
+async fn team_manager_cannot_widen_an_admins_reach_by_creating_a_team_around_them(app: TestApp) {
+    role(&app, "crew", &["teams:manage", "devices:read"]).await;
+    let (_, manager) = api_user(&app, "manager", &["crew"], &[]).await;
+    let (ops, _) = api_user(&app, "ops", &["admin"], &["device:abc"]).await;
+    let attack = send(app.with_token(&manager, Method::POST, TEAMS).json(&json!({
+        "name": "fleet", "grants": ["device:*"], "members": [ops],
+    })))
+    .await;
+    assert_forbidden(&attack);
+    // Around a member who gains nothing beyond the manager's own rights, it is allowed.
+    role(&app, "reader", &["devices:read"]).await;
+    let (reader, _) = api_user(&app, "reader", &["reader"], &["device:abc"]).await;
+    let (status, body) = send(app.with_token(&manager, Method::POST, TEAMS).json(&json!({
+        "name": "fleet", "grants": ["device:*"], "members": [reader],
+    })))
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+async fn member_limited_to_one_device_cannot_add_management_to_a_role_held_by_a_member_without_grants(
+    app: TestApp,
+) {
+    let lead = limited_member(
+        &app,
+        &[
+            "roles:manage",
+            "members:manage",
+            "api_users:manage",
+            "devices:read",
+        ],
+    )
+    .await;
+    role(&app, "plain", &["devices:read"]).await;
+    // No grants: every resource.
+    let (_, holder) = api_user(&app, "holder", &["plain"], &[]).await;
+    let attack = send(
+        app.with_token(&lead, Method::PUT, &format!("{ROLES}/plain"))
+            .json(&json!({"permissions": ["devices:read", "members:manage", "api_users:manage"]})),
+    )
+    .await;
+    assert_forbidden(&attack);
+    assert_eq!(
+        verify_code(&app, &holder, "api_users:manage").await,
+        "forbidden"
+    );
+    // Held only by a member within the editor's reach, the same edit is allowed.
+    role(&app, "narrow", &["devices:read"]).await;
+    api_user(&app, "narrow", &["narrow"], &["device:abc"]).await;
+    let (status, body) = send(
+        app.with_token(&lead, Method::PUT, &format!("{ROLES}/narrow"))
+            .json(&json!({"permissions": ["devices:read", "members:manage", "api_users:manage"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+async fn member_limited_to_one_device_cannot_add_management_to_a_role_held_through_a_team(
+    app: TestApp,
+) {
+    let lead = limited_member(&app, &["roles:manage", "members:manage", "devices:read"]).await;
+    role(&app, "plain", &["devices:read"]).await;
+    let (holder, _) = api_user(&app, "holder", &[], &[]).await;
+    owner_ok(
+        &app,
+        Method::POST,
+        TEAMS,
+        json!({"name": "crew", "roles": ["plain"], "members": [holder]}),
+    )
+    .await;
+    let attack = send(
+        app.with_token(&lead, Method::PUT, &format!("{ROLES}/plain"))
+            .json(&json!({"permissions": ["devices:read", "members:manage"]})),
+    )
+    .await;
+    assert_forbidden(&attack);
+}
+
+async fn api_user_cannot_give_its_own_token_a_lifetime_beyond_the_workspace_cap(app: TestApp) {
+    owner_ok(
+        &app,
+        Method::PATCH,
+        "/api/v1/workspaces/acme",
+        json!({"max_token_lifetime_days": 1}),
+    )
+    .await;
+    let (_, bot) = api_user(&app, "bot", &["viewer"], &[]).await;
+    for body in [
+        json!({"name": "c4"}),
+        json!({"name": "c5", "expires_in_days": 30}),
+    ] {
+        let got = send(
+            app.with_token(&bot, Method::POST, "/api/v1/tokens")
+                .json(&body),
+        )
+        .await;
+        assert_error(&got, StatusCode::BAD_REQUEST, "invalid_input");
+        assert_eq!(got.1["error"]["field"], "expires_at", "{}", got.1);
+    }
+    let (status, body) = send(
+        app.with_token(&bot, Method::POST, "/api/v1/tokens")
+            .json(&json!({"name": "c6", "expires_in_days": 1})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    app.remember(body["token"].as_str().expect("token"));
+    assert!(body["expires_at"].is_string(), "{body}");
+}
+
+async fn token_made_before_the_workspace_cap_cannot_be_renewed_by_rotation(app: TestApp) {
+    let (_, bot) = api_user(&app, "bot", &["viewer"], &[]).await;
+    let (status, forever) = send(
+        app.with_token(&bot, Method::POST, "/api/v1/tokens")
+            .json(&json!({"name": "forever"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{forever}");
+    app.remember(forever["token"].as_str().expect("token"));
+    owner_ok(
+        &app,
+        Method::PATCH,
+        "/api/v1/workspaces/acme",
+        json!({"max_token_lifetime_days": 1}),
+    )
+    .await;
+    let id = forever["id"].as_str().expect("id");
+    let got =
+        send(app.with_token(&bot, Method::POST, &format!("/api/v1/tokens/{id}/rotate"))).await;
+    assert_error(&got, StatusCode::CONFLICT, "token_outlives_workspace");
+}
+
+async fn token_scoped_to_one_workspace_cannot_create_a_workspace(app: TestApp) {
+    let scoped = app
+        .create_token(json!({
+            "name": "devices only",
+            "scope": {"workspaces": ["acme"], "permissions": ["devices:read"]},
+        }))
+        .await;
+    let token = scoped["token"].as_str().expect("token");
+    let attack = send(
+        app.with_token(token, Method::POST, "/api/v1/workspaces")
+            .json(&json!({"slug": "mallory"})),
+    )
+    .await;
+    assert_forbidden(&attack);
+    // The user's unscoped token still can.
+    owner_ok(
+        &app,
+        Method::POST,
+        "/api/v1/workspaces",
+        json!({"slug": "mallory"}),
+    )
+    .await;
+}
+
+async fn look_alike_emails_cannot_make_a_second_account(app: TestApp) {
+    owner_ok(
+        &app,
+        Method::POST,
+        "/api/v1/admin/users",
+        json!({"email": "a@example.com"}),
+    )
+    .await;
+    // Full-width `ａ` is the `a` it shows: the same account.
+    let full_width = send(
+        app.as_owner(Method::POST, "/api/v1/admin/users")
+            .json(&json!({"email": "\u{ff41}@example.com"})),
+    )
+    .await;
+    assert_error(&full_width, StatusCode::CONFLICT, "email_taken");
+    // Cyrillic `а` only looks like it: refused.
+    let cyrillic = send(
+        app.as_owner(Method::POST, "/api/v1/admin/users")
+            .json(&json!({"email": "\u{430}@example.com"})),
+    )
+    .await;
+    assert_error(&cyrillic, StatusCode::BAD_REQUEST, "invalid_input");
+    let (_, users) = send(app.as_owner(Method::GET, "/api/v1/admin/users")).await;
+    let emails: Vec<&str> = users["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .filter_map(|u| u["email"].as_str())
+        .collect();
+    assert!(emails.iter().all(|e| e.is_ascii()), "{emails:?}");
+    assert_eq!(emails.iter().filter(|e| **e == "a@example.com").count(), 1);
+}
+
+async fn instance_admin_token_in_the_url_is_refused_on_the_instance_audit_log(app: TestApp) {
+    let in_url = send(app.anonymous(
+        Method::GET,
+        &format!(
+            "/api/v1/admin/audit?format=csv&api_token={}",
+            app.owner.token
+        ),
+    ))
+    .await;
+    assert_error(&in_url, StatusCode::BAD_REQUEST, "query_token_not_allowed");
+    // The CSV export works with the token in a header.
+    let csv = app
+        .as_owner(Method::GET, "/api/v1/admin/audit?format=csv")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(csv.status(), StatusCode::OK);
+    // A workspace's export keeps accepting `api_token`.
+    let workspace = app
+        .anonymous(
+            Method::GET,
+            &format!(
+                "/api/v1/workspaces/acme/audit?format=csv&api_token={}",
+                app.owner.token
+            ),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(workspace.status(), StatusCode::OK);
+}
+
+async fn display_name_changed_in_the_web_ui_shows_at_once_in_auth_me(app: TestApp) {
+    let (status, me) = send(app.as_owner(Method::GET, "/api/v1/auth/me")).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_ne!(me["user"]["display_name"], "Grace Hopper");
+    let web = WebClient::new(&app);
+    let page = web.sign_in(&app.owner.email, OWNER_PASSWORD).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let page = web
+        .submit(
+            "/account",
+            "/account/profile",
+            &[("display_name", "Grace Hopper")],
+        )
+        .await;
+    assert!(
+        page.status.is_redirection() || page.status.is_success(),
+        "{}",
+        page.body
+    );
+    let (status, me) = send(app.as_owner(Method::GET, "/api/v1/auth/me")).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["user"]["display_name"], "Grace Hopper", "{me}");
+}
