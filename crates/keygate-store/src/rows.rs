@@ -35,10 +35,7 @@ impl TryFrom<UserRow> for User {
         Ok(User {
             id: r.id,
             kind: UserKind::parse(&r.kind).ok_or_else(|| corrupt("user kind", &r.kind))?,
-            email: r
-                .email
-                .map(|e| Email::parse(&e).map_err(|err| corrupt("user email", err)))
-                .transpose()?,
+            email: r.email.map(Email::stored),
             display_name: r.display_name,
             description: r.description,
             workspace_id: r.workspace_id,
@@ -327,7 +324,7 @@ impl TryFrom<InvitationRow> for Invitation {
         Ok(Invitation {
             id: r.id,
             workspace_id: r.workspace_id,
-            email: Email::parse(&r.email).map_err(|e| corrupt("invitation email", e))?,
+            email: Email::stored(r.email),
             roles: r.roles.0,
             grants: r.grants.0,
             invited_by: r.invited_by,

@@ -259,7 +259,7 @@ pub fn rest_router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::list_tokens, admin::issue_token))
         .routes(routes!(admin::password_link))
         .routes(routes!(admin::set_password))
-        .routes(routes!(admin::audit).map(|route| route.route_layer(Extension(QueryTokenAllowed))))
+        .routes(routes!(admin::audit))
         .routes(routes!(admin::signup))
         .merge(workspace_routes());
 
