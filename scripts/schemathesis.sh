@@ -9,8 +9,8 @@
 #
 #   scripts/schemathesis.sh             (as .ci/run calls it)
 #
-# Knobs (environment): KEYGATE_FUZZ_REST_SECONDS (default 150) and KEYGATE_FUZZ_GRAPHQL_SECONDS
-# (default 60) bound each run; KEYGATE_FUZZ_SEED replays a run (each run prints its seed);
+# Knobs (environment): KEYGATE_FUZZ_REST_SECONDS (default 120) and KEYGATE_FUZZ_GRAPHQL_SECONDS
+# (default 45) bound each run; KEYGATE_FUZZ_SEED replays a run (each run prints its seed);
 # KEYGATE_FUZZ_REPORTS is where the JUnit reports go (default target/schemathesis-report).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,8 +18,8 @@ root="$PWD"
 
 # Pinned: a newer schemathesis may add checks or change what a check means.
 schemathesis_version="4.32.5"
-rest_seconds="${KEYGATE_FUZZ_REST_SECONDS:-150}"
-graphql_seconds="${KEYGATE_FUZZ_GRAPHQL_SECONDS:-60}"
+rest_seconds="${KEYGATE_FUZZ_REST_SECONDS:-120}"
+graphql_seconds="${KEYGATE_FUZZ_GRAPHQL_SECONDS:-45}"
 reports="${KEYGATE_FUZZ_REPORTS:-$root/target/schemathesis-report}"
 venv="$root/target/schemathesis-venv"
 bin="$root/target/debug/keygate"
@@ -31,8 +31,9 @@ say() { echo "schemathesis: $*"; }
 if [ "$("$venv/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, version ${schemathesis_version}" ]; then
     say "installing schemathesis ${schemathesis_version} into ${venv#"$root"/}"
     rm -rf "$venv"
-    python3 -m venv "$venv"
-    PIP_NO_INPUT=1 "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==${schemathesis_version}"
+    python3 -m venv "$venv" || { say "FAILED: python3 cannot create a virtual environment"; exit 1; }
+    PIP_NO_INPUT=1 "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==${schemathesis_version}" \
+        || { rm -rf "$venv"; say "FAILED: cannot install schemathesis ${schemathesis_version} from PyPI"; exit 1; }
 fi
 
 # The debug binary the tests built; this is a no-op when it is up to date.
