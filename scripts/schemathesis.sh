@@ -107,7 +107,7 @@ mkdir -p "$reports"
 fuzz() { # name seconds location checks
     local name="$1" seconds="$2" location="$3" checks="$4"
     say "${name}: ${location} for at most ${seconds}s"
-    (cd "$work" && PYTHONPATH="$root/scripts" SCHEMATHESIS_HOOKS=schemathesis_hooks \
+    (cd "$work" && PYTHONPATH="$root/scripts" PYTHONDONTWRITEBYTECODE=1 SCHEMATHESIS_HOOKS=schemathesis_hooks \
         timeout --kill-after=10 "$((seconds + 90))" "$venv/bin/schemathesis" --no-color run "$location" \
         --checks "$checks" \
         --workers 1 \
