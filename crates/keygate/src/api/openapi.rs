@@ -6,13 +6,17 @@
 //! description. This module holds what is shared: the document's header, the security schemes
 //! (one per token transport of SPEC §3), the error envelope and the reusable error responses, and
 //! the schemas of domain types that appear on the wire (the domain crate knows nothing of
-//! OpenAPI).
+//! OpenAPI). The answers every operation that takes a token can give (400, 401, 429) are added
+//! to each such operation here, once ([`TokenResponses`]), not by each handler.
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::Ref;
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 use uuid::Uuid;
@@ -171,8 +175,67 @@ impl Modify for ForwardAuthMethods {
     }
 }
 
-/// The routes that serve the document and Swagger UI. The document is serialized once.
+/// The answers of every operation that takes a token, whatever else it does, added to each
+/// operation that accepts one (all but the public ones) where its handler does not document them:
+/// 400 for how the token is presented (in the URL where that is not allowed, two different
+/// tokens, another `Authorization` scheme), 401 for the token itself and 429 for a client address
+/// with too many failed authentications. Handlers document only the answers of their own.
+///
+/// It runs on the merged document (`docs_routes`): the `#[openapi(modifiers(...))]` of [`ApiDoc`]
+/// run before the router adds the handlers' paths.
+pub struct TokenResponses;
+
+impl TokenResponses {
+    /// Whether any of these requirements names a scheme (`[{}]` alone means "no token").
+    fn takes_token(security: Option<&[SecurityRequirement]>) -> bool {
+        security.is_some_and(|all| all.iter().any(|r| *r != SecurityRequirement::default()))
+    }
+}
+
+impl Modify for TokenResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let shared = [
+            ("400", BadRequest::response().0),
+            ("401", Unauthorized::response().0),
+            ("429", TooManyRequests::response().0),
+        ];
+        let by_default = Self::takes_token(openapi.security.as_deref());
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.options,
+                &mut item.head,
+                &mut item.patch,
+                &mut item.trace,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let takes_token = match &operation.security {
+                    Some(security) => Self::takes_token(Some(security)),
+                    None => by_default,
+                };
+                if !takes_token {
+                    continue;
+                }
+                for (status, name) in &shared {
+                    operation
+                        .responses
+                        .responses
+                        .entry((*status).to_owned())
+                        .or_insert_with(|| Ref::from_response_name(name.to_string()).into());
+                }
+            }
+        }
+    }
+}
+
+/// The routes that serve the document and Swagger UI. The document is completed
+/// ([`TokenResponses`]) and serialized once.
 pub fn docs_routes(openapi: &utoipa::openapi::OpenApi) -> Router<AppState> {
+    let mut openapi = openapi.clone();
+    TokenResponses.modify(&mut openapi);
     let json = openapi
         .to_json()
         .unwrap_or_else(|e| format!(r#"{{"error":"cannot serialize the OpenAPI document: {e}"}}"#));

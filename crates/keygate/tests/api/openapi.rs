@@ -1,16 +1,31 @@
 //! `/api/openapi.json` and `/api/docs`: the document lists exactly the REST routes (the list
 //! below is the reference: a route added without its description, or a description without its
-//! route, fails here), every documented operation is routed, and Swagger UI is served from the
-//! binary without loading anything from another host.
+//! route, fails here), every documented operation is routed, every operation that takes a token
+//! documents the answers it gives a badly presented one, and Swagger UI is served from the binary
+//! without loading anything from another host.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, backend_tests, send, spawn_app};
+use crate::helpers::{
+    Backend, TestApp, assert_error, backend_tests, send, spawn_app, spawn_app_with,
+};
 
 backend_tests!(every_documented_operation_is_routed);
+backend_tests!(using super::spawn_unthrottled:
+    every_operation_that_takes_a_token_answers_a_badly_presented_one_as_documented
+);
+
+/// A server that lets one address fail to authenticate without end: the test below presents
+/// bad tokens to every operation.
+async fn spawn_unthrottled(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |config| {
+        config.auth_failures_per_minute = 1_000_000
+    })
+    .await
+}
 
 /// Every REST operation: `/api/v1/...`, the health checks, the metrics and forward-auth (routed
 /// for every method). GraphQL, the docs themselves and the admin UI are not REST operations and
@@ -170,6 +185,21 @@ fn security_of(doc: &Value, op: &Value) -> Vec<Value> {
         .as_array()
         .expect("security requirements")
         .clone()
+}
+
+/// Whether an operation accepts a token: some security requirement names a scheme (`{}` alone
+/// means none).
+fn takes_token(doc: &Value, op: &Value) -> bool {
+    security_of(doc, op).iter().any(|r| r != &json!({}))
+}
+
+/// The documented response for `status`, resolved when it is a reference.
+fn documented_response<'a>(doc: &'a Value, op: &'a Value, status: &str) -> Option<&'a Value> {
+    let response = op["responses"].get(status)?;
+    match response["$ref"].as_str() {
+        Some(r) => resolve(doc, r),
+        None => Some(response),
+    }
 }
 
 #[tokio::test]
@@ -389,10 +419,11 @@ async fn the_document_describes_exactly_the_rest_api() {
             })
             .unwrap_or_default();
         assert_eq!(in_template, declared, "{method} {path} path parameters");
-        // Operations that take a token can answer 401 and 429; those with a body can refuse it.
+        // Operations that take a token can refuse how it is presented (400), the token itself
+        // (401) and the client address (429); those with a body can refuse it.
         let statuses: BTreeSet<&str> = responses.keys().map(String::as_str).collect();
-        if security_of(&doc, op) != [json!({})] {
-            for status in ["401", "429"] {
+        if takes_token(&doc, op) {
+            for status in ["400", "401", "429"] {
                 assert!(
                     statuses.contains(status),
                     "{method} {path} documents {status}"
@@ -584,6 +615,88 @@ async fn every_documented_operation_is_routed(app: TestApp) {
             );
         }
     }
+}
+
+/// Every operation that takes a token, called for real with a token presented badly, answers with
+/// the error envelope and a status its document lists, in that envelope: two different tokens,
+/// a token in the URL (refused, or a second token on the routes that allow the URL), another
+/// `Authorization` scheme (400 each), and a malformed token (401). A client that follows the
+/// document is never surprised by how Keygate refuses a token.
+async fn every_operation_that_takes_a_token_answers_a_badly_presented_one_as_documented(
+    app: TestApp,
+) {
+    let doc = document(&app).await;
+    let other = app.persona("other@example.com", None).await;
+    let mut checked = 0;
+    for (method, template) in OPERATIONS {
+        let op = operation(&doc, method, template);
+        // Forward-auth first needs the proxy's headers; how it refuses a token is tested with
+        // them in forward.rs.
+        if !takes_token(&doc, op) || template.starts_with("/auth/") {
+            continue;
+        }
+        checked += 1;
+        // Well-formed placeholders, so that nothing but the token is wrong.
+        let mut path = template.replace("{ws}", "acme");
+        for name in ["{id}", "{user}", "{token}", "{name}", "{team}", "{code}"] {
+            path = path.replace(name, "0190f5a6-3c1e-7b7a-9a52-6f1d2c3b4a59");
+        }
+        let method = Method::from_bytes(method.as_bytes()).expect("method");
+        let url_token_allowed = security_of(&doc, op).contains(&json!({"api_token": []}));
+        let with_body = |request: reqwest::RequestBuilder| {
+            if [Method::POST, Method::PUT, Method::PATCH].contains(&method) {
+                request.json(&json!({}))
+            } else {
+                request
+            }
+        };
+        let cases = [
+            (
+                "two different tokens",
+                app.as_owner(method.clone(), &path)
+                    .header("X-API-Key", &other.token),
+                StatusCode::BAD_REQUEST,
+                "conflicting_tokens",
+            ),
+            (
+                "a token in the URL beside one in a header",
+                app.as_owner(method.clone(), &format!("{path}?api_token={}", other.token)),
+                StatusCode::BAD_REQUEST,
+                if url_token_allowed {
+                    "conflicting_tokens"
+                } else {
+                    "query_token_not_allowed"
+                },
+            ),
+            (
+                "another Authorization scheme",
+                app.anonymous(method.clone(), &path)
+                    .header("Authorization", "Basic dXNlcjpwYXNzd29yZA=="),
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+            ),
+            (
+                "a malformed token",
+                app.anonymous(method.clone(), &path)
+                    .header("Authorization", "Bearer not-a-token"),
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+            ),
+        ];
+        for (what, request, status, code) in cases {
+            let got = send(with_body(request)).await;
+            assert_error(&got, status, code);
+            let documented = documented_response(&doc, op, got.0.as_str()).unwrap_or_else(|| {
+                panic!("{method} {template}: {what} gets {}, undocumented", got.0)
+            });
+            assert_eq!(
+                documented["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/ErrorBody",
+                "{method} {template}: {what}"
+            );
+        }
+    }
+    assert!(checked >= 50, "{checked} operations take a token");
 }
 
 /// `http://` and `https://` references in `text` to hosts other than this machine.

@@ -17,8 +17,8 @@ use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, ClientIp, Json, Path, Query};
 use crate::api::openapi::{
-    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
-    Unavailable, UnsupportedMediaType,
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unavailable,
+    UnsupportedMediaType,
 };
 use crate::service::{NewTokenRequest, NewUserRequest, ServiceError, UserQuery};
 
@@ -33,10 +33,7 @@ use crate::service::{NewTokenRequest, NewUserRequest, ServiceError, UserQuery};
     params(UserQueryJson),
     responses(
         (status = 200, description = "A page of users", body = AdminUserListJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 429, response = TooManyRequests),
         (status = 503, response = Unavailable),
     )
 )]
@@ -72,13 +69,10 @@ pub async fn list(
     request_body(content = CreateUserJson, example = json!({"email": "grace@example.com", "display_name": "Grace", "workspace": "grace"})),
     responses(
         (status = 201, description = "Created; `personal_token.token` is the secret, shown this once", body = CreatedUserJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
-        (status = 429, response = TooManyRequests),
         (status = 503, response = Unavailable),
     )
 )]
@@ -122,11 +116,8 @@ pub async fn create(
     params(("id" = Uuid, Path, description = "User id")),
     responses(
         (status = 200, description = "The user", body = AdminUserJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 429, response = TooManyRequests),
         (status = 503, response = Unavailable),
     )
 )]
@@ -151,12 +142,9 @@ pub async fn get(
     params(("id" = Uuid, Path, description = "User id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 429, response = TooManyRequests),
         (status = 503, response = Unavailable),
     )
 )]
@@ -181,12 +169,9 @@ pub async fn delete(
     params(("id" = Uuid, Path, description = "User id")),
     responses(
         (status = 200, description = "Disabled", body = AdminUserJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 429, response = TooManyRequests),
         (status = 503, response = Unavailable),
     )
 )]
@@ -210,11 +195,8 @@ pub async fn disable(
     params(("id" = Uuid, Path, description = "User id")),
     responses(
         (status = 200, description = "Enabled", body = AdminUserJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 429, response = TooManyRequests),
         (status = 503, response = Unavailable),
     )
 )]
@@ -238,11 +220,8 @@ pub async fn enable(
     params(("id" = Uuid, Path, description = "User id")),
     responses(
         (status = 200, description = "The user's tokens", body = TokenListJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 429, response = TooManyRequests),
         (status = 503, response = Unavailable),
     )
 )]
@@ -272,13 +251,10 @@ pub async fn list_tokens(
     request_body(content = CreateTokenJson, example = json!({"name": "mobile app", "expires_in_days": 365})),
     responses(
         (status = 201, description = "Issued; `token` is the secret, shown this once", body = TokenWithSecretJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
-        (status = 429, response = TooManyRequests),
         (status = 503, response = Unavailable),
     )
 )]
@@ -309,11 +285,8 @@ pub async fn issue_token(
     params(("id" = Uuid, Path, description = "User id")),
     responses(
         (status = 201, description = "The link, shown this once", body = PasswordLinkJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 429, response = TooManyRequests),
         (status = 503, response = Unavailable),
     )
 )]
@@ -384,10 +357,7 @@ pub async fn set_password(
                 (AuditPageJson = "application/json"),
                 (String = "text/csv")
             )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 429, response = TooManyRequests),
         (status = 503, response = Unavailable),
     )
 )]

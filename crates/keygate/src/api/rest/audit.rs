@@ -10,9 +10,7 @@ use super::json::{AuditEventJson, AuditPageJson, AuditQueryJson};
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, Path, Query};
-use crate::api::openapi::{
-    BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized, Unavailable,
-};
+use crate::api::openapi::{Forbidden, NotFound, Unavailable};
 use crate::service::{AuditQuery, MAX_PAGE, WorkspaceRef};
 
 /// Rows a CSV export carries at most.
@@ -39,9 +37,6 @@ const CSV_MAX_ROWS: usize = 100_000;
                 (AuditPageJson = "application/json"),
                 (String = "text/csv", example = "id,time,action,actor_id,actor,actor_token_id,target_type,target_id,client_ip,details\n")
             )),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 503, response = Unavailable),

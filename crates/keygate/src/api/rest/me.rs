@@ -7,7 +7,7 @@ use super::json::{MeJson, MembershipJson};
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::Caller;
-use crate::api::openapi::{BadRequest, TooManyRequests, Unauthorized, Unavailable};
+use crate::api::openapi::Unavailable;
 use crate::service::ServiceError;
 
 /// Who the caller is.
@@ -20,9 +20,6 @@ use crate::service::ServiceError;
     tag = "auth",
     responses(
         (status = 200, description = "The caller", body = MeJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 503, response = Unavailable),
     )
 )]

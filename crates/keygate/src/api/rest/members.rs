@@ -13,8 +13,7 @@ use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, ClientIp, Json, Path};
 use crate::api::openapi::{
-    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
-    Unavailable, UnsupportedMediaType,
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unavailable, UnsupportedMediaType,
 };
 use crate::service::{AcceptRequest, InviteRequest, Invited, MemberPatchRequest, WorkspaceRef};
 
@@ -29,9 +28,6 @@ use crate::service::{AcceptRequest, InviteRequest, Invited, MemberPatchRequest, 
     ),
     responses(
         (status = 200, description = "The members", body = MemberListJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 503, response = Unavailable),
@@ -67,9 +63,6 @@ pub async fn list(
     responses(
         (status = 201, description = "The user existed and is now a member", body = MemberJson),
         (status = 202, description = "An invitation: pass `accept_url` on; it is shown this once", body = InvitedJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
@@ -124,9 +117,6 @@ pub async fn invite(
     ),
     responses(
         (status = 200, description = "The member", body = MemberJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 503, response = Unavailable),
@@ -158,9 +148,6 @@ pub async fn get(
     ),
     responses(
         (status = 200, description = "Updated", body = MemberJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
@@ -200,9 +187,6 @@ pub async fn update(
     ),
     responses(
         (status = 204, description = "Removed"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
@@ -232,9 +216,6 @@ pub async fn remove(
     ),
     responses(
         (status = 200, description = "The invitations (never their codes)", body = InvitationListJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 503, response = Unavailable),
@@ -266,9 +247,6 @@ pub async fn list_invitations(
     ),
     responses(
         (status = 204, description = "Cancelled"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 503, response = Unavailable),

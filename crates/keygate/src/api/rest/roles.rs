@@ -8,8 +8,7 @@ use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, Json, Path};
 use crate::api::openapi::{
-    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
-    Unavailable, UnsupportedMediaType,
+    Conflict, Forbidden, NotFound, PayloadTooLarge, Unavailable, UnsupportedMediaType,
 };
 use crate::service::{RoleRequest, RoleUpdateRequest, WorkspaceRef};
 
@@ -24,9 +23,6 @@ use crate::service::{RoleRequest, RoleUpdateRequest, WorkspaceRef};
     ),
     responses(
         (status = 200, description = "The roles", body = RoleListJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 503, response = Unavailable),
@@ -58,9 +54,6 @@ pub async fn list(
     request_body(content = CreateRoleJson, example = json!({"name": "device-reader", "description": "Reads every device", "permissions": ["devices:read"]})),
     responses(
         (status = 201, description = "Created", body = RoleJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
@@ -99,9 +92,6 @@ pub async fn create(
     ),
     responses(
         (status = 200, description = "The role", body = RoleJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 503, response = Unavailable),
@@ -135,9 +125,6 @@ pub async fn get(
     request_body(content = PutRoleJson, example = json!({"description": "Anyone may read public devices", "permissions": ["devices:read"], "grants": ["device:public-*"]})),
     responses(
         (status = 200, description = "Updated", body = RoleJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
@@ -176,9 +163,6 @@ pub async fn put(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),

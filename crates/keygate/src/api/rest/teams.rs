@@ -9,8 +9,7 @@ use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, Json, Path};
 use crate::api::openapi::{
-    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
-    Unavailable, UnsupportedMediaType,
+    Conflict, Forbidden, NotFound, PayloadTooLarge, Unavailable, UnsupportedMediaType,
 };
 use crate::service::{TeamPatchRequest, TeamRequest, WorkspaceRef};
 
@@ -25,9 +24,6 @@ use crate::service::{TeamPatchRequest, TeamRequest, WorkspaceRef};
     ),
     responses(
         (status = 200, description = "The teams", body = TeamListJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 503, response = Unavailable),
@@ -59,9 +55,6 @@ pub async fn list(
     request_body(content = CreateTeamJson, example = json!({"name": "field-ops", "roles": ["viewer"], "grants": ["device:site-3/*"], "members": []})),
     responses(
         (status = 201, description = "Created", body = TeamJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
@@ -102,9 +95,6 @@ pub async fn create(
     ),
     responses(
         (status = 200, description = "The team", body = TeamJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 503, response = Unavailable),
@@ -134,9 +124,6 @@ pub async fn get(
     ),
     responses(
         (status = 200, description = "Updated", body = TeamJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
@@ -177,9 +164,6 @@ pub async fn update(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 503, response = Unavailable),
@@ -210,9 +194,6 @@ pub async fn delete(
     ),
     responses(
         (status = 200, description = "The team with the member", body = TeamJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
@@ -244,9 +225,6 @@ pub async fn add_member(
     ),
     responses(
         (status = 204, description = "Removed"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 503, response = Unavailable),

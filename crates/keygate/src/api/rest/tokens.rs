@@ -9,8 +9,7 @@ use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, Json, Path};
 use crate::api::openapi::{
-    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
-    Unavailable, UnsupportedMediaType,
+    Conflict, Forbidden, NotFound, PayloadTooLarge, Unavailable, UnsupportedMediaType,
 };
 use crate::service::{NewTokenRequest, ServiceError};
 
@@ -22,9 +21,6 @@ use crate::service::{NewTokenRequest, ServiceError};
     tag = "tokens",
     responses(
         (status = 200, description = "The caller's tokens, never their secrets", body = TokenListJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 503, response = Unavailable),
     )
 )]
@@ -92,9 +88,6 @@ pub async fn list(
                     "resources": ["device:*"]
                 }
             })),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
@@ -124,9 +117,6 @@ pub async fn create(
     params(("id" = Uuid, Path, description = "Token id")),
     responses(
         (status = 200, description = "The token, never its secret", body = TokenJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 404, response = NotFound),
         (status = 503, response = Unavailable),
     )
@@ -154,9 +144,6 @@ pub async fn get(
     params(("id" = Uuid, Path, description = "Token id")),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
@@ -183,9 +170,6 @@ pub async fn revoke(
     params(("id" = Uuid, Path, description = "Token id")),
     responses(
         (status = 200, description = "Rotated; `token` is the new secret, shown this once", body = TokenWithSecretJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
@@ -212,9 +196,6 @@ pub async fn rotate(
     tag = "auth",
     responses(
         (status = 200, description = "Refreshed; `token` is the new secret, shown this once", body = TokenWithSecretJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 503, response = Unavailable),

@@ -14,9 +14,7 @@ use super::json::{CheckJson, CheckRequestJson, VerifyJson, VerifyRequestJson};
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Json, MaybeCaller};
-use crate::api::openapi::{
-    BadRequest, PayloadTooLarge, TooManyRequests, Unauthorized, Unavailable, UnsupportedMediaType,
-};
+use crate::api::openapi::{BadRequest, PayloadTooLarge, Unavailable, UnsupportedMediaType};
 use crate::service::{Actor, Question, ServiceError, WorkspaceRef};
 
 fn question(
@@ -350,9 +348,6 @@ impl Serialize for Memberships<'_> {
     ),
     responses(
         (status = 200, description = "The answer", body = CheckJson, example = json!({"allowed": false, "code": "forbidden", "missing": "devices:write"})),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 503, response = Unavailable),

@@ -9,9 +9,7 @@ use super::json::{OwnedTokenJson, OwnedTokenListJson, TokenJson};
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, Path};
-use crate::api::openapi::{
-    BadRequest, Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized, Unavailable,
-};
+use crate::api::openapi::{Conflict, Forbidden, NotFound, Unavailable};
 use crate::service::WorkspaceRef;
 
 /// The tokens that belong to a workspace.
@@ -27,9 +25,6 @@ use crate::service::WorkspaceRef;
     ),
     responses(
         (status = 200, description = "The tokens, with their owners", body = OwnedTokenListJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 503, response = Unavailable),
@@ -70,9 +65,6 @@ pub async fn list(
     ),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),

@@ -8,8 +8,7 @@ use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, Json, Path};
 use crate::api::openapi::{
-    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
-    Unavailable, UnsupportedMediaType,
+    Conflict, Forbidden, NotFound, PayloadTooLarge, Unavailable, UnsupportedMediaType,
 };
 use crate::service::{NewWorkspaceRequest, WorkspacePatchRequest, WorkspaceRef};
 
@@ -21,9 +20,6 @@ use crate::service::{NewWorkspaceRequest, WorkspacePatchRequest, WorkspaceRef};
     tag = "workspaces",
     responses(
         (status = 200, description = "The caller's workspaces", body = WorkspaceListJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 503, response = Unavailable),
     )
 )]
@@ -48,9 +44,6 @@ pub async fn list(
     request_body(content = CreateWorkspaceJson, example = json!({"slug": "acme", "name": "Acme Corp"})),
     responses(
         (status = 201, description = "Created, with the caller's roles in it", body = MembershipJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
@@ -82,9 +75,6 @@ pub async fn create(
     ),
     responses(
         (status = 200, description = "The workspace, with the caller's roles in it", body = MembershipJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 503, response = Unavailable),
@@ -113,9 +103,6 @@ pub async fn get(
     ),
     responses(
         (status = 200, description = "Updated", body = MembershipJson),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
@@ -155,9 +142,6 @@ pub async fn update(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 429, response = TooManyRequests),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 503, response = Unavailable),
