@@ -656,8 +656,8 @@ async fn a_token_in_the_url_never_reaches_the_logs(app: TestApp) {
 
     let logs = captured_logs();
     assert!(
-        logs.contains("/api/v1/workspaces/acme/audit?format=csv&api_token=kgt_[REDACTED]"),
-        "the requests were logged, redacted, so the scan means something"
+        logs.contains("uri=/api/v1/workspaces/acme/audit?[query]"),
+        "the requests were logged, without their query strings, so the scan means something"
     );
     assert!(!logs.contains(&secret), "the clear token is in the logs");
     assert!(
