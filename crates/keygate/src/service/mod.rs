@@ -10,6 +10,7 @@ mod auth;
 mod cache;
 mod clock;
 mod error;
+mod invite_limit;
 mod members;
 pub mod password;
 mod roles;
@@ -36,7 +37,10 @@ pub use auth::{Decision, FailureSampler, Question, Refusal};
 pub use cache::{CacheSettings, Notice};
 pub use clock::Clock;
 pub use error::{AuthFailure, ServiceError, ServiceResult};
-pub use members::{AcceptRequest, Accepted, InviteRequest, Invited, MemberPatchRequest};
+pub use invite_limit::INVITATIONS_PER_HOUR;
+pub use members::{
+    AcceptRequest, Accepted, InviteRequest, Invited, Joined, MemberPatchRequest, PendingForMe,
+};
 pub use roles::{RoleRequest, RoleUpdateRequest};
 pub use sessions::{SessionActor, SignedIn};
 pub use teams::{TeamPatchRequest, TeamRequest};
@@ -56,6 +60,8 @@ pub struct Keygate {
     cache: Arc<cache::VerifyCache>,
     usage: Arc<usage::UsageRecorder>,
     throttle: Arc<throttle::Throttle>,
+    /// Invitations each caller may still send.
+    invites: Arc<invite_limit::InviteLimit>,
     policy: Policy,
 }
 
@@ -95,6 +101,7 @@ impl Keygate {
             cache: Arc::new(cache::VerifyCache::new(cache)),
             usage: Arc::default(),
             throttle: Arc::new(throttle::Throttle::new(policy.auth_failures_per_minute)),
+            invites: Arc::default(),
             policy,
         }
     }
