@@ -7,17 +7,12 @@ use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use uuid::Uuid;
 
-/// Invitations one caller may send per hour (in a burst or spread out).
+/// Invitations one caller may send per hour (in a burst or spread out), unless the
+/// configuration's `invitations_per_hour` says otherwise.
 pub const INVITATIONS_PER_HOUR: u32 = 50;
 
 pub struct InviteLimit {
     sent: DefaultKeyedRateLimiter<Uuid>,
-}
-
-impl Default for InviteLimit {
-    fn default() -> Self {
-        Self::new(INVITATIONS_PER_HOUR)
-    }
 }
 
 impl InviteLimit {

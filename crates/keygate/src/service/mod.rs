@@ -70,6 +70,8 @@ pub struct Keygate {
 pub struct Policy {
     /// Failed authentications allowed per client address and minute before it is refused.
     pub auth_failures_per_minute: u32,
+    /// Invitations one caller may send per hour.
+    pub invitations_per_hour: u32,
     /// Whether anyone may create an account with `POST /api/v1/signup`.
     pub signup: bool,
 }
@@ -78,6 +80,7 @@ impl Default for Policy {
     fn default() -> Self {
         Self {
             auth_failures_per_minute: 30,
+            invitations_per_hour: invite_limit::INVITATIONS_PER_HOUR,
             signup: false,
         }
     }
@@ -101,7 +104,7 @@ impl Keygate {
             cache: Arc::new(cache::VerifyCache::new(cache)),
             usage: Arc::default(),
             throttle: Arc::new(throttle::Throttle::new(policy.auth_failures_per_minute)),
-            invites: Arc::default(),
+            invites: Arc::new(invite_limit::InviteLimit::new(policy.invitations_per_hour)),
             policy,
         }
     }
