@@ -407,10 +407,7 @@ impl Keygate {
     /// Who may accept invitations for themselves: a person (not an API user), signed in or with
     /// a token that is not limited to some workspaces. Returns their email.
     fn invitee_email(actor: &Actor) -> ServiceResult<&Email> {
-        let scoped = actor
-            .token
-            .as_ref()
-            .is_some_and(|t| t.scope.is_some());
+        let scoped = actor.token.as_ref().is_some_and(|t| t.scope.is_some());
         if actor.user.kind != UserKind::Human || scoped {
             return Err(ServiceError::Forbidden {
                 missing: None,
@@ -488,7 +485,12 @@ impl Keygate {
         invitation: Invitation,
         workspace: Workspace,
     ) -> ServiceResult<Joined> {
-        if self.store.member(workspace.id, actor.user.id).await?.is_some() {
+        if self
+            .store
+            .member(workspace.id, actor.user.id)
+            .await?
+            .is_some()
+        {
             return Err(ServiceError::conflict(
                 "already_member",
                 "you are already a member of this workspace",

@@ -42,7 +42,9 @@ pub struct SignInQuery {
 pub(crate) fn same_site_path(next: &str) -> Option<&str> {
     let bytes = next.as_bytes();
     let one_slash = bytes.first() == Some(&b'/') && !matches!(bytes.get(1), Some(b'/' | b'\\'));
-    let visible = bytes.iter().all(|b| matches!(b, b'!'..=b'~') && *b != b'\\');
+    let visible = bytes
+        .iter()
+        .all(|b| matches!(b, b'!'..=b'~') && *b != b'\\');
     if !one_slash || !visible {
         return None;
     }

@@ -121,7 +121,8 @@ pub fn removal(name: &'static str) -> Cookie<'static> {
 /// Whether `value` can be a pre-session CSRF cookie this server set: a one-time code's length
 /// and letters. Anything else (empty, short, chosen by hand) is never accepted.
 fn presession_shaped(value: &str) -> bool {
-    value.len() == keygate_domain::token::CODE_LEN && value.bytes().all(|b| b.is_ascii_alphanumeric())
+    value.len() == keygate_domain::token::CODE_LEN
+        && value.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// The CSRF token of the live session the cookie names, if it names one.

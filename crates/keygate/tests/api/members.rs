@@ -101,7 +101,10 @@ async fn an_existing_user_joins_only_when_they_accept(app: TestApp) {
     // Bob sees the invitation and accepts it with his own token.
     let (_, me) = send(app.with_token(&bob.token, Method::GET, "/api/v1/auth/me")).await;
     assert_eq!(me["workspaces"], json!([]));
-    assert_eq!(me["invitations"][0]["id"], invited["invitation"]["id"], "{me}");
+    assert_eq!(
+        me["invitations"][0]["id"], invited["invitation"]["id"],
+        "{me}"
+    );
     assert_eq!(me["invitations"][0]["workspace"]["slug"], "acme");
     assert_eq!(me["invitations"][0]["roles"], json!(["member"]));
     let code = invited["code"].as_str().expect("code");

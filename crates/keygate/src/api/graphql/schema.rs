@@ -12,10 +12,9 @@ use super::types::{
 };
 use super::{GqlState, gql};
 use crate::service::{
-    AcceptRequest, ApiUserPatchRequest, ApiUserRequest, Expiry, InviteRequest,
-    MemberPatchRequest, NewTokenRequest, NewWorkspaceRequest, Question, RoleRequest,
-    RoleUpdateRequest, ServiceError, TeamPatchRequest, TeamRequest, WorkspacePatchRequest,
-    WorkspaceRef,
+    AcceptRequest, ApiUserPatchRequest, ApiUserRequest, Expiry, InviteRequest, MemberPatchRequest,
+    NewTokenRequest, NewWorkspaceRequest, Question, RoleRequest, RoleUpdateRequest, ServiceError,
+    TeamPatchRequest, TeamRequest, WorkspacePatchRequest, WorkspaceRef,
 };
 
 pub struct Query;

@@ -715,7 +715,12 @@ impl From<&crate::service::PendingForMe> for InvitationForMe {
             id: p.invitation.id,
             workspace: WorkspaceGql::from(&p.workspace),
             roles: p.invitation.roles.clone(),
-            grants: p.invitation.grants.iter().map(ToString::to_string).collect(),
+            grants: p
+                .invitation
+                .grants
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
             created_at: p.invitation.created_at,
             expires_at: p.invitation.expires_at,
         }

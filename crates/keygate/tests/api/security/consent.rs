@@ -5,9 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{
-    OWNER_PASSWORD, TestApp, WebClient, backend_tests, form, send,
-};
+use crate::helpers::{OWNER_PASSWORD, TestApp, WebClient, backend_tests, form, send};
 
 const SESSION_COOKIE: &str = "keygate_session";
 const CSRF_COOKIE: &str = "keygate_csrf";
@@ -113,11 +111,8 @@ async fn inviting_an_existing_user_does_not_enrol_them(app: TestApp) {
     assert_eq!(mine.len(), 1, "{me}");
     assert_eq!(mine[0]["workspace"]["slug"], "mallory");
     let id = mine[0]["id"].as_str().expect("id");
-    let (status, joined) = send(app.as_owner(
-        Method::POST,
-        &format!("/api/v1/invitations/{id}/accept"),
-    ))
-    .await;
+    let (status, joined) =
+        send(app.as_owner(Method::POST, &format!("/api/v1/invitations/{id}/accept"))).await;
     assert_eq!(status, StatusCode::OK, "{joined}");
     assert_eq!(joined["workspace"]["slug"], "mallory");
     assert_eq!(joined["member"]["roles"], json!(["viewer"]));
@@ -125,17 +120,19 @@ async fn inviting_an_existing_user_does_not_enrol_them(app: TestApp) {
     slugs.sort();
     assert_eq!(slugs, vec!["acme", "mallory"]);
     // Once only.
-    let again = send(app.as_owner(
-        Method::POST,
-        &format!("/api/v1/invitations/{id}/accept"),
-    ))
-    .await;
+    let again = send(app.as_owner(Method::POST, &format!("/api/v1/invitations/{id}/accept"))).await;
     assert_eq!(again.0, StatusCode::NOT_FOUND, "{}", again.1);
 }
 
 async fn another_user_cannot_accept_an_invitation_meant_for_someone_else(app: TestApp) {
     let mallory = mallory(&app).await;
-    let (_, invited) = invite(&app, &app.owner.token, "acme", json!({"email": "dana@example.com", "roles": ["admin"]})).await;
+    let (_, invited) = invite(
+        &app,
+        &app.owner.token,
+        "acme",
+        json!({"email": "dana@example.com", "roles": ["admin"]}),
+    )
+    .await;
     let code = invited["code"].as_str().expect("code");
     let id = invited["invitation"]["id"].as_str().expect("id");
     let by_code = send(app.with_token(
@@ -167,16 +164,23 @@ async fn another_user_cannot_accept_an_invitation_meant_for_someone_else(app: Te
 async fn a_token_scoped_to_one_workspace_cannot_accept_invitations(app: TestApp) {
     let dana = app.persona("dana@example.com", Some("dana")).await;
     let (status, scoped) = send(
-        app.with_token(&dana.token, Method::POST, "/api/v1/tokens").json(&json!({
-            "name": "scoped",
-            "scope": {"workspaces": ["dana"]},
-        })),
+        app.with_token(&dana.token, Method::POST, "/api/v1/tokens")
+            .json(&json!({
+                "name": "scoped",
+                "scope": {"workspaces": ["dana"]},
+            })),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{scoped}");
     let scoped = scoped["token"].as_str().expect("token").to_owned();
     app.remember(&scoped);
-    let (_, invited) = invite(&app, &app.owner.token, "acme", json!({"email": dana.email, "roles": ["admin"]})).await;
+    let (_, invited) = invite(
+        &app,
+        &app.owner.token,
+        "acme",
+        json!({"email": dana.email, "roles": ["admin"]}),
+    )
+    .await;
     let code = invited["code"].as_str().expect("code");
     let (status, body) = send(app.with_token(
         &scoped,
@@ -221,7 +225,13 @@ async fn flooding_invitations_is_throttled_per_caller(app: TestApp) {
     let body: Value = response.json().await.expect("JSON");
     assert_eq!(body["error"]["code"], "too_many_requests", "{body}");
     // Another caller is not held back by Mallory's flood.
-    let (status, body) = invite(&app, &app.owner.token, "acme", json!({"email": "probe50@example.com"})).await;
+    let (status, body) = invite(
+        &app,
+        &app.owner.token,
+        "acme",
+        json!({"email": "probe50@example.com"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
 }
 
@@ -282,7 +292,11 @@ async fn signed_in(app: &TestApp) -> WebClient {
 
 async fn web_invite_of_an_existing_user_waits_for_them_to_join(app: TestApp) {
     let mallory = app
-        .persona_with_password("mallory@example.net", Some("mallory"), Some("mallory's password"))
+        .persona_with_password(
+            "mallory@example.net",
+            Some("mallory"),
+            Some("mallory's password"),
+        )
         .await;
     let attacker = WebClient::new(&app);
     let page = attacker.sign_in(&mallory.email, "mallory's password").await;
@@ -295,7 +309,9 @@ async fn web_invite_of_an_existing_user_waits_for_them_to_join(app: TestApp) {
         )
         .await;
     assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
-    let link = page.input_value("invite-link").expect("the invitation link");
+    let link = page
+        .input_value("invite-link")
+        .expect("the invitation link");
     assert!(!page.body.contains("Member added"));
     assert_eq!(workspaces_of(&app, &app.owner.token).await, vec!["acme"]);
 
@@ -309,7 +325,11 @@ async fn web_invite_of_an_existing_user_waits_for_them_to_join(app: TestApp) {
         .expect("an invitation path");
     let invitation = web.get(&path).await;
     assert_eq!(invitation.status, StatusCode::OK);
-    assert!(invitation.body.contains("id=\"join-form\""), "{}", invitation.body);
+    assert!(
+        invitation.body.contains("id=\"join-form\""),
+        "{}",
+        invitation.body
+    );
     let joined = web.submit(&path, &format!("{path}/join"), &[]).await;
     assert_eq!(joined.status, StatusCode::SEE_OTHER, "{}", joined.body);
     assert_eq!(joined.location(), Some("/w/mallory?done=joined"));
@@ -367,7 +387,12 @@ async fn sign_in_cannot_redirect_to_another_host(app: TestApp) {
                 ],
             )
             .await;
-        assert_eq!(page.status, StatusCode::SEE_OTHER, "{next:?}: {}", page.body);
+        assert_eq!(
+            page.status,
+            StatusCode::SEE_OTHER,
+            "{next:?}: {}",
+            page.body
+        );
         assert_eq!(page.location(), Some("/"), "{next:?}");
     }
     // A path on the site is kept.
@@ -407,10 +432,21 @@ async fn a_csrf_cookie_chosen_by_the_client_is_refused_after_sign_in(app: TestAp
                 &[("_csrf", chosen), ("name", "forged"), ("expiry", "7")],
             ))
             .await;
-        assert_eq!(page.status, StatusCode::FORBIDDEN, "{chosen}: {}", page.body);
-        assert!(page.body.contains("<html") || page.body.contains("<!DOCTYPE"), "the web error page");
+        assert_eq!(
+            page.status,
+            StatusCode::FORBIDDEN,
+            "{chosen}: {}",
+            page.body
+        );
+        assert!(
+            page.body.contains("<html") || page.body.contains("<!DOCTYPE"),
+            "the web error page"
+        );
     }
-    assert_eq!(send(app.as_owner(Method::GET, "/api/v1/tokens")).await.1, tokens_before);
+    assert_eq!(
+        send(app.as_owner(Method::GET, "/api/v1/tokens")).await.1,
+        tokens_before
+    );
     // The session's own token still works.
     let csrf = web.get("/tokens/new").await.csrf().expect("a CSRF token");
     let page = web
@@ -419,7 +455,11 @@ async fn a_csrf_cookie_chosen_by_the_client_is_refused_after_sign_in(app: TestAp
             &[("_csrf", csrf.as_str()), ("name", "real"), ("expiry", "7")],
         ))
         .await;
-    assert!(page.status.is_success() || page.status.is_redirection(), "{}", page.body);
+    assert!(
+        page.status.is_success() || page.status.is_redirection(),
+        "{}",
+        page.body
+    );
 }
 
 backend_tests!(using crate::helpers::spawn_web_app:
