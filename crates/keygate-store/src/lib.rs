@@ -468,6 +468,17 @@ pub trait Store: Send + Sync + 'static {
         user: &NewUser,
         audit: &NewAuditEvent,
     ) -> Result<Option<(User, Token)>>;
+    /// Marks the invitation accepted and makes the existing user a member with it, in one
+    /// transaction; false when it was accepted or cancelled meanwhile.
+    async fn join_by_invitation(
+        &self,
+        id: Uuid,
+        user_id: Uuid,
+        membership: &NewMembership,
+        audit: &NewAuditEvent,
+    ) -> Result<bool>;
+    /// Pending (not accepted) invitations addressed to `email`, in every workspace.
+    async fn invitations_for_email(&self, email: &Email) -> Result<Vec<Invitation>>;
 
     // Tokens.
 

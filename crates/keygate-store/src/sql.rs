@@ -1316,6 +1316,45 @@ macro_rules! impl_store {
                 Ok(Some(created))
             }
 
+            async fn join_by_invitation(
+                &self,
+                id: Uuid,
+                user_id: Uuid,
+                membership: &NewMembership,
+                audit: &NewAuditEvent,
+            ) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let done = sqlx::query(
+                    "UPDATE invitations SET accepted_at = $2 \
+                     WHERE id = $1 AND workspace_id = $3 AND accepted_at IS NULL",
+                )
+                .bind(id)
+                .bind(Ts(membership.created_at))
+                .bind(membership.workspace_id)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                Self::add_member_in(&mut tx, user_id, membership).await?;
+                Self::insert_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn invitations_for_email(&self, email: &Email) -> Result<Vec<Invitation>> {
+                let rows: Vec<InvitationRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    invitation_cols!(),
+                    " FROM invitations WHERE email = $1 AND accepted_at IS NULL \
+                     ORDER BY created_at DESC, id DESC"
+                ))
+                .bind(email.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
             async fn insert_token(&self, new: &NewToken, audit: &NewAuditEvent) -> Result<Token> {
                 let mut tx = self.begin_write().await?;
                 let token = Self::insert_token_in(&mut tx, new).await?;

@@ -14,9 +14,10 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_FILE: &str = "keygate.toml";
 
 /// Keys that `KEYGATE_*` environment variables may set.
-const ENV_KEYS: [&str; 14] = [
+const ENV_KEYS: [&str; 15] = [
     "auth_failures_per_minute",
     "forward_auth_headers",
+    "invitations_per_hour",
     "signup",
     "session_hours",
     "trusted_proxies",
@@ -103,6 +104,10 @@ pub struct Config {
     /// 429 until its quota refills.
     #[serde(default = "default_auth_failures_per_minute")]
     pub auth_failures_per_minute: u32,
+    /// Invitations one caller may send per hour before being refused with 429 until the quota
+    /// refills.
+    #[serde(default = "default_invitations_per_hour")]
+    pub invitations_per_hour: u32,
     /// Whether anyone may create an account with `POST /api/v1/signup` (off: instance admins
     /// create accounts through `/api/v1/admin/users`).
     #[serde(default)]
@@ -125,6 +130,10 @@ pub struct Config {
 
 fn default_auth_failures_per_minute() -> u32 {
     30
+}
+
+fn default_invitations_per_hour() -> u32 {
+    crate::service::INVITATIONS_PER_HOUR
 }
 
 fn default_session_hours() -> u32 {
@@ -168,6 +177,7 @@ impl Default for Config {
             cache_ttl_seconds: default_cache_ttl_seconds(),
             cache_max_tokens: default_cache_max_tokens(),
             auth_failures_per_minute: default_auth_failures_per_minute(),
+            invitations_per_hour: default_invitations_per_hour(),
             signup: false,
             session_hours: default_session_hours(),
             trusted_proxies: Vec::new(),
@@ -308,7 +318,7 @@ impl Config {
             "\"[not set]\""
         };
         format!(
-            "bind = \"{}\"\npublic_url = \"{}\"\ndatabase_url = \"{}\"\ntoken_prefix = \"{}\"\ntoken_pepper = {}\nlog = \"{}\"\nlog_format = \"{}\"\ncache_ttl_seconds = {}\ncache_max_tokens = {}\nauth_failures_per_minute = {}\nsignup = {}\nsession_hours = {}\ntrusted_proxies = {:?}\nforward_auth_headers = \"{}\"\n",
+            "bind = \"{}\"\npublic_url = \"{}\"\ndatabase_url = \"{}\"\ntoken_prefix = \"{}\"\ntoken_pepper = {}\nlog = \"{}\"\nlog_format = \"{}\"\ncache_ttl_seconds = {}\ncache_max_tokens = {}\nauth_failures_per_minute = {}\ninvitations_per_hour = {}\nsignup = {}\nsession_hours = {}\ntrusted_proxies = {:?}\nforward_auth_headers = \"{}\"\n",
             self.bind,
             self.public_url
                 .as_deref()
@@ -324,6 +334,7 @@ impl Config {
             self.cache_ttl_seconds,
             self.cache_max_tokens,
             self.auth_failures_per_minute,
+            self.invitations_per_hour,
             self.signup,
             self.session_hours,
             self.trusted_proxies

@@ -34,6 +34,7 @@ pub async fn services(config: &Config, clock: Clock) -> Result<Keygate, StartupE
         config.cache_settings(),
         crate::service::Policy {
             auth_failures_per_minute: config.auth_failures_per_minute,
+            invitations_per_hour: config.invitations_per_hour,
             signup: config.signup,
         },
     ))

@@ -1,5 +1,6 @@
-//! Members and invitations: invite by email (an existing user joins at once, an unknown email
-//! gets a one-time, expiring accept link), change roles and grants, remove, and accepting.
+//! Members and invitations: invite by email (always an invitation the invitee accepts, whether
+//! or not the email has an account), change roles and grants, remove, and accepting: a new
+//! person sets a password, an existing user accepts while signed in.
 
 use chrono::Duration;
 use keygate_domain::model::builtin_role;
@@ -26,15 +27,25 @@ pub struct InviteRequest {
     pub grants: Vec<String>,
 }
 
-/// What inviting did.
-pub enum Invited {
-    /// The email belonged to a user, who is now a member.
-    Added(Member),
-    /// A pending invitation; `code` goes in the accept link and is shown only now.
-    Pending {
-        invitation: Invitation,
-        code: String,
-    },
+/// What inviting did: a pending invitation, whatever the email. Nobody joins a workspace without
+/// accepting, and the answer is the same whether or not the email has an account, so that it
+/// tells the inviter nothing about who uses this Keygate.
+pub struct Invited {
+    pub invitation: Invitation,
+    /// Goes in the accept link; shown only now.
+    pub code: String,
+}
+
+/// A pending invitation addressed to the caller, with the workspace it is for.
+pub struct PendingForMe {
+    pub invitation: Invitation,
+    pub workspace: Workspace,
+}
+
+/// An existing user accepted an invitation and is now a member.
+pub struct Joined {
+    pub member: Member,
+    pub workspace: Workspace,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -89,6 +100,9 @@ impl Keygate {
             .ok_or(ServiceError::NotFound("member"))
     }
 
+    /// Invites someone by email. Always a pending invitation: an existing user joins only when
+    /// they accept it, and the answer does not say whether the email has an account. Each
+    /// caller may send [`super::INVITATIONS_PER_HOUR`] invitations an hour.
     pub async fn invite(
         &self,
         actor: &Actor,
@@ -97,38 +111,25 @@ impl Keygate {
     ) -> ServiceResult<Invited> {
         let managed = self.managed(actor, ws).await?;
         managed.require(manage::MEMBERS)?;
+        self.invites
+            .take(actor.user.id)
+            .map_err(ServiceError::Throttled)?;
         let workspace = managed.workspace.id;
         let email = Email::parse(&req.email)?;
         let roles = self.roles_named(workspace, &req.roles).await?;
         let grants = parse_grants(&req.grants)?;
         managed.require_can_assign(&roles, &grants)?;
+        // Members are visible to every member, so saying that one already is tells nothing new.
+        if let Some(user) = self.store.user_by_email(&email).await?
+            && self.store.member(workspace, user.id).await?.is_some()
+        {
+            return Err(ServiceError::conflict(
+                "already_member",
+                format!("{email} is already a member of this workspace"),
+            ));
+        }
         let now = self.clock.now();
         let details = json!({ "email": email, "roles": req.roles, "grants": grants });
-        if let Some(user) = self.store.user_by_email(&email).await? {
-            if self.store.member(workspace, user.id).await?.is_some() {
-                return Err(ServiceError::conflict(
-                    "already_member",
-                    format!("{email} is already a member of this workspace"),
-                ));
-            }
-            let membership = NewMembership {
-                workspace_id: workspace,
-                role_ids: roles.iter().map(|r| r.id).collect(),
-                grants,
-                team_ids: Vec::new(),
-                created_at: now,
-            };
-            let audit = actor.audit(
-                now,
-                Some(workspace),
-                "member.added",
-                Target::new("user", user.id),
-                details,
-            );
-            self.store.add_member(user.id, &membership, &audit).await?;
-            self.changed(Notice::Workspace(workspace)).await;
-            return Ok(Invited::Added(self.human_member(workspace, user.id).await?));
-        }
         let code = self.random_code()?;
         let new = NewInvitation {
             id: Uuid::now_v7(),
@@ -149,7 +150,7 @@ impl Keygate {
             details,
         );
         let invitation = self.store.create_invitation(&new, &audit).await?;
-        Ok(Invited::Pending { invitation, code })
+        Ok(Invited { invitation, code })
     }
 
     fn random_code(&self) -> ServiceResult<String> {
@@ -177,6 +178,23 @@ impl Keygate {
         managed.require_can_assign(
             roles.as_deref().unwrap_or_default(),
             grants.as_deref().unwrap_or(&current.grants),
+        )?;
+        // The member must gain only what the caller could grant: wider grants under the roles
+        // they keep (and their teams'), new roles over everything they reach.
+        let teams = self
+            .teams_with_ids(
+                workspace,
+                &current.teams.iter().map(|t| t.id).collect::<Vec<_>>(),
+            )
+            .await?;
+        let teams: Vec<&keygate_domain::Team> = teams.iter().collect();
+        managed.require_can_raise(
+            &rights_with(&current.roles, &current.grants, &teams),
+            &rights_with(
+                roles.as_deref().unwrap_or(&current.roles),
+                grants.as_deref().unwrap_or(&current.grants),
+                &teams,
+            ),
         )?;
         if let Some(roles) = &roles {
             let was_owner = current.has_role(builtin_role::OWNER);
@@ -327,7 +345,7 @@ impl Keygate {
         if self.store.user_by_email(&invitation.email).await?.is_some() {
             return Err(ServiceError::conflict(
                 "email_taken",
-                "an account with this email exists now; ask to be added to the workspace",
+                "an account with this email exists: sign in with it and accept the invitation",
             ));
         }
         let display_name = match req.display_name.as_deref() {
@@ -336,12 +354,7 @@ impl Keygate {
         };
         let password_hash = Some(hash_new_password(req.password).await?);
         // Roles deleted since the invitation was sent are skipped.
-        let roles = self.store.roles(workspace.id).await?;
-        let role_ids = roles
-            .iter()
-            .filter(|r| invitation.roles.contains(&r.name) && r.name != builtin_role::PUBLIC)
-            .map(|r| r.id)
-            .collect();
+        let role_ids = self.invited_role_ids(&invitation, workspace.id).await?;
         let now = self.clock.now();
         let id = Uuid::now_v7();
         let clear = self.generate(TokenKind::Personal)?;
@@ -389,6 +402,143 @@ impl Keygate {
             workspace,
             token,
             clear,
+        })
+    }
+
+    /// The ids of the roles the invitation names; roles deleted since it was sent are skipped.
+    async fn invited_role_ids(
+        &self,
+        invitation: &Invitation,
+        workspace: Uuid,
+    ) -> ServiceResult<Vec<Uuid>> {
+        Ok(self
+            .store
+            .roles(workspace)
+            .await?
+            .iter()
+            .filter(|r| invitation.roles.contains(&r.name) && r.name != builtin_role::PUBLIC)
+            .map(|r| r.id)
+            .collect())
+    }
+
+    /// Who may accept invitations for themselves: a person (not an API user), signed in or with
+    /// a token that is not limited to some workspaces. Returns their email.
+    fn invitee_email(actor: &Actor) -> ServiceResult<&Email> {
+        let scoped = actor.token.as_ref().is_some_and(|t| t.scope.is_some());
+        if actor.user.kind != UserKind::Human || scoped {
+            return Err(ServiceError::Forbidden {
+                missing: None,
+                message: "only a person's own session or unscoped personal token can accept \
+                          invitations"
+                    .into(),
+            });
+        }
+        actor.user.email.as_ref().ok_or(ServiceError::Forbidden {
+            missing: None,
+            message: "this account has no email, so no invitation is addressed to it".into(),
+        })
+    }
+
+    /// The caller's pending, unexpired invitations (addressed to their email), newest first.
+    pub async fn my_invitations(&self, actor: &Actor) -> ServiceResult<Vec<PendingForMe>> {
+        let email = Self::invitee_email(actor)?;
+        let now = self.clock.now();
+        let mut out = Vec::new();
+        for invitation in self.store.invitations_for_email(email).await? {
+            if invitation.expires_at <= now {
+                continue;
+            }
+            if let Some(workspace) = self.store.workspace(invitation.workspace_id).await? {
+                out.push(PendingForMe {
+                    invitation,
+                    workspace,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// An existing user accepts an invitation and joins the workspace with its roles and grants.
+    /// `code_or_id` is the code from the link, or the invitation's id (hyphenated, as
+    /// [`Self::my_invitations`] lists it) for an invitee who does not hold the link. Only the
+    /// person the invitation is addressed to can accept it.
+    pub async fn join_with_invitation(
+        &self,
+        actor: &Actor,
+        code_or_id: &str,
+    ) -> ServiceResult<Joined> {
+        let email = Self::invitee_email(actor)?;
+        // Codes are 32 letters and digits: a 36-character id can never be one.
+        let by_id = (code_or_id.len() == 36)
+            .then(|| Uuid::try_parse(code_or_id).ok())
+            .flatten();
+        let (invitation, workspace) = match by_id {
+            Some(id) => {
+                let PendingForMe {
+                    invitation,
+                    workspace,
+                } = self
+                    .my_invitations(actor)
+                    .await?
+                    .into_iter()
+                    .find(|p| p.invitation.id == id)
+                    .ok_or(ServiceError::NotFound("invitation"))?;
+                (invitation, workspace)
+            }
+            None => self.invitation(code_or_id).await?,
+        };
+        if invitation.email != *email {
+            return Err(ServiceError::Forbidden {
+                missing: None,
+                message: "this invitation is addressed to another email".into(),
+            });
+        }
+        self.join(actor, invitation, workspace).await
+    }
+
+    async fn join(
+        &self,
+        actor: &Actor,
+        invitation: Invitation,
+        workspace: Workspace,
+    ) -> ServiceResult<Joined> {
+        if self
+            .store
+            .member(workspace.id, actor.user.id)
+            .await?
+            .is_some()
+        {
+            return Err(ServiceError::conflict(
+                "already_member",
+                "you are already a member of this workspace",
+            ));
+        }
+        let now = self.clock.now();
+        let membership = NewMembership {
+            workspace_id: workspace.id,
+            role_ids: self.invited_role_ids(&invitation, workspace.id).await?,
+            grants: invitation.grants.clone(),
+            team_ids: Vec::new(),
+            created_at: now,
+        };
+        let audit = actor.audit(
+            now,
+            Some(workspace.id),
+            "invitation.accepted",
+            Target::new("invitation", invitation.id),
+            json!({ "email": invitation.email, "roles": invitation.roles, "user": actor.user.id }),
+        );
+        if !self
+            .store
+            .join_by_invitation(invitation.id, actor.user.id, &membership, &audit)
+            .await?
+        {
+            return Err(ServiceError::NotFound("invitation"));
+        }
+        self.changed(Notice::Workspace(workspace.id)).await;
+        Ok(Joined {
+            member: self.human_member(workspace.id, actor.user.id).await?,
+            workspace,
         })
     }
 }

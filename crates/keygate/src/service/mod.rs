@@ -10,6 +10,7 @@ mod auth;
 mod cache;
 mod clock;
 mod error;
+mod invite_limit;
 mod members;
 pub mod password;
 mod roles;
@@ -36,7 +37,10 @@ pub use auth::{Decision, FailureSampler, Question, Refusal};
 pub use cache::{CacheSettings, Notice};
 pub use clock::Clock;
 pub use error::{AuthFailure, ServiceError, ServiceResult};
-pub use members::{AcceptRequest, Accepted, InviteRequest, Invited, MemberPatchRequest};
+pub use invite_limit::INVITATIONS_PER_HOUR;
+pub use members::{
+    AcceptRequest, Accepted, InviteRequest, Invited, Joined, MemberPatchRequest, PendingForMe,
+};
 pub use roles::{RoleRequest, RoleUpdateRequest};
 pub use sessions::{SessionActor, SignedIn};
 pub use teams::{TeamPatchRequest, TeamRequest};
@@ -56,6 +60,8 @@ pub struct Keygate {
     cache: Arc<cache::VerifyCache>,
     usage: Arc<usage::UsageRecorder>,
     throttle: Arc<throttle::Throttle>,
+    /// Invitations each caller may still send.
+    invites: Arc<invite_limit::InviteLimit>,
     policy: Policy,
 }
 
@@ -64,6 +70,8 @@ pub struct Keygate {
 pub struct Policy {
     /// Failed authentications allowed per client address and minute before it is refused.
     pub auth_failures_per_minute: u32,
+    /// Invitations one caller may send per hour.
+    pub invitations_per_hour: u32,
     /// Whether anyone may create an account with `POST /api/v1/signup`.
     pub signup: bool,
 }
@@ -72,6 +80,7 @@ impl Default for Policy {
     fn default() -> Self {
         Self {
             auth_failures_per_minute: 30,
+            invitations_per_hour: invite_limit::INVITATIONS_PER_HOUR,
             signup: false,
         }
     }
@@ -95,6 +104,7 @@ impl Keygate {
             cache: Arc::new(cache::VerifyCache::new(cache)),
             usage: Arc::default(),
             throttle: Arc::new(throttle::Throttle::new(policy.auth_failures_per_minute)),
+            invites: Arc::new(invite_limit::InviteLimit::new(policy.invitations_per_hour)),
             policy,
         }
     }

@@ -1,5 +1,6 @@
-//! Signing in and out, accepting an invitation (the invited person sets a password, gets their
-//! personal token once, and is signed in), and setting a password with a password link.
+//! Signing in and out, accepting an invitation (a new person sets a password, gets their
+//! personal token once, and is signed in; a signed-in person joins with one click), and setting a
+//! password with a password link.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -33,14 +34,26 @@ pub struct SignInQuery {
     done: Option<String>,
 }
 
-/// Only a path on this site: never `//host` or `https://...`, so sign-in cannot send anyone away.
-fn local(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
-            n.to_owned()
-        }
-        _ => "/".to_owned(),
+/// Where sign-in may send someone afterwards: a path on this site, by a rule a test can state.
+/// `next` must start with exactly one `/` (not `//` or `/\\`, which browsers read as another
+/// host), hold only visible ASCII other than `\\` (no space, tab, newline or other control
+/// character, which browsers drop or a header cannot carry), and be a path with an optional query
+/// and nothing else. Anything else is `/`.
+pub(crate) fn same_site_path(next: &str) -> Option<&str> {
+    let bytes = next.as_bytes();
+    let one_slash = bytes.first() == Some(&b'/') && !matches!(bytes.get(1), Some(b'/' | b'\\'));
+    let visible = bytes
+        .iter()
+        .all(|b| matches!(b, b'!'..=b'~') && *b != b'\\');
+    if !one_slash || !visible {
+        return None;
     }
+    let parsed = next.parse::<axum::http::uri::PathAndQuery>().ok()?;
+    (parsed.as_str() == next).then_some(next)
+}
+
+fn local(next: Option<&str>) -> String {
+    next.and_then(same_site_path).unwrap_or("/").to_owned()
 }
 
 pub async fn signin_page(
@@ -48,8 +61,8 @@ pub async fn signin_page(
     headers: HeaderMap,
     jar: CookieJar,
     Query(q): Query<SignInQuery>,
-) -> Response {
-    let (csrf, jar) = session::presession_csrf(jar, session::secure(&state, &headers));
+) -> WebResult<Response> {
+    let (csrf, jar) = session::form_csrf(&state, jar, session::secure(&state, &headers)).await?;
     let mut layout = Layout::bare("Sign in");
     layout.csrf = csrf;
     layout.notice = q.done.as_deref().and_then(super::notice);
@@ -59,7 +72,7 @@ pub async fn signin_page(
         email: String::new(),
         next: local(q.next.as_deref()),
     };
-    (jar, page).into_response()
+    Ok((jar, page).into_response())
 }
 
 #[derive(Deserialize)]
@@ -91,7 +104,11 @@ pub async fn signin(
             (jar.add(cookie), Redirect::to(&next)).into_response()
         }
         Err(ServiceError::Forbidden { message, .. }) => {
-            let (csrf, jar) = session::presession_csrf(jar, session::secure(&state, &headers));
+            let (csrf, jar) =
+                match session::form_csrf(&state, jar, session::secure(&state, &headers)).await {
+                    Ok(made) => made,
+                    Err(e) => return e.into_response(),
+                };
             let mut layout = Layout::bare("Sign in");
             layout.csrf = csrf;
             let page = SignInPage {
@@ -130,11 +147,23 @@ pub struct InvitationPage {
     expires: String,
     display_name: String,
     error: Option<String>,
+    /// The email of the person signed in, if anyone is.
+    signed_in_as: Option<String>,
+    /// Where signing in comes back to: this page.
+    signin_next: String,
+}
+
+impl InvitationPage {
+    /// Whether the signed-in person is the one invited, and so may join with one click.
+    fn for_signed_in(&self) -> bool {
+        self.signed_in_as.as_deref() == Some(self.email.as_str())
+    }
 }
 
 async fn invitation_view(
     state: &AppState,
     code: &str,
+    signed: Option<&Signed>,
     csrf: String,
     display_name: String,
     error: Option<String>,
@@ -151,6 +180,8 @@ async fn invitation_view(
         expires: when(invitation.expires_at),
         display_name,
         error,
+        signed_in_as: signed.and_then(|s| s.user.email.as_ref().map(ToString::to_string)),
+        signin_next: super::encode(&format!("/invitations/{code}")),
     })
 }
 
@@ -158,11 +189,26 @@ pub async fn invitation_page(
     State(state): State<AppState>,
     headers: HeaderMap,
     jar: CookieJar,
+    signed: Option<Signed>,
     Path(code): Path<String>,
 ) -> WebResult<Response> {
-    let (csrf, jar) = session::presession_csrf(jar, session::secure(&state, &headers));
-    let page = invitation_view(&state, &code, csrf, String::new(), None).await?;
+    let (csrf, jar) = match &signed {
+        Some(s) => (s.csrf.clone(), jar),
+        None => session::form_csrf(&state, jar, session::secure(&state, &headers)).await?,
+    };
+    let page = invitation_view(&state, &code, signed.as_ref(), csrf, String::new(), None).await?;
     Ok((jar, page).into_response())
+}
+
+/// A signed-in person accepts an invitation addressed to them (by the code from the link, or by
+/// its id from their home page) and joins the workspace.
+pub async fn join(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(code): Path<String>,
+) -> WebResult<Response> {
+    let joined = state.keygate.join_with_invitation(&signed, &code).await?;
+    Ok(super::done(&format!("/w/{}", joined.workspace.slug), "joined").into_response())
 }
 
 #[derive(Deserialize)]
@@ -188,11 +234,17 @@ pub async fn accept(
     };
     let accepted = match state.keygate.accept_invitation(&code, request).await {
         Ok(accepted) => accepted,
-        Err(ServiceError::Invalid(e)) => {
-            let (csrf, jar) = session::presession_csrf(jar, session::secure(&state, &headers));
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Conflict { .. })) => {
+            let (csrf, jar) =
+                session::form_csrf(&state, jar, session::secure(&state, &headers)).await?;
             let page =
-                invitation_view(&state, &code, csrf, display_name, Some(e.to_string())).await?;
-            return Ok((StatusCode::BAD_REQUEST, jar, page).into_response());
+                invitation_view(&state, &code, None, csrf, display_name, Some(e.to_string()))
+                    .await?;
+            let status = match e {
+                ServiceError::Invalid(_) => StatusCode::BAD_REQUEST,
+                _ => StatusCode::CONFLICT,
+            };
+            return Ok((status, jar, page).into_response());
         }
         Err(e) => return Err(e.into()),
     };
@@ -274,7 +326,7 @@ pub async fn password_link_page(
     jar: CookieJar,
     Path(code): Path<String>,
 ) -> WebResult<Response> {
-    let (csrf, jar) = session::presession_csrf(jar, session::secure(&state, &headers));
+    let (csrf, jar) = session::form_csrf(&state, jar, session::secure(&state, &headers)).await?;
     let page = password_link_view(&state, &code, csrf, None).await?;
     Ok((jar, page).into_response())
 }
@@ -300,7 +352,8 @@ pub async fn set_password(
     {
         Ok(user) => user,
         Err(ServiceError::Invalid(e)) => {
-            let (csrf, jar) = session::presession_csrf(jar, session::secure(&state, &headers));
+            let (csrf, jar) =
+                session::form_csrf(&state, jar, session::secure(&state, &headers)).await?;
             let page = password_link_view(&state, &code, csrf, Some(e.to_string())).await?;
             return Ok((StatusCode::BAD_REQUEST, jar, page).into_response());
         }
@@ -323,4 +376,49 @@ pub async fn set_password(
         session::secure(&state, &headers),
     );
     Ok((jar.add(cookie), Redirect::to("/")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{local, same_site_path};
+
+    #[test]
+    fn a_path_on_this_site_is_kept() {
+        for next in [
+            "/",
+            "/w/acme",
+            "/w/acme/members?done=member-saved",
+            "/invitations/abc123",
+            "/w/acme/%2F%2Fevil.example",
+            "/a?next=//evil.example",
+        ] {
+            assert_eq!(same_site_path(next), Some(next), "{next:?}");
+        }
+    }
+
+    #[test]
+    fn anything_that_could_leave_the_site_or_break_the_header_becomes_the_home_page() {
+        for next in [
+            "",
+            "w/acme",
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example/phish",
+            "/\n/evil.example",
+            "/a\r\nSet-Cookie: x=1",
+            "/ /evil.example",
+            "/\u{0}x",
+            "/\u{7f}x",
+            "/a\\b",
+            "/caf\u{e9}",
+            "/a#frag",
+            "https://evil.example/",
+            "\\\\evil.example",
+            " /w/acme",
+        ] {
+            assert_eq!(same_site_path(next), None, "{next:?}");
+            assert_eq!(local(Some(next)), "/", "{next:?}");
+        }
+        assert_eq!(local(None), "/");
+    }
 }

@@ -1,5 +1,6 @@
 //! A workspace's people: the member list with roles and resource grants, inviting by email
-//! (an existing user joins at once, anyone else gets a one-time link), and pending invitations.
+//! (always a one-time link the invitee accepts, whether or not they have an account), and
+//! pending invitations.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -16,7 +17,7 @@ use super::session::Signed;
 use super::views::when;
 use super::{Form, WebResult, done, lines};
 use crate::api::AppState;
-use crate::service::{InviteRequest, Invited, MemberPatchRequest, ServiceError, WorkspaceRef};
+use crate::service::{InviteRequest, MemberPatchRequest, ServiceError, WorkspaceRef};
 
 pub struct MemberRow {
     pub id: Uuid,
@@ -171,18 +172,15 @@ pub async fn invite(
         .invite(&signed, &WorkspaceRef::parse(&ws), request)
         .await
     {
-        Ok(Invited::Added(_)) => {
-            Ok(done(&format!("/w/{ws}/members"), "member-added").into_response())
-        }
-        Ok(Invited::Pending { invitation, code }) => {
-            let link = crate::api::invitation_url(&state.public_url(&headers), &code);
+        Ok(invited) => {
+            let link = crate::api::invitation_url(&state.public_url(&headers), &invited.code);
             let page = members_page(
                 &state,
                 &signed,
                 &ws,
                 None,
                 Some(link),
-                invitation.email.to_string(),
+                invited.invitation.email.to_string(),
             )
             .await?;
             Ok((StatusCode::CREATED, page).into_response())

@@ -44,6 +44,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/invitations/{code}",
             get(auth::invitation_page).post(auth::accept),
         )
+        .route("/invitations/{code}/join", post(auth::join))
         .route(
             "/password/{code}",
             get(auth::password_link_page).post(auth::set_password),
@@ -158,7 +159,7 @@ pub fn notice(code: &str) -> Option<&'static str> {
         "token-revoked" => "Token revoked. It stopped working at once.",
         "workspace-saved" => "Workspace settings saved.",
         "member-saved" => "Member saved.",
-        "member-added" => "Member added.",
+        "joined" => "You joined the workspace.",
         "member-removed" => "Member removed.",
         "invitation-cancelled" => "Invitation cancelled.",
         "api-user-saved" => "API user saved.",

@@ -1,12 +1,14 @@
 //! Who is signed in to the UI, and the CSRF check every form passes.
 //!
 //! The session secret lives only in an HttpOnly, SameSite=Strict cookie (Secure when Keygate is
-//! reached over TLS); the database keeps its digest. Every form carries a CSRF token: derived
-//! from the session secret once signed in, or from a random pre-session cookie on the sign-in and
-//! invitation pages. A POST whose token matches neither is refused before any handler runs.
+//! reached over TLS); the database keeps its digest. Every form carries a CSRF token. Signed in,
+//! it is derived from the live session's secret, and nothing else is accepted: a cookie the
+//! client set itself cannot stand in for it. Signed out (the sign-in, invitation and password
+//! pages), it is a random pre-session cookie of a fixed length. A POST whose token does not match
+//! is refused before any handler runs.
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, OptionalFromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
@@ -77,6 +79,22 @@ impl FromRequestParts<AppState> for Signed {
     }
 }
 
+/// On pages anyone may open (an invitation): the signed-in person, or `None` when nobody is.
+impl OptionalFromRequestParts<AppState> for Signed {
+    type Rejection = WebError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        match <Signed as FromRequestParts<AppState>>::from_request_parts(parts, state).await {
+            Ok(signed) => Ok(Some(signed)),
+            Err(WebError::SignIn { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// Whether cookies should be marked Secure: when people reach Keygate over TLS.
 pub fn secure(state: &AppState, headers: &HeaderMap) -> bool {
     state.public_url(headers).starts_with("https://")
@@ -100,11 +118,44 @@ pub fn removal(name: &'static str) -> Cookie<'static> {
     c
 }
 
+/// Whether `value` can be a pre-session CSRF cookie this server set: a one-time code's length
+/// and letters. Anything else (empty, short, chosen by hand) is never accepted.
+fn presession_shaped(value: &str) -> bool {
+    value.len() == keygate_domain::token::CODE_LEN
+        && value.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// The CSRF token of the live session the cookie names, if it names one.
+async fn live_session_csrf(state: &AppState, jar: &CookieJar) -> Result<Option<String>, WebError> {
+    let Some(secret) = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()) else {
+        return Ok(None);
+    };
+    Ok(state
+        .keygate
+        .session(&secret, None)
+        .await?
+        .map(|_| session_csrf(&secret)))
+}
+
+/// The CSRF token for a form on a page anyone may open (sign-in, invitation, password link): the
+/// session's when someone is signed in (the only one the guard then accepts), else the
+/// pre-session cookie's, with the jar that sets that cookie when it is new.
+pub async fn form_csrf(
+    state: &AppState,
+    jar: CookieJar,
+    secure: bool,
+) -> Result<(String, CookieJar), WebError> {
+    match live_session_csrf(state, &jar).await? {
+        Some(token) => Ok((token, jar)),
+        None => Ok(presession_csrf(jar, secure)),
+    }
+}
+
 /// The pre-session CSRF token for a signed-out form, with the jar that sets its cookie when it
 /// is new.
-pub fn presession_csrf(jar: CookieJar, secure: bool) -> (String, CookieJar) {
+fn presession_csrf(jar: CookieJar, secure: bool) -> (String, CookieJar) {
     if let Some(c) = jar.get(CSRF_COOKIE)
-        && c.value().len() == keygate_domain::token::CODE_LEN
+        && presession_shaped(c.value())
     {
         return (c.value().to_owned(), jar);
     }
@@ -125,8 +176,9 @@ pub fn presession_csrf(jar: CookieJar, secure: bool) -> (String, CookieJar) {
     (token, jar.add(cookie))
 }
 
-/// Refuses a state-changing request whose form does not carry a CSRF token matching the
-/// session's or the pre-session cookie's, or that comes from another origin.
+/// Refuses a state-changing request that comes from another origin, or whose form does not carry
+/// the CSRF token of the live session (when the request names one) or else of the pre-session
+/// cookie.
 pub async fn csrf_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if matches!(*request.method(), Method::GET | Method::HEAD) {
         return next.run(request).await;
@@ -155,21 +207,43 @@ pub async fn csrf_guard(State(state): State<AppState>, request: Request, next: N
         .find(|(k, _)| k == CSRF_FIELD)
         .map(|(_, v)| v.into_owned());
     let jar = CookieJar::from_headers(&parts.headers);
-    let expected = [
-        jar.get(SESSION_COOKIE).map(|c| session_csrf(c.value())),
-        jar.get(CSRF_COOKIE)
+    // Signed in, only the token bound to the session counts: a pre-session cookie is something
+    // the client (or anyone who can plant a cookie for this site) may have chosen.
+    let expected = match live_session_csrf(&state, &jar).await {
+        Ok(Some(token)) => Some(token),
+        Ok(None) => jar
+            .get(CSRF_COOKIE)
             .map(|c| c.value().to_owned())
-            .filter(|v| !v.is_empty()),
-    ];
-    let valid = presented.is_some_and(|p| {
-        expected
-            .iter()
-            .flatten()
-            .any(|e| bool::from(e.as_bytes().ct_eq(p.as_bytes())))
-    });
+            .filter(|v| presession_shaped(v)),
+        Err(e) => return e.into_response(),
+    };
+    let valid = match (presented, expected) {
+        (Some(p), Some(e)) => bool::from(e.as_bytes().ct_eq(p.as_bytes())),
+        _ => false,
+    };
     if !valid {
         return WebError::Csrf.into_response();
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::presession_shaped;
+
+    #[test]
+    fn only_a_server_made_code_can_be_a_presession_token() {
+        assert!(presession_shaped("aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF"));
+        for forged in [
+            "",
+            "x",
+            "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1d",
+            "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dFx",
+            "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1d-",
+            "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1d\u{e9}",
+        ] {
+            assert!(!presession_shaped(forged), "{forged:?}");
+        }
+    }
 }

@@ -1,4 +1,4 @@
-//! The home page (your workspaces, a new one), and a workspace's settings: name, slug, the
+//! The home page (your workspaces, invitations waiting for you, a new one), and a workspace's settings: name, slug, the
 //! longest token lifetime, and deleting it.
 
 use askama::Template;
@@ -20,11 +20,20 @@ pub struct WorkspaceRow {
     pub roles: String,
 }
 
+/// An invitation waiting for the signed-in person.
+pub struct InvitedRow {
+    pub id: uuid::Uuid,
+    pub workspace: String,
+    pub roles: String,
+    pub expires: String,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "home.html")]
 pub struct HomePage {
     layout: Layout,
     workspaces: Vec<WorkspaceRow>,
+    invitations: Vec<InvitedRow>,
     error: Option<String>,
     slug: String,
     name: String,
@@ -48,9 +57,24 @@ async fn home_page(
             roles: m.roles.join(", "),
         })
         .collect();
+    let pending = match state.keygate.my_invitations(signed).await {
+        Ok(pending) => pending,
+        Err(ServiceError::Forbidden { .. }) => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    let invitations = pending
+        .into_iter()
+        .map(|p| InvitedRow {
+            id: p.invitation.id,
+            workspace: p.workspace.name,
+            roles: p.invitation.roles.join(", "),
+            expires: super::views::when(p.invitation.expires_at),
+        })
+        .collect();
     Ok(HomePage {
         layout: Layout::signed(state, signed, "Workspaces", "home", None).await?,
         workspaces,
+        invitations,
         error,
         slug,
         name,

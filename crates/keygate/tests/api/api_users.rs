@@ -577,12 +577,13 @@ async fn api_users_are_not_members_and_members_are_not_api_users(app: TestApp) {
 async fn managing_api_users_needs_api_users_manage(app: TestApp) {
     let bot = create_api_user(&app, json!({"name": "bot", "roles": ["viewer"]})).await;
     let viewer = app.persona("viewer@example.com", None).await;
-    let (status, _) = send(
-        app.as_owner(Method::POST, "/api/v1/workspaces/acme/members")
-            .json(&json!({"email": "viewer@example.com", "roles": ["viewer"]})),
+    app.add_member(
+        &app.owner.token,
+        "acme",
+        json!({"email": "viewer@example.com", "roles": ["viewer"]}),
+        &viewer,
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED);
     let as_viewer = |method: Method, path: &str| app.with_token(&viewer.token, method, path);
     let tokens = format!("{}/tokens", api_user_path(id(&bot)));
     for request in [
@@ -612,12 +613,13 @@ async fn a_manager_cannot_take_a_token_worth_more_than_they_hold(app: TestApp) {
     .await;
     assert_eq!(status, StatusCode::CREATED);
     let keeper = app.persona("keeper@example.com", None).await;
-    let (status, _) = send(
-        app.as_owner(Method::POST, "/api/v1/workspaces/acme/members")
-            .json(&json!({"email": "keeper@example.com", "roles": ["bot-keeper"]})),
+    app.add_member(
+        &app.owner.token,
+        "acme",
+        json!({"email": "keeper@example.com", "roles": ["bot-keeper"]}),
+        &keeper,
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED);
     let strong = create_api_user(&app, json!({"name": "strong", "roles": ["member"]})).await;
     let as_keeper = |method: Method, path: &str| app.with_token(&keeper.token, method, path);
     let tokens = format!("{}/tokens", api_user_path(id(&strong)));

@@ -54,12 +54,13 @@ async fn create_role(app: &TestApp, token: &str, name: &str) {
 /// A new user who joins acme with `roles`.
 async fn join(app: &TestApp, email: &str, roles: &[&str]) -> Persona {
     let person = app.persona(email, None).await;
-    let (status, member) = send(
-        app.as_owner(Method::POST, "/api/v1/workspaces/acme/members")
-            .json(&json!({"email": email, "roles": roles})),
+    app.add_member(
+        &app.owner.token,
+        "acme",
+        json!({"email": email, "roles": roles}),
+        &person,
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED, "{member}");
     person
 }
 
@@ -268,7 +269,6 @@ async fn member_role_team_and_invitation_changes_are_audited_too(app: TestApp) {
     let log = events(&app, &[("limit", "500")]).await;
     let owner_id = app.owner.id.to_string();
     for (action, target) in [
-        ("member.added", ivy_id.as_str()),
         ("member.updated", ivy_id.as_str()),
         ("invitation.cancelled", cancelled_id.as_str()),
         ("member.invited", kept_id.as_str()),
@@ -282,6 +282,15 @@ async fn member_role_team_and_invitation_changes_are_audited_too(app: TestApp) {
         assert_eq!(e["actor_id"], owner_id.as_str(), "{e}");
         assert_eq!(e["client_ip"], "127.0.0.1", "{e}");
     }
+    // Joining is the invitee's act: an existing user's acceptance is recorded with them as the
+    // actor.
+    let ivy_joined: Vec<&Value> = log
+        .iter()
+        .filter(|e| e["action"] == "invitation.accepted" && e["actor_id"] == ivy_id.as_str())
+        .collect();
+    assert_eq!(ivy_joined.len(), 1, "{log:#?}");
+    assert_eq!(ivy_joined[0]["actor"], "ivy@example.com");
+    assert_eq!(ivy_joined[0]["target_type"], "invitation");
     // Leaving is recorded with the member as the actor.
     let left = entry(&log, "member.removed", &ivy_id);
     assert_eq!(left["actor_id"], ivy_id.as_str());
@@ -340,7 +349,11 @@ async fn entries_are_filtered_by_action_actor_and_target(app: TestApp) {
 
     let ada_id = ada.id.to_string();
     let by_ada = events(&app, &[("actor", ada_id.as_str())]).await;
-    assert_eq!(actions(&by_ada), ["team.created", "role.created"]);
+    // Newest first: ada joined (accepting her invitation) before she made anything.
+    assert_eq!(
+        actions(&by_ada),
+        ["team.created", "role.created", "invitation.accepted"]
+    );
     assert!(
         by_ada
             .iter()

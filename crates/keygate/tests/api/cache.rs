@@ -79,9 +79,11 @@ async fn changes_take_effect_at_once_despite_the_cache(app: TestApp) {
 
     // Membership: a viewer removed from the workspace is no longer a member, at once.
     let viewer = app.persona("cached-viewer@example.com", None).await;
-    send(
-        app.as_owner(Method::POST, "/api/v1/workspaces/acme/members")
-            .json(&json!({"email": viewer.email, "roles": ["viewer"]})),
+    app.add_member(
+        &app.owner.token,
+        "acme",
+        json!({"email": viewer.email, "roles": ["viewer"]}),
+        &viewer,
     )
     .await;
     assert_eq!(send(verify(&viewer.token)).await.1["code"], "ok");

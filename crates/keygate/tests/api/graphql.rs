@@ -237,17 +237,38 @@ async fn workspace_member_role_and_team_mutations(app: TestApp) {
     .await;
     assert_eq!(data(&body)["check"], json!({"allowed": true, "code": "ok"}));
 
-    // Invite someone new (pending) and someone existing (added at once).
+    // Invite someone new and someone existing: both get an invitation; nobody joins unasked.
     let body = gql(&app, t, "mutation { inviteMember(workspace: \"lab\", email: \"new@example.com\", roles: [\"reader\"]) { __typename ... on PendingInvitation { code acceptUrl invitation { email } } } }", json!({})).await;
     let pending = &data(&body)["inviteMember"];
     assert_eq!(pending["__typename"], "PendingInvitation");
     let code = pending["code"].as_str().expect("code").to_owned();
     assert!(pending["acceptUrl"].as_str().expect("url").contains(&code));
     let existing = app.persona("existing@example.com", None).await;
-    let body = gql(&app, t, "mutation { inviteMember(workspace: \"lab\", email: \"existing@example.com\", roles: [\"viewer\"]) { __typename ... on Member { user { email } roles } } }", json!({})).await;
+    let body = gql(&app, t, "mutation { inviteMember(workspace: \"lab\", email: \"existing@example.com\", roles: [\"viewer\"]) { __typename ... on PendingInvitation { code invitation { email } } } }", json!({})).await;
+    let invited = &data(&body)["inviteMember"];
+    assert_eq!(invited["__typename"], "PendingInvitation");
+    assert_eq!(invited["invitation"]["email"], "existing@example.com");
+    // The existing user finds the invitation and accepts it with their token.
+    let body = gql(
+        &app,
+        Some(&existing.token),
+        "{ user { invitations { id workspace { slug } roles } } }",
+        json!({}),
+    )
+    .await;
+    let mine = &data(&body)["user"]["invitations"];
+    assert_eq!(mine[0]["workspace"]["slug"], "lab", "{body}");
+    assert_eq!(mine[0]["roles"], json!(["viewer"]));
+    let body = gql(
+        &app,
+        Some(&existing.token),
+        "mutation($id: UUID!) { joinWorkspace(id: $id) { user { email } roles } }",
+        json!({"id": mine[0]["id"]}),
+    )
+    .await;
     assert_eq!(
-        data(&body)["inviteMember"],
-        json!({"__typename": "Member", "user": {"email": "existing@example.com"}, "roles": ["viewer"]})
+        data(&body)["joinWorkspace"],
+        json!({"user": {"email": "existing@example.com"}, "roles": ["viewer"]})
     );
 
     let body = gql(&app, None, "mutation($code: String!) { acceptInvitation(code: $code, password: \"long enough password\") { secret user { email } workspace { slug } } }", json!({"code": code})).await;
@@ -444,12 +465,13 @@ async fn api_user_mutations(app: TestApp) {
 
 async fn permission_errors_and_tenant_isolation_carry_codes(app: TestApp) {
     let viewer = app.persona("viewer@example.com", None).await;
-    let (status, _) = send(
-        app.as_owner(Method::POST, "/api/v1/workspaces/acme/members")
-            .json(&json!({"email": viewer.email, "roles": ["viewer"]})),
+    app.add_member(
+        &app.owner.token,
+        "acme",
+        json!({"email": viewer.email, "roles": ["viewer"]}),
+        &viewer,
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED);
     let body = gql(
         &app,
         Some(&viewer.token),

@@ -315,6 +315,37 @@ impl TestApp {
         }
     }
 
+    /// Adds an existing user to `workspace` the only way there is: `inviter` invites them
+    /// (`invite` is the body of `POST .../members`, with their email) and they accept with their
+    /// own token. Returns the new member, as `GET .../members/{id}` shows it.
+    pub async fn add_member(
+        &self,
+        inviter: &str,
+        workspace: &str,
+        invite: Value,
+        person: &Persona,
+    ) -> Value {
+        let (status, invited) = send(
+            self.with_token(
+                inviter,
+                Method::POST,
+                &format!("/api/v1/workspaces/{workspace}/members"),
+            )
+            .json(&invite),
+        )
+        .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{invited}");
+        let code = invited["code"].as_str().expect("code");
+        let (status, joined) = send(self.with_token(
+            &person.token,
+            Method::POST,
+            &format!("/api/v1/invitations/{code}/accept"),
+        ))
+        .await;
+        assert_eq!(status, StatusCode::OK, "{joined}");
+        joined["member"].clone()
+    }
+
     /// Notes a clear token for the leak scans.
     pub fn remember(&self, token: &str) {
         self.issued

@@ -40,14 +40,13 @@ async fn beta(app: &TestApp) -> Beta {
         send(as_bea(Method::GET, "/api/v1/workspaces/beta")).await,
         StatusCode::OK,
     );
-    created(
-        send(
-            as_bea(Method::POST, "/api/v1/workspaces/beta/members")
-                .json(&json!({"email": "bert@example.com", "roles": ["viewer"]})),
-        )
-        .await,
-        StatusCode::CREATED,
-    );
+    app.add_member(
+        &owner.token,
+        "beta",
+        json!({"email": "bert@example.com", "roles": ["viewer"]}),
+        &member,
+    )
+    .await;
     let invited = created(
         send(
             as_bea(Method::POST, "/api/v1/workspaces/beta/members")

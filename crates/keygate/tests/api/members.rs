@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Persona, TestApp, assert_error, backend_tests, send};
 
 backend_tests!(
-    inviting_an_existing_user_adds_them_at_once,
+    an_existing_user_joins_only_when_they_accept,
     inviting_an_unknown_email_gives_a_one_time_accept_link,
     accepting_creates_the_account_with_the_invited_roles,
     an_invitation_code_works_only_once,
@@ -41,12 +41,17 @@ async fn invite(app: &TestApp, email: &str, roles: &[&str]) -> (StatusCode, Valu
 /// A new user who joins acme with `roles`.
 async fn join(app: &TestApp, email: &str, roles: &[&str]) -> Persona {
     let person = app.persona(email, None).await;
-    let (status, member) = invite(app, email, roles).await;
-    assert_eq!(status, StatusCode::CREATED, "{member}");
+    app.add_member(
+        &app.owner.token,
+        "acme",
+        json!({"email": email, "roles": roles}),
+        &person,
+    )
+    .await;
     person
 }
 
-/// Invites an unknown email as the owner and returns the 202 body.
+/// Invites an email as the owner and returns the 202 body.
 async fn invite_pending(app: &TestApp, email: &str, roles: &[&str]) -> Value {
     let (status, body) = invite(app, email, roles).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
@@ -77,15 +82,41 @@ async fn member_ids(app: &TestApp) -> Vec<String> {
         .collect()
 }
 
-async fn inviting_an_existing_user_adds_them_at_once(app: TestApp) {
+async fn an_existing_user_joins_only_when_they_accept(app: TestApp) {
     let bob = app.persona("bob@example.com", None).await;
-    let (status, member) = send(app.as_owner(Method::POST, MEMBERS).json(&json!({
+    let (status, invited) = send(app.as_owner(Method::POST, MEMBERS).json(&json!({
         "email": "bob@example.com",
         "roles": ["member"],
         "grants": ["device:*", "project:p1/*"],
     })))
     .await;
-    assert_eq!(status, StatusCode::CREATED, "{member}");
+    // The same answer as for an unknown email: nothing says that bob has an account.
+    assert_eq!(status, StatusCode::ACCEPTED, "{invited}");
+    assert_eq!(invited["invitation"]["email"], "bob@example.com");
+    assert!(invited["user"].is_null(), "{invited}");
+    assert!(!member_ids(&app).await.contains(&bob.id.to_string()));
+    let got = send(app.as_owner(Method::GET, &member_path(bob.id))).await;
+    assert_error(&got, StatusCode::NOT_FOUND, "not_found");
+
+    // Bob sees the invitation and accepts it with his own token.
+    let (_, me) = send(app.with_token(&bob.token, Method::GET, "/api/v1/auth/me")).await;
+    assert_eq!(me["workspaces"], json!([]));
+    assert_eq!(
+        me["invitations"][0]["id"], invited["invitation"]["id"],
+        "{me}"
+    );
+    assert_eq!(me["invitations"][0]["workspace"]["slug"], "acme");
+    assert_eq!(me["invitations"][0]["roles"], json!(["member"]));
+    let code = invited["code"].as_str().expect("code");
+    let (status, joined) = send(app.with_token(
+        &bob.token,
+        Method::POST,
+        &format!("/api/v1/invitations/{code}/accept"),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{joined}");
+    assert_eq!(joined["workspace"]["slug"], "acme");
+    let member = &joined["member"];
     assert_eq!(member["user"]["id"], bob.id.to_string());
     assert_eq!(member["user"]["email"], "bob@example.com");
     assert_eq!(member["user"]["kind"], "human");
@@ -96,10 +127,11 @@ async fn inviting_an_existing_user_adds_them_at_once(app: TestApp) {
 
     let (status, one) = send(app.as_owner(Method::GET, &member_path(bob.id))).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(one, member);
+    assert_eq!(&one, member);
     let (_, me) = send(app.with_token(&bob.token, Method::GET, "/api/v1/auth/me")).await;
     assert_eq!(me["workspaces"][0]["slug"], "acme");
     assert_eq!(me["workspaces"][0]["roles"], json!(["member"]));
+    assert_eq!(me["invitations"], json!([]));
 
     let again = invite(&app, "bob@example.com", &["viewer"]).await;
     assert_error(&again, StatusCode::CONFLICT, "already_member");

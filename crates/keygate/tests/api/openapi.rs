@@ -288,7 +288,6 @@ async fn the_document_describes_exactly_the_rest_api() {
         ("GET", "/metrics"),
         ("POST", "/api/v1/verify"),
         ("GET", "/api/v1/invitations/{code}"),
-        ("POST", "/api/v1/invitations/{code}/accept"),
     ] {
         let op = operation(&doc, method, path);
         assert_eq!(
@@ -296,6 +295,15 @@ async fn the_document_describes_exactly_the_rest_api() {
             [json!({})],
             "{method} {path} needs no token"
         );
+    }
+    // A new person accepts without a token; a person with an account, with theirs.
+    let accept = security_of(
+        &doc,
+        operation(&doc, "POST", "/api/v1/invitations/{code}/accept"),
+    );
+    assert!(accept.contains(&json!({})), "{accept:?}");
+    for scheme in ["bearer", "token", "api_key", "x_api_key"] {
+        assert!(accept.contains(&json!({ scheme: [] })), "{accept:?}");
     }
     // Without a token, /auth/check and forward-auth answer for an anonymous caller.
     let check = security_of(&doc, operation(&doc, "POST", "/api/v1/auth/check"));

@@ -3,14 +3,14 @@
 //! tenant isolation and that a token never carries more than its user holds.
 
 use keygate::service::{
-    Actor, InviteRequest, Invited, MemberPatchRequest, NewTokenRequest, Question, RoleRequest,
+    Actor, InviteRequest, MemberPatchRequest, NewTokenRequest, Question, RoleRequest,
     RoleUpdateRequest, ScopeRequest, ServiceError, TeamRequest, WorkspaceRef,
 };
 use keygate_domain::Permission;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
-use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::helpers::{Backend, TestApp, spawn_app_with};
 
 const PERMISSION_PATTERNS: [&str; 7] = [
     "devices:read",
@@ -273,7 +273,15 @@ async fn build(
                 )
                 .await
                 .expect("invite");
-            assert!(matches!(invited, Invited::Added(_)));
+            let invitee: Actor = app
+                .keygate
+                .authenticate(&member.token, None)
+                .await
+                .expect("member");
+            app.keygate
+                .join_with_invitation(&invitee, &invited.code)
+                .await
+                .expect("the invitee accepts");
             if spec.team.2[m] {
                 team_members.push(member.id);
             }
@@ -414,7 +422,10 @@ async fn check(app: &TestApp, world: &World, case: u64) -> Result<u64, TestCaseE
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_worlds_never_give_a_token_more_than_its_user_or_cross_tenants() {
-    let app = spawn_app(Backend::Sqlite).await.expect("SQLite");
+    // Every case invites its members: more than one caller's hourly quota of invitations.
+    let app = spawn_app_with(Backend::Sqlite, |c| c.invitations_per_hour = 100_000)
+        .await
+        .expect("SQLite");
     let handle = tokio::runtime::Handle::current();
     let total = tokio::task::spawn_blocking(move || {
         let mut runner = TestRunner::new(Config {

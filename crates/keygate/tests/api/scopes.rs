@@ -59,12 +59,13 @@ async fn verify(
 /// A user with no workspace of their own who joins acme as a viewer.
 async fn viewer(app: &TestApp, email: &str) -> Persona {
     let person = app.persona(email, None).await;
-    let (status, member) = send(
-        app.as_owner(Method::POST, "/api/v1/workspaces/acme/members")
-            .json(&json!({"email": email, "roles": ["viewer"]})),
+    app.add_member(
+        &app.owner.token,
+        "acme",
+        json!({"email": email, "roles": ["viewer"]}),
+        &person,
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED, "{member}");
     person
 }
 

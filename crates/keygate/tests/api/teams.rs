@@ -28,12 +28,13 @@ fn team_path(team: impl std::fmt::Display) -> String {
 /// A new user who joins acme with `roles`.
 async fn join(app: &TestApp, email: &str, roles: &[&str]) -> Persona {
     let person = app.persona(email, None).await;
-    let (status, member) = send(
-        app.as_owner(Method::POST, "/api/v1/workspaces/acme/members")
-            .json(&json!({"email": email, "roles": roles})),
+    app.add_member(
+        &app.owner.token,
+        "acme",
+        json!({"email": email, "roles": roles}),
+        &person,
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED, "{member}");
     person
 }
 

@@ -668,12 +668,13 @@ async fn the_session_cookie_and_the_pages_are_locked_down(app: TestApp) {
 
     // A sign-in form cannot send anyone to another site.
     let again = WebClient::new(&app);
-    let csrf = again.get("/signin").await.csrf().expect("a CSRF token");
     for next in [
         "//evil.example/",
         "https://evil.example/",
         "/\\evil.example",
     ] {
+        // Once signed in, only the session's CSRF token is accepted: the form is opened afresh.
+        let csrf = again.get("/signin").await.csrf().expect("a CSRF token");
         let page = again
             .post(
                 "/signin",

@@ -70,12 +70,13 @@ async fn managers_see_and_revoke_the_workspaces_own_tokens(app: TestApp) {
 
     // Only holders of tokens:manage see the list.
     let viewer = app.persona("viewer@example.com", None).await;
-    let (status, _) = send(
-        app.as_owner(Method::POST, "/api/v1/workspaces/acme/members")
-            .json(&json!({"email": viewer.email, "roles": ["viewer"]})),
+    app.add_member(
+        &app.owner.token,
+        "acme",
+        json!({"email": viewer.email, "roles": ["viewer"]}),
+        &viewer,
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED);
     let got =
         send(app.with_token(&viewer.token, Method::GET, "/api/v1/workspaces/acme/tokens")).await;
     assert_error(&got, StatusCode::FORBIDDEN, "forbidden");

@@ -12,10 +12,9 @@ use super::types::{
 };
 use super::{GqlState, gql};
 use crate::service::{
-    AcceptRequest, ApiUserPatchRequest, ApiUserRequest, Expiry, InviteRequest, Invited,
-    MemberPatchRequest, NewTokenRequest, NewWorkspaceRequest, Question, RoleRequest,
-    RoleUpdateRequest, ServiceError, TeamPatchRequest, TeamRequest, WorkspacePatchRequest,
-    WorkspaceRef,
+    AcceptRequest, ApiUserPatchRequest, ApiUserRequest, Expiry, InviteRequest, MemberPatchRequest,
+    NewTokenRequest, NewWorkspaceRequest, Question, RoleRequest, RoleUpdateRequest, ServiceError,
+    TeamPatchRequest, TeamRequest, WorkspacePatchRequest, WorkspaceRef,
 };
 
 pub struct Query;
@@ -220,7 +219,9 @@ impl Mutation {
 
     // Members and invitations.
 
-    /// Adds an existing user at once, or creates an invitation with a one-time link.
+    /// Creates an invitation with a one-time link, whether or not the email has an account:
+    /// nobody joins without accepting, and the answer does not tell who has an account. Always a
+    /// `PendingInvitation` (the union keeps `Member` for older clients).
     async fn invite_member(
         &self,
         ctx: &Context<'_>,
@@ -230,7 +231,7 @@ impl Mutation {
         #[graphql(default)] grants: Vec<String>,
     ) -> Result<InviteResult> {
         let state = GqlState::of(ctx);
-        let outcome = state
+        let invited = state
             .keygate
             .invite(
                 state.actor()?,
@@ -243,16 +244,11 @@ impl Mutation {
             )
             .await
             .map_err(gql)?;
-        Ok(match outcome {
-            Invited::Added(member) => InviteResult::Member(MemberGql::from(&member)),
-            Invited::Pending { invitation, code } => {
-                InviteResult::PendingInvitation(PendingInvitation {
-                    invitation: InvitationGql::from(&invitation),
-                    accept_url: crate::api::invitation_url(&state.public_url, &code),
-                    code,
-                })
-            }
-        })
+        Ok(InviteResult::PendingInvitation(PendingInvitation {
+            invitation: InvitationGql::from(&invited.invitation),
+            accept_url: crate::api::invitation_url(&state.public_url, &invited.code),
+            code: invited.code,
+        }))
     }
 
     async fn update_member(
@@ -334,6 +330,36 @@ impl Mutation {
             workspace: WorkspaceGql::from(&accepted.workspace),
             secret: accepted.clear.into_exposed(),
         })
+    }
+
+    /// A person with an account accepts an invitation addressed to their email, with their
+    /// token: by the code from the link, or by the id from `user { invitations }`. Returns the new
+    /// membership.
+    async fn join_workspace(
+        &self,
+        ctx: &Context<'_>,
+        code: Option<String>,
+        id: Option<Uuid>,
+    ) -> Result<MemberGql> {
+        let state = GqlState::of(ctx);
+        let actor = state.actor()?;
+        let code_or_id = match (code, id) {
+            (Some(code), None) => code,
+            (None, Some(id)) => id.hyphenated().to_string(),
+            _ => {
+                return Err(gql(keygate_domain::ValidationError::new(
+                    "code",
+                    "give either the invitation's code or its id",
+                )
+                .into()));
+            }
+        };
+        let joined = state
+            .keygate
+            .join_with_invitation(actor, &code_or_id)
+            .await
+            .map_err(gql)?;
+        Ok(MemberGql::from(&joined.member))
     }
 
     // Roles.

@@ -198,6 +198,17 @@ impl Viewer {
         let list = state.keygate.list_workspaces(actor).await.map_err(gql)?;
         Ok(list.iter().map(MembershipGql::from).collect())
     }
+    /// Pending invitations addressed to the caller's email (accept one with `joinWorkspace`).
+    /// Empty for a token limited to some workspaces, and for API users.
+    async fn invitations(&self, ctx: &Context<'_>) -> Result<Vec<InvitationForMe>> {
+        let state = GqlState::of(ctx);
+        let actor = state.actor()?;
+        match state.keygate.my_invitations(actor).await {
+            Ok(list) => Ok(list.iter().map(InvitationForMe::from).collect()),
+            Err(crate::service::ServiceError::Forbidden { .. }) => Ok(Vec::new()),
+            Err(e) => Err(gql(e)),
+        }
+    }
     /// The caller's own tokens, newest first.
     async fn tokens(&self, ctx: &Context<'_>) -> Result<Vec<TokenGql>> {
         let state = GqlState::of(ctx);
@@ -724,7 +735,37 @@ impl From<&AuditEvent> for AuditEventGql {
     }
 }
 
-/// What inviting did: the person joined at once, or an invitation waits for them.
+/// A pending invitation addressed to the caller.
+#[derive(SimpleObject)]
+pub struct InvitationForMe {
+    pub id: Uuid,
+    pub workspace: WorkspaceGql,
+    pub roles: Vec<String>,
+    pub grants: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<&crate::service::PendingForMe> for InvitationForMe {
+    fn from(p: &crate::service::PendingForMe) -> Self {
+        Self {
+            id: p.invitation.id,
+            workspace: WorkspaceGql::from(&p.workspace),
+            roles: p.invitation.roles.clone(),
+            grants: p
+                .invitation
+                .grants
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            created_at: p.invitation.created_at,
+            expires_at: p.invitation.expires_at,
+        }
+    }
+}
+
+/// What inviting did: always an invitation that waits for the invitee (`Member` is never
+/// returned; it is kept so that older queries still validate).
 #[derive(Union)]
 pub enum InviteResult {
     Member(MemberGql),

@@ -263,6 +263,9 @@ pub struct MeJson {
     pub user: UserJson,
     pub token: CurrentTokenJson,
     pub workspaces: Vec<MembershipJson>,
+    /// Pending invitations addressed to the caller's email (empty for a token limited to some
+    /// workspaces, and for API users).
+    pub invitations: Vec<MyInvitationJson>,
 }
 
 /// The question another service asks. No token means an anonymous caller: the workspace's
@@ -463,11 +466,33 @@ pub struct InvitationPreviewJson {
     pub expires_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// For a new person: the password (and display name) of the account to create. A signed-in
+/// user (with their token) sends no body, or `{}`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptInvitationJson {
-    pub password: String,
+    pub password: Option<String>,
     pub display_name: Option<String>,
+}
+
+/// An existing user accepted: their membership in the workspace.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JoinedJson {
+    pub workspace: WorkspaceJson,
+    pub member: MemberJson,
+}
+
+/// A pending invitation addressed to the caller's email. Accept it with
+/// `POST /api/v1/invitations/{id}/accept` and the caller's token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyInvitationJson {
+    pub id: Uuid,
+    pub workspace: WorkspaceJson,
+    pub roles: Vec<String>,
+    #[schema(value_type = Vec<doc::ResourcePattern>)]
+    pub grants: Vec<ResourcePattern>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -805,6 +830,19 @@ impl CreatedUserJson {
                 .password_link
                 .as_ref()
                 .map(|link| PasswordLinkJson::new(link, base)),
+        }
+    }
+}
+
+impl From<&crate::service::PendingForMe> for MyInvitationJson {
+    fn from(p: &crate::service::PendingForMe) -> Self {
+        Self {
+            id: p.invitation.id,
+            workspace: (&p.workspace).into(),
+            roles: p.invitation.roles.clone(),
+            grants: p.invitation.grants.clone(),
+            created_at: p.invitation.created_at,
+            expires_at: p.invitation.expires_at,
         }
     }
 }

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 
-use super::json::{MeJson, MembershipJson};
+use super::json::{MeJson, MembershipJson, MyInvitationJson};
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::Caller;
@@ -12,7 +12,8 @@ use crate::service::ServiceError;
 
 /// Who the caller is.
 ///
-/// The user, the token in use (hint, expiry), and their workspaces and roles.
+/// The user, the token in use (hint, expiry), their workspaces and roles, and the invitations
+/// waiting for them.
 #[utoipa::path(
     get,
     path = "/auth/me",
@@ -30,9 +31,16 @@ pub async fn me(
     let credential = actor.token.as_ref().ok_or(ServiceError::Unauthenticated)?;
     let token = state.keygate.token(&actor.user, credential.id).await?;
     let memberships = state.keygate.list_workspaces(&actor).await?;
+    // Only a person's unscoped token sees the invitations addressed to them.
+    let invitations = match state.keygate.my_invitations(&actor).await {
+        Ok(pending) => pending,
+        Err(ServiceError::Forbidden { .. }) => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
     Ok(Json(MeJson {
         user: (&*actor.user).into(),
         token: (&token).into(),
         workspaces: memberships.iter().map(MembershipJson::from).collect(),
+        invitations: invitations.iter().map(MyInvitationJson::from).collect(),
     }))
 }

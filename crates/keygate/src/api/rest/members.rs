@@ -1,21 +1,25 @@
 //! `/api/v1/workspaces/{ws}/members` and `.../invitations`, and accepting an invitation.
 
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use keygate_domain::ValidationError;
 use uuid::Uuid;
 
 use super::json::{
     AcceptInvitationJson, AcceptedJson, InvitationJson, InvitationListJson, InvitationPreviewJson,
-    InviteJson, InvitedJson, MemberJson, MemberListJson, PatchMemberJson, WorkspaceJson,
+    InviteJson, InvitedJson, JoinedJson, MemberJson, MemberListJson, PatchMemberJson,
+    WorkspaceJson,
 };
 use crate::api::AppState;
 use crate::api::error::ApiError;
-use crate::api::extract::{Caller, ClientIp, Json, Path};
+use crate::api::extract::{Caller, ClientIp, Json, MaybeCaller, Path};
 use crate::api::openapi::{
-    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unavailable, UnsupportedMediaType,
+    Conflict, Forbidden, NotFound, PayloadTooLarge, Unavailable, UnsupportedMediaType,
 };
-use crate::service::{AcceptRequest, InviteRequest, Invited, MemberPatchRequest, WorkspaceRef};
+use crate::service::{
+    AcceptRequest, InviteRequest, Joined, MemberPatchRequest, ServiceError, WorkspaceRef,
+};
 
 /// The workspace's human members, with their roles, grants and teams.
 #[utoipa::path(
@@ -49,8 +53,10 @@ pub async fn list(
 
 /// Invites someone by email.
 ///
-/// 201 with the member when the email belongs to a user: they join at once. 202 with a one-time,
-/// expiring accept link to pass on otherwise.
+/// Always 202 with a one-time, expiring accept link to pass on, whether or not the email has an
+/// account: nobody joins a workspace without accepting, and the answer does not tell who has an
+/// account. A person with an account accepts with their token (or signed in to the web UI); a new
+/// person sets a password. Each caller may send 50 invitations an hour (then 429).
 #[utoipa::path(
     post,
     path = "/workspaces/{ws}/members",
@@ -61,7 +67,6 @@ pub async fn list(
     ),
     request_body(content = InviteJson, example = json!({"email": "dana@example.com", "roles": ["viewer"], "grants": ["device:*"]})),
     responses(
-        (status = 201, description = "The user existed and is now a member", body = MemberJson),
         (status = 202, description = "An invitation: pass `accept_url` on; it is shown this once", body = InvitedJson),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
@@ -83,26 +88,17 @@ pub async fn invite(
         roles: body.roles,
         grants: body.grants,
     };
-    Ok(
-        match state
-            .keygate
-            .invite(&actor, &WorkspaceRef::parse(&ws), request)
-            .await?
-        {
-            Invited::Added(member) => {
-                (StatusCode::CREATED, axum::Json(MemberJson::from(&member))).into_response()
-            }
-            Invited::Pending { invitation, code } => {
-                let accept_url = crate::api::invitation_url(&state.public_url(&headers), &code);
-                let body = InvitedJson {
-                    invitation: (&invitation).into(),
-                    accept_url,
-                    code,
-                };
-                (StatusCode::ACCEPTED, axum::Json(body)).into_response()
-            }
-        },
-    )
+    let invited = state
+        .keygate
+        .invite(&actor, &WorkspaceRef::parse(&ws), request)
+        .await?;
+    let accept_url = crate::api::invitation_url(&state.public_url(&headers), &invited.code);
+    let body = InvitedJson {
+        invitation: (&invited.invitation).into(),
+        accept_url,
+        code: invited.code,
+    };
+    Ok((StatusCode::ACCEPTED, axum::Json(body)).into_response())
 }
 
 /// One member of the workspace.
@@ -298,21 +294,25 @@ pub async fn preview(
 
 /// Accepts an invitation.
 ///
-/// The invited person sets a password; their account and personal token are created and they
-/// join the workspace.
+/// A new person sends a password (and a display name): their account and personal token are
+/// created and they join the workspace (201). A person who has an account sends their token and
+/// no body (or `{}`): they join the workspace (200). Only the person the invitation is addressed
+/// to can accept it this way; with a token, `{code}` may also be the invitation's id from
+/// `GET /api/v1/auth/me`.
 #[utoipa::path(
     post,
     path = "/invitations/{code}/accept",
     operation_id = "accept_invitation",
     tag = "invitations",
     params(
-        ("code" = String, Path, description = "The invitation code from the accept link"),
+        ("code" = String, Path, description = "The invitation code from the accept link (or, with a token, the invitation's id)"),
     ),
-    security(()),
+    security((), ("bearer" = []), ("token" = []), ("api_key" = []), ("x_api_key" = [])),
     request_body(content = AcceptInvitationJson, example = json!({"password": "correct horse battery staple", "display_name": "Dana"})),
     responses(
+        (status = 200, description = "Accepted by a signed-in user, who is now a member", body = JoinedJson),
         (status = 201, description = "Accepted; `token` is the new personal token, shown this once", body = AcceptedJson),
-        (status = 400, response = BadRequest),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
@@ -322,16 +322,48 @@ pub async fn preview(
 )]
 pub async fn accept(
     State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
     ClientIp(ip): ClientIp,
     Path(code): Path<String>,
-    Json(body): Json<AcceptInvitationJson>,
-) -> Result<impl IntoResponse, ApiError> {
+    request: Request,
+) -> Result<Response, ApiError> {
+    // A signed-in user may send no body at all (and then no content type).
+    let bodiless = !request.headers().contains_key(header::CONTENT_TYPE);
+    let body = if caller.is_some() && bodiless {
+        AcceptInvitationJson::default()
+    } else {
+        Json::<AcceptInvitationJson>::from_request(request, &state)
+            .await?
+            .0
+    };
+    if let Some(actor) = caller {
+        if body.password.is_some() || body.display_name.is_some() {
+            return Err(ServiceError::from(ValidationError::new(
+                "password",
+                "you have an account: accept with your token and no password",
+            ))
+            .into());
+        }
+        let Joined { member, workspace } =
+            state.keygate.join_with_invitation(&actor, &code).await?;
+        let body = JoinedJson {
+            workspace: (&workspace).into(),
+            member: (&member).into(),
+        };
+        return Ok((StatusCode::OK, axum::Json(body)).into_response());
+    }
+    let password = body.password.ok_or_else(|| {
+        ServiceError::from(ValidationError::new(
+            "password",
+            "set a password for your new account, or accept with the token of the account you have",
+        ))
+    })?;
     let accepted = state
         .keygate
         .accept_invitation(
             &code,
             AcceptRequest {
-                password: body.password.into(),
+                password: password.into(),
                 display_name: body.display_name,
                 ip,
             },
@@ -346,5 +378,6 @@ pub async fn accept(
         StatusCode::CREATED,
         [(header::CACHE_CONTROL, "no-store")],
         axum::Json(body),
-    ))
+    )
+        .into_response())
 }

@@ -18,6 +18,7 @@ backend_tests!(
     token_scoped_to_one_workspace_cannot_create_a_workspace,
     look_alike_emails_cannot_make_a_second_account,
     instance_admin_token_in_the_url_is_refused_on_the_instance_audit_log,
+    member_manager_cannot_widen_a_members_grants_under_a_role_they_lack,
 );
 
 backend_tests!(using crate::helpers::spawn_web_app: display_name_changed_in_the_web_ui_shows_at_once_in_auth_me);
@@ -461,4 +462,41 @@ async fn display_name_changed_in_the_web_ui_shows_at_once_in_auth_me(app: TestAp
     let (status, me) = send(app.as_owner(Method::GET, "/api/v1/auth/me")).await;
     assert_eq!(status, StatusCode::OK, "{me}");
     assert_eq!(me["user"]["display_name"], "Grace Hopper", "{me}");
+}
+
+async fn member_manager_cannot_widen_a_members_grants_under_a_role_they_lack(app: TestApp) {
+    // The attacker manages members on every device but cannot delete any; the victim may delete
+    // device abc only.
+    role(&app, "lead", &["members:manage", "devices:read"]).await;
+    let (_, attacker) = api_user(&app, "lead", &["lead"], &["device:*"]).await;
+    role(&app, "ops", &["devices:delete"]).await;
+    let victim = app.persona("ops@example.com", None).await;
+    app.add_member(
+        &app.owner.token,
+        "acme",
+        json!({"email": victim.email, "roles": ["ops"], "grants": ["device:abc"]}),
+        &victim,
+    )
+    .await;
+    let path = format!("/api/v1/workspaces/acme/members/{}", victim.id);
+    let got = send(
+        app.with_token(&attacker, Method::PATCH, &path)
+            .json(&json!({"grants": ["device:*"]})),
+    )
+    .await;
+    assert_eq!(got.0, StatusCode::FORBIDDEN, "{got:?}");
+    // Narrowing is fine.
+    let got = send(
+        app.with_token(&attacker, Method::PATCH, &path)
+            .json(&json!({"grants": ["device:abc", "device:xyz"]})),
+    )
+    .await;
+    assert_eq!(
+        got.0,
+        StatusCode::FORBIDDEN,
+        "still wider than abc: {got:?}"
+    );
+    let (status, member) = send(app.as_owner(Method::GET, &path)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(member["grants"], json!(["device:abc"]), "{member}");
 }
