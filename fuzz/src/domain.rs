@@ -30,11 +30,17 @@ pub fn token(data: &[u8]) {
         assert!(presented.is_ascii());
         let hint = parsed.hint();
         assert!(hint.starts_with(prefix));
-        assert!(hint.chars().count() < presented.len(), "a hint is shorter than the token");
+        assert!(
+            hint.chars().count() < presented.len(),
+            "a hint is shorter than the token"
+        );
         let digester = Digester::new(Some(rest));
         assert_eq!(digester.digest(&parsed), digester.digest(&parsed));
         let redacted = format.redact(&presented);
-        assert!(!redacted.contains(presented.as_str()), "a valid token is redacted");
+        assert!(
+            !redacted.contains(presented.as_str()),
+            "a valid token is redacted"
+        );
     }
     // Whatever the text, nothing that parses as a token survives redaction.
     let redacted = format.redact(&presented);
@@ -50,7 +56,11 @@ pub fn token(data: &[u8]) {
     // Tokens generated from any random bytes parse back, with their kind. (Bytes from 248 up
     // are rejected by the sampler; a source of nothing else would never finish, as no CSPRNG is.)
     let kind = TokenKind::ALL[usize::from(selector / 4 % 3)];
-    let mut source = rest.iter().map(|b| b % 248).cycle().chain(std::iter::repeat(7u8));
+    let mut source = rest
+        .iter()
+        .map(|b| b % 248)
+        .cycle()
+        .chain(std::iter::repeat(7u8));
     let token = format.generate(kind, |buf| {
         for b in buf.iter_mut() {
             *b = source.next().unwrap_or(7);
@@ -89,8 +99,18 @@ pub fn route_table() -> RouteTable {
             "measurements:write",
             Some("device:{device}"),
         ),
-        rule(&[], "/w/{workspace}/files/{path*}", "files:read", Some("file:{path}")),
-        rule(&["GET"], "/w/{workspace}/{area}/{id}", "{area}:read", Some("{area}:{id}")),
+        rule(
+            &[],
+            "/w/{workspace}/files/{path*}",
+            "files:read",
+            Some("file:{path}"),
+        ),
+        rule(
+            &["GET"],
+            "/w/{workspace}/{area}/{id}",
+            "{area}:read",
+            Some("{area}:{id}"),
+        ),
         rule(&[], "/w/{workspace}/all/{rest*}", "all:read", None),
     ];
     match RouteTable::new(rules) {
@@ -106,7 +126,7 @@ fn suspicious_segment(segment: &str) -> Option<&'static str> {
         return Some("empty");
     }
     if segment.chars().all(|c| c == '.' || c.is_whitespace()) {
-        return Some("dot segment");
+        return Some("dot or blank segment");
     }
     for (c, why) in [
         (';', "path parameter"),
@@ -195,7 +215,10 @@ pub fn permission(data: &[u8]) {
             let meet = a.meet(b);
             assert_eq!(meet, b.meet(a), "meet of {a} and {b} is symmetric");
             if let Some(m) = &meet {
-                assert!(a.covers(m) && b.covers(m), "{a} and {b} cover their meet {m}");
+                assert!(
+                    a.covers(m) && b.covers(m),
+                    "{a} and {b} cover their meet {m}"
+                );
             }
             if a.covers(b) {
                 for c in &perms {
@@ -222,7 +245,10 @@ pub fn permission(data: &[u8]) {
         .collect();
     for r in &patterns {
         assert!(r.covers(r), "{r} covers itself");
-        assert_eq!(ResourcePattern::parse(&r.to_string()).ok().as_ref(), Some(r));
+        assert_eq!(
+            ResourcePattern::parse(&r.to_string()).ok().as_ref(),
+            Some(r)
+        );
         assert!(ResourcePattern::all().covers(r));
         // A concrete resource (no wildcard) is reached by the pattern that names it.
         if !r.as_str().contains('*') {
@@ -233,7 +259,10 @@ pub fn permission(data: &[u8]) {
         for b in &patterns {
             // `covers` must agree with `matches`: never claim more than is reached.
             if a.covers(b) && b.matches(&resource) {
-                assert!(a.matches(&resource), "{a} covers {b}, which reaches {resource:?}");
+                assert!(
+                    a.matches(&resource),
+                    "{a} covers {b}, which reaches {resource:?}"
+                );
             }
             let meet = a.meet(b);
             if let Some(m) = &meet
@@ -264,7 +293,10 @@ pub fn permission(data: &[u8]) {
     let narrowed = rights.narrowed(&scope);
     for on in [None, Some(resource.as_str())] {
         if narrowed.allows(&wanted, on) {
-            assert!(rights.allows(&wanted, on), "narrowing added {wanted} on {on:?}");
+            assert!(
+                rights.allows(&wanted, on),
+                "narrowing added {wanted} on {on:?}"
+            );
         }
     }
     let everything = Resources::All;

@@ -81,18 +81,17 @@ fn is_structural(c: char) -> bool {
     ) || c.is_control()
 }
 
-/// A segment a server could resolve as "this directory" or "the parent": `.`, `..`, and what
-/// Windows and some frameworks trim down to them (`...`, `.. `).
-fn is_dot_segment(segment: &str) -> bool {
-    !segment.is_empty()
-        && segment.contains('.')
-        && segment.chars().all(|c| c == '.' || c.is_whitespace())
+/// A segment a server could resolve as "this directory" or "the parent", or trim to nothing:
+/// `.`, `..`, what Windows and some frameworks trim down to them (`...`, `.. `), and blanks.
+fn is_dot_or_blank_segment(segment: &str) -> bool {
+    !segment.is_empty() && segment.chars().all(|c| c == '.' || c.is_whitespace())
 }
 
 /// The segments of a request path, percent-decoded once. `None` for a path a server could
-/// resolve differently from how it reads here: dot segments, separators, path parameters, escapes
-/// left after decoding (double encoding), control characters, invalid UTF-8, and empty segments
-/// other than a final one (`a//b`, which servers merge, or `files//etc` read as an absolute path).
+/// resolve differently from how it reads here: dot or blank segments, separators, path
+/// parameters, escapes left after decoding (double encoding), control characters, invalid UTF-8,
+/// and empty segments other than a final one (`a//b`, which servers merge, or `files//etc` read
+/// as an absolute path).
 /// Such requests match no rule, so they are denied.
 ///
 /// WARNING: everything a rule captures comes from these segments, and resource grants are
@@ -108,7 +107,7 @@ fn request_segments(path: &str) -> Option<Vec<Cow<'_, str>>> {
                 .decode_utf8()
                 .ok()?;
             let unsafe_segment = (decoded.is_empty() && i != last)
-                || is_dot_segment(&decoded)
+                || is_dot_or_blank_segment(&decoded)
                 || decoded.chars().any(is_structural);
             (!unsafe_segment).then_some(decoded)
         })
@@ -421,14 +420,32 @@ mod tests {
     fn captures_that_could_mean_something_else_upstream_match_nothing() {
         let t = table();
         for (path, trick) in [
-            ("/w/acme/files/reports/..;/secret/db.sql", "`..;`: Tomcat drops `;`, leaving `..`"),
+            (
+                "/w/acme/files/reports/..;/secret/db.sql",
+                "`..;`: Tomcat drops `;`, leaving `..`",
+            ),
             ("/w/acme/files/reports/.;/secret/db.sql", "`.;`"),
-            ("/w/acme/files/reports;x/../secret", "a path parameter, then `..`"),
-            ("/w/acme/files/reports;jsessionid=1/q3.pdf", "a path parameter"),
+            (
+                "/w/acme/files/reports;x/../secret",
+                "a path parameter, then `..`",
+            ),
+            (
+                "/w/acme/files/reports;jsessionid=1/q3.pdf",
+                "a path parameter",
+            ),
             ("/w/acme/files/reports/%3B/secret", "an encoded `;`"),
-            ("/w/acme/files/reports/..%3b/secret", "`..` with an encoded `;`"),
-            ("/w/acme/files/reports/%252e%252e/secret/db.sql", "double-encoded `..`"),
-            ("/w/acme/files/reports/%252E%252E/secret", "double-encoded `..`, upper case"),
+            (
+                "/w/acme/files/reports/..%3b/secret",
+                "`..` with an encoded `;`",
+            ),
+            (
+                "/w/acme/files/reports/%252e%252e/secret/db.sql",
+                "double-encoded `..`",
+            ),
+            (
+                "/w/acme/files/reports/%252E%252E/secret",
+                "double-encoded `..`, upper case",
+            ),
             ("/w/acme/files/reports/..%252fsecret", "double-encoded `/`"),
             ("/w/acme/files/reports/%25/secret", "an encoded `%`"),
             ("/w/acme/files/reports/%zz", "a broken escape"),
@@ -437,23 +454,57 @@ mod tests {
             ("/w/acme/files/reports/..\\secret", "a backslash"),
             ("/w/acme/files/reports/..%00/secret", "NUL after `..`"),
             ("/w/acme/files/reports/%0a", "a newline"),
-            ("/w/acme/files/reports/.../secret", "`...`, which Windows trims to `..`"),
-            ("/w/acme/files/reports/..%20/secret", "`.. `, which Windows trims to `..`"),
-            ("/w/acme/files/reports/%ef%bc%8e%ef%bc%8e/secret", "full-width `..` (NFKC)"),
-            ("/w/acme/files/reports/%e2%80%a5/secret", "two-dot leader (NFKC `..`)"),
-            ("/w/acme/files/reports/..%ef%bc%8fsecret", "a full-width `/` (NFKC)"),
+            (
+                "/w/acme/files/reports/.../secret",
+                "`...`, which Windows trims to `..`",
+            ),
+            (
+                "/w/acme/files/reports/..%20/secret",
+                "`.. `, which Windows trims to `..`",
+            ),
+            (
+                "/w/acme/files/reports/%ef%bc%8e%ef%bc%8e/secret",
+                "full-width `..` (NFKC)",
+            ),
+            (
+                "/w/acme/files/reports/%e2%80%a5/secret",
+                "two-dot leader (NFKC `..`)",
+            ),
+            (
+                "/w/acme/files/reports/..%ef%bc%8fsecret",
+                "a full-width `/` (NFKC)",
+            ),
             ("/w/acme/files/reports/%ef%b9%94x", "a small `;` (NFKC)"),
-            ("/w/acme/files/reports/%c0%ae%c0%ae/secret", "overlong UTF-8 `..`"),
+            (
+                "/w/acme/files/reports/%c0%ae%c0%ae/secret",
+                "overlong UTF-8 `..`",
+            ),
             ("/w/acme/files/reports/a%3Fb", "an encoded `?`"),
             ("/w/acme/files/reports/a%23b", "an encoded `#`"),
-            ("/w/acme/files//etc/passwd", "an absolute path in the capture"),
+            (
+                "/w/acme/files//etc/passwd",
+                "an absolute path in the capture",
+            ),
             ("/w/acme/files/reports//q3.pdf", "an empty segment"),
-            ("/w/acme;x/files/reports/q3.pdf", "a path parameter in a single capture"),
-            ("/w/acme/files;x/reports/q3.pdf", "a path parameter in a literal"),
+            (
+                "/w/acme/files/reports/%20%20/q3.pdf",
+                "a blank segment, which trimming empties",
+            ),
+            (
+                "/w/acme;x/files/reports/q3.pdf",
+                "a path parameter in a single capture",
+            ),
+            (
+                "/w/acme/files;x/reports/q3.pdf",
+                "a path parameter in a literal",
+            ),
             ("//w/acme/files/reports/q3.pdf", "an empty first segment"),
             ("w/acme/files/reports/q3.pdf", "no leading `/`"),
             ("/w/acme/files/", "a rest that names nothing"),
-            ("/w/acme/devices/a;b/measurements", "a path parameter in a device id"),
+            (
+                "/w/acme/devices/a;b/measurements",
+                "a path parameter in a device id",
+            ),
         ] {
             assert_eq!(t.matching("GET", path), None, "{trick}: {path}");
         }
@@ -462,7 +513,12 @@ mod tests {
     #[test]
     fn a_colon_captured_before_the_templates_own_separator_matches_nothing() {
         let t = RouteTable::new(vec![
-            rule(&["GET"], "/w/{workspace}/{kind}/{id}", "{kind}:read", Some("{kind}:{id}")),
+            rule(
+                &["GET"],
+                "/w/{workspace}/{kind}/{id}",
+                "{kind}:read",
+                Some("{kind}:{id}"),
+            ),
             rule(&["GET"], "/w/{workspace}/{anything*}", "any:read", None),
         ])
         .expect("valid rules");
@@ -483,13 +539,20 @@ mod tests {
         for (path, resource) in [
             ("/w/acme/files/reports/q3.pdf", "file:reports/q3.pdf"),
             ("/w/acme/files/reports/..hidden", "file:reports/..hidden"),
-            ("/w/acme/files/reports/v1.2..3.txt", "file:reports/v1.2..3.txt"),
+            (
+                "/w/acme/files/reports/v1.2..3.txt",
+                "file:reports/v1.2..3.txt",
+            ),
             ("/w/acme/files/reports/", "file:reports/"),
             ("/w/acme/files/caf%C3%A9", "file:café"),
             ("/w/acme/files/a-b_c~d(e)", "file:a-b_c~d(e)"),
         ] {
             let d = t.matching("GET", path);
-            assert_eq!(d.and_then(|d| d.resource).as_deref(), Some(resource), "{path}");
+            assert_eq!(
+                d.and_then(|d| d.resource).as_deref(),
+                Some(resource),
+                "{path}"
+            );
         }
     }
 

@@ -19,7 +19,10 @@ fn replay(target: &str, check: fn(&[u8])) {
     };
     let mut inputs: Vec<PathBuf> = entries
         .map(|entry| entry.unwrap().path())
-        .filter(|p| p.file_name().is_some_and(|n| n != ".gitkeep" && n != "README.md"))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n != ".gitkeep" && n != "README.md")
+        })
         .collect();
     inputs.sort();
     for input in inputs {

@@ -33,7 +33,9 @@ async fn app_and_reports_reader() -> (TestApp, String) {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (status, created) = send(
         app.as_owner(Method::POST, "/api/v1/workspaces/acme/api-users")
-            .json(&json!({"name": "reports", "roles": ["file-reader"], "grants": ["file:reports/*"]})),
+            .json(
+                &json!({"name": "reports", "roles": ["file-reader"], "grants": ["file:reports/*"]}),
+            ),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
@@ -119,6 +121,48 @@ async fn path_parameter_or_escape_in_a_captured_segment_cannot_reach_a_file_outs
         // Empty segments: merged by servers, or an absolute path once joined.
         "/w/acme/files/reports//..//secret/db.sql",
     ] {
+        assert_eq!(ask(&app, &token, uri).await, StatusCode::FORBIDDEN, "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn colon_in_a_captured_type_cannot_change_which_resource_is_judged() {
+    // A rule whose resource type comes from the path: `/w/acme/device/abc` is `device:abc`.
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.route = vec![RouteRule {
+            methods: vec![],
+            path: "/w/{workspace}/{kind}/{id}".into(),
+            permission: "objects:read".into(),
+            resource: Some("{kind}:{id}".into()),
+            workspace: "{workspace}".into(),
+            query_token: false,
+        }]
+    })
+    .await
+    .expect("SQLite");
+    send(
+        app.as_owner(Method::POST, "/api/v1/workspaces/acme/roles")
+            .json(&json!({"name": "device-reader", "permissions": ["objects:read"]})),
+    )
+    .await;
+    let (status, created) = send(
+        app.as_owner(Method::POST, "/api/v1/workspaces/acme/api-users")
+            .json(&json!({"name": "devices", "roles": ["device-reader"], "grants": ["device:*"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let token = created["token"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    app.remember(&token);
+    assert_eq!(
+        ask(&app, &token, "/w/acme/device/abc").await,
+        StatusCode::OK,
+        "the grant itself works"
+    );
+    // Upstream, the type is `device:vault`; judged as `device:vault:x`, `device:*` would reach it.
+    for uri in ["/w/acme/device:vault/x", "/w/acme/device%3Avault/x"] {
         assert_eq!(ask(&app, &token, uri).await, StatusCode::FORBIDDEN, "{uri}");
     }
 }
