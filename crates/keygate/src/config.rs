@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_FILE: &str = "keygate.toml";
 
 /// Keys that `KEYGATE_*` environment variables may set.
-const ENV_KEYS: [&str; 13] = [
+const ENV_KEYS: [&str; 14] = [
     "auth_failures_per_minute",
+    "forward_auth_headers",
     "signup",
     "session_hours",
     "trusted_proxies",
@@ -36,6 +37,34 @@ pub enum LogFormat {
     #[default]
     Text,
     Json,
+}
+
+/// Which headers carry the original request's method and URI to `/auth/forward`. Keygate must
+/// judge a request by what the proxy wrote, never by what the client sent: a proxy overwrites
+/// its own family but passes the other one on from the client as it came.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardAuthHeaders {
+    /// Either family. When both are present they must say the same, or the request is refused:
+    /// safe with any proxy that sets at least one family.
+    #[default]
+    Any,
+    /// `X-Forwarded-Method` and `X-Forwarded-Uri` only (Traefik, Caddy); `X-Original-*` are
+    /// ignored.
+    XForwarded,
+    /// `X-Original-Method` and `X-Original-URI` only (nginx); `X-Forwarded-Method/-Uri` are
+    /// ignored.
+    XOriginal,
+}
+
+impl ForwardAuthHeaders {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ForwardAuthHeaders::Any => "any",
+            ForwardAuthHeaders::XForwarded => "x-forwarded",
+            ForwardAuthHeaders::XOriginal => "x-original",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -89,6 +118,9 @@ pub struct Config {
     /// matches none is denied.
     #[serde(default)]
     pub route: Vec<keygate_domain::route::RouteRule>,
+    /// Which header family `/auth/forward` reads the original method and URI from.
+    #[serde(default)]
+    pub forward_auth_headers: ForwardAuthHeaders,
 }
 
 fn default_auth_failures_per_minute() -> u32 {
@@ -140,6 +172,7 @@ impl Default for Config {
             session_hours: default_session_hours(),
             trusted_proxies: Vec::new(),
             route: Vec::new(),
+            forward_auth_headers: ForwardAuthHeaders::default(),
         }
     }
 }
@@ -275,7 +308,7 @@ impl Config {
             "\"[not set]\""
         };
         format!(
-            "bind = \"{}\"\npublic_url = \"{}\"\ndatabase_url = \"{}\"\ntoken_prefix = \"{}\"\ntoken_pepper = {}\nlog = \"{}\"\nlog_format = \"{}\"\ncache_ttl_seconds = {}\ncache_max_tokens = {}\nauth_failures_per_minute = {}\nsignup = {}\nsession_hours = {}\ntrusted_proxies = {:?}\n",
+            "bind = \"{}\"\npublic_url = \"{}\"\ndatabase_url = \"{}\"\ntoken_prefix = \"{}\"\ntoken_pepper = {}\nlog = \"{}\"\nlog_format = \"{}\"\ncache_ttl_seconds = {}\ncache_max_tokens = {}\nauth_failures_per_minute = {}\nsignup = {}\nsession_hours = {}\ntrusted_proxies = {:?}\nforward_auth_headers = \"{}\"\n",
             self.bind,
             self.public_url
                 .as_deref()
@@ -297,6 +330,7 @@ impl Config {
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>(),
+            self.forward_auth_headers.as_str(),
         )
     }
 }
@@ -403,6 +437,27 @@ mod tests {
             if let Err(e) = err {
                 assert!(!e.to_string().contains("1234567890"), "{e}");
             }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn forward_auth_headers_from_the_file_or_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None, &Overrides::default()).expect("loads");
+            assert_eq!(c.forward_auth_headers, ForwardAuthHeaders::Any);
+            jail.create_file("keygate.toml", "forward_auth_headers = \"x-original\"\n")?;
+            let c = Config::load(None, &Overrides::default()).expect("loads");
+            assert_eq!(c.forward_auth_headers, ForwardAuthHeaders::XOriginal);
+            assert!(
+                c.describe()
+                    .contains("forward_auth_headers = \"x-original\"")
+            );
+            jail.set_env("KEYGATE_FORWARD_AUTH_HEADERS", "x-forwarded");
+            let c = Config::load(None, &Overrides::default()).expect("loads");
+            assert_eq!(c.forward_auth_headers, ForwardAuthHeaders::XForwarded);
+            jail.set_env("KEYGATE_FORWARD_AUTH_HEADERS", "forwarded");
+            assert!(Config::load(None, &Overrides::default()).is_err());
             Ok(())
         });
     }

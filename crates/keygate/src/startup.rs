@@ -68,6 +68,7 @@ impl Application {
             public_url: config.public_url.clone(),
             trusted_proxies: std::sync::Arc::new(config.trusted_proxies.clone()),
             routes: std::sync::Arc::new(config.routes()?),
+            forward_auth_headers: config.forward_auth_headers,
             session_lifetime: config.session_lifetime()?,
         }));
         Ok(Self {

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use keygate::config::{Config, Overrides};
+use keygate::config::{Config, ForwardAuthHeaders, Overrides};
 use keygate_client::Verifier;
 use keygate_testkit::{Backend, eventually, spawn_keygate_with};
 use reqwest::Method;
@@ -48,13 +48,20 @@ async fn nginx_guards_the_iot_api_with_route_rules() {
         return;
     };
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let rules = Config::load(Some(&here.join("keygate.toml")), &Overrides::default())
-        .expect("keygate.toml loads")
-        .route;
-    assert_eq!(rules.len(), 5, "one rule per route of the example API");
-    let keygate = spawn_keygate_with(Backend::Sqlite, |config| config.route = rules)
-        .await
-        .expect("SQLite is always available");
+    let loaded = Config::load(Some(&here.join("keygate.toml")), &Overrides::default())
+        .expect("keygate.toml loads");
+    assert_eq!(
+        loaded.route.len(),
+        5,
+        "one rule per route of the example API"
+    );
+    assert_eq!(loaded.forward_auth_headers, ForwardAuthHeaders::XOriginal);
+    let keygate = spawn_keygate_with(Backend::Sqlite, |config| {
+        config.route = loaded.route;
+        config.forward_auth_headers = loaded.forward_auth_headers;
+    })
+    .await
+    .expect("SQLite is always available");
 
     // The example API on a random port.
     let verifier = Verifier::builder(&keygate.url)
@@ -171,6 +178,19 @@ async fn nginx_guards_the_iot_api_with_route_rules() {
         let (got, _) = status(method.clone(), path, true).await;
         assert_eq!(got, expected, "{method} {path}");
     }
+    // A client naming another method or path in proxy headers is judged by what it does.
+    let forged = http
+        .delete(format!("{base}/devices/abc"))
+        .header("Authorization", format!("Bearer {token}"))
+        .header("X-Forwarded-Method", "GET")
+        .header("X-Forwarded-Uri", "/devices/abc")
+        .header("X-Original-Method", "GET")
+        .header("X-Original-URI", "/devices/abc")
+        .send()
+        .await
+        .expect("nginx answers");
+    assert_eq!(forged.status().as_u16(), 403, "forged DELETE");
+
     let (got, challenge) = status(Method::GET, "/devices/abc", false).await;
     assert_eq!(got, 401);
     assert_eq!(challenge.as_deref(), Some(r#"Token realm="keygate""#));

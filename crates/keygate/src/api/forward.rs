@@ -3,6 +3,11 @@
 //! its credentials as they came; the configured route rules say what the request needs. 200 lets
 //! the request through, with who it is in `X-Keygate-*` headers; 401 or 403 stops it. A request
 //! that matches no rule is denied.
+//!
+//! A proxy overwrites the headers it sets itself and passes every other header on from the
+//! client as it came. So the method and URI are read from one family only (the configured one),
+//! or, by default, from whichever family is present, refusing a request whose two families
+//! disagree: one of them was written by the client.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
@@ -14,6 +19,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{client_ip, presented_token};
 use super::openapi::{BadRequest, Forbidden, TooManyRequests, Unauthorized, Unavailable};
+use crate::config::ForwardAuthHeaders;
 use crate::service::{Question, Refusal, ServiceError, WorkspaceRef};
 
 /// Who the request is: the user's id, or `anonymous`.
@@ -23,13 +29,108 @@ const X_KEYGATE_WORKSPACE: HeaderName = HeaderName::from_static("x-keygate-works
 /// The token presented.
 const X_KEYGATE_TOKEN_ID: HeaderName = HeaderName::from_static("x-keygate-token-id");
 
-/// The original method, as Traefik and Caddy (`X-Forwarded-Method`) or nginx
-/// (`X-Original-Method`) send it.
-fn original<'a>(headers: &'a HeaderMap, names: [&str; 2]) -> Option<&'a str> {
-    names
-        .iter()
-        .find_map(|name| headers.get(*name))
-        .and_then(|v| v.to_str().ok())
+/// A pair of headers that name the original request's method and URI.
+struct Family {
+    method: &'static str,
+    uri: &'static str,
+}
+
+/// Traefik and Caddy.
+const X_FORWARDED: Family = Family {
+    method: "X-Forwarded-Method",
+    uri: "X-Forwarded-Uri",
+};
+
+/// nginx, as its configuration sets them.
+const X_ORIGINAL: Family = Family {
+    method: "X-Original-Method",
+    uri: "X-Original-URI",
+};
+
+/// The one value of header `name`, `None` when absent. Sent twice, empty or not text, it names
+/// nothing for certain (a proxy that appends instead of replacing leaves the client's value
+/// first): refused, never skipped in favour of another header.
+fn single<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiError> {
+    let mut values = headers.get_all(name).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            format!("{name} is sent more than once"),
+        ));
+    }
+    match value.to_str() {
+        Ok(text) if !text.is_empty() => Ok(Some(text)),
+        _ => Err(ApiError::bad_request(
+            "invalid_request",
+            format!("{name} is empty or not text"),
+        )),
+    }
+}
+
+/// The original method and URI as `family` names them; `None` when neither header is present.
+/// Without the method header, `own_method` (this request's method) stands in.
+fn read_family<'a>(
+    headers: &'a HeaderMap,
+    family: &Family,
+    own_method: &'a str,
+) -> Result<Option<(&'a str, &'a str)>, ApiError> {
+    let method = single(headers, family.method)?;
+    let uri = single(headers, family.uri)?;
+    match (method, uri) {
+        (None, None) => Ok(None),
+        (method, Some(uri)) => Ok(Some((method.unwrap_or(own_method), uri))),
+        (Some(_), None) => Err(ApiError::bad_request(
+            "invalid_request",
+            format!("{} without {}", family.method, family.uri),
+        )),
+    }
+}
+
+/// The method and URI of the request the proxy asks about, from the header family `setting`
+/// names. With [`ForwardAuthHeaders::Any`] either family counts, and a request carrying both
+/// that disagree is refused: the proxy set one, the client the other, and Keygate cannot tell
+/// which.
+fn original_request<'a>(
+    headers: &'a HeaderMap,
+    own_method: &'a str,
+    setting: ForwardAuthHeaders,
+) -> Result<(&'a str, &'a str), ApiError> {
+    let (found, wanted) = match setting {
+        ForwardAuthHeaders::XForwarded => (
+            read_family(headers, &X_FORWARDED, own_method)?,
+            "X-Forwarded-Uri (forward_auth_headers = \"x-forwarded\")",
+        ),
+        ForwardAuthHeaders::XOriginal => (
+            read_family(headers, &X_ORIGINAL, own_method)?,
+            "X-Original-URI (forward_auth_headers = \"x-original\")",
+        ),
+        ForwardAuthHeaders::Any => {
+            let forwarded = read_family(headers, &X_FORWARDED, own_method)?;
+            let original = read_family(headers, &X_ORIGINAL, own_method)?;
+            if let (Some(f), Some(o)) = (forwarded, original)
+                && f != o
+            {
+                return Err(ApiError::bad_request(
+                    "conflicting_forward_headers",
+                    "X-Forwarded-Method/-Uri and X-Original-Method/-URI name different requests; \
+                     the proxy must set both, or set forward_auth_headers to the one it sets",
+                ));
+            }
+            (
+                forwarded.or(original),
+                "X-Forwarded-Uri (Traefik, Caddy) or X-Original-URI (nginx)",
+            )
+        }
+    };
+    found.ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_request",
+            format!("forward-auth needs the original URI in {wanted}"),
+        )
+    })
 }
 
 /// Forward-auth for reverse proxies. The proxy sends the original request's method and URI in
@@ -44,10 +145,10 @@ fn original<'a>(headers: &'a HeaderMap, names: [&str; 2]) -> Option<&'a str> {
     tag = "decisions",
     security((), ("bearer" = []), ("token" = []), ("api_key" = []), ("x_api_key" = [])),
     params(
-        ("X-Forwarded-Method" = Option<String>, Header, description = "The original method (Traefik, Caddy); without it or `X-Original-Method`, this request's method"),
-        ("X-Forwarded-Uri" = Option<String>, Header, description = "The original path and query (Traefik, Caddy); this or `X-Original-URI` is required"),
+        ("X-Forwarded-Method" = Option<String>, Header, description = "The original method (Traefik, Caddy); without a method header, this request's method"),
+        ("X-Forwarded-Uri" = Option<String>, Header, description = "The original path and query (Traefik, Caddy); this or `X-Original-URI` is required. Read unless `forward_auth_headers` is `x-original`; when both families are read and disagree, the answer is `400 conflicting_forward_headers`"),
         ("X-Original-Method" = Option<String>, Header, description = "The original method (nginx)"),
-        ("X-Original-URI" = Option<String>, Header, description = "The original path and query (nginx)"),
+        ("X-Original-URI" = Option<String>, Header, description = "The original path and query (nginx). Read unless `forward_auth_headers` is `x-forwarded`"),
         ("X-Forwarded-For" = Option<String>, Header, description = "The client's address; believed only from a trusted proxy"),
     ),
     responses(
@@ -74,14 +175,11 @@ pub async fn forward(State(state): State<AppState>, request: axum::extract::Requ
 
 async fn decide(state: &AppState, request: axum::extract::Request) -> Result<Response, ApiError> {
     let headers = request.headers();
-    let method = original(headers, ["x-forwarded-method", "x-original-method"])
-        .unwrap_or(request.method().as_str());
-    let uri = original(headers, ["x-forwarded-uri", "x-original-uri"]).ok_or_else(|| {
-        ApiError::bad_request(
-            "invalid_request",
-            "forward-auth needs the original URI in X-Forwarded-Uri (Traefik, Caddy) or X-Original-URI (nginx)",
-        )
-    })?;
+    let (method, uri) = original_request(
+        headers,
+        request.method().as_str(),
+        state.forward_auth_headers,
+    )?;
     let (path, query) = uri
         .split_once('?')
         .map_or((uri, None), |(p, q)| (p, Some(q)));
@@ -90,7 +188,7 @@ async fn decide(state: &AppState, request: axum::extract::Request) -> Result<Res
             missing: None,
             message: format!(
                 "no route rule allows {method} {}",
-                state.keygate.format().redact(path)
+                state.keygate.format().redact(&super::decoded(path))
             ),
         }
         .into());
@@ -161,5 +259,132 @@ async fn decide(state: &AppState, request: axum::extract::Request) -> Result<Res
         Some(Refusal::Credentials(failure)) => {
             Err(ServiceError::InvalidCredentials(failure).into())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_str(v).expect("header value"));
+        }
+        h
+    }
+
+    fn code(e: ApiError) -> &'static str {
+        match e {
+            ApiError::BadRequest { code, .. } => code,
+            other => panic!("not a 400: {other:?}"),
+        }
+    }
+
+    const ANY: ForwardAuthHeaders = ForwardAuthHeaders::Any;
+
+    #[test]
+    fn either_family_alone_names_the_request() {
+        let f = headers(&[("x-forwarded-method", "POST"), ("x-forwarded-uri", "/a")]);
+        assert_eq!(original_request(&f, "GET", ANY).ok(), Some(("POST", "/a")));
+        let o = headers(&[("x-original-method", "PUT"), ("x-original-uri", "/b")]);
+        assert_eq!(original_request(&o, "GET", ANY).ok(), Some(("PUT", "/b")));
+        // Without a method header, the method of the request to /auth/forward.
+        let uri_only = headers(&[("x-original-uri", "/b")]);
+        assert_eq!(
+            original_request(&uri_only, "DELETE", ANY).ok(),
+            Some(("DELETE", "/b"))
+        );
+    }
+
+    #[test]
+    fn families_that_agree_pass_and_families_that_disagree_are_refused() {
+        let agree = headers(&[
+            ("x-forwarded-method", "GET"),
+            ("x-forwarded-uri", "/a"),
+            ("x-original-method", "GET"),
+            ("x-original-uri", "/a"),
+        ]);
+        assert_eq!(
+            original_request(&agree, "GET", ANY).ok(),
+            Some(("GET", "/a"))
+        );
+        for (name, value) in [
+            ("x-forwarded-uri", "/public/x"),
+            ("x-forwarded-method", "DELETE"),
+            ("x-original-uri", "/public/x"),
+        ] {
+            let mut h = agree.clone();
+            h.insert(name, HeaderValue::from_str(value).expect("value"));
+            let e = original_request(&h, "GET", ANY).expect_err(name);
+            assert_eq!(code(e), "conflicting_forward_headers", "{name}");
+        }
+        // Beside a proxy that sets only the URI, a forged method alone is half a family, and a
+        // forged whole family disagrees with the stand-in method.
+        let forged_method = headers(&[("x-original-uri", "/a"), ("x-forwarded-method", "GET")]);
+        assert_eq!(
+            code(original_request(&forged_method, "DELETE", ANY).expect_err("half a family")),
+            "invalid_request"
+        );
+        let forged_family = headers(&[
+            ("x-original-uri", "/a"),
+            ("x-forwarded-method", "GET"),
+            ("x-forwarded-uri", "/a"),
+        ]);
+        assert_eq!(
+            code(original_request(&forged_family, "DELETE", ANY).expect_err("method differs")),
+            "conflicting_forward_headers"
+        );
+    }
+
+    #[test]
+    fn the_configured_family_wins_and_the_other_is_ignored() {
+        let both = headers(&[
+            ("x-forwarded-method", "GET"),
+            ("x-forwarded-uri", "/public/x"),
+            ("x-original-method", "DELETE"),
+            ("x-original-uri", "/w/acme/devices/abc"),
+        ]);
+        assert_eq!(
+            original_request(&both, "GET", ForwardAuthHeaders::XOriginal).ok(),
+            Some(("DELETE", "/w/acme/devices/abc"))
+        );
+        assert_eq!(
+            original_request(&both, "GET", ForwardAuthHeaders::XForwarded).ok(),
+            Some(("GET", "/public/x"))
+        );
+        // The configured family must be there: the other one never stands in for it.
+        let forwarded_only = headers(&[("x-forwarded-uri", "/public/x")]);
+        assert_eq!(
+            code(
+                original_request(&forwarded_only, "GET", ForwardAuthHeaders::XOriginal)
+                    .expect_err("missing")
+            ),
+            "invalid_request"
+        );
+    }
+
+    #[test]
+    fn repeated_empty_or_binary_headers_are_refused_not_skipped() {
+        let twice = headers(&[
+            ("x-original-uri", "/public/x"),
+            ("x-original-uri", "/w/acme/devices/abc"),
+        ]);
+        let empty = headers(&[("x-original-uri", ""), ("x-forwarded-uri", "/public/x")]);
+        let mut binary = headers(&[("x-forwarded-uri", "/public/x")]);
+        binary.insert(
+            "x-original-uri",
+            HeaderValue::from_bytes(b"/w/\xff").expect("obs-text"),
+        );
+        for (what, h) in [("twice", twice), ("empty", empty), ("binary", binary)] {
+            for setting in [ANY, ForwardAuthHeaders::XOriginal] {
+                let e = original_request(&h, "GET", setting).expect_err(what);
+                assert_eq!(code(e), "invalid_request", "{what}");
+            }
+        }
+        assert_eq!(
+            code(original_request(&HeaderMap::new(), "GET", ANY).expect_err("none")),
+            "invalid_request"
+        );
     }
 }

@@ -63,6 +63,8 @@ pub struct Shared {
     pub trusted_proxies: std::sync::Arc<Vec<ipnet::IpNet>>,
     /// Forward-auth route rules.
     pub routes: std::sync::Arc<keygate_domain::route::RouteTable>,
+    /// Which headers carry the original method and URI to forward-auth.
+    pub forward_auth_headers: crate::config::ForwardAuthHeaders,
     /// How long a web UI sign-in lasts.
     pub session_lifetime: chrono::Duration,
 }
@@ -94,6 +96,34 @@ pub fn password_link_url(base: &str, code: &str) -> String {
     format!("{base}/password/{code}")
 }
 
+/// What a log line may say of a request's URI: its path, percent-decoded (so that an encoded
+/// token is recognised as one) with tokens and one-time codes hidden, and never the query string,
+/// where `api_token` travels.
+pub fn loggable_uri(uri: &axum::http::Uri, format: &keygate_domain::TokenFormat) -> String {
+    let mut out = format
+        .redact(&redact_invitation_code(&decoded(uri.path())))
+        .into_owned();
+    if uri.query().is_some() {
+        out.push_str("?[query]");
+    }
+    out
+}
+
+/// A path percent-decoded until nothing is left to decode (at most three times: a double-encoded
+/// token is still a token to a proxy that decodes twice), lossily as UTF-8.
+pub fn decoded(path: &str) -> String {
+    let mut text = path.to_owned();
+    for _ in 0..3 {
+        if !text.contains('%') {
+            break;
+        }
+        text = percent_encoding::percent_decode_str(&text)
+            .decode_utf8_lossy()
+            .into_owned();
+    }
+    text
+}
+
 /// A URI with the one-time code after `/invitations/`, `/password/` or `/password-links/` hidden:
 /// holding the code is what lets someone accept the invitation or set the password.
 fn redact_invitation_code(uri: &str) -> String {
@@ -121,13 +151,12 @@ pub fn router(state: AppState) -> Router {
             if !tracing::enabled!(tracing::Level::INFO) {
                 return Span::none();
             }
-            // The URI may carry a token (`api_token=`, or pasted by mistake) or an invitation
-            // code: redact both.
-            let uri = redact_invitation_code(&req.uri().to_string());
+            // The URI may carry a token (`api_token=`, or pasted by mistake, encoded or not) or
+            // an invitation code: neither is logged.
             tracing::info_span!(
                 "request",
                 method = %req.method(),
-                uri = %format.redact(&uri),
+                uri = %loggable_uri(req.uri(), &format),
             )
         })
         .on_request(())
@@ -142,7 +171,7 @@ pub fn router(state: AppState) -> Router {
     let router = Router::new()
         .merge(rest)
         .merge(graphql::routes())
-        .merge(openapi::docs_routes(&openapi))
+        .merge(docs_with_policy(openapi::docs_routes(&openapi)))
         .merge(crate::web::routes(state.clone()))
         // Documented in `openapi::ApiDoc`, once per method.
         .route(openapi::FORWARD_PATH, axum::routing::any(forward::forward))
@@ -153,6 +182,15 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
+        ))
+        // No answer is to be read as another type than the one it says (a JSON error as HTML).
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            hsts(state.public_url.as_deref()),
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(crate::metrics::TrackLayer)
@@ -165,6 +203,32 @@ pub fn router(state: AppState) -> Router {
         router
     };
     router.with_state(state)
+}
+
+/// Swagger UI loads its own scripts and styles from the binary and talks to this server only; it
+/// sets inline styles (React), so those are allowed, inline script is not. No page may frame it.
+const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+                        img-src 'self' data:; font-src 'self' data:; connect-src 'self'; \
+                        form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+fn docs_with_policy(docs: Router<AppState>) -> Router<AppState> {
+    docs.layer(SetResponseHeaderLayer::overriding(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(DOCS_CSP),
+    ))
+    .layer(SetResponseHeaderLayer::overriding(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("DENY"),
+    ))
+}
+
+/// `Strict-Transport-Security` when Keygate is reached over https (its `public_url` says so):
+/// browsers then never send a session cookie or a token to it in clear. Nothing otherwise: the
+/// header is ignored over http, and a deployment still on http must not be pinned to https.
+fn hsts(public_url: Option<&str>) -> Option<HeaderValue> {
+    public_url
+        .is_some_and(|url| url.starts_with("https://"))
+        .then(|| HeaderValue::from_static("max-age=31536000"))
 }
 
 /// The REST API and its OpenAPI document, from one source: each handler's `#[utoipa::path]`

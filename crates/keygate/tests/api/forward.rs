@@ -307,6 +307,8 @@ http {{
       proxy_set_header Content-Length "";
       proxy_set_header X-Original-Method $request_method;
       proxy_set_header X-Original-URI $request_uri;
+      proxy_set_header X-Forwarded-Method $request_method;
+      proxy_set_header X-Forwarded-Uri $request_uri;
     }}
     location / {{
       auth_request /_keygate;

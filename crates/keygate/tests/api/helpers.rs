@@ -257,6 +257,14 @@ async fn spawn(
 }
 
 impl TestApp {
+    /// The database this app runs on, to start another like it.
+    pub fn backend(&self) -> Backend {
+        match self.db {
+            TestDb::Sqlite { .. } => Backend::Sqlite,
+            TestDb::Postgres { .. } => Backend::Postgres,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

@@ -6,6 +6,7 @@
 //! invalid token makes the request anonymous, not an error; an invalid one adds
 //! `extensions.authentication` with the reason to the response.
 
+pub mod limits;
 mod loaders;
 mod page;
 mod schema;
@@ -34,13 +35,18 @@ pub type KeygateSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Deepest query accepted (GraphiQL's introspection query needs 13).
 pub const MAX_DEPTH: usize = 16;
-/// Most complex query accepted (one per field, lists counted once).
-pub const MAX_COMPLEXITY: usize = 2_000;
+/// Most complex query accepted: one per field, times the page size asked for (`first`, or the
+/// default page) under a paged list.
+pub const MAX_COMPLEXITY: usize = 10_000;
+/// Most directives on one field.
+pub const MAX_DIRECTIVES: usize = 4;
 
 pub fn schema() -> KeygateSchema {
     Schema::build(Query, Mutation, EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
+        .limit_directives(MAX_DIRECTIVES)
+        .extension(limits::RequestLimits)
         .finish()
 }
 
@@ -376,6 +382,10 @@ async fn get_graphql(
 /// to the executor, which reports it.
 fn is_mutation(query: &str, operation: Option<&str>) -> bool {
     use async_graphql::parser::types::{DocumentOperations, OperationType};
+    // The parser recurses on nested values: never hand it a document the executor would refuse.
+    if limits::check_nesting(query).is_err() {
+        return false;
+    }
     let Ok(document) = async_graphql::parser::parse_query(query) else {
         return false;
     };

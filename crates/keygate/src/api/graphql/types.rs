@@ -249,6 +249,16 @@ impl From<&Workspace> for WorkspaceGql {
     }
 }
 
+/// The complexity of a paged list: its fields' for each item of the page asked for (`first`, or
+/// `last`, or the default page), so that one request cannot ask for many large pages.
+fn list_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let items = first.or(last).map_or(crate::service::DEFAULT_PAGE, |n| {
+        u32::try_from(n).unwrap_or(1)
+    });
+    let items = items.clamp(1, crate::service::MAX_PAGE) as usize;
+    items.saturating_mul(child_complexity)
+}
+
 type Page<T> = Connection<OpaqueCursor<usize>, T, EmptyFields, EmptyFields>;
 
 /// Pages an in-memory list with opaque offset cursors.
@@ -303,6 +313,7 @@ impl WorkspaceGql {
     }
 
     /// The people in the workspace.
+    #[graphql(complexity = "list_cost(first, last, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -328,6 +339,7 @@ impl WorkspaceGql {
     }
 
     /// Service accounts (needs `api_users:manage`).
+    #[graphql(complexity = "list_cost(first, last, child_complexity)")]
     async fn api_users(
         &self,
         ctx: &Context<'_>,
@@ -435,6 +447,7 @@ impl WorkspaceGql {
     /// The audit log, newest first (needs `audit:read`). `after` is the cursor of the last entry
     /// of the previous page.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "list_cost(first, None, child_complexity)")]
     async fn audit(
         &self,
         ctx: &Context<'_>,

@@ -1,1 +1,429 @@
 //! Input of any size or nesting gets a 4xx and the server lives on; headers every answer carries.
+//!
+//! The nesting attacks run against the real `keygate` binary in a process of its own: were one of
+//! them to overflow the server's stack, the process would die (and this test would see it) instead
+//! of taking the test binary down with it.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, backend_tests, captured_logs, send, spawn_app_with};
+
+/// A `keygate serve` process on a fresh SQLite file, with an owner's token.
+struct Process {
+    child: Child,
+    addr: SocketAddr,
+    token: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Process {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("keygate.db").display());
+        let bin = env!("CARGO_BIN_EXE_keygate");
+        let boot = Command::new(bin)
+            .args(["--database-url", &url, "bootstrap"])
+            .args([
+                "--email",
+                "owner@example.com",
+                "--workspace",
+                "acme",
+                "--json",
+            ])
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run keygate bootstrap");
+        assert!(boot.status.success(), "bootstrap: {boot:?}");
+        let doc: Value = serde_json::from_slice(&boot.stdout).expect("bootstrap prints JSON");
+        let token = doc["token"].as_str().expect("a token").to_owned();
+        let mut child = Command::new(bin)
+            .args(["--database-url", &url, "serve", "--bind", "127.0.0.1:0"])
+            .current_dir(dir.path())
+            .env("KEYGATE_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn keygate serve");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some((_, rest)) = line.split_once("listening on http://") {
+                    let addr = rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
+                    let _ = tx.send(addr);
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("serve logs its address")
+            .trim_end_matches(|c: char| !c.is_ascii_digit())
+            .parse()
+            .expect("an address");
+        Process {
+            child,
+            addr,
+            token,
+            _dir: dir,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The process still runs and answers.
+    async fn assert_alive(&mut self, after: &str) {
+        let status = self.child.try_wait().expect("query the process");
+        assert!(
+            status.is_none(),
+            "the server died after {after}: {status:?}"
+        );
+        let health = reqwest::get(self.url("/healthz")).await;
+        assert!(
+            health.is_ok_and(|r| r.status() == StatusCode::OK),
+            "the server does not answer after {after}"
+        );
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn nested_list(levels: usize) -> String {
+    format!("{}\"x\"{}", "[".repeat(levels), "]".repeat(levels))
+}
+
+fn nested_object(levels: usize) -> String {
+    format!("{}1{}", "{a: ".repeat(levels), "}".repeat(levels))
+}
+
+/// Status and body, whatever the body is.
+async fn answer(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let response = request.send().await.expect("the server answers");
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Refused before the parser saw it, with the message of the nesting bound.
+fn assert_too_deep(got: &(StatusCode, Value), what: &str) {
+    assert_graphql_refused(got, what);
+    assert!(
+        got.1["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("nests deeper than")),
+        "{what}: refused by the nesting bound: {got:?}"
+    );
+}
+
+fn assert_graphql_refused(got: &(StatusCode, Value), what: &str) {
+    assert!(
+        got.0.is_client_error() || got.0 == StatusCode::OK,
+        "{what}: {got:?}"
+    );
+    assert!(
+        got.1["errors"].as_array().is_some_and(|e| !e.is_empty()),
+        "{what}: an error, not an answer: {got:?}"
+    );
+    assert!(got.1["data"].is_null(), "{what}: nothing ran: {got:?}");
+}
+
+#[tokio::test]
+async fn graphql_arguments_nested_thousands_deep_are_refused_and_the_server_lives_on() {
+    let mut server = Process::start();
+    let client = reqwest::Client::new();
+    for (label, query) in [
+        (
+            "a list 100 deep",
+            format!("{{ __type(name: {}) {{ name }} }}", nested_list(100)),
+        ),
+        (
+            "a list 2 500 deep",
+            format!("{{ __type(name: {}) {{ name }} }}", nested_list(2_500)),
+        ),
+        (
+            "an object 2 500 deep",
+            format!("{{ __type(name: {}) {{ name }} }}", nested_object(2_500)),
+        ),
+        (
+            "a list 30 000 deep",
+            format!("{{ __type(name: {}) {{ name }} }}", nested_list(30_000)),
+        ),
+        (
+            "selections 10 000 deep",
+            format!("{}{}", "{ a ".repeat(10_000), "}".repeat(10_000)),
+        ),
+        (
+            "parentheses 20 000 deep",
+            format!("{{ a{} }}", "(".repeat(20_000)),
+        ),
+    ] {
+        let post = answer(
+            client
+                .post(server.url("/graphql"))
+                .json(&json!({ "query": query })),
+        )
+        .await;
+        assert_too_deep(&post, &format!("POST with {label}"));
+        server.assert_alive(&format!("POST with {label}")).await;
+        if query.len() < 12_000 {
+            let get = answer(
+                client
+                    .get(server.url("/graphql"))
+                    .query(&[("query", query.as_str())]),
+            )
+            .await;
+            assert_too_deep(&get, &format!("GET with {label}"));
+            server.assert_alive(&format!("GET with {label}")).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn json_nested_thousands_deep_is_refused_and_the_server_lives_on() {
+    let mut server = Process::start();
+    let client = reqwest::Client::new();
+    let token = server.token.clone();
+    let deep = format!("{}1{}", "[".repeat(30_000), "]".repeat(30_000));
+    let deep_object = format!("{}1{}", "{\"a\":".repeat(10_000), "}".repeat(10_000));
+    for body in [
+        format!("{{\"query\": \"{{ user {{ id }} }}\", \"variables\": {{\"v\": {deep}}}}}"),
+        format!("{{\"query\": \"{{ user {{ id }} }}\", \"variables\": {deep_object}}}"),
+        format!("{{\"query\": \"{{ user {{ id }} }}\", \"extensions\": {deep}}}"),
+    ] {
+        let got = answer(
+            client
+                .post(server.url("/graphql"))
+                .header("content-type", "application/json")
+                .body(body),
+        )
+        .await;
+        assert!(got.0.is_client_error(), "GraphQL variables: {got:?}");
+        server.assert_alive("deeply nested GraphQL variables").await;
+    }
+    let variables = format!("{{\"v\": {}1{}}}", "[".repeat(5_000), "]".repeat(5_000));
+    let get = answer(client.get(server.url("/graphql")).query(&[
+        ("query", "{ user { id } }"),
+        ("variables", variables.as_str()),
+    ]))
+    .await;
+    assert!(get.0.is_client_error(), "GET variables: {get:?}");
+    server.assert_alive("deeply nested GET variables").await;
+    for (path, body) in [
+        ("/api/v1/tokens", format!("{{\"name\": {deep}}}")),
+        ("/api/v1/verify", format!("{{\"token\": {deep}}}")),
+        ("/api/v1/auth/check", deep_object.clone()),
+        (
+            "/api/v1/workspaces/acme/roles",
+            format!("{{\"permissions\": {deep}}}"),
+        ),
+    ] {
+        let got = answer(
+            client
+                .post(server.url(path))
+                .header("authorization", format!("Token {token}"))
+                .header("content-type", "application/json")
+                .body(body),
+        )
+        .await;
+        assert_eq!(got.0, StatusCode::BAD_REQUEST, "{path}: {got:?}");
+        assert!(got.1["error"]["code"].is_string(), "{path}: {got:?}");
+        server.assert_alive(path).await;
+    }
+}
+
+#[tokio::test]
+async fn hundreds_of_aliased_audit_pages_in_one_graphql_request_are_refused() {
+    let server = Process::start();
+    let client = reqwest::Client::new();
+    let ask = |query: String| {
+        client
+            .post(server.url("/graphql"))
+            .header("authorization", format!("Token {}", server.token))
+            .json(&json!({ "query": query }))
+    };
+    let aliased = (0..450)
+        .map(|i| format!("a{i}: audit(first: 500) {{ edges {{ node {{ id action }} }} }}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let got = answer(ask(format!(
+        "{{ workspace(slug: \"acme\") {{ {aliased} }} }}"
+    )))
+    .await;
+    assert_graphql_refused(&got, "450 aliased audit pages");
+    assert!(
+        got.1["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("aliased fields")),
+        "{got:?}"
+    );
+    // Few aliases, but large pages: the page size counts in the complexity.
+    let wide = (0..5)
+        .map(|i| format!("a{i}: audit(first: 500) {{ edges {{ node {{ id action time }} }} }}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let got = answer(ask(format!("{{ workspace(slug: \"acme\") {{ {wide} }} }}"))).await;
+    assert_graphql_refused(&got, "5 audit pages of 500");
+    assert!(
+        got.1["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("too complex")),
+        "{got:?}"
+    );
+    // One page of 500 is an ordinary request.
+    let one =
+        "{ workspace(slug: \"acme\") { audit(first: 500) { edges { node { id action } } } } }";
+    let got = answer(ask(one.to_owned())).await;
+    assert_eq!(got.0, StatusCode::OK, "{got:?}");
+    assert!(got.1["errors"].is_null(), "{got:?}");
+    assert!(
+        got.1["data"]["workspace"]["audit"]["edges"].is_array(),
+        "{got:?}"
+    );
+}
+
+backend_tests!(graphiql_introspection_still_fits_the_limits);
+
+async fn graphiql_introspection_still_fits_the_limits(app: TestApp) {
+    // The query GraphiQL sends on load: nested 15 deep, many fields, no aliases.
+    let query = include_str!("introspection.graphql");
+    let got = send(
+        app.anonymous(Method::POST, "/graphql")
+            .json(&json!({ "query": query })),
+    )
+    .await;
+    assert_eq!(got.0, StatusCode::OK, "{got:?}");
+    assert!(got.1["errors"].is_null(), "{got:?}");
+    assert!(got.1["data"]["__schema"]["types"].is_array());
+}
+
+backend_tests!(
+    a_percent_encoded_token_in_the_url_is_accepted_but_never_logged,
+    every_answer_says_nosniff_and_the_api_docs_cannot_be_framed,
+);
+
+async fn a_percent_encoded_token_in_the_url_is_accepted_but_never_logged(app: TestApp) {
+    let token = app.create_token(json!({"name": "export"})).await;
+    let secret = token["token"].as_str().expect("a secret").to_owned();
+    let (prefix, body) = secret.split_at(4);
+    let kind = &prefix[..3];
+    // `kgt%5F…` (the underscore encoded), and `kgt_…` with one character of the body encoded.
+    let encoded_underscore = format!("{kind}%5F{body}");
+    let encoded_inside = format!(
+        "{prefix}{}%{:02X}{}",
+        &body[..3],
+        body.as_bytes()[3],
+        &body[4..]
+    );
+    for presented in [&encoded_underscore, &encoded_inside] {
+        let got = app
+            .client
+            .get(app.url(&format!(
+                "/api/v1/workspaces/acme/audit?format=csv&api_token={presented}"
+            )))
+            .send()
+            .await
+            .expect("the server answers");
+        assert_eq!(got.status(), StatusCode::OK, "{presented}");
+        // Pasted into a path by mistake, it is not logged either.
+        let _ = app
+            .client
+            .get(app.url(&format!("/api/v1/tokens/{presented}")))
+            .send()
+            .await;
+    }
+    let logs = captured_logs();
+    let tail = &body[body.len() - 16..];
+    assert!(
+        !logs.contains(tail),
+        "the token's secret part appears in the log"
+    );
+}
+
+async fn every_answer_says_nosniff_and_the_api_docs_cannot_be_framed(app: TestApp) {
+    for (method, path) in [
+        (Method::GET, "/api/v1/auth/me"),
+        (Method::GET, "/healthz"),
+        (Method::GET, "/nowhere"),
+        (Method::POST, "/graphql"),
+        (Method::GET, "/api/openapi.json"),
+        (Method::GET, "/api/docs/"),
+        (Method::GET, "/signin"),
+    ] {
+        let got = app
+            .anonymous(method.clone(), path)
+            .send()
+            .await
+            .expect("the server answers");
+        assert_eq!(
+            got.headers()
+                .get("x-content-type-options")
+                .and_then(|v| v.to_str().ok()),
+            Some("nosniff"),
+            "{method} {path}"
+        );
+        // Not served over https here: no HSTS.
+        assert!(
+            got.headers().get("strict-transport-security").is_none(),
+            "{method} {path}"
+        );
+    }
+    let docs = app
+        .anonymous(Method::GET, "/api/docs/")
+        .send()
+        .await
+        .expect("the server answers");
+    let csp = docs
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    assert_eq!(
+        docs.headers()
+            .get("x-frame-options")
+            .and_then(|v| v.to_str().ok()),
+        Some("DENY")
+    );
+    // Behind https, browsers are told to stay there.
+    let Some(https) = spawn_app_with(app.backend(), |c| {
+        c.public_url = Some("https://keygate.example".into());
+    })
+    .await
+    else {
+        return;
+    };
+    let got = https
+        .anonymous(Method::GET, "/api/v1/auth/me")
+        .send()
+        .await
+        .expect("the server answers");
+    assert!(
+        got.headers()
+            .get("strict-transport-security")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("max-age=")),
+        "{:?}",
+        got.headers()
+    );
+}
