@@ -52,6 +52,7 @@ fn harness() -> &'static Harness {
                 public_url: None,
                 trusted_proxies: std::sync::Arc::new(Vec::new()),
                 routes: std::sync::Arc::new(routes),
+                forward_auth_headers: config.forward_auth_headers,
                 session_lifetime,
             }))
         });
