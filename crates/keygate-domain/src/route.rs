@@ -45,21 +45,70 @@ fn segments(path: &str) -> Vec<&str> {
     path.trim_start_matches('/').split('/').collect()
 }
 
-/// The segments of a request path, percent-decoded. `None` for a path a server could resolve
-/// differently from how it reads here: `.` or `..` segments, encoded slashes or backslashes,
-/// control characters, invalid UTF-8. Such requests match no rule, so they are denied.
+/// Characters a server, framework or file system between the proxy and the data could read as
+/// structure rather than as part of a name: separators (`/`, `\`), path parameters (`;`, which
+/// Tomcat, Jetty and Spring strip with what follows), a second round of escapes (`%`, which only
+/// `%25` or a broken escape leaves after decoding), a query or fragment (`?`, `#`), and the
+/// compatibility forms that Unicode normalisation (NFKC) turns into one of these or into `.`.
+fn is_structural(c: char) -> bool {
+    matches!(
+        c,
+        '/' | '\\'
+            | ';'
+            | '%'
+            | '?'
+            | '#'
+            // NFKC: `.`
+            | '\u{2024}'
+            | '\u{FE52}'
+            | '\u{FF0E}'
+            // NFKC: `..`, `...`
+            | '\u{2025}'
+            | '\u{2026}'
+            // NFKC: `/`, `\`
+            | '\u{FF0F}'
+            | '\u{FE68}'
+            | '\u{FF3C}'
+            // NFKC: `;`, `%`, `?`, `#`
+            | '\u{FE54}'
+            | '\u{FF1B}'
+            | '\u{FE6A}'
+            | '\u{FF05}'
+            | '\u{FE56}'
+            | '\u{FF1F}'
+            | '\u{FE5F}'
+            | '\u{FF03}'
+    ) || c.is_control()
+}
+
+/// A segment a server could resolve as "this directory" or "the parent", or trim to nothing:
+/// `.`, `..`, what Windows and some frameworks trim down to them (`...`, `.. `), and blanks.
+fn is_dot_or_blank_segment(segment: &str) -> bool {
+    !segment.is_empty() && segment.chars().all(|c| c == '.' || c.is_whitespace())
+}
+
+/// The segments of a request path, percent-decoded once. `None` for a path a server could
+/// resolve differently from how it reads here: dot or blank segments, separators, path
+/// parameters, escapes left after decoding (double encoding), control characters, invalid UTF-8,
+/// and empty segments other than a final one (`a//b`, which servers merge, or `files//etc` read
+/// as an absolute path).
+/// Such requests match no rule, so they are denied.
+///
+/// WARNING: everything a rule captures comes from these segments, and resource grants are
+/// matched against what it captured (`file:reports/*`). Loosening a check here lets a request
+/// whose capture reads as inside a grant reach something outside it upstream.
 fn request_segments(path: &str) -> Option<Vec<Cow<'_, str>>> {
-    segments(path)
-        .into_iter()
-        .map(|raw| {
+    let raw = path.strip_prefix('/')?.split('/').collect::<Vec<_>>();
+    let last = raw.len() - 1;
+    raw.into_iter()
+        .enumerate()
+        .map(|(i, raw)| {
             let decoded = percent_encoding::percent_decode_str(raw)
                 .decode_utf8()
                 .ok()?;
-            let unsafe_segment = decoded == "."
-                || decoded == ".."
-                || decoded
-                    .chars()
-                    .any(|c| c == '/' || c == '\\' || c.is_control());
+            let unsafe_segment = (decoded.is_empty() && i != last)
+                || is_dot_or_blank_segment(&decoded)
+                || decoded.chars().any(is_structural);
             (!unsafe_segment).then_some(decoded)
         })
         .collect()
@@ -97,15 +146,20 @@ fn parse_template(path: &str) -> Result<Vec<Segment>, String> {
     Ok(out)
 }
 
-/// Fills `{name}` in `template` from `captures`; `None` names an unknown capture.
 /// What a request's path captured, by name: a handful at most, so a list.
 type Captures<'a> = Vec<(&'a str, Cow<'a, str>)>;
 
+/// Fills `{name}` in `template` from `captures`. An error names an unknown capture, or a capture
+/// with a `:` placed before the template's own first `:`: in `{type}:{id}` or `{area}:read`, a
+/// path segment `device:abc` would move the boundary between type and id (or area and action),
+/// so the decision would be about another resource than the one the upstream serves.
 fn fill(template: &str, captures: &Captures<'_>) -> Result<String, String> {
     let mut out = String::new();
     let mut rest = template;
+    let mut past_separator = false;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
+        past_separator |= rest[..open].contains(':');
         let after = &rest[open + 1..];
         let close = after
             .find('}')
@@ -120,6 +174,11 @@ fn fill(template: &str, captures: &Captures<'_>) -> Result<String, String> {
             .ok_or_else(|| {
                 format!("`{template}` uses `{{{name}}}`, which the path does not capture")
             })?;
+        if !past_separator && value.contains(':') {
+            return Err(format!(
+                "`{{{name}}}` holds a `:` before the separator of `{template}`"
+            ));
+        }
         out.push_str(value);
         rest = &after[close + 1..];
     }
@@ -204,24 +263,26 @@ impl RouteTable {
     /// The demand of the first rule that matches `method` and `path` (without query string).
     pub fn matching(&self, method: &str, path: &str) -> Option<RouteDemand> {
         let parts = request_segments(path)?;
-        self.rules.iter().find_map(|(rule, template)| {
+        // The first rule whose method and path match decides, even when its templates cannot
+        // be filled: a later, perhaps looser, rule never gets a request the first one refused.
+        let (rule, captures) = self.rules.iter().find_map(|(rule, template)| {
             if !rule.methods.is_empty()
                 && !rule.methods.iter().any(|m| m.eq_ignore_ascii_case(method))
             {
                 return None;
             }
-            let captures = capture(template, &parts)?;
-            Some(RouteDemand {
-                permission: fill(&rule.permission, &captures).ok()?,
-                resource: rule
-                    .resource
-                    .as_ref()
-                    .map(|r| fill(r, &captures))
-                    .transpose()
-                    .ok()?,
-                workspace: fill(&rule.workspace, &captures).ok()?,
-                query_token: rule.query_token,
-            })
+            Some((rule, capture(template, &parts)?))
+        })?;
+        Some(RouteDemand {
+            permission: fill(&rule.permission, &captures).ok()?,
+            resource: rule
+                .resource
+                .as_ref()
+                .map(|r| fill(r, &captures))
+                .transpose()
+                .ok()?,
+            workspace: fill(&rule.workspace, &captures).ok()?,
+            query_token: rule.query_token,
         })
     }
 }
@@ -240,7 +301,11 @@ fn capture<'a>(template: &'a [Segment], parts: &'a [Cow<'a, str>]) -> Option<Cap
                 captures.push((name.as_str(), Cow::Borrowed(part.as_ref())));
             }
             Segment::Rest(name) => {
-                let rest = parts.get(i..).filter(|r| !r.is_empty())?.join("/");
+                // At least one named segment: `/files/` alone names no file.
+                let rest = parts
+                    .get(i..)
+                    .filter(|r| r.first().is_some_and(|p| !p.is_empty()))?
+                    .join("/");
                 captures.push((name.as_str(), Cow::Owned(rest)));
                 return Some(captures);
             }
@@ -349,6 +414,146 @@ mod tests {
             .matching("GET", "/w/acme/files/my%20report.txt")
             .expect("match");
         assert_eq!(d.resource.as_deref(), Some("file:my report.txt"));
+    }
+
+    #[test]
+    fn captures_that_could_mean_something_else_upstream_match_nothing() {
+        let t = table();
+        for (path, trick) in [
+            (
+                "/w/acme/files/reports/..;/secret/db.sql",
+                "`..;`: Tomcat drops `;`, leaving `..`",
+            ),
+            ("/w/acme/files/reports/.;/secret/db.sql", "`.;`"),
+            (
+                "/w/acme/files/reports;x/../secret",
+                "a path parameter, then `..`",
+            ),
+            (
+                "/w/acme/files/reports;jsessionid=1/q3.pdf",
+                "a path parameter",
+            ),
+            ("/w/acme/files/reports/%3B/secret", "an encoded `;`"),
+            (
+                "/w/acme/files/reports/..%3b/secret",
+                "`..` with an encoded `;`",
+            ),
+            (
+                "/w/acme/files/reports/%252e%252e/secret/db.sql",
+                "double-encoded `..`",
+            ),
+            (
+                "/w/acme/files/reports/%252E%252E/secret",
+                "double-encoded `..`, upper case",
+            ),
+            ("/w/acme/files/reports/..%252fsecret", "double-encoded `/`"),
+            ("/w/acme/files/reports/%25/secret", "an encoded `%`"),
+            ("/w/acme/files/reports/%zz", "a broken escape"),
+            ("/w/acme/files/reports/..%2fsecret", "an encoded `/`"),
+            ("/w/acme/files/reports/..%5csecret", "an encoded backslash"),
+            ("/w/acme/files/reports/..\\secret", "a backslash"),
+            ("/w/acme/files/reports/..%00/secret", "NUL after `..`"),
+            ("/w/acme/files/reports/%0a", "a newline"),
+            (
+                "/w/acme/files/reports/.../secret",
+                "`...`, which Windows trims to `..`",
+            ),
+            (
+                "/w/acme/files/reports/..%20/secret",
+                "`.. `, which Windows trims to `..`",
+            ),
+            (
+                "/w/acme/files/reports/%ef%bc%8e%ef%bc%8e/secret",
+                "full-width `..` (NFKC)",
+            ),
+            (
+                "/w/acme/files/reports/%e2%80%a5/secret",
+                "two-dot leader (NFKC `..`)",
+            ),
+            (
+                "/w/acme/files/reports/..%ef%bc%8fsecret",
+                "a full-width `/` (NFKC)",
+            ),
+            ("/w/acme/files/reports/%ef%b9%94x", "a small `;` (NFKC)"),
+            (
+                "/w/acme/files/reports/%c0%ae%c0%ae/secret",
+                "overlong UTF-8 `..`",
+            ),
+            ("/w/acme/files/reports/a%3Fb", "an encoded `?`"),
+            ("/w/acme/files/reports/a%23b", "an encoded `#`"),
+            (
+                "/w/acme/files//etc/passwd",
+                "an absolute path in the capture",
+            ),
+            ("/w/acme/files/reports//q3.pdf", "an empty segment"),
+            (
+                "/w/acme/files/reports/%20%20/q3.pdf",
+                "a blank segment, which trimming empties",
+            ),
+            (
+                "/w/acme;x/files/reports/q3.pdf",
+                "a path parameter in a single capture",
+            ),
+            (
+                "/w/acme/files;x/reports/q3.pdf",
+                "a path parameter in a literal",
+            ),
+            ("//w/acme/files/reports/q3.pdf", "an empty first segment"),
+            ("w/acme/files/reports/q3.pdf", "no leading `/`"),
+            ("/w/acme/files/", "a rest that names nothing"),
+            (
+                "/w/acme/devices/a;b/measurements",
+                "a path parameter in a device id",
+            ),
+        ] {
+            assert_eq!(t.matching("GET", path), None, "{trick}: {path}");
+        }
+    }
+
+    #[test]
+    fn a_colon_captured_before_the_templates_own_separator_matches_nothing() {
+        let t = RouteTable::new(vec![
+            rule(
+                &["GET"],
+                "/w/{workspace}/{kind}/{id}",
+                "{kind}:read",
+                Some("{kind}:{id}"),
+            ),
+            rule(&["GET"], "/w/{workspace}/{anything*}", "any:read", None),
+        ])
+        .expect("valid rules");
+        let d = t.matching("GET", "/w/acme/device/abc").expect("match");
+        assert_eq!(d.resource.as_deref(), Some("device:abc"));
+        // In the id, a `:` is only part of the id.
+        let d = t.matching("GET", "/w/acme/device/a:b").expect("match");
+        assert_eq!(d.resource.as_deref(), Some("device:a:b"));
+        // In the type, it would make `device:abc` the type upstream and `device` here; and the
+        // first matching rule decides, so the looser second rule does not take over.
+        assert_eq!(t.matching("GET", "/w/acme/device:abc/x"), None);
+        assert_eq!(t.matching("GET", "/w/acme/:x/y"), None);
+    }
+
+    #[test]
+    fn ordinary_names_still_match() {
+        let t = table();
+        for (path, resource) in [
+            ("/w/acme/files/reports/q3.pdf", "file:reports/q3.pdf"),
+            ("/w/acme/files/reports/..hidden", "file:reports/..hidden"),
+            (
+                "/w/acme/files/reports/v1.2..3.txt",
+                "file:reports/v1.2..3.txt",
+            ),
+            ("/w/acme/files/reports/", "file:reports/"),
+            ("/w/acme/files/caf%C3%A9", "file:café"),
+            ("/w/acme/files/a-b_c~d(e)", "file:a-b_c~d(e)"),
+        ] {
+            let d = t.matching("GET", path);
+            assert_eq!(
+                d.and_then(|d| d.resource).as_deref(),
+                Some(resource),
+                "{path}"
+            );
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! consent, forged proxy headers, path tricks and input past reason.
 
 mod consent;
+mod fuzz_regressions;
 mod input;
 mod paths;
 mod privileges;

@@ -1,1 +1,168 @@
-//! Forward-auth path tricks: `..;`, path parameters and encoded `%` in captured segments.
+//! Forward-auth path tricks: `..;`, path parameters and encoded `%` in captured segments, and
+//! every other way a captured segment could mean something else to the server behind the proxy.
+//! A caller granted `file:reports/*` must not reach a file outside `reports/`.
+
+use keygate_domain::route::RouteRule;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{Backend, TestApp, send, spawn_app_with};
+
+/// Files under `/w/{workspace}/files/`, the resource being the rest of the path.
+fn rules() -> Vec<RouteRule> {
+    vec![RouteRule {
+        methods: vec!["GET".into()],
+        path: "/w/{workspace}/files/{path*}".into(),
+        permission: "files:read".into(),
+        resource: Some("file:{path}".into()),
+        workspace: "{workspace}".into(),
+        query_token: false,
+    }]
+}
+
+/// The app, and the token of an API user in `acme` that may read the files under `reports/`.
+async fn app_and_reports_reader() -> (TestApp, String) {
+    let app = spawn_app_with(Backend::Sqlite, |c| c.route = rules())
+        .await
+        .expect("SQLite");
+    let (status, body) = send(
+        app.as_owner(Method::POST, "/api/v1/workspaces/acme/roles")
+            .json(&json!({"name": "file-reader", "permissions": ["files:read"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, created) = send(
+        app.as_owner(Method::POST, "/api/v1/workspaces/acme/api-users")
+            .json(
+                &json!({"name": "reports", "roles": ["file-reader"], "grants": ["file:reports/*"]}),
+            ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let token = created["token"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    app.remember(&token);
+    (app, token)
+}
+
+/// Forward-auth's answer for `GET uri`, as a proxy asks it. Both header families carry the same
+/// method and URI, so the answer does not depend on which one the server trusts.
+async fn ask(app: &TestApp, token: &str, uri: &str) -> StatusCode {
+    app.anonymous(Method::GET, "/auth/forward")
+        .header("X-Original-Method", "GET")
+        .header("X-Original-URI", uri)
+        .header("X-Forwarded-Method", "GET")
+        .header("X-Forwarded-Uri", uri)
+        .header("Authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .expect("send")
+        .status()
+}
+
+#[tokio::test]
+async fn dot_dot_semicolon_segment_cannot_reach_a_file_outside_the_granted_folder() {
+    let (app, token) = app_and_reports_reader().await;
+    assert_eq!(
+        ask(&app, &token, "/w/acme/files/reports/q3.pdf").await,
+        StatusCode::OK,
+        "the grant itself works"
+    );
+    for uri in [
+        "/w/acme/files/reports/..;/secret/db.sql",
+        "/w/acme/files/reports/..;x=1/secret/db.sql",
+        "/w/acme/files/reports/.;/../secret/db.sql",
+        "/w/acme/files/reports/..%3B/secret/db.sql",
+    ] {
+        assert_eq!(ask(&app, &token, uri).await, StatusCode::FORBIDDEN, "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn double_encoded_dot_dot_cannot_reach_a_file_outside_the_granted_folder() {
+    let (app, token) = app_and_reports_reader().await;
+    for uri in [
+        "/w/acme/files/reports/%252e%252e/secret/db.sql",
+        "/w/acme/files/reports/%252E%252E/secret/db.sql",
+        "/w/acme/files/reports/..%252fsecret%252fdb.sql",
+        "/w/acme/files/reports/%25252e%25252e/secret/db.sql",
+    ] {
+        assert_eq!(ask(&app, &token, uri).await, StatusCode::FORBIDDEN, "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn path_parameter_or_escape_in_a_captured_segment_cannot_reach_a_file_outside_the_granted_folder()
+ {
+    let (app, token) = app_and_reports_reader().await;
+    for uri in [
+        // A path parameter, which servers strip with what follows.
+        "/w/acme/files/reports/..;jsessionid=x/secret/db.sql",
+        "/w/acme/files/reports/x;/secret/db.sql",
+        // An escape left over after decoding once, or a broken one.
+        "/w/acme/files/reports/%25/secret",
+        "/w/acme/files/reports/%zz/secret",
+        // Separators in disguise: encoded, backslash, NUL, NFKC look-alikes, overlong UTF-8.
+        "/w/acme/files/reports/..%2fsecret/db.sql",
+        "/w/acme/files/reports/..\\secret\\db.sql",
+        "/w/acme/files/reports/..%5csecret%5cdb.sql",
+        "/w/acme/files/reports/..%00/secret/db.sql",
+        "/w/acme/files/reports/%ef%bc%8e%ef%bc%8e/secret/db.sql",
+        "/w/acme/files/reports/..%ef%bc%8fsecret",
+        "/w/acme/files/reports/%c0%ae%c0%ae/secret/db.sql",
+        // Dot segments Windows trims to `..`.
+        "/w/acme/files/reports/.../secret/db.sql",
+        "/w/acme/files/reports/..%20/secret/db.sql",
+        // A query or fragment hidden in a segment.
+        "/w/acme/files/reports/x%3F/../../secret/db.sql",
+        "/w/acme/files/reports/x%23/secret/db.sql",
+        // Empty segments: merged by servers, or an absolute path once joined.
+        "/w/acme/files/reports//..//secret/db.sql",
+    ] {
+        assert_eq!(ask(&app, &token, uri).await, StatusCode::FORBIDDEN, "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn colon_in_a_captured_type_cannot_change_which_resource_is_judged() {
+    // A rule whose resource type comes from the path: `/w/acme/device/abc` is `device:abc`.
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.route = vec![RouteRule {
+            methods: vec![],
+            path: "/w/{workspace}/{kind}/{id}".into(),
+            permission: "objects:read".into(),
+            resource: Some("{kind}:{id}".into()),
+            workspace: "{workspace}".into(),
+            query_token: false,
+        }]
+    })
+    .await
+    .expect("SQLite");
+    send(
+        app.as_owner(Method::POST, "/api/v1/workspaces/acme/roles")
+            .json(&json!({"name": "device-reader", "permissions": ["objects:read"]})),
+    )
+    .await;
+    let (status, created) = send(
+        app.as_owner(Method::POST, "/api/v1/workspaces/acme/api-users")
+            .json(&json!({"name": "devices", "roles": ["device-reader"], "grants": ["device:*"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let token = created["token"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    app.remember(&token);
+    assert_eq!(
+        ask(&app, &token, "/w/acme/device/abc").await,
+        StatusCode::OK,
+        "the grant itself works"
+    );
+    // Upstream, the type is `device:vault`; judged as `device:vault:x`, `device:*` would reach it.
+    for uri in ["/w/acme/device:vault/x", "/w/acme/device%3Avault/x"] {
+        assert_eq!(ask(&app, &token, uri).await, StatusCode::FORBIDDEN, "{uri}");
+    }
+}
