@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::access::{manage, parse_grants};
+use super::access::{manage, parse_grants, rights_with};
 use super::users::{default_display_name, hash_new_password};
 use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target, WorkspaceRef};
 

@@ -485,7 +485,6 @@ async fn member_manager_cannot_widen_a_members_grants_under_a_role_they_lack(app
     )
     .await;
     assert_eq!(got.0, StatusCode::FORBIDDEN, "{got:?}");
-    // Narrowing is fine.
     let got = send(
         app.with_token(&attacker, Method::PATCH, &path)
             .json(&json!({"grants": ["device:abc", "device:xyz"]})),
