@@ -3,7 +3,9 @@
 
 use reqwest::{Method, StatusCode};
 
-use crate::helpers::{Backend, TestApp, send, spawn_app_with};
+use crate::helpers::{
+    Backend, OWNER_PASSWORD, TestApp, WebClient, send, spawn_app_with, spawn_web_app_with,
+};
 
 const BAD: &str = "kgt_000000000000000000000000000000000";
 
@@ -104,4 +106,54 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_throttled() {
     )
     .await;
     assert_eq!(log["events"][0]["client_ip"], "198.51.100.2", "{log}");
+}
+
+/// The gate is part of the service's authentication: every way in that checks a credential waits
+/// once the address has failed too often, whichever interface it came through.
+#[tokio::test]
+async fn a_throttled_address_waits_on_every_way_in() {
+    let app = spawn_web_app_with(Backend::Sqlite, |c| {
+        c.auth_failures_per_minute = 3;
+        c.signup = true;
+    })
+    .await
+    .expect("SQLite");
+    // Failed passwords in the web UI count like failed tokens.
+    let web = WebClient::new(&app);
+    for _ in 0..4 {
+        let page = web.sign_in("owner@example.com", "not the password").await;
+        assert_ne!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    }
+    let page = WebClient::new(&app)
+        .sign_in("owner@example.com", OWNER_PASSWORD)
+        .await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "web sign-in");
+    assert_eq!(
+        me_as(&app, &app.owner.token, None).await.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "REST"
+    );
+    let graphql = app
+        .with_token(&app.owner.token, Method::POST, "/graphql")
+        .json(&serde_json::json!({"query": "{ user { id } }"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(graphql.status(), StatusCode::TOO_MANY_REQUESTS, "GraphQL");
+    let (status, body) = send(app.anonymous(Method::POST, "/api/v1/signup").json(
+        &serde_json::json!({"email": "new@example.com", "password": "long enough password"}),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "sign-up: {body}");
+    let code = "a".repeat(32);
+    let (status, body) = send(
+        app.anonymous(Method::POST, &format!("/api/v1/password-links/{code}"))
+            .json(&serde_json::json!({"password": "long enough password"})),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "password link: {body}"
+    );
 }
