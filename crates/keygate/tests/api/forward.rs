@@ -56,23 +56,8 @@ async fn app() -> TestApp {
 
 /// An API user in `acme` with `measurements:read` on device abc, and its token.
 async fn reader(app: &TestApp) -> String {
-    send(
-        app.as_owner(Method::POST, "/api/v1/workspaces/acme/roles")
-            .json(&json!({"name": "reader", "permissions": ["measurements:read"]})),
-    )
-    .await;
-    let (status, created) = send(
-        app.as_owner(Method::POST, "/api/v1/workspaces/acme/api-users")
-            .json(&json!({"name": "reader", "roles": ["reader"], "grants": ["device:abc"]})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let token = created["token"]["token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
-    app.remember(&token);
-    token
+    app.api_user_token("reader", &["measurements:read"], &["device:abc"])
+        .await
 }
 
 async fn ask(

@@ -257,6 +257,34 @@ async fn spawn(
 }
 
 impl TestApp {
+    /// A role in acme with `permissions`, and an API user holding it limited to `grants`;
+    /// returns the API user's token.
+    pub async fn api_user_token(
+        &self,
+        name: &str,
+        permissions: &[&str],
+        grants: &[&str],
+    ) -> String {
+        let (status, body) = send(
+            self.as_owner(Method::POST, "/api/v1/workspaces/acme/roles")
+                .json(&serde_json::json!({"name": name, "permissions": permissions})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, created) = send(
+            self.as_owner(Method::POST, "/api/v1/workspaces/acme/api-users")
+                .json(&serde_json::json!({"name": name, "roles": [name], "grants": grants})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let token = created["token"]["token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        self.remember(&token);
+        token
+    }
+
     /// The database this app runs on, to start another like it.
     pub fn backend(&self) -> Backend {
         match self.db {

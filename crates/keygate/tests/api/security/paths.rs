@@ -4,9 +4,8 @@
 
 use keygate_domain::route::RouteRule;
 use reqwest::{Method, StatusCode};
-use serde_json::json;
 
-use crate::helpers::{Backend, TestApp, send, spawn_app_with};
+use crate::helpers::{Backend, TestApp, spawn_app_with};
 
 /// Files under `/w/{workspace}/files/`, the resource being the rest of the path.
 fn rules() -> Vec<RouteRule> {
@@ -25,25 +24,9 @@ async fn app_and_reports_reader() -> (TestApp, String) {
     let app = spawn_app_with(Backend::Sqlite, |c| c.route = rules())
         .await
         .expect("SQLite");
-    let (status, body) = send(
-        app.as_owner(Method::POST, "/api/v1/workspaces/acme/roles")
-            .json(&json!({"name": "file-reader", "permissions": ["files:read"]})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, created) = send(
-        app.as_owner(Method::POST, "/api/v1/workspaces/acme/api-users")
-            .json(
-                &json!({"name": "reports", "roles": ["file-reader"], "grants": ["file:reports/*"]}),
-            ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let token = created["token"]["token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
-    app.remember(&token);
+    let token = app
+        .api_user_token("file-reader", &["files:read"], &["file:reports/*"])
+        .await;
     (app, token)
 }
 
@@ -140,22 +123,9 @@ async fn colon_in_a_captured_type_cannot_change_which_resource_is_judged() {
     })
     .await
     .expect("SQLite");
-    send(
-        app.as_owner(Method::POST, "/api/v1/workspaces/acme/roles")
-            .json(&json!({"name": "device-reader", "permissions": ["objects:read"]})),
-    )
-    .await;
-    let (status, created) = send(
-        app.as_owner(Method::POST, "/api/v1/workspaces/acme/api-users")
-            .json(&json!({"name": "devices", "roles": ["device-reader"], "grants": ["device:*"]})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let token = created["token"]["token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
-    app.remember(&token);
+    let token = app
+        .api_user_token("device-reader", &["objects:read"], &["device:*"])
+        .await;
     assert_eq!(
         ask(&app, &token, "/w/acme/device/abc").await,
         StatusCode::OK,
