@@ -12,8 +12,8 @@ mod time;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use keygate_domain::{
-    AuditEvent, Email, Invitation, Member, Membership, PermissionSet, ResourcePattern, Role, Scope,
-    Slug, Team, Token, TokenDigest, TokenKind, User, UserKind, Workspace,
+    AuditEvent, Credential, Email, Invitation, Member, Membership, PermissionSet, ResourcePattern,
+    Role, Scope, Slug, Team, Token, TokenDigest, TokenKind, User, UserKind, Workspace,
 };
 use uuid::Uuid;
 
@@ -266,6 +266,24 @@ pub struct Access {
     pub team_grants: Vec<ResourcePattern>,
 }
 
+/// How a decision names the workspace it is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkspaceLookup<'a> {
+    Id(Uuid),
+    Slug(&'a str),
+}
+
+/// Everything a decision in one workspace reads besides the token: the workspace, what the user
+/// holds in it, and its public role. Read in one round trip.
+#[derive(Debug, Clone)]
+pub struct DecisionContext {
+    pub workspace: Workspace,
+    /// The member's access; `None` when the user is not a member, or when no user was named.
+    pub access: Option<Access>,
+    /// The public role's permissions and resource grants; `None` when the workspace has none.
+    pub public: Option<(PermissionSet, Vec<ResourcePattern>)>,
+}
+
 /// Everything Keygate keeps. Implementations map their errors to [`StoreError`] and never see a
 /// clear token. Every change takes the audit entry that describes it and writes both in one
 /// transaction.
@@ -379,7 +397,19 @@ pub trait Store: Send + Sync + 'static {
     async fn membership(&self, workspace_id: Uuid, user_id: Uuid) -> Result<Option<Membership>>;
     /// The permissions and grants a member holds, directly and through teams; None for a
     /// non-member.
-    async fn access(&self, workspace_id: Uuid, user_id: Uuid) -> Result<Option<Access>>;
+    async fn access(&self, workspace_id: Uuid, user_id: Uuid) -> Result<Option<Access>> {
+        Ok(self
+            .decision_context(WorkspaceLookup::Id(workspace_id), Some(user_id))
+            .await?
+            .and_then(|context| context.access))
+    }
+    /// The workspace, `user_id`'s access in it and its public role, in one round trip; `None`
+    /// when no workspace goes by `workspace`.
+    async fn decision_context(
+        &self,
+        workspace: WorkspaceLookup<'_>,
+        user_id: Option<Uuid>,
+    ) -> Result<Option<DecisionContext>>;
     /// Members of the workspace, of one kind when given.
     async fn members(&self, workspace_id: Uuid, kind: Option<UserKind>) -> Result<Vec<Member>>;
     async fn member(&self, workspace_id: Uuid, user_id: Uuid) -> Result<Option<Member>>;
@@ -483,7 +513,11 @@ pub trait Store: Send + Sync + 'static {
     // Tokens.
 
     async fn insert_token(&self, new: &NewToken, audit: &NewAuditEvent) -> Result<Token>;
-    async fn token_by_digest(&self, digest: &TokenDigest) -> Result<Option<Token>>;
+    /// What a token with this digest proves, and its user, in one round trip.
+    async fn credential_by_digest(
+        &self,
+        digest: &TokenDigest,
+    ) -> Result<Option<(Credential, User)>>;
     /// The user's tokens, newest first.
     async fn tokens_of(&self, user_id: Uuid) -> Result<Vec<Token>>;
     /// Tokens of these users, newest first.

@@ -1,10 +1,11 @@
 //! Rows as the databases return them, and their conversion to domain types.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use keygate_domain::{
-    AuditEvent, Email, Invitation, Member, Membership, PermissionSet, ResourcePattern, Role, Scope,
-    Slug, Team, TeamRef, Token, TokenKind, User, UserKind, Workspace,
+    AuditEvent, Credential, Email, Invitation, Member, Membership, PermissionSet, ResourcePattern,
+    Role, Scope, Slug, Team, TeamRef, Token, TokenKind, User, UserKind, Workspace,
 };
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -368,11 +369,6 @@ impl From<AuditRow> for AuditEvent {
     }
 }
 
-/// Grants as stored: one pattern per row, parsed back on read.
-pub(crate) fn grants(rows: Vec<(String,)>) -> Result<Vec<ResourcePattern>, StoreError> {
-    rows.iter().map(|(p,)| grant(p)).collect()
-}
-
 #[derive(sqlx::FromRow)]
 pub(crate) struct SessionRow {
     session_id: Uuid,
@@ -392,4 +388,95 @@ impl TryFrom<SessionRow> for crate::Session {
             expires_at: r.session_expires_at.0,
         })
     }
+}
+
+/// A token's credential and its user, as `credential_by_digest` reads them.
+#[derive(sqlx::FromRow)]
+pub(crate) struct CredentialRow {
+    token_id: Uuid,
+    token_kind: String,
+    token_expires_at: Option<Ts>,
+    token_revoked_at: Option<Ts>,
+    token_scope: Option<Json<Scope>>,
+    #[sqlx(flatten)]
+    user: UserRow,
+}
+
+impl TryFrom<CredentialRow> for (Credential, User) {
+    type Error = StoreError;
+    fn try_from(r: CredentialRow) -> Result<Self, StoreError> {
+        let credential = Credential {
+            id: r.token_id,
+            kind: TokenKind::parse(&r.token_kind)
+                .ok_or_else(|| corrupt("token kind", &r.token_kind))?,
+            expires_at: r.token_expires_at.map(|t| t.0),
+            revoked_at: r.token_revoked_at.map(|t| t.0),
+            scope: r.token_scope.map(|s| Arc::new(s.0)),
+        };
+        Ok((credential, r.user.try_into()?))
+    }
+}
+
+/// One part of a decision's context (see `sql::decision_context`): which part in `part`, the
+/// rest in the columns that part uses.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ContextRow {
+    part: String,
+    id: Option<Uuid>,
+    a: Option<String>,
+    b: Option<String>,
+    n: Option<i32>,
+    t1: Option<Ts>,
+    t2: Option<Ts>,
+}
+
+fn json<T: serde::de::DeserializeOwned>(what: &str, text: Option<&str>) -> Result<T, StoreError> {
+    serde_json::from_str(text.unwrap_or("null")).map_err(|e| corrupt(what, e))
+}
+
+/// Assembles the parts of a decision's context; `None` without the workspace's own row.
+pub(crate) fn decision_context(
+    parts: Vec<ContextRow>,
+) -> Result<Option<crate::DecisionContext>, StoreError> {
+    let mut workspace = None;
+    let mut member = false;
+    let mut access = crate::Access::default();
+    let mut public = None;
+    for row in parts {
+        match row.part.as_str() {
+            "w" => {
+                let missing = || corrupt("workspace row", "incomplete");
+                workspace = Some(Workspace::try_from(WorkspaceRow {
+                    id: row.id.ok_or_else(missing)?,
+                    slug: row.a.ok_or_else(missing)?,
+                    name: row.b.ok_or_else(missing)?,
+                    max_token_lifetime_days: row.n,
+                    created_at: row.t1.ok_or_else(missing)?,
+                    updated_at: row.t2.ok_or_else(missing)?,
+                })?);
+            }
+            "m" => member = true,
+            "r" => access
+                .role_permissions
+                .push(json("role permissions", row.a.as_deref())?),
+            "g" => access.grants.push(grant(row.a.as_deref().unwrap_or(""))?),
+            "t" => access
+                .team_grants
+                .push(grant(row.a.as_deref().unwrap_or(""))?),
+            "p" => {
+                let permissions: PermissionSet = json("role permissions", row.a.as_deref())?;
+                let grants: Option<Vec<ResourcePattern>> = json("role grants", row.b.as_deref())?;
+                public = Some((permissions, grants.unwrap_or_default()));
+            }
+            other => return Err(corrupt("decision context part", other)),
+        }
+    }
+    // A member in two teams with the same grant holds it once.
+    access.team_grants.sort();
+    access.team_grants.dedup();
+    Ok(workspace.map(|workspace| crate::DecisionContext {
+        workspace,
+        access: member.then_some(access),
+        public,
+    }))
 }

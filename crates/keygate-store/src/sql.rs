@@ -55,9 +55,43 @@ macro_rules! invitation_cols {
     };
 }
 
+/// The workspace named by `$1` (its column `$by`), what user `$2` holds in it and its public role,
+/// as one statement: one row per part, `part` saying which (`w` the workspace, `m` membership, `r`
+/// a role's permissions held directly or through a team, `g` a member's grant, `t` a team's grant,
+/// `p` the public role's permissions and grants). No user (`$2` NULL) reads the workspace and its
+/// public role only.
+macro_rules! decision_context {
+    ($by:literal) => {
+        concat!(
+            "WITH w AS (SELECT id, slug, name, max_token_lifetime_days, created_at, updated_at \
+             FROM workspaces WHERE ",
+            $by,
+            " = $1) \
+             SELECT 'w' AS part, w.id AS id, w.slug AS a, w.name AS b, \
+             w.max_token_lifetime_days AS n, w.created_at AS t1, w.updated_at AS t2 FROM w \
+             UNION ALL SELECT 'm', NULL, NULL, NULL, NULL, NULL, NULL \
+             FROM members m JOIN w ON m.workspace_id = w.id WHERE m.user_id = $2 \
+             UNION ALL SELECT 'r', NULL, CAST(r.permissions AS TEXT), NULL, NULL, NULL, NULL \
+             FROM member_roles mr JOIN w ON mr.workspace_id = w.id \
+             JOIN roles r ON r.id = mr.role_id WHERE mr.user_id = $2 \
+             UNION ALL SELECT 'r', NULL, CAST(r.permissions AS TEXT), NULL, NULL, NULL, NULL \
+             FROM team_members tm JOIN w ON tm.workspace_id = w.id \
+             JOIN team_roles tr ON tr.team_id = tm.team_id \
+             JOIN roles r ON r.id = tr.role_id WHERE tm.user_id = $2 \
+             UNION ALL SELECT 'g', NULL, mg.pattern, NULL, NULL, NULL, NULL \
+             FROM member_grants mg JOIN w ON mg.workspace_id = w.id WHERE mg.user_id = $2 \
+             UNION ALL SELECT 't', NULL, tg.pattern, NULL, NULL, NULL, NULL \
+             FROM team_members tm JOIN w ON tm.workspace_id = w.id \
+             JOIN team_grants tg ON tg.team_id = tm.team_id WHERE tm.user_id = $2 \
+             UNION ALL SELECT 'p', NULL, CAST(r.permissions AS TEXT), CAST(r.grants AS TEXT), \
+             NULL, NULL, NULL FROM roles r JOIN w ON r.workspace_id = w.id \
+             WHERE r.name = 'public'"
+        )
+    };
+}
 pub(crate) use {
-    invitation_cols, membership_select, role_cols, role_returning, token_cols, user_cols,
-    workspace_cols,
+    decision_context, invitation_cols, membership_select, role_cols, role_returning, token_cols,
+    user_cols, workspace_cols,
 };
 
 /// Implements `Store` for `$store` (which has a `pool: Pool<$db>` field and the inherent methods
@@ -79,12 +113,12 @@ macro_rules! impl_store {
             WorkspaceRow,
         };
         use $crate::sql::{
-            invitation_cols, membership_select, role_cols, role_returning, token_cols, user_cols,
+            decision_context, invitation_cols, membership_select, role_cols, role_returning, token_cols, user_cols,
             workspace_cols,
         };
         use $crate::time::Ts;
         use $crate::{
-            Access, AuditFilter, MemberPatch, NewAuditEvent, NewInvitation,
+            AuditFilter, MemberPatch, NewAuditEvent, NewInvitation,
             NewMembership, NewRole, NewSession, NewTeam, NewToken, NewUser, NewWorkspace, Result,
             RolePatch, Session, TeamPatch, UserPatch, WorkspacePatch,
         };
@@ -890,51 +924,22 @@ macro_rules! impl_store {
                 Ok(rows::memberships(rows)?.pop())
             }
 
-            async fn access(&self, workspace_id: Uuid, user_id: Uuid) -> Result<Option<Access>> {
-                let member: Option<(Uuid,)> = sqlx::query_as(
-                    "SELECT user_id FROM members WHERE workspace_id = $1 AND user_id = $2",
-                )
-                .bind(workspace_id)
-                .bind(user_id)
-                .fetch_optional(&self.pool)
-                .await?;
-                if member.is_none() {
-                    return Ok(None);
-                }
-                let permissions: Vec<(Json<PermissionSet>,)> = sqlx::query_as(
-                    "SELECT r.permissions FROM member_roles mr JOIN roles r ON r.id = mr.role_id \
-                     WHERE mr.workspace_id = $1 AND mr.user_id = $2 \
-                     UNION ALL \
-                     SELECT r.permissions FROM team_members tm \
-                     JOIN team_roles tr ON tr.team_id = tm.team_id \
-                     JOIN roles r ON r.id = tr.role_id \
-                     WHERE tm.workspace_id = $1 AND tm.user_id = $2",
-                )
-                .bind(workspace_id)
-                .bind(user_id)
-                .fetch_all(&self.pool)
-                .await?;
-                let grants: Vec<(String,)> = sqlx::query_as(
-                    "SELECT pattern FROM member_grants WHERE workspace_id = $1 AND user_id = $2",
-                )
-                .bind(workspace_id)
-                .bind(user_id)
-                .fetch_all(&self.pool)
-                .await?;
-                let team_grants: Vec<(String,)> = sqlx::query_as(
-                    "SELECT DISTINCT tg.pattern FROM team_members tm \
-                     JOIN team_grants tg ON tg.team_id = tm.team_id \
-                     WHERE tm.workspace_id = $1 AND tm.user_id = $2",
-                )
-                .bind(workspace_id)
-                .bind(user_id)
-                .fetch_all(&self.pool)
-                .await?;
-                Ok(Some(Access {
-                    role_permissions: permissions.into_iter().map(|(p,)| p.0).collect(),
-                    grants: rows::grants(grants)?,
-                    team_grants: rows::grants(team_grants)?,
-                }))
+            async fn decision_context(
+                &self,
+                workspace: $crate::WorkspaceLookup<'_>,
+                user_id: Option<Uuid>,
+            ) -> Result<Option<$crate::DecisionContext>> {
+                let query = match workspace {
+                    $crate::WorkspaceLookup::Id(id) => {
+                        sqlx::query_as(decision_context!("id")).bind(id)
+                    }
+                    $crate::WorkspaceLookup::Slug(slug) => {
+                        sqlx::query_as(decision_context!("slug")).bind(slug)
+                    }
+                };
+                let parts: Vec<rows::ContextRow> =
+                    query.bind(user_id).fetch_all(&self.pool).await?;
+                rows::decision_context(parts)
             }
 
             async fn members(
@@ -1363,12 +1368,21 @@ macro_rules! impl_store {
                 Ok(token)
             }
 
-            async fn token_by_digest(&self, digest: &TokenDigest) -> Result<Option<Token>> {
-                let row: Option<TokenRow> =
-                    sqlx::query_as(concat!("SELECT ", token_cols!(), " FROM tokens WHERE digest = $1"))
-                        .bind(&digest.as_bytes()[..])
-                        .fetch_optional(&self.pool)
-                        .await?;
+            async fn credential_by_digest(
+                &self,
+                digest: &TokenDigest,
+            ) -> Result<Option<(keygate_domain::Credential, User)>> {
+                let row: Option<rows::CredentialRow> = sqlx::query_as(concat!(
+                    "SELECT token_id, token_kind, token_expires_at, token_revoked_at, token_scope, ",
+                    user_cols!(),
+                    " FROM (SELECT id AS token_id, kind AS token_kind, \
+                     expires_at AS token_expires_at, revoked_at AS token_revoked_at, \
+                     scope AS token_scope, user_id FROM tokens WHERE digest = $1) t \
+                     JOIN users ON users.id = t.user_id"
+                ))
+                .bind(&digest.as_bytes()[..])
+                .fetch_optional(&self.pool)
+                .await?;
                 row.map(TryInto::try_into).transpose()
             }
 

@@ -55,6 +55,7 @@ pub fn handle() -> &'static PrometheusHandle {
 /// The counters every verification with a cached token touches, looked up once.
 pub struct Hot {
     pub token_cache_hit: Counter,
+    pub decision_cache_hit: Counter,
     pub decided_ok: Counter,
 }
 
@@ -66,6 +67,7 @@ pub fn hot() -> &'static Hot {
         handle();
         Hot {
             token_cache_hit: metrics::counter!(CACHE_LOOKUPS, "cache" => "tokens", "result" => "hit"),
+            decision_cache_hit: metrics::counter!(CACHE_LOOKUPS, "cache" => "decisions", "result" => "hit"),
             decided_ok: metrics::counter!(DECISIONS, "code" => "ok"),
         }
     })

@@ -208,11 +208,16 @@ async fn decide(state: &AppState, request: axum::extract::Request) -> Result<Res
         permission: Some(permission),
         resource: demand.resource,
     };
-    let actor = match presented {
-        None => None,
-        Some(presented) => Some(state.keygate.authenticate_caller(&presented, ip).await?),
+    let decision = match presented {
+        None => state.keygate.decide_for(None, &question).await?,
+        Some(presented) => {
+            state
+                .keygate
+                .decide_caller(&presented, ip, &question)
+                .await?
+        }
     };
-    let decision = state.keygate.decide_for(actor.as_ref(), &question).await?;
+    let actor = decision.actor;
     match decision.refusal {
         None => {
             let mut response = StatusCode::OK.into_response();

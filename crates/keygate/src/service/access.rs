@@ -3,8 +3,8 @@
 
 use keygate_domain::model::builtin_role;
 use keygate_domain::{
-    Permission, PermissionSet, ResourcePattern, Resources, Rights, Role, Team, Workspace,
-    WorkspaceRights,
+    Permission, PermissionSet, ResourcePattern, Resources, Rights, Role, Scope, Slug, Team,
+    Workspace, WorkspaceRights,
 };
 use std::sync::Arc;
 
@@ -155,6 +155,8 @@ impl Keygate {
     ) -> ServiceResult<Option<Workspace>> {
         let key = match reference {
             WorkspaceRef::Id(id) => WorkspaceKey::Id(*id),
+            // A name that is not a slug names no workspace, and is not kept in the cache.
+            WorkspaceRef::Slug(slug) if Slug::parse(slug).is_err() => return Ok(None),
             WorkspaceRef::Slug(slug) => WorkspaceKey::Slug(slug.clone()),
         };
         if let Some(found) = self.cache.workspaces.get(&key).await {
@@ -194,17 +196,12 @@ impl Keygate {
         actor: &Actor,
         workspace: Uuid,
     ) -> ServiceResult<Option<Rights>> {
-        let scope = actor.token.as_ref().and_then(|t| t.scope.as_ref());
+        let scope = actor.token.as_ref().and_then(|t| t.scope.as_deref());
         if scope.is_some_and(|s| !s.admits_workspace(workspace)) {
             return Ok(None);
         }
-        let Some(rights) = self.held_rights(workspace, actor.user.id).await? else {
-            return Ok(None);
-        };
-        Ok(Some(match scope {
-            Some(scope) => rights.narrowed(scope),
-            None => rights,
-        }))
+        let access = self.access(workspace, actor.user.id).await?;
+        Ok(member_rights_of(access.as_deref(), scope, workspace))
     }
 
     /// What a member holds in `workspace` now, through their roles, teams and grants, before any
@@ -214,13 +211,11 @@ impl Keygate {
         workspace: Uuid,
         user: Uuid,
     ) -> ServiceResult<Option<Rights>> {
-        Ok(self.access(workspace, user).await?.map(|access| {
-            Rights::of_member(
-                &access.role_permissions,
-                &access.grants,
-                &access.team_grants,
-            )
-        }))
+        Ok(member_rights_of(
+            self.access(workspace, user).await?.as_deref(),
+            None,
+            workspace,
+        ))
     }
 
     /// What the workspace's public role allows anyone.
@@ -229,12 +224,10 @@ impl Keygate {
             return Ok(found);
         }
         let generation = self.cache.generation();
-        let rights = Arc::new(
-            match self.store.role(workspace, builtin_role::PUBLIC).await? {
-                Some(role) => Rights::of_member([&role.permissions], &role.grants, &[]),
-                None => Rights::none(),
-            },
-        );
+        let role = self.store.role(workspace, builtin_role::PUBLIC).await?;
+        let rights = Arc::new(public_rights_of(
+            role.map(|r| (r.permissions, r.grants)).as_ref(),
+        ));
         if self.cache.still_current(generation) {
             self.cache.public.insert(workspace, rights.clone()).await;
         }
@@ -314,6 +307,35 @@ impl Keygate {
             }
         }
         Ok(out)
+    }
+}
+
+/// A member's rights in `workspace` from their `access` (`None` for a non-member), narrowed by
+/// the scope of the token they act with; `None` when that scope leaves the workspace out.
+pub(super) fn member_rights_of(
+    access: Option<&Access>,
+    scope: Option<&Scope>,
+    workspace: Uuid,
+) -> Option<Rights> {
+    if scope.is_some_and(|s| !s.admits_workspace(workspace)) {
+        return None;
+    }
+    let held = Rights::of_member(
+        &access?.role_permissions,
+        &access?.grants,
+        &access?.team_grants,
+    );
+    Some(match scope {
+        Some(scope) => held.narrowed(scope),
+        None => held,
+    })
+}
+
+/// What a workspace's public role (its permissions and grants; `None` without one) allows anyone.
+pub(super) fn public_rights_of(role: Option<&(PermissionSet, Vec<ResourcePattern>)>) -> Rights {
+    match role {
+        Some((permissions, grants)) => Rights::of_member([permissions], grants, &[]),
+        None => Rights::none(),
     }
 }
 

@@ -1,67 +1,18 @@
-//! Authentication and decisions: from a presented secret to the user and token it stands for,
-//! and the answer to "may this caller do that in this workspace?".
+//! Authentication: from a presented secret to the user and token it stands for, and what a
+//! failed attempt costs the address it came from.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
-use keygate_domain::{
-    Credential, Denial, Membership, Permission, TokenStatus, Workspace, WorkspaceRights,
-};
+use keygate_domain::{Credential, Membership, TokenStatus};
 use keygate_store::NewAuditEvent;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::cache::CachedToken;
-use super::{Actor, AuthFailure, Keygate, ServiceError, ServiceResult, WorkspaceRef};
-
-/// The question other services ask: a token (or none, for anonymous callers), and optionally a
-/// workspace, a permission and a resource.
-#[derive(Debug, Clone, Default)]
-pub struct Question {
-    pub workspace: Option<WorkspaceRef>,
-    pub permission: Option<Permission>,
-    pub resource: Option<String>,
-}
-
-/// Why a decision is negative, in the words callers see.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    Credentials(AuthFailure),
-    NotAMember,
-    Forbidden { missing: String },
-}
-
-impl Refusal {
-    pub fn code(&self) -> &'static str {
-        match self {
-            Refusal::Credentials(f) => f.code(),
-            Refusal::NotAMember => "not_a_member",
-            Refusal::Forbidden { .. } => "forbidden",
-        }
-    }
-
-    pub fn missing(&self) -> Option<&str> {
-        match self {
-            Refusal::Forbidden { missing } => Some(missing),
-            _ => None,
-        }
-    }
-}
-
-/// The answer, with what it was based on.
-#[derive(Debug, Clone)]
-pub struct Decision {
-    pub refusal: Option<Refusal>,
-    /// The authenticated caller, when a valid token was presented.
-    pub actor: Option<Actor>,
-
-    /// The workspace asked about, when it exists.
-    pub workspace: Option<Workspace>,
-    /// The rights that applied in it.
-    pub rights: Option<WorkspaceRights>,
-}
+use super::{Actor, AuthFailure, Keygate, ServiceError, ServiceResult};
 
 impl Keygate {
     /// Resolves a presented token. Shape and checksum are checked before any storage access; a
@@ -96,12 +47,6 @@ impl Keygate {
                     }
                     Some(cached) => {
                         if current {
-                            // Only when absent: an entry already there keeps its time to live.
-                            self.cache
-                                .users
-                                .entry(cached.user.id)
-                                .or_insert(cached.user.clone())
-                                .await;
                             self.cache.tokens.insert(key, cached.clone()).await;
                         }
                         cached
@@ -110,10 +55,7 @@ impl Keygate {
             }
         };
         let now = self.clock.now();
-        check_status(&cached.credential, now)?;
-        if cached.user.is_disabled() {
-            return Err(ServiceError::InvalidCredentials(AuthFailure::InvalidToken));
-        }
+        usable(&cached.credential, &cached.user, now).map_err(ServiceError::InvalidCredentials)?;
         self.usage.note(cached.credential.id, now, ip);
         Ok(Actor {
             user: cached.user,
@@ -122,23 +64,16 @@ impl Keygate {
         })
     }
 
-    /// The token with this digest and its user (from the cache when another of their tokens
-    /// brought it there).
+    /// The token with this digest and its user, read in one round trip; the user is shared with
+    /// their other cached tokens.
     async fn load_token(
         &self,
         digest: &keygate_domain::TokenDigest,
     ) -> ServiceResult<Option<CachedToken>> {
-        let Some(token) = self.store.token_by_digest(digest).await? else {
+        let Some((credential, user)) = self.store.credential_by_digest(digest).await? else {
             return Ok(None);
         };
-        let user = match self.cache.users.get(&token.user_id).await {
-            Some(user) => user,
-            None => match self.store.user(token.user_id).await? {
-                Some(user) => Arc::new(user),
-                None => return Ok(None),
-            },
-        };
-        let credential = Credential::from(token);
+        let user = self.cache.users.share(user.id, user).await;
         Ok(Some(CachedToken { user, credential }))
     }
 
@@ -157,99 +92,19 @@ impl Keygate {
         }
         Ok(found)
     }
-
-    /// Decides `question` for the holder of `presented` (or an anonymous caller). Always an
-    /// answer; only storage failures are errors.
-    pub async fn decide(
-        &self,
-        presented: Option<&str>,
-        question: &Question,
-    ) -> ServiceResult<Decision> {
-        let actor = match presented {
-            None => None,
-            Some(presented) => match self.authenticate(presented, None).await {
-                Ok(actor) => Some(actor),
-                Err(ServiceError::InvalidCredentials(failure)) => {
-                    metrics::counter!(crate::metrics::DECISIONS, "code" => failure.code())
-                        .increment(1);
-                    return Ok(Decision {
-                        refusal: Some(Refusal::Credentials(failure)),
-                        actor: None,
-
-                        workspace: None,
-                        rights: None,
-                    });
-                }
-                Err(other) => return Err(other),
-            },
-        };
-        self.decide_for(actor.as_ref(), question).await
-    }
-
-    /// Decides `question` for an authenticated actor (or an anonymous caller). An unknown
-    /// workspace is answered like one where the caller is not a member and nothing is public, so
-    /// existence does not leak.
-    pub async fn decide_for(
-        &self,
-        actor: Option<&Actor>,
-        question: &Question,
-    ) -> ServiceResult<Decision> {
-        let mut decision = Decision {
-            refusal: None,
-            actor: actor.cloned(),
-
-            workspace: None,
-            rights: None,
-        };
-        let Some(reference) = &question.workspace else {
-            // Without a workspace there is only the token to judge.
-            if question.permission.is_some() {
-                return Err(keygate_domain::ValidationError::new(
-                    "workspace",
-                    "a permission can only be checked in a workspace",
-                )
-                .into());
-            }
-            return Ok(decision);
-        };
-        let workspace = self.find_workspace(reference).await?;
-        let rights = match &workspace {
-            Some(ws) => self.workspace_rights(actor, ws.id).await?,
-            None => WorkspaceRights {
-                member: None,
-                public: keygate_domain::Rights::none(),
-            },
-        };
-        decision.refusal =
-            match rights.check(question.permission.as_ref(), question.resource.as_deref()) {
-                Ok(()) => None,
-                // Anonymous callers are never members: what they lack is the permission.
-                Err(Denial::NotAMember) if actor.is_none() => Some(Refusal::Forbidden {
-                    missing: question
-                        .permission
-                        .as_ref()
-                        .map_or_else(|| "membership".to_owned(), ToString::to_string),
-                }),
-                Err(Denial::NotAMember) => Some(Refusal::NotAMember),
-                Err(Denial::Forbidden { missing }) => Some(Refusal::Forbidden { missing }),
-            };
-        decision.workspace = workspace;
-        decision.rights = Some(rights);
-        match &decision.refusal {
-            None => crate::metrics::hot().decided_ok.increment(1),
-            Some(refusal) => {
-                metrics::counter!(crate::metrics::DECISIONS, "code" => refusal.code()).increment(1);
-            }
-        }
-        Ok(decision)
-    }
 }
 
-fn check_status(credential: &Credential, now: DateTime<Utc>) -> ServiceResult<()> {
+/// Whether a known token may be used now: neither expired nor revoked, and its user not disabled.
+pub(super) fn usable(
+    credential: &Credential,
+    user: &keygate_domain::User,
+    now: DateTime<Utc>,
+) -> Result<(), AuthFailure> {
     match credential.status(now) {
+        TokenStatus::Active if user.is_disabled() => Err(AuthFailure::InvalidToken),
         TokenStatus::Active => Ok(()),
-        TokenStatus::Expired => Err(ServiceError::InvalidCredentials(AuthFailure::TokenExpired)),
-        TokenStatus::Revoked => Err(ServiceError::InvalidCredentials(AuthFailure::TokenRevoked)),
+        TokenStatus::Expired => Err(AuthFailure::TokenExpired),
+        TokenStatus::Revoked => Err(AuthFailure::TokenRevoked),
     }
 }
 

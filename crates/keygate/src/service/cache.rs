@@ -1,19 +1,27 @@
-//! The verification cache: what a token stands for, a member's access, a workspace's public role
-//! and workspaces by id or slug, so that deciding a request with a known token touches no
-//! database. Every change that affects access sends a [`Notice`]: applied here at once, and to
-//! every other node through the store (PostgreSQL `NOTIFY`).
+//! The verification cache: one entry per decision (a token and the workspace it is asked about,
+//! holding the token's user and credential and the rights it has there, evaluated), and for the
+//! management API what a token stands for, a member's access, a workspace's public role and
+//! workspaces by id or slug, so that deciding a request with a known token touches no database.
+//! Every change that affects access sends a [`Notice`]: applied here at once, and to every other
+//! node through the store (PostgreSQL `NOTIFY`).
 //!
 //! Entries live at most for the configured time to live, which is also how long cached tokens
-//! keep verifying while the database is down: after that, verification fails closed.
+//! keep verifying while the database is down: after that, verification fails closed. A decision
+//! is read from the store whole when it is not cached (never assembled from older entries), so
+//! it is never older than that either.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use keygate_domain::{Credential, Membership, Rights, User, Workspace};
+use std::hash::{BuildHasher, Hash};
+
+use keygate_domain::{Credential, Membership, Rights, User, Workspace, WorkspaceRights};
 use keygate_store::Access;
 use moka::future::Cache;
 use uuid::Uuid;
+
+use super::WorkspaceRef;
 
 /// What changed, as nodes tell each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,9 +93,108 @@ pub struct CachedToken {
     pub credential: Credential,
 }
 
+/// A decision's cache key: the token's digest, and the workspace asked about as a keyed hash of
+/// how it was named (0 when none was). The entry says what it answers
+/// ([`CachedDecision::answers`]): a hash that two names share is a miss, never a wrong answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DecisionKey {
+    digest: [u8; 32],
+    workspace: u64,
+}
+
+/// Everything a decision for one token and one workspace needs, evaluated: the token's user and
+/// credential, and the rights it has there. The user, the workspace and an unscoped token's
+/// rights are shared with the member's other tokens.
+#[derive(Debug, Clone)]
+pub struct CachedDecision {
+    pub user: Arc<User>,
+    pub credential: Credential,
+    pub place: Place,
+}
+
+/// The workspace a cached decision is about.
+#[derive(Debug, Clone)]
+pub enum Place {
+    /// None was asked about: only the token is judged.
+    Nowhere,
+    /// It exists; the rights are the token's there (its member rights narrowed by its scope, and
+    /// the public role's).
+    Known {
+        workspace: Arc<Workspace>,
+        rights: Arc<WorkspaceRights>,
+    },
+    /// No workspace goes by this name: nothing is allowed, as in a workspace where the caller is
+    /// not a member and nothing is public.
+    Unknown(WorkspaceRef),
+}
+
+impl CachedDecision {
+    /// Whether this entry is the decision about `asked`.
+    pub fn answers(&self, asked: Option<&WorkspaceRef>) -> bool {
+        match (&self.place, asked) {
+            (Place::Nowhere, None) => true,
+            (Place::Known { workspace, .. }, Some(WorkspaceRef::Id(id))) => workspace.id == *id,
+            (Place::Known { workspace, .. }, Some(WorkspaceRef::Slug(slug))) => {
+                workspace.slug.as_str() == slug
+            }
+            (Place::Unknown(named), Some(asked)) => named == asked,
+            _ => false,
+        }
+    }
+
+    fn workspace_id(&self) -> Option<Uuid> {
+        match &self.place {
+            Place::Known { workspace, .. } => Some(workspace.id),
+            Place::Nowhere | Place::Unknown(_) => None,
+        }
+    }
+}
+
+/// One copy of equal values (users, workspaces, rights) for the cached decisions that hold them:
+/// a value just read from the store is swapped for an equal one already held. It only ever hands
+/// out a value equal to the fresh one, so it needs no invalidation.
+pub struct Interner<K, V> {
+    held: Cache<K, Arc<V>>,
+}
+
+impl<K, V> Interner<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: PartialEq + Send + Sync + 'static,
+{
+    fn new(capacity: u64, ttl: Duration) -> Self {
+        Self {
+            held: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .build(),
+        }
+    }
+
+    /// `fresh`, or an equal value already shared.
+    pub async fn share(&self, key: K, fresh: V) -> Arc<V> {
+        if let Some(held) = self.held.get(&key).await
+            && *held == fresh
+        {
+            return held;
+        }
+        let fresh = Arc::new(fresh);
+        self.held.insert(key, fresh.clone()).await;
+        fresh
+    }
+}
+
 pub struct VerifyCache {
+    /// One entry per token and workspace asked about.
+    pub(super) decisions: Cache<DecisionKey, CachedDecision, foldhash::fast::RandomState>,
+    /// Seeds the hash of a workspace's name in [`DecisionKey`]; random per process.
+    names: foldhash::fast::RandomState,
     pub(super) tokens: Cache<[u8; 32], CachedToken>,
-    pub(super) users: Cache<Uuid, Arc<User>>,
+    /// Users shared by cached tokens and decisions.
+    pub(super) users: Interner<Uuid, User>,
+    pub(super) shared_workspaces: Interner<Uuid, Workspace>,
+    /// A member's rights in a workspace, shared by their unscoped tokens' decisions.
+    pub(super) shared_rights: Interner<(Uuid, Uuid), WorkspaceRights>,
     /// Digests that matched no token: floods of made-up tokens stop here.
     pub(super) unknown: Cache<[u8; 32], ()>,
     pub(super) workspaces: Cache<WorkspaceKey, Option<Workspace>>,
@@ -101,10 +208,11 @@ pub struct VerifyCache {
 
 impl VerifyCache {
     pub fn new(settings: CacheSettings) -> Self {
-        fn build<K, V>(capacity: u64, ttl: Duration) -> Cache<K, V>
+        fn build<K, V, S>(capacity: u64, ttl: Duration, hasher: S) -> Cache<K, V, S>
         where
-            K: std::hash::Hash + Eq + Send + Sync + 'static,
+            K: Hash + Eq + Send + Sync + 'static,
             V: Clone + Send + Sync + 'static,
+            S: BuildHasher + Clone + Send + Sync + 'static,
         {
             Cache::builder()
                 .max_capacity(capacity)
@@ -116,19 +224,47 @@ impl VerifyCache {
                         metrics::counter!(crate::metrics::CACHE_EVICTIONS).increment(1);
                     }
                 })
-                .build()
+                .build_with_hasher(hasher)
+        }
+        fn build_std<K, V>(capacity: u64, ttl: Duration) -> Cache<K, V>
+        where
+            K: Hash + Eq + Send + Sync + 'static,
+            V: Clone + Send + Sync + 'static,
+        {
+            build(
+                capacity,
+                ttl,
+                std::collections::hash_map::RandomState::new(),
+            )
         }
         let ttl = settings.ttl;
         let n = settings.max_tokens;
         Self {
-            tokens: build(n, ttl),
-            users: build(n, ttl),
-            unknown: build(n, ttl),
-            workspaces: build(n / 10 + 1, ttl),
-            access: build(n, ttl),
-            public: build(n / 10 + 1, ttl),
-            memberships: build(n, ttl),
+            decisions: build(n, ttl, foldhash::fast::RandomState::default()),
+            names: foldhash::fast::RandomState::default(),
+            tokens: build_std(n, ttl),
+            users: Interner::new(n, ttl),
+            shared_workspaces: Interner::new(n / 10 + 1, ttl),
+            shared_rights: Interner::new(n, ttl),
+            unknown: build_std(n, ttl),
+            workspaces: build_std(n / 10 + 1, ttl),
+            access: build_std(n, ttl),
+            public: build_std(n / 10 + 1, ttl),
+            memberships: build_std(n, ttl),
             generation: AtomicU64::new(0),
+        }
+    }
+
+    /// The key of the decision about the token with `digest` in the workspace `asked` names.
+    pub fn decision_key(&self, digest: &[u8; 32], asked: Option<&WorkspaceRef>) -> DecisionKey {
+        let workspace = match asked {
+            None => 0,
+            Some(WorkspaceRef::Id(id)) => self.names.hash_one((0u8, id.as_bytes())),
+            Some(WorkspaceRef::Slug(slug)) => self.names.hash_one((1u8, slug.as_bytes())),
+        };
+        DecisionKey {
+            digest: *digest,
+            workspace: workspace.max(1) * u64::from(asked.is_some()),
         }
     }
 
@@ -150,20 +286,32 @@ impl VerifyCache {
         match notice {
             Notice::Token(id) => {
                 let _ = self
+                    .decisions
+                    .invalidate_entries_if(move |_, cached| cached.credential.id == id);
+                let _ = self
                     .tokens
                     .invalidate_entries_if(move |_, cached| cached.credential.id == id);
             }
             Notice::User(id) => {
                 let _ = self
+                    .decisions
+                    .invalidate_entries_if(move |_, cached| cached.user.id == id);
+                let _ = self
                     .tokens
                     .invalidate_entries_if(move |_, cached| cached.user.id == id);
-                let _ = self.users.invalidate_entries_if(move |key, _| *key == id);
                 let _ = self.access.invalidate_entries_if(move |key, _| key.1 == id);
                 let _ = self
                     .memberships
                     .invalidate_entries_if(move |key, _| *key == id);
             }
             Notice::Workspace(id) => {
+                // Renames and new workspaces also change which names are unknown.
+                let _ = self.decisions.invalidate_entries_if(move |_, cached| {
+                    match cached.workspace_id() {
+                        Some(ws) => ws == id,
+                        None => matches!(cached.place, Place::Unknown(_)),
+                    }
+                });
                 let _ = self.access.invalidate_entries_if(move |key, _| key.0 == id);
                 let _ = self.public.invalidate_entries_if(move |key, _| *key == id);
                 // Anyone may have joined or left: memberships are cheap to reload.
@@ -174,8 +322,8 @@ impl VerifyCache {
                     .invalidate_entries_if(move |_, ws| ws.as_ref().is_none_or(|w| w.id == id));
             }
             Notice::All => {
+                self.decisions.invalidate_all();
                 self.tokens.invalidate_all();
-                self.users.invalidate_all();
                 self.unknown.invalidate_all();
                 self.workspaces.invalidate_all();
                 self.access.invalidate_all();

@@ -190,6 +190,20 @@ pub struct TestApp {
     pub owner: Persona,
     /// Every clear token this test has seen, for the leak scans.
     pub issued: Mutex<Vec<String>>,
+    /// What the server was started with, to start another node like it.
+    pub config: Config,
+}
+
+/// Another node of a [`TestApp`]: its own server and caches, on the same database.
+pub struct Node {
+    pub addr: SocketAddr,
+    pub keygate: Keygate,
+}
+
+impl Node {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
 }
 
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
@@ -249,6 +263,7 @@ async fn spawn(
             token: String::new(),
         },
         issued: Mutex::new(Vec::new()),
+        config,
     };
     test.owner = test
         .persona_with_password("owner@example.com", Some("acme"), owner_password)
@@ -283,6 +298,21 @@ impl TestApp {
             .to_owned();
         self.remember(&token);
         token
+    }
+
+    /// Another node on this app's database, serving on its own port with its own caches. It hears
+    /// of changes the way a second server does (the store's change notices), once its listener
+    /// has connected.
+    pub async fn second_node(&self) -> Node {
+        let app = Application::build_with_clock(&self.config, self.clock.clone())
+            .await
+            .expect("second node starts");
+        let node = Node {
+            addr: app.local_addr(),
+            keygate: app.keygate().clone(),
+        };
+        tokio::spawn(app.run_until_stopped());
+        node
     }
 
     /// The database this app runs on, to start another like it.

@@ -162,7 +162,7 @@ pub async fn verify(
         // The workspace is named back only to its members.
         workspace: decision
             .workspace
-            .as_ref()
+            .as_deref()
             .filter(|ws| memberships.iter().any(|m| m.workspace.id == ws.id))
             .map(WorkspaceAnswer::from),
         token_id: actor.and_then(|a| a.token.as_ref()).map(|t| t.id),
