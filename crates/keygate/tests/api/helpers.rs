@@ -197,7 +197,6 @@ pub struct TestApp {
 /// Another node of a [`TestApp`]: its own server and caches, on the same database.
 pub struct Node {
     pub addr: SocketAddr,
-    pub keygate: Keygate,
 }
 
 impl Node {
@@ -309,7 +308,6 @@ impl TestApp {
             .expect("second node starts");
         let node = Node {
             addr: app.local_addr(),
-            keygate: app.keygate().clone(),
         };
         tokio::spawn(app.run_until_stopped());
         node
