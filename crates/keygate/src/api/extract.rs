@@ -3,9 +3,11 @@
 
 use std::borrow::Cow;
 
+use axum::body::Bytes;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
 
 use super::AppState;
@@ -19,9 +21,30 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Json(value)),
-            Err(rejection) => Err(ApiError::from(rejection).redacted(state.keygate.format())),
+        let reject =
+            |rejection: JsonRejection| ApiError::from(rejection).redacted(state.keygate.format());
+        // Plainly JSON: read straight, and only a body that does not read is read again the way
+        // axum's extractor does, for its message naming where the body went wrong (which costs
+        // every request that reads).
+        let plain = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"application/json"));
+        if !plain {
+            return match axum::Json::<T>::from_request(req, state).await {
+                Ok(axum::Json(value)) => Ok(Json(value)),
+                Err(rejection) => Err(reject(rejection)),
+            };
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| reject(JsonRejection::from(e)))?;
+        match serde_json::from_slice(&bytes) {
+            Ok(value) => Ok(Json(value)),
+            Err(_) => match axum::Json::<T>::from_bytes(&bytes) {
+                Ok(axum::Json(value)) => Ok(Json(value)),
+                Err(rejection) => Err(reject(rejection)),
+            },
         }
     }
 }

@@ -29,29 +29,48 @@ const X_KEYGATE_WORKSPACE: HeaderName = HeaderName::from_static("x-keygate-works
 /// The token presented.
 const X_KEYGATE_TOKEN_ID: HeaderName = HeaderName::from_static("x-keygate-token-id");
 
+/// A header, and how messages name it.
+struct Header {
+    name: HeaderName,
+    label: &'static str,
+}
+
 /// A pair of headers that name the original request's method and URI.
 struct Family {
-    method: &'static str,
-    uri: &'static str,
+    method: Header,
+    uri: Header,
 }
 
 /// Traefik and Caddy.
 const X_FORWARDED: Family = Family {
-    method: "X-Forwarded-Method",
-    uri: "X-Forwarded-Uri",
+    method: Header {
+        name: HeaderName::from_static("x-forwarded-method"),
+        label: "X-Forwarded-Method",
+    },
+    uri: Header {
+        name: HeaderName::from_static("x-forwarded-uri"),
+        label: "X-Forwarded-Uri",
+    },
 };
 
 /// nginx, as its configuration sets them.
 const X_ORIGINAL: Family = Family {
-    method: "X-Original-Method",
-    uri: "X-Original-URI",
+    method: Header {
+        name: HeaderName::from_static("x-original-method"),
+        label: "X-Original-Method",
+    },
+    uri: Header {
+        name: HeaderName::from_static("x-original-uri"),
+        label: "X-Original-URI",
+    },
 };
 
 /// The one value of header `name`, `None` when absent. Sent twice, empty or not text, it names
 /// nothing for certain (a proxy that appends instead of replacing leaves the client's value
 /// first): refused, never skipped in favour of another header.
-fn single<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiError> {
-    let mut values = headers.get_all(name).iter();
+fn single<'a>(headers: &'a HeaderMap, header: &Header) -> Result<Option<&'a str>, ApiError> {
+    let name = header.label;
+    let mut values = headers.get_all(&header.name).iter();
     let Some(value) = values.next() else {
         return Ok(None);
     };
@@ -77,14 +96,14 @@ fn read_family<'a>(
     family: &Family,
     own_method: &'a str,
 ) -> Result<Option<(&'a str, &'a str)>, ApiError> {
-    let method = single(headers, family.method)?;
-    let uri = single(headers, family.uri)?;
+    let method = single(headers, &family.method)?;
+    let uri = single(headers, &family.uri)?;
     match (method, uri) {
         (None, None) => Ok(None),
         (method, Some(uri)) => Ok(Some((method.unwrap_or(own_method), uri))),
         (Some(_), None) => Err(ApiError::bad_request(
             "invalid_request",
-            format!("{} without {}", family.method, family.uri),
+            format!("{} without {}", family.method.label, family.uri.label),
         )),
     }
 }

@@ -16,6 +16,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Request, Response, header};
 use axum::response::IntoResponse;
 use axum::{Extension, http::HeaderMap};
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -177,24 +178,30 @@ pub fn router(state: AppState) -> Router {
         .route(openapi::FORWARD_PATH, axum::routing::any(forward::forward))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        // Responses may carry a secret or per-user data: never cache them, unless a handler
-        // says otherwise (static assets).
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
-        // No answer is to be read as another type than the one it says (a JSON error as HTML).
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::STRICT_TRANSPORT_SECURITY,
-            hsts(state.public_url.as_deref()),
-        ))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(crate::metrics::TrackLayer)
-        .layer(CatchPanicLayer::custom(panic_response));
+        // One `layer` call: each call wraps every route in one more boxed service, which every
+        // request clones and unwinds. The first layer named is the outermost.
+        .layer(
+            ServiceBuilder::new()
+                .layer(CatchPanicLayer::custom(panic_response))
+                .layer(crate::metrics::TrackLayer)
+                .layer(DefaultBodyLimit::max(BODY_LIMIT))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::STRICT_TRANSPORT_SECURITY,
+                    hsts(state.public_url.as_deref()),
+                ))
+                // No answer is to be read as another type than the one it says (a JSON error as
+                // HTML).
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                // Responses may carry a secret or per-user data: never cache them, unless a
+                // handler says otherwise (static assets).
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-store"),
+                )),
+        );
     // Request logging costs a span and a wrapped body on every request: it is only layered on when
     // the log level lets its lines through (the level is fixed when the server starts).
     let router = if tracing::enabled!(tracing::Level::INFO) {

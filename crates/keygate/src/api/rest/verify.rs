@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat, Utc};
-use keygate_domain::{Email, Membership, Permission, PermissionSet, User, UserKind, Workspace};
+use keygate_domain::{Email, Membership, Permission, User, UserKind, Workspace, WorkspaceRights};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -166,11 +166,7 @@ pub async fn verify(
             .filter(|ws| memberships.iter().any(|m| m.workspace.id == ws.id))
             .map(WorkspaceAnswer::from),
         token_id: actor.and_then(|a| a.token.as_ref()).map(|t| t.id),
-        permissions: decision
-            .rights
-            .as_ref()
-            .map(|r| r.permissions())
-            .unwrap_or_default(),
+        permissions: Held(decision.rights.as_deref()),
         expires_at: actor
             .and_then(|a| a.token.as_ref())
             .and_then(|t| t.expires_at),
@@ -210,16 +206,104 @@ struct VerifyAnswer<'a> {
     workspace: Option<WorkspaceAnswer<'a>>,
     workspaces: Memberships<'a>,
     token_id: Option<Uuid>,
-    permissions: PermissionSet,
+    permissions: Held<'a>,
     #[serde(serialize_with = "optional_timestamp")]
     expires_at: Option<DateTime<Utc>>,
+}
+
+/// The permissions the rights hold (`WorkspaceRights::permissions`: the public role's and the
+/// member's, sorted, each once), written from the two sets without building a third.
+struct Held<'a>(Option<&'a WorkspaceRights>);
+
+impl Serialize for Held<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(None)?;
+        let Some(rights) = self.0 else {
+            return seq.end();
+        };
+        let mut public = rights.public.permissions.iter().peekable();
+        let mut member = rights
+            .member
+            .iter()
+            .flat_map(|m| m.permissions.iter())
+            .peekable();
+        loop {
+            let next = match (public.peek(), member.peek()) {
+                (None, None) => break,
+                (Some(_), None) => public.next(),
+                (None, Some(_)) => member.next(),
+                (Some(p), Some(m)) => match p.cmp(m) {
+                    std::cmp::Ordering::Less => public.next(),
+                    std::cmp::Ordering::Greater => member.next(),
+                    std::cmp::Ordering::Equal => {
+                        member.next();
+                        public.next()
+                    }
+                },
+            };
+            seq.serialize_element(&next)?;
+        }
+        seq.end()
+    }
 }
 
 /// A timestamp as chrono's `Serialize` writes it (RFC 3339, `Z`, as many fraction digits as
 /// needed), handed to the serializer as one string: chrono's own implementation writes it piece
 /// by piece, and serde_json escapes every piece.
 fn timestamp<S: serde::Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    let mut buf = [0; RFC3339_MAX];
+    match rfc3339(at, &mut buf) {
+        Some(text) => s.serialize_str(text),
+        None => s.serialize_str(&at.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+    }
+}
+
+/// The longest text [`rfc3339`] writes: `2025-01-15T10:00:00.123456789Z`.
+const RFC3339_MAX: usize = 30;
+
+/// `at` as `to_rfc3339_opts(SecondsFormat::AutoSi, true)` writes it, into `buf` without
+/// formatting machinery or allocation; `None` for what only chrono writes (years outside
+/// 0–9999, leap seconds).
+fn rfc3339<'b>(at: &DateTime<Utc>, buf: &'b mut [u8; RFC3339_MAX]) -> Option<&'b str> {
+    use chrono::{Datelike, Timelike};
+    let year = u32::try_from(at.year()).ok().filter(|y| *y <= 9999)?;
+    let nanos = at.nanosecond();
+    if nanos >= 1_000_000_000 {
+        return None;
+    }
+    let digits = |buf: &mut [u8; RFC3339_MAX], at: usize, value: u32, width: usize| {
+        let mut value = value;
+        for i in (at..at + width).rev() {
+            buf[i] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    digits(buf, 0, year, 4);
+    buf[4] = b'-';
+    digits(buf, 5, at.month(), 2);
+    buf[7] = b'-';
+    digits(buf, 8, at.day(), 2);
+    buf[10] = b'T';
+    digits(buf, 11, at.hour(), 2);
+    buf[13] = b':';
+    digits(buf, 14, at.minute(), 2);
+    buf[16] = b':';
+    digits(buf, 17, at.second(), 2);
+    let mut len = 19;
+    let fraction = match nanos {
+        0 => None,
+        n if n % 1_000_000 == 0 => Some((n / 1_000_000, 3)),
+        n if n % 1_000 == 0 => Some((n / 1_000, 6)),
+        n => Some((n, 9)),
+    };
+    if let Some((value, width)) = fraction {
+        buf[len] = b'.';
+        digits(buf, len + 1, value, width);
+        len += 1 + width;
+    }
+    buf[len] = b'Z';
+    std::str::from_utf8(&buf[..=len]).ok()
 }
 
 fn optional_timestamp<S: serde::Serializer>(
@@ -375,7 +459,9 @@ pub async fn check(
 mod tests {
     use std::sync::Arc;
 
-    use keygate_domain::{Slug, Token, TokenKind};
+    use proptest::prelude::*;
+
+    use keygate_domain::{PermissionSet, Rights, Slug, Token, TokenKind};
 
     use super::super::json::{MembershipJson, UserJson, WorkspaceJson};
     use super::*;
@@ -439,10 +525,23 @@ mod tests {
             token: Some(token.into()),
             ip: None,
         };
-        let permissions: PermissionSet = ["devices:read", "*:write"]
-            .into_iter()
-            .map(|p| Permission::parse(p).expect("permission"))
-            .collect();
+        let set = |names: &[&str]| -> PermissionSet {
+            names
+                .iter()
+                .map(|p| Permission::parse(p).expect("permission"))
+                .collect()
+        };
+        // The member's permissions and the public role's overlap: each is written once, sorted.
+        let rights = WorkspaceRights {
+            member: Some(Rights::of_member(
+                [&set(&["devices:read", "*:write", "zones:read"])],
+                &[],
+                &[],
+            )),
+            public: Rights::of_member([&set(&["devices:read", "alerts:read"])], &[], &[]),
+        };
+        let permissions = rights.permissions();
+        assert_eq!(permissions.iter().count(), 4);
         let expected = VerifyJson {
             valid: false,
             code: "forbidden",
@@ -464,7 +563,7 @@ mod tests {
                 of: Some((&actor, &memberships)),
             },
             token_id: actor.token.as_ref().map(|t| t.id),
-            permissions,
+            permissions: Held(Some(&rights)),
             expires_at: actor.token.as_ref().and_then(|t| t.expires_at),
         };
         assert_eq!(
@@ -491,12 +590,36 @@ mod tests {
             workspace: None,
             workspaces: Memberships { of: None },
             token_id: None,
-            permissions: PermissionSet::default(),
+            permissions: Held(None),
             expires_at: None,
         };
         assert_eq!(
             serde_json::to_string(&answer).expect("answer"),
             serde_json::to_string(&anonymous).expect("expected")
         );
+    }
+
+    proptest! {
+        #[test]
+        fn timestamps_are_written_as_chrono_writes_them(
+            micros in -62_135_596_800_000_000i64..253_402_300_799_999_999i64,
+            extra_nanos in 1u32..1000,
+            precision in 0u8..4,
+        ) {
+            let at = DateTime::from_timestamp_micros(micros).expect("in range");
+            // Whole seconds, milliseconds, microseconds and nanoseconds, each as chrono shortens
+            // it.
+            let nanos = chrono::Timelike::nanosecond(&at);
+            let nanos = match precision {
+                0 => 0,
+                1 => nanos / 1_000_000 * 1_000_000,
+                2 => nanos,
+                _ => nanos + extra_nanos,
+            };
+            let at = chrono::Timelike::with_nanosecond(&at, nanos).expect("valid");
+            let mut buf = [0; RFC3339_MAX];
+            let ours = rfc3339(&at, &mut buf).expect("a year from 0 to 9999");
+            prop_assert_eq!(ours, at.to_rfc3339_opts(SecondsFormat::AutoSi, true));
+        }
     }
 }
