@@ -6,6 +6,9 @@
 #   KEYGATE_MEMORY_DATABASE_URL=postgres://postgres@127.0.0.1:5432/keygate_memory scripts/memory.sh
 #                                  PostgreSQL: an empty database, seeded on first use
 #
+# Keygate runs as the README starts it, with no log setting (the default `info`, access log off);
+# only the cache is sized for the run.
+#
 # Steps: seed with bench/seed (1 000 workspaces, 10 API users each, 1 000 000 tokens; a sample of
 # 100 000 clear tokens in a file beside the database), start `keygate serve` with a cache of
 # 100 000 tokens (and a time to live long enough for the whole run), verify the 100 000 sampled
@@ -57,7 +60,6 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 cat > "$work/keygate.toml" <<TOML
 bind = "127.0.0.1:${port}"
 database_url = "${url}"
-log = "warn"
 cache_max_tokens = ${cache}
 # Long enough that no entry expires during the run.
 cache_ttl_seconds = 3600
