@@ -2,7 +2,10 @@
 # Load benchmark on loopback, in one run: `GET /healthz`, `POST /api/v1/verify` and
 # `/auth/forward` of a release Keygate (SQLite, valid cached token), and the same two calls on the
 # reference server in bench/reference (plain axum: parse, SHA-256, hash-map lookup, answer), with
-# wrk over HTTP/1.1 keep-alive: requests/s at 32 connections, p99 latency at 4 connections.
+# wrk over HTTP/1.1 keep-alive: requests/s at 32 connections, p99 latency at 4 connections, and the
+# ratios Keygate / reference of both. Keygate runs as the README starts it: no log setting (the
+# default `info`, access log off). At the end, the resident memory of the Keygate server after the
+# load: VmRSS once it has settled (as scripts/memory.sh reads it) and the peak, VmHWM.
 #
 #   scripts/load.sh [SECONDS]     (default: 10 s per measurement)
 #
@@ -12,8 +15,10 @@ cd "$(dirname "$0")/.."
 duration="${1:-10}"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 
-cargo build --release -q -p keygate --bin keygate
-cargo build --release -q -p reference
+# KEYGATE_LOAD_NO_BUILD=1 uses the release binaries already in target/release.
+build() { [[ -n "${KEYGATE_LOAD_NO_BUILD:-}" ]] || cargo build --release -q "$@"; }
+build -p keygate --bin keygate
+build -p reference
 bin=target/release/keygate
 work="$(mktemp -d)"
 pids=()
@@ -26,7 +31,6 @@ ref_port="$(free_port)"
 cat > "$work/keygate.toml" <<TOML
 bind = "127.0.0.1:${kg_port}"
 database_url = "sqlite://${work}/keygate.db"
-log = "warn"
 
 [[route]]
 methods = ["GET"]
@@ -39,6 +43,7 @@ TOML
 token="$("$bin" --config "$work/keygate.toml" bootstrap --email load@example.com --workspace bench --json \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
 "$bin" --config "$work/keygate.toml" serve 2>"$work/serve.log" & pids+=($!)
+kg_pid=$!
 target/release/reference "127.0.0.1:${ref_port}" "$token" & pids+=($!)
 for port in "$kg_port" "$ref_port"; do
   for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:${port}/healthz" && break; sleep 0.1; done
@@ -64,6 +69,9 @@ measure() { # name url script -> one line: rps at 32 connections, p99 at 4 conne
   p99="$(awk '$1=="99%" {print $2}' <<<"$quiet")"
   printf '%-20s %12s req/s (32 conn)   p99 %8s (4 conn)\n' "$1" "$rps" "$p99"
   echo "$rps" > "$work/$1.rps"
+  # wrk prints 812.00us, 1.02ms or 1.10s: kept in microseconds.
+  awk '{v = $1 + 0; if ($1 ~ /us$/) {} else if ($1 ~ /ms$/) v *= 1000; else if ($1 ~ /s$/) v *= 1000000; print v}' \
+    <<<"$p99" > "$work/$1.p99"
 }
 
 echo "wrk ${duration}s per measurement, loopback, $(nproc) cores, $(date -u +%F)"
@@ -74,5 +82,28 @@ measure reference-verify "http://127.0.0.1:${ref_port}/api/v1/verify" "$work/ver
 measure keygate-forward "http://127.0.0.1:${kg_port}/auth/forward" "$work/forward.lua"
 measure reference-forward "http://127.0.0.1:${ref_port}/auth/forward" "$work/forward.lua"
 for kind in healthz verify forward; do
-  python3 -c "k=float(open('$work/keygate-$kind.rps').read()); r=float(open('$work/reference-$kind.rps').read()); print(f'{\"$kind\":8s} keygate / reference = {k/r*100:.1f}%')"
+  python3 - "$work" "$kind" <<'PY'
+import sys
+work, kind = sys.argv[1:]
+read = lambda name: float(open(f"{work}/{name}").read())
+rps = read(f"keygate-{kind}.rps") / read(f"reference-{kind}.rps")
+kp99, rp99 = read(f"keygate-{kind}.p99"), read(f"reference-{kind}.p99")
+print(f"{kind:8s} requests/s keygate / reference = {rps * 100:.1f}%   "
+      f"p99 keygate {kp99 / 1000:.3f} ms, reference {rp99 / 1000:.3f} ms, "
+      f"keygate / reference = {kp99 / rp99:.2f}")
+PY
 done
+
+# The allocator hands freed memory back to the system some seconds after the load: read the
+# resident size every 5 s until it stops falling (at most a minute).
+status() { awk -v k="$1" '$1 == k":" {print $2}' "/proc/$kg_pid/status"; }
+mib() { awk -v kb="$1" 'BEGIN {printf "%.1f MiB", kb / 1024}'; }
+sleep 2
+rss="$(status VmRSS)"
+for _ in $(seq 12); do
+  sleep 5
+  now="$(status VmRSS)"
+  (( rss - now < 512 )) && { rss="$now"; break; }
+  rss="$now"
+done
+echo "keygate serve after the load, settled: VmRSS $(mib "$rss"), peak VmHWM $(mib "$(status VmHWM)") (target: at most 40 MB)"

@@ -6,6 +6,9 @@
 #   KEYGATE_MEMORY_DATABASE_URL=postgres://postgres@127.0.0.1:5432/keygate_memory scripts/memory.sh
 #                                  PostgreSQL: an empty database, seeded on first use
 #
+# Keygate runs as the README starts it, with no log setting (the default `info`, access log off);
+# only the cache is sized for the run.
+#
 # Steps: seed with bench/seed (1 000 workspaces, 10 API users each, 1 000 000 tokens; a sample of
 # 100 000 clear tokens in a file beside the database), start `keygate serve` with a cache of
 # 100 000 tokens (and a time to live long enough for the whole run), verify the 100 000 sampled
@@ -57,7 +60,6 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 cat > "$work/keygate.toml" <<TOML
 bind = "127.0.0.1:${port}"
 database_url = "${url}"
-log = "warn"
 cache_max_tokens = ${cache}
 # Long enough that no entry expires during the run.
 cache_ttl_seconds = 3600
@@ -85,8 +87,8 @@ def metrics():
     def value(pattern):
         return sum(float(m) for m in re.findall("^" + pattern + r"\S* (\S+)$", text, re.M))
     return {
-        "miss": value(r'keygate_cache_lookups_total\{(?=[^}]*cache="tokens")(?=[^}]*result="miss")'),
-        "hit": value(r'keygate_cache_lookups_total\{(?=[^}]*cache="tokens")(?=[^}]*result="hit")'),
+        "miss": value(r'keygate_cache_lookups_total\{(?=[^}]*cache="decisions")(?=[^}]*result="miss")'),
+        "hit": value(r'keygate_cache_lookups_total\{(?=[^}]*cache="decisions")(?=[^}]*result="hit")'),
         "evicted": value(r"keygate_cache_evictions_total"),
     }
 
@@ -123,7 +125,7 @@ after = metrics()
 misses, hits = middle["miss"] - before["miss"], after["hit"] - middle["hit"]
 again = after["miss"] - middle["miss"]
 evicted = after["evicted"] - before["evicted"]
-print(f"token cache: pass 1 missed {misses:.0f}; pass 2 hit {hits:.0f}, missed {again:.0f}; "
+print(f"decision cache: pass 1 missed {misses:.0f}; pass 2 hit {hits:.0f}, missed {again:.0f}; "
       f"evictions {evicted:.0f}")
 if again or hits < len(sample):
     sys.exit(f"the cache does not hold all {len(sample)} tokens")

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{OnceLock, RwLock};
 use std::task::{Context, Poll, ready};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, State};
 use axum::http::{Method, Request, StatusCode, header};
@@ -36,7 +36,10 @@ const BUCKETS: [f64; 14] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
 
-/// The process-wide recorder, installed on first use.
+/// How often the samples recorded into histograms are folded into their buckets.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The process-wide recorder, installed on first use, with its upkeep thread.
 pub fn handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
@@ -48,8 +51,29 @@ pub fn handle() -> &'static PrometheusHandle {
         let handle = recorder.handle();
         // Fails only if another recorder was installed first; then this one stays unused.
         let _ = metrics::set_global_recorder(recorder);
+        start_upkeep(handle.clone());
         handle
     })
+}
+
+/// Every histogram sample (a request's latency) is kept as it is recorded until upkeep folds it
+/// into the histogram's buckets; a scrape of `/metrics` does so too, but without one, samples
+/// would pile up for as long as the server runs, 8 bytes per request. Upkeep every second bounds
+/// them to one second's worth, whether or not anyone scrapes. A thread of its own, so that it
+/// keeps running with no runtime around (tests build one runtime per test).
+fn start_upkeep(handle: PrometheusHandle) {
+    let spawned = std::thread::Builder::new()
+        .name("metrics-upkeep".to_owned())
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            loop {
+                std::thread::sleep(UPKEEP_INTERVAL);
+                handle.run_upkeep();
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "could not start the metrics upkeep thread");
+    }
 }
 
 /// The counters every verification with a cached token touches, looked up once.

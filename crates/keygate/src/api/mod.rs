@@ -143,18 +143,19 @@ fn redact_invitation_code(uri: &str) -> String {
     uri.to_owned()
 }
 
+/// The target of request lines (the access log), logged at `debug`: off with the default `info`,
+/// on with a filter such as `info,keygate::access=debug`.
+pub const ACCESS_LOG: &str = "keygate::access";
+
 pub fn router(state: AppState) -> Router {
     let (rest, openapi) = rest_router().split_for_parts();
     let format = state.keygate.format().clone();
     let trace = TraceLayer::new_for_http()
         .make_span_with(move |req: &Request<Body>| {
-            // Spans cost an allocation for the URI: only when request logging is on.
-            if !tracing::enabled!(tracing::Level::INFO) {
-                return Span::none();
-            }
             // The URI may carry a token (`api_token=`, or pasted by mistake, encoded or not) or
             // an invitation code: neither is logged.
-            tracing::info_span!(
+            tracing::debug_span!(
+                target: ACCESS_LOG,
                 "request",
                 method = %req.method(),
                 uri = %loggable_uri(req.uri(), &format),
@@ -162,7 +163,8 @@ pub fn router(state: AppState) -> Router {
         })
         .on_request(())
         .on_response(|res: &Response<Body>, latency: Duration, _span: &Span| {
-            tracing::info!(
+            tracing::debug!(
+                target: ACCESS_LOG,
                 status = res.status().as_u16(),
                 latency_us = latency.as_micros() as u64,
                 "response"
@@ -202,9 +204,10 @@ pub fn router(state: AppState) -> Router {
                     HeaderValue::from_static("no-store"),
                 )),
         );
-    // Request logging costs a span and a wrapped body on every request: it is only layered on when
-    // the log level lets its lines through (the level is fixed when the server starts).
-    let router = if tracing::enabled!(tracing::Level::INFO) {
+    // The access log costs a span, a formatted line and a wrapped body on every request: it is
+    // only layered on when the log filter lets its lines through (the filter is fixed when the
+    // server starts). With the default `info`, requests cross no trace layer.
+    let router = if tracing::enabled!(target: ACCESS_LOG, tracing::Level::DEBUG) {
         router.layer(trace)
     } else {
         router

@@ -218,11 +218,16 @@ impl Drop for Server {
 /// Starts `keygate --database-url URL serve --bind 127.0.0.1:0` with trace logging, and returns
 /// once it logs the address it listens on.
 fn spawn_serve(dir: &Path, url: &str) -> Server {
+    spawn_serve_with(dir, url, &[("RUST_LOG", "trace")])
+}
+
+/// [`spawn_serve`] with `envs` set instead of trace logging.
+fn spawn_serve_with(dir: &Path, url: &str, envs: &[(&str, &str)]) -> Server {
     let mut child = keygate_command(
         dir,
         &["--database-url", url, "serve", "--bind", "127.0.0.1:0"],
     )
-    .env("RUST_LOG", "trace")
+    .envs(envs.iter().copied())
     .stdin(Stdio::null())
     .stdout(Stdio::null())
     .stderr(Stdio::piped())
@@ -1134,6 +1139,52 @@ async fn serve_on_sqlite_answers_and_stops_on_sigterm_without_leaking_a_token() 
             );
         }
     }
+}
+
+/// The request lines (the access log) `serve` wrote to standard error.
+fn request_lines(stderr: &str) -> Vec<String> {
+    strip_ansi(stderr)
+        .lines()
+        .filter(|line| line.contains("keygate::access"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn serve_writes_request_lines_only_when_the_access_log_is_turned_on() {
+    let dir = TempDir::new().expect("temp dir");
+    let d = dir.path();
+    let url = sqlite_url(d);
+    let client = http();
+    let path = "/api/v1/auth/me?api_token=kgp_not_a_real_token";
+
+    // The default log setting (`info`): no request line.
+    let server = spawn_serve_with(d, &url, &[]);
+    let (status, _, body) = send(client.get(server.url(path))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, stderr) = server.stop();
+    assert!(status.success(), "serve exited with {status}:\n{stderr}");
+    let plain = strip_ansi(&stderr);
+    assert!(plain.contains("listening on http://"), "{plain}");
+    assert_eq!(request_lines(&stderr), Vec::<String>::new(), "{plain}");
+    assert!(!plain.contains("/api/v1/auth/me"), "{plain}");
+
+    // The access log turned on: one line for the one request, without its query string.
+    let server = spawn_serve_with(d, &url, &[("KEYGATE_LOG", "info,keygate::access=debug")]);
+    let (status, _, body) = send(client.get(server.url(path))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, stderr) = server.stop();
+    assert!(status.success(), "serve exited with {status}:\n{stderr}");
+    let lines = request_lines(&stderr);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line = &lines[0];
+    assert!(line.contains("DEBUG"), "{line}");
+    assert!(line.contains("method=GET"), "{line}");
+    assert!(line.contains("uri=/api/v1/auth/me?[query]"), "{line}");
+    assert!(line.contains("status=400"), "{line}");
+    assert!(line.contains("latency_us="), "{line}");
+    assert!(!stderr.contains("api_token"), "{stderr}");
+    assert!(!stderr.contains("kgp_not_a_real_token"), "{stderr}");
 }
 
 #[tokio::test]
