@@ -5,10 +5,10 @@
 //! misses and goes to the database, and pays for the cache insert as a real miss does. Tokens
 //! are taken in turn from the seeded sample, so consecutive lookups hit different rows.
 //!
-//! - `authenticate`: the token and its user from the database.
+//! - `authenticate`: the token and its user from the database (one round trip).
 //! - `decide`: as `POST /api/v1/verify` with a workspace, a permission and a resource: the token
-//!   and user, the workspace by slug, the member's access and the public role, all from the
-//!   database.
+//!   and its user, then the workspace by slug with the member's access and the public role, all
+//!   from the database (two round trips).
 //!
 //! SQLite always: the seeded file is kept in `target/bench-data/` and reused by later runs.
 //! PostgreSQL when `KEYGATE_BENCH_DATABASE_URL` names a database; an empty one is seeded on first
@@ -144,7 +144,7 @@ fn bench_backend(
         })
     });
     group.bench_function(
-        "decide: token, user, workspace, access and public role from the database",
+        "decide: token and user, then workspace, access and public role from the database",
         |b| {
             b.to_async(rt).iter(|| async {
                 let (token, slug) = sample.next();
