@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Instructions per request, counted by callgrind: repeatable whatever else the machine runs, so
 # this is the figure to compare before and after a change to the request path. A release Keygate
-# (SQLite, valid cached token, `log = "warn"`) runs under `valgrind --tool=callgrind`; one
-# keep-alive client sends a warm-up, then for each call the counters are zeroed, N requests are
-# sent and the counters are dumped. Prints instructions per request, and leaves the dumps (for
-# `callgrind_annotate`) in the directory named last.
+# as the README starts it (SQLite, no log setting, a valid cached token) runs under
+# `valgrind --tool=callgrind`; one keep-alive client sends a warm-up, then for each call the
+# counters are zeroed, N requests are sent and the counters are dumped. Prints instructions per
+# request, and leaves the dumps (for `callgrind_annotate`) in the directory named last.
 #
 #   scripts/instructions.sh [REQUESTS]     (default: 2000 per call)
 #   KEYGATE_BIN=/path/to/keygate scripts/instructions.sh
@@ -31,7 +31,6 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 cat > "$work/keygate.toml" <<TOML
 bind = "127.0.0.1:${port}"
 database_url = "sqlite://${work}/keygate.db"
-log = "warn"
 
 [[route]]
 methods = ["GET"]

@@ -3,8 +3,8 @@
 //! `GET /auth/forward` (a cached token, a route rule), the requests of `scripts/load.sh`.
 //!
 //! The server is the one `keygate serve` runs (`Application`: router, metrics, token-use writer),
-//! on SQLite in a temporary folder with the configuration of `scripts/load.sh` (log level `warn`,
-//! so no request logging; `RUST_LOG=info` turns it on). It runs on a runtime of its own whose
+//! on SQLite in a temporary folder with the configuration of `scripts/load.sh` (the default log
+//! setting, so no request lines; `RUST_LOG=info,keygate::access=debug` turns them on). It runs on a runtime of its own whose
 //! threads mark themselves; the client is this program's main thread, on one keep-alive
 //! connection. Every allocation and reallocation is counted with the size asked for, by the kind
 //! of thread that made it: the figures are those of the server's runtime threads. Threads of
@@ -238,7 +238,6 @@ fn main() {
         format!(
             r#"bind = "127.0.0.1:0"
 database_url = "sqlite://{}"
-log = "warn"
 
 [[route]]
 methods = ["GET"]
