@@ -13,8 +13,45 @@ use crate::helpers::{Backend, Node, TestApp, assert_error, backend_tests, send, 
 backend_tests!(
     token_use_is_recorded_within_seconds,
     a_verify_keeps_the_last_known_address,
-    changes_take_effect_at_once_despite_the_cache
+    changes_take_effect_at_once_despite_the_cache,
+    a_token_asking_about_names_no_workspace_can_have_gets_nothing_and_keeps_its_answers
 );
+
+/// Names that cannot be a slug (too long, upper case) or that name another workspace are each
+/// answered on their own: asking about them, however often and in whichever order, gives no
+/// rights and does not change the answer about the token's own workspace.
+async fn a_token_asking_about_names_no_workspace_can_have_gets_nothing_and_keeps_its_answers(
+    app: TestApp,
+) {
+    let verify = |workspace: &str| {
+        app.anonymous(Method::POST, "/api/v1/verify").json(&json!({
+            "token": app.owner.token,
+            "workspace": workspace,
+            "permission": "devices:read",
+        }))
+    };
+    let (_, acme) = send(verify("acme")).await;
+    let acme_id = acme["workspace"]["id"].as_str().expect("id").to_owned();
+    let huge = "a".repeat(60_000);
+    for _ in 0..3 {
+        for (name, code) in [
+            ("acme", "ok"),
+            (huge.as_str(), "not_a_member"),
+            ("ACME", "not_a_member"),
+            ("acme ", "not_a_member"),
+            (acme_id.as_str(), "ok"),
+            ("00000000-0000-0000-0000-000000000000", "not_a_member"),
+        ] {
+            let (status, answer) = send(verify(name)).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            assert_eq!(answer["code"], code, "asked about {:.20}", name);
+            if code != "ok" {
+                assert!(answer["workspace"].is_null(), "{answer}");
+                assert_eq!(answer["valid"], false);
+            }
+        }
+    }
+}
 
 #[tokio::test]
 async fn a_cached_decision_follows_every_kind_of_change_at_once_here_and_within_a_second_on_another_node_sqlite()
