@@ -60,11 +60,11 @@ pub fn handle() -> &'static PrometheusHandle {
 /// into the histogram's buckets; a scrape of `/metrics` does so too, but without one, samples
 /// would pile up for as long as the server runs, 8 bytes per request. Upkeep every second bounds
 /// them to one second's worth, whether or not anyone scrapes. A thread of its own, so that it
-/// keeps running with no runtime around (tests build one runtime per test).
+/// keeps running with no runtime around (tests build one runtime per test), with the default
+/// stack: folding hundreds of series takes more than a small one holds in a debug build.
 fn start_upkeep(handle: PrometheusHandle) {
     let spawned = std::thread::Builder::new()
         .name("metrics-upkeep".to_owned())
-        .stack_size(64 * 1024)
         .spawn(move || {
             loop {
                 std::thread::sleep(UPKEEP_INTERVAL);
