@@ -25,12 +25,13 @@ pub struct RouteRule {
     pub query_token: bool,
 }
 
-/// What a matched route asks of the caller.
+/// What a matched route asks of the caller: borrowed from the rule and the request's path, unless
+/// a template mixes captures with text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RouteDemand {
-    pub permission: String,
-    pub resource: Option<String>,
-    pub workspace: String,
+pub struct RouteDemand<'a> {
+    pub permission: Cow<'a, str>,
+    pub resource: Option<Cow<'a, str>>,
+    pub workspace: Cow<'a, str>,
     pub query_token: bool,
 }
 
@@ -81,6 +82,18 @@ fn is_structural(c: char) -> bool {
     ) || c.is_control()
 }
 
+/// Whether `segment` holds a character [`is_structural`] names; ASCII, the usual case, is checked
+/// byte by byte.
+fn has_structural(segment: &str) -> bool {
+    if segment.is_ascii() {
+        segment
+            .bytes()
+            .any(|b| matches!(b, b'/' | b'\\' | b';' | b'%' | b'?' | b'#') || b.is_ascii_control())
+    } else {
+        segment.chars().any(is_structural)
+    }
+}
+
 /// A segment a server could resolve as "this directory" or "the parent", or trim to nothing:
 /// `.`, `..`, what Windows and some frameworks trim down to them (`...`, `.. `), and blanks.
 fn is_dot_or_blank_segment(segment: &str) -> bool {
@@ -98,20 +111,26 @@ fn is_dot_or_blank_segment(segment: &str) -> bool {
 /// matched against what it captured (`file:reports/*`). Loosening a check here lets a request
 /// whose capture reads as inside a grant reach something outside it upstream.
 fn request_segments(path: &str) -> Option<Vec<Cow<'_, str>>> {
-    let raw = path.strip_prefix('/')?.split('/').collect::<Vec<_>>();
-    let last = raw.len() - 1;
-    raw.into_iter()
-        .enumerate()
-        .map(|(i, raw)| {
-            let decoded = percent_encoding::percent_decode_str(raw)
+    let path = path.strip_prefix('/')?;
+    let count = path.bytes().filter(|b| *b == b'/').count() + 1;
+    let mut segments = Vec::with_capacity(count);
+    for (i, raw) in path.split('/').enumerate() {
+        let decoded = if raw.contains('%') {
+            percent_encoding::percent_decode_str(raw)
                 .decode_utf8()
-                .ok()?;
-            let unsafe_segment = (decoded.is_empty() && i != last)
-                || is_dot_or_blank_segment(&decoded)
-                || decoded.chars().any(is_structural);
-            (!unsafe_segment).then_some(decoded)
-        })
-        .collect()
+                .ok()?
+        } else {
+            Cow::Borrowed(raw)
+        };
+        let unsafe_segment = (decoded.is_empty() && i + 1 != count)
+            || is_dot_or_blank_segment(&decoded)
+            || has_structural(&decoded);
+        if unsafe_segment {
+            return None;
+        }
+        segments.push(decoded);
+    }
+    Some(segments)
 }
 
 fn parse_template(path: &str) -> Result<Vec<Segment>, String> {
@@ -153,19 +172,9 @@ type Captures<'a> = Vec<(&'a str, Cow<'a, str>)>;
 /// with a `:` placed before the template's own first `:`: in `{type}:{id}` or `{area}:read`, a
 /// path segment `device:abc` would move the boundary between type and id (or area and action),
 /// so the decision would be about another resource than the one the upstream serves.
-fn fill(template: &str, captures: &Captures<'_>) -> Result<String, String> {
-    let mut out = String::new();
-    let mut rest = template;
-    let mut past_separator = false;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        past_separator |= rest[..open].contains(':');
-        let after = &rest[open + 1..];
-        let close = after
-            .find('}')
-            .ok_or_else(|| format!("unclosed `{{` in `{template}`"))?;
-        let name = &after[..close];
-        // The last capture of a name wins, should a template repeat it.
+fn fill<'a>(template: &'a str, captures: &Captures<'a>) -> Result<Cow<'a, str>, String> {
+    // The last capture of a name wins, should a template repeat it.
+    let value = |name: &str, past_separator: bool| {
         let value = captures
             .iter()
             .rev()
@@ -179,11 +188,34 @@ fn fill(template: &str, captures: &Captures<'_>) -> Result<String, String> {
                 "`{{{name}}}` holds a `:` before the separator of `{template}`"
             ));
         }
-        out.push_str(value);
+        Ok(value)
+    };
+    // Plain text, or one capture and nothing else (`{workspace}`): borrowed as it is.
+    if !template.contains('{') {
+        return Ok(Cow::Borrowed(template));
+    }
+    if let Some(name) = template
+        .strip_prefix('{')
+        .and_then(|t| t.strip_suffix('}'))
+        .filter(|name| !name.contains(['{', '}']))
+    {
+        return value(name, false).cloned();
+    }
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    let mut past_separator = false;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        past_separator |= rest[..open].contains(':');
+        let after = &rest[open + 1..];
+        let close = after
+            .find('}')
+            .ok_or_else(|| format!("unclosed `{{` in `{template}`"))?;
+        out.push_str(value(&after[..close], past_separator)?);
         rest = &after[close + 1..];
     }
     out.push_str(rest);
-    Ok(out)
+    Ok(Cow::Owned(out))
 }
 
 /// Route rules, checked at load and matched in order.
@@ -261,7 +293,7 @@ impl RouteTable {
     }
 
     /// The demand of the first rule that matches `method` and `path` (without query string).
-    pub fn matching(&self, method: &str, path: &str) -> Option<RouteDemand> {
+    pub fn matching<'a>(&'a self, method: &str, path: &'a str) -> Option<RouteDemand<'a>> {
         let parts = request_segments(path)?;
         // The first rule whose method and path match decides, even when its templates cannot
         // be filled: a later, perhaps looser, rule never gets a request the first one refused.
@@ -287,7 +319,7 @@ impl RouteTable {
     }
 }
 
-fn capture<'a>(template: &'a [Segment], parts: &'a [Cow<'a, str>]) -> Option<Captures<'a>> {
+fn capture<'a>(template: &'a [Segment], parts: &[Cow<'a, str>]) -> Option<Captures<'a>> {
     let mut captures = Vec::new();
     for (i, segment) in template.iter().enumerate() {
         match segment {
@@ -298,7 +330,7 @@ fn capture<'a>(template: &'a [Segment], parts: &'a [Cow<'a, str>]) -> Option<Cap
             }
             Segment::Capture(name) => {
                 let part = parts.get(i).filter(|p| !p.is_empty())?;
-                captures.push((name.as_str(), Cow::Borrowed(part.as_ref())));
+                captures.push((name.as_str(), part.clone()));
             }
             Segment::Rest(name) => {
                 // At least one named segment: `/files/` alone names no file.
@@ -567,6 +599,23 @@ mod tests {
             rule(&[], "/w/{workspace}", "not a permission", None),
         ] {
             assert!(RouteTable::new(vec![bad.clone()]).is_err(), "{bad:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// The byte-wise check for ASCII finds exactly what the character-wise one does.
+        #[test]
+        fn structural_characters_are_found_in_any_text(text in any::<String>(), ascii in "[ -~\\x00-\\x1f\\x7f]{0,12}") {
+            for s in [text.as_str(), ascii.as_str()] {
+                prop_assert_eq!(has_structural(s), s.chars().any(is_structural), "{:?}", s);
+            }
         }
     }
 }

@@ -9,8 +9,10 @@
 //! or, by default, from whichever family is present, refusing a request whose two families
 //! disagree: one of them was written by the client.
 
+use std::borrow::Cow;
+
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use keygate_domain::Permission;
 use uuid::Uuid;
@@ -225,7 +227,7 @@ async fn decide(state: &AppState, request: axum::extract::Request) -> Result<Res
     let question = Question {
         workspace: Some(WorkspaceRef::parse(&demand.workspace)),
         permission: Some(permission),
-        resource: demand.resource,
+        resource: demand.resource.map(Cow::into_owned),
     };
     let decision = match presented {
         None => state.keygate.decide_for(None, &question).await?,
@@ -260,7 +262,6 @@ async fn decide(state: &AppState, request: axum::extract::Request) -> Result<Res
             if let Some(token) = actor.as_ref().and_then(|a| a.token.as_ref()) {
                 set(out, X_KEYGATE_TOKEN_ID, token.id);
             }
-            out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             Ok(response)
         }
         // Without a token, ask for one: the proxy passes the challenge on.

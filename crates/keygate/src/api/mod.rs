@@ -274,13 +274,13 @@ pub fn rest_router() -> OpenApiRouter<AppState> {
         .merge(workspace_routes());
 
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .nest("/api/v1", v1)
+        .merge(v1)
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(crate::metrics::render))
 }
 
-/// Everything under `/api/v1/workspaces/{ws}/` (the handlers' paths start with `/workspaces/{ws}`).
+/// Everything under `/api/v1/workspaces/{ws}/`.
 fn workspace_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(members::list, members::invite))

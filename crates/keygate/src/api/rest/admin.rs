@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
+use super::API_V1;
 use super::audit::AuditLogOf;
 use uuid::Uuid;
 
@@ -26,6 +27,7 @@ use crate::service::{NewTokenRequest, NewUserRequest, ServiceError, UserQuery};
 ///
 /// People and API users, oldest first, filtered and paged. Instance admins only.
 #[utoipa::path(
+    context_path = API_V1,
     get,
     path = "/admin/users",
     operation_id = "admin_list_users",
@@ -62,6 +64,7 @@ pub async fn list(
 /// platform's own sign-up provisions its users: the personal token is in the response, this
 /// once. Instance admins only.
 #[utoipa::path(
+    context_path = API_V1,
     post,
     path = "/admin/users",
     operation_id = "admin_create_user",
@@ -109,6 +112,7 @@ pub async fn create(
 
 /// One user.
 #[utoipa::path(
+    context_path = API_V1,
     get,
     path = "/admin/users/{id}",
     operation_id = "admin_get_user",
@@ -135,6 +139,7 @@ pub async fn get(
 /// Their tokens stop working at once, on every node. Refused for your own account and for the
 /// last owner of a workspace. Instance admins only.
 #[utoipa::path(
+    context_path = API_V1,
     delete,
     path = "/admin/users/{id}",
     operation_id = "admin_delete_user",
@@ -162,6 +167,7 @@ pub async fn delete(
 /// Their tokens and web sign-ins stop working at once, on every node, until they are enabled
 /// again. Instance admins only.
 #[utoipa::path(
+    context_path = API_V1,
     post,
     path = "/admin/users/{id}/disable",
     operation_id = "admin_disable_user",
@@ -188,6 +194,7 @@ pub async fn disable(
 ///
 /// Their tokens work again, except those revoked or expired meanwhile. Instance admins only.
 #[utoipa::path(
+    context_path = API_V1,
     post,
     path = "/admin/users/{id}/enable",
     operation_id = "admin_enable_user",
@@ -213,6 +220,7 @@ pub async fn enable(
 ///
 /// Hints only, never the secrets. Instance admins only.
 #[utoipa::path(
+    context_path = API_V1,
     get,
     path = "/admin/users/{id}/tokens",
     operation_id = "admin_list_user_tokens",
@@ -243,6 +251,7 @@ pub async fn list_tokens(
 /// Optionally with an expiry and a scope within what the user holds. The secret is in the
 /// response, this once; give it to the user. Instance admins only.
 #[utoipa::path(
+    context_path = API_V1,
     post,
     path = "/admin/users/{id}/tokens",
     operation_id = "admin_issue_token",
@@ -278,6 +287,7 @@ pub async fn issue_token(
 /// For an account created without a password, or when they forgot it. The link works once, for
 /// seven days; an earlier unused link stops working. Give it to the person. Instance admins only.
 #[utoipa::path(
+    context_path = API_V1,
     post,
     path = "/admin/users/{id}/password-link",
     operation_id = "admin_create_password_link",
@@ -307,6 +317,7 @@ pub async fn password_link(
 ///
 /// The code is the last part of the link. It works once; the person's other web sessions end.
 #[utoipa::path(
+    context_path = API_V1,
     post,
     path = "/password-links/{code}",
     operation_id = "set_password_with_link",
@@ -345,6 +356,7 @@ pub async fn set_password(
 /// document. Instance admins only. Unlike a workspace's log, it refuses a token in the URL
 /// (`api_token`): an instance admin's token must not travel where URLs are logged.
 #[utoipa::path(
+    context_path = API_V1,
     get,
     path = "/admin/audit",
     operation_id = "admin_list_audit_events",
@@ -376,6 +388,7 @@ pub async fn audit(
 /// is in the response, this once, and you can sign in to the web UI with the password. Every
 /// attempt counts against your address like a failed sign-in: too many answer 429.
 #[utoipa::path(
+    context_path = API_V1,
     post,
     path = "/signup",
     operation_id = "signup",

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use uuid::Uuid;
 
+use super::API_V1;
 use super::json::{
     ApiUserJson, ApiUserListJson, CreateApiUserJson, CreateTokenJson, CreatedApiUserJson,
     PatchApiUserJson, TokenJson, TokenListJson, TokenWithSecretJson,
@@ -20,6 +21,7 @@ use crate::service::{
 
 /// The workspace's API users.
 #[utoipa::path(
+    context_path = API_V1,
     get,
     path = "/workspaces/{ws}/api-users",
     operation_id = "list_api_users",
@@ -53,6 +55,7 @@ pub async fn list(
 /// An API user is a service account of this workspace. The token's secret is in the response,
 /// this once.
 #[utoipa::path(
+    context_path = API_V1,
     post,
     path = "/workspaces/{ws}/api-users",
     operation_id = "create_api_user",
@@ -126,6 +129,7 @@ pub async fn create(
 
 /// One API user.
 #[utoipa::path(
+    context_path = API_V1,
     get,
     path = "/workspaces/{ws}/api-users/{id}",
     operation_id = "get_api_user",
@@ -155,6 +159,7 @@ pub async fn get(
 
 /// Changes an API user's name, description, roles, grants or teams, or disables it.
 #[utoipa::path(
+    context_path = API_V1,
     patch,
     path = "/workspaces/{ws}/api-users/{id}",
     operation_id = "update_api_user",
@@ -196,6 +201,7 @@ pub async fn update(
 
 /// Deletes an API user; its tokens stop working.
 #[utoipa::path(
+    context_path = API_V1,
     delete,
     path = "/workspaces/{ws}/api-users/{id}",
     operation_id = "delete_api_user",
@@ -225,6 +231,7 @@ pub async fn delete(
 
 /// An API user's tokens.
 #[utoipa::path(
+    context_path = API_V1,
     get,
     path = "/workspaces/{ws}/api-users/{id}/tokens",
     operation_id = "list_api_user_tokens",
@@ -257,6 +264,7 @@ pub async fn list_tokens(
 
 /// Creates another token for an API user.
 #[utoipa::path(
+    context_path = API_V1,
     post,
     path = "/workspaces/{ws}/api-users/{id}/tokens",
     operation_id = "create_api_user_token",
@@ -296,6 +304,7 @@ pub async fn create_token(
 
 /// Revokes one of an API user's tokens.
 #[utoipa::path(
+    context_path = API_V1,
     delete,
     path = "/workspaces/{ws}/api-users/{id}/tokens/{token}",
     operation_id = "revoke_api_user_token",
@@ -329,6 +338,7 @@ pub async fn revoke_token(
 ///
 /// A new secret; the old secret stops working at once.
 #[utoipa::path(
+    context_path = API_V1,
     post,
     path = "/workspaces/{ws}/api-users/{id}/tokens/{token}/rotate",
     operation_id = "rotate_api_user_token",

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
+use super::API_V1;
 use super::json::{AuditEventJson, AuditPageJson, AuditQueryJson};
 use crate::api::AppState;
 use crate::api::error::ApiError;
@@ -22,6 +23,7 @@ const CSV_MAX_ROWS: usize = 100_000;
 /// document. Needs `audit:read`. The one endpoint that also accepts the token as `api_token` in
 /// the URL.
 #[utoipa::path(
+    context_path = API_V1,
     get,
     path = "/workspaces/{ws}/audit",
     operation_id = "list_audit_events",

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 
+use super::API_V1;
 use super::json::{MeJson, MembershipJson, MyInvitationJson};
 use crate::api::AppState;
 use crate::api::error::ApiError;
@@ -15,6 +16,7 @@ use crate::service::ServiceError;
 /// The user, the token in use (hint, expiry), their workspaces and roles, and the invitations
 /// waiting for them.
 #[utoipa::path(
+    context_path = API_V1,
     get,
     path = "/auth/me",
     operation_id = "me",

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use keygate_domain::ValidationError;
 use uuid::Uuid;
 
+use super::API_V1;
 use super::json::{
     AcceptInvitationJson, AcceptedJson, InvitationJson, InvitationListJson, InvitationPreviewJson,
     InviteJson, InvitedJson, JoinedJson, MemberJson, MemberListJson, PatchMemberJson,
@@ -23,6 +24,7 @@ use crate::service::{
 
 /// The workspace's human members, with their roles, grants and teams.
 #[utoipa::path(
+    context_path = API_V1,
     get,
     path = "/workspaces/{ws}/members",
     operation_id = "list_members",
@@ -58,6 +60,7 @@ pub async fn list(
 /// account. A person with an account accepts with their token (or signed in to the web UI); a new
 /// person sets a password. Each caller may send 50 invitations an hour (then 429).
 #[utoipa::path(
+    context_path = API_V1,
     post,
     path = "/workspaces/{ws}/members",
     operation_id = "invite_member",
@@ -103,6 +106,7 @@ pub async fn invite(
 
 /// One member of the workspace.
 #[utoipa::path(
+    context_path = API_V1,
     get,
     path = "/workspaces/{ws}/members/{user}",
     operation_id = "get_member",
@@ -134,6 +138,7 @@ pub async fn get(
 ///
 /// The workspace keeps at least one owner.
 #[utoipa::path(
+    context_path = API_V1,
     patch,
     path = "/workspaces/{ws}/members/{user}",
     operation_id = "update_member",
@@ -173,6 +178,7 @@ pub async fn update(
 ///
 /// The workspace keeps at least one owner.
 #[utoipa::path(
+    context_path = API_V1,
     delete,
     path = "/workspaces/{ws}/members/{user}",
     operation_id = "remove_member",
@@ -203,6 +209,7 @@ pub async fn remove(
 
 /// The workspace's pending invitations.
 #[utoipa::path(
+    context_path = API_V1,
     get,
     path = "/workspaces/{ws}/invitations",
     operation_id = "list_invitations",
@@ -233,6 +240,7 @@ pub async fn list_invitations(
 
 /// Cancels a pending invitation; its link stops working.
 #[utoipa::path(
+    context_path = API_V1,
     delete,
     path = "/workspaces/{ws}/invitations/{id}",
     operation_id = "cancel_invitation",
@@ -264,6 +272,7 @@ pub async fn cancel_invitation(
 ///
 /// For the person holding the link. The code is the credential.
 #[utoipa::path(
+    context_path = API_V1,
     get,
     path = "/invitations/{code}",
     operation_id = "preview_invitation",
@@ -300,6 +309,7 @@ pub async fn preview(
 /// to can accept it this way; with a token, `{code}` may also be the invitation's id from
 /// `GET /api/v1/auth/me`.
 #[utoipa::path(
+    context_path = API_V1,
     post,
     path = "/invitations/{code}/accept",
     operation_id = "accept_invitation",

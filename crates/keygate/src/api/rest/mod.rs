@@ -12,5 +12,10 @@ pub mod roles;
 pub mod teams;
 pub mod tokens;
 pub mod verify;
+mod verify_answer;
 pub mod workspace_tokens;
 pub mod workspaces;
+
+/// Where the REST API lives: every handler here but the health checks is routed and documented
+/// under it (`context_path`), without nesting, which would strip the prefix on every request.
+pub const API_V1: &str = "/api/v1";

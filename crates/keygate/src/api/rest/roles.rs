@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 
+use super::API_V1;
 use super::json::{CreateRoleJson, PutRoleJson, RoleJson, RoleListJson};
 use crate::api::AppState;
 use crate::api::error::ApiError;
@@ -14,6 +15,7 @@ use crate::service::{RoleRequest, RoleUpdateRequest, WorkspaceRef};
 
 /// The workspace's roles, built-in and custom.
 #[utoipa::path(
+    context_path = API_V1,
     get,
     path = "/workspaces/{ws}/roles",
     operation_id = "list_roles",
@@ -44,6 +46,7 @@ pub async fn list(
 
 /// Creates a custom role.
 #[utoipa::path(
+    context_path = API_V1,
     post,
     path = "/workspaces/{ws}/roles",
     operation_id = "create_role",
@@ -82,6 +85,7 @@ pub async fn create(
 
 /// One role.
 #[utoipa::path(
+    context_path = API_V1,
     get,
     path = "/workspaces/{ws}/roles/{name}",
     operation_id = "get_role",
@@ -114,6 +118,7 @@ pub async fn get(
 /// `PUT .../roles/public` sets the public role (what anonymous callers may do), including its
 /// resource `grants`.
 #[utoipa::path(
+    context_path = API_V1,
     put,
     path = "/workspaces/{ws}/roles/{name}",
     operation_id = "update_role",
@@ -153,6 +158,7 @@ pub async fn put(
 
 /// Deletes a custom role; built-in roles stay.
 #[utoipa::path(
+    context_path = API_V1,
     delete,
     path = "/workspaces/{ws}/roles/{name}",
     operation_id = "delete_role",

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use uuid::Uuid;
 
+use super::API_V1;
 use super::json::{CreateTeamJson, PatchTeamJson, TeamJson, TeamListJson};
 use crate::api::AppState;
 use crate::api::error::ApiError;
@@ -15,6 +16,7 @@ use crate::service::{TeamPatchRequest, TeamRequest, WorkspaceRef};
 
 /// The workspace's teams.
 #[utoipa::path(
+    context_path = API_V1,
     get,
     path = "/workspaces/{ws}/teams",
     operation_id = "list_teams",
@@ -45,6 +47,7 @@ pub async fn list(
 
 /// Creates a team: its members get its roles and grants.
 #[utoipa::path(
+    context_path = API_V1,
     post,
     path = "/workspaces/{ws}/teams",
     operation_id = "create_team",
@@ -85,6 +88,7 @@ pub async fn create(
 
 /// One team.
 #[utoipa::path(
+    context_path = API_V1,
     get,
     path = "/workspaces/{ws}/teams/{team}",
     operation_id = "get_team",
@@ -114,6 +118,7 @@ pub async fn get(
 
 /// Changes a team's name, description, roles, grants or members.
 #[utoipa::path(
+    context_path = API_V1,
     patch,
     path = "/workspaces/{ws}/teams/{team}",
     operation_id = "update_team",
@@ -154,6 +159,7 @@ pub async fn update(
 
 /// Deletes a team; its members lose what they had through it.
 #[utoipa::path(
+    context_path = API_V1,
     delete,
     path = "/workspaces/{ws}/teams/{team}",
     operation_id = "delete_team",
@@ -183,6 +189,7 @@ pub async fn delete(
 
 /// Adds a workspace member to a team.
 #[utoipa::path(
+    context_path = API_V1,
     put,
     path = "/workspaces/{ws}/teams/{team}/members/{user}",
     operation_id = "add_team_member",
@@ -214,6 +221,7 @@ pub async fn add_member(
 
 /// Removes a member from a team.
 #[utoipa::path(
+    context_path = API_V1,
     delete,
     path = "/workspaces/{ws}/teams/{team}/members/{user}",
     operation_id = "remove_team_member",

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use uuid::Uuid;
 
+use super::API_V1;
 use super::json::{CreateTokenJson, TokenJson, TokenListJson, TokenWithSecretJson};
 use crate::api::AppState;
 use crate::api::error::ApiError;
@@ -15,6 +16,7 @@ use crate::service::{NewTokenRequest, ServiceError};
 
 /// The caller's tokens.
 #[utoipa::path(
+    context_path = API_V1,
     get,
     path = "/tokens",
     operation_id = "list_tokens",
@@ -40,6 +42,7 @@ pub async fn list(
 /// Optionally with an expiry and a scope, no wider than the token that creates it. The secret is
 /// in the response, this once.
 #[utoipa::path(
+    context_path = API_V1,
     post,
     path = "/tokens",
     operation_id = "create_token",
@@ -110,6 +113,7 @@ pub async fn create(
 
 /// One of the caller's tokens.
 #[utoipa::path(
+    context_path = API_V1,
     get,
     path = "/tokens/{id}",
     operation_id = "get_token",
@@ -137,6 +141,7 @@ pub async fn get(
 ///
 /// Not the personal token: refresh that instead.
 #[utoipa::path(
+    context_path = API_V1,
     delete,
     path = "/tokens/{id}",
     operation_id = "revoke_token",
@@ -163,6 +168,7 @@ pub async fn revoke(
 ///
 /// A new secret; the old secret stops working at once. A scoped token may rotate only itself.
 #[utoipa::path(
+    context_path = API_V1,
     post,
     path = "/tokens/{id}/rotate",
     operation_id = "rotate_token",
@@ -190,6 +196,7 @@ pub async fn rotate(
 ///
 /// A new personal token; the old one stops working at once.
 #[utoipa::path(
+    context_path = API_V1,
     post,
     path = "/auth/personal-token/refresh",
     operation_id = "refresh_personal_token",

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use uuid::Uuid;
 
+use super::API_V1;
 use super::json::{OwnedTokenJson, OwnedTokenListJson, TokenJson};
 use crate::api::AppState;
 use crate::api::error::ApiError;
@@ -16,6 +17,7 @@ use crate::service::WorkspaceRef;
 ///
 /// Its API users' tokens, and members' tokens scoped to it alone. Needs `tokens:manage`.
 #[utoipa::path(
+    context_path = API_V1,
     get,
     path = "/workspaces/{ws}/tokens",
     operation_id = "list_workspace_tokens",
@@ -55,6 +57,7 @@ pub async fn list(
 ///
 /// Needs `tokens:manage`.
 #[utoipa::path(
+    context_path = API_V1,
     delete,
     path = "/workspaces/{ws}/tokens/{id}",
     operation_id = "revoke_workspace_token",

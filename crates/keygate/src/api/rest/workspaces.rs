@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 
+use super::API_V1;
 use super::json::{CreateWorkspaceJson, MembershipJson, PatchWorkspaceJson, WorkspaceListJson};
 use crate::api::AppState;
 use crate::api::error::ApiError;
@@ -14,6 +15,7 @@ use crate::service::{NewWorkspaceRequest, WorkspacePatchRequest, WorkspaceRef};
 
 /// The caller's workspaces, with their roles in each.
 #[utoipa::path(
+    context_path = API_V1,
     get,
     path = "/workspaces",
     operation_id = "list_workspaces",
@@ -37,6 +39,7 @@ pub async fn list(
 ///
 /// The caller becomes its owner. API users cannot create workspaces.
 #[utoipa::path(
+    context_path = API_V1,
     post,
     path = "/workspaces",
     operation_id = "create_workspace",
@@ -66,6 +69,7 @@ pub async fn create(
 
 /// A workspace the caller belongs to.
 #[utoipa::path(
+    context_path = API_V1,
     get,
     path = "/workspaces/{ws}",
     operation_id = "get_workspace",
@@ -94,6 +98,7 @@ pub async fn get(
 
 /// Renames a workspace or changes its slug.
 #[utoipa::path(
+    context_path = API_V1,
     patch,
     path = "/workspaces/{ws}",
     operation_id = "update_workspace",
@@ -133,6 +138,7 @@ pub async fn update(
 ///
 /// Only an owner may.
 #[utoipa::path(
+    context_path = API_V1,
     delete,
     path = "/workspaces/{ws}",
     operation_id = "delete_workspace",
