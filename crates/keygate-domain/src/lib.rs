@@ -13,7 +13,7 @@ pub use model::{
     AuditEvent, Credential, Invitation, Member, Membership, Role, Team, TeamRef, Token,
     TokenStatus, User, UserKind, Workspace,
 };
-pub use permission::{Permission, PermissionSet, ResourcePattern};
+pub use permission::{Manage, Permission, PermissionSet, ResourcePattern};
 pub use rights::{Denial, Resources, Rights, Scope, WorkspaceRights};
 pub use token::{
     ClearToken, Digester, ParsedToken, TokenDigest, TokenFormat, TokenFormatError, TokenKind,

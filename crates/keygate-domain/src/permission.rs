@@ -301,6 +301,59 @@ impl fmt::Display for ResourcePattern {
     }
 }
 
+/// Keygate's own management permissions: what the management API, GraphQL and the web UI check
+/// before changing a workspace. The public role never holds one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Manage {
+    Tokens,
+    Members,
+    Roles,
+    ApiUsers,
+    Teams,
+    Audit,
+    Workspace,
+    WorkspaceDelete,
+}
+
+impl Manage {
+    pub const ALL: [Manage; 8] = [
+        Manage::Tokens,
+        Manage::Members,
+        Manage::Roles,
+        Manage::ApiUsers,
+        Manage::Teams,
+        Manage::Audit,
+        Manage::Workspace,
+        Manage::WorkspaceDelete,
+    ];
+
+    /// The permission's text, as roles hold it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Manage::Tokens => "tokens:manage",
+            Manage::Members => "members:manage",
+            Manage::Roles => "roles:manage",
+            Manage::ApiUsers => "api_users:manage",
+            Manage::Teams => "teams:manage",
+            Manage::Audit => "audit:read",
+            Manage::Workspace => "workspace:manage",
+            Manage::WorkspaceDelete => "workspace:delete",
+        }
+    }
+}
+
+impl From<Manage> for Permission {
+    fn from(m: Manage) -> Self {
+        Permission(m.as_str().to_owned())
+    }
+}
+
+impl fmt::Display for Manage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,6 +364,17 @@ mod tests {
 
     fn r(s: &str) -> ResourcePattern {
         ResourcePattern::parse(s).expect(s)
+    }
+
+    /// Each management permission is a permission as parsing makes it, and no two are the same.
+    #[test]
+    fn management_permissions_are_well_formed_permissions() {
+        let all: std::collections::BTreeSet<Permission> =
+            Manage::ALL.into_iter().map(Permission::from).collect();
+        assert_eq!(all.len(), Manage::ALL.len());
+        for m in Manage::ALL {
+            assert_eq!(Permission::from(m), p(m.as_str()));
+        }
     }
 
     #[test]

@@ -30,18 +30,7 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
-                // PostgreSQL names the index; SQLite names `table.column` in its message.
-                let what = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
-                let conflict = if what.contains("users_email") || what.contains("users.email") {
-                    Conflict::Email
-                } else if what.contains("workspaces_slug") || what.contains("workspaces.slug") {
-                    Conflict::Slug
-                } else if what.contains("roles_name") || what.contains("roles.") {
-                    Conflict::RoleName
-                } else {
-                    Conflict::Other
-                };
-                StoreError::Conflict(conflict)
+                StoreError::Conflict(conflict(db.as_ref()))
             }
             sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
@@ -52,6 +41,34 @@ impl From<sqlx::Error> for StoreError {
             _ => StoreError::Database(e),
         }
     }
+}
+
+/// The unique indexes whose violation the service tells apart (the migrations create them under
+/// these names): the index's name, as PostgreSQL reports it, and the columns it covers, as SQLite
+/// reports them (`UNIQUE constraint failed: roles.workspace_id, roles.name`), since SQLite names
+/// no index.
+const UNIQUE_INDEXES: [(Conflict, &str, &str); 3] = [
+    (Conflict::Email, "users_email_uq", "users.email"),
+    (Conflict::Slug, "workspaces_slug_uq", "workspaces.slug"),
+    (
+        Conflict::RoleName,
+        "roles_name_uq",
+        "roles.workspace_id, roles.name",
+    ),
+];
+
+/// Which uniqueness rule a unique violation broke.
+fn conflict(db: &dyn sqlx::error::DatabaseError) -> Conflict {
+    let sqlite_columns = db
+        .try_downcast_ref::<sqlx::sqlite::SqliteError>()
+        .and_then(|_| db.message().strip_prefix("UNIQUE constraint failed: "));
+    UNIQUE_INDEXES
+        .iter()
+        .find(|(_, index, columns)| match sqlite_columns {
+            Some(failed) => failed == *columns,
+            None => db.constraint() == Some(*index),
+        })
+        .map_or(Conflict::Other, |(conflict, ..)| *conflict)
 }
 
 /// Errors that mean "try again later" rather than "this query is wrong": PostgreSQL's connection,

@@ -3,7 +3,7 @@
 
 use keygate_domain::model::builtin_role;
 use keygate_domain::{
-    Permission, PermissionSet, ResourcePattern, Resources, Rights, Role, Scope, Slug, Team,
+    Manage, Permission, PermissionSet, ResourcePattern, Resources, Rights, Role, Scope, Slug, Team,
     Workspace, WorkspaceRights,
 };
 use std::sync::Arc;
@@ -13,33 +13,6 @@ use uuid::Uuid;
 
 use super::cache::WorkspaceKey;
 use super::{Actor, Keygate, ServiceError, ServiceResult, WorkspaceRef};
-
-/// Keygate's own management permissions.
-pub mod manage {
-    pub const TOKENS: &str = "tokens:manage";
-    pub const MEMBERS: &str = "members:manage";
-    pub const ROLES: &str = "roles:manage";
-    pub const API_USERS: &str = "api_users:manage";
-    pub const TEAMS: &str = "teams:manage";
-    pub const AUDIT: &str = "audit:read";
-    pub const WORKSPACE: &str = "workspace:manage";
-    pub const WORKSPACE_DELETE: &str = "workspace:delete";
-
-    pub const ALL: [&str; 8] = [
-        TOKENS,
-        MEMBERS,
-        ROLES,
-        API_USERS,
-        TEAMS,
-        AUDIT,
-        WORKSPACE,
-        WORKSPACE_DELETE,
-    ];
-}
-
-pub(super) fn permission(s: &str) -> Permission {
-    Permission::parse(s).unwrap_or_else(|_| unreachable!("`{s}` is a valid permission"))
-}
 
 /// The caller's standing in a workspace they manage: the workspace, their roles and their
 /// effective rights (narrowed by their token's scope).
@@ -51,8 +24,8 @@ pub struct Managed {
 
 impl Managed {
     /// 403 naming the permission unless the caller holds it.
-    pub fn require(&self, wanted: &str) -> ServiceResult<()> {
-        let wanted = permission(wanted);
+    pub fn require(&self, wanted: Manage) -> ServiceResult<()> {
+        let wanted = Permission::from(wanted);
         if self.rights.allows(&wanted, None) {
             Ok(())
         } else {

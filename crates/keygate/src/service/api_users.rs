@@ -1,12 +1,14 @@
 //! API users: service accounts inside one workspace, with their own roles, grants and teams, and
 //! their `kga_` tokens.
 
-use keygate_domain::{ClearToken, Member, Rights, Scope, Token, TokenKind, UserKind, validate};
+use keygate_domain::{
+    ClearToken, Manage, Member, Rights, Scope, Token, TokenKind, UserKind, validate,
+};
 use keygate_store::{MemberPatch, NewMembership, NewToken, NewUser, UserPatch};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::access::{Managed, manage, parse_grants, parse_permissions, rights_with};
+use super::access::{Managed, parse_grants, parse_permissions, rights_with};
 use super::tokens::{NewTokenRequest, default_expiry, within_lifetime};
 use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target, WorkspaceRef};
 
@@ -56,7 +58,7 @@ impl Keygate {
 
     async fn managed_api_users(&self, actor: &Actor, ws: &WorkspaceRef) -> ServiceResult<Managed> {
         let managed = self.managed(actor, ws).await?;
-        managed.require(manage::API_USERS)?;
+        managed.require(Manage::ApiUsers)?;
         Ok(managed)
     }
 

@@ -1,11 +1,10 @@
 //! The audit log of a workspace, and of the whole instance: filter, page, export.
 
 use chrono::{DateTime, Utc};
-use keygate_domain::AuditEvent;
+use keygate_domain::{AuditEvent, Manage};
 use keygate_store::AuditFilter;
 use uuid::Uuid;
 
-use super::access::manage;
 use super::{Actor, Keygate, ServiceResult, WorkspaceRef};
 
 /// Entries per page unless asked otherwise, and at most.
@@ -39,7 +38,7 @@ impl Keygate {
         query: &AuditQuery,
     ) -> ServiceResult<AuditPage> {
         let managed = self.managed(actor, ws).await?;
-        managed.require(manage::AUDIT)?;
+        managed.require(Manage::Audit)?;
         self.audit_page(Some(managed.workspace.id), query).await
     }
 

@@ -6,14 +6,15 @@ use chrono::Duration;
 use keygate_domain::model::builtin_role;
 use keygate_domain::token::{code_digest, one_time_code};
 use keygate_domain::{
-    ClearToken, Email, Invitation, Member, Token, TokenKind, User, UserKind, Workspace, validate,
+    ClearToken, Email, Invitation, Manage, Member, Token, TokenKind, User, UserKind, Workspace,
+    validate,
 };
 use keygate_store::{MemberPatch, NewAuditEvent, NewInvitation, NewMembership, NewUser};
 use secrecy::SecretString;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::access::{manage, parse_grants, rights_with};
+use super::access::{parse_grants, rights_with};
 use super::users::{default_display_name, hash_new_password};
 use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target, WorkspaceRef};
 
@@ -110,7 +111,7 @@ impl Keygate {
         req: InviteRequest,
     ) -> ServiceResult<Invited> {
         let managed = self.managed(actor, ws).await?;
-        managed.require(manage::MEMBERS)?;
+        managed.require(Manage::Members)?;
         self.invites
             .take(actor.user.id)
             .map_err(ServiceError::Throttled)?;
@@ -167,7 +168,7 @@ impl Keygate {
         req: MemberPatchRequest,
     ) -> ServiceResult<Member> {
         let managed = self.managed(actor, ws).await?;
-        managed.require(manage::MEMBERS)?;
+        managed.require(Manage::Members)?;
         let workspace = managed.workspace.id;
         let current = self.human_member(workspace, user_id).await?;
         let roles = match &req.roles {
@@ -237,7 +238,7 @@ impl Keygate {
     ) -> ServiceResult<()> {
         let managed = self.managed(actor, ws).await?;
         if user_id != actor.user.id {
-            managed.require(manage::MEMBERS)?;
+            managed.require(Manage::Members)?;
         }
         let workspace = managed.workspace.id;
         let current = self.human_member(workspace, user_id).await?;
@@ -285,7 +286,7 @@ impl Keygate {
         ws: &WorkspaceRef,
     ) -> ServiceResult<Vec<Invitation>> {
         let managed = self.managed(actor, ws).await?;
-        managed.require(manage::MEMBERS)?;
+        managed.require(Manage::Members)?;
         Ok(self.store.invitations(managed.workspace.id).await?)
     }
 
@@ -296,7 +297,7 @@ impl Keygate {
         id: Uuid,
     ) -> ServiceResult<()> {
         let managed = self.managed(actor, ws).await?;
-        managed.require(manage::MEMBERS)?;
+        managed.require(Manage::Members)?;
         let workspace = managed.workspace.id;
         let audit = actor.audit(
             self.clock.now(),

@@ -1,12 +1,14 @@
 //! Roles: the built-in ones, custom roles, and the public role that anonymous callers get.
 
 use keygate_domain::model::builtin_role;
-use keygate_domain::{Permission, PermissionSet, Resources, Role, Team, ValidationError, validate};
+use keygate_domain::{
+    Manage, Permission, PermissionSet, Resources, Role, Team, ValidationError, validate,
+};
 use keygate_store::{NewRole, RolePatch};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::access::{Managed, manage, parse_grants, parse_permissions, rights_with};
+use super::access::{Managed, parse_grants, parse_permissions, rights_with};
 use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target, WorkspaceRef};
 
 #[derive(Debug, Clone, Default)]
@@ -63,7 +65,7 @@ impl Keygate {
         req: RoleRequest,
     ) -> ServiceResult<Role> {
         let managed = self.managed(actor, ws).await?;
-        managed.require(manage::ROLES)?;
+        managed.require(Manage::Roles)?;
         let name = role_name(&req.name)?;
         if builtin_role::is_builtin(&name) {
             return Err(ServiceError::conflict(
@@ -108,7 +110,7 @@ impl Keygate {
         req: RoleUpdateRequest,
     ) -> ServiceResult<Role> {
         let managed = self.managed(actor, ws).await?;
-        managed.require(manage::ROLES)?;
+        managed.require(Manage::Roles)?;
         let workspace = managed.workspace.id;
         let existing = self
             .store
@@ -236,7 +238,7 @@ impl Keygate {
         name: &str,
     ) -> ServiceResult<()> {
         let managed = self.managed(actor, ws).await?;
-        managed.require(manage::ROLES)?;
+        managed.require(Manage::Roles)?;
         let workspace = managed.workspace.id;
         if builtin_role::is_builtin(name) {
             return Err(ServiceError::conflict(
@@ -263,9 +265,9 @@ impl Keygate {
 /// The public role opens the platform's API, never Keygate's management.
 fn require_no_management(permissions: &keygate_domain::PermissionSet) -> ServiceResult<()> {
     for p in permissions.iter() {
-        if let Some(m) = manage::ALL
-            .iter()
-            .filter_map(|m| Permission::parse(m).ok())
+        if let Some(m) = Manage::ALL
+            .into_iter()
+            .map(Permission::from)
             .find(|m| p.covers(m))
         {
             return Err(ValidationError::new(

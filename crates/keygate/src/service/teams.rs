@@ -1,12 +1,12 @@
 //! Teams: named groups of members (people and API users) whose roles and grants apply to each
 //! member.
 
-use keygate_domain::{Team, ValidationError, validate};
+use keygate_domain::{Manage, Team, ValidationError, validate};
 use keygate_store::{NewTeam, TeamPatch};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::access::{Managed, manage, parse_grants, rights_with};
+use super::access::{Managed, parse_grants, rights_with};
 use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target, WorkspaceRef};
 
 #[derive(Debug, Clone, Default)]
@@ -195,7 +195,7 @@ impl Keygate {
         req: TeamRequest,
     ) -> ServiceResult<Team> {
         let managed = self.managed(actor, ws).await?;
-        managed.require(manage::TEAMS)?;
+        managed.require(Manage::Teams)?;
         let workspace = managed.workspace.id;
         let name = team_name(&req.name)?;
         let description = req
@@ -255,7 +255,7 @@ impl Keygate {
         req: TeamPatchRequest,
     ) -> ServiceResult<Team> {
         let managed = self.managed(actor, ws).await?;
-        managed.require(manage::TEAMS)?;
+        managed.require(Manage::Teams)?;
         let workspace = managed.workspace.id;
         let team = self.find_team(workspace, reference).await?;
         let name = req.name.as_deref().map(team_name).transpose()?;
@@ -352,7 +352,7 @@ impl Keygate {
         reference: &str,
     ) -> ServiceResult<()> {
         let managed = self.managed(actor, ws).await?;
-        managed.require(manage::TEAMS)?;
+        managed.require(Manage::Teams)?;
         let workspace = managed.workspace.id;
         let team = self.find_team(workspace, reference).await?;
         let audit = actor.audit(

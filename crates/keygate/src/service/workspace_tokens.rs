@@ -2,10 +2,9 @@
 //! this workspace alone. Managers with `tokens:manage` list and revoke them; tokens that also act
 //! elsewhere stay their owners' business.
 
-use keygate_domain::{Member, Token, UserKind};
+use keygate_domain::{Manage, Member, Token, UserKind};
 use uuid::Uuid;
 
-use super::access::manage;
 use super::{Actor, Keygate, ServiceError, ServiceResult, WorkspaceRef};
 
 /// A token with the member who owns it.
@@ -47,7 +46,7 @@ impl Keygate {
         ws: &WorkspaceRef,
     ) -> ServiceResult<Vec<OwnedToken>> {
         let managed = self.managed(actor, ws).await?;
-        managed.require(manage::TOKENS)?;
+        managed.require(Manage::Tokens)?;
         self.owned_tokens(managed.workspace.id).await
     }
 
@@ -58,7 +57,7 @@ impl Keygate {
         id: Uuid,
     ) -> ServiceResult<Token> {
         let managed = self.managed(actor, ws).await?;
-        managed.require(manage::TOKENS)?;
+        managed.require(Manage::Tokens)?;
         let workspace = managed.workspace.id;
         let owned = self
             .owned_tokens(workspace)

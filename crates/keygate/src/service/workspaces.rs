@@ -1,11 +1,10 @@
 //! Workspaces: create (the creator becomes owner), list, read, rename, delete.
 
-use keygate_domain::{Membership, Slug, UserKind, validate};
+use keygate_domain::{Manage, Membership, Slug, UserKind, validate};
 use keygate_store::{NewWorkspace, WorkspacePatch};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::access::{manage, permission};
 use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target};
 
 /// How a path names a workspace: by id or by slug. Slugs can never parse as UUIDs.
@@ -117,7 +116,7 @@ impl Keygate {
         req: WorkspacePatchRequest,
     ) -> ServiceResult<Membership> {
         let managed = self.managed(actor, reference).await?;
-        managed.require(manage::WORKSPACE)?;
+        managed.require(Manage::Workspace)?;
         let patch = WorkspacePatch {
             slug: req.slug.as_deref().map(Slug::parse).transpose()?,
             name: req
@@ -161,10 +160,10 @@ impl Keygate {
         reference: &WorkspaceRef,
     ) -> ServiceResult<()> {
         let managed = self.managed(actor, reference).await?;
-        managed.require(manage::WORKSPACE_DELETE)?;
+        managed.require(Manage::WorkspaceDelete)?;
         if !managed.is_owner {
             return Err(ServiceError::Forbidden {
-                missing: Some(permission(manage::WORKSPACE_DELETE)),
+                missing: Some(Manage::WorkspaceDelete.into()),
                 message: "only an owner can delete the workspace".into(),
             });
         }

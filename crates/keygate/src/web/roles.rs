@@ -8,15 +8,15 @@ use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use keygate_domain::Role;
 use keygate_domain::model::builtin_role;
+use keygate_domain::{Manage, Role};
 use serde::Deserialize;
 
 use super::layout::Layout;
 use super::session::Signed;
 use super::{Form, WebResult, done, encode, lines};
 use crate::api::AppState;
-use crate::service::{RoleRequest, RoleUpdateRequest, ServiceError, WorkspaceRef, manage};
+use crate::service::{RoleRequest, RoleUpdateRequest, ServiceError, WorkspaceRef};
 
 pub struct RoleRow {
     pub name: String,
@@ -52,7 +52,7 @@ impl RoleRow {
 /// The permissions a picker offers: every permission some role of the workspace already uses,
 /// and Keygate's own management permissions.
 fn known_permissions(roles: &[Role]) -> Vec<String> {
-    let mut set: BTreeSet<String> = manage::ALL.iter().map(|p| (*p).to_owned()).collect();
+    let mut set: BTreeSet<String> = Manage::ALL.iter().map(|m| m.as_str().to_owned()).collect();
     for r in roles {
         for p in r.permissions.iter() {
             let p = p.to_string();
@@ -203,7 +203,7 @@ async fn role_page(
     let mut known = known_permissions(&roles);
     if role.public {
         // Anonymous callers never manage anything: the picker does not offer it.
-        known.retain(|p| !manage::ALL.contains(&p.as_str()));
+        known.retain(|p| !Manage::ALL.iter().any(|m| m.as_str() == p));
     }
     Ok(RolePage {
         layout: Layout::signed(state, signed, &role.name, "roles", Some(&slug)).await?,
