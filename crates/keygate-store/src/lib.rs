@@ -302,12 +302,13 @@ pub trait Store: Send + Sync + 'static {
 
     // Change notices between nodes.
 
-    /// Tells every node of a change that affects verification (PostgreSQL `NOTIFY`). A no-op on
-    /// SQLite, where there is only one node.
+    /// Tells every node of a change that affects verification: PostgreSQL `NOTIFY`; on SQLite a
+    /// row in `change_notices`, for the other processes on the same file (the CLI's `token` and
+    /// `user` commands beside a running server).
     async fn publish(&self, notice: &str) -> Result<()>;
-    /// Waits for the next notice from any node. `Ok(None)` means the connection was lost and
-    /// notices may have been missed: the caller must forget what it cached. Never returns on
-    /// SQLite.
+    /// Waits for the next notice from any node. `Ok(None)` means notices may have been missed
+    /// (the first call, a lost connection): the caller must forget what it cached. SQLite polls
+    /// `change_notices` every 250 ms.
     async fn next_notice(&self) -> Result<Option<String>>;
 
     // Users.
