@@ -55,6 +55,18 @@ impl TestDb {
             }
         }
     }
+
+    /// The SQLite database files (main, WAL, shared memory) that exist.
+    pub fn sqlite_files(&self) -> Vec<std::path::PathBuf> {
+        match self {
+            TestDb::Sqlite { dir } => ["keygate.db", "keygate.db-wal", "keygate.db-shm"]
+                .iter()
+                .map(|f| dir.path().join(f))
+                .filter(|p| p.exists())
+                .collect(),
+            TestDb::Postgres { .. } => Vec::new(),
+        }
+    }
 }
 
 impl Drop for TestDb {

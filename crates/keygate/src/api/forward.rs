@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{client_ip, presented_token};
-use super::openapi::{BadRequest, Forbidden, TooManyRequests, Unauthorized, Unavailable};
+use super::openapi::{BadRequest, Forbidden, TooManyRequests, Unauthorized};
 use crate::config::ForwardAuthHeaders;
 use crate::service::{Question, Refusal, ServiceError, WorkspaceRef};
 
@@ -184,7 +184,6 @@ fn original_request<'a>(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn forward(State(state): State<AppState>, request: axum::extract::Request) -> Response {

@@ -175,15 +175,21 @@ impl Modify for ForwardAuthMethods {
     }
 }
 
-/// The answers of every operation that takes a token, whatever else it does, added to each
-/// operation that accepts one (all but the public ones) where its handler does not document them:
-/// 400 for how the token is presented (in the URL where that is not allowed, two different
-/// tokens, another `Authorization` scheme), 401 for the token itself and 429 for a client address
-/// with too many failed authentications. Handlers document only the answers of their own.
+/// The answers every operation of a kind gives, whatever else it does, added where its handler
+/// does not document them; handlers document only the answers of their own:
+/// - each operation that accepts a token (all but the public ones): 400 for how the token is
+///   presented (in the URL where that is not allowed, two different tokens, another
+///   `Authorization` scheme), 401 for the token itself and 429 for a client address with too many
+///   failed authentications;
+/// - each operation but the liveness check and the metrics ([`WITHOUT_DATABASE`]): 503 when the
+///   database cannot be reached.
 ///
 /// It runs on the merged document (`docs_routes`): the `#[openapi(modifiers(...))]` of [`ApiDoc`]
 /// run before the router adds the handlers' paths.
 pub struct TokenResponses;
+
+/// The paths whose operations answer without the database.
+const WITHOUT_DATABASE: [&str; 2] = ["/healthz", "/metrics"];
 
 impl TokenResponses {
     /// Whether any of these requirements names a scheme (`[{}]` alone means "no token").
@@ -199,8 +205,10 @@ impl Modify for TokenResponses {
             ("401", Unauthorized::response().0),
             ("429", TooManyRequests::response().0),
         ];
+        let unavailable = Unavailable::response().0;
         let by_default = Self::takes_token(openapi.security.as_deref());
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let uses_database = !WITHOUT_DATABASE.contains(&path.as_str());
             let operations = [
                 &mut item.get,
                 &mut item.put,
@@ -212,6 +220,12 @@ impl Modify for TokenResponses {
                 &mut item.trace,
             ];
             for operation in operations.into_iter().flatten() {
+                let responses = &mut operation.responses.responses;
+                if uses_database {
+                    responses
+                        .entry("503".to_owned())
+                        .or_insert_with(|| Ref::from_response_name(unavailable.to_string()).into());
+                }
                 let takes_token = match &operation.security {
                     Some(security) => Self::takes_token(Some(security)),
                     None => by_default,
@@ -220,9 +234,7 @@ impl Modify for TokenResponses {
                     continue;
                 }
                 for (status, name) in &shared {
-                    operation
-                        .responses
-                        .responses
+                    responses
                         .entry((*status).to_owned())
                         .or_insert_with(|| Ref::from_response_name(name.to_string()).into());
                 }

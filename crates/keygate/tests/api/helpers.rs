@@ -3,7 +3,6 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
 use keygate::config::Config;
@@ -14,14 +13,7 @@ use serde_json::Value;
 use sqlx::Connection;
 use uuid::Uuid;
 
-/// The environment variable naming a PostgreSQL server for tests.
-pub const PG_ENV: &str = "KEYGATE_TEST_DATABASE_URL";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+pub use keygate_testkit::{Backend, PG_ENV, TestDb, pg_url_with_database};
 
 /// Runs a test body once per backend: `backend_tests!(name, ...)` expects `async fn name(app: TestApp)`
 /// in the same module and makes `name::sqlite` and `name::postgres`. Without
@@ -86,89 +78,6 @@ fn capture_logs() {
 
 pub fn captured_logs() -> String {
     String::from_utf8_lossy(&LOGS.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
-}
-
-/// A fresh database for one test; dropped with it.
-pub enum TestDb {
-    Sqlite { dir: tempfile::TempDir },
-    Postgres { admin_url: String, name: String },
-}
-
-impl TestDb {
-    async fn create(backend: Backend) -> Option<(Self, String)> {
-        match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let url = format!("sqlite://{}", dir.path().join("keygate.db").display());
-                Some((TestDb::Sqlite { dir }, url))
-            }
-            Backend::Postgres => {
-                let Ok(admin_url) = std::env::var(PG_ENV) else {
-                    println!("skipped: no PostgreSQL ({PG_ENV} is not set)");
-                    return None;
-                };
-                let name = format!("keygate_test_{}", Uuid::now_v7().simple());
-                let mut conn = sqlx::PgConnection::connect(&admin_url)
-                    .await
-                    .expect("connect to the test PostgreSQL server");
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create test database");
-                let url = pg_url_with_database(&admin_url, &name);
-                Some((TestDb::Postgres { admin_url, name }, url))
-            }
-        }
-    }
-
-    /// The SQLite database files (main, WAL, shared memory) that exist.
-    pub fn sqlite_files(&self) -> Vec<PathBuf> {
-        match self {
-            TestDb::Sqlite { dir } => ["keygate.db", "keygate.db-wal", "keygate.db-shm"]
-                .iter()
-                .map(|f| dir.path().join(f))
-                .filter(|p| p.exists())
-                .collect(),
-            TestDb::Postgres { .. } => Vec::new(),
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let TestDb::Postgres { admin_url, name } = self {
-            let (admin_url, name) = (admin_url.clone(), name.clone());
-            // Drop runs inside the test's runtime: do the async cleanup on a thread of its own.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
-                rt.block_on(async {
-                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                        )))
-                        .execute(&mut conn)
-                        .await;
-                    }
-                });
-            })
-            .join();
-        }
-    }
-}
-
-/// `postgres://u@h:p/db?x` with `db` replaced by `name`.
-pub fn pg_url_with_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let (server, _) = base.rsplit_once('/').expect("database URL has a path");
-    match query {
-        Some(q) => format!("{server}/{name}?{q}"),
-        None => format!("{server}/{name}"),
-    }
 }
 
 /// A user to call the API as.

@@ -18,7 +18,7 @@ use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, ClientIp, Json, Path, Query};
 use crate::api::openapi::{
-    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unavailable,
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests,
     UnsupportedMediaType,
 };
 use crate::service::{NewTokenRequest, NewUserRequest, ServiceError, UserQuery};
@@ -36,7 +36,6 @@ use crate::service::{NewTokenRequest, NewUserRequest, ServiceError, UserQuery};
     responses(
         (status = 200, description = "A page of users", body = AdminUserListJson),
         (status = 403, response = Forbidden),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn list(
@@ -76,7 +75,6 @@ pub async fn list(
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn create(
@@ -122,7 +120,6 @@ pub async fn create(
         (status = 200, description = "The user", body = AdminUserJson),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn get(
@@ -150,7 +147,6 @@ pub async fn get(
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn delete(
@@ -178,7 +174,6 @@ pub async fn delete(
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn disable(
@@ -204,7 +199,6 @@ pub async fn disable(
         (status = 200, description = "Enabled", body = AdminUserJson),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn enable(
@@ -230,7 +224,6 @@ pub async fn enable(
         (status = 200, description = "The user's tokens", body = TokenListJson),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn list_tokens(
@@ -264,7 +257,6 @@ pub async fn list_tokens(
         (status = 404, response = NotFound),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn issue_token(
@@ -297,7 +289,6 @@ pub async fn issue_token(
         (status = 201, description = "The link, shown this once", body = PasswordLinkJson),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn password_link(
@@ -332,7 +323,6 @@ pub async fn password_link(
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn set_password(
@@ -370,7 +360,6 @@ pub async fn set_password(
                 (String = "text/csv")
             )),
         (status = 403, response = Forbidden),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn audit(
@@ -403,7 +392,6 @@ pub async fn audit(
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn signup(

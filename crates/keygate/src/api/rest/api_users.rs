@@ -12,9 +12,7 @@ use super::json::{
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, Json, Path};
-use crate::api::openapi::{
-    Conflict, Forbidden, NotFound, PayloadTooLarge, Unavailable, UnsupportedMediaType,
-};
+use crate::api::openapi::{Conflict, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType};
 use crate::service::{
     ApiUserPatchRequest, ApiUserRequest, NewTokenRequest, ServiceError, WorkspaceRef,
 };
@@ -33,7 +31,6 @@ use crate::service::{
         (status = 200, description = "The API users", body = ApiUserListJson),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn list(
@@ -97,7 +94,6 @@ pub async fn list(
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn create(
@@ -142,7 +138,6 @@ pub async fn create(
         (status = 200, description = "The API user", body = ApiUserJson),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn get(
@@ -175,7 +170,6 @@ pub async fn get(
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn update(
@@ -214,7 +208,6 @@ pub async fn update(
         (status = 204, description = "Deleted"),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn delete(
@@ -244,7 +237,6 @@ pub async fn delete(
         (status = 200, description = "The tokens, never their secrets", body = TokenListJson),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn list_tokens(
@@ -281,7 +273,6 @@ pub async fn list_tokens(
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn create_token(
@@ -319,7 +310,6 @@ pub async fn create_token(
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn revoke_token(
@@ -353,7 +343,6 @@ pub async fn revoke_token(
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn rotate_token(

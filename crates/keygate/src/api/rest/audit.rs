@@ -11,7 +11,7 @@ use super::json::{AuditEventJson, AuditPageJson, AuditQueryJson};
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, Path, Query};
-use crate::api::openapi::{Forbidden, NotFound, Unavailable};
+use crate::api::openapi::{Forbidden, NotFound};
 use crate::service::{AuditQuery, MAX_PAGE, WorkspaceRef};
 
 /// Rows a CSV export carries at most.
@@ -41,7 +41,6 @@ const CSV_MAX_ROWS: usize = 100_000;
             )),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn list(

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::api::AppState;
 use crate::api::error::ApiError;
-use crate::api::openapi::{HealthJson, Unavailable};
+use crate::api::openapi::HealthJson;
 
 /// The process is up.
 #[utoipa::path(
@@ -34,7 +34,6 @@ pub async fn healthz() -> Json<Value> {
     security(()),
     responses(
         (status = 200, description = "Ready", body = HealthJson, example = json!({"status": "ready"})),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {

@@ -8,7 +8,6 @@ use super::json::{MeJson, MembershipJson, MyInvitationJson};
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::Caller;
-use crate::api::openapi::Unavailable;
 use crate::service::ServiceError;
 
 /// Who the caller is.
@@ -23,7 +22,6 @@ use crate::service::ServiceError;
     tag = "auth",
     responses(
         (status = 200, description = "The caller", body = MeJson),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn me(

@@ -15,9 +15,7 @@ use super::json::{
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, ClientIp, Json, MaybeCaller, Path};
-use crate::api::openapi::{
-    Conflict, Forbidden, NotFound, PayloadTooLarge, Unavailable, UnsupportedMediaType,
-};
+use crate::api::openapi::{Conflict, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType};
 use crate::service::{
     AcceptRequest, InviteRequest, Joined, MemberPatchRequest, ServiceError, WorkspaceRef,
 };
@@ -36,7 +34,6 @@ use crate::service::{
         (status = 200, description = "The members", body = MemberListJson),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn list(
@@ -76,7 +73,6 @@ pub async fn list(
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn invite(
@@ -119,7 +115,6 @@ pub async fn invite(
         (status = 200, description = "The member", body = MemberJson),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn get(
@@ -154,7 +149,6 @@ pub async fn get(
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn update(
@@ -192,7 +186,6 @@ pub async fn update(
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn remove(
@@ -221,7 +214,6 @@ pub async fn remove(
         (status = 200, description = "The invitations (never their codes)", body = InvitationListJson),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn list_invitations(
@@ -253,7 +245,6 @@ pub async fn list_invitations(
         (status = 204, description = "Cancelled"),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn cancel_invitation(
@@ -285,7 +276,6 @@ pub async fn cancel_invitation(
         (status = 200, description = "The invitation", body = InvitationPreviewJson),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn preview(
@@ -327,7 +317,6 @@ pub async fn preview(
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn accept(

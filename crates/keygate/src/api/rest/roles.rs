@@ -8,9 +8,7 @@ use super::json::{CreateRoleJson, PutRoleJson, RoleJson, RoleListJson};
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, Json, Path};
-use crate::api::openapi::{
-    Conflict, Forbidden, NotFound, PayloadTooLarge, Unavailable, UnsupportedMediaType,
-};
+use crate::api::openapi::{Conflict, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType};
 use crate::service::{RoleRequest, RoleUpdateRequest, WorkspaceRef};
 
 /// The workspace's roles, built-in and custom.
@@ -27,7 +25,6 @@ use crate::service::{RoleRequest, RoleUpdateRequest, WorkspaceRef};
         (status = 200, description = "The roles", body = RoleListJson),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn list(
@@ -62,7 +59,6 @@ pub async fn list(
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn create(
@@ -98,7 +94,6 @@ pub async fn create(
         (status = 200, description = "The role", body = RoleJson),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn get(
@@ -135,7 +130,6 @@ pub async fn get(
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn put(
@@ -172,7 +166,6 @@ pub async fn put(
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn delete(

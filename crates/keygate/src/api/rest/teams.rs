@@ -9,9 +9,7 @@ use super::json::{CreateTeamJson, PatchTeamJson, TeamJson, TeamListJson};
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, Json, Path};
-use crate::api::openapi::{
-    Conflict, Forbidden, NotFound, PayloadTooLarge, Unavailable, UnsupportedMediaType,
-};
+use crate::api::openapi::{Conflict, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType};
 use crate::service::{TeamPatchRequest, TeamRequest, WorkspaceRef};
 
 /// The workspace's teams.
@@ -28,7 +26,6 @@ use crate::service::{TeamPatchRequest, TeamRequest, WorkspaceRef};
         (status = 200, description = "The teams", body = TeamListJson),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn list(
@@ -63,7 +60,6 @@ pub async fn list(
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn create(
@@ -101,7 +97,6 @@ pub async fn create(
         (status = 200, description = "The team", body = TeamJson),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn get(
@@ -134,7 +129,6 @@ pub async fn get(
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn update(
@@ -172,7 +166,6 @@ pub async fn update(
         (status = 204, description = "Deleted"),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn delete(
@@ -204,7 +197,6 @@ pub async fn delete(
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn add_member(
@@ -235,7 +227,6 @@ pub async fn add_member(
         (status = 204, description = "Removed"),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn remove_member(

@@ -9,9 +9,7 @@ use super::json::{CreateTokenJson, TokenJson, TokenListJson, TokenWithSecretJson
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, Json, Path};
-use crate::api::openapi::{
-    Conflict, Forbidden, NotFound, PayloadTooLarge, Unavailable, UnsupportedMediaType,
-};
+use crate::api::openapi::{Conflict, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType};
 use crate::service::{NewTokenRequest, ServiceError};
 
 /// The caller's tokens.
@@ -23,7 +21,6 @@ use crate::service::{NewTokenRequest, ServiceError};
     tag = "tokens",
     responses(
         (status = 200, description = "The caller's tokens, never their secrets", body = TokenListJson),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn list(
@@ -94,7 +91,6 @@ pub async fn list(
         (status = 403, response = Forbidden),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn create(
@@ -122,7 +118,6 @@ pub async fn create(
     responses(
         (status = 200, description = "The token, never its secret", body = TokenJson),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn get(
@@ -152,7 +147,6 @@ pub async fn get(
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn revoke(
@@ -179,7 +173,6 @@ pub async fn revoke(
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn rotate(
@@ -205,7 +198,6 @@ pub async fn rotate(
         (status = 200, description = "Refreshed; `token` is the new secret, shown this once", body = TokenWithSecretJson),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn refresh_personal(

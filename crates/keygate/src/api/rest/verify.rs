@@ -13,7 +13,7 @@ use super::verify_answer::{Memberships, VerifyAnswer};
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Json, MaybeCaller};
-use crate::api::openapi::{BadRequest, PayloadTooLarge, Unavailable, UnsupportedMediaType};
+use crate::api::openapi::{BadRequest, PayloadTooLarge, UnsupportedMediaType};
 use crate::service::{Question, ServiceError, WorkspaceRef};
 
 fn question(
@@ -124,7 +124,6 @@ fn question(
         (status = 400, response = BadRequest),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn verify(
@@ -204,7 +203,6 @@ pub async fn verify(
         (status = 200, description = "The answer", body = CheckJson, example = json!({"allowed": false, "code": "forbidden", "missing": "devices:write"})),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn check(

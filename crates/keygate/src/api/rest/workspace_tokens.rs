@@ -10,7 +10,7 @@ use super::json::{OwnedTokenJson, OwnedTokenListJson, TokenJson};
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, Path};
-use crate::api::openapi::{Conflict, Forbidden, NotFound, Unavailable};
+use crate::api::openapi::{Conflict, Forbidden, NotFound};
 use crate::service::WorkspaceRef;
 
 /// The tokens that belong to a workspace.
@@ -29,7 +29,6 @@ use crate::service::WorkspaceRef;
         (status = 200, description = "The tokens, with their owners", body = OwnedTokenListJson),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn list(
@@ -71,7 +70,6 @@ pub async fn list(
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn revoke(

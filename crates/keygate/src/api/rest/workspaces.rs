@@ -8,9 +8,7 @@ use super::json::{CreateWorkspaceJson, MembershipJson, PatchWorkspaceJson, Works
 use crate::api::AppState;
 use crate::api::error::ApiError;
 use crate::api::extract::{Caller, Json, Path};
-use crate::api::openapi::{
-    Conflict, Forbidden, NotFound, PayloadTooLarge, Unavailable, UnsupportedMediaType,
-};
+use crate::api::openapi::{Conflict, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType};
 use crate::service::{NewWorkspaceRequest, WorkspacePatchRequest, WorkspaceRef};
 
 /// The caller's workspaces, with their roles in each.
@@ -22,7 +20,6 @@ use crate::service::{NewWorkspaceRequest, WorkspacePatchRequest, WorkspaceRef};
     tag = "workspaces",
     responses(
         (status = 200, description = "The caller's workspaces", body = WorkspaceListJson),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn list(
@@ -51,7 +48,6 @@ pub async fn list(
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn create(
@@ -81,7 +77,6 @@ pub async fn create(
         (status = 200, description = "The workspace, with the caller's roles in it", body = MembershipJson),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn get(
@@ -113,7 +108,6 @@ pub async fn get(
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn update(
@@ -150,7 +144,6 @@ pub async fn update(
         (status = 204, description = "Deleted"),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn delete(
