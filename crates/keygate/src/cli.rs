@@ -13,10 +13,10 @@ use keygate_domain::{Email, User, UserKind};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::api::rest::json::{
+use crate::config::{Config, Overrides};
+use crate::http::rest::json::{
     AdminUserJson, CreatedUserJson, TokenJson, TokenWithSecretJson, UserJson, WorkspaceJson,
 };
-use crate::config::{Config, Overrides};
 use crate::service::{
     Actor, Bootstrap, Clock, Expiry, Keygate, MAX_USER_PAGE, NewTokenRequest, NewUserRequest,
     ServiceError, UserQuery,

@@ -1,4 +1,5 @@
-//! Prometheus metrics: names, the process-wide recorder, and the `/metrics` handler. Requests by
+//! Prometheus metrics: names, the process-wide recorder and the request layer (the `/metrics`
+//! handler is with the health checks, in `http::rest::health`). Requests by
 //! route and status with latency histograms, verification outcomes, cache hits, misses and
 //! evictions, change notices received, database pool use.
 
@@ -9,14 +10,12 @@ use std::sync::{OnceLock, RwLock};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
-use axum::extract::{MatchedPath, State};
-use axum::http::{Method, Request, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::extract::MatchedPath;
+use axum::http::{Method, Request, StatusCode};
+use axum::response::Response;
 use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tower::{Layer, Service};
-
-use crate::api::AppState;
 
 pub const HTTP_REQUESTS: &str = "keygate_http_requests_total";
 pub const HTTP_DURATION: &str = "keygate_http_request_duration_seconds";
@@ -256,33 +255,4 @@ fn find<'a>(series: &'a [Series], method: &Method, status: StatusCode) -> Option
     series
         .iter()
         .find(|s| s.status == status && s.method == *method)
-}
-
-/// `GET /metrics`: the Prometheus text format.
-#[utoipa::path(
-    get,
-    path = "/metrics",
-    operation_id = "metrics",
-    tag = "health",
-    security(()),
-    responses(
-        (status = 200, description = "Prometheus metrics in the text exposition format 0.0.4: \
-            requests by route, method and status with latency histograms, decisions by code, \
-            failed authentications by reason, cache lookups and evictions, change notices \
-            received, database pool connections. No token or user appears in them.",
-            content_type = "text/plain; version=0.0.4; charset=utf-8", body = String),
-    )
-)]
-pub async fn render(State(state): State<AppState>) -> Response {
-    let pool = state.keygate.store().pool_state();
-    metrics::gauge!(POOL_CONNECTIONS, "state" => "open").set(f64::from(pool.size));
-    metrics::gauge!(POOL_CONNECTIONS, "state" => "idle").set(pool.idle as f64);
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        handle().render(),
-    )
-        .into_response()
 }

@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::api::{self, AppState};
 use crate::config::{Config, ConfigError};
+use crate::http::{self, AppState};
 use crate::service::{Clock, Keygate};
 
 #[derive(Debug, thiserror::Error)]
@@ -63,9 +63,9 @@ impl Application {
                     addr: config.bind,
                     source,
                 })?;
-        let router = api::router(AppState::new(api::Shared {
+        let router = http::router(AppState::new(http::Shared {
             keygate: keygate.clone(),
-            graphql: api::graphql::schema(),
+            graphql: http::graphql::schema(),
             public_url: config.public_url.clone(),
             trusted_proxies: std::sync::Arc::new(config.trusted_proxies.clone()),
             routes: std::sync::Arc::new(config.routes()?),

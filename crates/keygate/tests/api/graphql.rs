@@ -695,7 +695,7 @@ async fn graphiql_is_served_from_this_host_only() {
 #[test]
 fn the_checked_in_schema_is_current() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/schema.graphql");
-    let sdl = keygate::api::graphql::sdl();
+    let sdl = keygate::http::graphql::sdl();
     if std::env::var_os("KEYGATE_UPDATE_SCHEMA").is_some() {
         std::fs::write(path, &sdl).expect("write schema");
     }

@@ -1,0 +1,725 @@
+//! The root query and mutation types. Every field calls the service layer with the caller, so
+//! rights, validation and audit are the same as over REST.
+
+use async_graphql::{Context, Object, Result};
+use keygate_domain::Permission;
+use uuid::Uuid;
+
+use super::types::{
+    AcceptedInvitation, ApiUserGql, Check, CreateTokenInput, CreatedApiUser, InvitationGql,
+    InviteResult, MemberGql, PendingInvitation, RoleGql, TeamGql, TokenGql, TokenWithSecret,
+    UserGql, Viewer, WorkspaceGql,
+};
+use super::{GqlState, gql};
+use crate::service::{
+    AcceptRequest, ApiUserPatchRequest, ApiUserRequest, Expiry, InviteRequest, MemberPatchRequest,
+    NewTokenRequest, NewWorkspaceRequest, Question, RoleRequest, RoleUpdateRequest, ServiceError,
+    TeamPatchRequest, TeamRequest, WorkspacePatchRequest, WorkspaceRef,
+};
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// The caller, or null for a request without a valid token.
+    async fn user(&self, ctx: &Context<'_>) -> Option<Viewer> {
+        GqlState::of(ctx).actor.as_ref().map(|a| Viewer {
+            user: (*a.user).clone(),
+            token: a.token.as_ref().map(|t| t.id),
+        })
+    }
+
+    /// The caller's workspaces.
+    async fn workspaces(&self, ctx: &Context<'_>) -> Result<Vec<WorkspaceGql>> {
+        let state = GqlState::of(ctx);
+        let list = state
+            .keygate
+            .list_workspaces(state.actor()?)
+            .await
+            .map_err(gql)?;
+        Ok(list
+            .iter()
+            .map(|m| WorkspaceGql::from(&m.workspace))
+            .collect())
+    }
+
+    /// A workspace the caller is a member of, by slug or id.
+    async fn workspace(&self, ctx: &Context<'_>, slug: String) -> Result<WorkspaceGql> {
+        let state = GqlState::of(ctx);
+        let m = state
+            .keygate
+            .workspace(state.actor()?, &WorkspaceRef::parse(&slug))
+            .await
+            .map_err(gql)?;
+        Ok(WorkspaceGql::from(&m.workspace))
+    }
+
+    /// May the caller (or an anonymous caller, through the public role) do `permission`, on
+    /// `resource` when given, in `workspace`?
+    async fn check(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        permission: String,
+        resource: Option<String>,
+    ) -> Result<Check> {
+        let state = GqlState::of(ctx);
+        let question = Question {
+            workspace: Some(WorkspaceRef::parse(&workspace)),
+            permission: Some(
+                Permission::parse(&permission).map_err(|e| gql(ServiceError::from(e)))?,
+            ),
+            resource,
+        };
+        let decision = state
+            .keygate
+            .decide_for(state.actor.as_ref(), &question)
+            .await
+            .map_err(gql)?;
+        Ok(Check {
+            allowed: decision.refusal.is_none(),
+            code: decision
+                .refusal
+                .as_ref()
+                .map_or("ok", |r| r.code())
+                .to_owned(),
+            missing: decision
+                .refusal
+                .as_ref()
+                .and_then(|r| r.missing())
+                .map(str::to_owned),
+        })
+    }
+}
+
+pub struct Mutation;
+
+fn ws(reference: &str) -> WorkspaceRef {
+    WorkspaceRef::parse(reference)
+}
+
+fn token_request(input: CreateTokenInput) -> Result<NewTokenRequest> {
+    Ok(NewTokenRequest {
+        name: input.name,
+        description: input.description,
+        expiry: Expiry::from_parts(input.expires_in_days, input.expires_at)
+            .map_err(|e| gql(e.into()))?,
+        scope: input.scope.map(Into::into),
+    })
+}
+
+#[Object]
+impl Mutation {
+    // The caller's own tokens.
+
+    /// Creates a token; the secret is in this answer only.
+    async fn create_token(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateTokenInput,
+    ) -> Result<TokenWithSecret> {
+        let state = GqlState::of(ctx);
+        let (token, clear) = state
+            .keygate
+            .create_token(state.actor()?, token_request(input)?)
+            .await
+            .map_err(gql)?;
+        Ok(state.with_secret(&token, clear))
+    }
+
+    /// A new secret for one of the caller's tokens; the old one stops working at once.
+    async fn rotate_token(&self, ctx: &Context<'_>, id: Uuid) -> Result<TokenWithSecret> {
+        let state = GqlState::of(ctx);
+        let (token, clear) = state
+            .keygate
+            .rotate_token(state.actor()?, id)
+            .await
+            .map_err(gql)?;
+        Ok(state.with_secret(&token, clear))
+    }
+
+    async fn revoke_token(&self, ctx: &Context<'_>, id: Uuid) -> Result<TokenGql> {
+        let state = GqlState::of(ctx);
+        let token = state
+            .keygate
+            .revoke_token(state.actor()?, id)
+            .await
+            .map_err(gql)?;
+        Ok(TokenGql::new(&token, state.keygate.clock().now()))
+    }
+
+    /// A new secret for the caller's personal token; the old one stops working at once.
+    async fn refresh_personal_token(&self, ctx: &Context<'_>) -> Result<TokenWithSecret> {
+        let state = GqlState::of(ctx);
+        let (token, clear) = state
+            .keygate
+            .refresh_personal_token(state.actor()?)
+            .await
+            .map_err(gql)?;
+        Ok(state.with_secret(&token, clear))
+    }
+
+    // Workspaces.
+
+    async fn create_workspace(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+        name: Option<String>,
+    ) -> Result<WorkspaceGql> {
+        let state = GqlState::of(ctx);
+        let m = state
+            .keygate
+            .create_workspace(state.actor()?, NewWorkspaceRequest { slug, name })
+            .await
+            .map_err(gql)?;
+        Ok(WorkspaceGql::from(&m.workspace))
+    }
+
+    async fn update_workspace(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        slug: Option<String>,
+        name: Option<String>,
+        #[graphql(desc = "The longest token lifetime in days; null removes the cap.")]
+        max_token_lifetime_days: async_graphql::MaybeUndefined<u32>,
+    ) -> Result<WorkspaceGql> {
+        let state = GqlState::of(ctx);
+        let max_token_lifetime_days = match max_token_lifetime_days {
+            async_graphql::MaybeUndefined::Undefined => None,
+            async_graphql::MaybeUndefined::Null => Some(None),
+            async_graphql::MaybeUndefined::Value(days) => Some(Some(days)),
+        };
+        let m = state
+            .keygate
+            .update_workspace(
+                state.actor()?,
+                &ws(&workspace),
+                WorkspacePatchRequest {
+                    slug,
+                    name,
+                    max_token_lifetime_days,
+                },
+            )
+            .await
+            .map_err(gql)?;
+        Ok(WorkspaceGql::from(&m.workspace))
+    }
+
+    async fn delete_workspace(&self, ctx: &Context<'_>, workspace: String) -> Result<bool> {
+        let state = GqlState::of(ctx);
+        state
+            .keygate
+            .delete_workspace(state.actor()?, &ws(&workspace))
+            .await
+            .map_err(gql)?;
+        Ok(true)
+    }
+
+    // Members and invitations.
+
+    /// Creates an invitation with a one-time link, whether or not the email has an account:
+    /// nobody joins without accepting, and the answer does not tell who has an account. Always a
+    /// `PendingInvitation` (the union keeps `Member` for older clients).
+    async fn invite_member(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        email: String,
+        #[graphql(default)] roles: Vec<String>,
+        #[graphql(default)] grants: Vec<String>,
+    ) -> Result<InviteResult> {
+        let state = GqlState::of(ctx);
+        let invited = state
+            .keygate
+            .invite(
+                state.actor()?,
+                &ws(&workspace),
+                InviteRequest {
+                    email,
+                    roles,
+                    grants,
+                },
+            )
+            .await
+            .map_err(gql)?;
+        Ok(InviteResult::PendingInvitation(PendingInvitation {
+            invitation: InvitationGql::from(&invited.invitation),
+            accept_url: crate::http::invitation_url(&state.public_url, &invited.code),
+            code: invited.code,
+        }))
+    }
+
+    async fn update_member(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        user: Uuid,
+        roles: Option<Vec<String>>,
+        grants: Option<Vec<String>>,
+    ) -> Result<MemberGql> {
+        let state = GqlState::of(ctx);
+        let m = state
+            .keygate
+            .update_member(
+                state.actor()?,
+                &ws(&workspace),
+                user,
+                MemberPatchRequest { roles, grants },
+            )
+            .await
+            .map_err(gql)?;
+        Ok(MemberGql::from(&m))
+    }
+
+    async fn remove_member(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        user: Uuid,
+    ) -> Result<bool> {
+        let state = GqlState::of(ctx);
+        state
+            .keygate
+            .remove_member(state.actor()?, &ws(&workspace), user)
+            .await
+            .map_err(gql)?;
+        Ok(true)
+    }
+
+    async fn cancel_invitation(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        id: Uuid,
+    ) -> Result<bool> {
+        let state = GqlState::of(ctx);
+        state
+            .keygate
+            .cancel_invitation(state.actor()?, &ws(&workspace), id)
+            .await
+            .map_err(gql)?;
+        Ok(true)
+    }
+
+    /// The invited person sets a password and gets their account and personal token. Needs no
+    /// token: the code is the credential.
+    async fn accept_invitation(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        password: String,
+        display_name: Option<String>,
+    ) -> Result<AcceptedInvitation> {
+        let state = GqlState::of(ctx);
+        let accepted = state
+            .keygate
+            .accept_invitation(
+                &code,
+                AcceptRequest {
+                    password: password.into(),
+                    display_name,
+                    ip: state.ip,
+                },
+            )
+            .await
+            .map_err(gql)?;
+        Ok(AcceptedInvitation {
+            user: UserGql::from(&accepted.user),
+            workspace: WorkspaceGql::from(&accepted.workspace),
+            secret: accepted.clear.into_exposed(),
+        })
+    }
+
+    /// A person with an account accepts an invitation addressed to their email, with their
+    /// token: by the code from the link, or by the id from `user { invitations }`. Returns the new
+    /// membership.
+    async fn join_workspace(
+        &self,
+        ctx: &Context<'_>,
+        code: Option<String>,
+        id: Option<Uuid>,
+    ) -> Result<MemberGql> {
+        let state = GqlState::of(ctx);
+        let actor = state.actor()?;
+        let code_or_id = match (code, id) {
+            (Some(code), None) => code,
+            (None, Some(id)) => id.hyphenated().to_string(),
+            _ => {
+                return Err(gql(keygate_domain::ValidationError::new(
+                    "code",
+                    "give either the invitation's code or its id",
+                )
+                .into()));
+            }
+        };
+        let joined = state
+            .keygate
+            .join_with_invitation(actor, &code_or_id)
+            .await
+            .map_err(gql)?;
+        Ok(MemberGql::from(&joined.member))
+    }
+
+    // Roles.
+
+    async fn create_role(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        name: String,
+        description: Option<String>,
+        permissions: Vec<String>,
+    ) -> Result<RoleGql> {
+        let state = GqlState::of(ctx);
+        let role = state
+            .keygate
+            .create_role(
+                state.actor()?,
+                &ws(&workspace),
+                RoleRequest {
+                    name,
+                    description,
+                    permissions,
+                },
+            )
+            .await
+            .map_err(gql)?;
+        Ok(RoleGql::from(&role))
+    }
+
+    /// Replaces a custom role's permissions.
+    async fn update_role(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        name: String,
+        description: Option<String>,
+        permissions: Vec<String>,
+    ) -> Result<RoleGql> {
+        let state = GqlState::of(ctx);
+        let role = state
+            .keygate
+            .update_role(
+                state.actor()?,
+                &ws(&workspace),
+                &name,
+                RoleUpdateRequest {
+                    description,
+                    permissions,
+                    grants: None,
+                },
+            )
+            .await
+            .map_err(gql)?;
+        Ok(RoleGql::from(&role))
+    }
+
+    /// Sets what anonymous callers may do in the workspace.
+    async fn set_public_role(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        permissions: Vec<String>,
+        #[graphql(default)] grants: Vec<String>,
+    ) -> Result<RoleGql> {
+        let state = GqlState::of(ctx);
+        let role = state
+            .keygate
+            .update_role(
+                state.actor()?,
+                &ws(&workspace),
+                keygate_domain::model::builtin_role::PUBLIC,
+                RoleUpdateRequest {
+                    description: None,
+                    permissions,
+                    grants: Some(grants),
+                },
+            )
+            .await
+            .map_err(gql)?;
+        Ok(RoleGql::from(&role))
+    }
+
+    async fn delete_role(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        name: String,
+    ) -> Result<bool> {
+        let state = GqlState::of(ctx);
+        state
+            .keygate
+            .delete_role(state.actor()?, &ws(&workspace), &name)
+            .await
+            .map_err(gql)?;
+        Ok(true)
+    }
+
+    // Teams.
+
+    #[allow(clippy::too_many_arguments)]
+    async fn create_team(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        name: String,
+        description: Option<String>,
+        #[graphql(default)] roles: Vec<String>,
+        #[graphql(default)] grants: Vec<String>,
+        #[graphql(default)] members: Vec<Uuid>,
+    ) -> Result<TeamGql> {
+        let state = GqlState::of(ctx);
+        let team = state
+            .keygate
+            .create_team(
+                state.actor()?,
+                &ws(&workspace),
+                TeamRequest {
+                    name,
+                    description,
+                    roles,
+                    grants,
+                    members,
+                },
+            )
+            .await
+            .map_err(gql)?;
+        Ok(TeamGql::from(&team))
+    }
+
+    /// Changes a team (by id or name); lists given replace the current ones.
+    #[allow(clippy::too_many_arguments)]
+    async fn update_team(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        team: String,
+        name: Option<String>,
+        description: Option<String>,
+        roles: Option<Vec<String>>,
+        grants: Option<Vec<String>>,
+        members: Option<Vec<Uuid>>,
+    ) -> Result<TeamGql> {
+        let state = GqlState::of(ctx);
+        let team = state
+            .keygate
+            .update_team(
+                state.actor()?,
+                &ws(&workspace),
+                &team,
+                TeamPatchRequest {
+                    name,
+                    description,
+                    roles,
+                    grants,
+                    members,
+                },
+            )
+            .await
+            .map_err(gql)?;
+        Ok(TeamGql::from(&team))
+    }
+
+    async fn add_team_member(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        team: String,
+        user: Uuid,
+    ) -> Result<TeamGql> {
+        let state = GqlState::of(ctx);
+        let team = state
+            .keygate
+            .set_team_member(state.actor()?, &ws(&workspace), &team, user, true)
+            .await
+            .map_err(gql)?;
+        Ok(TeamGql::from(&team))
+    }
+
+    async fn remove_team_member(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        team: String,
+        user: Uuid,
+    ) -> Result<TeamGql> {
+        let state = GqlState::of(ctx);
+        let team = state
+            .keygate
+            .set_team_member(state.actor()?, &ws(&workspace), &team, user, false)
+            .await
+            .map_err(gql)?;
+        Ok(TeamGql::from(&team))
+    }
+
+    async fn delete_team(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        team: String,
+    ) -> Result<bool> {
+        let state = GqlState::of(ctx);
+        state
+            .keygate
+            .delete_team(state.actor()?, &ws(&workspace), &team)
+            .await
+            .map_err(gql)?;
+        Ok(true)
+    }
+
+    // API users and their tokens.
+
+    /// Creates an API user; its first token's secret is in this answer only.
+    #[allow(clippy::too_many_arguments)]
+    async fn create_api_user(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        name: String,
+        description: Option<String>,
+        #[graphql(default)] roles: Vec<String>,
+        #[graphql(default)] grants: Vec<String>,
+        #[graphql(default)] teams: Vec<String>,
+    ) -> Result<CreatedApiUser> {
+        let state = GqlState::of(ctx);
+        let created = state
+            .keygate
+            .create_api_user(
+                state.actor()?,
+                &ws(&workspace),
+                ApiUserRequest {
+                    name,
+                    description,
+                    roles,
+                    grants,
+                    teams,
+                },
+            )
+            .await
+            .map_err(gql)?;
+        Ok(CreatedApiUser {
+            api_user: ApiUserGql::from(&created.api_user),
+            token: state.with_secret(&created.token, created.clear),
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn update_api_user(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        id: Uuid,
+        name: Option<String>,
+        description: Option<String>,
+        roles: Option<Vec<String>>,
+        grants: Option<Vec<String>>,
+        teams: Option<Vec<String>>,
+        disabled: Option<bool>,
+    ) -> Result<ApiUserGql> {
+        let state = GqlState::of(ctx);
+        let m = state
+            .keygate
+            .update_api_user(
+                state.actor()?,
+                &ws(&workspace),
+                id,
+                ApiUserPatchRequest {
+                    name,
+                    description,
+                    roles,
+                    grants,
+                    teams,
+                    disabled,
+                },
+            )
+            .await
+            .map_err(gql)?;
+        Ok(ApiUserGql::from(&m))
+    }
+
+    async fn delete_api_user(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        id: Uuid,
+    ) -> Result<bool> {
+        let state = GqlState::of(ctx);
+        state
+            .keygate
+            .delete_api_user(state.actor()?, &ws(&workspace), id)
+            .await
+            .map_err(gql)?;
+        Ok(true)
+    }
+
+    async fn create_api_user_token(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        api_user: Uuid,
+        input: CreateTokenInput,
+    ) -> Result<TokenWithSecret> {
+        let state = GqlState::of(ctx);
+        let (token, clear) = state
+            .keygate
+            .create_api_user_token(
+                state.actor()?,
+                &ws(&workspace),
+                api_user,
+                token_request(input)?,
+            )
+            .await
+            .map_err(gql)?;
+        Ok(state.with_secret(&token, clear))
+    }
+
+    async fn revoke_api_user_token(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        api_user: Uuid,
+        token: Uuid,
+    ) -> Result<TokenGql> {
+        let state = GqlState::of(ctx);
+        let t = state
+            .keygate
+            .revoke_api_user_token(state.actor()?, &ws(&workspace), api_user, token)
+            .await
+            .map_err(gql)?;
+        Ok(TokenGql::new(&t, state.keygate.clock().now()))
+    }
+
+    async fn rotate_api_user_token(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        api_user: Uuid,
+        token: Uuid,
+    ) -> Result<TokenWithSecret> {
+        let state = GqlState::of(ctx);
+        let (t, clear) = state
+            .keygate
+            .rotate_api_user_token(state.actor()?, &ws(&workspace), api_user, token)
+            .await
+            .map_err(gql)?;
+        Ok(state.with_secret(&t, clear))
+    }
+
+    /// Revokes a token that belongs to the workspace (needs `tokens:manage`).
+    async fn revoke_workspace_token(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        token: Uuid,
+    ) -> Result<TokenGql> {
+        let state = GqlState::of(ctx);
+        let t = state
+            .keygate
+            .revoke_workspace_token(state.actor()?, &ws(&workspace), token)
+            .await
+            .map_err(gql)?;
+        Ok(TokenGql::new(&t, state.keygate.clock().now()))
+    }
+}

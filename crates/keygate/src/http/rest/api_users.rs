@@ -1,0 +1,359 @@
+//! `/api/v1/workspaces/{ws}/api-users`: service accounts and their tokens.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use uuid::Uuid;
+
+use super::API_V1;
+use super::json::{
+    ApiUserJson, ApiUserListJson, CreateApiUserJson, CreateTokenJson, CreatedApiUserJson,
+    PatchApiUserJson, TokenJson, TokenListJson, TokenWithSecretJson,
+};
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{Caller, Json, Path};
+use crate::http::openapi::{Conflict, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType};
+use crate::service::{
+    ApiUserPatchRequest, ApiUserRequest, NewTokenRequest, ServiceError, WorkspaceRef,
+};
+
+/// The workspace's API users.
+#[utoipa::path(
+    context_path = API_V1,
+    get,
+    path = "/workspaces/{ws}/api-users",
+    operation_id = "list_api_users",
+    tag = "api-users",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+    ),
+    responses(
+        (status = 200, description = "The API users", body = ApiUserListJson),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(ws): Path<String>,
+) -> Result<axum::Json<ApiUserListJson>, ApiError> {
+    let api_users = state
+        .keygate
+        .list_api_users(&actor, &WorkspaceRef::parse(&ws))
+        .await?;
+    Ok(axum::Json(ApiUserListJson {
+        api_users: api_users.iter().map(ApiUserJson::from).collect(),
+    }))
+}
+
+/// Creates an API user and its first token.
+///
+/// An API user is a service account of this workspace. The token's secret is in the response,
+/// this once.
+#[utoipa::path(
+    context_path = API_V1,
+    post,
+    path = "/workspaces/{ws}/api-users",
+    operation_id = "create_api_user",
+    tag = "api-users",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+    ),
+    request_body(content = CreateApiUserJson, example = json!({"name": "ingest", "description": "Writes measurements from the gateways", "roles": ["writer"], "grants": ["device:*"]})),
+    responses(
+        (status = 201, description = "Created, with its first token; `token.token` is the secret, shown this once", body = CreatedApiUserJson,
+            example = json!({
+                "id": "0190f5a6-0000-7000-8000-0000000000a1",
+                "name": "ingest",
+                "description": "Writes measurements from the gateways",
+                "disabled": false,
+                "roles": ["writer"],
+                "grants": ["device:*"],
+                "teams": [],
+                "created_at": "2025-01-15T10:00:00Z",
+                "token": {
+                    "token": "kga_<secret, shown once>",
+                    "id": "0190f5a6-3c1e-7b7a-9a52-6f1d2c3b4a5a",
+                    "kind": "api",
+                    "name": null,
+                    "description": null,
+                    "hint": "kga_Zx81…Qm2P",
+                    "status": "active",
+                    "created_at": "2025-01-15T10:00:00Z",
+                    "expires_at": null,
+                    "last_used_at": null,
+                    "last_used_ip": null,
+                    "revoked_at": null,
+                    "rotated_at": null,
+                    "scope": null
+                }
+            })),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(ws): Path<String>,
+    Json(body): Json<CreateApiUserJson>,
+) -> Result<(StatusCode, axum::Json<CreatedApiUserJson>), ApiError> {
+    let request = ApiUserRequest {
+        name: body.name,
+        description: body.description,
+        roles: body.roles,
+        grants: body.grants,
+        teams: body.teams,
+    };
+    let created = state
+        .keygate
+        .create_api_user(&actor, &WorkspaceRef::parse(&ws), request)
+        .await?;
+    let now = state.keygate.clock().now();
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedApiUserJson {
+            api_user: (&created.api_user).into(),
+            token: TokenWithSecretJson::new(&created.token, created.clear, now),
+        }),
+    ))
+}
+
+/// One API user.
+#[utoipa::path(
+    context_path = API_V1,
+    get,
+    path = "/workspaces/{ws}/api-users/{id}",
+    operation_id = "get_api_user",
+    tag = "api-users",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("id" = Uuid, Path, description = "API user id"),
+    ),
+    responses(
+        (status = 200, description = "The API user", body = ApiUserJson),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((ws, id)): Path<(String, Uuid)>,
+) -> Result<axum::Json<ApiUserJson>, ApiError> {
+    let api_user = state
+        .keygate
+        .api_user(&actor, &WorkspaceRef::parse(&ws), id)
+        .await?;
+    Ok(axum::Json((&api_user).into()))
+}
+
+/// Changes an API user's name, description, roles, grants or teams, or disables it.
+#[utoipa::path(
+    context_path = API_V1,
+    patch,
+    path = "/workspaces/{ws}/api-users/{id}",
+    operation_id = "update_api_user",
+    tag = "api-users",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("id" = Uuid, Path, description = "API user id"),
+    ),
+    responses(
+        (status = 200, description = "Updated", body = ApiUserJson),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    )
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((ws, id)): Path<(String, Uuid)>,
+    Json(body): Json<PatchApiUserJson>,
+) -> Result<axum::Json<ApiUserJson>, ApiError> {
+    let request = ApiUserPatchRequest {
+        name: body.name,
+        description: body.description,
+        roles: body.roles,
+        grants: body.grants,
+        teams: body.teams,
+        disabled: body.disabled,
+    };
+    let api_user = state
+        .keygate
+        .update_api_user(&actor, &WorkspaceRef::parse(&ws), id, request)
+        .await?;
+    Ok(axum::Json((&api_user).into()))
+}
+
+/// Deletes an API user; its tokens stop working.
+#[utoipa::path(
+    context_path = API_V1,
+    delete,
+    path = "/workspaces/{ws}/api-users/{id}",
+    operation_id = "delete_api_user",
+    tag = "api-users",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("id" = Uuid, Path, description = "API user id"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((ws, id)): Path<(String, Uuid)>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .keygate
+        .delete_api_user(&actor, &WorkspaceRef::parse(&ws), id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An API user's tokens.
+#[utoipa::path(
+    context_path = API_V1,
+    get,
+    path = "/workspaces/{ws}/api-users/{id}/tokens",
+    operation_id = "list_api_user_tokens",
+    tag = "api-users",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("id" = Uuid, Path, description = "API user id"),
+    ),
+    responses(
+        (status = 200, description = "The tokens, never their secrets", body = TokenListJson),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((ws, id)): Path<(String, Uuid)>,
+) -> Result<axum::Json<TokenListJson>, ApiError> {
+    let tokens = state
+        .keygate
+        .api_user_tokens(&actor, &WorkspaceRef::parse(&ws), id)
+        .await?;
+    let now = state.keygate.clock().now();
+    Ok(axum::Json(TokenListJson {
+        tokens: tokens.iter().map(|t| TokenJson::new(t, now)).collect(),
+    }))
+}
+
+/// Creates another token for an API user.
+#[utoipa::path(
+    context_path = API_V1,
+    post,
+    path = "/workspaces/{ws}/api-users/{id}/tokens",
+    operation_id = "create_api_user_token",
+    tag = "api-users",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("id" = Uuid, Path, description = "API user id"),
+    ),
+    request_body(content = CreateTokenJson, example = json!({"name": "gateway-3", "expires_in_days": 365})),
+    responses(
+        (status = 201, description = "Created; `token` is the secret, shown this once", body = TokenWithSecretJson),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    )
+)]
+pub async fn create_token(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((ws, id)): Path<(String, Uuid)>,
+    Json(body): Json<CreateTokenJson>,
+) -> Result<(StatusCode, axum::Json<TokenWithSecretJson>), ApiError> {
+    let request = NewTokenRequest::try_from(body).map_err(ServiceError::from)?;
+    let (token, clear) = state
+        .keygate
+        .create_api_user_token(&actor, &WorkspaceRef::parse(&ws), id, request)
+        .await?;
+    let now = state.keygate.clock().now();
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(TokenWithSecretJson::new(&token, clear, now)),
+    ))
+}
+
+/// Revokes one of an API user's tokens.
+#[utoipa::path(
+    context_path = API_V1,
+    delete,
+    path = "/workspaces/{ws}/api-users/{id}/tokens/{token}",
+    operation_id = "revoke_api_user_token",
+    tag = "api-users",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("id" = Uuid, Path, description = "API user id"),
+        ("token" = Uuid, Path, description = "Token id"),
+    ),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((ws, id, token)): Path<(String, Uuid, Uuid)>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .keygate
+        .revoke_api_user_token(&actor, &WorkspaceRef::parse(&ws), id, token)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Rotates one of an API user's tokens.
+///
+/// A new secret; the old secret stops working at once.
+#[utoipa::path(
+    context_path = API_V1,
+    post,
+    path = "/workspaces/{ws}/api-users/{id}/tokens/{token}/rotate",
+    operation_id = "rotate_api_user_token",
+    tag = "api-users",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("id" = Uuid, Path, description = "API user id"),
+        ("token" = Uuid, Path, description = "Token id"),
+    ),
+    responses(
+        (status = 200, description = "Rotated; `token` is the new secret, shown this once", body = TokenWithSecretJson),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
+pub async fn rotate_token(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((ws, id, token)): Path<(String, Uuid, Uuid)>,
+) -> Result<axum::Json<TokenWithSecretJson>, ApiError> {
+    let (token, clear) = state
+        .keygate
+        .rotate_api_user_token(&actor, &WorkspaceRef::parse(&ws), id, token)
+        .await?;
+    let now = state.keygate.clock().now();
+    Ok(axum::Json(TokenWithSecretJson::new(&token, clear, now)))
+}

@@ -1,0 +1,181 @@
+//! `/api/v1/workspaces/{ws}/roles`, including `PUT .../roles/public`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use super::API_V1;
+use super::json::{CreateRoleJson, PutRoleJson, RoleJson, RoleListJson};
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{Caller, Json, Path};
+use crate::http::openapi::{Conflict, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType};
+use crate::service::{RoleRequest, RoleUpdateRequest, WorkspaceRef};
+
+/// The workspace's roles, built-in and custom.
+#[utoipa::path(
+    context_path = API_V1,
+    get,
+    path = "/workspaces/{ws}/roles",
+    operation_id = "list_roles",
+    tag = "roles",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+    ),
+    responses(
+        (status = 200, description = "The roles", body = RoleListJson),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(ws): Path<String>,
+) -> Result<axum::Json<RoleListJson>, ApiError> {
+    let roles = state
+        .keygate
+        .list_roles(&actor, &WorkspaceRef::parse(&ws))
+        .await?;
+    Ok(axum::Json(RoleListJson {
+        roles: roles.iter().map(RoleJson::from).collect(),
+    }))
+}
+
+/// Creates a custom role.
+#[utoipa::path(
+    context_path = API_V1,
+    post,
+    path = "/workspaces/{ws}/roles",
+    operation_id = "create_role",
+    tag = "roles",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+    ),
+    request_body(content = CreateRoleJson, example = json!({"name": "device-reader", "description": "Reads every device", "permissions": ["devices:read"]})),
+    responses(
+        (status = 201, description = "Created", body = RoleJson),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(ws): Path<String>,
+    Json(body): Json<CreateRoleJson>,
+) -> Result<(StatusCode, axum::Json<RoleJson>), ApiError> {
+    let request = RoleRequest {
+        name: body.name,
+        description: body.description,
+        permissions: body.permissions,
+    };
+    let role = state
+        .keygate
+        .create_role(&actor, &WorkspaceRef::parse(&ws), request)
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json((&role).into())))
+}
+
+/// One role.
+#[utoipa::path(
+    context_path = API_V1,
+    get,
+    path = "/workspaces/{ws}/roles/{name}",
+    operation_id = "get_role",
+    tag = "roles",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("name" = String, Path, description = "Role name; `public` is the role of anonymous callers", example = "viewer"),
+    ),
+    responses(
+        (status = 200, description = "The role", body = RoleJson),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((ws, name)): Path<(String, String)>,
+) -> Result<axum::Json<RoleJson>, ApiError> {
+    let role = state
+        .keygate
+        .role(&actor, &WorkspaceRef::parse(&ws), &name)
+        .await?;
+    Ok(axum::Json((&role).into()))
+}
+
+/// Replaces a role's description and permissions.
+///
+/// `PUT .../roles/public` sets the public role (what anonymous callers may do), including its
+/// resource `grants`.
+#[utoipa::path(
+    context_path = API_V1,
+    put,
+    path = "/workspaces/{ws}/roles/{name}",
+    operation_id = "update_role",
+    tag = "roles",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("name" = String, Path, description = "Role name; `public` is the role of anonymous callers", example = "viewer"),
+    ),
+    request_body(content = PutRoleJson, example = json!({"description": "Anyone may read public devices", "permissions": ["devices:read"], "grants": ["device:public-*"]})),
+    responses(
+        (status = 200, description = "Updated", body = RoleJson),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    )
+)]
+pub async fn put(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((ws, name)): Path<(String, String)>,
+    Json(body): Json<PutRoleJson>,
+) -> Result<axum::Json<RoleJson>, ApiError> {
+    let request = RoleUpdateRequest {
+        description: body.description,
+        permissions: body.permissions,
+        grants: body.grants,
+    };
+    let role = state
+        .keygate
+        .update_role(&actor, &WorkspaceRef::parse(&ws), &name, request)
+        .await?;
+    Ok(axum::Json((&role).into()))
+}
+
+/// Deletes a custom role; built-in roles stay.
+#[utoipa::path(
+    context_path = API_V1,
+    delete,
+    path = "/workspaces/{ws}/roles/{name}",
+    operation_id = "delete_role",
+    tag = "roles",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("name" = String, Path, description = "Role name; `public` is the role of anonymous callers", example = "viewer"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((ws, name)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .keygate
+        .delete_role(&actor, &WorkspaceRef::parse(&ws), &name)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

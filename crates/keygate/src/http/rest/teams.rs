@@ -1,0 +1,242 @@
+//! `/api/v1/workspaces/{ws}/teams`: teams by id or name, and their members.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use uuid::Uuid;
+
+use super::API_V1;
+use super::json::{CreateTeamJson, PatchTeamJson, TeamJson, TeamListJson};
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{Caller, Json, Path};
+use crate::http::openapi::{Conflict, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType};
+use crate::service::{TeamPatchRequest, TeamRequest, WorkspaceRef};
+
+/// The workspace's teams.
+#[utoipa::path(
+    context_path = API_V1,
+    get,
+    path = "/workspaces/{ws}/teams",
+    operation_id = "list_teams",
+    tag = "teams",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+    ),
+    responses(
+        (status = 200, description = "The teams", body = TeamListJson),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(ws): Path<String>,
+) -> Result<axum::Json<TeamListJson>, ApiError> {
+    let teams = state
+        .keygate
+        .list_teams(&actor, &WorkspaceRef::parse(&ws))
+        .await?;
+    Ok(axum::Json(TeamListJson {
+        teams: teams.iter().map(TeamJson::from).collect(),
+    }))
+}
+
+/// Creates a team: its members get its roles and grants.
+#[utoipa::path(
+    context_path = API_V1,
+    post,
+    path = "/workspaces/{ws}/teams",
+    operation_id = "create_team",
+    tag = "teams",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+    ),
+    request_body(content = CreateTeamJson, example = json!({"name": "field-ops", "roles": ["viewer"], "grants": ["device:site-3/*"], "members": []})),
+    responses(
+        (status = 201, description = "Created", body = TeamJson),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(ws): Path<String>,
+    Json(body): Json<CreateTeamJson>,
+) -> Result<(StatusCode, axum::Json<TeamJson>), ApiError> {
+    let request = TeamRequest {
+        name: body.name,
+        description: body.description,
+        roles: body.roles,
+        grants: body.grants,
+        members: body.members,
+    };
+    let team = state
+        .keygate
+        .create_team(&actor, &WorkspaceRef::parse(&ws), request)
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json((&team).into())))
+}
+
+/// One team.
+#[utoipa::path(
+    context_path = API_V1,
+    get,
+    path = "/workspaces/{ws}/teams/{team}",
+    operation_id = "get_team",
+    tag = "teams",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("team" = String, Path, description = "Team id or name"),
+    ),
+    responses(
+        (status = 200, description = "The team", body = TeamJson),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((ws, team)): Path<(String, String)>,
+) -> Result<axum::Json<TeamJson>, ApiError> {
+    let team = state
+        .keygate
+        .team(&actor, &WorkspaceRef::parse(&ws), &team)
+        .await?;
+    Ok(axum::Json((&team).into()))
+}
+
+/// Changes a team's name, description, roles, grants or members.
+#[utoipa::path(
+    context_path = API_V1,
+    patch,
+    path = "/workspaces/{ws}/teams/{team}",
+    operation_id = "update_team",
+    tag = "teams",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("team" = String, Path, description = "Team id or name"),
+    ),
+    responses(
+        (status = 200, description = "Updated", body = TeamJson),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    )
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((ws, team)): Path<(String, String)>,
+    Json(body): Json<PatchTeamJson>,
+) -> Result<axum::Json<TeamJson>, ApiError> {
+    let request = TeamPatchRequest {
+        name: body.name,
+        description: body.description,
+        roles: body.roles,
+        grants: body.grants,
+        members: body.members,
+    };
+    let team = state
+        .keygate
+        .update_team(&actor, &WorkspaceRef::parse(&ws), &team, request)
+        .await?;
+    Ok(axum::Json((&team).into()))
+}
+
+/// Deletes a team; its members lose what they had through it.
+#[utoipa::path(
+    context_path = API_V1,
+    delete,
+    path = "/workspaces/{ws}/teams/{team}",
+    operation_id = "delete_team",
+    tag = "teams",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("team" = String, Path, description = "Team id or name"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((ws, team)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .keygate
+        .delete_team(&actor, &WorkspaceRef::parse(&ws), &team)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Adds a workspace member to a team.
+#[utoipa::path(
+    context_path = API_V1,
+    put,
+    path = "/workspaces/{ws}/teams/{team}/members/{user}",
+    operation_id = "add_team_member",
+    tag = "teams",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("team" = String, Path, description = "Team id or name"),
+        ("user" = Uuid, Path, description = "User id"),
+    ),
+    responses(
+        (status = 200, description = "The team with the member", body = TeamJson),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
+pub async fn add_member(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((ws, team, user)): Path<(String, String, Uuid)>,
+) -> Result<axum::Json<TeamJson>, ApiError> {
+    let team = state
+        .keygate
+        .set_team_member(&actor, &WorkspaceRef::parse(&ws), &team, user, true)
+        .await?;
+    Ok(axum::Json((&team).into()))
+}
+
+/// Removes a member from a team.
+#[utoipa::path(
+    context_path = API_V1,
+    delete,
+    path = "/workspaces/{ws}/teams/{team}/members/{user}",
+    operation_id = "remove_team_member",
+    tag = "teams",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("team" = String, Path, description = "Team id or name"),
+        ("user" = Uuid, Path, description = "User id"),
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn remove_member(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((ws, team, user)): Path<(String, String, Uuid)>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .keygate
+        .set_team_member(&actor, &WorkspaceRef::parse(&ws), &team, user, false)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

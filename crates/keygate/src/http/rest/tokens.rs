@@ -1,0 +1,210 @@
+//! The caller's own tokens: `/api/v1/tokens` and the personal token refresh.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use uuid::Uuid;
+
+use super::API_V1;
+use super::json::{CreateTokenJson, TokenJson, TokenListJson, TokenWithSecretJson};
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{Caller, Json, Path};
+use crate::http::openapi::{Conflict, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType};
+use crate::service::{NewTokenRequest, ServiceError};
+
+/// The caller's tokens.
+#[utoipa::path(
+    context_path = API_V1,
+    get,
+    path = "/tokens",
+    operation_id = "list_tokens",
+    tag = "tokens",
+    responses(
+        (status = 200, description = "The caller's tokens, never their secrets", body = TokenListJson),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+) -> Result<axum::Json<TokenListJson>, ApiError> {
+    let now = state.keygate.clock().now();
+    let tokens = state.keygate.list_tokens(&actor.user).await?;
+    Ok(axum::Json(TokenListJson {
+        tokens: tokens.iter().map(|t| TokenJson::new(t, now)).collect(),
+    }))
+}
+
+/// Creates a token for the caller.
+///
+/// Optionally with an expiry and a scope, no wider than the token that creates it. The secret is
+/// in the response, this once.
+#[utoipa::path(
+    context_path = API_V1,
+    post,
+    path = "/tokens",
+    operation_id = "create_token",
+    tag = "tokens",
+    request_body(
+        content = CreateTokenJson,
+        examples(
+            ("Scoped" = (
+                summary = "A read-only token for one workspace, for 90 days",
+                value = json!({
+                    "name": "ci-reader",
+                    "description": "CI reads device data",
+                    "expires_in_days": 90,
+                    "scope": {
+                        "workspaces": ["acme"],
+                        "permissions": ["devices:read"],
+                        "resources": ["device:*"]
+                    }
+                })
+            )),
+            ("Unscoped" = (
+                summary = "A token with all of the caller's rights, until revoked",
+                value = json!({"name": "laptop"})
+            ))
+        )
+    ),
+    responses(
+        (status = 201, description = "Created; `token` is the secret, shown this once", body = TokenWithSecretJson,
+            example = json!({
+                "token": "kgt_<secret, shown once>",
+                "id": "0190f5a6-3c1e-7b7a-9a52-6f1d2c3b4a59",
+                "kind": "user",
+                "name": "ci-reader",
+                "description": "CI reads device data",
+                "hint": "kgt_Ab3d…x9Zq",
+                "status": "active",
+                "created_at": "2025-01-15T10:00:00Z",
+                "expires_at": "2025-04-15T10:00:00Z",
+                "last_used_at": null,
+                "last_used_ip": null,
+                "revoked_at": null,
+                "rotated_at": null,
+                "scope": {
+                    "workspaces": ["0190f5a6-0000-7000-8000-000000000001"],
+                    "permissions": ["devices:read"],
+                    "resources": ["device:*"]
+                }
+            })),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Json(body): Json<CreateTokenJson>,
+) -> Result<(StatusCode, axum::Json<TokenWithSecretJson>), ApiError> {
+    let request = NewTokenRequest::try_from(body).map_err(ServiceError::from)?;
+    let (token, clear) = state.keygate.create_token(&actor, request).await?;
+    let now = state.keygate.clock().now();
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(TokenWithSecretJson::new(&token, clear, now)),
+    ))
+}
+
+/// One of the caller's tokens.
+#[utoipa::path(
+    context_path = API_V1,
+    get,
+    path = "/tokens/{id}",
+    operation_id = "get_token",
+    tag = "tokens",
+    params(("id" = Uuid, Path, description = "Token id")),
+    responses(
+        (status = 200, description = "The token, never its secret", body = TokenJson),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<TokenJson>, ApiError> {
+    let token = state.keygate.token(&actor.user, id).await?;
+    Ok(axum::Json(TokenJson::new(
+        &token,
+        state.keygate.clock().now(),
+    )))
+}
+
+/// Revokes one of the caller's tokens.
+///
+/// Not the personal token: refresh that instead.
+#[utoipa::path(
+    context_path = API_V1,
+    delete,
+    path = "/tokens/{id}",
+    operation_id = "revoke_token",
+    tag = "tokens",
+    params(("id" = Uuid, Path, description = "Token id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
+pub async fn revoke(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    state.keygate.revoke_token(&actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Rotates one of the caller's tokens.
+///
+/// A new secret; the old secret stops working at once. A scoped token may rotate only itself.
+#[utoipa::path(
+    context_path = API_V1,
+    post,
+    path = "/tokens/{id}/rotate",
+    operation_id = "rotate_token",
+    tag = "tokens",
+    params(("id" = Uuid, Path, description = "Token id")),
+    responses(
+        (status = 200, description = "Rotated; `token` is the new secret, shown this once", body = TokenWithSecretJson),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
+pub async fn rotate(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<TokenWithSecretJson>, ApiError> {
+    let (token, clear) = state.keygate.rotate_token(&actor, id).await?;
+    let now = state.keygate.clock().now();
+    Ok(axum::Json(TokenWithSecretJson::new(&token, clear, now)))
+}
+
+/// Refreshes the caller's personal token.
+///
+/// A new personal token; the old one stops working at once.
+#[utoipa::path(
+    context_path = API_V1,
+    post,
+    path = "/auth/personal-token/refresh",
+    operation_id = "refresh_personal_token",
+    tag = "auth",
+    responses(
+        (status = 200, description = "Refreshed; `token` is the new secret, shown this once", body = TokenWithSecretJson),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn refresh_personal(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+) -> Result<axum::Json<TokenWithSecretJson>, ApiError> {
+    let (token, clear) = state.keygate.refresh_personal_token(&actor).await?;
+    let now = state.keygate.clock().now();
+    Ok(axum::Json(TokenWithSecretJson::new(&token, clear, now)))
+}

@@ -1,0 +1,85 @@
+//! `/api/v1/workspaces/{ws}/tokens`: the tokens that belong to a workspace (its API users', and
+//! members' tokens scoped to it alone), for managers with `tokens:manage`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use uuid::Uuid;
+
+use super::API_V1;
+use super::json::{OwnedTokenJson, OwnedTokenListJson, TokenJson};
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{Caller, Path};
+use crate::http::openapi::{Conflict, Forbidden, NotFound};
+use crate::service::WorkspaceRef;
+
+/// The tokens that belong to a workspace.
+///
+/// Its API users' tokens, and members' tokens scoped to it alone. Needs `tokens:manage`.
+#[utoipa::path(
+    context_path = API_V1,
+    get,
+    path = "/workspaces/{ws}/tokens",
+    operation_id = "list_workspace_tokens",
+    tag = "workspace-tokens",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+    ),
+    responses(
+        (status = 200, description = "The tokens, with their owners", body = OwnedTokenListJson),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(ws): Path<String>,
+) -> Result<axum::Json<OwnedTokenListJson>, ApiError> {
+    let tokens = state
+        .keygate
+        .workspace_tokens(&actor, &WorkspaceRef::parse(&ws))
+        .await?;
+    let now = state.keygate.clock().now();
+    Ok(axum::Json(OwnedTokenListJson {
+        tokens: tokens
+            .iter()
+            .map(|o| OwnedTokenJson {
+                token: TokenJson::new(&o.token, now),
+                owner: (&o.owner.user).into(),
+            })
+            .collect(),
+    }))
+}
+
+/// Revokes a token that belongs to the workspace.
+///
+/// Needs `tokens:manage`.
+#[utoipa::path(
+    context_path = API_V1,
+    delete,
+    path = "/workspaces/{ws}/tokens/{id}",
+    operation_id = "revoke_workspace_token",
+    tag = "workspace-tokens",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+        ("id" = Uuid, Path, description = "Token id"),
+    ),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
+pub async fn revoke(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((ws, id)): Path<(String, Uuid)>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .keygate
+        .revoke_workspace_token(&actor, &WorkspaceRef::parse(&ws), id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,159 @@
+//! `/api/v1/workspaces`: the caller's workspaces.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use super::API_V1;
+use super::json::{CreateWorkspaceJson, MembershipJson, PatchWorkspaceJson, WorkspaceListJson};
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{Caller, Json, Path};
+use crate::http::openapi::{Conflict, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType};
+use crate::service::{NewWorkspaceRequest, WorkspacePatchRequest, WorkspaceRef};
+
+/// The caller's workspaces, with their roles in each.
+#[utoipa::path(
+    context_path = API_V1,
+    get,
+    path = "/workspaces",
+    operation_id = "list_workspaces",
+    tag = "workspaces",
+    responses(
+        (status = 200, description = "The caller's workspaces", body = WorkspaceListJson),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+) -> Result<axum::Json<WorkspaceListJson>, ApiError> {
+    let memberships = state.keygate.list_workspaces(&actor).await?;
+    Ok(axum::Json(WorkspaceListJson {
+        workspaces: memberships.iter().map(MembershipJson::from).collect(),
+    }))
+}
+
+/// Creates a workspace.
+///
+/// The caller becomes its owner. API users cannot create workspaces.
+#[utoipa::path(
+    context_path = API_V1,
+    post,
+    path = "/workspaces",
+    operation_id = "create_workspace",
+    tag = "workspaces",
+    request_body(content = CreateWorkspaceJson, example = json!({"slug": "acme", "name": "Acme Corp"})),
+    responses(
+        (status = 201, description = "Created, with the caller's roles in it", body = MembershipJson),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Json(body): Json<CreateWorkspaceJson>,
+) -> Result<(StatusCode, axum::Json<MembershipJson>), ApiError> {
+    let request = NewWorkspaceRequest {
+        slug: body.slug,
+        name: body.name,
+    };
+    let membership = state.keygate.create_workspace(&actor, request).await?;
+    Ok((StatusCode::CREATED, axum::Json((&membership).into())))
+}
+
+/// A workspace the caller belongs to.
+#[utoipa::path(
+    context_path = API_V1,
+    get,
+    path = "/workspaces/{ws}",
+    operation_id = "get_workspace",
+    tag = "workspaces",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+    ),
+    responses(
+        (status = 200, description = "The workspace, with the caller's roles in it", body = MembershipJson),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(ws): Path<String>,
+) -> Result<axum::Json<MembershipJson>, ApiError> {
+    let membership = state
+        .keygate
+        .workspace(&actor, &WorkspaceRef::parse(&ws))
+        .await?;
+    Ok(axum::Json((&membership).into()))
+}
+
+/// Renames a workspace or changes its slug.
+#[utoipa::path(
+    context_path = API_V1,
+    patch,
+    path = "/workspaces/{ws}",
+    operation_id = "update_workspace",
+    tag = "workspaces",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+    ),
+    responses(
+        (status = 200, description = "Updated", body = MembershipJson),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    )
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(ws): Path<String>,
+    Json(body): Json<PatchWorkspaceJson>,
+) -> Result<axum::Json<MembershipJson>, ApiError> {
+    let request = WorkspacePatchRequest {
+        slug: body.slug,
+        name: body.name,
+        max_token_lifetime_days: body.max_token_lifetime_days,
+    };
+    let membership = state
+        .keygate
+        .update_workspace(&actor, &WorkspaceRef::parse(&ws), request)
+        .await?;
+    Ok(axum::Json((&membership).into()))
+}
+
+/// Deletes a workspace with everything in it.
+///
+/// Only an owner may.
+#[utoipa::path(
+    context_path = API_V1,
+    delete,
+    path = "/workspaces/{ws}",
+    operation_id = "delete_workspace",
+    tag = "workspaces",
+    params(
+        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(ws): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .keygate
+        .delete_workspace(&actor, &WorkspaceRef::parse(&ws))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,184 @@
+//! The admin web UI at `/`: server-rendered pages (askama templates in `templates/`) over the
+//! same service layer as REST and GraphQL. Every page works without script; `assets/ui.js` adds
+//! copy buttons and confirmation dialogs. Styles and script are embedded in the binary.
+
+mod account;
+mod api_users;
+pub mod assets;
+mod audit;
+mod auth;
+mod error;
+mod layout;
+mod members;
+mod roles;
+mod session;
+mod teams;
+mod tokens;
+mod views;
+mod workspaces;
+
+use axum::Router;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::response::Redirect;
+use axum::routing::{get, post};
+use serde::de::DeserializeOwned;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::http::AppState;
+use crate::http::error::ApiError;
+pub use error::WebError;
+
+pub type WebResult<T> = Result<T, WebError>;
+
+/// Pages run no inline script and load nothing from other hosts. Pico's icons are `data:` SVGs.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/", get(workspaces::home))
+        .route("/signin", get(auth::signin_page).post(auth::signin))
+        .route("/signout", post(auth::signout))
+        .route(
+            "/invitations/{code}",
+            get(auth::invitation_page).post(auth::accept),
+        )
+        .route("/invitations/{code}/join", post(auth::join))
+        .route(
+            "/password/{code}",
+            get(auth::password_link_page).post(auth::set_password),
+        )
+        .route("/account", get(account::page))
+        .route("/account/profile", post(account::profile))
+        .route("/account/password", post(account::password))
+        .route("/account/token", get(account::token_page))
+        .route("/account/token/refresh", post(account::refresh))
+        .route("/tokens", get(tokens::list).post(tokens::create))
+        .route("/tokens/new", get(tokens::new))
+        .route("/tokens/{id}/rotate", post(tokens::rotate))
+        .route("/tokens/{id}/revoke", post(tokens::revoke))
+        .route("/workspaces", post(workspaces::create))
+        .route("/w/{ws}", get(workspaces::overview))
+        .route(
+            "/w/{ws}/settings",
+            get(workspaces::settings).post(workspaces::save_settings),
+        )
+        .route("/w/{ws}/delete", post(workspaces::delete))
+        .route("/w/{ws}/members", get(members::list).post(members::invite))
+        .route("/w/{ws}/members/{user}", post(members::update))
+        .route("/w/{ws}/members/{user}/remove", post(members::remove))
+        .route(
+            "/w/{ws}/invitations/{id}/cancel",
+            post(members::cancel_invitation),
+        )
+        .route(
+            "/w/{ws}/api-users",
+            get(api_users::list).post(api_users::create),
+        )
+        .route(
+            "/w/{ws}/api-users/{id}",
+            get(api_users::show).post(api_users::update),
+        )
+        .route("/w/{ws}/api-users/{id}/delete", post(api_users::delete))
+        .route(
+            "/w/{ws}/api-users/{id}/tokens",
+            post(api_users::create_token),
+        )
+        .route(
+            "/w/{ws}/api-users/{id}/tokens/{token}/revoke",
+            post(api_users::revoke_token),
+        )
+        .route(
+            "/w/{ws}/api-users/{id}/tokens/{token}/rotate",
+            post(api_users::rotate_token),
+        )
+        .route("/w/{ws}/roles", get(roles::list).post(roles::create))
+        .route("/w/{ws}/roles/{name}", get(roles::edit).post(roles::save))
+        .route("/w/{ws}/roles/{name}/delete", post(roles::delete))
+        .route("/w/{ws}/teams", get(teams::list).post(teams::create))
+        .route("/w/{ws}/teams/{id}", get(teams::show).post(teams::update))
+        .route("/w/{ws}/teams/{id}/delete", post(teams::delete))
+        .route("/w/{ws}/audit", get(audit::list))
+        .route("/ui/assets/{name}", get(assets::serve))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            session::csrf_guard,
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("referrer-policy"),
+            HeaderValue::from_static("same-origin"),
+        ))
+}
+
+/// A form body; repeated fields (`roles=a&roles=b`) fill a `Vec`.
+pub struct Form<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for Form<T> {
+    type Rejection = WebError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        axum_extra::extract::Form::<T>::from_request(req, state)
+            .await
+            .map(|f| Form(f.0))
+            .map_err(|e| {
+                WebError::Api(ApiError::bad_request(
+                    "invalid_form",
+                    format!("the form could not be read: {}", e.body_text()),
+                ))
+            })
+    }
+}
+
+/// Percent-encodes a value for a URL's query.
+pub fn encode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// After a change: back to `to`, with a notice saying what happened (see [`notice`]).
+pub fn done(to: &str, what: &str) -> Redirect {
+    let sep = if to.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{to}{sep}done={what}"))
+}
+
+/// The sentence a `?done=` code stands for. Codes are fixed, so a link cannot make a page say
+/// anything else.
+pub fn notice(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "signed-out" => "You are signed out.",
+        "profile" => "Profile saved.",
+        "password" => "Password changed. Your other sessions have been signed out.",
+        "token-revoked" => "Token revoked. It stopped working at once.",
+        "workspace-saved" => "Workspace settings saved.",
+        "member-saved" => "Member saved.",
+        "joined" => "You joined the workspace.",
+        "member-removed" => "Member removed.",
+        "invitation-cancelled" => "Invitation cancelled.",
+        "api-user-saved" => "API user saved.",
+        "api-user-deleted" => "API user deleted. Its tokens stopped working at once.",
+        "role-created" => "Role created.",
+        "role-saved" => "Role saved.",
+        "role-deleted" => "Role deleted.",
+        "team-created" => "Team created.",
+        "team-saved" => "Team saved.",
+        "team-deleted" => "Team deleted.",
+        _ => return None,
+    })
+}
+
+/// The non-empty entries of a multi-line or comma-separated text field.
+pub fn lines(text: &str) -> Vec<String> {
+    text.split(['\n', ','])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}

@@ -1,0 +1,229 @@
+//! The home page (your workspaces, invitations waiting for you, a new one), and a workspace's settings: name, slug, the
+//! longest token lifetime, and deleting it.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::layout::Layout;
+use super::session::Signed;
+use super::{Form, WebResult, done};
+use crate::http::AppState;
+use crate::service::{NewWorkspaceRequest, ServiceError, WorkspacePatchRequest, WorkspaceRef};
+
+pub struct WorkspaceRow {
+    pub slug: String,
+    pub name: String,
+    pub roles: String,
+}
+
+/// An invitation waiting for the signed-in person.
+pub struct InvitedRow {
+    pub id: uuid::Uuid,
+    pub workspace: String,
+    pub roles: String,
+    pub expires: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    layout: Layout,
+    workspaces: Vec<WorkspaceRow>,
+    invitations: Vec<InvitedRow>,
+    error: Option<String>,
+    slug: String,
+    name: String,
+}
+
+async fn home_page(
+    state: &AppState,
+    signed: &Signed,
+    error: Option<String>,
+    slug: String,
+    name: String,
+) -> WebResult<HomePage> {
+    let workspaces = state
+        .keygate
+        .list_workspaces(signed)
+        .await?
+        .into_iter()
+        .map(|m| WorkspaceRow {
+            slug: m.workspace.slug.to_string(),
+            name: m.workspace.name,
+            roles: m.roles.join(", "),
+        })
+        .collect();
+    let pending = match state.keygate.my_invitations(signed).await {
+        Ok(pending) => pending,
+        Err(ServiceError::Forbidden { .. }) => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    let invitations = pending
+        .into_iter()
+        .map(|p| InvitedRow {
+            id: p.invitation.id,
+            workspace: p.workspace.name,
+            roles: p.invitation.roles.join(", "),
+            expires: super::views::when(p.invitation.expires_at),
+        })
+        .collect();
+    Ok(HomePage {
+        layout: Layout::signed(state, signed, "Workspaces", "home", None).await?,
+        workspaces,
+        invitations,
+        error,
+        slug,
+        name,
+    })
+}
+
+pub async fn home(State(state): State<AppState>, signed: Signed) -> WebResult<HomePage> {
+    home_page(&state, &signed, None, String::new(), String::new()).await
+}
+
+#[derive(Deserialize)]
+pub struct NewWorkspaceForm {
+    slug: String,
+    #[serde(default)]
+    name: String,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    signed: Signed,
+    Form(form): Form<NewWorkspaceForm>,
+) -> WebResult<Response> {
+    let name = form.name.trim().to_owned();
+    let request = NewWorkspaceRequest {
+        slug: form.slug.trim().to_owned(),
+        name: (!name.is_empty()).then(|| name.clone()),
+    };
+    match state.keygate.create_workspace(&signed, request).await {
+        Ok(m) => Ok(Redirect::to(&format!("/w/{}", m.workspace.slug)).into_response()),
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Conflict { .. })) => {
+            let page = home_page(&state, &signed, Some(e.to_string()), form.slug, name).await?;
+            Ok((StatusCode::BAD_REQUEST, page).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn overview(Path(ws): Path<String>) -> Redirect {
+    Redirect::to(&format!("/w/{}/members", super::encode(&ws)))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "settings.html")]
+pub struct SettingsPage {
+    layout: Layout,
+    slug: String,
+    name: String,
+    max_days: String,
+    error: Option<String>,
+    is_owner: bool,
+}
+
+async fn settings_page(
+    state: &AppState,
+    signed: &Signed,
+    ws: &str,
+    error: Option<String>,
+) -> WebResult<SettingsPage> {
+    let m = state
+        .keygate
+        .workspace(signed, &WorkspaceRef::parse(ws))
+        .await?;
+    let slug = m.workspace.slug.to_string();
+    Ok(SettingsPage {
+        layout: Layout::signed(state, signed, "Settings", "settings", Some(&slug)).await?,
+        name: m.workspace.name.clone(),
+        max_days: m
+            .workspace
+            .max_token_lifetime_days
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        is_owner: m.has_role(keygate_domain::model::builtin_role::OWNER),
+        slug,
+        error,
+    })
+}
+
+pub async fn settings(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(ws): Path<String>,
+) -> WebResult<SettingsPage> {
+    settings_page(&state, &signed, &ws, None).await
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    name: String,
+    slug: String,
+    #[serde(default)]
+    max_token_lifetime_days: String,
+}
+
+pub async fn save_settings(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(ws): Path<String>,
+    Form(form): Form<SettingsForm>,
+) -> WebResult<Response> {
+    let max = form.max_token_lifetime_days.trim();
+    let max_token_lifetime_days = if max.is_empty() {
+        Ok(None)
+    } else {
+        max.parse::<u32>().map(Some).map_err(|_| {
+            ServiceError::from(keygate_domain::ValidationError::new(
+                "max_token_lifetime_days",
+                "must be a number of days, or empty for no limit",
+            ))
+        })
+    };
+    let result = match max_token_lifetime_days {
+        Ok(days) => {
+            state
+                .keygate
+                .update_workspace(
+                    &signed,
+                    &WorkspaceRef::parse(&ws),
+                    WorkspacePatchRequest {
+                        slug: Some(form.slug.trim().to_owned()),
+                        name: Some(form.name.trim().to_owned()),
+                        max_token_lifetime_days: Some(days),
+                    },
+                )
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(m) => Ok(done(
+            &format!("/w/{}/settings", m.workspace.slug),
+            "workspace-saved",
+        )
+        .into_response()),
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Conflict { .. })) => {
+            let page = settings_page(&state, &signed, &ws, Some(e.to_string())).await?;
+            Ok((StatusCode::BAD_REQUEST, page).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(ws): Path<String>,
+) -> WebResult<Redirect> {
+    state
+        .keygate
+        .delete_workspace(&signed, &WorkspaceRef::parse(&ws))
+        .await?;
+    Ok(Redirect::to("/"))
+}
