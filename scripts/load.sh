@@ -94,16 +94,7 @@ print(f"{kind:8s} requests/s keygate / reference = {rps * 100:.1f}%   "
 PY
 done
 
-# The allocator hands freed memory back to the system some seconds after the load: read the
-# resident size every 5 s until it stops falling (at most a minute).
-status() { awk -v k="$1" '$1 == k":" {print $2}' "/proc/$kg_pid/status"; }
-mib() { awk -v kb="$1" 'BEGIN {printf "%.1f MiB", kb / 1024}'; }
-sleep 2
-rss="$(status VmRSS)"
-for _ in $(seq 12); do
-  sleep 5
-  now="$(status VmRSS)"
-  (( rss - now < 512 )) && { rss="$now"; break; }
-  rss="$now"
-done
-echo "keygate serve after the load, settled: VmRSS $(mib "$rss"), peak VmHWM $(mib "$(status VmHWM)") (target: at most 40 MB)"
+# Once the allocator has handed freed memory back (scripts/resident.sh).
+source scripts/resident.sh
+rss="$(settled_rss "$kg_pid")"
+echo "keygate serve after the load, settled: VmRSS $(mib "$rss"), peak VmHWM $(mib "$(status "$kg_pid" VmHWM)") (target: at most 40 MB)"

@@ -67,9 +67,8 @@ TOML
 "$bin" --config "$work/keygate.toml" serve 2>"$work/serve.log" & pid=$!
 for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:${port}/healthz" && break; sleep 0.1; done
 
-status() { awk -v k="$1" '$1 == k":" {print $2}' "/proc/$pid/status"; }
-mib() { awk -v kb="$1" 'BEGIN {printf "%.1f MiB", kb / 1024}'; }
-echo "server started: VmRSS $(mib "$(status VmRSS)")"
+source scripts/resident.sh
+echo "server started: VmRSS $(mib "$(status "$pid" VmRSS)")"
 
 # The memory is read and printed even when the cache check fails (as it must with a small cache).
 check=0
@@ -131,18 +130,9 @@ if again or hits < len(sample):
     sys.exit(f"the cache does not hold all {len(sample)} tokens")
 PY
 
-# The allocator hands freed memory back to the system some seconds after the load: read the
-# resident size every 5 s until it stops falling (at most a minute).
-sleep 2
-rss="$(status VmRSS)"
-echo "2 s after the load: VmRSS $(mib "$rss")"
-for _ in $(seq 12); do
-  sleep 5
-  now="$(status VmRSS)"
-  (( rss - now < 512 )) && { rss="$now"; break; }
-  rss="$now"
-done
-hwm="$(status VmHWM)"
+# Once the allocator has handed freed memory back (scripts/resident.sh).
+rss="$(settled_rss "$pid")"
+hwm="$(status "$pid" VmHWM)"
 case "$url" in sqlite:*) size="$(du -sh "$data" | cut -f1) on disk";; *) size="PostgreSQL";; esac
 echo "database: $url ($size), $tokens tokens; cache_max_tokens = $cache; $(wc -l <"$sample_file") distinct tokens verified"
 echo "keygate serve, settled: VmRSS $(mib "$rss"), peak VmHWM $(mib "$hwm") (target: at most 100 MB)"
