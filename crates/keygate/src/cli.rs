@@ -160,7 +160,7 @@ pub struct UserCreateArgs {
     /// Email of the user to create
     #[arg(long)]
     pub email: String,
-    /// Display name [default: the part of the email before @]
+    /// Display name [default: the local part of the email]
     #[arg(long)]
     pub name: Option<String>,
     /// Slug of a workspace to create with the user as its owner

@@ -181,7 +181,7 @@ impl Modify for ForwardAuthMethods {
 ///   presented (in the URL where that is not allowed, two different tokens, another
 ///   `Authorization` scheme), 401 for the token itself and 429 for a client address with too many
 ///   failed authentications;
-/// - each operation but the liveness check and the metrics ([`WITHOUT_DATABASE`]): 503 when the
+/// - each operation but the liveness check and the metrics (`WITHOUT_DATABASE`): 503 when the
 ///   database cannot be reached.
 ///
 /// It runs on the merged document (`docs_routes`): the `#[openapi(modifiers(...))]` of [`ApiDoc`]

@@ -86,7 +86,7 @@ impl UsageRecorder {
 }
 
 impl Keygate {
-    /// Writes noted uses every [`FLUSH_EVERY`], for as long as the server runs.
+    /// Writes noted uses every `FLUSH_EVERY`, for as long as the server runs.
     pub async fn run_usage_writer(self) {
         let mut tick = tokio::time::interval(FLUSH_EVERY);
         loop {
