@@ -47,7 +47,9 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Identity {
 /// }
 /// ```
 pub trait Requirement {
+    /// The permission the route needs, e.g. `devices:read`.
     const PERMISSION: &'static str;
+    /// The resource the request touches, e.g. `device:{id}`; without one, only the permission.
     const RESOURCE: Option<&'static str> = None;
     /// Without one, the verifier's workspace.
     const WORKSPACE: Option<&'static str> = None;
@@ -60,10 +62,12 @@ pub trait Requirement {
 pub struct Require<R>(pub Identity, pub PhantomData<R>);
 
 impl<R> Require<R> {
+    /// The verified caller.
     pub fn identity(&self) -> &Identity {
         &self.0
     }
 
+    /// The verified caller, by value.
     pub fn into_identity(self) -> Identity {
         self.0
     }
@@ -98,6 +102,7 @@ where
 pub struct PresentedToken(pub Option<String>);
 
 impl PresentedToken {
+    /// The token, if the request presents one.
     pub fn as_deref(&self) -> Option<&str> {
         self.0.as_deref()
     }

@@ -21,6 +21,7 @@ use crate::verifier::{Code, Identity, Question, Verifier};
 pub struct PathParams(HashMap<String, String>);
 
 impl PathParams {
+    /// The parameter named `name`; `None` when the route does not capture it.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }

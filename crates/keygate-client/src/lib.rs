@@ -32,6 +32,8 @@
 //! [`Verifier::verify`] answers any other question (e.g. which items of a list the caller may
 //! read), with the caller's [`PresentedToken`].
 
+#![warn(missing_docs)]
+
 mod extract;
 mod guard;
 mod rejection;

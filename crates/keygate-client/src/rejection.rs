@@ -13,7 +13,12 @@ use crate::verifier::{Code, VerifyError};
 pub enum Rejection {
     /// 400: the request cannot be judged (transport rules, a question Keygate refuses).
     #[error("{message}")]
-    BadRequest { code: &'static str, message: String },
+    BadRequest {
+        /// The answer's `error.code`, e.g. `invalid_request`.
+        code: &'static str,
+        /// The answer's `error.message`.
+        message: String,
+    },
     /// 401 `unauthenticated`: no token, and the public role does not allow the request.
     #[error("this endpoint needs a token")]
     Unauthenticated,
@@ -23,7 +28,10 @@ pub enum Rejection {
     /// 403: `missing` is the permission, or the resource when the permission is held elsewhere.
     #[error("{}", forbidden_message(.missing, *.missing_permission))]
     Forbidden {
+        /// The permission lacking, or the resource when the permission is held but not on it.
         missing: String,
+        /// Whether `missing` is the permission, which the answer then also gives as
+        /// `error.permission`.
         missing_permission: bool,
     },
     /// 403: the token's user is not a member of the workspace.
@@ -62,6 +70,7 @@ impl Rejection {
         }
     }
 
+    /// The HTTP status of the answer.
     pub fn status(&self) -> StatusCode {
         match self {
             Rejection::BadRequest { .. } => StatusCode::BAD_REQUEST,

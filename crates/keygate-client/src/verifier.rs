@@ -23,9 +23,14 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Without a workspace, the verifier's own ([`VerifierBuilder::workspace`]) is asked about.
 #[derive(Clone, Copy, Default)]
 pub struct Question<'a> {
+    /// The token presented; `None` for an anonymous caller.
     pub token: Option<&'a str>,
+    /// The workspace, by slug or id; `None` for the verifier's own.
     pub workspace: Option<&'a str>,
+    /// The permission asked about, e.g. `devices:read`; `None` to ask only whether the token is
+    /// valid or, with a workspace, whether its user is a member there.
     pub permission: Option<&'a str>,
+    /// The concrete resource the request touches, e.g. `device:abc`; used with a permission.
     pub resource: Option<&'a str>,
 }
 
@@ -45,6 +50,7 @@ impl std::fmt::Debug for Question<'_> {
 pub struct Decision {
     /// True only with [`Code::Ok`].
     pub valid: bool,
+    /// The class of the decision.
     pub code: Code,
     /// With [`Code::Forbidden`]: the permission, or the resource, that is missing.
     pub missing: Option<String>,
@@ -56,11 +62,18 @@ pub struct Decision {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Code {
+    /// The answer is yes.
     Ok,
+    /// The token is malformed, unknown, replaced by rotation or refresh, or its user is disabled.
     InvalidToken,
+    /// The token has expired.
     TokenExpired,
+    /// The token has been revoked.
     TokenRevoked,
+    /// The token's user has no membership in the workspace (or the token's scope leaves it out),
+    /// and the public role does not allow the request.
     NotAMember,
+    /// The request is not allowed; [`Decision::missing`] says what is lacking.
     Forbidden,
     /// A code this version of the crate does not know; treated as a refusal.
     #[serde(other)]
@@ -68,6 +81,7 @@ pub enum Code {
 }
 
 impl Code {
+    /// The code as Keygate writes it, e.g. `not_a_member`.
     pub fn as_str(self) -> &'static str {
         match self {
             Code::Ok => "ok",
@@ -104,6 +118,7 @@ impl Identity {
         self.user.as_ref().map(|u| u.id)
     }
 
+    /// Whether the caller is anonymous: no user.
     pub fn is_anonymous(&self) -> bool {
         self.user.is_none()
     }
@@ -112,17 +127,24 @@ impl Identity {
 /// A Keygate user: a person (`kind: "human"`) or an API user (`kind: "api"`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct User {
+    /// The id.
     pub id: Uuid,
+    /// `human` or `api`.
     pub kind: String,
+    /// The email address; `None` for an API user.
     pub email: Option<String>,
+    /// The name shown for the user; an API user's name.
     pub display_name: String,
 }
 
 /// A Keygate workspace.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Workspace {
+    /// The id.
     pub id: Uuid,
+    /// The slug.
     pub slug: String,
+    /// The display name.
     pub name: String,
 }
 
@@ -136,7 +158,12 @@ pub enum VerifyError {
     /// Keygate refused the question itself (400, or 413 for an oversized one): a malformed
     /// permission or resource, or a question without a workspace. The message is Keygate's, and never quotes a token.
     #[error("{message}")]
-    BadQuestion { code: String, message: String },
+    BadQuestion {
+        /// Keygate's error code, e.g. `invalid_input`; `payload_too_large` for a 413.
+        code: String,
+        /// Keygate's message.
+        message: String,
+    },
     /// The verifier was asked about a permission without any workspace to ask it in.
     #[error("no workspace to ask in: give one in the question or to the verifier")]
     NoWorkspace,
@@ -145,8 +172,15 @@ pub enum VerifyError {
 /// Why a verifier could not be built.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum BuildError {
+    /// The base URL is not an `http` or `https` URL without a query string or fragment.
     #[error("invalid Keygate base URL {url:?}: {reason}")]
-    BaseUrl { url: String, reason: String },
+    BaseUrl {
+        /// The base URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The HTTP client could not be built; the text says why.
     #[error("could not build the HTTP client: {0}")]
     Client(String),
 }
@@ -217,6 +251,7 @@ impl VerifierBuilder {
         self
     }
 
+    /// The verifier, or why the base URL or the HTTP client cannot be used.
     pub fn build(self) -> Result<Verifier, BuildError> {
         let bad = |reason: &str| BuildError::BaseUrl {
             url: self.base_url.clone(),

@@ -2,6 +2,8 @@
 //! input and the entities the rest of Keygate stores and serves. No I/O happens here: the clock
 //! and the random source are parameters, so every rule is testable on its own.
 
+#![warn(missing_docs)]
+
 pub mod model;
 pub mod permission;
 pub mod rights;

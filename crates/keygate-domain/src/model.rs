@@ -22,6 +22,7 @@ pub enum UserKind {
 }
 
 impl UserKind {
+    /// The kind as stored and serialized: `human` or `api`.
     pub fn as_str(self) -> &'static str {
         match self {
             UserKind::Human => "human",
@@ -29,6 +30,7 @@ impl UserKind {
         }
     }
 
+    /// The kind named `s` (`human` or `api`); `None` for anything else.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "human" => Some(UserKind::Human),
@@ -38,45 +40,65 @@ impl UserKind {
     }
 }
 
+/// A Keygate user: a person or an API user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
+    /// The id.
     pub id: Uuid,
+    /// Whether the user is a person or an API user.
     pub kind: UserKind,
     /// Humans have one; API users do not.
     pub email: Option<Email>,
+    /// The name shown for the user; an API user's name.
     pub display_name: String,
+    /// A free-text description; `None` for none.
     pub description: Option<String>,
     /// The workspace an API user lives in.
     pub workspace_id: Option<Uuid>,
+    /// Whether the user administers the whole instance (the `/api/v1/admin` routes).
     pub is_instance_admin: bool,
+    /// When the user was disabled; `None` while enabled. A disabled user's tokens are invalid.
     pub disabled_at: Option<DateTime<Utc>>,
+    /// When the user was created.
     pub created_at: DateTime<Utc>,
 }
 
 impl User {
+    /// Whether the user is disabled.
     pub fn is_disabled(&self) -> bool {
         self.disabled_at.is_some()
     }
 }
 
+/// A tenant: roles, teams, invitations, API users and the audit log belong to one workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workspace {
+    /// The id.
     pub id: Uuid,
+    /// The slug, unique in the instance; paths name the workspace by it or by its id.
     pub slug: Slug,
+    /// The display name.
     pub name: String,
     /// The longest lifetime, in days, of a token that acts in this workspace (an API user's token,
     /// or a token scoped to it); `None` for no cap.
     pub max_token_lifetime_days: Option<u32>,
+    /// When the workspace was created.
     pub created_at: DateTime<Utc>,
+    /// When the workspace was last changed.
     pub updated_at: DateTime<Utc>,
 }
 
 /// The roles every workspace has. Their permission sets are fixed, except `public`'s.
 pub mod builtin_role {
+    /// The role that may do everything, including deleting the workspace and changing its owners.
     pub const OWNER: &str = "owner";
+    /// The role that may do everything except deleting the workspace and changing its owners.
     pub const ADMIN: &str = "admin";
+    /// The role that reads and writes the platform's resources, without management.
     pub const MEMBER: &str = "member";
+    /// The role that reads the platform's resources.
     pub const VIEWER: &str = "viewer";
+    /// The role whose permissions everyone has, anonymous callers included; empty until opened.
     pub const PUBLIC: &str = "public";
 
     /// Name, description and permissions of each built-in role.
@@ -104,20 +126,28 @@ pub mod builtin_role {
         ),
     ];
 
+    /// Whether `name` is the name of a built-in role.
     pub fn is_builtin(name: &str) -> bool {
         ALL.iter().any(|(n, _, _)| *n == name)
     }
 }
 
+/// A role of a workspace: a named set of permissions held by members, teams and API users.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Role {
+    /// The id.
     pub id: Uuid,
+    /// The workspace the role belongs to.
     pub workspace_id: Uuid,
+    /// The name, unique in the workspace.
     pub name: String,
+    /// A free-text description; `None` for none.
     pub description: Option<String>,
+    /// The permissions the role gives.
     pub permissions: PermissionSet,
     /// Resource grants; only the public role has them.
     pub grants: Vec<ResourcePattern>,
+    /// Whether the role is one of the built-in roles every workspace has ([`builtin_role`]).
     pub builtin: bool,
 }
 
@@ -125,11 +155,14 @@ pub struct Role {
 /// it, in name order. What the roles permit is the business of [`crate::Rights`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
+    /// The workspace.
     pub workspace: Workspace,
+    /// The names of the user's roles in the workspace, in name order.
     pub roles: Vec<String>,
 }
 
 impl Membership {
+    /// Whether the user holds the role named `name` in the workspace.
     pub fn has_role(&self, name: &str) -> bool {
         self.roles.iter().any(|r| r == name)
     }
@@ -138,14 +171,20 @@ impl Membership {
 /// A member of a workspace as managers see them: the user, their roles, grants and teams.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
+    /// The member's user.
     pub user: User,
+    /// The roles the member holds directly (not through a team).
     pub roles: Vec<Role>,
+    /// The member's own resource grants; none means every resource.
     pub grants: Vec<ResourcePattern>,
+    /// The teams the member belongs to.
     pub teams: Vec<TeamRef>,
+    /// When the user joined the workspace.
     pub joined_at: DateTime<Utc>,
 }
 
 impl Member {
+    /// Whether the member holds the role named `name` directly.
     pub fn has_role(&self, name: &str) -> bool {
         self.roles.iter().any(|r| r.name == name)
     }
@@ -154,53 +193,85 @@ impl Member {
 /// A team named in a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TeamRef {
+    /// The id.
     pub id: Uuid,
+    /// The name.
     pub name: String,
 }
 
 /// A named group of members whose roles and grants apply to each of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Team {
+    /// The id.
     pub id: Uuid,
+    /// The workspace the team belongs to.
     pub workspace_id: Uuid,
+    /// The name, unique in the workspace.
     pub name: String,
+    /// A free-text description; `None` for none.
     pub description: Option<String>,
+    /// The roles each member holds through the team.
     pub roles: Vec<Role>,
+    /// Resource grants that add to those of each member who has grants of their own (see
+    /// [`Rights::of_member`](crate::Rights::of_member)).
     pub grants: Vec<ResourcePattern>,
+    /// The user ids of the team's members.
     pub members: Vec<Uuid>,
+    /// When the team was created.
     pub created_at: DateTime<Utc>,
+    /// When the team was last changed.
     pub updated_at: DateTime<Utc>,
 }
 
 /// A pending invitation to join a workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invitation {
+    /// The id.
     pub id: Uuid,
+    /// The workspace the invitation is to.
     pub workspace_id: Uuid,
+    /// The address invited.
     pub email: Email,
+    /// The names of the roles the invited person gets on accepting.
     pub roles: Vec<String>,
+    /// The resource grants the invited person gets on accepting; none means every resource.
     pub grants: Vec<ResourcePattern>,
+    /// The user who invited; `None` once that user is deleted.
     pub invited_by: Option<Uuid>,
+    /// When the invitation was created.
     pub created_at: DateTime<Utc>,
+    /// When the invitation can no longer be accepted.
     pub expires_at: DateTime<Utc>,
+    /// When the invitation was accepted; `None` while pending.
     pub accepted_at: Option<DateTime<Utc>>,
 }
 
 /// One entry of the audit log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEvent {
+    /// The id.
     pub id: Uuid,
+    /// The workspace the change happened in; `None` for an entry that belongs to no workspace
+    /// (instance administration, a user's own account and tokens, a failed authentication).
     pub workspace_id: Option<Uuid>,
+    /// The user who acted; `None` when no user did (the command line, a failed authentication).
     pub actor_id: Option<Uuid>,
     /// The actor's email or API user name at the time.
     pub actor_label: Option<String>,
+    /// The token the actor used; `None` for changes made at the command line and for accepted
+    /// invitations.
     pub actor_token_id: Option<Uuid>,
     /// `token.created`, `member.invited`, `role.updated`, ...
     pub action: String,
+    /// What kind of thing was changed: `token`, `user`, `invitation`, `role`, `team`, ...
     pub target_type: String,
+    /// Which one: an id, a role's name, or a client address; `None` when there is none.
     pub target_id: Option<String>,
+    /// Facts particular to the action, as a JSON object (e.g. a token's hint and owner).
     pub details: serde_json::Value,
+    /// The client's address; `None` when there was none (the command line).
     pub client_ip: Option<String>,
+    /// When the change was made.
     pub created_at: DateTime<Utc>,
 }
 
@@ -208,12 +279,16 @@ pub struct AuditEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenStatus {
+    /// Neither revoked nor past its expiry.
     Active,
+    /// Past its expiry, and not revoked.
     Expired,
+    /// Revoked, whether or not it has also expired.
     Revoked,
 }
 
 impl TokenStatus {
+    /// The status as the API shows it: `active`, `expired` or `revoked`.
     pub fn as_str(self) -> &'static str {
         match self {
             TokenStatus::Active => "active",
@@ -226,22 +301,38 @@ impl TokenStatus {
 /// A token as stored: everything but the secret, of which only the digest and hint are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
+    /// The id.
     pub id: Uuid,
+    /// The user the token belongs to and acts as.
     pub user_id: Uuid,
+    /// What the token was issued for.
     pub kind: TokenKind,
+    /// The name; `None` for a personal token, or when none was given.
     pub name: Option<String>,
+    /// A free-text description; `None` for none.
     pub description: Option<String>,
+    /// What may be shown of the secret, e.g. `kgt_YpW5…xH8C`; rotation replaces it.
     pub hint: String,
+    /// When the token was created.
     pub created_at: DateTime<Utc>,
+    /// When the token expires; `None` for never.
     pub expires_at: Option<DateTime<Utc>>,
+    /// When the token last authenticated a request; `None` before its first use. Written in
+    /// batches, so up to about two seconds late.
     pub last_used_at: Option<DateTime<Utc>>,
+    /// The client address of that last use; `None` before the first use, or when the last use
+    /// carried no address (a check through `POST /api/v1/verify`).
     pub last_used_ip: Option<String>,
+    /// When the token was revoked; `None` while it is not.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When the token last got a new secret (rotation or refresh); `None` if it never did.
     pub rotated_at: Option<DateTime<Utc>>,
+    /// What the token is narrowed to; `None` for a token with all of its user's rights.
     pub scope: Option<Scope>,
 }
 
 impl Token {
+    /// The token's status at `now`.
     pub fn status(&self, now: DateTime<Utc>) -> TokenStatus {
         TokenStatus::of(self.revoked_at, self.expires_at, now)
     }
@@ -268,15 +359,20 @@ impl TokenStatus {
 /// rest of the row (name, description, hint, last use) is read from the store where it is shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credential {
+    /// The token's id.
     pub id: Uuid,
+    /// What the token was issued for.
     pub kind: TokenKind,
+    /// When the token expires; `None` for never.
     pub expires_at: Option<DateTime<Utc>>,
+    /// When the token was revoked; `None` while it is not.
     pub revoked_at: Option<DateTime<Utc>>,
     /// Shared: cloning a credential, as every request does, copies no scope.
     pub scope: Option<Arc<Scope>>,
 }
 
 impl Credential {
+    /// The token's status at `now`.
     pub fn status(&self, now: DateTime<Utc>) -> TokenStatus {
         TokenStatus::of(self.revoked_at, self.expires_at, now)
     }

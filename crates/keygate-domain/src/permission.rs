@@ -27,6 +27,8 @@ impl Permission {
         Self("*".to_owned())
     }
 
+    /// Parses `s` as a permission or pattern: at most 128 characters, each part `*` or a word
+    /// (a lowercase letter, then lowercase letters, digits, `_`, `-` or `.`); `*:*` is written `*`.
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
         let part = |p: &str| p == "*" || is_word(p);
         let valid = s.len() <= MAX_LEN
@@ -45,6 +47,7 @@ impl Permission {
         }
     }
 
+    /// The permission's text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -133,16 +136,19 @@ impl fmt::Display for Permission {
 pub struct PermissionSet(Vec<Permission>);
 
 impl PermissionSet {
+    /// A set of `permissions`, sorted and without duplicates.
     pub fn new(mut permissions: Vec<Permission>) -> Self {
         permissions.sort();
         permissions.dedup();
         Self(permissions)
     }
 
+    /// Whether some permission in the set covers `wanted`.
     pub fn allows(&self, wanted: &Permission) -> bool {
         self.0.iter().any(|p| p.covers(wanted))
     }
 
+    /// The permissions, in order.
     pub fn iter(&self) -> impl Iterator<Item = &Permission> {
         self.0.iter()
     }
@@ -167,10 +173,14 @@ impl FromIterator<Permission> for PermissionSet {
 pub struct ResourcePattern(String);
 
 impl ResourcePattern {
+    /// `*`: every resource.
     pub fn all() -> Self {
         Self("*".to_owned())
     }
 
+    /// Parses `s` as a resource pattern: at most 128 characters, a word type and a non-empty id
+    /// without blanks or control characters, where `*` stands only for the whole id or a final
+    /// `/*` segment.
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
         let valid = s.len() <= MAX_LEN
             && (s == "*"
@@ -196,6 +206,7 @@ impl ResourcePattern {
         }
     }
 
+    /// The pattern's text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -305,17 +316,26 @@ impl fmt::Display for ResourcePattern {
 /// before changing a workspace. The public role never holds one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Manage {
+    /// `tokens:manage`: the workspace's tokens.
     Tokens,
+    /// `members:manage`: inviting, changing and removing members, and invitations.
     Members,
+    /// `roles:manage`: custom roles and the public role.
     Roles,
+    /// `api_users:manage`: API users and their tokens, reading included.
     ApiUsers,
+    /// `teams:manage`: teams and their members.
     Teams,
+    /// `audit:read`: the audit log.
     Audit,
+    /// `workspace:manage`: the workspace's name, slug and maximum token lifetime.
     Workspace,
+    /// `workspace:delete`: deleting the workspace.
     WorkspaceDelete,
 }
 
 impl Manage {
+    /// Every management permission.
     pub const ALL: [Manage; 8] = [
         Manage::Tokens,
         Manage::Members,

@@ -14,7 +14,9 @@ use crate::permission::{Permission, PermissionSet, ResourcePattern};
 /// A set of resources: all of them, or those some patterns reach.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resources {
+    /// Every resource.
     All,
+    /// The resources some pattern of the list reaches; none when the list is empty.
     Only(Vec<ResourcePattern>),
 }
 
@@ -45,6 +47,7 @@ impl Resources {
         Resources::Only(kept)
     }
 
+    /// Whether the concrete resource `resource` (`type:id`) is in this set.
     pub fn reaches(&self, resource: &str) -> bool {
         match self {
             Resources::All => true,
@@ -60,6 +63,7 @@ impl Resources {
         }
     }
 
+    /// The resources both sets contain.
     pub fn meet(&self, other: &Resources) -> Resources {
         match (self, other) {
             (Resources::All, x) | (x, Resources::All) => x.clone(),
@@ -75,11 +79,14 @@ impl Resources {
 /// Permissions limited to resources.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rights {
+    /// The permissions held.
     pub permissions: PermissionSet,
+    /// The resources on which they are held.
     pub resources: Resources,
 }
 
 impl Rights {
+    /// No permission, on no resource.
     pub fn none() -> Self {
         Rights {
             permissions: PermissionSet::default(),
@@ -163,15 +170,19 @@ impl Rights {
 /// A token's optional narrowing. `None` in a field leaves that dimension as the user holds it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scope {
+    /// The ids of the workspaces the token may act in; `None` for all of its user's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workspaces: Option<Vec<Uuid>>,
+    /// The permissions the token is limited to; `None` for all its user holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<PermissionSet>,
+    /// The resource patterns the token is limited to; `None` for all its user reaches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Vec<ResourcePattern>>,
 }
 
 impl Scope {
+    /// Whether the scope lets the token act in the workspace with id `workspace`.
     pub fn admits_workspace(&self, workspace: Uuid) -> bool {
         self.workspaces
             .as_ref()
@@ -186,7 +197,10 @@ pub enum Denial {
     /// role does not allow the request.
     NotAMember,
     /// `missing` is the permission, or the resource when the permission is held elsewhere.
-    Forbidden { missing: String },
+    Forbidden {
+        /// The permission lacking, or the resource when the permission is held but not on it.
+        missing: String,
+    },
 }
 
 /// Everything that decides a request in one workspace.
@@ -199,6 +213,8 @@ pub struct WorkspaceRights {
 }
 
 impl WorkspaceRights {
+    /// Whether the member part or the public role allows `permission`, on `resource` when one is
+    /// named.
     pub fn allows(&self, permission: &Permission, resource: Option<&str>) -> bool {
         self.member
             .as_ref()

@@ -15,10 +15,15 @@ pub struct RouteRule {
     /// HTTP methods the rule applies to; empty for any.
     #[serde(default)]
     pub methods: Vec<String>,
+    /// The path template, starting with `/`, e.g. `/w/{workspace}/devices/{device}`.
     pub path: String,
+    /// The permission the request needs; may use the path's captures (`{area}:read`).
     pub permission: String,
+    /// The concrete resource the request touches (`device:{device}`); `None` to check only the
+    /// permission.
     #[serde(default)]
     pub resource: Option<String>,
+    /// The workspace, by slug or id: usually a capture (`{workspace}`), or a fixed slug.
     pub workspace: String,
     /// Whether a token may come in the URL's `api_token` parameter on this route.
     #[serde(default)]
@@ -29,9 +34,13 @@ pub struct RouteRule {
 /// a template mixes captures with text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteDemand<'a> {
+    /// The permission, with the captures filled in.
     pub permission: Cow<'a, str>,
+    /// The resource, with the captures filled in; `None` when the rule names none.
     pub resource: Option<Cow<'a, str>>,
+    /// The workspace's slug or id, with the captures filled in.
     pub workspace: Cow<'a, str>,
+    /// Whether a token may come in the URL's `api_token` parameter.
     pub query_token: bool,
 }
 
@@ -258,10 +267,12 @@ impl RouteTable {
         Ok(Self { rules: checked })
     }
 
+    /// The number of rules.
     pub fn len(&self) -> usize {
         self.rules.len()
     }
 
+    /// Whether there are no rules.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
     }

@@ -39,8 +39,10 @@ pub enum TokenKind {
 }
 
 impl TokenKind {
+    /// Every kind.
     pub const ALL: [TokenKind; 3] = [TokenKind::Personal, TokenKind::User, TokenKind::Api];
 
+    /// The letter after the prefix: `p`, `t` or `a`.
     pub fn letter(self) -> char {
         match self {
             TokenKind::Personal => 'p',
@@ -49,10 +51,12 @@ impl TokenKind {
         }
     }
 
+    /// The kind whose letter is `letter`; `None` for any other.
     pub fn from_letter(letter: char) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.letter() == letter)
     }
 
+    /// The kind as stored and serialized: `personal`, `user` or `api`.
     pub fn as_str(self) -> &'static str {
         match self {
             TokenKind::Personal => "personal",
@@ -61,6 +65,7 @@ impl TokenKind {
         }
     }
 
+    /// The kind named `s`; `None` for any other name.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
@@ -75,14 +80,19 @@ impl fmt::Display for TokenKind {
 /// Why a presented string is not a well-formed token of this deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TokenFormatError {
+    /// The string does not start with the prefix, or no `_` follows the kind letter.
     #[error("the token does not start with this deployment's prefix")]
     WrongPrefix,
+    /// The letter after the prefix names no kind.
     #[error("the token has an unknown kind letter")]
     UnknownKind,
+    /// The body is not [`BODY_LEN`] characters long.
     #[error("the token has the wrong length")]
     WrongLength,
+    /// The body holds a character outside base62.
     #[error("the token contains characters outside base62")]
     BadCharacter,
+    /// The last [`CHECKSUM_LEN`] characters are not the checksum of what comes before them.
     #[error("the token's checksum does not match")]
     BadChecksum,
 }
@@ -109,6 +119,8 @@ impl Default for TokenFormat {
 }
 
 impl TokenFormat {
+    /// The format with `prefix`: 1 to [`MAX_PREFIX_LEN`] lowercase ASCII letters or digits,
+    /// starting with a letter.
     pub fn new(prefix: &str) -> Result<Self, InvalidPrefix> {
         let valid = !prefix.is_empty()
             && prefix.len() <= MAX_PREFIX_LEN
@@ -125,6 +137,7 @@ impl TokenFormat {
         }
     }
 
+    /// The prefix, e.g. `kg`.
     pub fn prefix(&self) -> &str {
         &self.prefix
     }
@@ -279,6 +292,7 @@ impl ClearToken {
         &self.secret
     }
 
+    /// The secret itself, by value: for the one response that shows it, never for logs.
     pub fn into_exposed(self) -> String {
         self.secret
     }
@@ -317,6 +331,7 @@ impl fmt::Debug for ParsedToken<'_> {
 }
 
 impl ParsedToken<'_> {
+    /// The kind its letter names.
     pub fn kind(&self) -> TokenKind {
         self.kind
     }
@@ -332,6 +347,7 @@ impl ParsedToken<'_> {
         )
     }
 
+    /// The whole token as presented: a secret, never for logs.
     pub fn as_str(&self) -> &str {
         self.token
     }
@@ -343,6 +359,7 @@ impl ParsedToken<'_> {
 pub struct TokenDigest([u8; 32]);
 
 impl TokenDigest {
+    /// The 32 bytes of the digest, as stored.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
@@ -374,12 +391,15 @@ impl fmt::Debug for Digester {
 }
 
 impl Digester {
+    /// A digester keyed with `pepper` (HMAC-SHA-256); with no pepper, or an empty one, plain
+    /// SHA-256.
     pub fn new(pepper: Option<&[u8]>) -> Self {
         Self {
             pepper: pepper.filter(|p| !p.is_empty()).map(<[u8]>::to_vec),
         }
     }
 
+    /// The value stored in place of `token`.
     pub fn digest(&self, token: &ParsedToken<'_>) -> TokenDigest {
         let bytes = token.as_str().as_bytes();
         let out: [u8; 32] = match &self.pepper {

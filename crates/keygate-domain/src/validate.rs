@@ -8,11 +8,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
 pub struct ValidationError {
+    /// The name of the field that failed, e.g. `slug`.
     pub field: &'static str,
+    /// What is wrong with the value.
     pub message: String,
 }
 
 impl ValidationError {
+    /// A failure of `field`, explained by `message`.
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
         Self {
             field,
@@ -28,6 +31,7 @@ impl ValidationError {
 pub struct Slug(String);
 
 impl Slug {
+    /// Checks `s`: 2–63 characters of `a-z`, `0-9` and single inner `-`, and not a UUID.
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
         let err = |m: &str| Err(ValidationError::new("slug", m));
         if !(2..=63).contains(&s.len()) {
@@ -48,6 +52,7 @@ impl Slug {
         Ok(Self(s.to_owned()))
     }
 
+    /// The slug's text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -81,6 +86,9 @@ impl fmt::Display for Slug {
 pub struct Email(String);
 
 impl Email {
+    /// Trims, normalises and lowercases `s`, then checks it: ASCII without blanks, at most 254
+    /// characters, a local part of 1 to 64 characters, one `@`, and a domain of two or more
+    /// non-empty labels joined by `.`.
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
         use unicode_normalization::UnicodeNormalization;
         let s: String = s.trim().nfkc().collect::<String>().to_lowercase();
@@ -117,6 +125,7 @@ impl Email {
         Self(s)
     }
 
+    /// The address's text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
