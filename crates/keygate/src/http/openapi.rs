@@ -43,7 +43,7 @@ pub mod scheme {
 }
 
 /// The document's header, security schemes, shared components and tags. Paths are added by the
-/// router (`api::rest_router`).
+/// router (`http::rest_router`).
 #[derive(OpenApi)]
 #[openapi(
     info(

@@ -1,5 +1,5 @@
 //! `ServiceError`: the outcome of a use case that did not succeed, in the words of the product.
-//! Interfaces map it to their own shape (HTTP status and JSON envelope in `api::error`).
+//! Interfaces map it to their own shape (HTTP status and JSON envelope in `http::error`).
 
 use keygate_domain::{Permission, ValidationError};
 use keygate_store::{Conflict, StoreError};
