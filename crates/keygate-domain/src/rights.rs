@@ -253,13 +253,33 @@ impl WorkspaceRights {
         Err(Denial::Forbidden { missing })
     }
 
-    /// The permissions that apply, member's and public's together, for display.
+    /// The permissions that apply, member's and public's together, sorted and each once: merged
+    /// from the two sets as they are read, without building a third.
+    pub fn held(&self) -> impl Iterator<Item = &Permission> {
+        let mut public = self.public.permissions.iter().peekable();
+        let mut member = self
+            .member
+            .iter()
+            .flat_map(|m| m.permissions.iter())
+            .peekable();
+        std::iter::from_fn(move || match (public.peek(), member.peek()) {
+            (None, None) => None,
+            (Some(_), None) => public.next(),
+            (None, Some(_)) => member.next(),
+            (Some(p), Some(m)) => match p.cmp(m) {
+                std::cmp::Ordering::Less => public.next(),
+                std::cmp::Ordering::Greater => member.next(),
+                std::cmp::Ordering::Equal => {
+                    member.next();
+                    public.next()
+                }
+            },
+        })
+    }
+
+    /// [`WorkspaceRights::held`], as a set.
     pub fn permissions(&self) -> PermissionSet {
-        let mut all = self.public.permissions.clone();
-        if let Some(m) = &self.member {
-            all.extend(&m.permissions);
-        }
-        all
+        self.held().cloned().collect()
     }
 }
 
@@ -584,6 +604,26 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    proptest! {
+        /// The merged permissions are the union of the member's and the public role's, sorted,
+        /// each once.
+        #[test]
+        fn held_permissions_are_the_sorted_union(
+            member in proptest::option::of(any_rights()),
+            public in any_rights(),
+        ) {
+            let rights = WorkspaceRights { member: member.clone(), public: public.clone() };
+            let mut union: Vec<&Permission> = public
+                .permissions
+                .iter()
+                .chain(member.iter().flat_map(|m| m.permissions.iter()))
+                .collect();
+            union.sort();
+            union.dedup();
+            prop_assert_eq!(rights.held().collect::<Vec<_>>(), union);
         }
     }
 }

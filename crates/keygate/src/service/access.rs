@@ -14,6 +14,16 @@ use uuid::Uuid;
 use super::cache::WorkspaceKey;
 use super::{Actor, Keygate, ServiceError, ServiceResult, WorkspaceRef};
 
+/// 403 naming the management permission unless `rights` hold it.
+pub(super) fn require(rights: &Rights, wanted: Manage) -> ServiceResult<()> {
+    let wanted = Permission::from(wanted);
+    if rights.allows(&wanted, None) {
+        Ok(())
+    } else {
+        Err(ServiceError::forbidden(wanted))
+    }
+}
+
 /// The caller's standing in a workspace they manage: the workspace, their roles and their
 /// effective rights (narrowed by their token's scope).
 pub struct Managed {
@@ -25,12 +35,7 @@ pub struct Managed {
 impl Managed {
     /// 403 naming the permission unless the caller holds it.
     pub fn require(&self, wanted: Manage) -> ServiceResult<()> {
-        let wanted = Permission::from(wanted);
-        if self.rights.allows(&wanted, None) {
-            Ok(())
-        } else {
-            Err(ServiceError::forbidden(wanted))
-        }
+        require(&self.rights, wanted)
     }
 
     /// 403 unless the caller holds everything they would hand out.

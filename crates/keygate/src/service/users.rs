@@ -1,7 +1,7 @@
 //! Users: bootstrapping the first instance admin with their workspace and personal token, and
 //! finding users.
 
-use keygate_domain::{Email, Manage, Permission, Slug, Token, TokenKind, User, UserKind, validate};
+use keygate_domain::{Email, Manage, Slug, Token, TokenKind, User, UserKind, validate};
 use keygate_store::{NewAuditEvent, NewUser, NewWorkspace};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -217,10 +217,7 @@ impl Keygate {
             .member_rights(actor, workspace)
             .await?
             .ok_or(ServiceError::NotFound("workspace"))?;
-        let wanted = Permission::from(Manage::ApiUsers);
-        if !rights.allows(&wanted, None) {
-            return Err(ServiceError::forbidden(wanted));
-        }
+        super::access::require(&rights, Manage::ApiUsers)?;
         Ok(ids
             .iter()
             .map(|&user| TokensKey { workspace, user })

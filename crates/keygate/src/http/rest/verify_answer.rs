@@ -71,30 +71,24 @@ impl VerifyAnswer<'_> {
             }
             None => out.extend_from_slice(b"null"),
         }
-        out.extend_from_slice(b",\"workspaces\":[");
-        for (i, membership) in self.workspaces.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
+        out.extend_from_slice(b",\"workspaces\":");
+        array(out, self.workspaces.iter(), |out, membership| {
             out.push(b'{');
             write_workspace_fields(out, &membership.workspace)?;
-            out.extend_from_slice(b",\"roles\":[");
-            for (i, role) in membership.roles.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                text(out, role)?;
-            }
-            out.extend_from_slice(b"]}");
-        }
-        out.extend_from_slice(b"],\"token_id\":");
+            out.extend_from_slice(b",\"roles\":");
+            array(out, &membership.roles, |out, role| text(out, role))?;
+            out.push(b'}');
+            Ok(())
+        })?;
+        out.extend_from_slice(b",\"token_id\":");
         match self.token_id {
             Some(id) => uuid(out, id),
             None => out.extend_from_slice(b"null"),
         }
-        out.extend_from_slice(b",\"permissions\":[");
-        write_held(out, self.rights)?;
-        out.extend_from_slice(b"],\"expires_at\":");
+        out.extend_from_slice(b",\"permissions\":");
+        let held = self.rights.into_iter().flat_map(WorkspaceRights::held);
+        array(out, held, |out, permission| text(out, permission.as_str()))?;
+        out.extend_from_slice(b",\"expires_at\":");
         match &self.expires_at {
             Some(at) => timestamp(out, at),
             None => out.extend_from_slice(b"null"),
@@ -145,41 +139,20 @@ fn write_workspace_fields(out: &mut Vec<u8>, workspace: &Workspace) -> serde_jso
     Ok(())
 }
 
-/// The permissions the rights hold (`WorkspaceRights::permissions`: the public role's and the
-/// member's, sorted, each once), written from the two sets without building a third.
-fn write_held(out: &mut Vec<u8>, rights: Option<&WorkspaceRights>) -> serde_json::Result<()> {
-    let Some(rights) = rights else {
-        return Ok(());
-    };
-    let mut public = rights.public.permissions.iter().peekable();
-    let mut member = rights
-        .member
-        .iter()
-        .flat_map(|m| m.permissions.iter())
-        .peekable();
-    let mut first = true;
-    loop {
-        let next = match (public.peek(), member.peek()) {
-            (None, None) => break,
-            (Some(_), None) => public.next(),
-            (None, Some(_)) => member.next(),
-            (Some(p), Some(m)) => match p.cmp(m) {
-                std::cmp::Ordering::Less => public.next(),
-                std::cmp::Ordering::Greater => member.next(),
-                std::cmp::Ordering::Equal => {
-                    member.next();
-                    public.next()
-                }
-            },
-        };
-        if let Some(permission) = next {
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            text(out, permission.as_str())?;
+/// A JSON array of `items`, each written by `write`.
+fn array<T>(
+    out: &mut Vec<u8>,
+    items: impl IntoIterator<Item = T>,
+    mut write: impl FnMut(&mut Vec<u8>, T) -> serde_json::Result<()>,
+) -> serde_json::Result<()> {
+    out.push(b'[');
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
         }
+        write(out, item)?;
     }
+    out.push(b']');
     Ok(())
 }
 
