@@ -4,7 +4,8 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, json};
+use keygate_proto::error::{CHALLENGE, CHALLENGE_INVALID_TOKEN};
+use keygate_proto::{ErrorDetail, ErrorEnvelope};
 
 use crate::verifier::{Code, VerifyError};
 
@@ -112,23 +113,24 @@ impl From<VerifyError> for Rejection {
 
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
-        let mut error = Map::new();
-        error.insert("code".into(), json!(self.code()));
-        error.insert("message".into(), json!(self.to_string()));
-        if let Rejection::Forbidden {
-            missing,
-            missing_permission: true,
-        } = &self
-        {
-            error.insert("permission".into(), json!(missing));
-        }
+        let permission = match &self {
+            Rejection::Forbidden {
+                missing,
+                missing_permission: true,
+            } => Some(missing.clone()),
+            _ => None,
+        };
         if let Rejection::Misconfigured(message) = &self {
             tracing::error!(message, "a Keygate guard is misconfigured");
         }
-        let mut response = (self.status(), Json(json!({ "error": error }))).into_response();
+        let envelope = ErrorEnvelope::from(ErrorDetail {
+            permission,
+            ..ErrorDetail::new(self.code(), self.to_string())
+        });
+        let mut response = (self.status(), Json(envelope)).into_response();
         let challenge = match self {
-            Rejection::Unauthenticated => Some(r#"Token realm="keygate""#),
-            Rejection::InvalidToken(_) => Some(r#"Token realm="keygate", error="invalid_token""#),
+            Rejection::Unauthenticated => Some(CHALLENGE),
+            Rejection::InvalidToken(_) => Some(CHALLENGE_INVALID_TOKEN),
             _ => None,
         };
         if let Some(challenge) = challenge {

@@ -5,9 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use keygate_proto::{ErrorEnvelope, VerifyAnswer, VerifyRequest};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
+
+pub use keygate_proto::{Code, User, Workspace};
 
 /// How long an answer is reused by default. Keygate applies a revocation or a change of rights at
 /// once; this bounds how much longer a service guarded by this crate may act on the old answer.
@@ -58,43 +60,6 @@ pub struct Decision {
     pub identity: Identity,
 }
 
-/// The class of a decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Code {
-    /// The answer is yes.
-    Ok,
-    /// The token is malformed, unknown, replaced by rotation or refresh, or its user is disabled.
-    InvalidToken,
-    /// The token has expired.
-    TokenExpired,
-    /// The token has been revoked.
-    TokenRevoked,
-    /// The token's user has no membership in the workspace (or the token's scope leaves it out),
-    /// and the public role does not allow the request.
-    NotAMember,
-    /// The request is not allowed; [`Decision::missing`] says what is lacking.
-    Forbidden,
-    /// A code this version of the crate does not know; treated as a refusal.
-    #[serde(other)]
-    Unknown,
-}
-
-impl Code {
-    /// The code as Keygate writes it, e.g. `not_a_member`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::Ok => "ok",
-            Code::InvalidToken => "invalid_token",
-            Code::TokenExpired => "token_expired",
-            Code::TokenRevoked => "token_revoked",
-            Code::NotAMember => "not_a_member",
-            Code::Forbidden => "forbidden",
-            Code::Unknown => "unknown",
-        }
-    }
-}
-
 /// The verified caller, available to handlers behind a [`Guard`](crate::Guard) as a request
 /// extension and through the [`Identity`] extractor.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -122,30 +87,6 @@ impl Identity {
     pub fn is_anonymous(&self) -> bool {
         self.user.is_none()
     }
-}
-
-/// A Keygate user: a person (`kind: "human"`) or an API user (`kind: "api"`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct User {
-    /// The id.
-    pub id: Uuid,
-    /// `human` or `api`.
-    pub kind: String,
-    /// The email address; `None` for an API user.
-    pub email: Option<String>,
-    /// The name shown for the user; an API user's name.
-    pub display_name: String,
-}
-
-/// A Keygate workspace.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Workspace {
-    /// The id.
-    pub id: Uuid,
-    /// The slug.
-    pub slug: String,
-    /// The display name.
-    pub name: String,
 }
 
 /// Why Keygate gave no decision.
@@ -294,47 +235,6 @@ impl VerifierBuilder {
     }
 }
 
-#[derive(Serialize)]
-struct VerifyRequest<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    token: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    workspace: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    permission: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    resource: Option<&'a str>,
-}
-
-#[derive(Deserialize)]
-struct VerifyAnswer {
-    valid: bool,
-    code: Code,
-    #[serde(default)]
-    missing: Option<String>,
-    #[serde(default)]
-    user: Option<User>,
-    #[serde(default)]
-    workspace: Option<Workspace>,
-    #[serde(default)]
-    token_id: Option<Uuid>,
-    #[serde(default)]
-    permissions: Vec<String>,
-    #[serde(default)]
-    expires_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Deserialize)]
-struct ErrorAnswer {
-    error: ErrorBody,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    code: String,
-    message: String,
-}
-
 impl Verifier {
     /// Settings for a verifier of the Keygate at `base_url`, e.g. `http://127.0.0.1:8080`.
     pub fn builder(base_url: impl Into<String>) -> VerifierBuilder {
@@ -389,10 +289,10 @@ impl Verifier {
 
     async fn ask(&self, question: Question<'_>) -> Result<Decision, VerifyError> {
         let body = VerifyRequest {
-            token: question.token,
-            workspace: question.workspace,
-            permission: question.permission,
-            resource: question.resource,
+            token: question.token.map(str::to_owned),
+            workspace: question.workspace.map(str::to_owned),
+            permission: question.permission.map(str::to_owned),
+            resource: question.resource.map(str::to_owned),
         };
         let response = self
             .inner
@@ -428,10 +328,10 @@ impl Verifier {
             });
         }
         if status == reqwest::StatusCode::BAD_REQUEST
-            && let Ok(ErrorAnswer { error }) = serde_json::from_str(&text)
+            && let Ok(ErrorEnvelope { error }) = serde_json::from_str(&text)
         {
             return Err(VerifyError::BadQuestion {
-                code: error.code,
+                code: error.code.into_owned(),
                 message: error.message,
             });
         }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::config::{Config, Overrides};
 use crate::http::rest::json::{
-    AdminUserJson, CreatedUserJson, TokenJson, TokenWithSecretJson, UserJson, WorkspaceJson,
+    AdminUserJson, CreatedUserJson, TokenJson, TokenWithSecretJson, user_json, workspace_json,
 };
 use crate::service::{
     Actor, Bootstrap, Clock, Expiry, Keygate, MAX_USER_PAGE, NewTokenRequest, NewUserRequest,
@@ -283,8 +283,8 @@ async fn bootstrap(keygate: &Keygate, args: BootstrapArgs) -> anyhow::Result<()>
     let mut out = std::io::stdout().lock();
     if args.json {
         let doc = json!({
-            "user": UserJson::from(&done.user),
-            "workspace": done.workspace.as_ref().map(WorkspaceJson::from),
+            "user": user_json(&done.user),
+            "workspace": done.workspace.as_ref().map(workspace_json),
             "token": done.clear.expose(),
         });
         writeln!(out, "{doc}")?;

@@ -5,7 +5,8 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use keygate_proto::error::{CHALLENGE, CHALLENGE_INVALID_TOKEN};
+use keygate_proto::{ErrorDetail, ErrorEnvelope};
 
 use crate::service::{AuthFailure, ServiceError};
 
@@ -59,7 +60,7 @@ impl ApiError {
 
     /// The message clients see.
     pub fn public_message(&self) -> String {
-        self.parts().2
+        self.parts().1.message
     }
 
     /// Logs what the client is not told: the cause of an internal error or an outage.
@@ -75,8 +76,9 @@ impl ApiError {
         }
     }
 
-    fn parts(&self) -> (StatusCode, &'static str, String, Map<String, Value>) {
-        let mut extra = Map::new();
+    /// The status, and the envelope's content.
+    fn parts(&self) -> (StatusCode, ErrorDetail) {
+        let (mut permission, mut field) = (None, None);
         let (status, code, message) = match self {
             ApiError::Service(e) => match e {
                 ServiceError::Unauthenticated => {
@@ -86,14 +88,12 @@ impl ApiError {
                     (StatusCode::UNAUTHORIZED, f.code(), e.to_string())
                 }
                 ServiceError::Forbidden { missing, .. } => {
-                    if let Some(p) = missing {
-                        extra.insert("permission".into(), json!(p));
-                    }
+                    permission = missing.as_ref().map(ToString::to_string);
                     (StatusCode::FORBIDDEN, "forbidden", e.to_string())
                 }
                 ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", e.to_string()),
                 ServiceError::Invalid(v) => {
-                    extra.insert("field".into(), json!(v.field));
+                    field = Some(v.field.to_string());
                     (StatusCode::BAD_REQUEST, "invalid_input", e.to_string())
                 }
                 ServiceError::Conflict { code, .. } => (StatusCode::CONFLICT, *code, e.to_string()),
@@ -133,27 +133,28 @@ impl ApiError {
                 self.to_string(),
             ),
         };
-        (status, code, message, extra)
+        let detail = ErrorDetail {
+            permission,
+            field,
+            ..ErrorDetail::new(code, message)
+        };
+        (status, detail)
     }
 }
 
 /// The `WWW-Authenticate` challenge (RFC 6750 style, with Keygate's `Token` scheme).
 fn challenge(failure: Option<AuthFailure>) -> HeaderValue {
     HeaderValue::from_static(match failure {
-        None => r#"Token realm="keygate""#,
-        Some(_) => r#"Token realm="keygate", error="invalid_token""#,
+        None => CHALLENGE,
+        Some(_) => CHALLENGE_INVALID_TOKEN,
     })
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, code, message, extra) = self.parts();
+        let (status, detail) = self.parts();
         self.log_server_error();
-        let mut error = Map::new();
-        error.insert("code".into(), json!(code));
-        error.insert("message".into(), json!(message));
-        error.extend(extra);
-        let mut response = (status, Json(json!({ "error": error }))).into_response();
+        let mut response = (status, Json(ErrorEnvelope::from(detail))).into_response();
         let failure = match &self {
             ApiError::Service(ServiceError::Unauthenticated) => Some(None),
             ApiError::Service(ServiceError::InvalidCredentials(f)) => Some(Some(*f)),

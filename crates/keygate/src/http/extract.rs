@@ -82,74 +82,18 @@ impl<T: DeserializeOwned> FromRequestParts<AppState> for Query<T> {
 #[derive(Debug, Clone, Copy)]
 pub struct QueryTokenAllowed;
 
-/// The name of the query parameter that may carry a token on marked routes.
-pub const QUERY_TOKEN_PARAM: &str = "api_token";
-
-/// The token a request presents, if any, from every transport SPEC §3 accepts. Two different
-/// tokens, a token in the URL of an unmarked route, or an unknown `Authorization` scheme are
-/// refused with 400.
-pub fn presented_token<'a>(
-    headers: &'a HeaderMap,
-    query: Option<&'a str>,
+/// The token a request presents, if any, from every transport SPEC §3 accepts
+/// ([`keygate_proto::transport`]). Two different tokens, a token in the URL of an unmarked route,
+/// or an unknown `Authorization` scheme are refused with 400.
+pub fn presented_token(
+    headers: &HeaderMap,
+    query: Option<&str>,
     query_allowed: bool,
 ) -> Result<Option<String>, ApiError> {
-    // The distinct tokens presented: the first, and whether another one differs from it.
-    let mut found: Option<Cow<'a, str>> = None;
-    let mut conflicting = false;
-    let mut add = |token: Cow<'a, str>| match &found {
-        None => found = Some(token),
-        Some(first) => conflicting |= *first != token,
-    };
-    for value in headers.get_all(axum::http::header::AUTHORIZATION) {
-        let value = header_text(value)?;
-        let (scheme, credentials) = value.split_once(' ').unwrap_or((value, ""));
-        if scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer") {
-            add(Cow::Borrowed(credentials.trim()));
-        } else {
-            return Err(ApiError::bad_request(
-                "invalid_request",
-                "the Authorization header must use the Token or Bearer scheme",
-            ));
-        }
+    match keygate_proto::presented_token(headers, query, query_allowed) {
+        Ok(token) => Ok(token.map(Cow::into_owned)),
+        Err(e) => Err(ApiError::bad_request(e.code(), e.to_string())),
     }
-    // Header names are case-insensitive: `api-key` is `API-KEY`.
-    for name in ["api-key", "x-api-key"] {
-        for value in headers.get_all(name) {
-            add(Cow::Borrowed(header_text(value)?.trim()));
-        }
-    }
-    for (key, value) in query
-        .map(|q| form_urlencoded::parse(q.as_bytes()))
-        .into_iter()
-        .flatten()
-    {
-        if key == QUERY_TOKEN_PARAM {
-            if !query_allowed {
-                return Err(ApiError::bad_request(
-                    "query_token_not_allowed",
-                    "this endpoint does not accept a token in the URL; send it in the \
-                     Authorization, API-KEY or X-API-Key header",
-                ));
-            }
-            add(value);
-        }
-    }
-    if conflicting {
-        return Err(ApiError::bad_request(
-            "conflicting_tokens",
-            "the request presents more than one different token",
-        ));
-    }
-    Ok(found.map(Cow::into_owned))
-}
-
-fn header_text(value: &axum::http::HeaderValue) -> Result<&str, ApiError> {
-    value.to_str().map_err(|_| {
-        ApiError::bad_request(
-            "invalid_request",
-            "a credentials header contains characters outside visible ASCII",
-        )
-    })
 }
 
 /// The authenticated caller. Anonymous requests are refused with 401 on endpoints that take it;
@@ -230,104 +174,4 @@ pub fn client_ip(
             .find(|ip| !is_trusted(ip))
             .unwrap_or(peer),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::http::HeaderValue;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.append(*k, HeaderValue::from_str(v).expect("header value"));
-        }
-        h
-    }
-
-    fn code(r: Result<Option<String>, ApiError>) -> &'static str {
-        match r {
-            Err(ApiError::BadRequest { code, .. }) => code,
-            other => panic!("expected a 400, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn each_transport_is_read() {
-        for (name, value) in [
-            ("authorization", "Token abc"),
-            ("authorization", "token abc"),
-            ("authorization", "Bearer abc"),
-            ("authorization", "BEARER  abc "),
-            ("API-KEY", "abc"),
-            ("api-key", "abc"),
-            ("X-API-Key", "abc"),
-        ] {
-            let got = presented_token(&headers(&[(name, value)]), None, false);
-            assert_eq!(
-                got.ok().flatten().as_deref(),
-                Some("abc"),
-                "{name}: {value}"
-            );
-        }
-        assert_eq!(
-            presented_token(&HeaderMap::new(), None, false).ok(),
-            Some(None)
-        );
-    }
-
-    #[test]
-    fn query_token_only_where_allowed() {
-        let q = Some("x=1&api_token=abc");
-        assert_eq!(
-            code(presented_token(&HeaderMap::new(), q, false)),
-            "query_token_not_allowed"
-        );
-        assert_eq!(
-            presented_token(&HeaderMap::new(), q, true)
-                .ok()
-                .flatten()
-                .as_deref(),
-            Some("abc")
-        );
-        // Other parameters are no concern.
-        assert_eq!(
-            presented_token(&HeaderMap::new(), Some("api=1"), false).ok(),
-            Some(None)
-        );
-    }
-
-    #[test]
-    fn two_different_tokens_are_refused_and_the_same_twice_is_fine() {
-        let two = headers(&[("authorization", "Token abc"), ("x-api-key", "def")]);
-        assert_eq!(
-            code(presented_token(&two, None, false)),
-            "conflicting_tokens"
-        );
-        let same = headers(&[("authorization", "Token abc"), ("x-api-key", "abc")]);
-        assert_eq!(
-            presented_token(&same, None, false)
-                .ok()
-                .flatten()
-                .as_deref(),
-            Some("abc")
-        );
-        assert_eq!(
-            code(presented_token(
-                &headers(&[("api-key", "abc")]),
-                Some("api_token=def"),
-                true
-            )),
-            "conflicting_tokens"
-        );
-    }
-
-    #[test]
-    fn other_authorization_schemes_are_refused() {
-        let basic = headers(&[("authorization", "Basic dXNlcjpwYXNz")]);
-        assert_eq!(
-            code(presented_token(&basic, None, false)),
-            "invalid_request"
-        );
-    }
 }

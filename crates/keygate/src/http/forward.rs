@@ -15,6 +15,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use keygate_domain::Permission;
+use keygate_proto::forward::{
+    X_FORWARDED_METHOD, X_FORWARDED_URI, X_KEYGATE_TOKEN_ID, X_KEYGATE_USER, X_KEYGATE_WORKSPACE,
+    X_ORIGINAL_METHOD, X_ORIGINAL_URI,
+};
 use uuid::Uuid;
 
 use super::AppState;
@@ -23,13 +27,6 @@ use super::extract::{client_ip, presented_token};
 use super::openapi::{BadRequest, Forbidden, TooManyRequests, Unauthorized};
 use crate::config::ForwardAuthHeaders;
 use crate::service::{Question, Refusal, ServiceError, WorkspaceRef};
-
-/// Who the request is: the user's id, or `anonymous`.
-const X_KEYGATE_USER: HeaderName = HeaderName::from_static("x-keygate-user");
-/// The workspace the request acts in.
-const X_KEYGATE_WORKSPACE: HeaderName = HeaderName::from_static("x-keygate-workspace");
-/// The token presented.
-const X_KEYGATE_TOKEN_ID: HeaderName = HeaderName::from_static("x-keygate-token-id");
 
 /// A header, and how messages name it.
 struct Header {
@@ -46,11 +43,11 @@ struct Family {
 /// Traefik and Caddy.
 const X_FORWARDED: Family = Family {
     method: Header {
-        name: HeaderName::from_static("x-forwarded-method"),
+        name: X_FORWARDED_METHOD,
         label: "X-Forwarded-Method",
     },
     uri: Header {
-        name: HeaderName::from_static("x-forwarded-uri"),
+        name: X_FORWARDED_URI,
         label: "X-Forwarded-Uri",
     },
 };
@@ -58,11 +55,11 @@ const X_FORWARDED: Family = Family {
 /// nginx, as its configuration sets them.
 const X_ORIGINAL: Family = Family {
     method: Header {
-        name: HeaderName::from_static("x-original-method"),
+        name: X_ORIGINAL_METHOD,
         label: "X-Original-Method",
     },
     uri: Header {
-        name: HeaderName::from_static("x-original-uri"),
+        name: X_ORIGINAL_URI,
         label: "X-Original-URI",
     },
 };

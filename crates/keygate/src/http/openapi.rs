@@ -280,27 +280,7 @@ pub fn docs_routes(openapi: &utoipa::openapi::OpenApi) -> Router<AppState> {
 // ---------------------------------------------------------------------------------------------
 // The error envelope and the reusable error responses.
 
-/// The body of every error response.
-#[derive(ToSchema)]
-#[schema(example = json!({"error": {"code": "forbidden", "message": "missing permission `members:manage`", "permission": "members:manage"}}))]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-/// What went wrong. `code` is stable and machine-readable; `message` is for people.
-#[derive(ToSchema)]
-pub struct ErrorDetail {
-    /// A snake_case code, e.g. `invalid_input`, `invalid_token`, `token_expired`,
-    /// `token_revoked`, `unauthenticated`, `forbidden`, `not_found`, `slug_taken`, `unavailable`.
-    pub code: String,
-    pub message: String,
-    /// With `forbidden`: the permission that is missing, when one is.
-    #[schema(nullable = false)]
-    pub permission: Option<String>,
-    /// With `invalid_input`: the field that is invalid.
-    #[schema(nullable = false)]
-    pub field: Option<String>,
-}
+pub use keygate_proto::{ErrorDetail, ErrorEnvelope as ErrorBody};
 
 /// The request is malformed: JSON syntax or type, an invalid field, path or query parameter, or
 /// the token transport (a token in the URL where not allowed, two different tokens, another
@@ -386,11 +366,7 @@ pub struct Unavailable(pub ErrorBody);
 // ---------------------------------------------------------------------------------------------
 // Schemas of domain types as they appear on the wire.
 
-/// A permission or permission pattern: `resource:action`, where either part may be `*`
-/// (`devices:read`, `devices:*`, `*:read`); `*` alone is everything.
-#[derive(ToSchema)]
-#[schema(value_type = String, example = "devices:read")]
-pub struct Permission(pub String);
+pub use keygate_proto::openapi::{DecisionCode, Permission, UserKind};
 
 /// A resource pattern: `kind:id`, where the id may end in `*` (`device:abc`, `device:*`,
 /// `project:p1/*`); `*` alone is every resource.
@@ -431,26 +407,6 @@ pub enum TokenStatus {
     Active,
     Expired,
     Revoked,
-}
-
-/// A person (`human`) or a service account (`api`).
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum UserKind {
-    Human,
-    Api,
-}
-
-/// The outcome of a decision: `ok`, or why not.
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum DecisionCode {
-    Ok,
-    InvalidToken,
-    TokenExpired,
-    TokenRevoked,
-    NotAMember,
-    Forbidden,
 }
 
 /// The shape of an audit export.

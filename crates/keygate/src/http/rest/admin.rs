@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::json::{
     AdminUserJson, AdminUserListJson, AuditPageJson, AuditQueryJson, CreateTokenJson,
     CreateUserJson, CreatedUserJson, PasswordLinkJson, SetPasswordJson, SignupJson, TokenJson,
-    TokenListJson, TokenWithSecretJson, UserJson, UserQueryJson,
+    TokenListJson, TokenWithSecretJson, UserJson, UserQueryJson, user_json,
 };
 use crate::http::AppState;
 use crate::http::error::ApiError;
@@ -335,7 +335,7 @@ pub async fn set_password(
         .keygate
         .set_password_with_link(&code, body.password, ip)
         .await?;
-    Ok(axum::Json((&user).into()))
+    Ok(axum::Json(user_json(&user)))
 }
 
 /// The whole instance's audit log.
@@ -434,7 +434,7 @@ impl axum::extract::FromRequestParts<AppState> for NoTokenInUrl {
     ) -> Result<Self, ApiError> {
         let in_url = parts.uri.query().is_some_and(|q| {
             form_urlencoded::parse(q.as_bytes())
-                .any(|(key, _)| key == crate::http::extract::QUERY_TOKEN_PARAM)
+                .any(|(key, _)| key == keygate_proto::QUERY_TOKEN_PARAM)
         });
         if in_url {
             return Err(ApiError::bad_request(

@@ -13,27 +13,21 @@ use crate::http::openapi as doc;
 
 use crate::service::ScopeRequest;
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserJson {
-    pub id: Uuid,
-    #[schema(value_type = doc::UserKind)]
-    pub kind: UserKind,
-    pub email: Option<String>,
-    pub display_name: String,
-    pub is_instance_admin: bool,
-    pub created_at: DateTime<Utc>,
-}
+pub use keygate_proto::{
+    CheckAnswer as CheckJson, CheckRequest as CheckRequestJson, Membership as MembershipJson,
+    User as UserJson, VerifyAnswer as VerifyJson, VerifyRequest as VerifyRequestJson,
+    Workspace as WorkspaceJson,
+};
 
-impl From<&User> for UserJson {
-    fn from(u: &User) -> Self {
-        Self {
-            id: u.id,
-            kind: u.kind,
-            email: u.email.as_ref().map(ToString::to_string),
-            display_name: u.display_name.clone(),
-            is_instance_admin: u.is_instance_admin,
-            created_at: u.created_at,
-        }
+/// A user as the API shows it.
+pub fn user_json(u: &User) -> UserJson {
+    UserJson {
+        id: u.id,
+        kind: u.kind.as_str().to_owned(),
+        email: u.email.as_ref().map(ToString::to_string),
+        display_name: u.display_name.clone(),
+        is_instance_admin: u.is_instance_admin,
+        created_at: u.created_at,
     }
 }
 
@@ -157,44 +151,23 @@ impl From<ScopeJson> for ScopeRequest {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct WorkspaceJson {
-    pub id: Uuid,
-    pub slug: String,
-    pub name: String,
-    /// The longest lifetime, in days, of tokens that act in the workspace; `null` for no cap.
-    pub max_token_lifetime_days: Option<u32>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<&Workspace> for WorkspaceJson {
-    fn from(w: &Workspace) -> Self {
-        Self {
-            id: w.id,
-            slug: w.slug.to_string(),
-            name: w.name.clone(),
-            max_token_lifetime_days: w.max_token_lifetime_days,
-            created_at: w.created_at,
-            updated_at: w.updated_at,
-        }
+/// A workspace as the API shows it.
+pub fn workspace_json(w: &Workspace) -> WorkspaceJson {
+    WorkspaceJson {
+        id: w.id,
+        slug: w.slug.to_string(),
+        name: w.name.clone(),
+        max_token_lifetime_days: w.max_token_lifetime_days,
+        created_at: w.created_at,
+        updated_at: w.updated_at,
     }
 }
 
-/// A workspace as seen by a member: with the member's roles in it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MembershipJson {
-    #[serde(flatten)]
-    pub workspace: WorkspaceJson,
-    pub roles: Vec<String>,
-}
-
-impl From<&Membership> for MembershipJson {
-    fn from(m: &Membership) -> Self {
-        Self {
-            workspace: (&m.workspace).into(),
-            roles: m.roles.clone(),
-        }
+/// A workspace as a member sees it: with the member's roles in it.
+pub fn membership_json(m: &Membership) -> MembershipJson {
+    MembershipJson {
+        workspace: workspace_json(&m.workspace),
+        roles: m.roles.clone(),
     }
 }
 
@@ -268,54 +241,6 @@ pub struct MeJson {
     pub invitations: Vec<MyInvitationJson>,
 }
 
-/// The question another service asks. No token means an anonymous caller: the workspace's
-/// public role decides.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct VerifyRequestJson {
-    pub token: Option<String>,
-    pub workspace: Option<String>,
-    pub permission: Option<String>,
-    pub resource: Option<String>,
-}
-
-/// The decision for another service. `valid` is true only with `code: "ok"`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct VerifyJson {
-    pub valid: bool,
-    #[schema(value_type = doc::DecisionCode)]
-    pub code: &'static str,
-    /// With `forbidden`: the permission, or the resource, that is missing.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub missing: Option<String>,
-    pub user: Option<UserJson>,
-    /// The workspace asked about, when it exists and the caller may know it.
-    pub workspace: Option<WorkspaceJson>,
-    /// The caller's workspaces and roles.
-    pub workspaces: Vec<MembershipJson>,
-    pub token_id: Option<Uuid>,
-    /// Permissions that apply in the workspace asked about (the public role's included).
-    #[schema(value_type = Vec<doc::Permission>)]
-    pub permissions: Vec<Permission>,
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CheckRequestJson {
-    pub workspace: String,
-    pub permission: String,
-    pub resource: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CheckJson {
-    pub allowed: bool,
-    #[schema(value_type = doc::DecisionCode)]
-    pub code: &'static str,
-    pub missing: Option<String>,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RoleJson {
     pub name: String,
@@ -382,7 +307,7 @@ pub struct MemberJson {
 impl From<&Member> for MemberJson {
     fn from(m: &Member) -> Self {
         Self {
-            user: (&m.user).into(),
+            user: user_json(&m.user),
             roles: m.roles.iter().map(|r| r.name.clone()).collect(),
             grants: m.grants.clone(),
             teams: m
@@ -709,7 +634,7 @@ pub struct AdminUserJson {
 impl From<&User> for AdminUserJson {
     fn from(u: &User) -> Self {
         Self {
-            user: u.into(),
+            user: user_json(u),
             description: u.description.clone(),
             workspace_id: u.workspace_id,
             disabled: u.is_disabled(),
@@ -824,7 +749,7 @@ impl CreatedUserJson {
     pub fn new(created: crate::service::CreatedUser, now: DateTime<Utc>, base: &str) -> Self {
         Self {
             user: (&created.user).into(),
-            workspace: created.workspace.as_ref().map(WorkspaceJson::from),
+            workspace: created.workspace.as_ref().map(workspace_json),
             personal_token: TokenWithSecretJson::new(&created.token, created.clear, now),
             password_link: created
                 .password_link
@@ -838,7 +763,7 @@ impl From<&crate::service::PendingForMe> for MyInvitationJson {
     fn from(p: &crate::service::PendingForMe) -> Self {
         Self {
             id: p.invitation.id,
-            workspace: (&p.workspace).into(),
+            workspace: workspace_json(&p.workspace),
             roles: p.invitation.roles.clone(),
             grants: p.invitation.grants.clone(),
             created_at: p.invitation.created_at,

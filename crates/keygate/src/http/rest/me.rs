@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 
 use super::API_V1;
-use super::json::{MeJson, MembershipJson, MyInvitationJson};
+use super::json::{MeJson, MyInvitationJson, membership_json, user_json};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::Caller;
@@ -38,9 +38,9 @@ pub async fn me(
         Err(e) => return Err(e.into()),
     };
     Ok(Json(MeJson {
-        user: (&*actor.user).into(),
+        user: user_json(&actor.user),
         token: (&token).into(),
-        workspaces: memberships.iter().map(MembershipJson::from).collect(),
+        workspaces: memberships.iter().map(membership_json).collect(),
         invitations: invitations.iter().map(MyInvitationJson::from).collect(),
     }))
 }

@@ -9,8 +9,8 @@ use uuid::Uuid;
 use super::API_V1;
 use super::json::{
     AcceptInvitationJson, AcceptedJson, InvitationJson, InvitationListJson, InvitationPreviewJson,
-    InviteJson, InvitedJson, JoinedJson, MemberJson, MemberListJson, PatchMemberJson,
-    WorkspaceJson,
+    InviteJson, InvitedJson, JoinedJson, MemberJson, MemberListJson, PatchMemberJson, user_json,
+    workspace_json,
 };
 use crate::http::AppState;
 use crate::http::error::ApiError;
@@ -285,7 +285,7 @@ pub async fn preview(
     let (invitation, workspace) = state.keygate.invitation(&code).await?;
     Ok(axum::Json(InvitationPreviewJson {
         email: invitation.email.to_string(),
-        workspace: (&workspace).into(),
+        workspace: workspace_json(&workspace),
         roles: invitation.roles,
         expires_at: invitation.expires_at,
     }))
@@ -346,7 +346,7 @@ pub async fn accept(
         let Joined { member, workspace } =
             state.keygate.join_with_invitation(&actor, &code).await?;
         let body = JoinedJson {
-            workspace: (&workspace).into(),
+            workspace: workspace_json(&workspace),
             member: (&member).into(),
         };
         return Ok((StatusCode::OK, axum::Json(body)).into_response());
@@ -369,8 +369,8 @@ pub async fn accept(
         )
         .await?;
     let body = AcceptedJson {
-        user: (&accepted.user).into(),
-        workspace: WorkspaceJson::from(&accepted.workspace),
+        user: user_json(&accepted.user),
+        workspace: workspace_json(&accepted.workspace),
         token: accepted.clear.into_exposed(),
     };
     Ok((

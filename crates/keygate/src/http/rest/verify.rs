@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use keygate_domain::Permission;
+use keygate_proto::Code;
 
 use super::API_V1;
 use super::json::{CheckJson, CheckRequestJson, VerifyJson, VerifyRequestJson};
@@ -14,7 +15,19 @@ use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, MaybeCaller};
 use crate::http::openapi::{BadRequest, PayloadTooLarge, UnsupportedMediaType};
-use crate::service::{Question, ServiceError, WorkspaceRef};
+use crate::service::{AuthFailure, Question, Refusal, ServiceError, WorkspaceRef};
+
+/// The wire code of a decision: `ok`, or the class of its refusal.
+fn decision_code(refusal: Option<&Refusal>) -> Code {
+    match refusal {
+        None => Code::Ok,
+        Some(Refusal::Credentials(AuthFailure::InvalidToken)) => Code::InvalidToken,
+        Some(Refusal::Credentials(AuthFailure::TokenExpired)) => Code::TokenExpired,
+        Some(Refusal::Credentials(AuthFailure::TokenRevoked)) => Code::TokenRevoked,
+        Some(Refusal::NotAMember) => Code::NotAMember,
+        Some(Refusal::Forbidden { .. }) => Code::Forbidden,
+    }
+}
 
 fn question(
     workspace: Option<&str>,
@@ -156,7 +169,7 @@ pub async fn verify(
     let token = actor.and_then(|a| a.token.as_ref());
     let answer = VerifyAnswer {
         valid: decision.refusal.is_none(),
-        code: decision.refusal.as_ref().map_or("ok", |r| r.code()),
+        code: decision_code(decision.refusal.as_ref()).as_str(),
         missing: decision.refusal.as_ref().and_then(|r| r.missing()),
         user: actor.map(|a| &*a.user),
         // The workspace is named back only to its members.
@@ -214,7 +227,7 @@ pub async fn check(
     let decision = state.keygate.decide_for(actor.as_ref(), &question).await?;
     Ok(axum::Json(CheckJson {
         allowed: decision.refusal.is_none(),
-        code: decision.refusal.as_ref().map_or("ok", |r| r.code()),
+        code: decision_code(decision.refusal.as_ref()),
         missing: decision
             .refusal
             .as_ref()

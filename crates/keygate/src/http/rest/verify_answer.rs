@@ -238,7 +238,7 @@ mod tests {
         Email, Permission, PermissionSet, Rights, Slug, Token, TokenKind, UserKind,
     };
 
-    use super::super::json::{MembershipJson, UserJson, VerifyJson, WorkspaceJson};
+    use super::super::json::{VerifyJson, membership_json, user_json, workspace_json};
     use super::*;
 
     fn workspace(slug: &str, name: String, lifetime: Option<u32>) -> Workspace {
@@ -304,15 +304,20 @@ mod tests {
     fn documented(answer: &VerifyAnswer<'_>) -> String {
         let expected = VerifyJson {
             valid: answer.valid,
-            code: answer.code,
+            code: serde_json::from_value(answer.code.into()).expect("a code"),
             missing: answer.missing.map(str::to_owned),
-            user: answer.user.map(UserJson::from),
-            workspace: answer.workspace.map(WorkspaceJson::from),
-            workspaces: answer.workspaces.iter().map(MembershipJson::from).collect(),
+            user: answer.user.map(user_json),
+            workspace: answer.workspace.map(workspace_json),
+            workspaces: answer.workspaces.iter().map(membership_json).collect(),
             token_id: answer.token_id,
             permissions: answer
                 .rights
-                .map(|r| r.permissions().iter().cloned().collect())
+                .map(|r| {
+                    r.permissions()
+                        .iter()
+                        .map(|p| p.as_str().to_owned())
+                        .collect()
+                })
                 .unwrap_or_default(),
             expires_at: answer.expires_at,
         };

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use uuid::Uuid;
 
 use super::API_V1;
-use super::json::{OwnedTokenJson, OwnedTokenListJson, TokenJson};
+use super::json::{OwnedTokenJson, OwnedTokenListJson, TokenJson, user_json};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Path};
@@ -46,7 +46,7 @@ pub async fn list(
             .iter()
             .map(|o| OwnedTokenJson {
                 token: TokenJson::new(&o.token, now),
-                owner: (&o.owner.user).into(),
+                owner: user_json(&o.owner.user),
             })
             .collect(),
     }))

@@ -4,7 +4,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 
 use super::API_V1;
-use super::json::{CreateWorkspaceJson, MembershipJson, PatchWorkspaceJson, WorkspaceListJson};
+use super::json::{
+    CreateWorkspaceJson, MembershipJson, PatchWorkspaceJson, WorkspaceListJson, membership_json,
+};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Json, Path};
@@ -28,7 +30,7 @@ pub async fn list(
 ) -> Result<axum::Json<WorkspaceListJson>, ApiError> {
     let memberships = state.keygate.list_workspaces(&actor).await?;
     Ok(axum::Json(WorkspaceListJson {
-        workspaces: memberships.iter().map(MembershipJson::from).collect(),
+        workspaces: memberships.iter().map(membership_json).collect(),
     }))
 }
 
@@ -60,7 +62,10 @@ pub async fn create(
         name: body.name,
     };
     let membership = state.keygate.create_workspace(&actor, request).await?;
-    Ok((StatusCode::CREATED, axum::Json((&membership).into())))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(membership_json(&membership)),
+    ))
 }
 
 /// A workspace the caller belongs to.
@@ -88,7 +93,7 @@ pub async fn get(
         .keygate
         .workspace(&actor, &WorkspaceRef::parse(&ws))
         .await?;
-    Ok(axum::Json((&membership).into()))
+    Ok(axum::Json(membership_json(&membership)))
 }
 
 /// Renames a workspace or changes its slug.
@@ -125,7 +130,7 @@ pub async fn update(
         .keygate
         .update_workspace(&actor, &WorkspaceRef::parse(&ws), request)
         .await?;
-    Ok(axum::Json((&membership).into()))
+    Ok(axum::Json(membership_json(&membership)))
 }
 
 /// Deletes a workspace with everything in it.

@@ -1,0 +1,37 @@
+//! Schemas of strings with a grammar of their own, for the server's OpenAPI document.
+
+use utoipa::ToSchema;
+
+/// A permission or permission pattern: `resource:action`, where either part may be `*`
+/// (`devices:read`, `devices:*`, `*:read`); `*` alone is everything.
+#[derive(ToSchema)]
+#[schema(value_type = String, example = "devices:read")]
+pub struct Permission(pub String);
+
+/// A person (`human`) or a service account (`api`).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum UserKind {
+    /// A person.
+    Human,
+    /// A service account.
+    Api,
+}
+
+/// The outcome of a decision: `ok`, or why not.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum DecisionCode {
+    /// The answer is yes.
+    Ok,
+    /// The token is malformed, unknown, replaced, or its user disabled.
+    InvalidToken,
+    /// The token has expired.
+    TokenExpired,
+    /// The token has been revoked.
+    TokenRevoked,
+    /// The caller is not a member of the workspace, and the public role does not allow it.
+    NotAMember,
+    /// Something is missing: a permission or a resource.
+    Forbidden,
+}
