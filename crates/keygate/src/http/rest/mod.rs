@@ -16,6 +16,80 @@ mod verify_answer;
 pub mod workspace_tokens;
 pub mod workspaces;
 
+use axum::Extension;
+use utoipa::OpenApi;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
+
+use super::AppState;
+use super::extract::QueryTokenAllowed;
+use super::openapi;
+
 /// Where the REST API lives: every handler here but the health checks is routed and documented
 /// under it (`context_path`), without nesting, which would strip the prefix on every request.
 pub const API_V1: &str = "/api/v1";
+
+/// The REST API and its OpenAPI document, from one source: each handler's `#[utoipa::path]`
+/// gives the path and methods it is routed on and documented with. `/api/v1/...`, the health
+/// checks and the metrics. (`/auth/forward`, routed for every method, is documented in
+/// `openapi::ApiDoc`.)
+pub fn rest_router() -> OpenApiRouter<AppState> {
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(me::me))
+        .routes(routes!(tokens::refresh_personal))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::get, tokens::revoke))
+        .routes(routes!(tokens::rotate))
+        .routes(routes!(workspaces::list, workspaces::create))
+        .routes(routes!(
+            workspaces::get,
+            workspaces::update,
+            workspaces::delete
+        ))
+        .routes(routes!(verify::verify))
+        .routes(routes!(verify::check))
+        .routes(routes!(members::preview))
+        .routes(routes!(members::accept))
+        .routes(routes!(admin::list, admin::create))
+        .routes(routes!(admin::get, admin::delete))
+        .routes(routes!(admin::disable))
+        .routes(routes!(admin::enable))
+        .routes(routes!(admin::list_tokens, admin::issue_token))
+        .routes(routes!(admin::password_link))
+        .routes(routes!(admin::set_password))
+        .routes(routes!(admin::audit))
+        .routes(routes!(admin::signup))
+        .merge(workspace_routes());
+
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(v1)
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::metrics))
+}
+
+/// Everything under `/api/v1/workspaces/{ws}/`.
+fn workspace_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(members::list, members::invite))
+        .routes(routes!(members::get, members::update, members::remove))
+        .routes(routes!(members::list_invitations))
+        .routes(routes!(members::cancel_invitation))
+        .routes(routes!(roles::list, roles::create))
+        .routes(routes!(roles::get, roles::put, roles::delete))
+        .routes(routes!(teams::list, teams::create))
+        .routes(routes!(teams::get, teams::update, teams::delete))
+        .routes(routes!(teams::add_member, teams::remove_member))
+        .routes(routes!(api_users::list, api_users::create))
+        .routes(routes!(
+            api_users::get,
+            api_users::update,
+            api_users::delete
+        ))
+        .routes(routes!(api_users::list_tokens, api_users::create_token))
+        .routes(routes!(api_users::revoke_token))
+        .routes(routes!(api_users::rotate_token))
+        .routes(routes!(workspace_tokens::list))
+        .routes(routes!(workspace_tokens::revoke))
+        .routes(routes!(audit::list).map(|route| route.route_layer(Extension(QueryTokenAllowed))))
+}
