@@ -13,7 +13,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use keygate_client::{Guard, Identity, PresentedToken, Require, Requirement, Verifier};
+use keygate_client::{
+    Guard, Identity, PresentedToken, Require, Requirement, Verifier, VerifierBuilder,
+};
+use keygate_testkit::{capture_logs, captured_logs};
 use serde_json::{Value, json};
 
 const USER_ID: &str = "0190f5a6-0000-7000-8000-0000000000a1";
@@ -29,38 +32,6 @@ const GARBAGE: u8 = 2;
 const SLOW: u8 = 3;
 const REFUSE_QUESTION: u8 = 4;
 const TOO_LARGE: u8 = 5;
-
-/// Every log line written in this test binary, to search for tokens.
-static LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
-
-struct LogWriter;
-
-impl std::io::Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        LOGS.lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn capture_logs() {
-    static INIT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    INIT.get_or_init(|| {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter("trace")
-            .with_ansi(false)
-            .with_writer(|| LogWriter)
-            .try_init();
-    });
-}
-
-fn logs() -> String {
-    String::from_utf8_lossy(&LOGS.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
-}
 
 #[derive(Default)]
 struct Fake {
@@ -226,8 +197,12 @@ async fn spawn_guarded(verifier: Verifier) -> String {
 }
 
 fn verifier(base: &str) -> Verifier {
-    Verifier::builder(base)
-        .workspace("acme")
+    verifier_with(base, |b| b)
+}
+
+/// A verifier for workspace `acme` at `base`, with the builder adjusted by `tune` first.
+fn verifier_with(base: &str, tune: impl FnOnce(VerifierBuilder) -> VerifierBuilder) -> Verifier {
+    tune(Verifier::builder(base).workspace("acme"))
         .build()
         .expect("verifier")
 }
@@ -345,13 +320,10 @@ async fn refusals_answer_like_keygate() {
     let api = spawn_guarded(verifier(&base)).await;
     let http = reqwest::Client::new();
     let token = |t: &str| format!("Token {t}");
+    let good = |request: reqwest::RequestBuilder| request.header("Authorization", token(GOOD));
 
     // A permission the token lacks: 403 naming it.
-    let got = call(
-        http.delete(format!("{api}/devices/abc"))
-            .header("Authorization", token(GOOD)),
-    )
-    .await;
+    let got = call(good(http.delete(format!("{api}/devices/abc")))).await;
     assert_error(&got, 403, "forbidden");
     assert_eq!(got.2["error"]["permission"], "devices:delete");
     assert_eq!(
@@ -360,11 +332,7 @@ async fn refusals_answer_like_keygate() {
     );
 
     // A resource outside the token's grants: 403 naming the resource, no `permission` field.
-    let got = call(
-        http.get(format!("{api}/devices/xyz"))
-            .header("Authorization", token(GOOD)),
-    )
-    .await;
+    let got = call(good(http.get(format!("{api}/devices/xyz")))).await;
     assert_error(&got, 403, "forbidden");
     assert_eq!(got.2["error"]["message"], "missing `device:xyz`");
     assert!(got.2["error"].get("permission").is_none(), "{}", got.2);
@@ -446,12 +414,8 @@ async fn refusals_answer_like_keygate() {
 #[tokio::test]
 async fn answers_are_cached_for_the_ttl_and_then_asked_again() {
     let (base, fake) = spawn_fake().await;
-    let verifier = Verifier::builder(&base)
-        .workspace("acme")
-        .cache_ttl(Duration::from_millis(300))
-        .build()
-        .expect("verifier");
-    let api = spawn_guarded(verifier).await;
+    let cached = verifier_with(&base, |b| b.cache_ttl(Duration::from_millis(300)));
+    let api = spawn_guarded(cached).await;
     let http = reqwest::Client::new();
     let get = |path: &str| {
         http.get(format!("{api}{path}"))
@@ -476,10 +440,7 @@ async fn answers_are_cached_for_the_ttl_and_then_asked_again() {
 
     // Concurrent identical misses share one call.
     let (base, fake) = spawn_fake().await;
-    let v = Verifier::builder(&base)
-        .workspace("acme")
-        .build()
-        .expect("verifier");
+    let v = verifier(&base);
     let question = keygate_client::Question {
         token: Some(GOOD),
         permission: Some("devices:read"),
@@ -509,11 +470,7 @@ async fn futures_join(v: &Verifier, q: keygate_client::Question<'static>, n: usi
 #[tokio::test]
 async fn a_cached_answer_expires_after_its_ttl() {
     let (base, fake) = spawn_fake().await;
-    let v = Verifier::builder(&base)
-        .workspace("acme")
-        .cache_ttl(Duration::from_millis(200))
-        .build()
-        .expect("verifier");
+    let v = verifier_with(&base, |b| b.cache_ttl(Duration::from_millis(200)));
     let q = keygate_client::Question {
         token: Some(GOOD),
         permission: Some("devices:read"),
@@ -528,11 +485,7 @@ async fn a_cached_answer_expires_after_its_ttl() {
     assert_eq!(fake.calls(), 2);
 
     // With the cache off, every question is asked.
-    let off = Verifier::builder(&base)
-        .workspace("acme")
-        .cache_ttl(Duration::ZERO)
-        .build()
-        .expect("verifier");
+    let off = verifier_with(&base, |b| b.cache_ttl(Duration::ZERO));
     for _ in 0..3 {
         assert!(off.allows(q).await.expect("decision"));
     }
@@ -542,13 +495,9 @@ async fn a_cached_answer_expires_after_its_ttl() {
 #[tokio::test]
 async fn an_unavailable_keygate_fails_closed_and_is_not_cached() {
     let (base, fake) = spawn_fake().await;
-    let v = Verifier::builder(&base)
-        .workspace("acme")
-        .timeout(Duration::from_millis(300))
-        .build()
-        .expect("verifier");
-    let api = spawn_guarded(v).await;
     let http = reqwest::Client::new();
+    let v = verifier_with(&base, |b| b.timeout(Duration::from_millis(300)));
+    let api = spawn_guarded(v).await;
     let get = || {
         http.get(format!("{api}/devices/abc"))
             .header("Authorization", format!("Token {GOOD}"))
@@ -591,7 +540,7 @@ async fn an_unavailable_keygate_fails_closed_and_is_not_cached() {
     assert_error(&got, 503, "keygate_unavailable");
 
     // Each failure is logged, without the token (traced at every level, from every crate).
-    let logs = logs();
+    let logs = captured_logs();
     assert!(logs.contains("Keygate is unavailable"), "{logs}");
     assert!(logs.contains("cannot connect"), "{logs}");
     assert!(!logs.contains(GOOD), "a log line shows the token");

@@ -6,23 +6,14 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use keygate_client::{Guard, Identity, Question, Verifier};
-use keygate_testkit::{Backend, Keygate, eventually, spawn_keygate};
+use keygate_testkit::{Keygate, eventually, on_both_backends};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-#[tokio::test]
-async fn guards_answer_from_keygate_decisions_on_sqlite() {
-    if let Some(keygate) = spawn_keygate(Backend::Sqlite).await {
-        guards_answer_from_keygate_decisions(keygate).await;
-    }
-}
-
-#[tokio::test]
-async fn guards_answer_from_keygate_decisions_on_postgres() {
-    if let Some(keygate) = spawn_keygate(Backend::Postgres).await {
-        guards_answer_from_keygate_decisions(keygate).await;
-    }
-}
+on_both_backends!(guards_answer_from_keygate_decisions:
+    guards_answer_from_keygate_decisions_on_sqlite,
+    guards_answer_from_keygate_decisions_on_postgres
+);
 
 async fn whoami(identity: Identity) -> axum::Json<Value> {
     axum::Json(json!({
@@ -61,19 +52,11 @@ async fn status_and_body(request: reqwest::RequestBuilder) -> (u16, Value) {
 
 async fn guards_answer_from_keygate_decisions(keygate: Keygate) {
     keygate
-        .owner(
-            Method::POST,
-            "/api/v1/workspaces/acme/roles",
-            Some(json!({"name": "device-reader", "permissions": ["devices:read"]})),
-            201,
-        )
+        .create_role(json!({"name": "device-reader", "permissions": ["devices:read"]}))
         .await;
     let api_user = keygate
-        .owner(
-            Method::POST,
-            "/api/v1/workspaces/acme/api-users",
-            Some(json!({"name": "gateway", "roles": ["device-reader"], "grants": ["device:abc"]})),
-            201,
+        .create_api_user(
+            json!({"name": "gateway", "roles": ["device-reader"], "grants": ["device:abc"]}),
         )
         .await;
     let token = api_user["token"]["token"]

@@ -1,8 +1,13 @@
 //! Starts a real Keygate for other crates' integration tests: in this process, on a random port,
 //! over a fresh SQLite file or, when `KEYGATE_TEST_DATABASE_URL` is set, a fresh PostgreSQL
-//! database (dropped after), with an owner of the workspace `acme` bootstrapped.
+//! database (dropped after), with an owner of the workspace `acme` bootstrapped. Also what those
+//! tests share around it: a capture of every log line, and reverse proxies to put in front.
 
+pub mod proxy;
+
+use std::io::Write;
 use std::net::SocketAddr;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use keygate::config::Config;
@@ -106,6 +111,80 @@ pub fn pg_url_with_database(url: &str, name: &str) -> String {
     }
 }
 
+/// A configuration for a Keygate on a fresh database on `backend`, bound to a random port of
+/// 127.0.0.1 and adjusted by `adjust`; `None` (with a message) when PostgreSQL is asked for and
+/// `KEYGATE_TEST_DATABASE_URL` is not set. The database goes when the [`TestDb`] is dropped.
+pub async fn test_config(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Config),
+) -> Option<(TestDb, Config)> {
+    let (db, database_url) = TestDb::create(backend).await?;
+    let mut config = Config {
+        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        database_url,
+        ..Config::default()
+    };
+    adjust(&mut config);
+    Some((db, config))
+}
+
+/// Every log line written by this test process, as text.
+static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Captures the logs of this test process at the most verbose level (once; later calls do
+/// nothing), so that a secret in any log line is found by [`captured_logs`].
+pub fn capture_logs() {
+    static INIT: OnceLock<()> = OnceLock::new();
+    INIT.get_or_init(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("trace")
+            .with_ansi(false)
+            .with_writer(|| LogWriter)
+            .try_init();
+    });
+}
+
+/// Every log line captured so far (see [`capture_logs`]).
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+}
+
+/// Makes `#[tokio::test]`s that run `async fn body(keygate: Keygate)` on a Keygate from
+/// [`spawn_keygate`]: `on_both_backends!(body: name_on_sqlite, name_on_postgres)`. The
+/// PostgreSQL one says it skipped where `KEYGATE_TEST_DATABASE_URL` is not set.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($body:ident: $sqlite:ident, $postgres:ident) => {
+        #[tokio::test]
+        async fn $sqlite() {
+            if let Some(keygate) = $crate::spawn_keygate($crate::Backend::Sqlite).await {
+                $body(keygate).await;
+            }
+        }
+
+        #[tokio::test]
+        async fn $postgres() {
+            if let Some(keygate) = $crate::spawn_keygate($crate::Backend::Postgres).await {
+                $body(keygate).await;
+            }
+        }
+    };
+}
+
 /// A running Keygate with an owner (personal token in clear) of the workspace `acme`.
 pub struct Keygate {
     pub url: String,
@@ -125,13 +204,7 @@ pub async fn spawn_keygate_with(
     backend: Backend,
     adjust: impl FnOnce(&mut Config),
 ) -> Option<Keygate> {
-    let (db, database_url) = TestDb::create(backend).await?;
-    let mut config = Config {
-        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-        database_url,
-        ..Config::default()
-    };
-    adjust(&mut config);
+    let (db, config) = test_config(backend, adjust).await?;
     let app = Application::build(&config).await.expect("Keygate starts");
     let addr = app.local_addr();
     let done = app
@@ -174,6 +247,29 @@ impl Keygate {
         let text = response.text().await.expect("body");
         assert_eq!(status, expect, "{path}: {text}");
         serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    /// Creates a role in `acme` (`body` as `POST .../roles` takes it); returns the 201 body.
+    pub async fn create_role(&self, body: Value) -> Value {
+        let roles = "/api/v1/workspaces/acme/roles";
+        self.owner(reqwest::Method::POST, roles, Some(body), 201)
+            .await
+    }
+
+    /// Creates an API user in `acme` (`body` as `POST .../api-users` takes it); returns the 201
+    /// body, with the first token in clear.
+    pub async fn create_api_user(&self, body: Value) -> Value {
+        let api_users = "/api/v1/workspaces/acme/api-users";
+        self.owner(reqwest::Method::POST, api_users, Some(body), 201)
+            .await
+    }
+
+    /// Replaces what `acme`'s public role opens to anonymous callers (`body` as
+    /// `PUT .../roles/public` takes it).
+    pub async fn set_public_role(&self, body: Value) -> Value {
+        let public = "/api/v1/workspaces/acme/roles/public";
+        self.owner(reqwest::Method::PUT, public, Some(body), 200)
+            .await
     }
 }
 

@@ -3,10 +3,11 @@
 //! user one device, a team adds another, the public role opens a demo device, and a revocation
 //! stops the token, each change reaching the API within about a second.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use keygate_client::Verifier;
-use keygate_testkit::{Backend, Keygate, eventually, spawn_keygate};
+use keygate_testkit::{Keygate, eventually, on_both_backends};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -14,33 +15,10 @@ use serde_json::{Value, json};
 /// with slack for a loaded machine.
 const WITHIN: Duration = Duration::from_secs(2);
 
-#[tokio::test]
-async fn the_iot_api_follows_keygate_on_sqlite() {
-    if let Some(keygate) = spawn_keygate(Backend::Sqlite).await {
-        the_iot_api_follows_keygate(keygate).await;
-    }
-}
-
-#[tokio::test]
-async fn the_iot_api_follows_keygate_on_postgres() {
-    if let Some(keygate) = spawn_keygate(Backend::Postgres).await {
-        the_iot_api_follows_keygate(keygate).await;
-    }
-}
-
-/// Starts the example API against `keygate`, with its default cache lifetime.
-async fn spawn_iot_api(keygate: &Keygate) -> String {
-    let verifier = Verifier::builder(&keygate.url)
-        .workspace("acme")
-        .build()
-        .expect("verifier");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, iot_api::router(verifier)).await });
-    format!("http://{addr}")
-}
+on_both_backends!(the_iot_api_follows_keygate:
+    the_iot_api_follows_keygate_on_sqlite,
+    the_iot_api_follows_keygate_on_postgres
+);
 
 struct Api {
     base: String,
@@ -74,6 +52,11 @@ impl Api {
     async fn get(&self, token: Option<&str>, path: &str) -> (u16, Value) {
         self.call(token, Method::GET, path, None).await
     }
+
+    /// The status of `DELETE path`.
+    async fn delete(&self, token: Option<&str>, path: &str) -> u16 {
+        self.call(token, Method::DELETE, path, None).await.0
+    }
 }
 
 fn ids(list: &Value) -> Vec<&str> {
@@ -85,29 +68,19 @@ fn ids(list: &Value) -> Vec<&str> {
 
 async fn the_iot_api_follows_keygate(keygate: Keygate) {
     let api = Api {
-        base: spawn_iot_api(&keygate).await,
+        base: format!("http://{}", common::spawn_iot_api(&keygate.url).await),
         http: reqwest::Client::new(),
     };
 
     // The owner makes a role and an API user that holds it on device abc only.
     keygate
-        .owner(
-            Method::POST,
-            "/api/v1/workspaces/acme/roles",
-            Some(
-                json!({"name": "gateway", "description": "Reads devices, writes measurements",
+        .create_role(
+            json!({"name": "gateway", "description": "Reads devices, writes measurements",
                         "permissions": ["devices:read", "measurements:write"]}),
-            ),
-            201,
         )
         .await;
     let gateway = keygate
-        .owner(
-            Method::POST,
-            "/api/v1/workspaces/acme/api-users",
-            Some(json!({"name": "gateway", "roles": ["gateway"], "grants": ["device:abc"]})),
-            201,
-        )
+        .create_api_user(json!({"name": "gateway", "roles": ["gateway"], "grants": ["device:abc"]}))
         .await;
     let gateway_id = gateway["id"].as_str().expect("id").to_owned();
     let token = gateway["token"]["token"]
@@ -242,12 +215,7 @@ async fn the_iot_api_follows_keygate(keygate: Keygate) {
         (401, Some("unauthenticated"))
     );
     keygate
-        .owner(
-            Method::PUT,
-            "/api/v1/workspaces/acme/roles/public",
-            Some(json!({"permissions": ["devices:read"], "grants": ["device:demo"]})),
-            200,
-        )
+        .set_public_role(json!({"permissions": ["devices:read"], "grants": ["device:demo"]}))
         .await;
     assert!(
         eventually(WITHIN, || async {
@@ -258,12 +226,7 @@ async fn the_iot_api_follows_keygate(keygate: Keygate) {
     );
     assert_eq!(api.get(None, "/devices/abc").await.0, 401);
     assert_eq!(api.get(None, "/devices/demo/measurements").await.0, 401);
-    assert_eq!(
-        api.call(None, Method::DELETE, "/devices/demo", None)
-            .await
-            .0,
-        401
-    );
+    assert_eq!(api.delete(None, "/devices/demo").await, 401);
     let (status, list) = api.get(None, "/devices").await;
     assert_eq!(status, 200, "{list}");
     assert_eq!(ids(&list), ["demo"]);
@@ -272,12 +235,7 @@ async fn the_iot_api_follows_keygate(keygate: Keygate) {
 
     // The owner may do everything, deleting included.
     let owner = Some(keygate.owner_token.as_str());
-    assert_eq!(
-        api.call(owner, Method::DELETE, "/devices/xyz", None)
-            .await
-            .0,
-        204
-    );
+    assert_eq!(api.delete(owner, "/devices/xyz").await, 204);
     let (status, body) = api.get(owner, "/devices/xyz").await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),

@@ -2,51 +2,23 @@
 //! `examples/iot-api/nginx.conf` in front of the example API, asking a Keygate that loaded the
 //! route rules of `examples/iot-api/keygate.toml`. Skipped when nginx is not installed.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use keygate::config::{Config, ForwardAuthHeaders, Overrides};
-use keygate_client::Verifier;
+use keygate_testkit::proxy::{nginx, replaced, start_nginx};
 use keygate_testkit::{Backend, eventually, spawn_keygate_with};
 use reqwest::Method;
 use serde_json::json;
 
-fn nginx() -> Option<&'static str> {
-    ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
-
-/// Stops nginx when the test ends, passed or failed.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `text` with `from` replaced by `to`, which must occur.
-fn replaced(text: &str, from: &str, to: &str) -> String {
-    assert!(text.contains(from), "nginx.conf no longer has {from:?}");
-    text.replace(from, to)
-}
-
 #[tokio::test]
 async fn nginx_guards_the_iot_api_with_route_rules() {
-    let Some(nginx) = nginx() else {
+    if nginx().is_none() {
         println!("skipped: nginx is not installed");
         return;
-    };
+    }
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     let loaded = Config::load(Some(&here.join("keygate.toml")), &Overrides::default())
         .expect("keygate.toml loads");
@@ -64,83 +36,37 @@ async fn nginx_guards_the_iot_api_with_route_rules() {
     .expect("SQLite is always available");
 
     // The example API on a random port.
-    let verifier = Verifier::builder(&keygate.url)
-        .workspace("acme")
-        .build()
-        .expect("verifier");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let api_addr = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, iot_api::router(verifier)).await });
+    let api_addr = common::spawn_iot_api(&keygate.url).await;
 
     // nginx with the documented server block, pointed at both.
-    let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
     let site = std::fs::read_to_string(here.join("nginx.conf")).expect("nginx.conf");
     let keygate_addr = keygate.url.trim_start_matches("http://");
-    let site = replaced(
-        &site,
-        "server 127.0.0.1:8080;",
-        &format!("server {keygate_addr};"),
-    );
-    let site = replaced(
-        &site,
-        "server 127.0.0.1:8090;",
-        &format!("server {api_addr};"),
-    );
-    let site = replaced(
-        &site,
-        "listen 127.0.0.1:8000;",
-        &format!("listen 127.0.0.1:{port};"),
-    );
-    let d = dir.path().display();
-    let conf = format!(
-        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\n\
-         error_log {d}/error.log warn;\nevents {{ worker_connections 64; }}\n\
-         http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
-         fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
-         {site}\n}}\n"
-    );
-    let conf_path = dir.path().join("nginx.conf");
-    std::fs::write(&conf_path, conf).expect("write nginx.conf");
-    let _nginx = Running(
-        Command::new(nginx)
-            .args(["-c", &conf_path.display().to_string(), "-p", &d.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nginx"),
-    );
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let started = Instant::now();
-    while http.get(format!("{base}/devices")).send().await.is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "nginx did not start: {}",
-            std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
+    let site = |port| {
+        let site = replaced(
+            &site,
+            "server 127.0.0.1:8080;",
+            &format!("server {keygate_addr};"),
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        let site = replaced(
+            &site,
+            "server 127.0.0.1:8090;",
+            &format!("server {api_addr};"),
+        );
+        replaced(
+            &site,
+            "listen 127.0.0.1:8000;",
+            &format!("listen 127.0.0.1:{port};"),
+        )
+    };
+    let nginx = start_nginx(site).await.expect("nginx is installed");
+    let (base, port) = (nginx.base.clone(), nginx.port);
+    let http = reqwest::Client::new();
 
     // An API user with devices:read and measurements:write on device abc.
-    keygate
-        .owner(
-            Method::POST,
-            "/api/v1/workspaces/acme/roles",
-            Some(json!({"name": "sensor-gateway", "permissions": ["devices:read", "measurements:write"]})),
-            201,
-        )
-        .await;
+    keygate.create_role(json!({"name": "sensor-gateway", "permissions": ["devices:read", "measurements:write"]})).await;
     let sensor = keygate
-        .owner(
-            Method::POST,
-            "/api/v1/workspaces/acme/api-users",
-            Some(
-                json!({"name": "sensor-1", "roles": ["sensor-gateway"], "grants": ["device:abc"]}),
-            ),
-            201,
+        .create_api_user(
+            json!({"name": "sensor-1", "roles": ["sensor-gateway"], "grants": ["device:abc"]}),
         )
         .await;
     let token = sensor["token"]["token"].as_str().expect("token").to_owned();
@@ -197,12 +123,7 @@ async fn nginx_guards_the_iot_api_with_route_rules() {
     assert_eq!(status(Method::GET, "/devices/demo", false).await.0, 401);
 
     keygate
-        .owner(
-            Method::PUT,
-            "/api/v1/workspaces/acme/roles/public",
-            Some(json!({"permissions": ["devices:read"], "grants": ["device:demo"]})),
-            200,
-        )
+        .set_public_role(json!({"permissions": ["devices:read"], "grants": ["device:demo"]}))
         .await;
     // Keygate applies the change at once; the API's own cache may hold the refusal a second.
     let opened = eventually(Duration::from_secs(2), || async {

@@ -4,7 +4,10 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, assert_error, backend_tests, send, spawn_app_with};
+use crate::helpers::{
+    Backend, TestApp, assert_error, backend_tests, error_message, fetch, fetch_text, send,
+    spawn_app_with, strings,
+};
 
 backend_tests!(
     an_instance_admin_creates_a_user_whose_personal_token_works,
@@ -199,9 +202,7 @@ async fn only_unscoped_instance_admins_administer_users(app: TestApp) {
         let got = send(request).await;
         assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
         assert!(
-            got.1["error"]["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("instance admins")),
+            error_message(&got).contains("instance admins"),
             "{method} {path}: {}",
             got.1
         );
@@ -382,12 +383,9 @@ async fn user_administration_is_audited(app: TestApp) {
     .await;
     let user_id = grace["user"]["id"].as_str().expect("id").to_owned();
     // The workspace made with the account carries its creation in its log.
-    let (status, log) = send(app.with_token(
-        token_of(&grace),
-        Method::GET,
-        "/api/v1/workspaces/graces/audit",
-    ))
-    .await;
+    let (status, log) = app
+        .get_as(token_of(&grace), "/api/v1/workspaces/graces/audit")
+        .await;
     assert_eq!(status, StatusCode::OK, "{log}");
     let created = log["events"]
         .as_array()
@@ -410,12 +408,7 @@ async fn user_administration_is_audited(app: TestApp) {
     ))
     .await;
     assert_eq!(status, StatusCode::OK, "{log}");
-    let actions: Vec<&str> = log["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .filter_map(|e| e["action"].as_str())
-        .collect();
+    let actions = strings(&log["events"], "action");
     assert_eq!(
         actions,
         ["user.enabled", "user.disabled", "user.created"],
@@ -429,21 +422,14 @@ async fn user_administration_is_audited(app: TestApp) {
         "{bootstrapped}"
     );
     // As CSV too, with the token in a header: an instance admin's token never goes in a URL.
-    let csv = app
-        .as_owner(
-            Method::GET,
-            &format!("/api/v1/admin/audit?format=csv&target={user_id}"),
-        )
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(csv.status(), StatusCode::OK);
-    assert!(
-        csv.headers()["content-type"]
-            .to_str()
-            .is_ok_and(|t| t.starts_with("text/csv"))
-    );
-    let csv = csv.text().await.expect("body");
+    let csv = fetch_text(app.as_owner(
+        Method::GET,
+        &format!("/api/v1/admin/audit?format=csv&target={user_id}"),
+    ))
+    .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.header("content-type").starts_with("text/csv"));
+    let csv = csv.body;
     assert_eq!(csv.lines().count(), 4, "{csv}");
     assert!(csv.contains("user.disabled"), "{csv}");
     // Only instance admins read it.
@@ -465,13 +451,7 @@ async fn bad_admin_input_gets_clear_errors(app: TestApp) {
     ] {
         let got = send(app.as_owner(Method::POST, USERS).json(&body)).await;
         assert_error(&got, StatusCode::BAD_REQUEST, "invalid_input");
-        assert!(
-            got.1["error"]["message"]
-                .as_str()
-                .is_some_and(|m| m.contains(field)),
-            "{body}: {}",
-            got.1
-        );
+        assert!(error_message(&got).contains(field), "{body}: {}", got.1);
     }
     let got = send(
         app.as_owner(Method::POST, USERS)
@@ -497,9 +477,7 @@ async fn sign_up_is_off_by_default(app: TestApp) {
     .await;
     assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
     assert!(
-        got.1["error"]["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("sign-up is turned off")),
+        error_message(&got).contains("sign-up is turned off"),
         "{}",
         got.1
     );
@@ -543,12 +521,10 @@ async fn sign_up_creates_an_account_and_is_throttled(backend: Backend) {
     // The quota is two a minute: the next attempts are refused with 429 and Retry-After.
     let mut refused = None;
     for i in 0..10 {
-        let response = app
-            .anonymous(Method::POST, "/api/v1/signup")
-            .json(&json!({"email": format!("bot{i}@example.com"), "password": "a long enough password"}))
-            .send()
-            .await
-            .expect("request");
+        let response = fetch(app.anonymous(Method::POST, "/api/v1/signup").json(
+            &json!({"email": format!("bot{i}@example.com"), "password": "a long enough password"}),
+        ))
+        .await;
         if response.status() == StatusCode::TOO_MANY_REQUESTS {
             refused = Some(response);
             break;

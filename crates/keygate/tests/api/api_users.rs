@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, assert_error, backend_tests, send};
+use crate::helpers::{TestApp, acme_question, assert_error, backend_tests, send, strings};
 
 backend_tests!(
     an_api_user_is_created_with_its_first_token,
@@ -61,15 +61,8 @@ async fn issue(app: &TestApp, api_user: &str, body: Value) -> (StatusCode, Value
 
 /// The `/api/v1/verify` answer for `token` asking `permission` (on `resource`) in acme.
 async fn verify(app: &TestApp, token: &str, permission: &str, resource: Option<&str>) -> Value {
-    let (status, body) = send(app.anonymous(Method::POST, "/api/v1/verify").json(&json!({
-        "token": token,
-        "workspace": "acme",
-        "permission": permission,
-        "resource": resource,
-    })))
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
+    app.verify(acme_question(Some(token), permission, resource))
+        .await
 }
 
 async fn who_am_i(app: &TestApp, token: &str) -> (StatusCode, Value) {
@@ -527,12 +520,7 @@ async fn api_users_cannot_create_workspaces(app: TestApp) {
     assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
     let (_, list) =
         send(app.with_token(secret(&bot["token"]), Method::GET, "/api/v1/workspaces")).await;
-    let slugs: Vec<&str> = list["workspaces"]
-        .as_array()
-        .expect("workspaces")
-        .iter()
-        .filter_map(|w| w["slug"].as_str())
-        .collect();
+    let slugs = strings(&list["workspaces"], "slug");
     assert_eq!(slugs, ["acme"]);
 }
 
@@ -576,14 +564,7 @@ async fn api_users_are_not_members_and_members_are_not_api_users(app: TestApp) {
 
 async fn managing_api_users_needs_api_users_manage(app: TestApp) {
     let bot = create_api_user(&app, json!({"name": "bot", "roles": ["viewer"]})).await;
-    let viewer = app.persona("viewer@example.com", None).await;
-    app.add_member(
-        &app.owner.token,
-        "acme",
-        json!({"email": "viewer@example.com", "roles": ["viewer"]}),
-        &viewer,
-    )
-    .await;
+    let viewer = app.join("viewer@example.com", &["viewer"]).await;
     let as_viewer = |method: Method, path: &str| app.with_token(&viewer.token, method, path);
     let tokens = format!("{}/tokens", api_user_path(id(&bot)));
     for request in [
@@ -612,14 +593,7 @@ async fn a_manager_cannot_take_a_token_worth_more_than_they_hold(app: TestApp) {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);
-    let keeper = app.persona("keeper@example.com", None).await;
-    app.add_member(
-        &app.owner.token,
-        "acme",
-        json!({"email": "keeper@example.com", "roles": ["bot-keeper"]}),
-        &keeper,
-    )
-    .await;
+    let keeper = app.join("keeper@example.com", &["bot-keeper"]).await;
     let strong = create_api_user(&app, json!({"name": "strong", "roles": ["member"]})).await;
     let as_keeper = |method: Method, path: &str| app.with_token(&keeper.token, method, path);
     let tokens = format!("{}/tokens", api_user_path(id(&strong)));

@@ -5,7 +5,9 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Persona, TestApp, assert_error, backend_tests, captured_logs, send};
+use crate::helpers::{
+    TestApp, assert_error, backend_tests, captured_logs, fetch, fetch_text, send,
+};
 
 backend_tests!(
     every_change_writes_an_entry_with_actor_target_time_and_address,
@@ -51,19 +53,6 @@ async fn create_role(app: &TestApp, token: &str, name: &str) {
     assert_eq!(status, StatusCode::CREATED, "{role}");
 }
 
-/// A new user who joins acme with `roles`.
-async fn join(app: &TestApp, email: &str, roles: &[&str]) -> Persona {
-    let person = app.persona(email, None).await;
-    app.add_member(
-        &app.owner.token,
-        "acme",
-        json!({"email": email, "roles": roles}),
-        &person,
-    )
-    .await;
-    person
-}
-
 fn time(ts: DateTime<Utc>) -> String {
     ts.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
@@ -73,13 +62,9 @@ async fn every_change_writes_an_entry_with_actor_target_time_and_address(app: Te
     let owner_token = me["token"]["id"].clone();
     let started = app.clock.now();
 
-    let (status, bot) = send(
-        app.as_owner(Method::POST, "/api/v1/workspaces/acme/api-users")
-            .json(&json!({"name": "bot", "roles": ["viewer"]})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{bot}");
-    app.remember(bot["token"]["token"].as_str().expect("token"));
+    let bot = app
+        .create_api_user(json!({"name": "bot", "roles": ["viewer"]}))
+        .await;
     let bot_id = bot["id"].as_str().expect("id").to_owned();
     let bot_path = format!("/api/v1/workspaces/acme/api-users/{bot_id}");
     let (status, token) = send(
@@ -169,7 +154,7 @@ fn entry<'a>(log: &'a [Value], action: &str, target: &str) -> &'a Value {
 
 async fn member_role_team_and_invitation_changes_are_audited_too(app: TestApp) {
     let members = "/api/v1/workspaces/acme/members";
-    let ivy = join(&app, "ivy@example.com", &["viewer"]).await;
+    let ivy = app.join("ivy@example.com", &["viewer"]).await;
     let ivy_id = ivy.id.to_string();
     let (status, _) = send(
         app.as_owner(Method::PATCH, &format!("{members}/{ivy_id}"))
@@ -332,7 +317,7 @@ async fn accepting_an_invitation_records_the_client_address(app: TestApp) {
 }
 
 async fn entries_are_filtered_by_action_actor_and_target(app: TestApp) {
-    let ada = join(&app, "ada@example.com", &["admin"]).await;
+    let ada = app.join("ada@example.com", &["admin"]).await;
     create_role(&app, &app.owner.token, "by-owner").await;
     create_role(&app, &ada.token, "by-ada").await;
     let (status, team) = send(
@@ -487,11 +472,7 @@ async fn pages_walk_every_entry_once(app: TestApp) {
 async fn the_log_exports_as_csv(app: TestApp) {
     create_role(&app, &app.owner.token, "ops").await;
     create_role(&app, &app.owner.token, "dev").await;
-    let response = app
-        .as_owner(Method::GET, &at(AUDIT, &[("format", "csv")]))
-        .send()
-        .await
-        .expect("send");
+    let response = fetch(app.as_owner(Method::GET, &at(AUDIT, &[("format", "csv")]))).await;
     assert_eq!(response.status(), StatusCode::OK);
     let content_type = response.headers()["content-type"]
         .to_str()
@@ -524,17 +505,14 @@ async fn the_log_exports_as_csv(app: TestApp) {
     );
 
     // Filters apply to the export.
-    let filtered = app
-        .as_owner(
-            Method::GET,
-            &at(AUDIT, &[("format", "csv"), ("target", "dev")]),
-        )
-        .send()
-        .await
-        .expect("send")
-        .text()
-        .await
-        .expect("body");
+    let filtered = fetch(app.as_owner(
+        Method::GET,
+        &at(AUDIT, &[("format", "csv"), ("target", "dev")]),
+    ))
+    .await
+    .text()
+    .await
+    .expect("body");
     assert_eq!(filtered.lines().count(), 2, "{filtered}");
 }
 
@@ -543,21 +521,14 @@ async fn the_csv_export_takes_a_token_in_the_url_and_nothing_else_does(app: Test
     let created = app.create_token(json!({"name": "export"})).await;
     let secret = created["token"].as_str().expect("secret");
 
-    let response = app
-        .anonymous(
-            Method::GET,
-            &at(AUDIT, &[("format", "csv"), ("api_token", secret)]),
-        )
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(response.status(), StatusCode::OK);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .is_ok_and(|c| c.starts_with("text/csv"))
-    );
-    let body = response.text().await.expect("body");
+    let response = fetch_text(app.anonymous(
+        Method::GET,
+        &at(AUDIT, &[("format", "csv"), ("api_token", secret)]),
+    ))
+    .await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(response.header("content-type").starts_with("text/csv"));
+    let body = response.body;
     assert!(body.starts_with("id,time,action,"), "{body}");
     assert!(body.contains(",role.created,"), "{body}");
 
@@ -596,7 +567,7 @@ async fn reading_the_log_needs_audit_read(app: TestApp) {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);
-    let operator = join(&app, "operator@example.com", &["operator"]).await;
+    let operator = app.join("operator@example.com", &["operator"]).await;
     let got = send(app.with_token(&operator.token, Method::GET, AUDIT)).await;
     assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
     assert_eq!(got.1["error"]["permission"], "audit:read");
@@ -618,7 +589,7 @@ async fn reading_the_log_needs_audit_read(app: TestApp) {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);
-    let auditor = join(&app, "auditor@example.com", &["auditor"]).await;
+    let auditor = app.join("auditor@example.com", &["auditor"]).await;
     let (status, page) = send(app.with_token(&auditor.token, Method::GET, AUDIT)).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(actions(page["events"].as_array().expect("events")).contains(&"role.created"));
@@ -632,7 +603,7 @@ async fn reading_the_log_needs_audit_read(app: TestApp) {
 /// which must not include Keygate's own `audit:read`.
 async fn viewers_and_members_cannot_read_the_audit_log(app: TestApp) {
     for role in ["viewer", "member"] {
-        let person = join(&app, &format!("{role}@example.com"), &[role]).await;
+        let person = app.join(&format!("{role}@example.com"), &[role]).await;
         let got = send(app.with_token(&person.token, Method::GET, AUDIT)).await;
         assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
         assert_eq!(got.1["error"]["permission"], "audit:read", "{role}");
@@ -642,14 +613,11 @@ async fn viewers_and_members_cannot_read_the_audit_log(app: TestApp) {
 async fn a_token_in_the_url_never_reaches_the_logs(app: TestApp) {
     let created = app.create_token(json!({"name": "in-url"})).await;
     let secret = created["token"].as_str().expect("secret").to_owned();
-    let response = app
-        .anonymous(
-            Method::GET,
-            &at(AUDIT, &[("format", "csv"), ("api_token", secret.as_str())]),
-        )
-        .send()
-        .await
-        .expect("send");
+    let response = fetch(app.anonymous(
+        Method::GET,
+        &at(AUDIT, &[("format", "csv"), ("api_token", secret.as_str())]),
+    ))
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
     let (status, _) = send(app.anonymous(
         Method::GET,

@@ -8,7 +8,9 @@ use keygate_domain::route::RouteRule;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, Node, TestApp, assert_error, backend_tests, send, spawn_app_with};
+use crate::helpers::{
+    Backend, Node, TestApp, assert_error, backend_tests, fetch, route_rule, send, spawn_app_with,
+};
 
 backend_tests!(
     token_use_is_recorded_within_seconds,
@@ -72,14 +74,14 @@ async fn a_cached_decision_follows_every_kind_of_change_at_once_here_and_within_
 
 /// Forward-auth's rule: reading a device needs `devices:read` on it.
 fn device_rule() -> RouteRule {
-    RouteRule {
-        methods: vec!["GET".into()],
-        path: "/w/{workspace}/devices/{device}".into(),
-        permission: "devices:read".into(),
-        resource: Some("device:{device}".into()),
-        workspace: "{workspace}".into(),
-        query_token: false,
-    }
+    let path = "/w/{workspace}/devices/{device}";
+    route_rule(
+        &["GET"],
+        path,
+        "devices:read",
+        Some("device:{device}"),
+        "{workspace}",
+    )
 }
 
 /// How soon another node must follow a change (SPEC §2, §6).
@@ -94,15 +96,15 @@ async fn code_at(app: &TestApp, url: String, question: &Value) -> String {
 
 /// Forward-auth's status for `token` reading device `device` of acme, on the server at `base`.
 async fn forward_at(app: &TestApp, base: &str, token: &str, device: &str) -> StatusCode {
-    app.client
-        .get(format!("{base}/auth/forward"))
-        .header("Authorization", format!("Bearer {token}"))
-        .header("X-Forwarded-Method", "GET")
-        .header("X-Forwarded-Uri", format!("/w/acme/devices/{device}"))
-        .send()
-        .await
-        .expect("send")
-        .status()
+    fetch(
+        app.client
+            .get(format!("{base}/auth/forward"))
+            .header("Authorization", format!("Bearer {token}"))
+            .header("X-Forwarded-Method", "GET")
+            .header("X-Forwarded-Uri", format!("/w/acme/devices/{device}")),
+    )
+    .await
+    .status()
 }
 
 /// One question asked of both nodes, through `verify` and forward-auth.
@@ -214,14 +216,7 @@ async fn a_cached_decision_follows_every_kind_of_change(app: TestApp) {
     let sensor_id = described["user"]["id"].as_str().expect("id").to_owned();
     let mut members = Vec::new();
     for email in ["leaving@example.com", "disabled@example.com"] {
-        let persona = app.persona(email, None).await;
-        app.add_member(
-            &app.owner.token,
-            "acme",
-            json!({"email": email, "roles": ["viewer"]}),
-            &persona,
-        )
-        .await;
+        let persona = app.join(email, &["viewer"]).await;
         members.push(persona);
     }
     let revoked = app.create_token(json!({"name": "revoked"})).await;
@@ -307,12 +302,12 @@ async fn token_use_is_recorded_within_seconds(app: TestApp) {
     let id = created["id"].as_str().expect("id");
     let (_, before) = send(app.as_owner(Method::GET, &format!("/api/v1/tokens/{id}"))).await;
     assert!(before["last_used_at"].is_null());
-    let (status, _) = send(app.with_token(
-        created["token"].as_str().expect("secret"),
-        Method::GET,
-        "/api/v1/auth/me",
-    ))
-    .await;
+    let (status, _) = app
+        .get_as(
+            created["token"].as_str().expect("secret"),
+            "/api/v1/auth/me",
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     // Written in the background, every two seconds.
     let start = Instant::now();
@@ -365,14 +360,7 @@ async fn changes_take_effect_at_once_despite_the_cache(app: TestApp) {
     assert_eq!(send(verify(&secret)).await.1["code"], "token_revoked");
 
     // Membership: a viewer removed from the workspace is no longer a member, at once.
-    let viewer = app.persona("cached-viewer@example.com", None).await;
-    app.add_member(
-        &app.owner.token,
-        "acme",
-        json!({"email": viewer.email, "roles": ["viewer"]}),
-        &viewer,
-    )
-    .await;
+    let viewer = app.join("cached-viewer@example.com", &["viewer"]).await;
     assert_eq!(send(verify(&viewer.token)).await.1["code"], "ok");
     let (status, _) = send(app.as_owner(
         Method::DELETE,

@@ -2,9 +2,8 @@
 //! from the configuration, 200 with `X-Keygate-*` headers or 401/403. And the same through a real
 //! nginx with `auth_request` in front of a small upstream, where nginx can be had.
 
-use std::time::{Duration, Instant};
-
 use keygate_domain::route::RouteRule;
+use keygate_testkit::proxy::{nginx_auth_request_site, start_nginx};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -47,6 +46,11 @@ fn rules() -> Vec<RouteRule> {
         ),
     ]
 }
+
+/// The measurements of devices abc (the reader's), xyz and demo in acme.
+const ABC: &str = "/w/acme/devices/abc/measurements";
+const XYZ: &str = "/w/acme/devices/xyz/measurements";
+const DEMO: &str = "/w/acme/devices/demo/measurements";
 
 async fn app() -> TestApp {
     spawn_app_with(Backend::Sqlite, |c| c.route = rules())
@@ -105,35 +109,15 @@ async fn forward_auth_decides_from_route_rules() {
         assert!(ok.headers().contains_key("x-keygate-workspace"));
         assert!(ok.headers().contains_key("x-keygate-token-id"));
 
-        let other_device = ask(
-            &app,
-            "GET",
-            "/w/acme/devices/xyz/measurements",
-            Some(&token),
-            nginx_style,
-        )
-        .await;
+        let other_device = ask(&app, "GET", XYZ, Some(&token), nginx_style).await;
         assert_eq!(other_device.status(), StatusCode::FORBIDDEN);
-        let writing = ask(
-            &app,
-            "POST",
-            "/w/acme/devices/abc/measurements",
-            Some(&token),
-            nginx_style,
-        )
-        .await;
+        let writing = ask(&app, "POST", ABC, Some(&token), nginx_style).await;
         assert_eq!(writing.status(), StatusCode::FORBIDDEN);
         let body: serde_json::Value = writing.json().await.expect("json");
         assert_eq!(body["error"]["permission"], "measurements:write");
         // Unmatched routes are denied.
-        let unmatched = ask(
-            &app,
-            "DELETE",
-            "/w/acme/devices/abc",
-            Some(&token),
-            nginx_style,
-        )
-        .await;
+        let device = "/w/acme/devices/abc";
+        let unmatched = ask(&app, "DELETE", device, Some(&token), nginx_style).await;
         assert_eq!(unmatched.status(), StatusCode::FORBIDDEN);
         for sneaky in [
             "/w/acme/devices/%2e%2e/measurements",
@@ -142,14 +126,7 @@ async fn forward_auth_decides_from_route_rules() {
             let refused = ask(&app, "GET", sneaky, Some(&token), nginx_style).await;
             assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{sneaky}");
         }
-        let other = ask(
-            &app,
-            "GET",
-            "/w/acme/devices/xyz/measurements",
-            Some(&token),
-            nginx_style,
-        )
-        .await;
+        let other = ask(&app, "GET", XYZ, Some(&token), nginx_style).await;
         let body: serde_json::Value = other.json().await.expect("json");
         assert!(
             body["error"].get("permission").is_none(),
@@ -157,14 +134,7 @@ async fn forward_auth_decides_from_route_rules() {
         );
     }
     // Anonymous: asked for a token, until the public role opens the route.
-    let anonymous = ask(
-        &app,
-        "GET",
-        "/w/acme/devices/demo/measurements",
-        None,
-        false,
-    )
-    .await;
+    let anonymous = ask(&app, "GET", DEMO, None, false).await;
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         anonymous.headers()["www-authenticate"],
@@ -175,68 +145,30 @@ async fn forward_auth_decides_from_route_rules() {
             .json(&json!({"permissions": ["measurements:read"], "grants": ["device:demo"]})),
     )
     .await;
-    let public = ask(
-        &app,
-        "GET",
-        "/w/acme/devices/demo/measurements",
-        None,
-        false,
-    )
-    .await;
+    let public = ask(&app, "GET", DEMO, None, false).await;
     assert_eq!(public.status(), StatusCode::OK);
     assert_eq!(public.headers()["x-keygate-user"], "anonymous");
-    let not_public = ask(&app, "GET", "/w/acme/devices/abc/measurements", None, false).await;
+    let not_public = ask(&app, "GET", ABC, None, false).await;
     assert_eq!(not_public.status(), StatusCode::UNAUTHORIZED);
     // Bad and revoked tokens.
-    let bad = ask(
-        &app,
-        "GET",
-        "/w/acme/devices/abc/measurements",
-        Some("kgt_nope"),
-        false,
-    )
-    .await;
+    let bad = ask(&app, "GET", ABC, Some("kgt_nope"), false).await;
     assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         bad.headers()["www-authenticate"],
         r#"Token realm="keygate", error="invalid_token""#
     );
     // A token in the URL only where the rule allows it, and never in the logs.
-    let in_url = ask(
-        &app,
-        "GET",
-        &format!("/w/acme/devices/abc/measurements?api_token={token}"),
-        None,
-        false,
-    )
-    .await;
+    let (measurements, export) = (
+        format!("{ABC}?api_token={token}"),
+        format!("/w/acme/export?api_token={token}"),
+    );
+    let in_url = ask(&app, "GET", &measurements, None, false).await;
     assert_eq!(in_url.status(), StatusCode::BAD_REQUEST);
-    let export = ask(
-        &app,
-        "GET",
-        &format!("/w/acme/export?api_token={token}"),
-        None,
-        false,
-    )
-    .await;
+    let export = ask(&app, "GET", &export, None, false).await;
     assert_eq!(export.status(), StatusCode::OK);
     // Without the original URI there is nothing to decide.
     let (status, _) = send(app.anonymous(Method::GET, "/auth/forward")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-}
-
-/// The nginx binary, where installed.
-fn nginx() -> Option<&'static str> {
-    ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
 }
 
 /// A tiny upstream that echoes who Keygate said the caller is.
@@ -260,76 +192,24 @@ async fn upstream() -> std::net::SocketAddr {
 
 #[tokio::test]
 async fn nginx_auth_request_guards_an_upstream() {
-    let Some(nginx) = nginx() else {
-        println!("skipped: nginx is not installed (.ci/run installs Debian's nginx-light)");
-        return;
-    };
     let app = app().await;
     let token = reader(&app).await;
     let upstream = upstream().await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
-    let conf = format!(
-        r#"daemon off;
-master_process off;
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-  access_log off;
-  client_body_temp_path {dir}/body;
-  proxy_temp_path {dir}/proxy;
-  fastcgi_temp_path {dir}/fastcgi;
-  uwsgi_temp_path {dir}/uwsgi;
-  scgi_temp_path {dir}/scgi;
-  server {{
-    listen 127.0.0.1:{port};
-    location = /_keygate {{
-      internal;
-      proxy_pass http://{keygate}/auth/forward;
-      proxy_pass_request_body off;
-      proxy_set_header Content-Length "";
-      proxy_set_header X-Original-Method $request_method;
-      proxy_set_header X-Original-URI $request_uri;
-      proxy_set_header X-Forwarded-Method $request_method;
-      proxy_set_header X-Forwarded-Uri $request_uri;
-    }}
-    location / {{
-      auth_request /_keygate;
-      auth_request_set $keygate_user $upstream_http_x_keygate_user;
-      proxy_set_header X-Keygate-User $keygate_user;
-      proxy_pass http://{upstream};
-    }}
-  }}
-}}
-"#,
-        dir = dir.path().display(),
-        keygate = app.addr,
-    );
-    let conf_path = dir.path().join("nginx.conf");
-    std::fs::write(&conf_path, conf).expect("write nginx.conf");
-    let mut child = std::process::Command::new(nginx)
-        .args([
-            "-c",
-            &conf_path.display().to_string(),
-            "-p",
-            &dir.path().display().to_string(),
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start nginx");
-    let base = format!("http://127.0.0.1:{port}");
+    let keygate = app.addr;
+    let forward = [
+        "X-Original-Method $request_method",
+        "X-Original-URI $request_uri",
+        "X-Forwarded-Method $request_method",
+        "X-Forwarded-Uri $request_uri",
+    ];
+    let site =
+        |port| nginx_auth_request_site(port, keygate, upstream, &forward, &["X-Keygate-User"]);
+    let Some(nginx) = start_nginx(site).await else {
+        println!("skipped: nginx is not installed (.ci/run installs Debian's nginx-light)");
+        return;
+    };
+    let base = nginx.base.clone();
     let client = reqwest::Client::new();
-    let start = Instant::now();
-    while client.get(&base).send().await.is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "nginx did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let get = |path: &str, token: Option<&str>| {
         let mut r = client.get(format!("{base}{path}"));
         if let Some(t) = token {
@@ -383,6 +263,5 @@ http {{
         .await
         .expect("send");
     assert_eq!(revoked.status(), StatusCode::UNAUTHORIZED);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(nginx);
 }

@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, backend_tests, send};
+use crate::helpers::{TestApp, backend_tests, fetch, fetch_text, send};
 
 backend_tests!(
     a_missing_or_invalid_token_makes_the_request_anonymous,
@@ -18,13 +18,7 @@ backend_tests!(
 );
 
 async fn gql(app: &TestApp, token: Option<&str>, query: &str, variables: Value) -> Value {
-    let mut request = app
-        .anonymous(Method::POST, "/graphql")
-        .json(&json!({ "query": query, "variables": variables }));
-    if let Some(token) = token {
-        request = request.header("Authorization", format!("Token {token}"));
-    }
-    let (status, body) = send(request).await;
+    let (status, body) = app.graphql(token, query, variables).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }
@@ -464,14 +458,7 @@ async fn api_user_mutations(app: TestApp) {
 }
 
 async fn permission_errors_and_tenant_isolation_carry_codes(app: TestApp) {
-    let viewer = app.persona("viewer@example.com", None).await;
-    app.add_member(
-        &app.owner.token,
-        "acme",
-        json!({"email": viewer.email, "roles": ["viewer"]}),
-        &viewer,
-    )
-    .await;
+    let viewer = app.join("viewer@example.com", &["viewer"]).await;
     let body = gql(
         &app,
         Some(&viewer.token),
@@ -523,25 +510,23 @@ async fn permission_errors_and_tenant_isolation_carry_codes(app: TestApp) {
 
 async fn http_rules_of_the_graphql_over_http_specification(app: TestApp) {
     // A mutation over GET is refused; a query over GET runs.
-    let response = app
-        .as_owner(Method::GET, "/graphql")
-        .query(&[("query", "mutation { refreshPersonalToken { secret } }")])
-        .send()
-        .await
-        .expect("send");
+    let response = fetch(
+        app.as_owner(Method::GET, "/graphql")
+            .query(&[("query", "mutation { refreshPersonalToken { secret } }")]),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.headers()["allow"], "POST");
     let (status, _) = send(app.as_owner(Method::GET, "/api/v1/auth/me")).await;
     assert_eq!(status, StatusCode::OK, "the refused mutation did not run");
 
     // Validation errors: 400 with application/graphql-response+json, 200 with application/json.
-    let response = app
-        .anonymous(Method::POST, "/graphql")
-        .header("Accept", "application/graphql-response+json")
-        .json(&json!({"query": "{ nope }"}))
-        .send()
-        .await
-        .expect("send");
+    let response = fetch(
+        app.anonymous(Method::POST, "/graphql")
+            .header("Accept", "application/graphql-response+json")
+            .json(&json!({"query": "{ nope }"})),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
         response.headers()["content-type"],
@@ -549,23 +534,21 @@ async fn http_rules_of_the_graphql_over_http_specification(app: TestApp) {
     );
     let body: Value = response.json().await.expect("json");
     assert!(body.get("data").is_none() && body["errors"].is_array());
-    let response = app
-        .anonymous(Method::POST, "/graphql")
-        .header("Accept", "application/json")
-        .json(&json!({"query": "{ nope }"}))
-        .send()
-        .await
-        .expect("send");
+    let response = fetch(
+        app.anonymous(Method::POST, "/graphql")
+            .header("Accept", "application/json")
+            .json(&json!({"query": "{ nope }"})),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "application/json");
     // A query that runs answers 200 in both media types.
-    let response = app
-        .anonymous(Method::POST, "/graphql")
-        .header("Accept", "application/graphql-response+json")
-        .json(&json!({"query": "{ user { id } }"}))
-        .send()
-        .await
-        .expect("send");
+    let response = fetch(
+        app.anonymous(Method::POST, "/graphql")
+            .header("Accept", "application/graphql-response+json")
+            .json(&json!({"query": "{ user { id } }"})),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
 
     // Malformed requests.
@@ -635,24 +618,17 @@ async fn graphiql_is_served_from_this_host_only() {
     let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
         .await
         .expect("SQLite");
-    let response = app
-        .anonymous(Method::GET, "/graphql")
-        .header("Accept", "text/html,application/xhtml+xml")
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(response.status(), StatusCode::OK);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .is_ok_and(|c| c.starts_with("text/html"))
-    );
-    let csp = response.headers()["content-security-policy"]
-        .to_str()
-        .expect("csp")
-        .to_owned();
+    let html = "text/html,application/xhtml+xml";
+    let response = fetch_text(
+        app.anonymous(Method::GET, "/graphql")
+            .header("Accept", html),
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(response.header("content-type").starts_with("text/html"));
+    let csp = response.header("content-security-policy").to_owned();
     assert!(csp.contains("script-src 'self'"), "{csp}");
-    let page = response.text().await.expect("page");
+    let page = response.body;
     assert!(
         !page.contains("http://") && !page.contains("https://"),
         "{page}"
@@ -664,11 +640,7 @@ async fn graphiql_is_served_from_this_host_only() {
         .collect();
     assert_eq!(sources.len(), 6, "{sources:?}");
     for source in sources {
-        let response = app
-            .anonymous(Method::GET, source)
-            .send()
-            .await
-            .expect("send");
+        let response = fetch(app.anonymous(Method::GET, source)).await;
         assert_eq!(response.status(), StatusCode::OK, "{source}");
         let body = response.text().await.expect("asset");
         // Vendored code mentions URLs in comments and messages; none is loaded.

@@ -1,19 +1,20 @@
 //! The test harness: a real Keygate server on a random port over a fresh SQLite file or a fresh
 //! PostgreSQL database, personas to call it as, and a capture of every log line it writes.
 
-use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use keygate::config::Config;
 use keygate::service::{Bootstrap, Clock, Keygate};
 use keygate::startup::Application;
+use keygate_domain::route::RouteRule;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
 use sqlx::Connection;
 use uuid::Uuid;
 
-pub use keygate_testkit::{Backend, PG_ENV, TestDb, pg_url_with_database};
+pub use keygate_testkit::{Backend, PG_ENV, TestDb, captured_logs, pg_url_with_database};
+use keygate_testkit::{capture_logs, test_config};
 
 /// Runs a test body once per backend: `backend_tests!(name, ...)` expects `async fn name(app: TestApp)`
 /// in the same module and makes `name::sqlite` and `name::postgres`. Without
@@ -46,39 +47,6 @@ macro_rules! backend_tests {
     };
 }
 pub(crate) use backend_tests;
-
-/// Every log line written by any server in this test process, as text.
-static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
-
-struct LogWriter;
-
-impl Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        LOGS.lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Captures logs at the most verbose level, so that a secret in any log line is found.
-fn capture_logs() {
-    static INIT: OnceLock<()> = OnceLock::new();
-    INIT.get_or_init(|| {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter("trace")
-            .with_ansi(false)
-            .with_writer(|| LogWriter)
-            .try_init();
-    });
-}
-
-pub fn captured_logs() -> String {
-    String::from_utf8_lossy(&LOGS.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
-}
 
 /// A user to call the API as.
 #[derive(Debug, Clone)]
@@ -145,13 +113,7 @@ async fn spawn(
     owner_password: Option<&str>,
 ) -> Option<TestApp> {
     capture_logs();
-    let (db, database_url) = TestDb::create(backend).await?;
-    let mut config = Config {
-        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-        database_url,
-        ..Config::default()
-    };
-    adjust(&mut config);
+    let (db, config) = test_config(backend, adjust).await?;
     let clock = Clock::default();
     let app = Application::build_with_clock(&config, clock.clone())
         .await
@@ -194,18 +156,12 @@ impl TestApp {
         )
         .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
-        let (status, created) = send(
-            self.as_owner(Method::POST, "/api/v1/workspaces/acme/api-users")
-                .json(&serde_json::json!({"name": name, "roles": [name], "grants": grants})),
-        )
-        .await;
-        assert_eq!(status, StatusCode::CREATED, "{created}");
-        let token = created["token"]["token"]
+        let body = serde_json::json!({"name": name, "roles": [name], "grants": grants});
+        let created = self.create_api_user(body).await;
+        created["token"]["token"]
             .as_str()
             .expect("token")
-            .to_owned();
-        self.remember(&token);
-        token
+            .to_owned()
     }
 
     /// Another node on this app's database, serving on its own port with its own caches. It hears
@@ -301,14 +257,119 @@ impl TestApp {
         .await;
         assert_eq!(status, StatusCode::ACCEPTED, "{invited}");
         let code = invited["code"].as_str().expect("code");
-        let (status, joined) = send(self.with_token(
-            &person.token,
-            Method::POST,
-            &format!("/api/v1/invitations/{code}/accept"),
-        ))
-        .await;
+        let (status, joined) = self.accept_invitation(&person.token, code).await;
         assert_eq!(status, StatusCode::OK, "{joined}");
         joined["member"].clone()
+    }
+
+    /// An existing user (`token`) accepts the invitation `code`: the status and JSON answer.
+    pub async fn accept_invitation(&self, token: &str, code: &str) -> (StatusCode, Value) {
+        let path = format!("/api/v1/invitations/{code}/accept");
+        self.call(token, Method::POST, &path, Value::Null).await
+    }
+
+    /// Sends `method path` with `token`, and `body` as JSON unless it is `null`; returns the
+    /// status and the JSON answer.
+    pub async fn call(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let request = self.with_token(token, method, path);
+        send(if body.is_null() {
+            request
+        } else {
+            request.json(&body)
+        })
+        .await
+    }
+
+    /// `GET path` with `token`: the status and the JSON answer.
+    pub async fn get_as(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        send(self.with_token(token, Method::GET, path)).await
+    }
+
+    /// `POST path` with `token` and no body: the status and the JSON answer.
+    pub async fn post_as(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        send(self.with_token(token, Method::POST, path)).await
+    }
+
+    /// `POST /graphql` with `query`, its `variables` unless they are `null`, and `token` where
+    /// one is given: the status and the JSON answer.
+    pub async fn graphql(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> (StatusCode, Value) {
+        let mut body = serde_json::json!({ "query": query });
+        if !variables.is_null() {
+            body["variables"] = variables;
+        }
+        let request = match token {
+            Some(token) => self.with_token(token, Method::POST, "/graphql"),
+            None => self.anonymous(Method::POST, "/graphql"),
+        };
+        send(request.json(&body)).await
+    }
+
+    /// As [`TestApp::call`], as the owner.
+    pub async fn owner_call(&self, method: Method, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(&self.owner.token, method, path, body).await
+    }
+
+    /// A new user, with no workspace of their own, whom the owner adds to acme with `roles`.
+    pub async fn join(&self, email: &str, roles: &[&str]) -> Persona {
+        let person = self.persona(email, None).await;
+        let invite = serde_json::json!({"email": email, "roles": roles});
+        self.add_member(&self.owner.token, "acme", invite, &person)
+            .await;
+        person
+    }
+
+    /// Creates an API user in acme as the owner (`body` as `POST .../api-users` takes it); returns
+    /// the 201 body, whose token is remembered for the leak scans.
+    pub async fn create_api_user(&self, body: Value) -> Value {
+        let path = "/api/v1/workspaces/acme/api-users";
+        let (status, created) = self.owner_call(Method::POST, path, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        self.remember(created["token"]["token"].as_str().expect("token"));
+        created
+    }
+
+    /// Asks `POST /api/v1/verify` with no token of its own; asserts a 200 and returns the answer.
+    pub async fn verify(&self, question: Value) -> Value {
+        let request = self.anonymous(Method::POST, "/api/v1/verify");
+        let (status, answer) = send(request.json(&question)).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        answer
+    }
+
+    /// The `code` of `/api/v1/verify`'s answer for `token` asking `permission` in acme.
+    pub async fn verify_code(&self, token: &str, permission: &str) -> String {
+        let question = serde_json::json!({
+            "token": token,
+            "workspace": "acme",
+            "permission": permission,
+        });
+        let answer = self.verify(question).await;
+        answer["code"].as_str().expect("code").to_owned()
+    }
+
+    /// Signs up through `POST /api/v1/signup` (sign-up must be open) with a workspace of one's own;
+    /// returns the personal token, remembered for the leak scans.
+    pub async fn sign_up(&self, email: &str, password: &str, workspace: &str) -> String {
+        let body =
+            serde_json::json!({"email": email, "password": password, "workspace": workspace});
+        let (status, created) =
+            send(self.anonymous(Method::POST, "/api/v1/signup").json(&body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let token = created["personal_token"]["token"].as_str();
+        let token = token.expect("personal token").to_owned();
+        self.remember(&token);
+        token
     }
 
     /// Notes a clear token for the leak scans.
@@ -370,6 +431,90 @@ pub async fn send(request: RequestBuilder) -> (StatusCode, Value) {
         serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON body, got {text:?}"))
     };
     (status, body)
+}
+
+/// A forward-auth route rule: `methods` (none: any) on `path` need `permission`, on `resource`
+/// where one is given, in `workspace`; no token is taken from the URL.
+pub fn route_rule(
+    methods: &[&str],
+    path: &str,
+    permission: &str,
+    resource: Option<&str>,
+    workspace: &str,
+) -> RouteRule {
+    RouteRule {
+        methods: methods.iter().map(|m| (*m).to_owned()).collect(),
+        path: path.into(),
+        permission: permission.into(),
+        resource: resource.map(Into::into),
+        workspace: workspace.into(),
+        query_token: false,
+    }
+}
+
+/// Sends a request and returns the answer as it comes, for its headers or a body that is not JSON.
+pub async fn fetch(request: RequestBuilder) -> reqwest::Response {
+    request.send().await.expect("request reaches the server")
+}
+
+/// An answer read whole: status, headers and body as text.
+pub struct Fetched {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Fetched {
+    /// The header `name` as text (empty when missing or not text).
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+}
+
+/// Sends a request and reads the whole answer as text.
+pub async fn fetch_text(request: RequestBuilder) -> Fetched {
+    let response = fetch(request).await;
+    Fetched {
+        status: response.status(),
+        headers: response.headers().clone(),
+        body: response.text().await.expect("body"),
+    }
+}
+
+/// The string `field` of each object in the array `list` (`"slug"` of each workspace, ...).
+pub fn strings<'a>(list: &'a Value, field: &str) -> Vec<&'a str> {
+    let items = list.as_array().expect("an array");
+    items
+        .iter()
+        .filter_map(|item| item[field].as_str())
+        .collect()
+}
+
+/// The message of an error envelope (empty when there is none).
+pub fn error_message(got: &(StatusCode, Value)) -> &str {
+    got.1["error"]["message"].as_str().unwrap_or_default()
+}
+
+/// The `/api/v1/verify` question for `token` asking `permission` (on `resource`) in acme.
+pub fn acme_question(token: Option<&str>, permission: &str, resource: Option<&str>) -> Value {
+    serde_json::json!({
+        "token": token,
+        "workspace": "acme",
+        "permission": permission,
+        "resource": resource,
+    })
+}
+
+/// Asserts a `/api/v1/verify` answer: its `code`, `valid` exactly when the code is `ok`, and the
+/// `missing` permission or resource.
+#[track_caller]
+pub fn assert_decision(answer: &Value, code: &str, missing: Option<&str>) {
+    assert_eq!(answer["code"], code, "{answer}");
+    assert_eq!(answer["valid"], code == "ok", "{answer}");
+    assert_eq!(answer["missing"].as_str(), missing, "{answer}");
 }
 
 /// Asserts the error envelope: status, `error.code`, and a non-empty message.
@@ -554,6 +699,18 @@ pub fn form(request: RequestBuilder, fields: &[(&str, &str)]) -> RequestBuilder 
             "application/x-www-form-urlencoded",
         )
         .body(body)
+}
+
+/// The name of the web UI's session cookie.
+pub const SESSION_COOKIE: &str = "keygate_session";
+
+/// A web client signed in as the owner (of an app from [`spawn_web_app`]).
+pub async fn signed_in(app: &TestApp) -> WebClient {
+    let web = WebClient::new(app);
+    let page = web.sign_in(&app.owner.email, OWNER_PASSWORD).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert!(web.cookie(SESSION_COOKIE).is_some(), "signed in");
+    web
 }
 
 /// Undoes the HTML escaping of an attribute value.

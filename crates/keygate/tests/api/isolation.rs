@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{Persona, TestApp, assert_error, backend_tests, send};
+use crate::helpers::{Persona, TestApp, assert_error, backend_tests, send, strings};
 
 backend_tests!(
     every_path_into_another_workspace_is_not_found,
@@ -91,6 +91,24 @@ async fn beta(app: &TestApp) -> Beta {
         invitation: invited["invitation"]["id"].as_str().expect("id").to_owned(),
         owner,
     }
+}
+
+/// The requests on B's API user at `bot` (its path) and on its token.
+fn api_user_requests(bot: &str, b: &Beta) -> Vec<(Method, String, Option<Value>)> {
+    let token = format!("{bot}/tokens/{}", b.api_token);
+    vec![
+        (Method::GET, bot.to_owned(), None),
+        (
+            Method::PATCH,
+            bot.to_owned(),
+            Some(json!({"disabled": true})),
+        ),
+        (Method::DELETE, bot.to_owned(), None),
+        (Method::GET, format!("{bot}/tokens"), None),
+        (Method::POST, format!("{bot}/tokens"), Some(json!({}))),
+        (Method::DELETE, token.clone(), None),
+        (Method::POST, format!("{token}/rotate"), None),
+    ]
 }
 
 /// Asserts that each request, as A's owner, is a 404 `not_found`.
@@ -221,21 +239,9 @@ async fn every_path_into_another_workspace_is_not_found(app: TestApp) {
                 format!("{w}/api-users"),
                 Some(json!({"name": "spy-bot", "roles": ["admin"]})),
             ),
-            (Method::GET, bot.clone(), None),
-            (Method::PATCH, bot.clone(), Some(json!({"disabled": true}))),
-            (Method::DELETE, bot.clone(), None),
-            (Method::GET, format!("{bot}/tokens"), None),
-            (Method::POST, format!("{bot}/tokens"), Some(json!({}))),
-            (
-                Method::DELETE,
-                format!("{bot}/tokens/{}", b.api_token),
-                None,
-            ),
-            (
-                Method::POST,
-                format!("{bot}/tokens/{}/rotate", b.api_token),
-                None,
-            ),
+        ]);
+        requests.extend(api_user_requests(&bot, &b));
+        requests.extend([
             (Method::GET, format!("{w}/audit"), None),
             (Method::GET, format!("{w}/audit?format=csv"), None),
             (Method::GET, format!("{w}/invitations"), None),
@@ -276,13 +282,9 @@ async fn every_path_into_another_workspace_is_not_found(app: TestApp) {
 
 async fn another_workspaces_ids_are_not_found_under_ones_own(app: TestApp) {
     let b = beta(&app).await;
-    let (status, a_bot) = send(
-        app.as_owner(Method::POST, "/api/v1/workspaces/acme/api-users")
-            .json(&json!({"name": "a-bot", "roles": ["viewer"]})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{a_bot}");
-    app.remember(a_bot["token"]["token"].as_str().expect("token"));
+    let a_bot = app
+        .create_api_user(json!({"name": "a-bot", "roles": ["viewer"]}))
+        .await;
     let a_bot = a_bot["id"].as_str().expect("id");
 
     let w = "/api/v1/workspaces/acme";
@@ -320,21 +322,9 @@ async fn another_workspaces_ids_are_not_found_under_ones_own(app: TestApp) {
             Some(json!({"permissions": ["devices:read"]})),
         ),
         (Method::DELETE, format!("{w}/roles/b-role"), None),
-        (Method::GET, bot.clone(), None),
-        (Method::PATCH, bot.clone(), Some(json!({"disabled": true}))),
-        (Method::DELETE, bot.clone(), None),
-        (Method::GET, format!("{bot}/tokens"), None),
-        (Method::POST, format!("{bot}/tokens"), Some(json!({}))),
-        (
-            Method::DELETE,
-            format!("{bot}/tokens/{}", b.api_token),
-            None,
-        ),
-        (
-            Method::POST,
-            format!("{bot}/tokens/{}/rotate", b.api_token),
-            None,
-        ),
+    ]);
+    requests.extend(api_user_requests(&bot, &b));
+    requests.extend([
         // B's token under A's own API user.
         (
             Method::DELETE,
@@ -379,12 +369,9 @@ async fn another_workspaces_ids_are_not_found_under_ones_own(app: TestApp) {
     let got =
         send(app.with_token(&b.api_token_secret, Method::GET, "/api/v1/workspaces/acme")).await;
     assert_error(&got, StatusCode::NOT_FOUND, "not_found");
-    let got = send(app.with_token(
-        &b.api_token_secret,
-        Method::GET,
-        "/api/v1/workspaces/acme/members",
-    ))
-    .await;
+    let got = app
+        .get_as(&b.api_token_secret, "/api/v1/workspaces/acme/members")
+        .await;
     assert_error(&got, StatusCode::NOT_FOUND, "not_found");
     beta_is_untouched(&app, &b).await;
 }
@@ -407,12 +394,7 @@ async fn verify_answers_not_a_member_for_another_workspace(app: TestApp) {
                 "B is not named back to A: {body}"
             );
             assert_eq!(body["permissions"], json!([]), "{body}");
-            let slugs: Vec<&str> = body["workspaces"]
-                .as_array()
-                .expect("workspaces")
-                .iter()
-                .filter_map(|w| w["slug"].as_str())
-                .collect();
+            let slugs = strings(&body["workspaces"], "slug");
             assert_eq!(slugs, ["acme"]);
         }
     }

@@ -5,7 +5,7 @@ use chrono::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Persona, TestApp, assert_error, backend_tests, send};
+use crate::helpers::{TestApp, assert_error, backend_tests, send, strings};
 
 backend_tests!(
     an_existing_user_joins_only_when_they_accept,
@@ -36,19 +36,6 @@ async fn invite(app: &TestApp, email: &str, roles: &[&str]) -> (StatusCode, Valu
             .json(&json!({"email": email, "roles": roles})),
     )
     .await
-}
-
-/// A new user who joins acme with `roles`.
-async fn join(app: &TestApp, email: &str, roles: &[&str]) -> Persona {
-    let person = app.persona(email, None).await;
-    app.add_member(
-        &app.owner.token,
-        "acme",
-        json!({"email": email, "roles": roles}),
-        &person,
-    )
-    .await;
-    person
 }
 
 /// Invites an email as the owner and returns the 202 body.
@@ -108,12 +95,7 @@ async fn an_existing_user_joins_only_when_they_accept(app: TestApp) {
     assert_eq!(me["invitations"][0]["workspace"]["slug"], "acme");
     assert_eq!(me["invitations"][0]["roles"], json!(["member"]));
     let code = invited["code"].as_str().expect("code");
-    let (status, joined) = send(app.with_token(
-        &bob.token,
-        Method::POST,
-        &format!("/api/v1/invitations/{code}/accept"),
-    ))
-    .await;
+    let (status, joined) = app.accept_invitation(&bob.token, code).await;
     assert_eq!(status, StatusCode::OK, "{joined}");
     assert_eq!(joined["workspace"]["slug"], "acme");
     let member = &joined["member"];
@@ -305,12 +287,12 @@ async fn re_inviting_replaces_the_pending_invitation(app: TestApp) {
     let (status, accepted) = accept(&app, new, "new link password").await;
     assert_eq!(status, StatusCode::CREATED, "{accepted}");
     app.remember(accepted["token"].as_str().expect("token"));
-    let (_, me) = send(app.with_token(
-        accepted["token"].as_str().expect("token"),
-        Method::GET,
-        "/api/v1/auth/me",
-    ))
-    .await;
+    let (_, me) = app
+        .get_as(
+            accepted["token"].as_str().expect("token"),
+            "/api/v1/auth/me",
+        )
+        .await;
     assert_eq!(me["workspaces"][0]["roles"], json!(["member"]));
 }
 
@@ -320,12 +302,7 @@ async fn pending_invitations_are_listed_and_cancelled(app: TestApp) {
     let (status, list) =
         send(app.as_owner(Method::GET, "/api/v1/workspaces/acme/invitations")).await;
     assert_eq!(status, StatusCode::OK, "{list}");
-    let mut emails: Vec<&str> = list["invitations"]
-        .as_array()
-        .expect("invitations")
-        .iter()
-        .filter_map(|i| i["email"].as_str())
-        .collect();
+    let mut emails = strings(&list["invitations"], "email");
     emails.sort_unstable();
     assert_eq!(emails, ["hank@example.com", "ida@example.com"]);
     // The listing never carries the codes.
@@ -350,7 +327,7 @@ async fn pending_invitations_are_listed_and_cancelled(app: TestApp) {
 }
 
 async fn member_roles_and_grants_are_changed(app: TestApp) {
-    let jo = join(&app, "jo@example.com", &["viewer"]).await;
+    let jo = app.join("jo@example.com", &["viewer"]).await;
     let path = member_path(jo.id);
     let (status, changed) = send(
         app.as_owner(Method::PATCH, &path)
@@ -399,7 +376,7 @@ async fn member_roles_and_grants_are_changed(app: TestApp) {
 }
 
 async fn a_removed_member_loses_the_workspace(app: TestApp) {
-    let kim = join(&app, "kim@example.com", &["member"]).await;
+    let kim = app.join("kim@example.com", &["member"]).await;
     let (status, body) = send(app.as_owner(Method::DELETE, &member_path(kim.id))).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     let got = send(app.as_owner(Method::GET, &member_path(kim.id))).await;
@@ -441,7 +418,7 @@ async fn the_last_owner_cannot_be_removed_or_demoted(app: TestApp) {
 }
 
 async fn a_second_owner_lets_the_first_step_down(app: TestApp) {
-    let lee = join(&app, "lee@example.com", &["owner"]).await;
+    let lee = app.join("lee@example.com", &["owner"]).await;
     let (status, demoted) = send(
         app.as_owner(Method::PATCH, &member_path(app.owner.id))
             .json(&json!({"roles": ["admin"]})),
@@ -457,8 +434,8 @@ async fn a_second_owner_lets_the_first_step_down(app: TestApp) {
 }
 
 async fn only_owners_make_owners(app: TestApp) {
-    let admin = join(&app, "max@example.com", &["admin"]).await;
-    let nina = join(&app, "nina@example.com", &["viewer"]).await;
+    let admin = app.join("max@example.com", &["admin"]).await;
+    let nina = app.join("nina@example.com", &["viewer"]).await;
     let got = send(
         app.with_token(&admin.token, Method::POST, MEMBERS)
             .json(&json!({"email": "oscar@example.com", "roles": ["owner"]})),
@@ -508,7 +485,7 @@ async fn nobody_hands_out_permissions_they_lack(app: TestApp) {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{role}");
-    let recruiter = join(&app, "pat@example.com", &["recruiter"]).await;
+    let recruiter = app.join("pat@example.com", &["recruiter"]).await;
 
     // `member` carries `*:read` and `*:write`, which a recruiter does not hold.
     let got = send(
@@ -569,7 +546,7 @@ async fn unknown_and_public_roles_are_refused(app: TestApp) {
         assert_error(&got, StatusCode::BAD_REQUEST, "invalid_input");
         assert_eq!(got.1["error"]["field"], "roles", "{roles}");
     }
-    let tom = join(&app, "tom@example.com", &["viewer"]).await;
+    let tom = app.join("tom@example.com", &["viewer"]).await;
     for roles in [json!(["nope"]), json!(["public"])] {
         let got = send(
             app.as_owner(Method::PATCH, &member_path(tom.id))
@@ -592,7 +569,7 @@ async fn unknown_and_public_roles_are_refused(app: TestApp) {
 }
 
 async fn viewers_list_members_but_cannot_invite(app: TestApp) {
-    let uma = join(&app, "uma@example.com", &["viewer"]).await;
+    let uma = app.join("uma@example.com", &["viewer"]).await;
     let (status, list) = send(app.with_token(&uma.token, Method::GET, MEMBERS)).await;
     assert_eq!(status, StatusCode::OK, "{list}");
     assert_eq!(list["members"].as_array().map(Vec::len), Some(2));
@@ -607,12 +584,9 @@ async fn viewers_list_members_but_cannot_invite(app: TestApp) {
     .await;
     assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
     assert_eq!(got.1["error"]["permission"], "members:manage");
-    let got = send(app.with_token(
-        &uma.token,
-        Method::GET,
-        "/api/v1/workspaces/acme/invitations",
-    ))
-    .await;
+    let got = app
+        .get_as(&uma.token, "/api/v1/workspaces/acme/invitations")
+        .await;
     assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
     assert_eq!(got.1["error"]["permission"], "members:manage");
     let got = send(
@@ -628,7 +602,7 @@ async fn viewers_list_members_but_cannot_invite(app: TestApp) {
 }
 
 async fn a_member_can_leave_on_their_own(app: TestApp) {
-    let wes = join(&app, "wes@example.com", &["viewer"]).await;
+    let wes = app.join("wes@example.com", &["viewer"]).await;
     let (status, body) =
         send(app.with_token(&wes.token, Method::DELETE, &member_path(wes.id))).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");

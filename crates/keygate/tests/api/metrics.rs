@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{Backend, send, spawn_app};
+use crate::helpers::{Backend, fetch_text, send, spawn_app};
 
 #[tokio::test]
 async fn metrics_cover_requests_decisions_cache_and_pool() {
@@ -20,18 +20,10 @@ async fn metrics_cover_requests_decisions_cache_and_pool() {
         )
         .await;
     }
-    let response = app
-        .anonymous(Method::GET, "/metrics")
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(response.status(), StatusCode::OK);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .is_ok_and(|c| c.starts_with("text/plain"))
-    );
-    let text = response.text().await.expect("text");
+    let response = fetch_text(app.anonymous(Method::GET, "/metrics")).await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(response.header("content-type").starts_with("text/plain"));
+    let text = response.body;
     for expected in [
         r#"keygate_http_requests_total{route="/api/v1/auth/me",method="GET",status="200"}"#,
         r#"keygate_http_request_duration_seconds_bucket{route="/api/v1/verify",method="POST",le="0.001"}"#,

@@ -10,7 +10,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Backend, TestApp, assert_error, backend_tests, send, spawn_app, spawn_app_with,
+    Backend, TestApp, assert_error, backend_tests, fetch, fetch_text, send, spawn_app,
+    spawn_app_with,
 };
 
 backend_tests!(every_documented_operation_is_routed);
@@ -112,24 +113,14 @@ const OPERATIONS: &[(&str, &str)] = &[
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 async fn document(app: &TestApp) -> Value {
-    let response = app
-        .anonymous(Method::GET, "/api/openapi.json")
-        .send()
-        .await
-        .expect("request reaches the server");
-    assert_eq!(response.status(), StatusCode::OK);
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let response = fetch_text(app.anonymous(Method::GET, "/api/openapi.json")).await;
+    assert_eq!(response.status, StatusCode::OK);
+    let content_type = response.header("content-type").to_owned();
     assert!(
         content_type.starts_with("application/json"),
         "{content_type}"
     );
-    let text = response.text().await.expect("body");
-    serde_json::from_str(&text).expect("the document is JSON")
+    serde_json::from_str(&response.body).expect("the document is JSON")
 }
 
 /// (method, path) of every operation in the document.
@@ -743,11 +734,7 @@ fn linked(html: &str) -> Vec<String> {
 async fn swagger_ui_is_served_from_the_binary_and_loads_nothing_from_elsewhere() {
     let app = spawn_app(Backend::Sqlite).await.expect("SQLite app");
     // `/api/docs` redirects to `/api/docs/`; reqwest follows it.
-    let response = app
-        .anonymous(Method::GET, "/api/docs")
-        .send()
-        .await
-        .expect("request reaches the server");
+    let response = fetch(app.anonymous(Method::GET, "/api/docs")).await;
     assert_eq!(response.status(), StatusCode::OK);
     let page_url = response.url().clone();
     assert_eq!(page_url.path(), "/api/docs/");

@@ -3,7 +3,13 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Persona, TestApp, assert_error, backend_tests, send};
+use crate::helpers::{Persona, TestApp, acme_question, assert_error, backend_tests, send, strings};
+
+const ROLES: &str = "/api/v1/workspaces/acme/roles";
+
+fn role_path(name: &str) -> String {
+    format!("{ROLES}/{name}")
+}
 
 backend_tests!(
     every_workspace_has_the_built_in_roles,
@@ -19,31 +25,12 @@ backend_tests!(
     managing_roles_needs_roles_manage,
 );
 
-const ROLES: &str = "/api/v1/workspaces/acme/roles";
-
-fn role_path(name: &str) -> String {
-    format!("{ROLES}/{name}")
-}
-
 async fn create_role(app: &TestApp, name: &str, permissions: &[&str]) -> (StatusCode, Value) {
     send(
         app.as_owner(Method::POST, ROLES)
             .json(&json!({"name": name, "permissions": permissions})),
     )
     .await
-}
-
-/// A new user who joins acme with `roles`.
-async fn join(app: &TestApp, email: &str, roles: &[&str]) -> Persona {
-    let person = app.persona(email, None).await;
-    app.add_member(
-        &app.owner.token,
-        "acme",
-        json!({"email": email, "roles": roles}),
-        &person,
-    )
-    .await;
-    person
 }
 
 /// The role names of a member of acme, as the owner sees them.
@@ -64,15 +51,8 @@ async fn verify_code(
     permission: &str,
     resource: Option<&str>,
 ) -> Value {
-    let (status, body) = send(app.anonymous(Method::POST, "/api/v1/verify").json(&json!({
-        "token": token,
-        "workspace": "acme",
-        "permission": permission,
-        "resource": resource,
-    })))
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["code"].clone()
+    let answer = app.verify(acme_question(token, permission, resource)).await;
+    answer["code"].clone()
 }
 
 async fn every_workspace_has_the_built_in_roles(app: TestApp) {
@@ -120,7 +100,7 @@ async fn every_workspace_has_the_built_in_roles(app: TestApp) {
     assert!(viewer.get("grants").is_none(), "{viewer}");
 
     // Any member may read them.
-    let reader = join(&app, "reader@example.com", &["viewer"]).await;
+    let reader = app.join("reader@example.com", &["viewer"]).await;
     let (status, theirs) = send(app.with_token(&reader.token, Method::GET, ROLES)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(theirs, list);
@@ -153,12 +133,7 @@ async fn a_custom_role_is_created_and_read(app: TestApp) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(one, role);
     let (_, list) = send(app.as_owner(Method::GET, ROLES)).await;
-    let names: Vec<&str> = list["roles"]
-        .as_array()
-        .expect("roles")
-        .iter()
-        .filter_map(|r| r["name"].as_str())
-        .collect();
+    let names = strings(&list["roles"], "name");
     assert_eq!(names.len(), 6);
     assert_eq!(
         names.last(),
@@ -167,7 +142,7 @@ async fn a_custom_role_is_created_and_read(app: TestApp) {
     );
 
     // Holders of the role get its permissions.
-    let op = join(&app, "op@example.com", &["device-operator"]).await;
+    let op = app.join("op@example.com", &["device-operator"]).await;
     assert_eq!(
         verify_code(&app, Some(&op.token), "devices:reboot", None).await,
         "ok"
@@ -236,7 +211,7 @@ async fn bad_role_names_and_permissions_are_refused(app: TestApp) {
 async fn put_replaces_a_custom_roles_permissions_and_members_feel_it(app: TestApp) {
     let (status, _) = create_role(&app, "ops", &["devices:read", "devices:write"]).await;
     assert_eq!(status, StatusCode::CREATED);
-    let holder = join(&app, "holder@example.com", &["ops"]).await;
+    let holder = app.join("holder@example.com", &["ops"]).await;
     assert_eq!(
         verify_code(&app, Some(&holder.token), "devices:write", None).await,
         "ok"
@@ -306,7 +281,7 @@ async fn built_in_roles_other_than_public_cannot_change(app: TestApp) {
 async fn deleting_a_custom_role_takes_it_from_its_holders(app: TestApp) {
     let (status, _) = create_role(&app, "ops", &["devices:write"]).await;
     assert_eq!(status, StatusCode::CREATED);
-    let holder = join(&app, "holder@example.com", &["ops", "viewer"]).await;
+    let holder = app.join("holder@example.com", &["ops", "viewer"]).await;
     let mut before: Vec<String> =
         serde_json::from_value(member_roles(&app, &holder).await).expect("roles");
     before.sort();
@@ -463,7 +438,9 @@ async fn managing_roles_needs_roles_manage(app: TestApp) {
     assert_eq!(status, StatusCode::CREATED);
     let (status, _) = create_role(&app, "devices-admin", &["devices:*"]).await;
     assert_eq!(status, StatusCode::CREATED);
-    let holder = join(&app, "holder@example.com", &["devices-admin", "viewer"]).await;
+    let holder = app
+        .join("holder@example.com", &["devices-admin", "viewer"])
+        .await;
     let as_holder = |method: Method, path: &str| app.with_token(&holder.token, method, path);
 
     for request in [
@@ -486,7 +463,7 @@ async fn managing_roles_needs_roles_manage(app: TestApp) {
     // A role manager cannot create a role wider than what they hold.
     let (status, _) = create_role(&app, "role-keeper", &["roles:manage", "devices:read"]).await;
     assert_eq!(status, StatusCode::CREATED);
-    let keeper = join(&app, "keeper@example.com", &["role-keeper"]).await;
+    let keeper = app.join("keeper@example.com", &["role-keeper"]).await;
     let got = send(
         app.with_token(&keeper.token, Method::POST, ROLES)
             .json(&json!({"name": "wider", "permissions": ["devices:write"]})),

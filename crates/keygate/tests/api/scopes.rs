@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Persona, TestApp, assert_error, backend_tests, send};
+use crate::helpers::{Persona, TestApp, assert_error, backend_tests, send, strings};
 
 backend_tests!(
     a_scoped_token_is_limited_to_its_workspaces_permissions_and_resources,
@@ -45,28 +45,18 @@ async fn verify(
     permission: &str,
     resource: Option<&str>,
 ) -> Value {
-    let (status, body) = send(app.anonymous(Method::POST, "/api/v1/verify").json(&json!({
+    let question = json!({
         "token": token,
         "workspace": workspace,
         "permission": permission,
         "resource": resource,
-    })))
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
+    });
+    app.verify(question).await
 }
 
 /// A user with no workspace of their own who joins acme as a viewer.
 async fn viewer(app: &TestApp, email: &str) -> Persona {
-    let person = app.persona(email, None).await;
-    app.add_member(
-        &app.owner.token,
-        "acme",
-        json!({"email": email, "roles": ["viewer"]}),
-        &person,
-    )
-    .await;
-    person
+    app.join(email, &["viewer"]).await
 }
 
 async fn workspace_id(app: &TestApp, slug: &str) -> String {
@@ -113,12 +103,7 @@ async fn a_scoped_token_is_limited_to_its_workspaces_permissions_and_resources(a
     // The token only sees the workspaces of its scope.
     let (status, me) = send(app.with_token(t, Method::GET, "/api/v1/auth/me")).await;
     assert_eq!(status, StatusCode::OK, "{me}");
-    let slugs: Vec<&str> = me["workspaces"]
-        .as_array()
-        .expect("workspaces")
-        .iter()
-        .filter_map(|w| w["slug"].as_str())
-        .collect();
+    let slugs = strings(&me["workspaces"], "slug");
     assert_eq!(slugs, ["acme"]);
     let (_, listed) = send(app.as_owner(
         Method::GET,
@@ -327,12 +312,9 @@ async fn a_scoped_token_rotates_only_itself(app: TestApp) {
     let t = secret(&scoped);
     let plain_id = plain["id"].as_str().expect("id");
 
-    let got = send(app.with_token(
-        t,
-        Method::POST,
-        &format!("/api/v1/tokens/{plain_id}/rotate"),
-    ))
-    .await;
+    let got = app
+        .post_as(t, &format!("/api/v1/tokens/{plain_id}/rotate"))
+        .await;
     assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
     let got = send(app.with_token(t, Method::POST, "/api/v1/auth/personal-token/refresh")).await;
     assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
@@ -343,12 +325,9 @@ async fn a_scoped_token_rotates_only_itself(app: TestApp) {
     }
 
     let scoped_id = scoped["id"].as_str().expect("id");
-    let (status, rotated) = send(app.with_token(
-        t,
-        Method::POST,
-        &format!("/api/v1/tokens/{scoped_id}/rotate"),
-    ))
-    .await;
+    let (status, rotated) = app
+        .post_as(t, &format!("/api/v1/tokens/{scoped_id}/rotate"))
+        .await;
     assert_eq!(status, StatusCode::OK, "{rotated}");
     app.remember(secret(&rotated));
     assert_eq!(rotated["scope"], scoped["scope"]);

@@ -5,22 +5,11 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_error, backend_tests, send};
+use crate::helpers::{
+    TestApp, assert_decision, assert_error, backend_tests, fetch_text, send, strings,
+};
 
 backend_tests!(an_api_user_gets_exactly_the_rights_it_is_given);
-
-async fn verify(app: &TestApp, body: Value) -> Value {
-    let (status, answer) = send(app.anonymous(Method::POST, "/api/v1/verify").json(&body)).await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
-    answer
-}
-
-#[track_caller]
-fn assert_decision(answer: &Value, code: &str, missing: Option<&str>) {
-    assert_eq!(answer["code"], code, "{answer}");
-    assert_eq!(answer["valid"], code == "ok", "{answer}");
-    assert_eq!(answer["missing"].as_str(), missing, "{answer}");
-}
 
 async fn post(app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
     send(app.as_owner(Method::POST, path).json(&body)).await
@@ -109,22 +98,22 @@ async fn an_api_user_gets_exactly_the_rights_it_is_given(app: TestApp) {
 
     let ask = |permission: &str, resource: &str| json!({"token": token, "workspace": "iot", "permission": permission, "resource": resource});
     assert_decision(
-        &verify(&app, ask("devices:read", "device:abc")).await,
+        &app.verify(ask("devices:read", "device:abc")).await,
         "ok",
         None,
     );
     assert_decision(
-        &verify(&app, ask("devices:read", "device:xyz")).await,
+        &app.verify(ask("devices:read", "device:xyz")).await,
         "forbidden",
         Some("device:xyz"),
     );
     assert_decision(
-        &verify(&app, ask("devices:write", "device:abc")).await,
+        &app.verify(ask("devices:write", "device:abc")).await,
         "forbidden",
         Some("devices:write"),
     );
     assert_decision(
-        &verify(&app, ask("measurements:read", "device:abc")).await,
+        &app.verify(ask("measurements:read", "device:abc")).await,
         "ok",
         None,
     );
@@ -140,7 +129,7 @@ async fn an_api_user_gets_exactly_the_rights_it_is_given(app: TestApp) {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_decision(
-        &verify(&app, ask("measurements:read", "device:abc")).await,
+        &app.verify(ask("measurements:read", "device:abc")).await,
         "forbidden",
         Some("measurements:read"),
     );
@@ -149,7 +138,7 @@ async fn an_api_user_gets_exactly_the_rights_it_is_given(app: TestApp) {
     let anonymous =
         json!({"workspace": "iot", "permission": "devices:read", "resource": "device:demo"});
     assert_decision(
-        &verify(&app, anonymous.clone()).await,
+        &app.verify(anonymous.clone()).await,
         "forbidden",
         Some("devices:read"),
     );
@@ -159,7 +148,7 @@ async fn an_api_user_gets_exactly_the_rights_it_is_given(app: TestApp) {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{public}");
-    assert_decision(&verify(&app, anonymous.clone()).await, "ok", None);
+    assert_decision(&app.verify(anonymous.clone()).await, "ok", None);
     let (status, _) = send(
         app.as_owner(Method::PUT, "/api/v1/workspaces/iot/roles/public")
             .json(&json!({"permissions": []})),
@@ -167,7 +156,7 @@ async fn an_api_user_gets_exactly_the_rights_it_is_given(app: TestApp) {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_decision(
-        &verify(&app, anonymous).await,
+        &app.verify(anonymous).await,
         "forbidden",
         Some("devices:read"),
     );
@@ -211,7 +200,7 @@ async fn an_api_user_gets_exactly_the_rights_it_is_given(app: TestApp) {
     .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_decision(
-        &verify(&app, ask("devices:read", "device:abc")).await,
+        &app.verify(ask("devices:read", "device:abc")).await,
         "token_revoked",
         None,
     );
@@ -220,12 +209,7 @@ async fn an_api_user_gets_exactly_the_rights_it_is_given(app: TestApp) {
     let (status, log) =
         send(app.as_owner(Method::GET, "/api/v1/workspaces/iot/audit?limit=100")).await;
     assert_eq!(status, StatusCode::OK, "{log}");
-    let actions: Vec<&str> = log["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .filter_map(|e| e["action"].as_str())
-        .collect();
+    let actions = strings(&log["events"], "action");
     let expected = [
         "workspace.created",
         "member.invited",
@@ -252,24 +236,17 @@ async fn an_api_user_gets_exactly_the_rights_it_is_given(app: TestApp) {
             assert_eq!(event["client_ip"], "127.0.0.1", "{event}");
         }
     }
-    let response = app
-        .anonymous(
-            Method::GET,
-            &format!(
-                "/api/v1/workspaces/iot/audit?format=csv&api_token={}",
-                app.owner.token
-            ),
-        )
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(response.status(), StatusCode::OK);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .is_ok_and(|t| t.starts_with("text/csv"))
-    );
-    let csv = response.text().await.expect("csv");
+    let response = fetch_text(app.anonymous(
+        Method::GET,
+        &format!(
+            "/api/v1/workspaces/iot/audit?format=csv&api_token={}",
+            app.owner.token
+        ),
+    ))
+    .await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(response.header("content-type").starts_with("text/csv"));
+    let csv = response.body;
     let mut lines = csv.lines();
     assert!(
         lines

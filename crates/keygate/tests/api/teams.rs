@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{Persona, TestApp, assert_error, backend_tests, send};
+use crate::helpers::{TestApp, assert_error, backend_tests, send, strings};
 
 backend_tests!(
     a_team_is_created_with_roles_grants_and_members,
@@ -25,19 +25,6 @@ fn team_path(team: impl std::fmt::Display) -> String {
     format!("{TEAMS}/{team}")
 }
 
-/// A new user who joins acme with `roles`.
-async fn join(app: &TestApp, email: &str, roles: &[&str]) -> Persona {
-    let person = app.persona(email, None).await;
-    app.add_member(
-        &app.owner.token,
-        "acme",
-        json!({"email": email, "roles": roles}),
-        &person,
-    )
-    .await;
-    person
-}
-
 /// Creates a team as the owner and returns the 201 body.
 async fn create_team(app: &TestApp, body: Value) -> Value {
     let (status, team) = send(app.as_owner(Method::POST, TEAMS).json(&body)).await;
@@ -51,21 +38,9 @@ fn sorted(value: &Value) -> Vec<String> {
     list
 }
 
-/// The `/api/v1/verify` code for `token` asking `permission` in acme.
-async fn verify_code(app: &TestApp, token: &str, permission: &str) -> String {
-    let (status, body) = send(app.anonymous(Method::POST, "/api/v1/verify").json(&json!({
-        "token": token,
-        "workspace": "acme",
-        "permission": permission,
-    })))
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["code"].as_str().expect("code").to_owned()
-}
-
 async fn a_team_is_created_with_roles_grants_and_members(app: TestApp) {
-    let ann = join(&app, "ann@example.com", &["viewer"]).await;
-    let ben = join(&app, "ben@example.com", &["viewer"]).await;
+    let ann = app.join("ann@example.com", &["viewer"]).await;
+    let ben = app.join("ben@example.com", &["viewer"]).await;
     let team = create_team(
         &app,
         json!({
@@ -144,8 +119,8 @@ async fn a_team_is_reached_by_id_or_by_name(app: TestApp) {
 }
 
 async fn a_team_is_renamed_and_its_roles_and_members_replaced(app: TestApp) {
-    let ann = join(&app, "ann@example.com", &["viewer"]).await;
-    let ben = join(&app, "ben@example.com", &["viewer"]).await;
+    let ann = app.join("ann@example.com", &["viewer"]).await;
+    let ben = app.join("ben@example.com", &["viewer"]).await;
     let team = create_team(
         &app,
         json!({"name": "ops", "roles": ["viewer"], "grants": ["device:a"], "members": [ann.id]}),
@@ -201,8 +176,8 @@ async fn a_team_is_renamed_and_its_roles_and_members_replaced(app: TestApp) {
 }
 
 async fn single_members_are_added_and_removed(app: TestApp) {
-    let ann = join(&app, "ann@example.com", &["viewer"]).await;
-    let ben = join(&app, "ben@example.com", &["viewer"]).await;
+    let ann = app.join("ann@example.com", &["viewer"]).await;
+    let ben = app.join("ben@example.com", &["viewer"]).await;
     let team = create_team(&app, json!({"name": "ops", "members": [ann.id]})).await;
     let id = team["id"].as_str().expect("id");
 
@@ -248,7 +223,7 @@ async fn single_members_are_added_and_removed(app: TestApp) {
 
 async fn only_workspace_members_can_join_a_team(app: TestApp) {
     let outsider = app.persona("outsider@example.com", Some("elsewhere")).await;
-    let ann = join(&app, "ann@example.com", &["viewer"]).await;
+    let ann = app.join("ann@example.com", &["viewer"]).await;
     for members in [json!([outsider.id]), json!([ann.id, Uuid::now_v7()])] {
         let got = send(
             app.as_owner(Method::POST, TEAMS)
@@ -299,18 +274,13 @@ async fn team_names_are_unique(app: TestApp) {
     .await;
     assert_eq!(status, StatusCode::OK);
     let (_, list) = send(app.as_owner(Method::GET, TEAMS)).await;
-    let mut names: Vec<&str> = list["teams"]
-        .as_array()
-        .expect("teams")
-        .iter()
-        .filter_map(|t| t["name"].as_str())
-        .collect();
+    let mut names = strings(&list["teams"], "name");
     names.sort_unstable();
     assert_eq!(names, ["dev", "ops"]);
 }
 
 async fn a_deleted_team_is_gone(app: TestApp) {
-    let ann = join(&app, "ann@example.com", &["viewer"]).await;
+    let ann = app.join("ann@example.com", &["viewer"]).await;
     let team = create_team(&app, json!({"name": "ops", "members": [ann.id]})).await;
     let id = team["id"].as_str().expect("id");
     let (status, body) = send(app.as_owner(Method::DELETE, &team_path(id))).await;
@@ -342,9 +312,9 @@ async fn a_team_role_reaches_its_members_at_once(app: TestApp) {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{role}");
-    let ann = join(&app, "ann@example.com", &["viewer"]).await;
+    let ann = app.join("ann@example.com", &["viewer"]).await;
     assert_eq!(
-        verify_code(&app, &ann.token, "firmware:deploy").await,
+        app.verify_code(&ann.token, "firmware:deploy").await,
         "forbidden"
     );
 
@@ -352,7 +322,7 @@ async fn a_team_role_reaches_its_members_at_once(app: TestApp) {
     let id = team["id"].as_str().expect("id");
     // In a team without the member, nothing changes.
     assert_eq!(
-        verify_code(&app, &ann.token, "firmware:deploy").await,
+        app.verify_code(&ann.token, "firmware:deploy").await,
         "forbidden"
     );
 
@@ -362,9 +332,9 @@ async fn a_team_role_reaches_its_members_at_once(app: TestApp) {
     ))
     .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(verify_code(&app, &ann.token, "firmware:deploy").await, "ok");
+    assert_eq!(app.verify_code(&ann.token, "firmware:deploy").await, "ok");
     // A token created before joining carries the new right too.
-    assert_eq!(verify_code(&app, &ann.token, "devices:read").await, "ok");
+    assert_eq!(app.verify_code(&ann.token, "devices:read").await, "ok");
 
     let (status, _) = send(
         app.as_owner(Method::PATCH, &team_path(id))
@@ -373,7 +343,7 @@ async fn a_team_role_reaches_its_members_at_once(app: TestApp) {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
-        verify_code(&app, &ann.token, "firmware:deploy").await,
+        app.verify_code(&ann.token, "firmware:deploy").await,
         "forbidden"
     );
 
@@ -384,7 +354,7 @@ async fn a_team_role_reaches_its_members_at_once(app: TestApp) {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(verify_code(&app, &ann.token, "firmware:deploy").await, "ok");
+    assert_eq!(app.verify_code(&ann.token, "firmware:deploy").await, "ok");
     let (status, _) = send(app.as_owner(
         Method::DELETE,
         &format!("{}/members/{}", team_path(id), ann.id),
@@ -392,13 +362,13 @@ async fn a_team_role_reaches_its_members_at_once(app: TestApp) {
     .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(
-        verify_code(&app, &ann.token, "firmware:deploy").await,
+        app.verify_code(&ann.token, "firmware:deploy").await,
         "forbidden"
     );
 }
 
 async fn managing_teams_needs_teams_manage(app: TestApp) {
-    let ann = join(&app, "ann@example.com", &["viewer"]).await;
+    let ann = app.join("ann@example.com", &["viewer"]).await;
     let team = create_team(&app, json!({"name": "ops", "members": [ann.id]})).await;
     let id = team["id"].as_str().expect("id");
     let as_ann = |method: Method, path: &str| app.with_token(&ann.token, method, path);

@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 
 use crate::helpers::{
-    Backend, OWNER_PASSWORD, TestApp, WebClient, send, spawn_app_with, spawn_web_app_with,
+    Backend, OWNER_PASSWORD, TestApp, WebClient, fetch, send, spawn_app_with, spawn_web_app_with,
 };
 
 const BAD: &str = "kgt_000000000000000000000000000000000";
@@ -46,12 +46,11 @@ async fn an_address_that_fails_too_often_is_refused_with_retry_after() {
     let (status, _) = send(app.anonymous(Method::GET, "/healthz")).await;
     assert_eq!(status, StatusCode::OK);
     // GraphQL refuses the same way.
-    let response = app
-        .with_token(&app.owner.token, Method::POST, "/graphql")
-        .json(&serde_json::json!({"query": "{ user { id } }"}))
-        .send()
-        .await
-        .expect("send");
+    let response = fetch(
+        app.with_token(&app.owner.token, Method::POST, "/graphql")
+            .json(&serde_json::json!({"query": "{ user { id } }"})),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(response.headers().contains_key("retry-after"));
     let body: serde_json::Value = response.json().await.expect("json");
@@ -133,12 +132,11 @@ async fn a_throttled_address_waits_on_every_way_in() {
         StatusCode::TOO_MANY_REQUESTS,
         "REST"
     );
-    let graphql = app
-        .with_token(&app.owner.token, Method::POST, "/graphql")
-        .json(&serde_json::json!({"query": "{ user { id } }"}))
-        .send()
-        .await
-        .expect("send");
+    let graphql = fetch(
+        app.with_token(&app.owner.token, Method::POST, "/graphql")
+            .json(&serde_json::json!({"query": "{ user { id } }"})),
+    )
+    .await;
     assert_eq!(graphql.status(), StatusCode::TOO_MANY_REQUESTS, "GraphQL");
     let (status, body) = send(app.anonymous(Method::POST, "/api/v1/signup").json(
         &serde_json::json!({"email": "new@example.com", "password": "long enough password"}),

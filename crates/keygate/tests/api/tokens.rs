@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{TestApp, assert_error, backend_tests, send};
+use crate::helpers::{TestApp, assert_error, backend_tests, fetch, send};
 
 backend_tests!(
     create_shows_the_secret_once_and_listings_show_hints,
@@ -82,11 +82,7 @@ async fn created_token_authenticates_until_revoked(app: TestApp) {
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     assert!(body.is_null());
 
-    let response = app
-        .with_token(secret, Method::GET, "/api/v1/auth/me")
-        .send()
-        .await
-        .expect("send");
+    let response = fetch(app.with_token(secret, Method::GET, "/api/v1/auth/me")).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         response.headers()["www-authenticate"],
@@ -151,12 +147,9 @@ async fn refresh_personal_token_kills_the_old_one_at_once(app: TestApp) {
 
     // A user-created token can refresh its user's personal token too.
     let other = app.persona("second@example.com", None).await;
-    let (status, _) = send(app.with_token(
-        &other.token,
-        Method::POST,
-        "/api/v1/auth/personal-token/refresh",
-    ))
-    .await;
+    let (status, _) = app
+        .post_as(&other.token, "/api/v1/auth/personal-token/refresh")
+        .await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -192,12 +185,12 @@ async fn revoked_tokens_cannot_be_rotated(app: TestApp) {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let got = send(app.as_owner(Method::POST, &format!("/api/v1/tokens/{id}/rotate"))).await;
     assert_error(&got, StatusCode::CONFLICT, "token_revoked");
-    let got = send(app.with_token(
-        created["token"].as_str().expect("secret"),
-        Method::GET,
-        "/api/v1/auth/me",
-    ))
-    .await;
+    let got = app
+        .get_as(
+            created["token"].as_str().expect("secret"),
+            "/api/v1/auth/me",
+        )
+        .await;
     assert_error(&got, StatusCode::UNAUTHORIZED, "token_revoked");
 }
 
@@ -220,12 +213,9 @@ async fn another_users_token_is_not_found(app: TestApp) {
         "only their personal token"
     );
     // Still alive: none of the attempts touched it.
-    let (status, _) = send(app.with_token(
-        mine["token"].as_str().expect("secret"),
-        Method::GET,
-        "/api/v1/auth/me",
-    ))
-    .await;
+    let (status, _) = app
+        .get_as(mine["token"].as_str().expect("secret"), "/api/v1/auth/me")
+        .await;
     assert_eq!(status, StatusCode::OK);
 }
 

@@ -3,7 +3,7 @@
 
 use reqwest::{Method, StatusCode};
 
-use crate::helpers::{TestApp, assert_error, backend_tests, send};
+use crate::helpers::{TestApp, assert_error, backend_tests, fetch, send};
 
 backend_tests!(
     every_header_form_authenticates,
@@ -36,11 +36,7 @@ async fn every_header_form_authenticates(app: TestApp) {
 }
 
 async fn no_token_is_unauthenticated_with_a_challenge(app: TestApp) {
-    let response = app
-        .anonymous(Method::GET, "/api/v1/auth/me")
-        .send()
-        .await
-        .expect("send");
+    let response = fetch(app.anonymous(Method::GET, "/api/v1/auth/me")).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         response.headers()["www-authenticate"],
@@ -74,12 +70,11 @@ async fn malformed_and_unknown_tokens_get_invalid_token(app: TestApp) {
         &t.replacen("kgp_", "xyp_", 1),
         &unknown,
     ] {
-        let response = app
-            .anonymous(Method::GET, "/api/v1/auth/me")
-            .header("Authorization", format!("Token {bad}"))
-            .send()
-            .await
-            .expect("send");
+        let response = fetch(
+            app.anonymous(Method::GET, "/api/v1/auth/me")
+                .header("Authorization", format!("Token {bad}")),
+        )
+        .await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{bad:?}");
         assert_eq!(
             response.headers()["www-authenticate"],

@@ -10,29 +10,13 @@ use serde_json::{Value, json};
 
 use crate::browser::Browser;
 use crate::helpers::{
-    Backend, OWNER_PASSWORD, TestApp, WebClient, backend_tests, form, send, spawn_web_app,
-    spawn_web_app_with,
+    Backend, OWNER_PASSWORD, SESSION_COOKIE, TestApp, WebClient, assert_decision, backend_tests,
+    fetch, form, send, signed_in, spawn_web_app, spawn_web_app_with,
 };
-
-const SESSION_COOKIE: &str = "keygate_session";
 
 /// `GET /api/v1/auth/me` with `token`: the status and the body.
 async fn me(app: &TestApp, token: &str) -> (StatusCode, Value) {
     send(app.with_token(token, Method::GET, "/api/v1/auth/me")).await
-}
-
-/// `POST /api/v1/verify` with `body`; always 200.
-async fn verify(app: &TestApp, body: Value) -> Value {
-    let (status, answer) = send(app.anonymous(Method::POST, "/api/v1/verify").json(&body)).await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
-    answer
-}
-
-#[track_caller]
-fn assert_decision(answer: &Value, code: &str, missing: Option<&str>) {
-    assert_eq!(answer["code"], code, "{answer}");
-    assert_eq!(answer["valid"], code == "ok", "{answer}");
-    assert_eq!(answer["missing"].as_str(), missing, "{answer}");
 }
 
 /// The owner's tokens, through the API.
@@ -258,13 +242,7 @@ async fn an_invited_person_sets_a_password_and_gets_a_working_token() {
     // The person is signed in; the link worked once only.
     browser.open(&app, "/tokens").await;
     assert_eq!(browser.path().await, "/tokens");
-    let status = app
-        .client
-        .get(&link)
-        .send()
-        .await
-        .expect("open the link again")
-        .status();
+    let status = fetch(app.client.get(&link)).await.status();
     assert!(
         status.is_client_error(),
         "a used invitation answers {status}"
@@ -325,17 +303,17 @@ async fn an_api_user_limited_to_one_device_reads_only_that_device() {
 
     let ask = |resource: &str, permission: &str| json!({"token": token, "workspace": "acme", "permission": permission, "resource": resource});
     assert_decision(
-        &verify(&app, ask("device:abc", "devices:read")).await,
+        &app.verify(ask("device:abc", "devices:read")).await,
         "ok",
         None,
     );
     assert_decision(
-        &verify(&app, ask("device:xyz", "devices:read")).await,
+        &app.verify(ask("device:xyz", "devices:read")).await,
         "forbidden",
         Some("device:xyz"),
     );
     assert_decision(
-        &verify(&app, ask("device:abc", "devices:write")).await,
+        &app.verify(ask("device:abc", "devices:write")).await,
         "forbidden",
         Some("devices:write"),
     );
@@ -364,7 +342,7 @@ async fn the_public_role_opens_one_device_to_anonymous_callers() {
     };
     let anonymous = |resource: &str| json!({"workspace": "acme", "permission": "devices:read", "resource": resource});
     assert_decision(
-        &verify(&app, anonymous("device:demo")).await,
+        &app.verify(anonymous("device:demo")).await,
         "forbidden",
         Some("devices:read"),
     );
@@ -384,16 +362,15 @@ async fn the_public_role_opens_one_device_to_anonymous_callers() {
     assert_eq!(browser.value("#role-grants").await.trim(), "device:demo");
     browser.screenshot("ui-public-role").await;
 
-    assert_decision(&verify(&app, anonymous("device:demo")).await, "ok", None);
+    assert_decision(&app.verify(anonymous("device:demo")).await, "ok", None);
     // Another device stays closed (the public role holds the permission on device:demo only).
     assert_decision(
-        &verify(&app, anonymous("device:abc")).await,
+        &app.verify(anonymous("device:abc")).await,
         "forbidden",
         Some("devices:read"),
     );
     assert_decision(
-        &verify(
-            &app,
+        &app.verify(
             json!({"workspace": "acme", "permission": "devices:write", "resource": "device:demo"}),
         )
         .await,
@@ -523,15 +500,6 @@ fn token_form(web: &WebClient, csrf: &str, origin: Option<&str>) -> reqwest::Req
         request,
         &[("_csrf", csrf), ("name", "from a form"), ("expiry", "7")],
     )
-}
-
-/// A web client signed in as the owner.
-async fn signed_in(app: &TestApp) -> WebClient {
-    let web = WebClient::new(app);
-    let page = web.sign_in(&app.owner.email, OWNER_PASSWORD).await;
-    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
-    assert!(web.cookie(SESSION_COOKIE).is_some(), "signed in");
-    web
 }
 
 async fn a_forged_form_is_refused(app: TestApp) {

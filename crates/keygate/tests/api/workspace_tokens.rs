@@ -17,17 +17,9 @@ fn ids(list: &Value) -> Vec<String> {
 }
 
 async fn managers_see_and_revoke_the_workspaces_own_tokens(app: TestApp) {
-    let (status, api_user) = send(
-        app.as_owner(Method::POST, "/api/v1/workspaces/acme/api-users")
-            .json(&json!({"name": "exporter"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{api_user}");
-    let api_token = api_user["token"]["token"]
-        .as_str()
-        .expect("secret")
-        .to_owned();
-    app.remember(&api_token);
+    let api_user = app.create_api_user(json!({"name": "exporter"})).await;
+    let api_token = api_user["token"]["token"].as_str().expect("secret");
+    let api_token = api_token.to_owned();
     let api_token_id = api_user["token"]["id"].as_str().expect("id").to_owned();
     let scoped = app
         .create_token(json!({"name": "acme only", "scope": {"workspaces": ["acme"]}}))
@@ -69,14 +61,7 @@ async fn managers_see_and_revoke_the_workspaces_own_tokens(app: TestApp) {
     assert_error(&got, StatusCode::UNAUTHORIZED, "token_revoked");
 
     // Only holders of tokens:manage see the list.
-    let viewer = app.persona("viewer@example.com", None).await;
-    app.add_member(
-        &app.owner.token,
-        "acme",
-        json!({"email": viewer.email, "roles": ["viewer"]}),
-        &viewer,
-    )
-    .await;
+    let viewer = app.join("viewer@example.com", &["viewer"]).await;
     let got =
         send(app.with_token(&viewer.token, Method::GET, "/api/v1/workspaces/acme/tokens")).await;
     assert_error(&got, StatusCode::FORBIDDEN, "forbidden");

@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{TestApp, assert_error, backend_tests, send};
+use crate::helpers::{TestApp, assert_error, backend_tests, error_message, send, strings};
 
 backend_tests!(
     the_creator_owns_a_new_workspace,
@@ -27,12 +27,7 @@ async fn the_creator_owns_a_new_workspace(app: TestApp) {
 
     let (status, list) = send(app.as_owner(Method::GET, "/api/v1/workspaces")).await;
     assert_eq!(status, StatusCode::OK);
-    let slugs: Vec<&str> = list["workspaces"]
-        .as_array()
-        .expect("array")
-        .iter()
-        .filter_map(|w| w["slug"].as_str())
-        .collect();
+    let slugs = strings(&list["workspaces"], "slug");
     assert_eq!(slugs, ["acme", "iot-lab"]);
 
     let (_, me) = send(app.as_owner(Method::GET, "/api/v1/auth/me")).await;
@@ -166,12 +161,7 @@ async fn other_tenants_cannot_see_or_touch_a_workspace(app: TestApp) {
         }
     }
     let (_, list) = send(app.with_token(&eve.token, Method::GET, "/api/v1/workspaces")).await;
-    let slugs: Vec<&str> = list["workspaces"]
-        .as_array()
-        .expect("array")
-        .iter()
-        .filter_map(|w| w["slug"].as_str())
-        .collect();
+    let slugs = strings(&list["workspaces"], "slug");
     assert_eq!(slugs, ["evil"]);
     let (status, still) = send(app.as_owner(Method::GET, "/api/v1/workspaces/acme")).await;
     assert_eq!(status, StatusCode::OK);
@@ -207,13 +197,7 @@ async fn a_workspace_caps_the_lifetime_of_tokens_acting_in_it(app: TestApp) {
             .extend(too_long.as_object().expect("object").clone());
         let got = send(app.as_owner(Method::POST, "/api/v1/tokens").json(&body)).await;
         assert_error(&got, StatusCode::BAD_REQUEST, "invalid_input");
-        assert!(
-            got.1["error"]["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("at most 30 days")),
-            "{}",
-            got.1
-        );
+        assert!(error_message(&got).contains("at most 30 days"), "{}", got.1);
     }
     app.create_token(
         json!({"name": "ci", "expires_in_days": 30, "scope": {"workspaces": ["acme"]}}),
@@ -223,13 +207,9 @@ async fn a_workspace_caps_the_lifetime_of_tokens_acting_in_it(app: TestApp) {
     app.create_token(json!({"name": "laptop"})).await;
 
     // An API user's first token gets the longest lifetime allowed; more tokens must fit too.
-    let (status, created) = send(
-        app.as_owner(Method::POST, "/api/v1/workspaces/acme/api-users")
-            .json(&json!({"name": "sensor-gw", "roles": ["viewer"]})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    app.remember(created["token"]["token"].as_str().expect("token"));
+    let created = app
+        .create_api_user(json!({"name": "sensor-gw", "roles": ["viewer"]}))
+        .await;
     let id = created["id"].as_str().expect("id").to_owned();
     let first: chrono::DateTime<chrono::Utc> = created["token"]["expires_at"]
         .as_str()

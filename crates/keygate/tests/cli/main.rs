@@ -12,13 +12,11 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use reqwest::StatusCode;
+use keygate_testkit::{Backend, TestDb};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use sqlx::Connection;
 use tempfile::TempDir;
 
-/// The environment variable naming a PostgreSQL server for tests.
-const PG_ENV: &str = "KEYGATE_TEST_DATABASE_URL";
 /// Longest any one command may take before the test fails instead of hanging.
 const COMMAND_DEADLINE: Duration = Duration::from_secs(60);
 /// Longest `serve` may take to exit after SIGTERM.
@@ -96,6 +94,18 @@ fn run(dir: &Path, args: &[&str]) -> Run {
     run_with(dir, args, &[], None)
 }
 
+/// `keygate --database-url URL` and the words of `command`, run in `dir`.
+fn run_on(dir: &Path, url: &str, command: &str) -> Run {
+    run_on_with(dir, url, command, None)
+}
+
+/// [`run_on`] with `stdin` (if any) written to the binary.
+fn run_on_with(dir: &Path, url: &str, command: &str, stdin: Option<&str>) -> Run {
+    let mut args = vec!["--database-url", url];
+    args.extend(command.split_whitespace());
+    run_with(dir, &args, &[], stdin)
+}
+
 /// Reads a pipe to its end on a thread.
 fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {
@@ -125,21 +135,41 @@ fn sqlite_url(dir: &Path) -> String {
     format!("sqlite://{}", dir.join("k.db").display())
 }
 
+/// A temp dir to run in, and the URL of a SQLite file (not there yet) in it.
+struct Sqlite {
+    dir: TempDir,
+    url: String,
+}
+
+fn fresh_sqlite() -> Sqlite {
+    let dir = TempDir::new().expect("temp dir");
+    let url = sqlite_url(dir.path());
+    Sqlite { dir, url }
+}
+
+impl Sqlite {
+    /// `keygate --database-url URL` and the words of `command`, run in the dir.
+    fn run(&self, command: &str) -> Run {
+        run_on(self.dir.path(), &self.url, command)
+    }
+
+    /// [`Sqlite::run`] with `stdin` (if any) written to the binary.
+    fn run_with(&self, command: &str, stdin: Option<&str>) -> Run {
+        run_on_with(self.dir.path(), &self.url, command, stdin)
+    }
+}
+
 /// `bootstrap --json` on `url`; returns the JSON document it printed.
 fn bootstrap(dir: &Path, url: &str, email: &str) -> Value {
-    let run = run(
-        dir,
-        &[
-            "--database-url",
-            url,
-            "bootstrap",
-            "--email",
-            email,
-            "--json",
-        ],
-    );
+    let run = run_on(dir, url, &format!("bootstrap --email {email} --json"));
     run.assert_code(0);
     run.json()
+}
+
+/// The clear token and the id of a token as `token create --json` and the API answer it.
+fn token_and_id(created: &Value) -> (String, String) {
+    let token = str_field(created, "/token").to_owned();
+    (token, str_field(created, "/id").to_owned())
 }
 
 fn str_field<'a>(doc: &'a Value, pointer: &str) -> &'a str {
@@ -303,26 +333,44 @@ async fn send(req: reqwest::RequestBuilder) -> (StatusCode, Option<String>, Valu
     (status, challenge, body)
 }
 
-/// `postgres://u@h:p/db?x` with `db` replaced by `name`.
-fn pg_url_with_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let (server, _) = base.rsplit_once('/').expect("database URL has a path");
-    match query {
-        Some(q) => format!("{server}/{name}?{q}"),
-        None => format!("{server}/{name}"),
-    }
+/// The status of `GET path` on `server`.
+async fn status_of(client: &reqwest::Client, server: &Server, path: &str) -> StatusCode {
+    let res = client.get(server.url(path)).send().await;
+    res.expect("request reaches the server").status()
 }
 
-async fn pg_execute(admin_url: &str, sql: String) {
-    let mut conn = sqlx::PgConnection::connect(admin_url)
+/// Requests to a server with one bearer token.
+struct Caller<'a> {
+    client: &'a reqwest::Client,
+    server: &'a Server,
+    token: &'a str,
+}
+
+impl<'a> Caller<'a> {
+    fn new(client: &'a reqwest::Client, server: &'a Server, token: &'a str) -> Self {
+        Caller {
+            client,
+            server,
+            token,
+        }
+    }
+
+    /// `method path`, with `body` as JSON unless it is `null`; answers as [`send`] does.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Option<String>, Value) {
+        let request = self.client.request(method, self.server.url(path));
+        let request = request.bearer_auth(self.token);
+        send(if body.is_null() {
+            request
+        } else {
+            request.json(&body)
+        })
         .await
-        .expect("connect to the test PostgreSQL server");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
-        .execute(&mut conn)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -351,49 +399,30 @@ fn assert_help(command: &[&str]) {
     );
 }
 
-#[test]
-fn help_works_at_the_top_level() {
-    assert_help(&[]);
+/// `#[test]`s of `assert_help`: `name: [command words];`.
+macro_rules! help_tests {
+    ($($name:ident: [$($word:literal),*];)*) => {
+        $(
+            #[test]
+            fn $name() {
+                assert_help(&[$($word),*]);
+            }
+        )*
+    };
 }
 
-#[test]
-fn help_works_for_serve() {
-    assert_help(&["serve"]);
-}
-
-#[test]
-fn help_works_for_migrate() {
-    assert_help(&["migrate"]);
-}
-
-#[test]
-fn help_works_for_bootstrap() {
-    assert_help(&["bootstrap"]);
-}
-
-#[test]
-fn help_works_for_token() {
-    assert_help(&["token"]);
-}
-
-#[test]
-fn help_works_for_token_create() {
-    assert_help(&["token", "create"]);
-}
-
-#[test]
-fn help_works_for_token_list() {
-    assert_help(&["token", "list"]);
-}
-
-#[test]
-fn help_works_for_token_revoke() {
-    assert_help(&["token", "revoke"]);
-}
-
-#[test]
-fn help_works_for_token_rotate() {
-    assert_help(&["token", "rotate"]);
+help_tests! {
+    help_works_at_the_top_level: [];
+    help_works_for_serve: ["serve"];
+    help_works_for_migrate: ["migrate"];
+    help_works_for_bootstrap: ["bootstrap"];
+    help_works_for_token: ["token"];
+    help_works_for_token_create: ["token", "create"];
+    help_works_for_token_list: ["token", "list"];
+    help_works_for_token_revoke: ["token", "revoke"];
+    help_works_for_token_rotate: ["token", "rotate"];
+    help_works_for_config: ["config"];
+    help_works_for_config_check: ["config", "check"];
 }
 
 #[test]
@@ -404,30 +433,20 @@ fn help_works_for_user() {
     assert_help(&["user"]);
 }
 
-#[test]
-fn help_works_for_config() {
-    assert_help(&["config"]);
-}
-
-#[test]
-fn help_works_for_config_check() {
-    assert_help(&["config", "check"]);
-}
-
 // ---------------------------------------------------------------------------------------------
 // 2. migrate
 // ---------------------------------------------------------------------------------------------
 
 #[test]
 fn migrate_creates_a_fresh_sqlite_file_and_says_so() {
-    let dir = TempDir::new().expect("temp dir");
-    let url = sqlite_url(dir.path());
-    let run = run(dir.path(), &["--database-url", &url, "migrate"]);
+    let db = fresh_sqlite();
+    let d = db.dir.path();
+    let run = db.run("migrate");
     run.assert_code(0);
     assert!(run.stdout.contains("migrations applied"), "{run:?}");
-    assert!(dir.path().join("k.db").is_file(), "k.db was not created");
+    assert!(d.join("k.db").is_file(), "k.db was not created");
     // Applying them again is a no-op that succeeds.
-    run_with(dir.path(), &["--database-url", &url, "migrate"], &[], None).assert_code(0);
+    db.run("migrate").assert_code(0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -436,21 +455,8 @@ fn migrate_creates_a_fresh_sqlite_file_and_says_so() {
 
 #[test]
 fn bootstrap_json_prints_one_document_with_the_user_workspace_and_personal_token() {
-    let dir = TempDir::new().expect("temp dir");
-    let url = sqlite_url(dir.path());
-    let run = run(
-        dir.path(),
-        &[
-            "--database-url",
-            &url,
-            "bootstrap",
-            "--email",
-            "ada@example.com",
-            "--workspace",
-            "acme",
-            "--json",
-        ],
-    );
+    let db = fresh_sqlite();
+    let run = db.run("bootstrap --email ada@example.com --workspace acme --json");
     run.assert_code(0);
     assert_eq!(
         run.stdout.lines().count(),
@@ -475,19 +481,11 @@ fn bootstrap_json_prints_one_document_with_the_user_workspace_and_personal_token
 
 #[test]
 fn a_second_bootstrap_with_the_same_email_fails_and_prints_no_token() {
-    let dir = TempDir::new().expect("temp dir");
-    let url = sqlite_url(dir.path());
-    bootstrap(dir.path(), &url, "ada@example.com");
-    for extra in [&["--json"][..], &[][..]] {
-        let mut args = vec![
-            "--database-url",
-            &url,
-            "bootstrap",
-            "--email",
-            "ada@example.com",
-        ];
-        args.extend_from_slice(extra);
-        let run = run(dir.path(), &args);
+    let db = fresh_sqlite();
+    let (d, url) = (db.dir.path(), db.url.as_str());
+    bootstrap(d, url, "ada@example.com");
+    for extra in ["--json", ""] {
+        let run = db.run(&format!("bootstrap --email ada@example.com {extra}"));
         run.assert_code(1);
         assert!(
             run.stderr.contains("ada@example.com") && run.stderr.contains("already exists"),
@@ -499,20 +497,8 @@ fn a_second_bootstrap_with_the_same_email_fails_and_prints_no_token() {
 
 #[test]
 fn bootstrap_text_mode_prints_the_token_exactly_once() {
-    let dir = TempDir::new().expect("temp dir");
-    let url = sqlite_url(dir.path());
-    let run = run(
-        dir.path(),
-        &[
-            "--database-url",
-            &url,
-            "bootstrap",
-            "--email",
-            "ada@example.com",
-            "--workspace",
-            "acme",
-        ],
-    );
+    let db = fresh_sqlite();
+    let run = db.run("bootstrap --email ada@example.com --workspace acme");
     run.assert_code(0);
     assert_eq!(run.stdout.matches("kgp_").count(), 1, "{run:?}");
     let token = run
@@ -528,21 +514,11 @@ fn bootstrap_text_mode_prints_the_token_exactly_once() {
 
 #[tokio::test]
 async fn bootstrap_password_stdin_stores_an_argon2id_hash_not_the_password() {
-    let dir = TempDir::new().expect("temp dir");
-    let url = sqlite_url(dir.path());
+    let db = fresh_sqlite();
+    let url = db.url.as_str();
     let password = "correct horse battery staple";
-    let run = run_with(
-        dir.path(),
-        &[
-            "--database-url",
-            &url,
-            "bootstrap",
-            "--email",
-            "ada@example.com",
-            "--password-stdin",
-            "--json",
-        ],
-        &[],
+    let run = db.run_with(
+        "bootstrap --email ada@example.com --password-stdin --json",
         Some(&format!("{password}\n")),
     );
     run.assert_code(0);
@@ -564,19 +540,9 @@ async fn bootstrap_password_stdin_stores_an_argon2id_hash_not_the_password() {
 
 #[test]
 fn bootstrap_refuses_a_password_shorter_than_eight_characters() {
-    let dir = TempDir::new().expect("temp dir");
-    let url = sqlite_url(dir.path());
-    let run = run_with(
-        dir.path(),
-        &[
-            "--database-url",
-            &url,
-            "bootstrap",
-            "--email",
-            "ada@example.com",
-            "--password-stdin",
-        ],
-        &[],
+    let db = fresh_sqlite();
+    let run = db.run_with(
+        "bootstrap --email ada@example.com --password-stdin",
         Some("short\n"),
     );
     run.assert_code(1);
@@ -590,33 +556,16 @@ fn bootstrap_refuses_a_password_shorter_than_eight_characters() {
 
 #[test]
 fn token_commands_create_list_rotate_and_revoke_a_users_tokens() {
-    let dir = TempDir::new().expect("temp dir");
-    let url = sqlite_url(dir.path());
-    let d = dir.path();
-    let personal = bootstrap(d, &url, "ada@example.com");
+    let db = fresh_sqlite();
+    let (d, url) = (db.dir.path(), db.url.as_str());
+    let personal = bootstrap(d, url, "ada@example.com");
     let personal_secret = str_field(&personal, "/token").to_owned();
-    let db = ["--database-url", url.as_str()];
-    let with_db = |args: &[&str]| -> Run {
-        let all: Vec<&str> = db.iter().chain(args).copied().collect();
-        run(d, &all)
-    };
 
     // create
-    let run = with_db(&[
-        "token",
-        "create",
-        "--user",
-        "ada@example.com",
-        "--name",
-        "ci",
-        "--expires-in-days",
-        "30",
-        "--json",
-    ]);
+    let run = db.run("token create --user ada@example.com --name ci --expires-in-days 30 --json");
     run.assert_code(0);
     let created = run.json();
-    let secret = str_field(&created, "/token").to_owned();
-    let id = str_field(&created, "/id").to_owned();
+    let (secret, id) = token_and_id(&created);
     assert!(secret.starts_with("kgt_") && secret.len() == 37, "{secret}");
     assert_eq!(created["name"], "ci");
     let expires: DateTime<Utc> = str_field(&created, "/expires_at")
@@ -626,7 +575,7 @@ fn token_commands_create_list_rotate_and_revoke_a_users_tokens() {
     assert!((29.0..=30.1).contains(&days), "expires in {days} days");
 
     // list, JSON: both tokens, never a secret
-    let run = with_db(&["token", "list", "--user", "ada@example.com", "--json"]);
+    let run = db.run("token list --user ada@example.com --json");
     run.assert_code(0);
     let listed = run.json();
     let tokens = listed["tokens"].as_array().expect("a tokens array");
@@ -651,7 +600,7 @@ fn token_commands_create_list_rotate_and_revoke_a_users_tokens() {
         .to_owned();
 
     // list, text: a table with the hint
-    let run = with_db(&["token", "list", "--user", "ada@example.com"]);
+    let run = db.run("token list --user ada@example.com");
     run.assert_code(0);
     assert!(run.stdout.starts_with("ID"), "header row: {run:?}");
     assert!(run.stdout.contains("HINT"), "{run:?}");
@@ -660,14 +609,7 @@ fn token_commands_create_list_rotate_and_revoke_a_users_tokens() {
     assert!(!run.stdout.contains(&secret) && !run.stdout.contains(&personal_secret));
 
     // rotate: same id, new secret
-    let run = with_db(&[
-        "token",
-        "rotate",
-        "--user",
-        "ada@example.com",
-        &id,
-        "--json",
-    ]);
+    let run = db.run(&format!("token rotate --user ada@example.com {id} --json"));
     run.assert_code(0);
     let rotated = run.json();
     assert_eq!(rotated["id"], id.as_str());
@@ -676,10 +618,10 @@ fn token_commands_create_list_rotate_and_revoke_a_users_tokens() {
     assert_ne!(new_secret, secret);
 
     // revoke
-    let run = with_db(&["token", "revoke", "--user", "ada@example.com", &id]);
+    let run = db.run(&format!("token revoke --user ada@example.com {id}"));
     run.assert_code(0);
     assert!(run.stdout.contains(&id), "{run:?}");
-    let run = with_db(&["token", "list", "--user", "ada@example.com", "--json"]);
+    let run = db.run("token list --user ada@example.com --json");
     run.assert_code(0);
     let listed = run.json();
     let ci = listed["tokens"]
@@ -691,33 +633,13 @@ fn token_commands_create_list_rotate_and_revoke_a_users_tokens() {
 
 #[tokio::test]
 async fn user_commands_create_list_disable_enable_and_delete_users() {
-    let dir = TempDir::new().expect("temp dir");
-    let url = sqlite_url(dir.path());
-    let d = dir.path();
-    bootstrap(d, &url, "ada@example.com");
-    let with_db = |args: &[&str], stdin: Option<&str>| -> Run {
-        let all: Vec<&str> = ["--database-url", url.as_str()]
-            .iter()
-            .chain(args)
-            .copied()
-            .collect();
-        run_with(d, &all, &[], stdin)
-    };
+    let db = fresh_sqlite();
+    let (d, url) = (db.dir.path(), db.url.as_str());
+    bootstrap(d, url, "ada@example.com");
 
     // create, with a password from standard input and a workspace of their own
-    let created = with_db(
-        &[
-            "user",
-            "create",
-            "--email",
-            "grace@example.com",
-            "--name",
-            "Grace",
-            "--workspace",
-            "graces",
-            "--password-stdin",
-            "--json",
-        ],
+    let created = db.run_with(
+        "user create --email grace@example.com --name Grace --workspace graces --password-stdin --json",
         Some("a long enough password\n"),
     );
     created.assert_code(0);
@@ -731,7 +653,7 @@ async fn user_commands_create_list_disable_enable_and_delete_users() {
     let id = str_field(&created, "/user/id").to_owned();
 
     // In text mode the token is printed exactly once.
-    let text = with_db(&["user", "create", "--email", "lin@example.com"], None);
+    let text = db.run_with("user create --email lin@example.com", None);
     text.assert_code(0);
     assert!(
         text.stdout.contains("Created user lin@example.com"),
@@ -740,7 +662,7 @@ async fn user_commands_create_list_disable_enable_and_delete_users() {
     assert_eq!(text.stdout.matches("kgp_").count(), 1, "{text:?}");
 
     // list, with filters
-    let list = with_db(&["user", "list", "--json"], None);
+    let list = db.run_with("user list --json", None);
     list.assert_code(0);
     let list = list.json();
     let emails: Vec<&str> = list["users"]
@@ -753,15 +675,15 @@ async fn user_commands_create_list_disable_enable_and_delete_users() {
         emails,
         ["ada@example.com", "grace@example.com", "lin@example.com"]
     );
-    let found = with_db(&["user", "list", "--search", "GRACE", "--json"], None);
+    let found = db.run_with("user list --search GRACE --json", None);
     assert_eq!(found.json()["users"].as_array().map(Vec::len), Some(1));
-    let table = with_db(&["user", "list"], None);
+    let table = db.run_with("user list", None);
     table.assert_code(0);
     assert!(table.stdout.contains("grace@example.com"), "{table:?}");
     assert!(!table.stdout.contains("kgp_"), "{table:?}");
 
     // disable by email: a server running on the same database refuses the token within a second
-    let server = spawn_serve(d, &url);
+    let server = spawn_serve(d, url);
     wait_for_notices(&server);
     let client = http();
     let me = |token: String| {
@@ -785,38 +707,36 @@ async fn user_commands_create_list_disable_enable_and_delete_users() {
     };
     // Cached as valid first.
     assert_eq!(send(me(token.clone())).await.0, StatusCode::OK);
-    with_db(&["user", "disable", "grace@example.com"], None).assert_code(0);
+    db.run_with("user disable grace@example.com", None)
+        .assert_code(0);
     until(StatusCode::UNAUTHORIZED).await;
-    let disabled = with_db(&["user", "list", "--disabled", "--json"], None);
+    let disabled = db.run_with("user list --disabled --json", None);
     let disabled = disabled.json();
     assert_eq!(disabled["users"].as_array().map(Vec::len), Some(1));
     assert_eq!(str_field(&disabled, "/users/0/id"), id);
 
     // enable by id
-    let enabled = with_db(&["user", "enable", &id, "--json"], None);
+    let enabled = db.run_with(&format!("user enable {id} --json"), None);
     enabled.assert_code(0);
     assert_eq!(enabled.json()["disabled"], false);
     until(StatusCode::OK).await;
 
     // delete: refused while Grace is the last owner of her workspace
-    let refused = with_db(&["user", "delete", "grace@example.com"], None);
+    let refused = db.run_with("user delete grace@example.com", None);
     refused.assert_code(1);
     assert!(refused.stderr.contains("last owner"), "{refused:?}");
-    let deleted = with_db(&["user", "delete", "lin@example.com"], None);
+    let deleted = db.run_with("user delete lin@example.com", None);
     deleted.assert_code(0);
     assert!(
         deleted.stdout.contains("Deleted user lin@example.com"),
         "{deleted:?}"
     );
-    let unknown = with_db(&["user", "disable", "nobody@example.com"], None);
+    let unknown = db.run_with("user disable nobody@example.com", None);
     unknown.assert_code(1);
     assert!(unknown.stderr.contains("no user with email"), "{unknown:?}");
 
     // The operator's changes are in the instance's audit log, by "command line".
-    let ada = with_db(
-        &["token", "create", "--user", "ada@example.com", "--json"],
-        None,
-    );
+    let ada = db.run_with("token create --user ada@example.com --json", None);
     let ada = ada.json();
     let (status, _, log) = send(
         client
@@ -835,59 +755,25 @@ async fn user_commands_create_list_disable_enable_and_delete_users() {
 
 #[test]
 fn token_commands_refuse_an_unknown_user_and_a_malformed_id() {
-    let dir = TempDir::new().expect("temp dir");
-    let url = sqlite_url(dir.path());
-    let d = dir.path();
-    bootstrap(d, &url, "ada@example.com");
+    let db = fresh_sqlite();
+    let (d, url) = (db.dir.path(), db.url.as_str());
+    bootstrap(d, url, "ada@example.com");
 
-    let run = run(
-        d,
-        &[
-            "--database-url",
-            &url,
-            "token",
-            "list",
-            "--user",
-            "bob@example.com",
-        ],
-    );
+    let run = db.run("token list --user bob@example.com");
     run.assert_code(1);
     assert!(
         run.stderr.contains("no user with email bob@example.com"),
         "{run:?}"
     );
-    let run = run_with(
-        d,
-        &[
-            "--database-url",
-            &url,
-            "token",
-            "create",
-            "--user",
-            "bob@example.com",
-        ],
-        &[],
-        None,
-    );
+    let run = db.run("token create --user bob@example.com");
     run.assert_code(1);
     assert!(run.stderr.contains("no user with email"), "{run:?}");
     assert!(!run.stdout.contains("kgt_"), "{run:?}");
 
     for command in ["revoke", "rotate"] {
-        let run = run_with(
-            d,
-            &[
-                "--database-url",
-                &url,
-                "token",
-                command,
-                "--user",
-                "ada@example.com",
-                "not-a-uuid",
-            ],
-            &[],
-            None,
-        );
+        let run = db.run(&format!(
+            "token {command} --user ada@example.com not-a-uuid"
+        ));
         run.assert_code(2);
         assert!(run.stderr.contains("not-a-uuid"), "{run:?}");
     }
@@ -1041,37 +927,28 @@ async fn assert_refused(client: &reqwest::Client, server: &Server, token: &str, 
 
 #[tokio::test]
 async fn serve_on_sqlite_answers_and_stops_on_sigterm_without_leaking_a_token() {
-    let dir = TempDir::new().expect("temp dir");
-    let d = dir.path();
-    let url = sqlite_url(d);
-    let server = spawn_serve(d, &url);
+    let db = fresh_sqlite();
+    let (d, url) = (db.dir.path(), db.url.as_str());
+    let server = spawn_serve(d, url);
     let client = http();
 
     // A second process writes to the same file while the server runs.
-    let boot = bootstrap(d, &url, "ada@example.com");
+    let boot = bootstrap(d, url, "ada@example.com");
     let personal = str_field(&boot, "/token").to_owned();
 
     assert_me_for_each_header_form(&client, &server, &personal, "ada@example.com").await;
 
-    let (status, _, created) = send(
-        client
-            .post(server.url("/api/v1/tokens"))
-            .bearer_auth(&personal)
-            .json(&json!({"name": "ci"})),
-    )
-    .await;
+    let ada = Caller::new(&client, &server, &personal);
+    let (status, _, created) = ada
+        .call(Method::POST, "/api/v1/tokens", json!({"name": "ci"}))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    let ci = str_field(&created, "/token").to_owned();
-    let id = str_field(&created, "/id").to_owned();
+    let (ci, id) = token_and_id(&created);
     assert!(ci.starts_with("kgt_"), "{ci}");
     assert_eq!(created["name"], "ci");
 
-    let (status, _, rotated) = send(
-        client
-            .post(server.url(&format!("/api/v1/tokens/{id}/rotate")))
-            .bearer_auth(&personal),
-    )
-    .await;
+    let rotate = format!("/api/v1/tokens/{id}/rotate");
+    let (status, _, rotated) = ada.call(Method::POST, &rotate, Value::Null).await;
     assert_eq!(status, StatusCode::OK, "{rotated}");
     assert_eq!(rotated["id"], id.as_str());
     let ci_rotated = str_field(&rotated, "/token").to_owned();
@@ -1079,12 +956,8 @@ async fn serve_on_sqlite_answers_and_stops_on_sigterm_without_leaking_a_token() 
     assert_refused(&client, &server, &ci, "invalid_token").await;
     assert_me_for_each_header_form(&client, &server, &ci_rotated, "ada@example.com").await;
 
-    let (status, _, body) = send(
-        client
-            .delete(server.url(&format!("/api/v1/tokens/{id}")))
-            .bearer_auth(&personal),
-    )
-    .await;
+    let token_path = format!("/api/v1/tokens/{id}");
+    let (status, _, body) = ada.call(Method::DELETE, &token_path, Value::Null).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     assert_refused(&client, &server, &ci_rotated, "token_revoked").await;
 
@@ -1094,12 +967,8 @@ async fn serve_on_sqlite_answers_and_stops_on_sigterm_without_leaking_a_token() 
     assert_eq!(body["error"]["code"], "query_token_not_allowed", "{body}");
 
     for path in ["/healthz", "/readyz"] {
-        let res = client
-            .get(server.url(path))
-            .send()
-            .await
-            .expect("health request");
-        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        let status = status_of(&client, &server, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
     }
 
     let (status, stderr) = server.stop();
@@ -1152,14 +1021,13 @@ fn request_lines(stderr: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn serve_writes_request_lines_only_when_the_access_log_is_turned_on() {
-    let dir = TempDir::new().expect("temp dir");
-    let d = dir.path();
-    let url = sqlite_url(d);
+    let db = fresh_sqlite();
+    let (d, url) = (db.dir.path(), db.url.as_str());
     let client = http();
     let path = "/api/v1/auth/me?api_token=kgp_not_a_real_token";
 
     // The default log setting (`info`): no request line.
-    let server = spawn_serve_with(d, &url, &[]);
+    let server = spawn_serve_with(d, url, &[]);
     let (status, _, body) = send(client.get(server.url(path))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let (status, stderr) = server.stop();
@@ -1170,7 +1038,7 @@ async fn serve_writes_request_lines_only_when_the_access_log_is_turned_on() {
     assert!(!plain.contains("/api/v1/auth/me"), "{plain}");
 
     // The access log turned on: one line for the one request, without its query string.
-    let server = spawn_serve_with(d, &url, &[("KEYGATE_LOG", "info,keygate::access=debug")]);
+    let server = spawn_serve_with(d, url, &[("KEYGATE_LOG", "info,keygate::access=debug")]);
     let (status, _, body) = send(client.get(server.url(path))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let (status, stderr) = server.stop();
@@ -1189,39 +1057,27 @@ async fn serve_writes_request_lines_only_when_the_access_log_is_turned_on() {
 
 #[tokio::test]
 async fn serve_on_postgres_answers_and_stops_on_sigterm() {
-    on_fresh_postgres("keygate_cli", postgres_flow).await;
+    on_fresh_postgres(postgres_flow).await;
 }
 
-/// Runs `flow` on a fresh PostgreSQL database named `prefix_<uuid>`, dropped afterwards even when
-/// the flow fails; says it skipped without `KEYGATE_TEST_DATABASE_URL`.
-async fn on_fresh_postgres<F, Fut>(prefix: &str, flow: F)
+/// Runs `flow` on the URL of a fresh PostgreSQL database, dropped afterwards even when the flow
+/// fails; says it skipped without `KEYGATE_TEST_DATABASE_URL`.
+async fn on_fresh_postgres<F, Fut>(flow: F)
 where
     F: FnOnce(String) -> Fut,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
 {
-    let Ok(admin_url) = std::env::var(PG_ENV) else {
-        println!("skipped: no PostgreSQL ({PG_ENV} is not set)");
+    // The database is dropped with `_db`, when the flow ends or unwinds.
+    let Some((_db, url)) = TestDb::create(Backend::Postgres).await else {
         return;
     };
-    let name = format!("{prefix}_{}", uuid::Uuid::now_v7().simple());
-    pg_execute(&admin_url, format!("CREATE DATABASE {name}")).await;
-    let url = pg_url_with_database(&admin_url, &name);
-    // The flow runs on its own task so that the database is dropped even when it panics.
-    let outcome = tokio::spawn(flow(url)).await;
-    pg_execute(
-        &admin_url,
-        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-    )
-    .await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    flow(url).await;
 }
 
 async fn postgres_flow(url: String) {
     let dir = TempDir::new().expect("temp dir");
     let d = dir.path();
-    let run = run(d, &["--database-url", &url, "migrate"]);
+    let run = run_on(d, &url, "migrate");
     run.assert_code(0);
     assert!(run.stdout.contains("migrations applied"), "{run:?}");
     let boot = bootstrap(d, &url, "ada@example.com");
@@ -1229,35 +1085,23 @@ async fn postgres_flow(url: String) {
 
     let server = spawn_serve(d, &url);
     let client = http();
+    let ada = Caller::new(&client, &server, &personal);
     assert_me_for_each_header_form(&client, &server, &personal, "ada@example.com").await;
 
-    let (status, _, created) = send(
-        client
-            .post(server.url("/api/v1/tokens"))
-            .bearer_auth(&personal)
-            .json(&json!({"name": "ci"})),
-    )
-    .await;
+    let (status, _, created) = ada
+        .call(Method::POST, "/api/v1/tokens", json!({"name": "ci"}))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    let ci = str_field(&created, "/token").to_owned();
-    let id = str_field(&created, "/id").to_owned();
+    let (ci, id) = token_and_id(&created);
     assert_me_for_each_header_form(&client, &server, &ci, "ada@example.com").await;
 
-    let (status, _, body) = send(
-        client
-            .delete(server.url(&format!("/api/v1/tokens/{id}")))
-            .bearer_auth(&personal),
-    )
-    .await;
+    let token_path = format!("/api/v1/tokens/{id}");
+    let (status, _, body) = ada.call(Method::DELETE, &token_path, Value::Null).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     assert_refused(&client, &server, &ci, "token_revoked").await;
 
-    let res = client
-        .get(server.url("/readyz"))
-        .send()
-        .await
-        .expect("readiness request");
-    assert_eq!(res.status(), StatusCode::OK);
+    let ready = status_of(&client, &server, "/readyz").await;
+    assert_eq!(ready, StatusCode::OK);
 
     let (status, stderr) = server.stop();
     assert!(
@@ -1281,7 +1125,7 @@ const PROPAGATION: Duration = Duration::from_secs(1);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_on_one_postgresql_see_each_others_changes_within_a_second() {
-    on_fresh_postgres("keygate_cluster", cluster_flow).await;
+    on_fresh_postgres(cluster_flow).await;
 }
 
 /// Waits (bounded) until the server says it receives other nodes' change notices.
@@ -1329,7 +1173,7 @@ async fn until_code(
 async fn cluster_flow(url: String) {
     let dir = TempDir::new().expect("temp dir");
     let d = dir.path();
-    run(d, &["--database-url", &url, "migrate"]).assert_code(0);
+    run_on(d, &url, "migrate").assert_code(0);
     let boot = bootstrap(d, &url, "ada@example.com");
     let owner = str_field(&boot, "/token").to_owned();
     let a = spawn_serve(d, &url);
@@ -1365,8 +1209,7 @@ async fn cluster_flow(url: String) {
     let (status, _, created) =
         send(on_a(reqwest::Method::POST, "/api/v1/tokens").json(&json!({"name": "ci"}))).await;
     assert_eq!(status, StatusCode::CREATED);
-    let user_token = str_field(&created, "/token").to_owned();
-    let user_token_id = str_field(&created, "/id").to_owned();
+    let (user_token, user_token_id) = token_and_id(&created);
 
     let token_question = json!({"token": user_token});
     let device_question = json!({"token": api_token, "workspace": "acme", "permission": "devices:read", "resource": "device:1"});
@@ -1460,28 +1303,15 @@ async fn cluster_flow(url: String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revocation_from_the_command_line_reaches_a_running_server_within_a_second() {
-    let dir = TempDir::new().expect("temp dir");
-    let d = dir.path();
-    let url = sqlite_url(d);
-    run(d, &["--database-url", &url, "migrate"]).assert_code(0);
-    bootstrap(d, &url, "ada@example.com");
-    let created = run(
-        d,
-        &[
-            "--database-url",
-            &url,
-            "token",
-            "create",
-            "--user",
-            "ada@example.com",
-            "--json",
-        ],
-    );
+    let db = fresh_sqlite();
+    let (d, url) = (db.dir.path(), db.url.as_str());
+    db.run("migrate").assert_code(0);
+    bootstrap(d, url, "ada@example.com");
+    let created = db.run("token create --user ada@example.com --json");
     created.assert_code(0);
     let created = created.json();
-    let token = str_field(&created, "/token").to_owned();
-    let id = str_field(&created, "/id").to_owned();
-    let server = spawn_serve(d, &url);
+    let (token, id) = token_and_id(&created);
+    let server = spawn_serve(d, url);
     wait_for_notices(&server);
     let client = http();
     let question = json!({ "token": token });
@@ -1490,19 +1320,8 @@ async fn a_revocation_from_the_command_line_reaches_a_running_server_within_a_se
         verify_on(&client, &server, question.clone()).await["code"],
         "ok"
     );
-    run(
-        d,
-        &[
-            "--database-url",
-            &url,
-            "token",
-            "revoke",
-            "--user",
-            "ada@example.com",
-            &id,
-        ],
-    )
-    .assert_code(0);
+    db.run(&format!("token revoke --user ada@example.com {id}"))
+        .assert_code(0);
     let took = until_code(&client, &server, question, "token_revoked").await;
     println!("a command-line revocation reached the server in {took:?}");
     let (status, _) = server.stop();

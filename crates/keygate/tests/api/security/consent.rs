@@ -5,9 +5,10 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{OWNER_PASSWORD, TestApp, WebClient, backend_tests, form, send};
+use crate::helpers::{
+    OWNER_PASSWORD, TestApp, WebClient, backend_tests, fetch, form, send, signed_in,
+};
 
-const SESSION_COOKIE: &str = "keygate_session";
 const CSRF_COOKIE: &str = "keygate_csrf";
 
 /// Mallory: a user who signed up on her own and owns the workspace `mallory`.
@@ -96,12 +97,9 @@ async fn inviting_an_existing_user_does_not_enrol_them(app: TestApp) {
     assert_eq!(status, StatusCode::ACCEPTED, "{invited}");
     // The victim is in no workspace of Mallory's, and not among its members.
     assert_eq!(workspaces_of(&app, &app.owner.token).await, vec!["acme"]);
-    let (status, members) = send(app.with_token(
-        &mallory.token,
-        Method::GET,
-        "/api/v1/workspaces/mallory/members",
-    ))
-    .await;
+    let (status, members) = app
+        .get_as(&mallory.token, "/api/v1/workspaces/mallory/members")
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(members["members"].as_array().expect("members").len(), 1);
     // The invitee sees the invitation and chooses: accepting (here by its id) makes them a
@@ -135,19 +133,16 @@ async fn another_user_cannot_accept_an_invitation_meant_for_someone_else(app: Te
     .await;
     let code = invited["code"].as_str().expect("code");
     let id = invited["invitation"]["id"].as_str().expect("id");
-    let by_code = send(app.with_token(
-        &mallory.token,
-        Method::POST,
-        &format!("/api/v1/invitations/{code}/accept"),
-    ))
-    .await;
+    let by_code = app
+        .post_as(
+            &mallory.token,
+            &format!("/api/v1/invitations/{code}/accept"),
+        )
+        .await;
     assert_eq!(by_code.0, StatusCode::FORBIDDEN, "{}", by_code.1);
-    let by_id = send(app.with_token(
-        &mallory.token,
-        Method::POST,
-        &format!("/api/v1/invitations/{id}/accept"),
-    ))
-    .await;
+    let by_id = app
+        .post_as(&mallory.token, &format!("/api/v1/invitations/{id}/accept"))
+        .await;
     assert_eq!(by_id.0, StatusCode::NOT_FOUND, "{}", by_id.1);
     assert_eq!(workspaces_of(&app, &mallory.token).await, vec!["mallory"]);
     // A password is no way round it: the account exists, so none is created.
@@ -182,12 +177,9 @@ async fn a_token_scoped_to_one_workspace_cannot_accept_invitations(app: TestApp)
     )
     .await;
     let code = invited["code"].as_str().expect("code");
-    let (status, body) = send(app.with_token(
-        &scoped,
-        Method::POST,
-        &format!("/api/v1/invitations/{code}/accept"),
-    ))
-    .await;
+    let (status, body) = app
+        .post_as(&scoped, &format!("/api/v1/invitations/{code}/accept"))
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(workspaces_of(&app, &dana.token).await, vec!["dana"]);
 }
@@ -204,16 +196,15 @@ async fn flooding_invitations_is_throttled_per_caller(app: TestApp) {
         .await;
         assert_eq!(status, StatusCode::ACCEPTED, "invitation {i}: {body}");
     }
-    let response = app
-        .with_token(
+    let response = fetch(
+        app.with_token(
             &mallory.token,
             Method::POST,
             "/api/v1/workspaces/mallory/members",
         )
-        .json(&json!({"email": "probe50@example.com"}))
-        .send()
-        .await
-        .expect("answer");
+        .json(&json!({"email": "probe50@example.com"})),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     let wait: u64 = response
         .headers()
@@ -244,11 +235,7 @@ async fn graphql_invite_of_an_existing_user_neither_enrols_nor_reveals_them(app:
         }} }}"#,
         app.owner.email
     );
-    let (status, body) = send(
-        app.with_token(&mallory.token, Method::POST, "/graphql")
-            .json(&json!({ "query": query })),
-    )
-    .await;
+    let (status, body) = app.graphql(Some(&mallory.token), &query, Value::Null).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         body["data"]["inviteMember"]["__typename"], "PendingInvitation",
@@ -258,11 +245,9 @@ async fn graphql_invite_of_an_existing_user_neither_enrols_nor_reveals_them(app:
     // The invitee accepts with their token, by the code from the link.
     let code = body["data"]["inviteMember"]["code"].as_str().expect("code");
     let join = format!(r#"mutation {{ joinWorkspace(code: "{code}") {{ roles }} }}"#);
-    let (status, body) = send(
-        app.as_owner(Method::POST, "/graphql")
-            .json(&json!({ "query": join })),
-    )
-    .await;
+    let (status, body) = app
+        .graphql(Some(&app.owner.token), &join, Value::Null)
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body["errors"].is_null(), "{body}");
     let mut slugs = workspaces_of(&app, &app.owner.token).await;
@@ -280,15 +265,6 @@ backend_tests!(
 );
 
 // The web UI.
-
-/// A web client signed in as the owner.
-async fn signed_in(app: &TestApp) -> WebClient {
-    let web = WebClient::new(app);
-    let page = web.sign_in(&app.owner.email, OWNER_PASSWORD).await;
-    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
-    assert!(web.cookie(SESSION_COOKIE).is_some(), "signed in");
-    web
-}
 
 async fn web_invite_of_an_existing_user_waits_for_them_to_join(app: TestApp) {
     let mallory = app
@@ -350,16 +326,23 @@ async fn sign_in_with_next(app: &TestApp, next_query: &str) -> crate::helpers::W
     let next = page.body[at..at + page.body[at..].find('"').expect("end of value")]
         .replace("&#x2f;", "/")
         .replace("&#47;", "/");
-    web.post(
-        "/signin",
-        &[
-            ("_csrf", &csrf),
-            ("email", &app.owner.email),
-            ("password", OWNER_PASSWORD),
-            ("next", &next),
-        ],
-    )
-    .await
+    post_sign_in(app, &web, &csrf, &next).await
+}
+
+/// Posts the sign-in form as the owner with `csrf` and the hidden field `next` as given.
+async fn post_sign_in(
+    app: &TestApp,
+    web: &WebClient,
+    csrf: &str,
+    next: &str,
+) -> crate::helpers::WebPage {
+    let fields = [
+        ("_csrf", csrf),
+        ("email", &app.owner.email),
+        ("password", OWNER_PASSWORD),
+        ("next", next),
+    ];
+    web.post("/signin", &fields).await
 }
 
 async fn sign_in_cannot_redirect_to_another_host(app: TestApp) {
@@ -376,17 +359,7 @@ async fn sign_in_cannot_redirect_to_another_host(app: TestApp) {
     ] {
         let web = WebClient::new(&app);
         let csrf = web.get("/signin").await.csrf().expect("a CSRF token");
-        let page = web
-            .post(
-                "/signin",
-                &[
-                    ("_csrf", &csrf),
-                    ("email", &app.owner.email),
-                    ("password", OWNER_PASSWORD),
-                    ("next", next),
-                ],
-            )
-            .await;
+        let page = post_sign_in(&app, &web, &csrf, next).await;
         assert_eq!(
             page.status,
             StatusCode::SEE_OTHER,
@@ -403,17 +376,8 @@ async fn sign_in_cannot_redirect_to_another_host(app: TestApp) {
 async fn sign_in_with_a_newline_in_next_cannot_break_the_answer(app: TestApp) {
     let web = WebClient::new(&app);
     let csrf = web.get("/signin").await.csrf().expect("a CSRF token");
-    let page = web
-        .post(
-            "/signin",
-            &[
-                ("_csrf", &csrf),
-                ("email", &app.owner.email),
-                ("password", OWNER_PASSWORD),
-                ("next", "/w/acme\r\nSet-Cookie: planted=1"),
-            ],
-        )
-        .await;
+    let planted = "/w/acme\r\nSet-Cookie: planted=1";
+    let page = post_sign_in(&app, &web, &csrf, planted).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
     assert_eq!(page.location(), Some("/"));
     assert!(web.cookie("planted").is_none());

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{Backend, spawn_app};
+use crate::helpers::{Backend, fetch, spawn_app};
 
 fn inputs() -> Vec<(PathBuf, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/regressions/graphql");
@@ -56,11 +56,7 @@ async fn graphql_inputs_the_fuzzer_once_broke_get_a_client_error_and_the_server_
             path.display(),
             response.status()
         );
-        let alive = app
-            .anonymous(Method::GET, "/healthz")
-            .send()
-            .await
-            .expect("the server lives on");
+        let alive = fetch(app.anonymous(Method::GET, "/healthz")).await;
         assert_eq!(alive.status(), StatusCode::OK, "after {}", path.display());
     }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, backend_tests, captured_logs, send, spawn_app_with};
+use crate::helpers::{TestApp, backend_tests, captured_logs, fetch, fetch_text, spawn_app_with};
 
 /// A `keygate serve` process on a fresh SQLite file, with an owner's token.
 struct Process {
@@ -305,11 +305,7 @@ backend_tests!(graphiql_introspection_still_fits_the_limits);
 async fn graphiql_introspection_still_fits_the_limits(app: TestApp) {
     // The query GraphiQL sends on load: nested 15 deep, many fields, no aliases.
     let query = include_str!("introspection.graphql");
-    let got = send(
-        app.anonymous(Method::POST, "/graphql")
-            .json(&json!({ "query": query })),
-    )
-    .await;
+    let got = app.graphql(None, query, Value::Null).await;
     assert_eq!(got.0, StatusCode::OK, "{got:?}");
     assert!(got.1["errors"].is_null(), "{got:?}");
     assert!(got.1["data"]["__schema"]["types"].is_array());
@@ -334,14 +330,10 @@ async fn a_percent_encoded_token_in_the_url_is_accepted_but_never_logged(app: Te
         &body[4..]
     );
     for presented in [&encoded_underscore, &encoded_inside] {
-        let got = app
-            .client
-            .get(app.url(&format!(
-                "/api/v1/workspaces/acme/audit?format=csv&api_token={presented}"
-            )))
-            .send()
-            .await
-            .expect("the server answers");
+        let got = fetch(app.client.get(app.url(&format!(
+            "/api/v1/workspaces/acme/audit?format=csv&api_token={presented}"
+        ))))
+        .await;
         assert_eq!(got.status(), StatusCode::OK, "{presented}");
         // Pasted into a path by mistake, it is not logged either.
         let _ = app
@@ -368,11 +360,7 @@ async fn every_answer_says_nosniff_and_the_api_docs_cannot_be_framed(app: TestAp
         (Method::GET, "/api/docs/"),
         (Method::GET, "/signin"),
     ] {
-        let got = app
-            .anonymous(method.clone(), path)
-            .send()
-            .await
-            .expect("the server answers");
+        let got = fetch(app.anonymous(method.clone(), path)).await;
         assert_eq!(
             got.headers()
                 .get("x-content-type-options")
@@ -386,21 +374,12 @@ async fn every_answer_says_nosniff_and_the_api_docs_cannot_be_framed(app: TestAp
             "{method} {path}"
         );
     }
-    let docs = app
-        .anonymous(Method::GET, "/api/docs/")
-        .send()
-        .await
-        .expect("the server answers");
-    let csp = docs
-        .headers()
-        .get("content-security-policy")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let docs = fetch_text(app.anonymous(Method::GET, "/api/docs/")).await;
+    let csp = docs.header("content-security-policy").to_owned();
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert!(csp.contains("script-src 'self';"), "{csp}");
     assert_eq!(
-        docs.headers()
+        docs.headers
             .get("x-frame-options")
             .and_then(|v| v.to_str().ok()),
         Some("DENY")
@@ -413,11 +392,7 @@ async fn every_answer_says_nosniff_and_the_api_docs_cannot_be_framed(app: TestAp
     else {
         return;
     };
-    let got = https
-        .anonymous(Method::GET, "/api/v1/auth/me")
-        .send()
-        .await
-        .expect("the server answers");
+    let got = fetch(https.anonymous(Method::GET, "/api/v1/auth/me")).await;
     assert!(
         got.headers()
             .get("strict-transport-security")

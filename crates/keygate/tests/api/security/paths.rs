@@ -5,18 +5,18 @@
 use keygate_domain::route::RouteRule;
 use reqwest::{Method, StatusCode};
 
-use crate::helpers::{Backend, TestApp, spawn_app_with};
+use crate::helpers::{Backend, TestApp, fetch, route_rule, spawn_app_with};
 
 /// Files under `/w/{workspace}/files/`, the resource being the rest of the path.
 fn rules() -> Vec<RouteRule> {
-    vec![RouteRule {
-        methods: vec!["GET".into()],
-        path: "/w/{workspace}/files/{path*}".into(),
-        permission: "files:read".into(),
-        resource: Some("file:{path}".into()),
-        workspace: "{workspace}".into(),
-        query_token: false,
-    }]
+    let path = "/w/{workspace}/files/{path*}";
+    vec![route_rule(
+        &["GET"],
+        path,
+        "files:read",
+        Some("file:{path}"),
+        "{workspace}",
+    )]
 }
 
 /// The app, and the token of an API user in `acme` that may read the files under `reports/`.
@@ -33,16 +33,16 @@ async fn app_and_reports_reader() -> (TestApp, String) {
 /// Forward-auth's answer for `GET uri`, as a proxy asks it. Both header families carry the same
 /// method and URI, so the answer does not depend on which one the server trusts.
 async fn ask(app: &TestApp, token: &str, uri: &str) -> StatusCode {
-    app.anonymous(Method::GET, "/auth/forward")
-        .header("X-Original-Method", "GET")
-        .header("X-Original-URI", uri)
-        .header("X-Forwarded-Method", "GET")
-        .header("X-Forwarded-Uri", uri)
-        .header("Authorization", format!("Bearer {token}"))
-        .send()
-        .await
-        .expect("send")
-        .status()
+    fetch(
+        app.anonymous(Method::GET, "/auth/forward")
+            .header("X-Original-Method", "GET")
+            .header("X-Original-URI", uri)
+            .header("X-Forwarded-Method", "GET")
+            .header("X-Forwarded-Uri", uri)
+            .header("Authorization", format!("Bearer {token}")),
+    )
+    .await
+    .status()
 }
 
 #[tokio::test]

@@ -3,7 +3,9 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{OWNER_PASSWORD, TestApp, WebClient, assert_error, backend_tests, send};
+use crate::helpers::{
+    OWNER_PASSWORD, TestApp, WebClient, assert_error, backend_tests, fetch, send, strings,
+};
 
 backend_tests!(
     member_limited_to_one_device_cannot_put_an_api_user_in_an_admin_team,
@@ -63,22 +65,21 @@ async fn role(app: &TestApp, name: &str, permissions: &[&str]) {
     .await;
 }
 
+/// A team in acme, created by the owner.
+async fn team(app: &TestApp, body: Value) {
+    owner_ok(app, Method::POST, TEAMS, body).await;
+}
+
+/// Caps acme's token lifetimes at `days`, as the owner.
+async fn cap_token_lifetime(app: &TestApp, days: u32) {
+    let cap = json!({"max_token_lifetime_days": days});
+    owner_ok(app, Method::PATCH, "/api/v1/workspaces/acme", cap).await;
+}
+
 /// The attacker: an API user whose role has `permissions`, limited to `device:abc`.
 async fn limited_member(app: &TestApp, permissions: &[&str]) -> String {
     role(app, "lead", permissions).await;
     api_user(app, "lead", &["lead"], &["device:abc"]).await.1
-}
-
-/// What `/api/v1/verify` says about `token` asking `permission` in acme.
-async fn verify_code(app: &TestApp, token: &str, permission: &str) -> String {
-    let (status, body) = send(app.anonymous(Method::POST, "/api/v1/verify").json(&json!({
-        "token": token,
-        "workspace": "acme",
-        "permission": permission,
-    })))
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["code"].as_str().expect("code").to_owned()
 }
 
 fn assert_forbidden(got: &(StatusCode, Value)) {
@@ -87,13 +88,7 @@ fn assert_forbidden(got: &(StatusCode, Value)) {
 
 async fn member_limited_to_one_device_cannot_put_an_api_user_in_an_admin_team(app: TestApp) {
     let lead = limited_member(&app, &["api_users:manage", "devices:read"]).await;
-    owner_ok(
-        &app,
-        Method::POST,
-        TEAMS,
-        json!({"name": "admins", "roles": ["admin"]}),
-    )
-    .await;
+    team(&app, json!({"name": "admins", "roles": ["admin"]})).await;
     let attack = send(app.with_token(&lead, Method::POST, API_USERS).json(&json!({
         "name": "cbot3", "roles": [], "grants": ["device:abc"], "teams": ["admins"],
     })))
@@ -101,13 +96,7 @@ async fn member_limited_to_one_device_cannot_put_an_api_user_in_an_admin_team(ap
     assert_forbidden(&attack);
     // A team that gives only what the caller holds on the API user's resources is fine.
     role(&app, "reader", &["devices:read"]).await;
-    owner_ok(
-        &app,
-        Method::POST,
-        TEAMS,
-        json!({"name": "readers", "roles": ["reader"]}),
-    )
-    .await;
+    team(&app, json!({"name": "readers", "roles": ["reader"]})).await;
     let (status, body) = send(app.with_token(&lead, Method::POST, API_USERS).json(&json!({
         "name": "cbot4", "grants": ["device:abc"], "teams": ["readers"],
     })))
@@ -118,22 +107,12 @@ async fn member_limited_to_one_device_cannot_put_an_api_user_in_an_admin_team(ap
 
 async fn member_limited_to_one_device_cannot_move_an_api_user_into_an_admin_team(app: TestApp) {
     let lead = limited_member(&app, &["api_users:manage", "devices:read"]).await;
-    owner_ok(
-        &app,
-        Method::POST,
-        TEAMS,
-        json!({"name": "wide", "roles": ["admin"]}),
-    )
-    .await;
-    let (status, created) = send(app.with_token(&lead, Method::POST, API_USERS).json(&json!({
-        "name": "cbot", "grants": ["device:abc"],
-    })))
-    .await;
+    team(&app, json!({"name": "wide", "roles": ["admin"]})).await;
+    let cbot = json!({"name": "cbot", "grants": ["device:abc"]});
+    let (status, created) = app.call(&lead, Method::POST, API_USERS, cbot).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    let bot = created["token"]["token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let bot = created["token"]["token"].as_str().expect("token");
+    let bot = bot.to_owned();
     app.remember(&bot);
     let id = created["id"].as_str().expect("id");
     let attack = send(
@@ -142,51 +121,30 @@ async fn member_limited_to_one_device_cannot_move_an_api_user_into_an_admin_team
     )
     .await;
     assert_forbidden(&attack);
-    assert_eq!(
-        verify_code(&app, &bot, "workspace:manage").await,
-        "forbidden"
-    );
+    assert_eq!(app.verify_code(&bot, "workspace:manage").await, "forbidden");
 }
 
 async fn member_limited_to_one_device_cannot_put_an_api_user_in_an_admin_team_through_graphql(
     app: TestApp,
 ) {
     let lead = limited_member(&app, &["api_users:manage", "devices:read"]).await;
-    owner_ok(
-        &app,
-        Method::POST,
-        TEAMS,
-        json!({"name": "admins", "roles": ["admin"]}),
-    )
-    .await;
+    team(&app, json!({"name": "admins", "roles": ["admin"]})).await;
     let create = "mutation { createApiUser(workspace: \"acme\", name: \"cbot3\", grants: [\"device:abc\"], teams: [\"admins\"]) { apiUser { id } token { secret } } }";
-    let (status, body) = send(
-        app.with_token(&lead, Method::POST, "/graphql")
-            .json(&json!({"query": create})),
-    )
-    .await;
+    let (status, body) = app.graphql(Some(&lead), create, Value::Null).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         body["errors"][0]["extensions"]["code"], "FORBIDDEN",
         "{body}"
     );
     // Nor by moving one in afterwards.
-    let (status, body) = send(
-        app.with_token(&lead, Method::POST, "/graphql").json(&json!({
-            "query": "mutation { createApiUser(workspace: \"acme\", name: \"cbot4\", grants: [\"device:abc\"]) { apiUser { id } token { secret } } }"
-        })),
-    )
-    .await;
+    let create = "mutation { createApiUser(workspace: \"acme\", name: \"cbot4\", grants: [\"device:abc\"]) { apiUser { id } token { secret } } }";
+    let (status, body) = app.graphql(Some(&lead), create, Value::Null).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let created = &body["data"]["createApiUser"];
     app.remember(created["token"]["secret"].as_str().expect("secret"));
-    let (status, body) = send(
-        app.with_token(&lead, Method::POST, "/graphql").json(&json!({
-            "query": "mutation($id: UUID!) { updateApiUser(workspace: \"acme\", id: $id, teams: [\"admins\"]) { id } }",
-            "variables": {"id": created["apiUser"]["id"]},
-        })),
-    )
-    .await;
+    let update = "mutation($id: UUID!) { updateApiUser(workspace: \"acme\", id: $id, teams: [\"admins\"]) { id } }";
+    let variables = json!({"id": created["apiUser"]["id"]});
+    let (status, body) = app.graphql(Some(&lead), update, variables).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         body["errors"][0]["extensions"]["code"], "FORBIDDEN",
@@ -199,13 +157,7 @@ async fn team_manager_cannot_widen_an_admins_reach_by_adding_them_to_a_team(app:
     role(&app, "crew", &["teams:manage", "devices:read"]).await;
     let (_, manager) = api_user(&app, "manager", &["crew"], &[]).await;
     let (ops, ops_token) = api_user(&app, "ops", &["admin"], &["device:abc"]).await;
-    owner_ok(
-        &app,
-        Method::POST,
-        TEAMS,
-        json!({"name": "fleet", "grants": ["device:*"]}),
-    )
-    .await;
+    team(&app, json!({"name": "fleet", "grants": ["device:*"]})).await;
     let attack = send(app.with_token(
         &manager,
         Method::PUT,
@@ -263,7 +215,7 @@ async fn member_limited_to_one_device_cannot_add_management_to_a_role_held_by_a_
     .await;
     assert_forbidden(&attack);
     assert_eq!(
-        verify_code(&app, &holder, "api_users:manage").await,
+        app.verify_code(&holder, "api_users:manage").await,
         "forbidden"
     );
     // Held only by a member within the editor's reach, the same edit is allowed.
@@ -283,10 +235,8 @@ async fn member_limited_to_one_device_cannot_add_management_to_a_role_held_throu
     let lead = limited_member(&app, &["roles:manage", "members:manage", "devices:read"]).await;
     role(&app, "plain", &["devices:read"]).await;
     let (holder, _) = api_user(&app, "holder", &[], &[]).await;
-    owner_ok(
+    team(
         &app,
-        Method::POST,
-        TEAMS,
         json!({"name": "crew", "roles": ["plain"], "members": [holder]}),
     )
     .await;
@@ -299,13 +249,7 @@ async fn member_limited_to_one_device_cannot_add_management_to_a_role_held_throu
 }
 
 async fn api_user_cannot_give_its_own_token_a_lifetime_beyond_the_workspace_cap(app: TestApp) {
-    owner_ok(
-        &app,
-        Method::PATCH,
-        "/api/v1/workspaces/acme",
-        json!({"max_token_lifetime_days": 1}),
-    )
-    .await;
+    cap_token_lifetime(&app, 1).await;
     let (_, bot) = api_user(&app, "bot", &["viewer"], &[]).await;
     for body in [
         json!({"name": "c4"}),
@@ -338,13 +282,7 @@ async fn token_made_before_the_workspace_cap_cannot_be_renewed_by_rotation(app: 
     .await;
     assert_eq!(status, StatusCode::CREATED, "{forever}");
     app.remember(forever["token"].as_str().expect("token"));
-    owner_ok(
-        &app,
-        Method::PATCH,
-        "/api/v1/workspaces/acme",
-        json!({"max_token_lifetime_days": 1}),
-    )
-    .await;
+    cap_token_lifetime(&app, 1).await;
     let id = forever["id"].as_str().expect("id");
     let got =
         send(app.with_token(&bot, Method::POST, &format!("/api/v1/tokens/{id}/rotate"))).await;
@@ -398,45 +336,27 @@ async fn look_alike_emails_cannot_make_a_second_account(app: TestApp) {
     .await;
     assert_error(&cyrillic, StatusCode::BAD_REQUEST, "invalid_input");
     let (_, users) = send(app.as_owner(Method::GET, "/api/v1/admin/users")).await;
-    let emails: Vec<&str> = users["users"]
-        .as_array()
-        .expect("users")
-        .iter()
-        .filter_map(|u| u["email"].as_str())
-        .collect();
+    let emails = strings(&users["users"], "email");
     assert!(emails.iter().all(|e| e.is_ascii()), "{emails:?}");
     assert_eq!(emails.iter().filter(|e| **e == "a@example.com").count(), 1);
 }
 
 async fn instance_admin_token_in_the_url_is_refused_on_the_instance_audit_log(app: TestApp) {
-    let in_url = send(app.anonymous(
-        Method::GET,
-        &format!(
-            "/api/v1/admin/audit?format=csv&api_token={}",
-            app.owner.token
-        ),
-    ))
-    .await;
+    let owner_in_url = format!(
+        "/api/v1/admin/audit?format=csv&api_token={}",
+        app.owner.token
+    );
+    let in_url = send(app.anonymous(Method::GET, &owner_in_url)).await;
     assert_error(&in_url, StatusCode::BAD_REQUEST, "query_token_not_allowed");
     // The CSV export works with the token in a header.
-    let csv = app
-        .as_owner(Method::GET, "/api/v1/admin/audit?format=csv")
-        .send()
-        .await
-        .expect("request");
+    let csv = fetch(app.as_owner(Method::GET, "/api/v1/admin/audit?format=csv")).await;
     assert_eq!(csv.status(), StatusCode::OK);
     // A workspace's export keeps accepting `api_token`.
-    let workspace = app
-        .anonymous(
-            Method::GET,
-            &format!(
-                "/api/v1/workspaces/acme/audit?format=csv&api_token={}",
-                app.owner.token
-            ),
-        )
-        .send()
-        .await
-        .expect("request");
+    let workspace_in_url = format!(
+        "/api/v1/workspaces/acme/audit?format=csv&api_token={}",
+        app.owner.token
+    );
+    let workspace = fetch(app.anonymous(Method::GET, &workspace_in_url)).await;
     assert_eq!(workspace.status(), StatusCode::OK);
 }
 

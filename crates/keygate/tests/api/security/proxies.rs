@@ -10,17 +10,20 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use keygate::config::ForwardAuthHeaders;
 use keygate_domain::route::RouteRule;
+use keygate_testkit::proxy::{
+    Proxy, find_binary, free_port, nginx_auth_request_site, replaced, start_nginx,
+};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, assert_error, backend_tests, send, spawn_app_with};
+use crate::helpers::{
+    Backend, TestApp, assert_error, backend_tests, route_rule, send, spawn_app_with,
+};
 
 /// The attack of the issue: an anonymous `DELETE`...
 const DELETE_PATH: &str = "/w/acme/devices/abc/measurements";
@@ -39,14 +42,7 @@ fn rule(
     resource: &str,
     workspace: &str,
 ) -> RouteRule {
-    RouteRule {
-        methods: methods.iter().map(|m| (*m).to_owned()).collect(),
-        path: path.into(),
-        permission: permission.into(),
-        resource: Some(resource.into()),
-        workspace: workspace.into(),
-        query_token: false,
-    }
+    route_rule(methods, path, permission, Some(resource), workspace)
 }
 
 fn rules() -> Vec<RouteRule> {
@@ -106,19 +102,8 @@ async fn spawn_x_forwarded(backend: Backend) -> Option<TestApp> {
 
 /// Mallory signs up with workspace `mallory`: her personal token.
 async fn mallory(app: &TestApp) -> String {
-    let (status, created) = send(app.anonymous(Method::POST, "/api/v1/signup").json(&json!({
-        "email": "mallory@example.com",
-        "password": "mallory's long password",
-        "workspace": "mallory",
-    })))
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let token = created["personal_token"]["token"]
-        .as_str()
-        .expect("personal token")
-        .to_owned();
-    app.remember(&token);
-    token
+    app.sign_up("mallory@example.com", "mallory's long password", "mallory")
+        .await
 }
 
 async fn workspace_id(app: &TestApp, token: &str, slug: &str) -> String {
@@ -195,6 +180,39 @@ fn caddy_sets(method: &str, uri: &str) -> Vec<(&'static str, String)> {
     forged_forwarded(method, uri)
 }
 
+/// The header family a proxy sets, and the other one, which a client behind it forges.
+struct Behind {
+    sets: fn(&str, &str) -> Vec<(&'static str, String)>,
+    forged: fn(&str, &str) -> Vec<(&'static str, String)>,
+}
+
+/// Behind nginx (`X-Original-*`), a client forges `X-Forwarded-*`.
+const NGINX: Behind = Behind {
+    sets: nginx_sets,
+    forged: forged_forwarded,
+};
+
+/// Behind Caddy or Traefik (`X-Forwarded-*`), a client forges `X-Original-*`.
+const CADDY: Behind = Behind {
+    sets: caddy_sets,
+    forged: forged_original,
+};
+
+impl Behind {
+    /// `/auth/forward` asked as the proxy asks for `real` (method, URI), by a client that forged
+    /// the other family naming `claimed`.
+    async fn ask(
+        &self,
+        app: &TestApp,
+        real: (&str, &str),
+        claimed: (&str, &str),
+        token: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let client = (self.forged)(claimed.0, claimed.1);
+        ask(app, &(self.sets)(real.0, real.1), &client, token).await
+    }
+}
+
 backend_tests!(using super::spawn_default:
     client_naming_a_public_get_in_the_other_header_family_cannot_delete_anonymously,
     mallory_naming_her_own_workspace_in_the_other_header_family_cannot_reach_acme_files,
@@ -216,26 +234,18 @@ async fn client_naming_a_public_get_in_the_other_header_family_cannot_delete_ano
     let got = ask(&app, &nginx_sets("DELETE", DELETE_PATH), &[], None).await;
     assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
     // Behind nginx (X-Original-* set), with forged X-Forwarded-*: the two disagree.
-    let got = ask(
-        &app,
-        &nginx_sets("DELETE", DELETE_PATH),
-        &forged_forwarded("GET", PUBLIC_PATH),
-        None,
-    )
-    .await;
+    let got = NGINX
+        .ask(&app, ("DELETE", DELETE_PATH), ("GET", PUBLIC_PATH), None)
+        .await;
     assert_error(&got, StatusCode::BAD_REQUEST, "conflicting_forward_headers");
     // Only the URI forged, or only the method: still two different requests.
     let uri_only = vec![("X-Forwarded-Uri", PUBLIC_PATH.to_owned())];
     let got = ask(&app, &nginx_sets("DELETE", DELETE_PATH), &uri_only, None).await;
     assert_error(&got, StatusCode::BAD_REQUEST, "conflicting_forward_headers");
     // Behind Caddy or Traefik (X-Forwarded-* set), with forged X-Original-*.
-    let got = ask(
-        &app,
-        &caddy_sets("DELETE", DELETE_PATH),
-        &forged_original("GET", PUBLIC_PATH),
-        None,
-    )
-    .await;
+    let got = CADDY
+        .ask(&app, ("DELETE", DELETE_PATH), ("GET", PUBLIC_PATH), None)
+        .await;
     assert_error(&got, StatusCode::BAD_REQUEST, "conflicting_forward_headers");
     // A proxy that sets only the URI, and the request's own method standing in: a forged
     // method alone names half a request.
@@ -265,17 +275,15 @@ async fn mallory_naming_her_own_workspace_in_the_other_header_family_cannot_reac
     let got = ask(&app, &nginx_sets("GET", ACME_FILE), &[], Some(&token)).await;
     assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
     // Forged: acme's file, named as hers in the family the proxy does not set.
-    for (proxy, client) in [
-        (
-            nginx_sets("GET", ACME_FILE),
-            forged_forwarded("GET", MALLORY_FILE),
-        ),
-        (
-            caddy_sets("GET", ACME_FILE),
-            forged_original("GET", MALLORY_FILE),
-        ),
+    let mallorys = Some(token.as_str());
+    for got in [
+        NGINX
+            .ask(&app, ("GET", ACME_FILE), ("GET", MALLORY_FILE), mallorys)
+            .await,
+        CADDY
+            .ask(&app, ("GET", ACME_FILE), ("GET", MALLORY_FILE), mallorys)
+            .await,
     ] {
-        let got = ask(&app, &proxy, &client, Some(&token)).await;
         assert_error(&got, StatusCode::BAD_REQUEST, "conflicting_forward_headers");
     }
 }
@@ -303,30 +311,19 @@ async fn client_forging_x_forwarded_headers_is_ignored_where_x_original_is_confi
 ) {
     let token = mallory(&app).await;
     // Judged by X-Original-* alone: refused as what it is, not as a conflict.
-    let got = ask(
-        &app,
-        &nginx_sets("DELETE", DELETE_PATH),
-        &forged_forwarded("GET", PUBLIC_PATH),
-        None,
-    )
-    .await;
+    let got = NGINX
+        .ask(&app, ("DELETE", DELETE_PATH), ("GET", PUBLIC_PATH), None)
+        .await;
     assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
-    let got = ask(
-        &app,
-        &nginx_sets("GET", ACME_FILE),
-        &forged_forwarded("GET", MALLORY_FILE),
-        Some(&token),
-    )
-    .await;
+    let mallorys = Some(token.as_str());
+    let got = NGINX
+        .ask(&app, ("GET", ACME_FILE), ("GET", MALLORY_FILE), mallorys)
+        .await;
     assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
     // And the other way round, the configured family's answer stands.
-    let got = ask(
-        &app,
-        &nginx_sets("GET", PUBLIC_PATH),
-        &forged_forwarded("DELETE", DELETE_PATH),
-        None,
-    )
-    .await;
+    let got = NGINX
+        .ask(&app, ("GET", PUBLIC_PATH), ("DELETE", DELETE_PATH), None)
+        .await;
     assert_eq!(got.0, StatusCode::OK, "{}", got.1);
     // Without the configured family, the other one never stands in.
     let got = ask(&app, &caddy_sets("GET", PUBLIC_PATH), &[], None).await;
@@ -337,22 +334,18 @@ async fn client_forging_x_original_headers_is_ignored_where_x_forwarded_is_confi
     app: TestApp,
 ) {
     let token = mallory(&app).await;
-    let got = ask(
-        &app,
-        &caddy_sets("DELETE", DELETE_PATH),
-        &forged_original("GET", PUBLIC_PATH),
-        None,
-    )
-    .await;
-    assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
-    let got = ask(
-        &app,
-        &caddy_sets("GET", ACME_FILE),
-        &forged_original("GET", MALLORY_FILE),
-        Some(&token),
-    )
-    .await;
-    assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+    // Judged by X-Forwarded-* alone.
+    for (real, claimed, token) in [
+        (("DELETE", DELETE_PATH), ("GET", PUBLIC_PATH), None),
+        (
+            ("GET", ACME_FILE),
+            ("GET", MALLORY_FILE),
+            Some(token.as_str()),
+        ),
+    ] {
+        let got = CADDY.ask(&app, real, claimed, token).await;
+        assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+    }
     let got = ask(&app, &nginx_sets("GET", PUBLIC_PATH), &[], None).await;
     assert_error(&got, StatusCode::BAD_REQUEST, "invalid_request");
 }
@@ -414,61 +407,23 @@ fn seen(log: &Log) -> Vec<Seen> {
     log.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
+/// What reached the upstream and matches `which`.
+fn seen_where(log: &Log, which: impl Fn(&Seen) -> bool) -> Vec<Seen> {
+    seen(log).into_iter().filter(|s| which(s)).collect()
 }
 
-fn find_binary(candidates: &[&'static str]) -> Option<&'static str> {
-    candidates.iter().copied().find(|p| Path::new(p).exists())
-}
-
-/// A proxy process, stopped when the test ends, passed or failed.
-struct Proxy {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-    log_file: PathBuf,
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Proxy {
-    /// Waits until the proxy accepts connections.
-    async fn ready(self) -> Self {
-        let started = Instant::now();
-        let address = self.base.trim_start_matches("http://").to_owned();
-        while tokio::net::TcpStream::connect(&address).await.is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(15),
-                "the proxy did not start: {}",
-                std::fs::read_to_string(&self.log_file).unwrap_or_default()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        self
-    }
-}
-
-/// `text` with `from` replaced by `to`, which must occur.
-fn replaced(text: &str, from: &str, to: &str) -> String {
-    assert!(
-        text.contains(from),
-        "the configuration no longer has {from:?}"
-    );
-    text.replace(from, to)
+/// The ways a client names `method uri` itself: in every header, or in one family.
+fn every_forgery(method: &str, uri: &str) -> [Vec<(&'static str, String)>; 3] {
+    [
+        forged(method, uri),
+        forged_forwarded(method, uri),
+        forged_original(method, uri),
+    ]
 }
 
 /// The first `lang` code block under the `## {section}` heading of docs/forward-auth.md.
 fn documented(section: &str, lang: &str) -> String {
-    let page = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/forward-auth.md");
+    let page = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/forward-auth.md");
     let text = std::fs::read_to_string(&page).expect("docs/forward-auth.md");
     let start = text
         .find(&format!("\n## {section}\n"))
@@ -496,63 +451,19 @@ fn documented_nginx(keygate: SocketAddr, upstream: SocketAddr, port: u16) -> Str
 /// nginx as docs/forward-auth.md showed it before: `X-Original-*` set, and the client's
 /// `X-Forwarded-Method/-Uri` passed on into the subrequest.
 fn nginx_setting_x_original_only(keygate: SocketAddr, upstream: SocketAddr, port: u16) -> String {
-    format!(
-        r#"server {{
-    listen 127.0.0.1:{port};
-    location = /_keygate {{
-        internal;
-        proxy_pass http://{keygate}/auth/forward;
-        proxy_pass_request_body off;
-        proxy_set_header Content-Length "";
-        proxy_set_header X-Original-Method $request_method;
-        proxy_set_header X-Original-URI $request_uri;
-    }}
-    location / {{
-        auth_request /_keygate;
-        auth_request_set $keygate_user $upstream_http_x_keygate_user;
-        auth_request_set $keygate_workspace $upstream_http_x_keygate_workspace;
-        auth_request_set $keygate_token_id $upstream_http_x_keygate_token_id;
-        proxy_set_header X-Keygate-User $keygate_user;
-        proxy_set_header X-Keygate-Workspace $keygate_workspace;
-        proxy_set_header X-Keygate-Token-Id $keygate_token_id;
-        proxy_pass http://{upstream};
-    }}
-}}"#
-    )
-}
-
-/// nginx with `site` (server blocks) in its `http` block, or `None` when not installed.
-async fn start_nginx(site: impl FnOnce(u16) -> String) -> Option<Proxy> {
-    let nginx = find_binary(&["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"])?;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
-    let d = dir.path().display();
-    let conf = format!(
-        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\n\
-         error_log {d}/error.log warn;\nevents {{ worker_connections 64; }}\n\
-         http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
-         fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
-         {}\n}}\n",
-        site(port)
-    );
-    let conf_path = dir.path().join("nginx.conf");
-    std::fs::write(&conf_path, conf).expect("write nginx.conf");
-    let child = Command::new(nginx)
-        .args(["-c", &conf_path.display().to_string(), "-p", &d.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start nginx");
-    let log_file = dir.path().join("error.log");
-    Some(
-        Proxy {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            _dir: dir,
-            log_file,
-        }
-        .ready()
-        .await,
+    nginx_auth_request_site(
+        port,
+        keygate,
+        upstream,
+        &[
+            "X-Original-Method $request_method",
+            "X-Original-URI $request_uri",
+        ],
+        &[
+            "X-Keygate-User",
+            "X-Keygate-Workspace",
+            "X-Keygate-Token-Id",
+        ],
     )
 }
 
@@ -580,7 +491,8 @@ async fn start_caddy(site: impl FnOnce(u16) -> String) -> Option<Proxy> {
     std::fs::write(&path, caddyfile).expect("write Caddyfile");
     let log_file = dir.path().join("caddy.log");
     let log = std::fs::File::create(&log_file).expect("caddy.log");
-    let child = Command::new(caddy)
+    let mut command = Command::new(caddy);
+    command
         .args(["run", "--config", &path.display().to_string()])
         .args(["--adapter", "caddyfile"])
         // Caddy keeps state under HOME and the XDG directories: the temp dir, not the user's.
@@ -588,19 +500,8 @@ async fn start_caddy(site: impl FnOnce(u16) -> String) -> Option<Proxy> {
         .env("XDG_DATA_HOME", dir.path())
         .env("XDG_CONFIG_HOME", dir.path())
         .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start caddy");
-    Some(
-        Proxy {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            _dir: dir,
-            log_file,
-        }
-        .ready()
-        .await,
-    )
+        .stderr(log);
+    Some(Proxy::start(&mut command, dir, port, log_file).await)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -610,9 +511,9 @@ enum Site {
     DocumentedCaddy,
 }
 
-/// Keygate (SQLite) with the scene, an upstream, and the proxy in front; `None` when the proxy
-/// is not installed.
-async fn through(site: Site, headers: ForwardAuthHeaders) -> Option<(TestApp, Proxy, Log)> {
+/// Keygate (SQLite) with the scene, an upstream, the proxy in front, and the case's name for
+/// messages; `None` when the proxy is not installed.
+async fn through(site: Site, headers: ForwardAuthHeaders) -> Option<(TestApp, Proxy, Log, String)> {
     let app = spawn_scene(Backend::Sqlite, headers)
         .await
         .expect("SQLite is always available");
@@ -635,7 +536,8 @@ async fn through(site: Site, headers: ForwardAuthHeaders) -> Option<(TestApp, Pr
         );
         return None;
     };
-    Some((app, proxy, log))
+    let case = format!("{site:?} with forward_auth_headers = {headers:?}");
+    Some((app, proxy, log, case))
 }
 
 const NGINX_CASES: [(Site, ForwardAuthHeaders); 4] = [
@@ -674,28 +576,20 @@ async fn call(
 /// The anonymous `DELETE` of the issue, forged as the public `GET` in every header a client can
 /// send: refused, and the upstream never sees it.
 async fn anonymous_delete_forged_as_public_get(site: Site, headers: ForwardAuthHeaders) {
-    let Some((_app, proxy, log)) = through(site, headers).await else {
+    let Some((_app, proxy, log, case)) = through(site, headers).await else {
         return;
     };
-    let case = format!("{site:?} with forward_auth_headers = {headers:?}");
     // The setup works: the public GET passes.
     assert_eq!(
         call(&proxy, Method::GET, PUBLIC_PATH, &[], None).await,
         StatusCode::OK,
         "{case}"
     );
-    for forgery in [
-        forged("GET", PUBLIC_PATH),
-        forged_forwarded("GET", PUBLIC_PATH),
-        forged_original("GET", PUBLIC_PATH),
-    ] {
+    for forgery in every_forgery("GET", PUBLIC_PATH) {
         let status = call(&proxy, Method::DELETE, DELETE_PATH, &forgery, None).await;
         assert!(!status.is_success(), "{case}: {status} for {forgery:?}");
     }
-    let reached: Vec<Seen> = seen(&log)
-        .into_iter()
-        .filter(|s| s.method == "DELETE")
-        .collect();
+    let reached = seen_where(&log, |s| s.method == "DELETE");
     assert!(
         reached.is_empty(),
         "{case}: the DELETE reached the upstream: {reached:?}"
@@ -705,28 +599,20 @@ async fn anonymous_delete_forged_as_public_get(site: Site, headers: ForwardAuthH
 
 /// Mallory's token on acme's file, forged as her own file.
 async fn mallory_token_forged_as_her_own_workspace(site: Site, headers: ForwardAuthHeaders) {
-    let Some((app, proxy, log)) = through(site, headers).await else {
+    let Some((app, proxy, log, case)) = through(site, headers).await else {
         return;
     };
-    let case = format!("{site:?} with forward_auth_headers = {headers:?}");
     let token = mallory(&app).await;
     assert_eq!(
         call(&proxy, Method::GET, MALLORY_FILE, &[], Some(&token)).await,
         StatusCode::OK,
         "{case}: her own files"
     );
-    for forgery in [
-        forged("GET", MALLORY_FILE),
-        forged_forwarded("GET", MALLORY_FILE),
-        forged_original("GET", MALLORY_FILE),
-    ] {
+    for forgery in every_forgery("GET", MALLORY_FILE) {
         let status = call(&proxy, Method::GET, ACME_FILE, &forgery, Some(&token)).await;
         assert!(!status.is_success(), "{case}: {status} for {forgery:?}");
     }
-    let reached: Vec<Seen> = seen(&log)
-        .into_iter()
-        .filter(|s| s.uri.starts_with("/w/acme/"))
-        .collect();
+    let reached = seen_where(&log, |s| s.uri.starts_with("/w/acme/"));
     assert!(
         reached.is_empty(),
         "{case}: acme's file reached: {reached:?}"
@@ -737,10 +623,9 @@ async fn mallory_token_forged_as_her_own_workspace(site: Site, headers: ForwardA
 /// Forged `X-Keygate-*` (and every other forwarding header) on allowed requests: the upstream
 /// sees Keygate's answer, never the client's values.
 async fn forged_x_keygate_headers_reach_the_upstream(site: Site, headers: ForwardAuthHeaders) {
-    let Some((app, proxy, log)) = through(site, headers).await else {
+    let Some((app, proxy, log, case)) = through(site, headers).await else {
         return;
     };
-    let case = format!("{site:?} with forward_auth_headers = {headers:?}");
     let token = mallory(&app).await;
     let acme = workspace_id(&app, &app.owner.token, "acme").await;
     let mallory_ws = workspace_id(&app, &token, "mallory").await;
@@ -795,44 +680,31 @@ async fn forged_x_keygate_headers_reach_the_upstream(site: Site, headers: Forwar
     drop(proxy);
 }
 
-#[tokio::test]
-async fn client_forging_proxy_headers_through_nginx_cannot_delete_anonymously() {
-    for (site, headers) in NGINX_CASES {
-        anonymous_delete_forged_as_public_get(site, headers).await;
-    }
+/// `#[tokio::test]`s that run a check through every case of a proxy: `name: CASES => check`.
+macro_rules! through_proxies {
+    ($($name:ident: $cases:ident => $check:ident,)*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                for (site, headers) in $cases {
+                    $check(site, headers).await;
+                }
+            }
+        )*
+    };
 }
 
-#[tokio::test]
-async fn client_forging_proxy_headers_through_nginx_cannot_take_a_mallory_token_to_acme_files() {
-    for (site, headers) in NGINX_CASES {
-        mallory_token_forged_as_her_own_workspace(site, headers).await;
-    }
-}
-
-#[tokio::test]
-async fn client_forging_x_keygate_headers_through_nginx_cannot_fool_the_upstream() {
-    for (site, headers) in NGINX_CASES {
-        forged_x_keygate_headers_reach_the_upstream(site, headers).await;
-    }
-}
-
-#[tokio::test]
-async fn client_forging_proxy_headers_through_caddy_cannot_delete_anonymously() {
-    for (site, headers) in CADDY_CASES {
-        anonymous_delete_forged_as_public_get(site, headers).await;
-    }
-}
-
-#[tokio::test]
-async fn client_forging_proxy_headers_through_caddy_cannot_take_a_mallory_token_to_acme_files() {
-    for (site, headers) in CADDY_CASES {
-        mallory_token_forged_as_her_own_workspace(site, headers).await;
-    }
-}
-
-#[tokio::test]
-async fn client_forging_x_keygate_headers_through_caddy_cannot_fool_the_upstream() {
-    for (site, headers) in CADDY_CASES {
-        forged_x_keygate_headers_reach_the_upstream(site, headers).await;
-    }
+through_proxies! {
+    client_forging_proxy_headers_through_nginx_cannot_delete_anonymously:
+        NGINX_CASES => anonymous_delete_forged_as_public_get,
+    client_forging_proxy_headers_through_nginx_cannot_take_a_mallory_token_to_acme_files:
+        NGINX_CASES => mallory_token_forged_as_her_own_workspace,
+    client_forging_x_keygate_headers_through_nginx_cannot_fool_the_upstream:
+        NGINX_CASES => forged_x_keygate_headers_reach_the_upstream,
+    client_forging_proxy_headers_through_caddy_cannot_delete_anonymously:
+        CADDY_CASES => anonymous_delete_forged_as_public_get,
+    client_forging_proxy_headers_through_caddy_cannot_take_a_mallory_token_to_acme_files:
+        CADDY_CASES => mallory_token_forged_as_her_own_workspace,
+    client_forging_x_keygate_headers_through_caddy_cannot_fool_the_upstream:
+        CADDY_CASES => forged_x_keygate_headers_reach_the_upstream,
 }
