@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use http::{HeaderMap, HeaderValue, header};
+use http::{HeaderMap, HeaderName, HeaderValue, header};
 
 /// The query parameter reserved for a token in a URL. Only endpoints that cannot be given
 /// headers (exports, hooks) accept it; every other one refuses a request that carries it, so a
@@ -14,8 +14,12 @@ pub const QUERY_TOKEN_PARAM: &str = "api_token";
 /// The `Authorization` schemes that carry a token, compared without regard to case.
 pub const AUTHORIZATION_SCHEMES: [&str; 2] = ["Token", "Bearer"];
 
-/// The other headers that carry a token (header names are case-insensitive).
-pub const API_KEY_HEADERS: [&str; 2] = ["api-key", "x-api-key"];
+/// The other headers that carry a token (header names are case-insensitive: `api-key` is also
+/// `API-KEY`).
+pub const API_KEY_HEADERS: [HeaderName; 2] = [
+    HeaderName::from_static("api-key"),
+    HeaderName::from_static("x-api-key"),
+];
 
 /// Why the token of a request cannot be read. Each is answered with 400 and [`code`](Self::code).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -74,7 +78,7 @@ pub fn presented_token<'a>(
         }
         add(Cow::Borrowed(credentials.trim()));
     }
-    for name in API_KEY_HEADERS {
+    for name in &API_KEY_HEADERS {
         for value in headers.get_all(name) {
             add(Cow::Borrowed(header_text(value)?.trim()));
         }
