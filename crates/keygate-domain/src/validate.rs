@@ -164,6 +164,11 @@ pub fn description(s: &str) -> Result<Option<String>, ValidationError> {
     bounded_text("description", s, 1000).map(Some)
 }
 
+/// A description that may be absent: absent, empty or blank all mean none.
+pub fn optional_description(s: Option<&str>) -> Result<Option<String>, ValidationError> {
+    Ok(s.map(description).transpose()?.flatten())
+}
+
 fn bounded_text(field: &'static str, s: &str, max: usize) -> Result<String, ValidationError> {
     let s = s.trim();
     if s.is_empty() {

@@ -255,6 +255,18 @@ impl Keygate {
         })
     }
 
+    /// The workspace as the caller manages it, when the caller holds `what` there.
+    pub(super) async fn managing(
+        &self,
+        actor: &Actor,
+        reference: &WorkspaceRef,
+        what: Manage,
+    ) -> ServiceResult<Managed> {
+        let managed = self.managed(actor, reference).await?;
+        managed.require(what)?;
+        Ok(managed)
+    }
+
     /// Roles of the workspace by name; an unknown name is a 400 naming it, and `public` cannot be
     /// assigned to anyone.
     pub(super) async fn roles_named(

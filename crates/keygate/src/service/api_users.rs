@@ -8,7 +8,7 @@ use keygate_store::{MemberPatch, NewMembership, NewToken, NewUser, UserPatch};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::access::{Managed, parse_grants, parse_permissions, rights_with};
+use super::access::{parse_grants, parse_permissions, rights_with};
 use super::tokens::{NewTokenRequest, default_expiry, within_lifetime};
 use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target, WorkspaceRef};
 
@@ -56,18 +56,12 @@ impl Keygate {
             .unwrap_or_else(Rights::none))
     }
 
-    async fn managed_api_users(&self, actor: &Actor, ws: &WorkspaceRef) -> ServiceResult<Managed> {
-        let managed = self.managed(actor, ws).await?;
-        managed.require(Manage::ApiUsers)?;
-        Ok(managed)
-    }
-
     pub async fn list_api_users(
         &self,
         actor: &Actor,
         ws: &WorkspaceRef,
     ) -> ServiceResult<Vec<Member>> {
-        let managed = self.managed_api_users(actor, ws).await?;
+        let managed = self.managing(actor, ws, Manage::ApiUsers).await?;
         Ok(self
             .store
             .members(managed.workspace.id, Some(UserKind::Api))
@@ -80,7 +74,7 @@ impl Keygate {
         ws: &WorkspaceRef,
         id: Uuid,
     ) -> ServiceResult<Member> {
-        let managed = self.managed_api_users(actor, ws).await?;
+        let managed = self.managing(actor, ws, Manage::ApiUsers).await?;
         self.api_user_in(managed.workspace.id, id).await
     }
 
@@ -90,15 +84,10 @@ impl Keygate {
         ws: &WorkspaceRef,
         req: ApiUserRequest,
     ) -> ServiceResult<CreatedApiUser> {
-        let managed = self.managed_api_users(actor, ws).await?;
+        let managed = self.managing(actor, ws, Manage::ApiUsers).await?;
         let workspace = managed.workspace.id;
         let name = validate::name("name", &req.name)?;
-        let description = req
-            .description
-            .as_deref()
-            .map(validate::description)
-            .transpose()?
-            .flatten();
+        let description = validate::optional_description(req.description.as_deref())?;
         let roles = self.roles_named(workspace, &req.roles).await?;
         require_no_owner(&roles)?;
         let grants = parse_grants(&req.grants)?;
@@ -166,7 +155,7 @@ impl Keygate {
         id: Uuid,
         req: ApiUserPatchRequest,
     ) -> ServiceResult<Member> {
-        let managed = self.managed_api_users(actor, ws).await?;
+        let managed = self.managing(actor, ws, Manage::ApiUsers).await?;
         let workspace = managed.workspace.id;
         let current = self.api_user_in(workspace, id).await?;
         let now = self.clock.now();
@@ -269,7 +258,7 @@ impl Keygate {
         ws: &WorkspaceRef,
         id: Uuid,
     ) -> ServiceResult<()> {
-        let managed = self.managed_api_users(actor, ws).await?;
+        let managed = self.managing(actor, ws, Manage::ApiUsers).await?;
         let workspace = managed.workspace.id;
         let api_user = self.api_user_in(workspace, id).await?;
         let audit = actor.audit(
@@ -291,7 +280,7 @@ impl Keygate {
         ws: &WorkspaceRef,
         id: Uuid,
     ) -> ServiceResult<Vec<Token>> {
-        let managed = self.managed_api_users(actor, ws).await?;
+        let managed = self.managing(actor, ws, Manage::ApiUsers).await?;
         let api_user = self.api_user_in(managed.workspace.id, id).await?;
         self.list_tokens(&api_user.user).await
     }
@@ -305,7 +294,7 @@ impl Keygate {
         id: Uuid,
         req: NewTokenRequest,
     ) -> ServiceResult<(Token, ClearToken)> {
-        let managed = self.managed_api_users(actor, ws).await?;
+        let managed = self.managing(actor, ws, Manage::ApiUsers).await?;
         let workspace = managed.workspace.id;
         let api_user = self.api_user_in(workspace, id).await?;
         let now = self.clock.now();
@@ -385,7 +374,7 @@ impl Keygate {
         id: Uuid,
         token_id: Uuid,
     ) -> ServiceResult<Token> {
-        let managed = self.managed_api_users(actor, ws).await?;
+        let managed = self.managing(actor, ws, Manage::ApiUsers).await?;
         let api_user = self.api_user_in(managed.workspace.id, id).await?;
         self.revoke_token_of(actor, &api_user.user, token_id, Some(managed.workspace.id))
             .await
@@ -398,7 +387,7 @@ impl Keygate {
         id: Uuid,
         token_id: Uuid,
     ) -> ServiceResult<(Token, ClearToken)> {
-        let managed = self.managed_api_users(actor, ws).await?;
+        let managed = self.managing(actor, ws, Manage::ApiUsers).await?;
         let workspace = managed.workspace.id;
         let api_user = self.api_user_in(workspace, id).await?;
         // Rotating hands the caller the token's rights: they must be grantable by the caller.

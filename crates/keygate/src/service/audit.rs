@@ -37,8 +37,7 @@ impl Keygate {
         ws: &WorkspaceRef,
         query: &AuditQuery,
     ) -> ServiceResult<AuditPage> {
-        let managed = self.managed(actor, ws).await?;
-        managed.require(Manage::Audit)?;
+        let managed = self.managing(actor, ws, Manage::Audit).await?;
         self.audit_page(Some(managed.workspace.id), query).await
     }
 

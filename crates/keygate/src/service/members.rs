@@ -110,8 +110,7 @@ impl Keygate {
         ws: &WorkspaceRef,
         req: InviteRequest,
     ) -> ServiceResult<Invited> {
-        let managed = self.managed(actor, ws).await?;
-        managed.require(Manage::Members)?;
+        let managed = self.managing(actor, ws, Manage::Members).await?;
         self.invites
             .take(actor.user.id)
             .map_err(ServiceError::Throttled)?;
@@ -167,8 +166,7 @@ impl Keygate {
         user_id: Uuid,
         req: MemberPatchRequest,
     ) -> ServiceResult<Member> {
-        let managed = self.managed(actor, ws).await?;
-        managed.require(Manage::Members)?;
+        let managed = self.managing(actor, ws, Manage::Members).await?;
         let workspace = managed.workspace.id;
         let current = self.human_member(workspace, user_id).await?;
         let roles = match &req.roles {
@@ -285,8 +283,7 @@ impl Keygate {
         actor: &Actor,
         ws: &WorkspaceRef,
     ) -> ServiceResult<Vec<Invitation>> {
-        let managed = self.managed(actor, ws).await?;
-        managed.require(Manage::Members)?;
+        let managed = self.managing(actor, ws, Manage::Members).await?;
         Ok(self.store.invitations(managed.workspace.id).await?)
     }
 
@@ -296,8 +293,7 @@ impl Keygate {
         ws: &WorkspaceRef,
         id: Uuid,
     ) -> ServiceResult<()> {
-        let managed = self.managed(actor, ws).await?;
-        managed.require(Manage::Members)?;
+        let managed = self.managing(actor, ws, Manage::Members).await?;
         let workspace = managed.workspace.id;
         let audit = actor.audit(
             self.clock.now(),

@@ -64,8 +64,7 @@ impl Keygate {
         ws: &WorkspaceRef,
         req: RoleRequest,
     ) -> ServiceResult<Role> {
-        let managed = self.managed(actor, ws).await?;
-        managed.require(Manage::Roles)?;
+        let managed = self.managing(actor, ws, Manage::Roles).await?;
         let name = role_name(&req.name)?;
         if builtin_role::is_builtin(&name) {
             return Err(ServiceError::conflict(
@@ -73,12 +72,7 @@ impl Keygate {
                 format!("`{name}` is a built-in role"),
             ));
         }
-        let description = req
-            .description
-            .as_deref()
-            .map(validate::description)
-            .transpose()?
-            .flatten();
+        let description = validate::optional_description(req.description.as_deref())?;
         let permissions = parse_permissions(&req.permissions)?;
         managed.require_grantable(&permissions, &Resources::Only(Vec::new()))?;
         let now = self.clock.now();
@@ -109,8 +103,7 @@ impl Keygate {
         name: &str,
         req: RoleUpdateRequest,
     ) -> ServiceResult<Role> {
-        let managed = self.managed(actor, ws).await?;
-        managed.require(Manage::Roles)?;
+        let managed = self.managing(actor, ws, Manage::Roles).await?;
         let workspace = managed.workspace.id;
         let existing = self
             .store
@@ -237,8 +230,7 @@ impl Keygate {
         ws: &WorkspaceRef,
         name: &str,
     ) -> ServiceResult<()> {
-        let managed = self.managed(actor, ws).await?;
-        managed.require(Manage::Roles)?;
+        let managed = self.managing(actor, ws, Manage::Roles).await?;
         let workspace = managed.workspace.id;
         if builtin_role::is_builtin(name) {
             return Err(ServiceError::conflict(

@@ -194,16 +194,10 @@ impl Keygate {
         ws: &WorkspaceRef,
         req: TeamRequest,
     ) -> ServiceResult<Team> {
-        let managed = self.managed(actor, ws).await?;
-        managed.require(Manage::Teams)?;
+        let managed = self.managing(actor, ws, Manage::Teams).await?;
         let workspace = managed.workspace.id;
         let name = team_name(&req.name)?;
-        let description = req
-            .description
-            .as_deref()
-            .map(validate::description)
-            .transpose()?
-            .flatten();
+        let description = validate::optional_description(req.description.as_deref())?;
         let (roles, grants) = self.team_rights(&managed, &req.roles, &req.grants).await?;
         self.require_members(workspace, &req.members).await?;
         if self.find_team(workspace, &name).await.is_ok() {
@@ -254,8 +248,7 @@ impl Keygate {
         reference: &str,
         req: TeamPatchRequest,
     ) -> ServiceResult<Team> {
-        let managed = self.managed(actor, ws).await?;
-        managed.require(Manage::Teams)?;
+        let managed = self.managing(actor, ws, Manage::Teams).await?;
         let workspace = managed.workspace.id;
         let team = self.find_team(workspace, reference).await?;
         let name = req.name.as_deref().map(team_name).transpose()?;
@@ -351,8 +344,7 @@ impl Keygate {
         ws: &WorkspaceRef,
         reference: &str,
     ) -> ServiceResult<()> {
-        let managed = self.managed(actor, ws).await?;
-        managed.require(Manage::Teams)?;
+        let managed = self.managing(actor, ws, Manage::Teams).await?;
         let workspace = managed.workspace.id;
         let team = self.find_team(workspace, reference).await?;
         let audit = actor.audit(

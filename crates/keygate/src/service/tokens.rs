@@ -180,12 +180,7 @@ impl Keygate {
             .as_deref()
             .map(|n| validate::name("name", n))
             .transpose()?;
-        let description = req
-            .description
-            .as_deref()
-            .map(validate::description)
-            .transpose()?
-            .flatten();
+        let description = validate::optional_description(req.description.as_deref())?;
         Ok(TokenSettings {
             name,
             description,

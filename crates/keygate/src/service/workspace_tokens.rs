@@ -45,8 +45,7 @@ impl Keygate {
         actor: &Actor,
         ws: &WorkspaceRef,
     ) -> ServiceResult<Vec<OwnedToken>> {
-        let managed = self.managed(actor, ws).await?;
-        managed.require(Manage::Tokens)?;
+        let managed = self.managing(actor, ws, Manage::Tokens).await?;
         self.owned_tokens(managed.workspace.id).await
     }
 
@@ -56,8 +55,7 @@ impl Keygate {
         ws: &WorkspaceRef,
         id: Uuid,
     ) -> ServiceResult<Token> {
-        let managed = self.managed(actor, ws).await?;
-        managed.require(Manage::Tokens)?;
+        let managed = self.managing(actor, ws, Manage::Tokens).await?;
         let workspace = managed.workspace.id;
         let owned = self
             .owned_tokens(workspace)

@@ -115,8 +115,7 @@ impl Keygate {
         reference: &WorkspaceRef,
         req: WorkspacePatchRequest,
     ) -> ServiceResult<Membership> {
-        let managed = self.managed(actor, reference).await?;
-        managed.require(Manage::Workspace)?;
+        let managed = self.managing(actor, reference, Manage::Workspace).await?;
         let patch = WorkspacePatch {
             slug: req.slug.as_deref().map(Slug::parse).transpose()?,
             name: req
@@ -159,8 +158,9 @@ impl Keygate {
         actor: &Actor,
         reference: &WorkspaceRef,
     ) -> ServiceResult<()> {
-        let managed = self.managed(actor, reference).await?;
-        managed.require(Manage::WorkspaceDelete)?;
+        let managed = self
+            .managing(actor, reference, Manage::WorkspaceDelete)
+            .await?;
         if !managed.is_owner {
             return Err(ServiceError::Forbidden {
                 missing: Some(Manage::WorkspaceDelete.into()),
