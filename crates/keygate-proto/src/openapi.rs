@@ -17,21 +17,3 @@ pub enum UserKind {
     /// A service account.
     Api,
 }
-
-/// The outcome of a decision: `ok`, or why not.
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum DecisionCode {
-    /// The answer is yes.
-    Ok,
-    /// The token is malformed, unknown, replaced, or its user disabled.
-    InvalidToken,
-    /// The token has expired.
-    TokenExpired,
-    /// The token has been revoked.
-    TokenRevoked,
-    /// The caller is not a member of the workspace, and the public role does not allow it.
-    NotAMember,
-    /// Something is missing: a permission or a resource.
-    Forbidden,
-}

@@ -49,7 +49,6 @@ pub struct VerifyAnswer {
     /// True only with `code: "ok"`.
     pub valid: bool,
     /// The class of the decision.
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::DecisionCode))]
     pub code: Code,
     /// With `forbidden`: the permission, or the resource, that is missing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -101,14 +100,14 @@ pub struct CheckAnswer {
     /// True only with `code: "ok"`.
     pub allowed: bool,
     /// The class of the decision.
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::DecisionCode))]
     pub code: Code,
     /// With `forbidden`: the permission, or the resource, that is missing.
     pub missing: Option<String>,
 }
 
-/// The class of a decision.
+/// The outcome of a decision: `ok`, or why not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = DecisionCode))]
 #[serde(rename_all = "snake_case")]
 pub enum Code {
     /// The answer is yes.
@@ -124,8 +123,9 @@ pub enum Code {
     NotAMember,
     /// The request is not allowed; the answer's `missing` says what is lacking.
     Forbidden,
-    /// A code this version does not know (from a newer Keygate); treated as a refusal.
-    #[serde(other)]
+    /// A code this version does not know (from a newer Keygate); treated as a refusal. Keygate
+    /// never writes it.
+    #[serde(other, skip_serializing)]
     Unknown,
 }
 

@@ -366,7 +366,7 @@ pub struct Unavailable(pub ErrorBody);
 // ---------------------------------------------------------------------------------------------
 // Schemas of domain types as they appear on the wire.
 
-pub use keygate_proto::openapi::{DecisionCode, Permission, UserKind};
+pub use keygate_proto::openapi::{Permission, UserKind};
 
 /// A resource pattern: `kind:id`, where the id may end in `*` (`device:abc`, `device:*`,
 /// `project:p1/*`); `*` alone is every resource.
