@@ -27,20 +27,10 @@ pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
-cat > "$work/keygate.toml" <<TOML
-bind = "127.0.0.1:${port}"
-database_url = "sqlite://${work}/keygate.db"
-
-[[route]]
-methods = ["GET"]
-path = "/w/{workspace}/devices/{device}"
-permission = "devices:read"
-resource = "device:{device}"
-workspace = "{workspace}"
-TOML
-token="$("$bin" --config "$work/keygate.toml" bootstrap --email load@example.com --workspace bench --json \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
+source scripts/bench-server.sh
+port="$(free_port)"
+bench_config "$work" "$port"
+token="$(bench_token "$bin" "$work")"
 if [ "$server" = reference ]; then
   valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out.%p" \
     target/release/reference "127.0.0.1:${port}" "$token" 2>"$work/serve.log" & pid=$!

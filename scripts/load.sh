@@ -25,23 +25,11 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+source scripts/bench-server.sh
 kg_port="$(free_port)"
 ref_port="$(free_port)"
-cat > "$work/keygate.toml" <<TOML
-bind = "127.0.0.1:${kg_port}"
-database_url = "sqlite://${work}/keygate.db"
-
-[[route]]
-methods = ["GET"]
-path = "/w/{workspace}/devices/{device}"
-permission = "devices:read"
-resource = "device:{device}"
-workspace = "{workspace}"
-TOML
-
-token="$("$bin" --config "$work/keygate.toml" bootstrap --email load@example.com --workspace bench --json \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
+bench_config "$work" "$kg_port"
+token="$(bench_token "$bin" "$work")"
 "$bin" --config "$work/keygate.toml" serve 2>"$work/serve.log" & pids+=($!)
 kg_pid=$!
 target/release/reference "127.0.0.1:${ref_port}" "$token" & pids+=($!)
