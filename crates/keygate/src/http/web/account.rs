@@ -3,14 +3,13 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::layout::Layout;
 use super::session::Signed;
-use super::views::{ShownOnce, TokenView};
-use super::{Form, WebResult, done};
+use super::views::{ShownOnce, TokenView, email};
+use super::{Form, WebResult, again, done};
 use crate::http::AppState;
 use crate::service::ServiceError;
 
@@ -33,12 +32,7 @@ async fn account_page(
     Ok(AccountPage {
         layout: Layout::signed(state, signed, "Account", "account", None).await?,
         display_name: signed.user.display_name.clone(),
-        email: signed
-            .user
-            .email
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default(),
+        email: email(&signed.user),
         profile_error,
         password_error,
     })
@@ -64,10 +58,9 @@ pub async fn profile(
         .await
     {
         Ok(_) => Ok(done("/account", "profile").into_response()),
-        Err(ServiceError::Invalid(e)) => {
-            let page = account_page(&state, &signed, Some(e.to_string()), None).await?;
-            Ok((StatusCode::BAD_REQUEST, page).into_response())
-        }
+        Err(ServiceError::Invalid(e)) => Ok(again(
+            account_page(&state, &signed, Some(e.to_string()), None).await?,
+        )),
         Err(e) => Err(e.into()),
     }
 }
@@ -85,14 +78,10 @@ pub async fn password(
     Form(form): Form<PasswordForm>,
 ) -> WebResult<Response> {
     if form.new_password != form.confirm_password {
-        let page = account_page(
-            &state,
-            &signed,
-            None,
-            Some("The new password and its confirmation differ.".into()),
-        )
-        .await?;
-        return Ok((StatusCode::BAD_REQUEST, page).into_response());
+        let differ = "The new password and its confirmation differ.".to_owned();
+        return Ok(again(
+            account_page(&state, &signed, None, Some(differ)).await?,
+        ));
     }
     match state
         .keygate
@@ -104,10 +93,9 @@ pub async fn password(
         .await
     {
         Ok(()) => Ok(done("/account", "password").into_response()),
-        Err(ServiceError::Invalid(e)) => {
-            let page = account_page(&state, &signed, None, Some(e.to_string())).await?;
-            Ok((StatusCode::BAD_REQUEST, page).into_response())
-        }
+        Err(ServiceError::Invalid(e)) => Ok(again(
+            account_page(&state, &signed, None, Some(e.to_string())).await?,
+        )),
         Err(e) => Err(e.into()),
     }
 }

@@ -3,28 +3,36 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
+use keygate_domain::Member;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::account::ShownOncePage;
 use super::layout::Layout;
-use super::members::{MemberRow, assignable};
-use super::session::Signed;
+use super::members::MemberRow;
+use super::request::WorkspaceRequest;
 use super::tokens::TokenForm;
-use super::views::{ShownOnce, TokenView};
-use super::{Form, WebResult, done, lines};
-use crate::http::AppState;
-use crate::service::{
-    ApiUserPatchRequest, ApiUserRequest, NewTokenRequest, ServiceError, WorkspaceRef,
-};
+use super::views::{ShownOnce, TokenView, tomorrow};
+use super::{Form, WebResult, again, done, lines, refused};
+use crate::service::{ApiUserPatchRequest, ApiUserRequest, NewTokenRequest, ServiceError};
 
 pub struct ApiUserRow {
     pub member: MemberRow,
     pub description: String,
     pub disabled: bool,
+}
+
+impl ApiUserRow {
+    fn new(m: &Member, me: Uuid) -> Self {
+        ApiUserRow {
+            member: MemberRow::new(m, me),
+            description: m.user.description.clone().unwrap_or_default(),
+            disabled: m.user.is_disabled(),
+        }
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -38,55 +46,27 @@ pub struct ApiUsersPage {
     error: Option<String>,
 }
 
-async fn list_page(
-    state: &AppState,
-    signed: &Signed,
-    ws: &str,
-    error: Option<String>,
-) -> WebResult<ApiUsersPage> {
-    let reference = WorkspaceRef::parse(ws);
-    let slug = state
-        .keygate
-        .workspace(signed, &reference)
-        .await?
-        .workspace
-        .slug
-        .to_string();
-    let api_users = state
-        .keygate
-        .list_api_users(signed, &reference)
+async fn list_page(req: &WorkspaceRequest, error: Option<String>) -> WebResult<ApiUsersPage> {
+    let slug = req.slug().await?;
+    let api_users = req
+        .keygate()
+        .list_api_users(&req.signed, &req.reference)
         .await?
         .iter()
-        .map(|m| ApiUserRow {
-            member: MemberRow::new(m, signed.user.id),
-            description: m.user.description.clone().unwrap_or_default(),
-            disabled: m.user.is_disabled(),
-        })
-        .collect();
-    let roles = assignable(&state.keygate.list_roles(signed, &reference).await?);
-    let teams = state
-        .keygate
-        .list_teams(signed, &reference)
-        .await?
-        .into_iter()
-        .map(|t| t.name)
+        .map(|m| ApiUserRow::new(m, req.signed.user.id))
         .collect();
     Ok(ApiUsersPage {
-        layout: Layout::signed(state, signed, "API users", "api-users", Some(&slug)).await?,
-        slug,
         api_users,
-        roles,
-        teams,
+        roles: req.assignable_roles().await?,
+        teams: req.team_names().await?,
         error,
+        layout: req.layout(&slug, "API users", "api-users").await?,
+        slug,
     })
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(ws): Path<String>,
-) -> WebResult<ApiUsersPage> {
-    list_page(&state, &signed, &ws, None).await
+pub async fn list(req: WorkspaceRequest) -> WebResult<ApiUsersPage> {
+    list_page(&req, None).await
 }
 
 #[derive(Deserialize)]
@@ -105,12 +85,19 @@ pub struct ApiUserForm {
     disabled: Option<String>,
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(ws): Path<String>,
-    Form(form): Form<ApiUserForm>,
-) -> WebResult<Response> {
+/// A secret for an API user, shown once on a page of the API users section.
+async fn shown_once(
+    req: &WorkspaceRequest,
+    title: &str,
+    shown: ShownOnce,
+) -> WebResult<ShownOncePage> {
+    Ok(ShownOncePage {
+        layout: req.layout(&req.ws, title, "api-users").await?,
+        shown,
+    })
+}
+
+pub async fn create(req: WorkspaceRequest, Form(form): Form<ApiUserForm>) -> WebResult<Response> {
     let description = form.description.trim().to_owned();
     let request = ApiUserRequest {
         name: form.name.trim().to_owned(),
@@ -119,42 +106,29 @@ pub async fn create(
         grants: lines(&form.grants),
         teams: form.teams,
     };
-    match state
-        .keygate
-        .create_api_user(&signed, &WorkspaceRef::parse(&ws), request)
+    match req
+        .keygate()
+        .create_api_user(&req.signed, &req.reference, request)
         .await
     {
         Ok(created) => {
-            let slug = ws.clone();
-            let page = ShownOncePage {
-                layout: Layout::signed(
-                    &state,
-                    &signed,
-                    "API user created",
-                    "api-users",
-                    Some(&slug),
-                )
-                .await?,
-                shown: ShownOnce {
-                    heading: format!("API user “{}” created", created.api_user.user.display_name),
-                    secret: created.clear.into_exposed(),
-                    detail: "This is its first token. Give it to the service that acts as this \
-                             API user."
-                        .into(),
-                    back: format!("/w/{slug}/api-users/{}", created.api_user.user.id),
-                },
+            let user = &created.api_user.user;
+            let shown = ShownOnce {
+                heading: format!("API user “{}” created", user.display_name),
+                secret: created.clear.into_exposed(),
+                detail: "This is its first token. Give it to the service that acts as this API \
+                         user."
+                    .into(),
+                back: format!("/w/{}/api-users/{}", req.ws, user.id),
             };
+            let page = shown_once(&req, "API user created", shown).await?;
             Ok((StatusCode::CREATED, page).into_response())
         }
-        Err(
-            e @ (ServiceError::Invalid(_)
-            | ServiceError::Conflict { .. }
-            | ServiceError::NotFound(_)),
-        ) => {
-            let page = list_page(&state, &signed, &ws, Some(e.to_string())).await?;
-            Ok((StatusCode::BAD_REQUEST, page).into_response())
+        // A role or team the form names that does not exist (any more).
+        Err(e @ ServiceError::NotFound(_)) => {
+            Ok(again(list_page(&req, Some(e.to_string())).await?))
         }
-        Err(e) => Err(e.into()),
+        Err(e) => refused(e, |error| list_page(&req, Some(error))).await,
     }
 }
 
@@ -179,75 +153,46 @@ impl ApiUserPage {
 }
 
 async fn show_page(
-    state: &AppState,
-    signed: &Signed,
-    ws: &str,
+    req: &WorkspaceRequest,
     id: Uuid,
     error: Option<String>,
 ) -> WebResult<ApiUserPage> {
-    let reference = WorkspaceRef::parse(ws);
-    let slug = state
-        .keygate
-        .workspace(signed, &reference)
-        .await?
-        .workspace
-        .slug
-        .to_string();
-    let m = state.keygate.api_user(signed, &reference, id).await?;
-    let now = state.keygate.clock().now();
-    let tokens = state
-        .keygate
-        .api_user_tokens(signed, &reference, id)
+    let slug = req.slug().await?;
+    let m = req
+        .keygate()
+        .api_user(&req.signed, &req.reference, id)
+        .await?;
+    let now = req.keygate().clock().now();
+    let tokens = req
+        .keygate()
+        .api_user_tokens(&req.signed, &req.reference, id)
         .await?
         .iter()
         .map(|t| TokenView::new(t, now, &|id| id.to_string()))
         .collect();
-    let roles = assignable(&state.keygate.list_roles(signed, &reference).await?);
-    let teams = state
-        .keygate
-        .list_teams(signed, &reference)
-        .await?
-        .into_iter()
-        .map(|t| t.name)
-        .collect();
     Ok(ApiUserPage {
-        layout: Layout::signed(
-            state,
-            signed,
-            &m.user.display_name,
-            "api-users",
-            Some(&slug),
-        )
-        .await?,
+        tokens,
+        roles: req.assignable_roles().await?,
+        teams: req.team_names().await?,
+        layout: req.layout(&slug, &m.user.display_name, "api-users").await?,
         slug,
         member_teams: m.teams.iter().map(|t| t.name.clone()).collect(),
-        api_user: ApiUserRow {
-            member: MemberRow::new(&m, signed.user.id),
-            description: m.user.description.clone().unwrap_or_default(),
-            disabled: m.user.is_disabled(),
-        },
-        tokens,
-        roles,
-        teams,
+        api_user: ApiUserRow::new(&m, req.signed.user.id),
         error,
-        tomorrow: (now + chrono::Duration::days(1))
-            .format("%Y-%m-%d")
-            .to_string(),
+        tomorrow: tomorrow(now),
     })
 }
 
 pub async fn show(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path((ws, id)): Path<(String, Uuid)>,
+    req: WorkspaceRequest,
+    Path((_, id)): Path<(String, Uuid)>,
 ) -> WebResult<ApiUserPage> {
-    show_page(&state, &signed, &ws, id, None).await
+    show_page(&req, id, None).await
 }
 
 pub async fn update(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path((ws, id)): Path<(String, Uuid)>,
+    req: WorkspaceRequest,
+    Path((_, id)): Path<(String, Uuid)>,
     Form(form): Form<ApiUserForm>,
 ) -> WebResult<Response> {
     let request = ApiUserPatchRequest {
@@ -258,36 +203,35 @@ pub async fn update(
         teams: Some(form.teams),
         disabled: Some(form.disabled.is_some()),
     };
-    match state
-        .keygate
-        .update_api_user(&signed, &WorkspaceRef::parse(&ws), id, request)
+    match req
+        .keygate()
+        .update_api_user(&req.signed, &req.reference, id, request)
         .await
     {
-        Ok(_) => Ok(done(&format!("/w/{ws}/api-users/{id}"), "api-user-saved").into_response()),
-        Err(e @ (ServiceError::Invalid(_) | ServiceError::Conflict { .. })) => {
-            let page = show_page(&state, &signed, &ws, id, Some(e.to_string())).await?;
-            Ok((StatusCode::BAD_REQUEST, page).into_response())
+        Ok(_) => {
+            let to = format!("/w/{}/api-users/{id}", req.ws);
+            Ok(done(&to, "api-user-saved").into_response())
         }
-        Err(e) => Err(e.into()),
+        Err(e) => refused(e, |error| show_page(&req, id, Some(error))).await,
     }
 }
 
 pub async fn delete(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path((ws, id)): Path<(String, Uuid)>,
-) -> WebResult<Response> {
-    state
-        .keygate
-        .delete_api_user(&signed, &WorkspaceRef::parse(&ws), id)
+    req: WorkspaceRequest,
+    Path((_, id)): Path<(String, Uuid)>,
+) -> WebResult<Redirect> {
+    req.keygate()
+        .delete_api_user(&req.signed, &req.reference, id)
         .await?;
-    Ok(done(&format!("/w/{ws}/api-users"), "api-user-deleted").into_response())
+    Ok(done(
+        &format!("/w/{}/api-users", req.ws),
+        "api-user-deleted",
+    ))
 }
 
 pub async fn create_token(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path((ws, id)): Path<(String, Uuid)>,
+    req: WorkspaceRequest,
+    Path((_, id)): Path<(String, Uuid)>,
     Form(form): Form<TokenForm>,
 ) -> WebResult<Response> {
     let result = match form.expiry() {
@@ -298,63 +242,54 @@ pub async fn create_token(
                 expiry,
                 scope: None,
             };
-            state
-                .keygate
-                .create_api_user_token(&signed, &WorkspaceRef::parse(&ws), id, request)
+            req.keygate()
+                .create_api_user_token(&req.signed, &req.reference, id, request)
                 .await
         }
         Err(e) => Err(e.into()),
     };
     match result {
         Ok((_, clear)) => {
-            let page = ShownOncePage {
-                layout: Layout::signed(&state, &signed, "Token created", "api-users", Some(&ws))
-                    .await?,
-                shown: ShownOnce {
-                    heading: "API user token created".into(),
-                    secret: clear.into_exposed(),
-                    detail: "It acts as the API user, with the API user's rights.".into(),
-                    back: format!("/w/{ws}/api-users/{id}"),
-                },
+            let shown = ShownOnce {
+                heading: "API user token created".into(),
+                secret: clear.into_exposed(),
+                detail: "It acts as the API user, with the API user's rights.".into(),
+                back: format!("/w/{}/api-users/{id}", req.ws),
             };
+            let page = shown_once(&req, "Token created", shown).await?;
             Ok((StatusCode::CREATED, page).into_response())
         }
-        Err(ServiceError::Invalid(e)) => {
-            let page = show_page(&state, &signed, &ws, id, Some(e.to_string())).await?;
-            Ok((StatusCode::BAD_REQUEST, page).into_response())
-        }
+        Err(ServiceError::Invalid(e)) => Ok(again(show_page(&req, id, Some(e.to_string())).await?)),
         Err(e) => Err(e.into()),
     }
 }
 
 pub async fn revoke_token(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path((ws, id, token)): Path<(String, Uuid, Uuid)>,
-) -> WebResult<Response> {
-    state
-        .keygate
-        .revoke_api_user_token(&signed, &WorkspaceRef::parse(&ws), id, token)
+    req: WorkspaceRequest,
+    Path((_, id, token)): Path<(String, Uuid, Uuid)>,
+) -> WebResult<Redirect> {
+    req.keygate()
+        .revoke_api_user_token(&req.signed, &req.reference, id, token)
         .await?;
-    Ok(done(&format!("/w/{ws}/api-users/{id}"), "token-revoked").into_response())
+    Ok(done(
+        &format!("/w/{}/api-users/{id}", req.ws),
+        "token-revoked",
+    ))
 }
 
 pub async fn rotate_token(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path((ws, id, token)): Path<(String, Uuid, Uuid)>,
+    req: WorkspaceRequest,
+    Path((_, id, token)): Path<(String, Uuid, Uuid)>,
 ) -> WebResult<ShownOncePage> {
-    let (_, clear) = state
-        .keygate
-        .rotate_api_user_token(&signed, &WorkspaceRef::parse(&ws), id, token)
+    let (_, clear) = req
+        .keygate()
+        .rotate_api_user_token(&req.signed, &req.reference, id, token)
         .await?;
-    Ok(ShownOncePage {
-        layout: Layout::signed(&state, &signed, "Token rotated", "api-users", Some(&ws)).await?,
-        shown: ShownOnce {
-            heading: "API user token rotated".into(),
-            secret: clear.into_exposed(),
-            detail: "The old secret stopped working at once.".into(),
-            back: format!("/w/{ws}/api-users/{id}"),
-        },
-    })
+    let shown = ShownOnce {
+        heading: "API user token rotated".into(),
+        secret: clear.into_exposed(),
+        detail: "The old secret stopped working at once.".into(),
+        back: format!("/w/{}/api-users/{id}", req.ws),
+    };
+    shown_once(&req, "Token rotated", shown).await
 }

@@ -2,19 +2,18 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::Query;
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::Layout;
-use super::session::Signed;
+use super::request::WorkspaceRequest;
 use super::views::when;
 use super::{WebResult, encode};
-use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::service::{AuditQuery, WorkspaceRef};
+use crate::service::AuditQuery;
 
 pub struct EventRow {
     pub time: String,
@@ -103,31 +102,25 @@ impl AuditFilterForm {
 }
 
 pub async fn list(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(ws): Path<String>,
+    req: WorkspaceRequest,
     Query(filter): Query<AuditFilterForm>,
 ) -> WebResult<Response> {
-    let reference = WorkspaceRef::parse(&ws);
     let query = filter.query()?;
     if filter.format == "csv" {
         return Ok(crate::http::rest::audit::csv(
-            &state,
-            &signed,
-            crate::http::rest::audit::AuditLogOf::Workspace(&reference),
+            &req.state,
+            &req.signed,
+            crate::http::rest::audit::AuditLogOf::Workspace(&req.reference),
             query,
         )
         .await?);
     }
-    let page = state.keygate.audit_log(&signed, &reference, &query).await?;
-    let slug = state
-        .keygate
-        .workspace(&signed, &reference)
-        .await?
-        .workspace
-        .slug
-        .to_string();
-    let events = page
+    let log = req
+        .keygate()
+        .audit_log(&req.signed, &req.reference, &query)
+        .await?;
+    let slug = req.slug().await?;
+    let events = log
         .events
         .iter()
         .map(|e| EventRow {
@@ -148,8 +141,8 @@ pub async fn list(
         .collect();
     let base = format!("/w/{slug}/audit?{}", filter.query_string());
     Ok(AuditPage {
-        layout: Layout::signed(&state, &signed, "Audit log", "audit", Some(&slug)).await?,
-        next: page.next_cursor.map(|c| format!("{base}&cursor={c}")),
+        layout: req.layout(&slug, "Audit log", "audit").await?,
+        next: log.next_cursor.map(|c| format!("{base}&cursor={c}")),
         csv: format!("{base}&format=csv"),
         slug,
         events,

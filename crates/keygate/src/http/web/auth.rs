@@ -2,18 +2,22 @@
 //! personal token once, and is signed in; a signed-in person joins with one click), and setting a
 //! password with a password link.
 
+use std::net::IpAddr;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::cookie::CookieJar;
+use axum_extra::extract::cookie::{Cookie, CookieJar};
+use keygate_domain::User;
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use super::account::ShownOncePage;
 use super::layout::Layout;
 use super::session::{self, Signed};
-use super::views::{ShownOnce, when};
+use super::views::{ShownOnce, email, when};
 use super::{Form, WebError, WebResult};
 use crate::http::AppState;
 use crate::http::extract::ClientIp;
@@ -62,9 +66,8 @@ pub async fn signin_page(
     jar: CookieJar,
     Query(q): Query<SignInQuery>,
 ) -> WebResult<Response> {
-    let (csrf, jar) = session::form_csrf(&state, jar, session::secure(&state, &headers)).await?;
-    let mut layout = Layout::bare("Sign in");
-    layout.csrf = csrf;
+    let (csrf, jar) = session::form_csrf(&state, &headers, jar).await?;
+    let mut layout = Layout::signed_out_form("Sign in", csrf);
     layout.notice = q.done.as_deref().and_then(super::notice);
     let page = SignInPage {
         layout,
@@ -97,22 +100,18 @@ pub async fn signin(
         .await
     {
         Ok(signed) => {
-            use secrecy::ExposeSecret;
             let secure = session::secure(&state, &headers);
             let cookie =
                 session::session_cookie(signed.secret.expose_secret().to_owned(), lifetime, secure);
             (jar.add(cookie), Redirect::to(&next)).into_response()
         }
         Err(ServiceError::Forbidden { message, .. }) => {
-            let (csrf, jar) =
-                match session::form_csrf(&state, jar, session::secure(&state, &headers)).await {
-                    Ok(made) => made,
-                    Err(e) => return e.into_response(),
-                };
-            let mut layout = Layout::bare("Sign in");
-            layout.csrf = csrf;
+            let (csrf, jar) = match session::form_csrf(&state, &headers, jar).await {
+                Ok(made) => made,
+                Err(e) => return e.into_response(),
+            };
             let page = SignInPage {
-                layout,
+                layout: Layout::signed_out_form("Sign in", csrf),
                 error: Some(message),
                 email: form.email,
                 next,
@@ -169,10 +168,8 @@ async fn invitation_view(
     error: Option<String>,
 ) -> WebResult<InvitationPage> {
     let (invitation, workspace) = state.keygate.invitation(code).await?;
-    let mut layout = Layout::bare("Accept invitation");
-    layout.csrf = csrf;
     Ok(InvitationPage {
-        layout,
+        layout: Layout::signed_out_form("Accept invitation", csrf),
         code: code.to_owned(),
         workspace: workspace.name,
         email: invitation.email.to_string(),
@@ -194,7 +191,7 @@ pub async fn invitation_page(
 ) -> WebResult<Response> {
     let (csrf, jar) = match &signed {
         Some(s) => (s.csrf.clone(), jar),
-        None => session::form_csrf(&state, jar, session::secure(&state, &headers)).await?,
+        None => session::form_csrf(&state, &headers, jar).await?,
     };
     let page = invitation_view(&state, &code, signed.as_ref(), csrf, String::new(), None).await?;
     Ok((jar, page).into_response())
@@ -235,8 +232,7 @@ pub async fn accept(
     let accepted = match state.keygate.accept_invitation(&code, request).await {
         Ok(accepted) => accepted,
         Err(e @ (ServiceError::Invalid(_) | ServiceError::Conflict { .. })) => {
-            let (csrf, jar) =
-                session::form_csrf(&state, jar, session::secure(&state, &headers)).await?;
+            let (csrf, jar) = session::form_csrf(&state, &headers, jar).await?;
             let page =
                 invitation_view(&state, &code, None, csrf, display_name, Some(e.to_string()))
                     .await?;
@@ -248,19 +244,8 @@ pub async fn accept(
         }
         Err(e) => return Err(e.into()),
     };
-    let email = accepted
-        .user
-        .email
-        .as_ref()
-        .map(ToString::to_string)
-        .unwrap_or_default();
-    let lifetime = state.session_lifetime;
-    let signed = state
-        .keygate
-        .sign_in(&email, form.password.into(), ip, lifetime)
-        .await?;
-    use secrecy::ExposeSecret;
-    let secret = signed.secret.expose_secret().to_owned();
+    let (secret, cookie) =
+        sign_in_with_new_password(&state, &headers, &accepted.user, form.password, ip).await?;
     let session = state
         .keygate
         .session(&secret, ip)
@@ -272,7 +257,6 @@ pub async fn accept(
         notice: None,
     };
     let layout = Layout::signed(&state, &signed_in, "Welcome", "", None).await?;
-    let cookie = session::session_cookie(secret, lifetime, session::secure(&state, &headers));
     let page = ShownOncePage {
         layout,
         shown: ShownOnce {
@@ -286,6 +270,25 @@ pub async fn accept(
         },
     };
     Ok((jar.add(cookie), page).into_response())
+}
+
+/// Signs in a person who has just chosen their password, accepting an invitation or with a
+/// password link: the new session's secret, and the cookie that carries it.
+async fn sign_in_with_new_password(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+    password: String,
+    ip: Option<IpAddr>,
+) -> WebResult<(String, Cookie<'static>)> {
+    let lifetime = state.session_lifetime;
+    let signed = state
+        .keygate
+        .sign_in(&email(user), password.into(), ip, lifetime)
+        .await?;
+    let secret = signed.secret.expose_secret().to_owned();
+    let cookie = session::session_cookie(secret.clone(), lifetime, session::secure(state, headers));
+    Ok((secret, cookie))
 }
 
 #[derive(Template, WebTemplate)]
@@ -305,16 +308,10 @@ async fn password_link_view(
     error: Option<String>,
 ) -> WebResult<PasswordLinkPage> {
     let (user, expires_at) = state.keygate.password_link(code).await?;
-    let mut layout = Layout::bare("Choose your password");
-    layout.csrf = csrf;
     Ok(PasswordLinkPage {
-        layout,
+        layout: Layout::signed_out_form("Choose your password", csrf),
         code: code.to_owned(),
-        email: user
-            .email
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default(),
+        email: email(&user),
         expires: when(expires_at),
         error,
     })
@@ -326,7 +323,7 @@ pub async fn password_link_page(
     jar: CookieJar,
     Path(code): Path<String>,
 ) -> WebResult<Response> {
-    let (csrf, jar) = session::form_csrf(&state, jar, session::secure(&state, &headers)).await?;
+    let (csrf, jar) = session::form_csrf(&state, &headers, jar).await?;
     let page = password_link_view(&state, &code, csrf, None).await?;
     Ok((jar, page).into_response())
 }
@@ -352,29 +349,13 @@ pub async fn set_password(
     {
         Ok(user) => user,
         Err(ServiceError::Invalid(e)) => {
-            let (csrf, jar) =
-                session::form_csrf(&state, jar, session::secure(&state, &headers)).await?;
+            let (csrf, jar) = session::form_csrf(&state, &headers, jar).await?;
             let page = password_link_view(&state, &code, csrf, Some(e.to_string())).await?;
             return Ok((StatusCode::BAD_REQUEST, jar, page).into_response());
         }
         Err(e) => return Err(e.into()),
     };
-    let email = user
-        .email
-        .as_ref()
-        .map(ToString::to_string)
-        .unwrap_or_default();
-    let lifetime = state.session_lifetime;
-    let signed = state
-        .keygate
-        .sign_in(&email, form.password.into(), ip, lifetime)
-        .await?;
-    use secrecy::ExposeSecret;
-    let cookie = session::session_cookie(
-        signed.secret.expose_secret().to_owned(),
-        lifetime,
-        session::secure(&state, &headers),
-    );
+    let (_, cookie) = sign_in_with_new_password(&state, &headers, &user, form.password, ip).await?;
     Ok((jar.add(cookie), Redirect::to("/")).into_response())
 }
 

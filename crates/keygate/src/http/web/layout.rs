@@ -2,6 +2,7 @@
 //! forms carry, and the notice a redirect left ("Token revoked.").
 
 use super::session::Signed;
+use super::views::email;
 use super::{WebResult, assets};
 use crate::http::AppState;
 
@@ -37,6 +38,15 @@ impl Layout {
         }
     }
 
+    /// For a page with a form that anyone may open (sign-in, invitation, password link), with
+    /// the form's CSRF token.
+    pub fn signed_out_form(title: &str, csrf: String) -> Self {
+        Layout {
+            csrf,
+            ..Layout::bare(title)
+        }
+    }
+
     /// For a signed-in page; `workspace` is the slug the page is about.
     pub async fn signed(
         state: &AppState,
@@ -65,13 +75,7 @@ impl Layout {
         let user = &signed.user;
         Ok(Layout {
             title: title.to_owned(),
-            person: Some((
-                user.display_name.clone(),
-                user.email
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default(),
-            )),
+            person: Some((user.display_name.clone(), email(user))),
             workspaces,
             current,
             section,

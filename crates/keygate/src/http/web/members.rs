@@ -4,20 +4,18 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use keygate_domain::model::builtin_role;
-use keygate_domain::{Member, Role};
+use axum::response::{IntoResponse, Redirect, Response};
+use keygate_domain::Member;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::Layout;
-use super::session::Signed;
-use super::views::when;
-use super::{Form, WebResult, done, lines};
-use crate::http::AppState;
-use crate::service::{InviteRequest, MemberPatchRequest, ServiceError, WorkspaceRef};
+use super::request::WorkspaceRequest;
+use super::views::{comma_list, email, when};
+use super::{Form, WebResult, done, lines, refused};
+use crate::service::{InviteRequest, MemberPatchRequest, ServiceError};
 
 pub struct MemberRow {
     pub id: Uuid,
@@ -35,25 +33,10 @@ impl MemberRow {
         MemberRow {
             id: m.user.id,
             name: m.user.display_name.clone(),
-            email: m
-                .user
-                .email
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default(),
+            email: email(&m.user),
             roles: m.roles.iter().map(|r| r.name.clone()).collect(),
-            grants: m
-                .grants
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-            teams: m
-                .teams
-                .iter()
-                .map(|t| t.name.clone())
-                .collect::<Vec<_>>()
-                .join(", "),
+            grants: comma_list(&m.grants),
+            teams: comma_list(m.teams.iter().map(|t| &t.name)),
             joined: when(m.joined_at),
             is_self: m.user.id == me,
         }
@@ -71,6 +54,12 @@ pub struct InvitationRow {
     pub expires: String,
 }
 
+/// An invitation just made: its link, shown only now, and whom it is for.
+pub struct NewInvitation {
+    pub link: String,
+    pub email: String,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "members.html")]
 pub struct MembersPage {
@@ -80,40 +69,29 @@ pub struct MembersPage {
     roles: Vec<String>,
     invitations: Vec<InvitationRow>,
     error: Option<String>,
-    invite_link: Option<String>,
-    invite_email: String,
-}
-
-/// Roles that can be given to a member: all but the public role, which anonymous callers get.
-pub fn assignable(roles: &[Role]) -> Vec<String> {
-    roles
-        .iter()
-        .filter(|r| r.name != builtin_role::PUBLIC)
-        .map(|r| r.name.clone())
-        .collect()
+    invited: Option<NewInvitation>,
 }
 
 async fn members_page(
-    state: &AppState,
-    signed: &Signed,
-    ws: &str,
+    req: &WorkspaceRequest,
     error: Option<String>,
-    invite_link: Option<String>,
-    invite_email: String,
+    invited: Option<NewInvitation>,
 ) -> WebResult<MembersPage> {
-    let reference = WorkspaceRef::parse(ws);
-    let workspace = state.keygate.workspace(signed, &reference).await?.workspace;
-    let slug = workspace.slug.to_string();
-    let members = state
-        .keygate
-        .list_members(signed, &reference)
+    let slug = req.slug().await?;
+    let members = req
+        .keygate()
+        .list_members(&req.signed, &req.reference)
         .await?
         .iter()
-        .map(|m| MemberRow::new(m, signed.user.id))
+        .map(|m| MemberRow::new(m, req.signed.user.id))
         .collect();
-    let roles = assignable(&state.keygate.list_roles(signed, &reference).await?);
+    let roles = req.assignable_roles().await?;
     // Only those who manage members see invitations.
-    let invitations = match state.keygate.list_invitations(signed, &reference).await {
+    let invitations = match req
+        .keygate()
+        .list_invitations(&req.signed, &req.reference)
+        .await
+    {
         Ok(list) => list
             .into_iter()
             .map(|i| InvitationRow {
@@ -127,23 +105,18 @@ async fn members_page(
         Err(e) => return Err(e.into()),
     };
     Ok(MembersPage {
-        layout: Layout::signed(state, signed, "Members", "members", Some(&slug)).await?,
+        layout: req.layout(&slug, "Members", "members").await?,
         slug,
         members,
         roles,
         invitations,
         error,
-        invite_link,
-        invite_email,
+        invited,
     })
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(ws): Path<String>,
-) -> WebResult<MembersPage> {
-    members_page(&state, &signed, &ws, None, None, String::new()).await
+pub async fn list(req: WorkspaceRequest) -> WebResult<MembersPage> {
+    members_page(&req, None, None).await
 }
 
 #[derive(Deserialize)]
@@ -156,10 +129,8 @@ pub struct InviteForm {
 }
 
 pub async fn invite(
-    State(state): State<AppState>,
+    req: WorkspaceRequest,
     headers: HeaderMap,
-    signed: Signed,
-    Path(ws): Path<String>,
     Form(form): Form<InviteForm>,
 ) -> WebResult<Response> {
     let request = InviteRequest {
@@ -167,30 +138,20 @@ pub async fn invite(
         roles: form.roles,
         grants: lines(&form.grants),
     };
-    match state
-        .keygate
-        .invite(&signed, &WorkspaceRef::parse(&ws), request)
+    match req
+        .keygate()
+        .invite(&req.signed, &req.reference, request)
         .await
     {
-        Ok(invited) => {
-            let link = crate::http::invitation_url(&state.public_url(&headers), &invited.code);
-            let page = members_page(
-                &state,
-                &signed,
-                &ws,
-                None,
-                Some(link),
-                invited.invitation.email.to_string(),
-            )
-            .await?;
+        Ok(made) => {
+            let invited = NewInvitation {
+                link: crate::http::invitation_url(&req.state.public_url(&headers), &made.code),
+                email: made.invitation.email.to_string(),
+            };
+            let page = members_page(&req, None, Some(invited)).await?;
             Ok((StatusCode::CREATED, page).into_response())
         }
-        Err(e @ (ServiceError::Invalid(_) | ServiceError::Conflict { .. })) => {
-            let page =
-                members_page(&state, &signed, &ws, Some(e.to_string()), None, form.email).await?;
-            Ok((StatusCode::BAD_REQUEST, page).into_response())
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => refused(e, |error| members_page(&req, Some(error), None)).await,
     }
 }
 
@@ -203,57 +164,43 @@ pub struct MemberForm {
 }
 
 pub async fn update(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path((ws, user)): Path<(String, Uuid)>,
+    req: WorkspaceRequest,
+    Path((_, user)): Path<(String, Uuid)>,
     Form(form): Form<MemberForm>,
 ) -> WebResult<Response> {
     let request = MemberPatchRequest {
         roles: Some(form.roles),
         grants: Some(lines(&form.grants)),
     };
-    match state
-        .keygate
-        .update_member(&signed, &WorkspaceRef::parse(&ws), user, request)
+    match req
+        .keygate()
+        .update_member(&req.signed, &req.reference, user, request)
         .await
     {
-        Ok(_) => Ok(done(&format!("/w/{ws}/members"), "member-saved").into_response()),
-        Err(e @ (ServiceError::Invalid(_) | ServiceError::Conflict { .. })) => {
-            let page = members_page(
-                &state,
-                &signed,
-                &ws,
-                Some(e.to_string()),
-                None,
-                String::new(),
-            )
-            .await?;
-            Ok((StatusCode::BAD_REQUEST, page).into_response())
-        }
-        Err(e) => Err(e.into()),
+        Ok(_) => Ok(done(&format!("/w/{}/members", req.ws), "member-saved").into_response()),
+        Err(e) => refused(e, |error| members_page(&req, Some(error), None)).await,
     }
 }
 
 pub async fn remove(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path((ws, user)): Path<(String, Uuid)>,
-) -> WebResult<Response> {
-    state
-        .keygate
-        .remove_member(&signed, &WorkspaceRef::parse(&ws), user)
+    req: WorkspaceRequest,
+    Path((_, user)): Path<(String, Uuid)>,
+) -> WebResult<Redirect> {
+    req.keygate()
+        .remove_member(&req.signed, &req.reference, user)
         .await?;
-    Ok(done(&format!("/w/{ws}/members"), "member-removed").into_response())
+    Ok(done(&format!("/w/{}/members", req.ws), "member-removed"))
 }
 
 pub async fn cancel_invitation(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path((ws, id)): Path<(String, Uuid)>,
-) -> WebResult<Response> {
-    state
-        .keygate
-        .cancel_invitation(&signed, &WorkspaceRef::parse(&ws), id)
+    req: WorkspaceRequest,
+    Path((_, id)): Path<(String, Uuid)>,
+) -> WebResult<Redirect> {
+    req.keygate()
+        .cancel_invitation(&req.signed, &req.reference, id)
         .await?;
-    Ok(done(&format!("/w/{ws}/members"), "invitation-cancelled").into_response())
+    Ok(done(
+        &format!("/w/{}/members", req.ws),
+        "invitation-cancelled",
+    ))
 }

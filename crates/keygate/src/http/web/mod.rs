@@ -10,6 +10,7 @@ mod auth;
 mod error;
 mod layout;
 mod members;
+mod request;
 mod roles;
 mod session;
 mod teams;
@@ -19,14 +20,15 @@ mod workspaces;
 
 use axum::Router;
 use axum::extract::{FromRequest, Request};
-use axum::http::{HeaderName, HeaderValue, header};
-use axum::response::Redirect;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::http::AppState;
 use crate::http::error::ApiError;
+use crate::service::ServiceError;
 pub use error::WebError;
 
 pub type WebResult<T> = Result<T, WebError>;
@@ -147,6 +149,27 @@ pub fn encode(s: &str) -> String {
 pub fn done(to: &str, what: &str) -> Redirect {
     let sep = if to.contains('?') { '&' } else { '?' };
     Redirect::to(&format!("{to}{sep}done={what}"))
+}
+
+/// A refused form: its page again, saying what was wrong, with status 400.
+pub fn again(page: impl IntoResponse) -> Response {
+    (StatusCode::BAD_REQUEST, page).into_response()
+}
+
+/// What a form answers when the service refuses it. A refusal the person can put right on the
+/// form (a value that is not valid, a name already taken) shows the form's page again with the
+/// message, made by `page`; anything else is the error page.
+pub async fn refused<P, F>(e: ServiceError, page: impl FnOnce(String) -> F) -> WebResult<Response>
+where
+    P: IntoResponse,
+    F: Future<Output = WebResult<P>>,
+{
+    match e {
+        ServiceError::Invalid(_) | ServiceError::Conflict { .. } => {
+            Ok(again(page(e.to_string()).await?))
+        }
+        e => Err(e.into()),
+    }
 }
 
 /// The sentence a `?done=` code stands for. Codes are fixed, so a link cannot make a page say

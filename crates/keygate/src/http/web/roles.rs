@@ -5,18 +5,16 @@ use std::collections::BTreeSet;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::extract::Path;
+use axum::response::{IntoResponse, Redirect, Response};
 use keygate_domain::model::builtin_role;
 use keygate_domain::{Manage, Role};
 use serde::Deserialize;
 
 use super::layout::Layout;
-use super::session::Signed;
-use super::{Form, WebResult, done, encode, lines};
-use crate::http::AppState;
-use crate::service::{RoleRequest, RoleUpdateRequest, ServiceError, WorkspaceRef};
+use super::request::WorkspaceRequest;
+use super::{Form, WebResult, done, encode, lines, refused};
+use crate::service::{RoleRequest, RoleUpdateRequest};
 
 pub struct RoleRow {
     pub name: String,
@@ -74,23 +72,14 @@ pub struct RolesPage {
     error: Option<String>,
 }
 
-async fn roles_page(
-    state: &AppState,
-    signed: &Signed,
-    ws: &str,
-    error: Option<String>,
-) -> WebResult<RolesPage> {
-    let reference = WorkspaceRef::parse(ws);
-    let slug = state
-        .keygate
-        .workspace(signed, &reference)
-        .await?
-        .workspace
-        .slug
-        .to_string();
-    let roles = state.keygate.list_roles(signed, &reference).await?;
+async fn roles_page(req: &WorkspaceRequest, error: Option<String>) -> WebResult<RolesPage> {
+    let slug = req.slug().await?;
+    let roles = req
+        .keygate()
+        .list_roles(&req.signed, &req.reference)
+        .await?;
     Ok(RolesPage {
-        layout: Layout::signed(state, signed, "Roles", "roles", Some(&slug)).await?,
+        layout: req.layout(&slug, "Roles", "roles").await?,
         slug,
         known: known_permissions(&roles),
         roles: roles.iter().map(RoleRow::new).collect(),
@@ -98,12 +87,8 @@ async fn roles_page(
     })
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(ws): Path<String>,
-) -> WebResult<RolesPage> {
-    roles_page(&state, &signed, &ws, None).await
+pub async fn list(req: WorkspaceRequest) -> WebResult<RolesPage> {
+    roles_page(&req, None).await
 }
 
 /// The picker's ticked permissions and the free-text ones, together.
@@ -133,29 +118,20 @@ impl RoleForm {
     }
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(ws): Path<String>,
-    Form(form): Form<RoleForm>,
-) -> WebResult<Response> {
+pub async fn create(req: WorkspaceRequest, Form(form): Form<RoleForm>) -> WebResult<Response> {
     let description = form.description.trim().to_owned();
     let request = RoleRequest {
         name: form.name.trim().to_owned(),
         description: (!description.is_empty()).then_some(description),
         permissions: form.permissions(),
     };
-    match state
-        .keygate
-        .create_role(&signed, &WorkspaceRef::parse(&ws), request)
+    match req
+        .keygate()
+        .create_role(&req.signed, &req.reference, request)
         .await
     {
-        Ok(_) => Ok(done(&format!("/w/{ws}/roles"), "role-created").into_response()),
-        Err(e @ (ServiceError::Invalid(_) | ServiceError::Conflict { .. })) => {
-            let page = roles_page(&state, &signed, &ws, Some(e.to_string())).await?;
-            Ok((StatusCode::BAD_REQUEST, page).into_response())
-        }
-        Err(e) => Err(e.into()),
+        Ok(_) => Ok(done(&format!("/w/{}/roles", req.ws), "role-created").into_response()),
+        Err(e) => refused(e, |error| roles_page(&req, Some(error))).await,
     }
 }
 
@@ -183,22 +159,19 @@ impl RolePage {
 }
 
 async fn role_page(
-    state: &AppState,
-    signed: &Signed,
-    ws: &str,
+    req: &WorkspaceRequest,
     name: &str,
     error: Option<String>,
 ) -> WebResult<RolePage> {
-    let reference = WorkspaceRef::parse(ws);
-    let slug = state
-        .keygate
-        .workspace(signed, &reference)
-        .await?
-        .workspace
-        .slug
-        .to_string();
-    let roles = state.keygate.list_roles(signed, &reference).await?;
-    let role = state.keygate.role(signed, &reference, name).await?;
+    let slug = req.slug().await?;
+    let roles = req
+        .keygate()
+        .list_roles(&req.signed, &req.reference)
+        .await?;
+    let role = req
+        .keygate()
+        .role(&req.signed, &req.reference, name)
+        .await?;
     let role = RoleRow::new(&role);
     let mut known = known_permissions(&roles);
     if role.public {
@@ -206,7 +179,7 @@ async fn role_page(
         known.retain(|p| !Manage::ALL.iter().any(|m| m.as_str() == p));
     }
     Ok(RolePage {
-        layout: Layout::signed(state, signed, &role.name, "roles", Some(&slug)).await?,
+        layout: req.layout(&slug, &role.name, "roles").await?,
         slug,
         role,
         known,
@@ -215,17 +188,15 @@ async fn role_page(
 }
 
 pub async fn edit(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path((ws, name)): Path<(String, String)>,
+    req: WorkspaceRequest,
+    Path((_, name)): Path<(String, String)>,
 ) -> WebResult<RolePage> {
-    role_page(&state, &signed, &ws, &name, None).await
+    role_page(&req, &name, None).await
 }
 
 pub async fn save(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path((ws, name)): Path<(String, String)>,
+    req: WorkspaceRequest,
+    Path((_, name)): Path<(String, String)>,
     Form(form): Form<RoleForm>,
 ) -> WebResult<Response> {
     let is_public = name == builtin_role::PUBLIC;
@@ -234,30 +205,25 @@ pub async fn save(
         permissions: form.permissions(),
         grants: is_public.then(|| lines(&form.grants)),
     };
-    match state
-        .keygate
-        .update_role(&signed, &WorkspaceRef::parse(&ws), &name, request)
+    match req
+        .keygate()
+        .update_role(&req.signed, &req.reference, &name, request)
         .await
     {
         Ok(_) => {
-            Ok(done(&format!("/w/{ws}/roles/{}", encode(&name)), "role-saved").into_response())
+            let to = format!("/w/{}/roles/{}", req.ws, encode(&name));
+            Ok(done(&to, "role-saved").into_response())
         }
-        Err(e @ (ServiceError::Invalid(_) | ServiceError::Conflict { .. })) => {
-            let page = role_page(&state, &signed, &ws, &name, Some(e.to_string())).await?;
-            Ok((StatusCode::BAD_REQUEST, page).into_response())
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => refused(e, |error| role_page(&req, &name, Some(error))).await,
     }
 }
 
 pub async fn delete(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path((ws, name)): Path<(String, String)>,
-) -> WebResult<Response> {
-    state
-        .keygate
-        .delete_role(&signed, &WorkspaceRef::parse(&ws), &name)
+    req: WorkspaceRequest,
+    Path((_, name)): Path<(String, String)>,
+) -> WebResult<Redirect> {
+    req.keygate()
+        .delete_role(&req.signed, &req.reference, &name)
         .await?;
-    Ok(done(&format!("/w/{ws}/roles"), "role-deleted").into_response())
+    Ok(done(&format!("/w/{}/roles", req.ws), "role-deleted"))
 }

@@ -142,12 +142,12 @@ async fn live_session_csrf(state: &AppState, jar: &CookieJar) -> Result<Option<S
 /// pre-session cookie's, with the jar that sets that cookie when it is new.
 pub async fn form_csrf(
     state: &AppState,
+    headers: &HeaderMap,
     jar: CookieJar,
-    secure: bool,
 ) -> Result<(String, CookieJar), WebError> {
     match live_session_csrf(state, &jar).await? {
         Some(token) => Ok((token, jar)),
-        None => Ok(presession_csrf(jar, secure)),
+        None => Ok(presession_csrf(jar, secure(state, headers))),
     }
 }
 

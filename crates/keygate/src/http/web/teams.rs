@@ -3,19 +3,17 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::extract::Path;
+use axum::response::{IntoResponse, Redirect, Response};
 use keygate_domain::Team;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::layout::Layout;
-use super::members::assignable;
-use super::session::Signed;
-use super::{Form, WebResult, done, lines};
-use crate::http::AppState;
-use crate::service::{ServiceError, TeamPatchRequest, TeamRequest, WorkspaceRef};
+use super::request::WorkspaceRequest;
+use super::views::comma_list;
+use super::{Form, WebResult, done, lines, refused};
+use crate::service::{TeamPatchRequest, TeamRequest};
 
 pub struct TeamRow {
     pub id: Uuid,
@@ -33,12 +31,7 @@ impl TeamRow {
             name: t.name.clone(),
             description: t.description.clone().unwrap_or_default(),
             roles: t.roles.iter().map(|r| r.name.clone()).collect(),
-            grants: t
-                .grants
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
+            grants: comma_list(&t.grants),
             members: t.members.clone(),
         }
     }
@@ -68,43 +61,26 @@ pub struct TeamsPage {
     error: Option<String>,
 }
 
-async fn teams_page(
-    state: &AppState,
-    signed: &Signed,
-    ws: &str,
-    error: Option<String>,
-) -> WebResult<TeamsPage> {
-    let reference = WorkspaceRef::parse(ws);
-    let slug = state
-        .keygate
-        .workspace(signed, &reference)
-        .await?
-        .workspace
-        .slug
-        .to_string();
-    let teams = state
-        .keygate
-        .list_teams(signed, &reference)
+async fn teams_page(req: &WorkspaceRequest, error: Option<String>) -> WebResult<TeamsPage> {
+    let slug = req.slug().await?;
+    let teams = req
+        .keygate()
+        .list_teams(&req.signed, &req.reference)
         .await?
         .iter()
         .map(TeamRow::new)
         .collect();
-    let roles = assignable(&state.keygate.list_roles(signed, &reference).await?);
     Ok(TeamsPage {
-        layout: Layout::signed(state, signed, "Teams", "teams", Some(&slug)).await?,
-        slug,
         teams,
-        roles,
+        roles: req.assignable_roles().await?,
         error,
+        layout: req.layout(&slug, "Teams", "teams").await?,
+        slug,
     })
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(ws): Path<String>,
-) -> WebResult<TeamsPage> {
-    teams_page(&state, &signed, &ws, None).await
+pub async fn list(req: WorkspaceRequest) -> WebResult<TeamsPage> {
+    teams_page(&req, None).await
 }
 
 #[derive(Deserialize)]
@@ -120,12 +96,7 @@ pub struct TeamForm {
     members: Vec<Uuid>,
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(ws): Path<String>,
-    Form(form): Form<TeamForm>,
-) -> WebResult<Response> {
+pub async fn create(req: WorkspaceRequest, Form(form): Form<TeamForm>) -> WebResult<Response> {
     let description = form.description.trim().to_owned();
     let request = TeamRequest {
         name: form.name.trim().to_owned(),
@@ -134,17 +105,16 @@ pub async fn create(
         grants: lines(&form.grants),
         members: form.members,
     };
-    match state
-        .keygate
-        .create_team(&signed, &WorkspaceRef::parse(&ws), request)
+    match req
+        .keygate()
+        .create_team(&req.signed, &req.reference, request)
         .await
     {
-        Ok(team) => Ok(done(&format!("/w/{ws}/teams/{}", team.id), "team-created").into_response()),
-        Err(e @ (ServiceError::Invalid(_) | ServiceError::Conflict { .. })) => {
-            let page = teams_page(&state, &signed, &ws, Some(e.to_string())).await?;
-            Ok((StatusCode::BAD_REQUEST, page).into_response())
+        Ok(team) => {
+            let to = format!("/w/{}/teams/{}", req.ws, team.id);
+            Ok(done(&to, "team-created").into_response())
         }
-        Err(e) => Err(e.into()),
+        Err(e) => refused(e, |error| teams_page(&req, Some(error))).await,
     }
 }
 
@@ -159,28 +129,14 @@ pub struct TeamPage {
     error: Option<String>,
 }
 
-async fn team_page(
-    state: &AppState,
-    signed: &Signed,
-    ws: &str,
-    id: Uuid,
-    error: Option<String>,
-) -> WebResult<TeamPage> {
-    let reference = WorkspaceRef::parse(ws);
-    let slug = state
-        .keygate
-        .workspace(signed, &reference)
-        .await?
-        .workspace
-        .slug
-        .to_string();
-    let team = state
-        .keygate
-        .team(signed, &reference, &id.to_string())
+async fn team_page(req: &WorkspaceRequest, id: Uuid, error: Option<String>) -> WebResult<TeamPage> {
+    let slug = req.slug().await?;
+    let keygate = req.keygate();
+    let team = keygate
+        .team(&req.signed, &req.reference, &id.to_string())
         .await?;
-    let mut candidates: Vec<Candidate> = state
-        .keygate
-        .list_members(signed, &reference)
+    let mut candidates: Vec<Candidate> = keygate
+        .list_members(&req.signed, &req.reference)
         .await?
         .into_iter()
         .map(|m| Candidate {
@@ -192,35 +148,32 @@ async fn team_page(
                 .map_or_else(|| m.user.display_name.clone(), ToString::to_string),
         })
         .collect();
-    if let Ok(api_users) = state.keygate.list_api_users(signed, &reference).await {
+    if let Ok(api_users) = keygate.list_api_users(&req.signed, &req.reference).await {
         candidates.extend(api_users.into_iter().map(|m| Candidate {
             id: m.user.id,
             label: format!("{} (API user)", m.user.display_name),
         }));
     }
-    let roles = assignable(&state.keygate.list_roles(signed, &reference).await?);
     Ok(TeamPage {
-        layout: Layout::signed(state, signed, &team.name, "teams", Some(&slug)).await?,
+        roles: req.assignable_roles().await?,
+        layout: req.layout(&slug, &team.name, "teams").await?,
         slug,
         team: TeamRow::new(&team),
-        roles,
         candidates,
         error,
     })
 }
 
 pub async fn show(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path((ws, id)): Path<(String, Uuid)>,
+    req: WorkspaceRequest,
+    Path((_, id)): Path<(String, Uuid)>,
 ) -> WebResult<TeamPage> {
-    team_page(&state, &signed, &ws, id, None).await
+    team_page(&req, id, None).await
 }
 
 pub async fn update(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path((ws, id)): Path<(String, Uuid)>,
+    req: WorkspaceRequest,
+    Path((_, id)): Path<(String, Uuid)>,
     Form(form): Form<TeamForm>,
 ) -> WebResult<Response> {
     let request = TeamPatchRequest {
@@ -230,28 +183,22 @@ pub async fn update(
         grants: Some(lines(&form.grants)),
         members: Some(form.members),
     };
-    match state
-        .keygate
-        .update_team(&signed, &WorkspaceRef::parse(&ws), &id.to_string(), request)
+    match req
+        .keygate()
+        .update_team(&req.signed, &req.reference, &id.to_string(), request)
         .await
     {
-        Ok(_) => Ok(done(&format!("/w/{ws}/teams/{id}"), "team-saved").into_response()),
-        Err(e @ (ServiceError::Invalid(_) | ServiceError::Conflict { .. })) => {
-            let page = team_page(&state, &signed, &ws, id, Some(e.to_string())).await?;
-            Ok((StatusCode::BAD_REQUEST, page).into_response())
-        }
-        Err(e) => Err(e.into()),
+        Ok(_) => Ok(done(&format!("/w/{}/teams/{id}", req.ws), "team-saved").into_response()),
+        Err(e) => refused(e, |error| team_page(&req, id, Some(error))).await,
     }
 }
 
 pub async fn delete(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path((ws, id)): Path<(String, Uuid)>,
-) -> WebResult<Response> {
-    state
-        .keygate
-        .delete_team(&signed, &WorkspaceRef::parse(&ws), &id.to_string())
+    req: WorkspaceRequest,
+    Path((_, id)): Path<(String, Uuid)>,
+) -> WebResult<Redirect> {
+    req.keygate()
+        .delete_team(&req.signed, &req.reference, &id.to_string())
         .await?;
-    Ok(done(&format!("/w/{ws}/teams"), "team-deleted").into_response())
+    Ok(done(&format!("/w/{}/teams", req.ws), "team-deleted"))
 }

@@ -15,8 +15,8 @@ use uuid::Uuid;
 use super::account::ShownOncePage;
 use super::layout::Layout;
 use super::session::Signed;
-use super::views::{ShownOnce, TokenView};
-use super::{Form, WebResult, done, lines};
+use super::views::{ShownOnce, TokenView, tomorrow};
+use super::{Form, WebResult, again, done, lines};
 use crate::http::AppState;
 use crate::service::{Expiry, NewTokenRequest, ScopeRequest, ServiceError};
 
@@ -132,9 +132,7 @@ async fn new_page(
     form: TokenForm,
     error: Option<String>,
 ) -> WebResult<NewTokenPage> {
-    let tomorrow = (state.keygate.clock().now() + chrono::Duration::days(1))
-        .format("%Y-%m-%d")
-        .to_string();
+    let tomorrow = tomorrow(state.keygate.clock().now());
     Ok(NewTokenPage {
         layout: Layout::signed(state, signed, "New token", "tokens", None).await?,
         form,
@@ -178,10 +176,9 @@ pub async fn create(
             };
             Ok((StatusCode::CREATED, page).into_response())
         }
-        Err(ServiceError::Invalid(e)) => {
-            let page = new_page(&state, &signed, form, Some(e.to_string())).await?;
-            Ok((StatusCode::BAD_REQUEST, page).into_response())
-        }
+        Err(ServiceError::Invalid(e)) => Ok(again(
+            new_page(&state, &signed, form, Some(e.to_string())).await?,
+        )),
         Err(e) => Err(e.into()),
     }
 }

@@ -1,12 +1,36 @@
 //! What pages show of domain values: dates in words a person reads, token states, scopes.
 
 use chrono::{DateTime, Utc};
-use keygate_domain::{Token, TokenKind, TokenStatus};
+use keygate_domain::{Token, TokenKind, TokenStatus, User};
 use uuid::Uuid;
+
+/// A person's email; empty for an API user, which has none.
+pub fn email(user: &User) -> String {
+    user.email
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default()
+}
+
+/// Items of a list in one line: `device:a, device:b`.
+pub fn comma_list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
+    items
+        .into_iter()
+        .map(|item| item.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// `2026-11-25 14:03 UTC`.
 pub fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// The day after `now`, `2026-11-26`: the earliest a date picker offers for an expiry.
+pub fn tomorrow(now: DateTime<Utc>) -> String {
+    (now + chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string()
 }
 
 pub fn when_or(t: Option<DateTime<Utc>>, none: &str) -> String {

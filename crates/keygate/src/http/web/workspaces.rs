@@ -4,15 +4,15 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::layout::Layout;
+use super::request::WorkspaceRequest;
 use super::session::Signed;
-use super::{Form, WebResult, done};
+use super::{Form, WebResult, done, refused};
 use crate::http::AppState;
-use crate::service::{NewWorkspaceRequest, ServiceError, WorkspacePatchRequest, WorkspaceRef};
+use crate::service::{NewWorkspaceRequest, ServiceError, WorkspacePatchRequest};
 
 pub struct WorkspaceRow {
     pub slug: String,
@@ -104,11 +104,12 @@ pub async fn create(
     };
     match state.keygate.create_workspace(&signed, request).await {
         Ok(m) => Ok(Redirect::to(&format!("/w/{}", m.workspace.slug)).into_response()),
-        Err(e @ (ServiceError::Invalid(_) | ServiceError::Conflict { .. })) => {
-            let page = home_page(&state, &signed, Some(e.to_string()), form.slug, name).await?;
-            Ok((StatusCode::BAD_REQUEST, page).into_response())
+        Err(e) => {
+            refused(e, |error| {
+                home_page(&state, &signed, Some(error), form.slug, name)
+            })
+            .await
         }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -127,19 +128,11 @@ pub struct SettingsPage {
     is_owner: bool,
 }
 
-async fn settings_page(
-    state: &AppState,
-    signed: &Signed,
-    ws: &str,
-    error: Option<String>,
-) -> WebResult<SettingsPage> {
-    let m = state
-        .keygate
-        .workspace(signed, &WorkspaceRef::parse(ws))
-        .await?;
+async fn settings_page(req: &WorkspaceRequest, error: Option<String>) -> WebResult<SettingsPage> {
+    let m = req.keygate().workspace(&req.signed, &req.reference).await?;
     let slug = m.workspace.slug.to_string();
     Ok(SettingsPage {
-        layout: Layout::signed(state, signed, "Settings", "settings", Some(&slug)).await?,
+        layout: req.layout(&slug, "Settings", "settings").await?,
         name: m.workspace.name.clone(),
         max_days: m
             .workspace
@@ -152,12 +145,8 @@ async fn settings_page(
     })
 }
 
-pub async fn settings(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(ws): Path<String>,
-) -> WebResult<SettingsPage> {
-    settings_page(&state, &signed, &ws, None).await
+pub async fn settings(req: WorkspaceRequest) -> WebResult<SettingsPage> {
+    settings_page(&req, None).await
 }
 
 #[derive(Deserialize)]
@@ -169,9 +158,7 @@ pub struct SettingsForm {
 }
 
 pub async fn save_settings(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(ws): Path<String>,
+    req: WorkspaceRequest,
     Form(form): Form<SettingsForm>,
 ) -> WebResult<Response> {
     let max = form.max_token_lifetime_days.trim();
@@ -187,43 +174,29 @@ pub async fn save_settings(
     };
     let result = match max_token_lifetime_days {
         Ok(days) => {
-            state
-                .keygate
-                .update_workspace(
-                    &signed,
-                    &WorkspaceRef::parse(&ws),
-                    WorkspacePatchRequest {
-                        slug: Some(form.slug.trim().to_owned()),
-                        name: Some(form.name.trim().to_owned()),
-                        max_token_lifetime_days: Some(days),
-                    },
-                )
+            let patch = WorkspacePatchRequest {
+                slug: Some(form.slug.trim().to_owned()),
+                name: Some(form.name.trim().to_owned()),
+                max_token_lifetime_days: Some(days),
+            };
+            req.keygate()
+                .update_workspace(&req.signed, &req.reference, patch)
                 .await
         }
         Err(e) => Err(e),
     };
     match result {
-        Ok(m) => Ok(done(
-            &format!("/w/{}/settings", m.workspace.slug),
-            "workspace-saved",
-        )
-        .into_response()),
-        Err(e @ (ServiceError::Invalid(_) | ServiceError::Conflict { .. })) => {
-            let page = settings_page(&state, &signed, &ws, Some(e.to_string())).await?;
-            Ok((StatusCode::BAD_REQUEST, page).into_response())
+        Ok(m) => {
+            let to = format!("/w/{}/settings", m.workspace.slug);
+            Ok(done(&to, "workspace-saved").into_response())
         }
-        Err(e) => Err(e.into()),
+        Err(e) => refused(e, |error| settings_page(&req, Some(error))).await,
     }
 }
 
-pub async fn delete(
-    State(state): State<AppState>,
-    signed: Signed,
-    Path(ws): Path<String>,
-) -> WebResult<Redirect> {
-    state
-        .keygate
-        .delete_workspace(&signed, &WorkspaceRef::parse(&ws))
+pub async fn delete(req: WorkspaceRequest) -> WebResult<Redirect> {
+    req.keygate()
+        .delete_workspace(&req.signed, &req.reference)
         .await?;
     Ok(Redirect::to("/"))
 }
