@@ -2,14 +2,16 @@
 //! an anonymous caller) and `POST /api/v1/auth/check` for the caller's own token. Both answer 200
 //! for a well-formed request.
 
+pub(crate) mod json;
+
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use keygate_domain::Permission;
 use keygate_proto::Code;
 
+use self::json::{CheckJson, CheckRequestJson, VerifyJson, VerifyRequestJson};
 use super::API_V1;
-use super::json::{CheckJson, CheckRequestJson, VerifyJson, VerifyRequestJson};
 use super::verify_answer::{Memberships, VerifyAnswer};
 use crate::http::AppState;
 use crate::http::error::ApiError;
