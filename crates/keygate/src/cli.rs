@@ -14,9 +14,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::config::{Config, Overrides};
-use crate::http::rest::json::{
-    AdminUserJson, CreatedUserJson, TokenJson, TokenWithSecretJson, user_json, workspace_json,
-};
+use crate::http::rest::admin::json::{AdminUserJson, CreatedUserJson, user_json};
+use crate::http::rest::tokens::json::{TokenJson, TokenWithSecretJson};
+use crate::http::rest::workspaces::json::workspace_json;
 use crate::service::{
     Actor, Bootstrap, Clock, Expiry, Keygate, MAX_USER_PAGE, NewTokenRequest, NewUserRequest,
     ServiceError, UserQuery,

@@ -142,9 +142,8 @@ fn wants_graphql_response(headers: &HeaderMap) -> bool {
         .is_some_and(|a| a.contains(GRAPHQL_RESPONSE))
 }
 
-/// A request-level failure (before execution) in the GraphQL response shape.
-fn request_error(status: StatusCode, code: &str, message: &str, graphql_media: bool) -> Response {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+/// A GraphQL response body, in the media type the client accepts.
+fn respond(status: StatusCode, body: &serde_json::Value, graphql_media: bool) -> Response {
     let content_type = if graphql_media {
         GRAPHQL_RESPONSE
     } else {
@@ -156,6 +155,12 @@ fn request_error(status: StatusCode, code: &str, message: &str, graphql_media: b
         body.to_string(),
     )
         .into_response()
+}
+
+/// A request-level failure (before execution) in the GraphQL response shape.
+fn request_error(status: StatusCode, code: &str, message: &str, graphql_media: bool) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    respond(status, &body, graphql_media)
 }
 
 impl ApiError {
@@ -249,17 +254,7 @@ async fn execute(
         serde_json::to_value(&response)
             .unwrap_or_else(|_| json!({ "errors": [{ "message": "internal error" }] }))
     };
-    let content_type = if graphql_media {
-        GRAPHQL_RESPONSE
-    } else {
-        "application/json"
-    };
-    (
-        status,
-        [(header::CONTENT_TYPE, content_type)],
-        body.to_string(),
-    )
-        .into_response()
+    respond(status, &body, graphql_media)
 }
 
 async fn post_graphql(

@@ -2,7 +2,6 @@
 //! rights, validation and audit are the same as over REST.
 
 use async_graphql::{Context, Object, Result};
-use keygate_domain::Permission;
 use uuid::Uuid;
 
 use super::types::{
@@ -11,10 +10,12 @@ use super::types::{
     UserGql, Viewer, WorkspaceGql,
 };
 use super::{GqlState, gql};
+use crate::http::rest::tokens::json::CreateTokenJson;
+use crate::http::rest::verify::json::{check_json, question};
 use crate::service::{
-    AcceptRequest, ApiUserPatchRequest, ApiUserRequest, Expiry, InviteRequest, MemberPatchRequest,
-    NewTokenRequest, NewWorkspaceRequest, Question, RoleRequest, RoleUpdateRequest, ServiceError,
-    TeamPatchRequest, TeamRequest, WorkspacePatchRequest, WorkspaceRef,
+    AcceptRequest, ApiUserPatchRequest, ApiUserRequest, InviteRequest, MemberPatchRequest,
+    NewTokenRequest, NewWorkspaceRequest, RoleRequest, RoleUpdateRequest, TeamPatchRequest,
+    TeamRequest, WorkspacePatchRequest, WorkspaceRef,
 };
 
 pub struct Query;
@@ -64,31 +65,13 @@ impl Query {
         resource: Option<String>,
     ) -> Result<Check> {
         let state = GqlState::of(ctx);
-        let question = Question {
-            workspace: Some(WorkspaceRef::parse(&workspace)),
-            permission: Some(
-                Permission::parse(&permission).map_err(|e| gql(ServiceError::from(e)))?,
-            ),
-            resource,
-        };
+        let question = question(Some(&workspace), Some(&permission), resource).map_err(gql)?;
         let decision = state
             .keygate
             .decide_for(state.actor.as_ref(), &question)
             .await
             .map_err(gql)?;
-        Ok(Check {
-            allowed: decision.refusal.is_none(),
-            code: decision
-                .refusal
-                .as_ref()
-                .map_or("ok", |r| r.code())
-                .to_owned(),
-            missing: decision
-                .refusal
-                .as_ref()
-                .and_then(|r| r.missing())
-                .map(str::to_owned),
-        })
+        Ok(check_json(&decision).into())
     }
 }
 
@@ -99,13 +82,7 @@ fn ws(reference: &str) -> WorkspaceRef {
 }
 
 fn token_request(input: CreateTokenInput) -> Result<NewTokenRequest> {
-    Ok(NewTokenRequest {
-        name: input.name,
-        description: input.description,
-        expiry: Expiry::from_parts(input.expires_in_days, input.expires_at)
-            .map_err(|e| gql(e.into()))?,
-        scope: input.scope.map(Into::into),
-    })
+    NewTokenRequest::try_from(CreateTokenJson::from(input)).map_err(|e| gql(e.into()))
 }
 
 #[Object]

@@ -1,5 +1,9 @@
 //! GraphQL object and input types. Objects that reach further (a workspace's members, a team's
 //! users) resolve through the service layer with the caller's rights, like REST.
+//!
+//! Where an object shows what a REST wire type shows, it is built from that type, so that a
+//! domain value reaches both APIs through one conversion; GraphQL differs only where its shape
+//! does (enums, patterns and permissions as text, fields of its own).
 
 use async_graphql::connection::{Connection, Edge, EmptyFields, OpaqueCursor, query};
 use async_graphql::dataloader::DataLoader;
@@ -8,33 +12,37 @@ use async_graphql::{
 };
 use chrono::{DateTime, Utc};
 use keygate_domain::{
-    AuditEvent, Invitation, Member, Membership, Role, Scope, Team, Token, TokenKind, TokenStatus,
-    User, UserKind, Workspace,
+    AuditEvent, Invitation, Member, Membership, Role, Scope, Team, Token, User, Workspace,
 };
 use uuid::Uuid;
 
 use super::loaders::{TokensOfUser, UserById};
 use super::{GqlState, gql};
-use crate::service::{AuditQuery, ScopeRequest, WorkspaceRef};
+use crate::http::rest::api_users::json::ApiUserJson;
+use crate::http::rest::audit::json::AuditEventJson;
+use crate::http::rest::me::json::MyInvitationJson;
+use crate::http::rest::members::json::{InvitationJson, MemberJson};
+use crate::http::rest::roles::json::RoleJson;
+use crate::http::rest::teams::json::{TeamJson, TeamRefJson};
+use crate::http::rest::tokens::json::{CreateTokenJson, ScopeJson, TokenJson};
+use crate::http::rest::verify::json::CheckJson;
+use crate::http::rest::workspaces::json::{WorkspaceJson, membership_json, workspace_json};
+use crate::service::{Actor, AuditQuery, Keygate, PendingForMe, WorkspaceRef};
+
+/// Resource patterns and permissions, which GraphQL shows as their text.
+fn texts<T: ToString>(items: &[T]) -> Vec<String> {
+    items.iter().map(ToString::to_string).collect()
+}
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(name = "UserKind")]
+#[graphql(name = "UserKind", remote = "keygate_domain::UserKind")]
 pub enum UserKindGql {
     Human,
     Api,
 }
 
-impl From<UserKind> for UserKindGql {
-    fn from(k: UserKind) -> Self {
-        match k {
-            UserKind::Human => UserKindGql::Human,
-            UserKind::Api => UserKindGql::Api,
-        }
-    }
-}
-
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(name = "TokenKind")]
+#[graphql(name = "TokenKind", remote = "keygate_domain::TokenKind")]
 pub enum TokenKindGql {
     Personal,
     User,
@@ -42,7 +50,7 @@ pub enum TokenKindGql {
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(name = "TokenStatus")]
+#[graphql(name = "TokenStatus", remote = "keygate_domain::TokenStatus")]
 pub enum TokenStatusGql {
     Active,
     Expired,
@@ -122,21 +130,20 @@ pub struct TokenGql {
 
 impl TokenGql {
     pub fn new(t: &Token, now: DateTime<Utc>) -> Self {
+        TokenJson::new(t, now).into()
+    }
+}
+
+/// What REST shows of a token but the address it was last used from.
+impl From<TokenJson> for TokenGql {
+    fn from(t: TokenJson) -> Self {
         Self {
             id: t.id,
-            kind: match t.kind {
-                TokenKind::Personal => TokenKindGql::Personal,
-                TokenKind::User => TokenKindGql::User,
-                TokenKind::Api => TokenKindGql::Api,
-            },
-            name: t.name.clone(),
-            description: t.description.clone(),
-            hint: t.hint.clone(),
-            status: match t.status(now) {
-                TokenStatus::Active => TokenStatusGql::Active,
-                TokenStatus::Expired => TokenStatusGql::Expired,
-                TokenStatus::Revoked => TokenStatusGql::Revoked,
-            },
+            kind: t.kind.into(),
+            name: t.name,
+            description: t.description,
+            hint: t.hint,
+            status: t.status.into(),
             created_at: t.created_at,
             expires_at: t.expires_at,
             last_used_at: t.last_used_at,
@@ -227,9 +234,10 @@ pub struct MembershipGql {
 
 impl From<&Membership> for MembershipGql {
     fn from(m: &Membership) -> Self {
+        let json = membership_json(m);
         Self {
-            workspace: WorkspaceGql::from(&m.workspace),
-            roles: m.roles.clone(),
+            workspace: json.workspace.into(),
+            roles: json.roles,
         }
     }
 }
@@ -249,10 +257,16 @@ pub struct WorkspaceGql {
 
 impl From<&Workspace> for WorkspaceGql {
     fn from(w: &Workspace) -> Self {
+        workspace_json(w).into()
+    }
+}
+
+impl From<WorkspaceJson> for WorkspaceGql {
+    fn from(w: WorkspaceJson) -> Self {
         Self {
             id: w.id,
-            slug: w.slug.to_string(),
-            name: w.name.clone(),
+            slug: w.slug,
+            name: w.name,
             max_token_lifetime_days: w.max_token_lifetime_days,
             created_at: w.created_at,
             updated_at: w.updated_at,
@@ -305,8 +319,11 @@ async fn page<T: async_graphql::OutputType>(
 }
 
 impl WorkspaceGql {
-    fn reference(&self) -> WorkspaceRef {
-        WorkspaceRef::Id(self.id)
+    /// What each field below calls the service layer with: the services, the caller (an error
+    /// without a token) and this workspace.
+    fn service<'a>(&self, ctx: &Context<'a>) -> Result<(&'a Keygate, &'a Actor, WorkspaceRef)> {
+        let state = GqlState::of(ctx);
+        Ok((&state.keygate, state.actor()?, WorkspaceRef::Id(self.id)))
     }
 }
 
@@ -314,12 +331,8 @@ impl WorkspaceGql {
 impl WorkspaceGql {
     /// The caller's roles here.
     async fn my_roles(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
-        let state = GqlState::of(ctx);
-        let m = state
-            .keygate
-            .workspace(state.actor()?, &self.reference())
-            .await
-            .map_err(gql)?;
+        let (keygate, caller, ws) = self.service(ctx)?;
+        let m = keygate.workspace(caller, &ws).await.map_err(gql)?;
         Ok(m.roles)
     }
 
@@ -333,12 +346,8 @@ impl WorkspaceGql {
         first: Option<i32>,
         last: Option<i32>,
     ) -> Result<Page<MemberGql>> {
-        let state = GqlState::of(ctx);
-        let list = state
-            .keygate
-            .list_members(state.actor()?, &self.reference())
-            .await
-            .map_err(gql)?;
+        let (keygate, caller, ws) = self.service(ctx)?;
+        let list = keygate.list_members(caller, &ws).await.map_err(gql)?;
         page(
             list.iter().map(MemberGql::from).collect(),
             after,
@@ -359,12 +368,8 @@ impl WorkspaceGql {
         first: Option<i32>,
         last: Option<i32>,
     ) -> Result<Page<ApiUserGql>> {
-        let state = GqlState::of(ctx);
-        let list = state
-            .keygate
-            .list_api_users(state.actor()?, &self.reference())
-            .await
-            .map_err(gql)?;
+        let (keygate, caller, ws) = self.service(ctx)?;
+        let list = keygate.list_api_users(caller, &ws).await.map_err(gql)?;
         page(
             list.iter().map(ApiUserGql::from).collect(),
             after,
@@ -376,65 +381,41 @@ impl WorkspaceGql {
     }
 
     async fn api_user(&self, ctx: &Context<'_>, id: Uuid) -> Result<ApiUserGql> {
-        let state = GqlState::of(ctx);
-        let m = state
-            .keygate
-            .api_user(state.actor()?, &self.reference(), id)
-            .await
-            .map_err(gql)?;
+        let (keygate, caller, ws) = self.service(ctx)?;
+        let m = keygate.api_user(caller, &ws, id).await.map_err(gql)?;
         Ok(ApiUserGql::from(&m))
     }
 
     async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<RoleGql>> {
-        let state = GqlState::of(ctx);
-        let list = state
-            .keygate
-            .list_roles(state.actor()?, &self.reference())
-            .await
-            .map_err(gql)?;
+        let (keygate, caller, ws) = self.service(ctx)?;
+        let list = keygate.list_roles(caller, &ws).await.map_err(gql)?;
         Ok(list.iter().map(RoleGql::from).collect())
     }
 
     async fn role(&self, ctx: &Context<'_>, name: String) -> Result<RoleGql> {
-        let state = GqlState::of(ctx);
-        let role = state
-            .keygate
-            .role(state.actor()?, &self.reference(), &name)
-            .await
-            .map_err(gql)?;
+        let (keygate, caller, ws) = self.service(ctx)?;
+        let role = keygate.role(caller, &ws, &name).await.map_err(gql)?;
         Ok(RoleGql::from(&role))
     }
 
     async fn teams(&self, ctx: &Context<'_>) -> Result<Vec<TeamGql>> {
-        let state = GqlState::of(ctx);
-        let list = state
-            .keygate
-            .list_teams(state.actor()?, &self.reference())
-            .await
-            .map_err(gql)?;
+        let (keygate, caller, ws) = self.service(ctx)?;
+        let list = keygate.list_teams(caller, &ws).await.map_err(gql)?;
         Ok(list.iter().map(TeamGql::from).collect())
     }
 
     /// A team by id or name.
     async fn team(&self, ctx: &Context<'_>, team: String) -> Result<TeamGql> {
-        let state = GqlState::of(ctx);
-        let t = state
-            .keygate
-            .team(state.actor()?, &self.reference(), &team)
-            .await
-            .map_err(gql)?;
+        let (keygate, caller, ws) = self.service(ctx)?;
+        let t = keygate.team(caller, &ws, &team).await.map_err(gql)?;
         Ok(TeamGql::from(&t))
     }
 
     /// Tokens that belong to this workspace (needs `tokens:manage`).
     async fn tokens(&self, ctx: &Context<'_>) -> Result<Vec<OwnedTokenGql>> {
-        let state = GqlState::of(ctx);
-        let now = state.keygate.clock().now();
-        let list = state
-            .keygate
-            .workspace_tokens(state.actor()?, &self.reference())
-            .await
-            .map_err(gql)?;
+        let (keygate, caller, ws) = self.service(ctx)?;
+        let now = keygate.clock().now();
+        let list = keygate.workspace_tokens(caller, &ws).await.map_err(gql)?;
         Ok(list
             .iter()
             .map(|o| OwnedTokenGql {
@@ -446,12 +427,8 @@ impl WorkspaceGql {
 
     /// Pending invitations (needs `members:manage`).
     async fn invitations(&self, ctx: &Context<'_>) -> Result<Vec<InvitationGql>> {
-        let state = GqlState::of(ctx);
-        let list = state
-            .keygate
-            .list_invitations(state.actor()?, &self.reference())
-            .await
-            .map_err(gql)?;
+        let (keygate, caller, ws) = self.service(ctx)?;
+        let list = keygate.list_invitations(caller, &ws).await.map_err(gql)?;
         Ok(list.iter().map(InvitationGql::from).collect())
     }
 
@@ -470,7 +447,6 @@ impl WorkspaceGql {
         since: Option<DateTime<Utc>>,
         until: Option<DateTime<Utc>>,
     ) -> Result<Connection<Uuid, AuditEventGql, EmptyFields, EmptyFields>> {
-        let state = GqlState::of(ctx);
         let cursor = after
             .map(|a| Uuid::try_parse(&a))
             .transpose()
@@ -486,11 +462,8 @@ impl WorkspaceGql {
             cursor,
             limit: first.map(|f| u32::try_from(f.max(1)).unwrap_or(1)),
         };
-        let page = state
-            .keygate
-            .audit_log(state.actor()?, &self.reference(), &query)
-            .await
-            .map_err(gql)?;
+        let (keygate, caller, ws) = self.service(ctx)?;
+        let page = keygate.audit_log(caller, &ws, &query).await.map_err(gql)?;
         let mut connection = Connection::new(cursor.is_some(), page.next_cursor.is_some());
         connection.edges.extend(
             page.events
@@ -523,21 +496,22 @@ pub struct MemberGql {
     pub joined_at: DateTime<Utc>,
 }
 
+impl From<TeamRefJson> for TeamRefGql {
+    fn from(TeamRefJson { id, name }: TeamRefJson) -> Self {
+        Self { id, name }
+    }
+}
+
 impl From<&Member> for MemberGql {
     fn from(m: &Member) -> Self {
+        let json = MemberJson::from(m);
         Self {
+            // More of the user than REST shows of a member.
             user: UserGql::from(&m.user),
-            roles: m.roles.iter().map(|r| r.name.clone()).collect(),
-            grants: m.grants.iter().map(ToString::to_string).collect(),
-            teams: m
-                .teams
-                .iter()
-                .map(|t| TeamRefGql {
-                    id: t.id,
-                    name: t.name.clone(),
-                })
-                .collect(),
-            joined_at: m.joined_at,
+            roles: json.roles,
+            grants: texts(&json.grants),
+            teams: json.teams.into_iter().map(TeamRefGql::from).collect(),
+            joined_at: json.joined_at,
         }
     }
 }
@@ -559,16 +533,16 @@ pub struct ApiUserGql {
 
 impl From<&Member> for ApiUserGql {
     fn from(m: &Member) -> Self {
-        let member = MemberGql::from(m);
+        let json = ApiUserJson::from(m);
         Self {
-            id: m.user.id,
-            name: m.user.display_name.clone(),
-            description: m.user.description.clone(),
-            disabled: m.user.is_disabled(),
-            roles: member.roles,
-            grants: member.grants,
-            teams: member.teams,
-            created_at: m.user.created_at,
+            id: json.id,
+            name: json.name,
+            description: json.description,
+            disabled: json.disabled,
+            roles: json.roles,
+            grants: texts(&json.grants),
+            teams: json.teams.into_iter().map(TeamRefGql::from).collect(),
+            created_at: json.created_at,
             workspace_id: m.user.workspace_id,
         }
     }
@@ -615,12 +589,14 @@ pub struct RoleGql {
 
 impl From<&Role> for RoleGql {
     fn from(r: &Role) -> Self {
+        let json = RoleJson::from(r);
         Self {
-            name: r.name.clone(),
-            description: r.description.clone(),
-            permissions: r.permissions.iter().map(ToString::to_string).collect(),
-            grants: r.grants.iter().map(ToString::to_string).collect(),
-            builtin: r.builtin,
+            name: json.name,
+            description: json.description,
+            permissions: texts(&json.permissions),
+            // Every role's, where REST shows only the public role's.
+            grants: texts(&r.grants),
+            builtin: json.builtin,
         }
     }
 }
@@ -642,15 +618,16 @@ pub struct TeamGql {
 
 impl From<&Team> for TeamGql {
     fn from(t: &Team) -> Self {
+        let json = TeamJson::from(t);
         Self {
-            id: t.id,
-            name: t.name.clone(),
-            description: t.description.clone(),
-            roles: t.roles.iter().map(|r| r.name.clone()).collect(),
-            grants: t.grants.iter().map(ToString::to_string).collect(),
-            member_ids: t.members.clone(),
-            created_at: t.created_at,
-            updated_at: t.updated_at,
+            id: json.id,
+            name: json.name,
+            description: json.description,
+            roles: json.roles,
+            grants: texts(&json.grants),
+            member_ids: json.members,
+            created_at: json.created_at,
+            updated_at: json.updated_at,
             workspace_id: t.workspace_id,
         }
     }
@@ -692,13 +669,14 @@ pub struct InvitationGql {
 
 impl From<&Invitation> for InvitationGql {
     fn from(i: &Invitation) -> Self {
+        let json = InvitationJson::from(i);
         Self {
-            id: i.id,
-            email: i.email.to_string(),
-            roles: i.roles.clone(),
-            grants: i.grants.iter().map(ToString::to_string).collect(),
-            created_at: i.created_at,
-            expires_at: i.expires_at,
+            id: json.id,
+            email: json.email,
+            roles: json.roles,
+            grants: texts(&json.grants),
+            created_at: json.created_at,
+            expires_at: json.expires_at,
         }
     }
 }
@@ -720,17 +698,18 @@ pub struct AuditEventGql {
 
 impl From<&AuditEvent> for AuditEventGql {
     fn from(e: &AuditEvent) -> Self {
+        let json = AuditEventJson::from(e);
         Self {
-            id: e.id,
-            time: e.created_at,
-            action: e.action.clone(),
-            actor_id: e.actor_id,
-            actor: e.actor_label.clone(),
-            actor_token_id: e.actor_token_id,
-            target_type: e.target_type.clone(),
-            target_id: e.target_id.clone(),
-            client_ip: e.client_ip.clone(),
-            details: async_graphql::Json(e.details.clone()),
+            id: json.id,
+            time: json.time,
+            action: json.action,
+            actor_id: json.actor_id,
+            actor: json.actor,
+            actor_token_id: json.actor_token_id,
+            target_type: json.target_type,
+            target_id: json.target_id,
+            client_ip: json.client_ip,
+            details: async_graphql::Json(json.details),
         }
     }
 }
@@ -746,20 +725,16 @@ pub struct InvitationForMe {
     pub expires_at: DateTime<Utc>,
 }
 
-impl From<&crate::service::PendingForMe> for InvitationForMe {
-    fn from(p: &crate::service::PendingForMe) -> Self {
+impl From<&PendingForMe> for InvitationForMe {
+    fn from(p: &PendingForMe) -> Self {
+        let json = MyInvitationJson::from(p);
         Self {
-            id: p.invitation.id,
-            workspace: WorkspaceGql::from(&p.workspace),
-            roles: p.invitation.roles.clone(),
-            grants: p
-                .invitation
-                .grants
-                .iter()
-                .map(ToString::to_string)
-                .collect(),
-            created_at: p.invitation.created_at,
-            expires_at: p.invitation.expires_at,
+            id: json.id,
+            workspace: json.workspace.into(),
+            roles: json.roles,
+            grants: texts(&json.grants),
+            created_at: json.created_at,
+            expires_at: json.expires_at,
         }
     }
 }
@@ -801,6 +776,16 @@ pub struct Check {
     pub missing: Option<String>,
 }
 
+impl From<CheckJson> for Check {
+    fn from(c: CheckJson) -> Self {
+        Self {
+            allowed: c.allowed,
+            code: c.code.as_str().to_owned(),
+            missing: c.missing,
+        }
+    }
+}
+
 #[derive(InputObject, Default)]
 pub struct ScopeInput {
     /// Workspaces by id or slug.
@@ -809,9 +794,9 @@ pub struct ScopeInput {
     pub resources: Option<Vec<String>>,
 }
 
-impl From<ScopeInput> for ScopeRequest {
+impl From<ScopeInput> for ScopeJson {
     fn from(s: ScopeInput) -> Self {
-        ScopeRequest {
+        Self {
             workspaces: s.workspaces,
             permissions: s.permissions,
             resources: s.resources,
@@ -826,4 +811,18 @@ pub struct CreateTokenInput {
     pub expires_in_days: Option<i64>,
     pub expires_at: Option<DateTime<Utc>>,
     pub scope: Option<ScopeInput>,
+}
+
+/// The REST body of the same request: both APIs make a token request, and check its expiry,
+/// through one conversion.
+impl From<CreateTokenInput> for CreateTokenJson {
+    fn from(input: CreateTokenInput) -> Self {
+        Self {
+            name: input.name,
+            description: input.description,
+            expires_in_days: input.expires_in_days,
+            expires_at: input.expires_at,
+            scope: input.scope.map(Into::into),
+        }
+    }
 }

@@ -1,6 +1,8 @@
 //! Instance administration under `/api/v1/admin/users` (instance admins only), and open sign-up
 //! at `/api/v1/signup` (when the deployment allows it).
 
+pub(crate) mod json;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -9,11 +11,12 @@ use super::API_V1;
 use super::audit::AuditLogOf;
 use uuid::Uuid;
 
-use super::json::{
-    AdminUserJson, AdminUserListJson, AuditPageJson, AuditQueryJson, CreateTokenJson,
-    CreateUserJson, CreatedUserJson, PasswordLinkJson, SetPasswordJson, SignupJson, TokenJson,
-    TokenListJson, TokenWithSecretJson, UserJson, UserQueryJson, user_json,
+use self::json::{
+    AdminUserJson, AdminUserListJson, CreateUserJson, CreatedUserJson, PasswordLinkJson,
+    SetPasswordJson, SignupJson, UserJson, UserQueryJson, user_json,
 };
+use super::audit::json::{AuditPageJson, AuditQueryJson};
+use super::tokens::json::{CreateTokenJson, TokenJson, TokenListJson, TokenWithSecretJson};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, ClientIp, Json, Path, Query};

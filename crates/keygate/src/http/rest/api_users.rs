@@ -1,14 +1,16 @@
 //! `/api/v1/workspaces/{ws}/api-users`: service accounts and their tokens.
 
+pub(crate) mod json;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use uuid::Uuid;
 
-use super::API_V1;
-use super::json::{
-    ApiUserJson, ApiUserListJson, CreateApiUserJson, CreateTokenJson, CreatedApiUserJson,
-    PatchApiUserJson, TokenJson, TokenListJson, TokenWithSecretJson,
+use self::json::{
+    ApiUserJson, ApiUserListJson, CreateApiUserJson, CreatedApiUserJson, PatchApiUserJson,
 };
+use super::API_V1;
+use super::tokens::json::{CreateTokenJson, TokenJson, TokenListJson, TokenWithSecretJson};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Json, Path};

@@ -1,13 +1,15 @@
 //! `GET /api/v1/workspaces/{ws}/audit`: the audit log as JSON pages, or as CSV (the one endpoint
 //! that accepts `api_token` in the URL, for tools that cannot set headers).
 
+pub(crate) mod json;
+
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
+use self::json::{AuditEventJson, AuditPageJson, AuditQueryJson};
 use super::API_V1;
-use super::json::{AuditEventJson, AuditPageJson, AuditQueryJson};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Path, Query};

@@ -1,10 +1,14 @@
 //! `GET /api/v1/auth/me`: who the caller is.
 
+pub(crate) mod json;
+
 use axum::Json;
 use axum::extract::State;
 
+use self::json::{MeJson, MyInvitationJson};
 use super::API_V1;
-use super::json::{MeJson, MyInvitationJson, membership_json, user_json};
+use super::admin::json::user_json;
+use super::workspaces::json::membership_json;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::Caller;

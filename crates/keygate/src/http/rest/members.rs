@@ -1,17 +1,20 @@
 //! `/api/v1/workspaces/{ws}/members` and `.../invitations`, and accepting an invitation.
 
+pub(crate) mod json;
+
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keygate_domain::ValidationError;
 use uuid::Uuid;
 
-use super::API_V1;
-use super::json::{
+use self::json::{
     AcceptInvitationJson, AcceptedJson, InvitationJson, InvitationListJson, InvitationPreviewJson,
-    InviteJson, InvitedJson, JoinedJson, MemberJson, MemberListJson, PatchMemberJson, user_json,
-    workspace_json,
+    InviteJson, InvitedJson, JoinedJson, MemberJson, MemberListJson, PatchMemberJson,
 };
+use super::API_V1;
+use super::admin::json::user_json;
+use super::workspaces::json::workspace_json;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, ClientIp, Json, MaybeCaller, Path};

@@ -1,11 +1,11 @@
-//! REST handlers under `/api/v1`, one file per resource. Handlers translate wire types and call
-//! the service layer; they hold no rules of their own.
+//! REST handlers under `/api/v1`, one file per resource, with the resource's wire types in its
+//! `json` module (a type several resources use lives with the one that owns it). Handlers
+//! translate wire types and call the service layer; they hold no rules of their own.
 
 pub mod admin;
 pub mod api_users;
 pub mod audit;
 pub mod health;
-pub mod json;
 pub mod me;
 pub mod members;
 pub mod roles;

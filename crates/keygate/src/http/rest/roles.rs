@@ -1,10 +1,12 @@
 //! `/api/v1/workspaces/{ws}/roles`, including `PUT .../roles/public`.
 
+pub(crate) mod json;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 
+use self::json::{CreateRoleJson, PutRoleJson, RoleJson, RoleListJson};
 use super::API_V1;
-use super::json::{CreateRoleJson, PutRoleJson, RoleJson, RoleListJson};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Json, Path};

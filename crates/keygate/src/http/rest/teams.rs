@@ -1,11 +1,13 @@
 //! `/api/v1/workspaces/{ws}/teams`: teams by id or name, and their members.
 
+pub(crate) mod json;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use uuid::Uuid;
 
+use self::json::{CreateTeamJson, PatchTeamJson, TeamJson, TeamListJson};
 use super::API_V1;
-use super::json::{CreateTeamJson, PatchTeamJson, TeamJson, TeamListJson};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Json, Path};

@@ -1,11 +1,13 @@
 //! The caller's own tokens: `/api/v1/tokens` and the personal token refresh.
 
+pub(crate) mod json;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use uuid::Uuid;
 
+use self::json::{CreateTokenJson, TokenJson, TokenListJson, TokenWithSecretJson};
 use super::API_V1;
-use super::json::{CreateTokenJson, TokenJson, TokenListJson, TokenWithSecretJson};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Json, Path};

@@ -2,48 +2,22 @@
 //! an anonymous caller) and `POST /api/v1/auth/check` for the caller's own token. Both answer 200
 //! for a well-formed request.
 
+pub(crate) mod json;
+
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use keygate_domain::Permission;
-use keygate_proto::Code;
 
+use self::json::{
+    CheckJson, CheckRequestJson, VerifyJson, VerifyRequestJson, check_json, decision_code, question,
+};
 use super::API_V1;
-use super::json::{CheckJson, CheckRequestJson, VerifyJson, VerifyRequestJson};
 use super::verify_answer::{Memberships, VerifyAnswer};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, MaybeCaller};
 use crate::http::openapi::{BadRequest, PayloadTooLarge, UnsupportedMediaType};
-use crate::service::{AuthFailure, Question, Refusal, ServiceError, WorkspaceRef};
-
-/// The wire code of a decision: `ok`, or the class of its refusal.
-fn decision_code(refusal: Option<&Refusal>) -> Code {
-    match refusal {
-        None => Code::Ok,
-        Some(Refusal::Credentials(AuthFailure::InvalidToken)) => Code::InvalidToken,
-        Some(Refusal::Credentials(AuthFailure::TokenExpired)) => Code::TokenExpired,
-        Some(Refusal::Credentials(AuthFailure::TokenRevoked)) => Code::TokenRevoked,
-        Some(Refusal::NotAMember) => Code::NotAMember,
-        Some(Refusal::Forbidden { .. }) => Code::Forbidden,
-    }
-}
-
-fn question(
-    workspace: Option<&str>,
-    permission: Option<&str>,
-    resource: Option<String>,
-) -> Result<Question, ApiError> {
-    let permission = permission
-        .map(Permission::parse)
-        .transpose()
-        .map_err(ServiceError::from)?;
-    Ok(Question {
-        workspace: workspace.map(WorkspaceRef::parse),
-        permission,
-        resource,
-    })
-}
+use crate::service::ServiceError;
 
 /// Verifies a token for another service.
 ///
@@ -225,13 +199,5 @@ pub async fn check(
 ) -> Result<axum::Json<CheckJson>, ApiError> {
     let question = question(Some(&body.workspace), Some(&body.permission), body.resource)?;
     let decision = state.keygate.decide_for(actor.as_ref(), &question).await?;
-    Ok(axum::Json(CheckJson {
-        allowed: decision.refusal.is_none(),
-        code: decision_code(decision.refusal.as_ref()),
-        missing: decision
-            .refusal
-            .as_ref()
-            .and_then(|r| r.missing())
-            .map(str::to_owned),
-    }))
+    Ok(axum::Json(check_json(&decision)))
 }

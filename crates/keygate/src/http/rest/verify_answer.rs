@@ -1,5 +1,5 @@
 //! The answer of `POST /api/v1/verify`, written straight into bytes: exactly what serde writes
-//! for [`VerifyJson`](super::json::VerifyJson), the documented type, but borrowed from the
+//! for [`VerifyJson`](super::verify::json::VerifyJson), the documented type, but borrowed from the
 //! decision and the cached memberships, and without the serializer's work per field. Field
 //! names, punctuation, ids and timestamps are written as they are (none can hold a character
 //! JSON escapes); every other string (names, emails, roles, permissions) goes through
@@ -98,7 +98,7 @@ impl VerifyAnswer<'_> {
     }
 }
 
-/// [`UserJson`](super::json::UserJson).
+/// [`UserJson`](super::admin::json::UserJson).
 fn write_user(out: &mut Vec<u8>, user: &User) -> serde_json::Result<()> {
     out.extend_from_slice(b"{\"id\":");
     uuid(out, user.id);
@@ -121,7 +121,7 @@ fn write_user(out: &mut Vec<u8>, user: &User) -> serde_json::Result<()> {
     Ok(())
 }
 
-/// The fields of [`WorkspaceJson`](super::json::WorkspaceJson), without braces: a membership
+/// The fields of [`WorkspaceJson`](super::workspaces::json::WorkspaceJson), without braces: a membership
 /// adds its roles after them.
 fn write_workspace_fields(out: &mut Vec<u8>, workspace: &Workspace) -> serde_json::Result<()> {
     out.extend_from_slice(b"\"id\":");
@@ -238,8 +238,10 @@ mod tests {
         Email, Permission, PermissionSet, Rights, Slug, Token, TokenKind, UserKind,
     };
 
-    use super::super::json::{VerifyJson, membership_json, user_json, workspace_json};
     use super::*;
+    use crate::http::rest::admin::json::user_json;
+    use crate::http::rest::verify::json::VerifyJson;
+    use crate::http::rest::workspaces::json::{membership_json, workspace_json};
 
     fn workspace(slug: &str, name: String, lifetime: Option<u32>) -> Workspace {
         let at = DateTime::UNIX_EPOCH;

@@ -1,12 +1,16 @@
 //! `/api/v1/workspaces/{ws}/tokens`: the tokens that belong to a workspace (its API users', and
 //! members' tokens scoped to it alone), for managers with `tokens:manage`.
 
+pub(crate) mod json;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use uuid::Uuid;
 
+use self::json::{OwnedTokenJson, OwnedTokenListJson};
 use super::API_V1;
-use super::json::{OwnedTokenJson, OwnedTokenListJson, TokenJson, user_json};
+use super::admin::json::user_json;
+use super::tokens::json::TokenJson;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Path};

@@ -1,12 +1,14 @@
 //! `/api/v1/workspaces`: the caller's workspaces.
 
+pub(crate) mod json;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use super::API_V1;
-use super::json::{
+use self::json::{
     CreateWorkspaceJson, MembershipJson, PatchWorkspaceJson, WorkspaceListJson, membership_json,
 };
+use super::API_V1;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Json, Path};

@@ -1,0 +1,79 @@
+//! Wire types of API users: an API user as listed, the answer to creating one (with its first
+//! token), and what creating and changing one take. Their tokens are tokens' wire types.
+
+use chrono::{DateTime, Utc};
+use keygate_domain::{Member, ResourcePattern};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::http::openapi as doc;
+use crate::http::rest::members::json::MemberJson;
+use crate::http::rest::teams::json::TeamRefJson;
+use crate::http::rest::tokens::json::TokenWithSecretJson;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiUserJson {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub disabled: bool,
+    pub roles: Vec<String>,
+    #[schema(value_type = Vec<doc::ResourcePattern>)]
+    pub grants: Vec<ResourcePattern>,
+    pub teams: Vec<TeamRefJson>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&Member> for ApiUserJson {
+    fn from(m: &Member) -> Self {
+        let member = MemberJson::from(m);
+        Self {
+            id: m.user.id,
+            name: m.user.display_name.clone(),
+            description: m.user.description.clone(),
+            disabled: m.user.is_disabled(),
+            roles: member.roles,
+            grants: member.grants,
+            teams: member.teams,
+            created_at: m.user.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedApiUserJson {
+    #[serde(flatten)]
+    pub api_user: ApiUserJson,
+    /// The first token, shown this once.
+    pub token: TokenWithSecretJson,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiUserListJson {
+    pub api_users: Vec<ApiUserJson>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiUserJson {
+    pub name: String,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub grants: Vec<String>,
+    #[serde(default)]
+    pub teams: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchApiUserJson {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub roles: Option<Vec<String>>,
+    pub grants: Option<Vec<String>>,
+    pub teams: Option<Vec<String>>,
+    pub disabled: Option<bool>,
+}

@@ -1,0 +1,54 @@
+//! Wire types of roles: a role as listed, and what creating and replacing one take.
+
+use keygate_domain::{Permission, ResourcePattern, Role};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::http::openapi as doc;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoleJson {
+    pub name: String,
+    pub description: Option<String>,
+    #[schema(value_type = Vec<doc::Permission>)]
+    pub permissions: Vec<Permission>,
+    /// The public role's resource grants.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<doc::ResourcePattern>>, nullable = false)]
+    pub grants: Option<Vec<ResourcePattern>>,
+    pub builtin: bool,
+}
+
+impl From<&Role> for RoleJson {
+    fn from(r: &Role) -> Self {
+        Self {
+            name: r.name.clone(),
+            description: r.description.clone(),
+            permissions: r.permissions.iter().cloned().collect(),
+            grants: (r.name == keygate_domain::model::builtin_role::PUBLIC)
+                .then(|| r.grants.clone()),
+            builtin: r.builtin,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoleListJson {
+    pub roles: Vec<RoleJson>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRoleJson {
+    pub name: String,
+    pub description: Option<String>,
+    pub permissions: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutRoleJson {
+    pub description: Option<String>,
+    pub permissions: Vec<String>,
+    pub grants: Option<Vec<String>>,
+}

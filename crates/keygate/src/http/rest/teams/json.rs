@@ -1,0 +1,72 @@
+//! Wire types of teams: a team as listed, a reference to one (as members and API users list
+//! theirs), and what creating and changing one take.
+
+use chrono::{DateTime, Utc};
+use keygate_domain::{ResourcePattern, Team};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::http::openapi as doc;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TeamRefJson {
+    pub id: Uuid,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TeamJson {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub roles: Vec<String>,
+    #[schema(value_type = Vec<doc::ResourcePattern>)]
+    pub grants: Vec<ResourcePattern>,
+    pub members: Vec<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&Team> for TeamJson {
+    fn from(t: &Team) -> Self {
+        Self {
+            id: t.id,
+            name: t.name.clone(),
+            description: t.description.clone(),
+            roles: t.roles.iter().map(|r| r.name.clone()).collect(),
+            grants: t.grants.clone(),
+            members: t.members.clone(),
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TeamListJson {
+    pub teams: Vec<TeamJson>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTeamJson {
+    pub name: String,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub grants: Vec<String>,
+    #[serde(default)]
+    pub members: Vec<Uuid>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchTeamJson {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub roles: Option<Vec<String>>,
+    pub grants: Option<Vec<String>>,
+    pub members: Option<Vec<Uuid>>,
+}
