@@ -13,10 +13,11 @@ use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use utoipa::openapi::Ref;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
 };
+use utoipa::openapi::{Object, Ref, RefOr, Required, Type};
 use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 use uuid::Uuid;
@@ -182,7 +183,9 @@ impl Modify for ForwardAuthMethods {
 ///   `Authorization` scheme), 401 for the token itself and 429 for a client address with too many
 ///   failed authentications;
 /// - each operation but the liveness check and the metrics (`WITHOUT_DATABASE`): 503 when the
-///   database cannot be reached.
+///   database cannot be reached;
+/// - each operation on a workspace (`IN_WORKSPACE`): its `ws` path parameter, 403 without the
+///   right and 404 for a workspace the caller cannot see.
 ///
 /// It runs on the merged document (`docs_routes`): the `#[openapi(modifiers(...))]` of [`ApiDoc`]
 /// run before the router adds the handlers' paths.
@@ -191,10 +194,25 @@ pub struct TokenResponses;
 /// The paths whose operations answer without the database.
 const WITHOUT_DATABASE: [&str; 2] = ["/healthz", "/metrics"];
 
+/// Where the paths of a workspace and its parts start.
+const IN_WORKSPACE: &str = "/api/v1/workspaces/{ws}";
+
 impl TokenResponses {
     /// Whether any of these requirements names a scheme (`[{}]` alone means "no token").
     fn takes_token(security: Option<&[SecurityRequirement]>) -> bool {
         security.is_some_and(|all| all.iter().any(|r| *r != SecurityRequirement::default()))
+    }
+
+    /// The workspace a workspace's path names.
+    fn workspace_parameter() -> Parameter {
+        ParameterBuilder::new()
+            .name("ws")
+            .parameter_in(ParameterIn::Path)
+            .required(Required::True)
+            .description(Some("Workspace id or slug"))
+            .example(Some("acme".into()))
+            .schema(Some(Object::with_type(Type::String)))
+            .build()
     }
 }
 
@@ -206,9 +224,14 @@ impl Modify for TokenResponses {
             ("429", TooManyRequests::response().0),
         ];
         let unavailable = Unavailable::response().0;
+        let in_workspace = [
+            ("403", Forbidden::response().0),
+            ("404", NotFound::response().0),
+        ];
         let by_default = Self::takes_token(openapi.security.as_deref());
         for (path, item) in openapi.paths.paths.iter_mut() {
             let uses_database = !WITHOUT_DATABASE.contains(&path.as_str());
+            let of_workspace = path.starts_with(IN_WORKSPACE);
             let operations = [
                 &mut item.get,
                 &mut item.put,
@@ -220,7 +243,20 @@ impl Modify for TokenResponses {
                 &mut item.trace,
             ];
             for operation in operations.into_iter().flatten() {
+                if of_workspace {
+                    // First, in place of the bare one the router adds for the path's `{ws}`.
+                    let parameters = operation.parameters.get_or_insert_with(Vec::new);
+                    parameters.retain(|p| !matches!(p, RefOr::T(p) if p.name == "ws"));
+                    parameters.insert(0, RefOr::T(Self::workspace_parameter()));
+                }
                 let responses = &mut operation.responses.responses;
+                if of_workspace {
+                    for (status, name) in &in_workspace {
+                        responses
+                            .entry((*status).to_owned())
+                            .or_insert_with(|| Ref::from_response_name(name.to_string()).into());
+                    }
+                }
                 if uses_database {
                     responses
                         .entry("503".to_owned())

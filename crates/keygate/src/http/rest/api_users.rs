@@ -14,7 +14,7 @@ use super::tokens::json::{CreateTokenJson, TokenJson, TokenListJson, TokenWithSe
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Json, Path};
-use crate::http::openapi::{Conflict, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType};
+use crate::http::openapi::{Conflict, PayloadTooLarge, UnsupportedMediaType};
 use crate::service::{
     ApiUserPatchRequest, ApiUserRequest, NewTokenRequest, ServiceError, WorkspaceRef,
 };
@@ -26,13 +26,8 @@ use crate::service::{
     path = "/workspaces/{ws}/api-users",
     operation_id = "list_api_users",
     tag = "api-users",
-    params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
-    ),
     responses(
         (status = 200, description = "The API users", body = ApiUserListJson),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
     )
 )]
 pub async fn list(
@@ -59,9 +54,6 @@ pub async fn list(
     path = "/workspaces/{ws}/api-users",
     operation_id = "create_api_user",
     tag = "api-users",
-    params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
-    ),
     request_body(content = CreateApiUserJson, example = json!({"name": "ingest", "description": "Writes measurements from the gateways", "roles": ["writer"], "grants": ["device:*"]})),
     responses(
         (status = 201, description = "Created, with its first token; `token.token` is the secret, shown this once", body = CreatedApiUserJson,
@@ -91,8 +83,6 @@ pub async fn list(
                     "scope": null
                 }
             })),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
@@ -133,13 +123,10 @@ pub async fn create(
     operation_id = "get_api_user",
     tag = "api-users",
     params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
         ("id" = Uuid, Path, description = "API user id"),
     ),
     responses(
         (status = 200, description = "The API user", body = ApiUserJson),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
     )
 )]
 pub async fn get(
@@ -162,13 +149,10 @@ pub async fn get(
     operation_id = "update_api_user",
     tag = "api-users",
     params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
         ("id" = Uuid, Path, description = "API user id"),
     ),
     responses(
         (status = 200, description = "Updated", body = ApiUserJson),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
@@ -203,13 +187,10 @@ pub async fn update(
     operation_id = "delete_api_user",
     tag = "api-users",
     params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
         ("id" = Uuid, Path, description = "API user id"),
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
     )
 )]
 pub async fn delete(
@@ -232,13 +213,10 @@ pub async fn delete(
     operation_id = "list_api_user_tokens",
     tag = "api-users",
     params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
         ("id" = Uuid, Path, description = "API user id"),
     ),
     responses(
         (status = 200, description = "The tokens, never their secrets", body = TokenListJson),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
     )
 )]
 pub async fn list_tokens(
@@ -264,14 +242,11 @@ pub async fn list_tokens(
     operation_id = "create_api_user_token",
     tag = "api-users",
     params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
         ("id" = Uuid, Path, description = "API user id"),
     ),
     request_body(content = CreateTokenJson, example = json!({"name": "gateway-3", "expires_in_days": 365})),
     responses(
         (status = 201, description = "Created; `token` is the secret, shown this once", body = TokenWithSecretJson),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
@@ -303,14 +278,11 @@ pub async fn create_token(
     operation_id = "revoke_api_user_token",
     tag = "api-users",
     params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
         ("id" = Uuid, Path, description = "API user id"),
         ("token" = Uuid, Path, description = "Token id"),
     ),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
         (status = 409, response = Conflict),
     )
 )]
@@ -336,14 +308,11 @@ pub async fn revoke_token(
     operation_id = "rotate_api_user_token",
     tag = "api-users",
     params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
         ("id" = Uuid, Path, description = "API user id"),
         ("token" = Uuid, Path, description = "Token id"),
     ),
     responses(
         (status = 200, description = "Rotated; `token` is the new secret, shown this once", body = TokenWithSecretJson),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
         (status = 409, response = Conflict),
     )
 )]

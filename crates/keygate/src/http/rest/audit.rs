@@ -13,7 +13,6 @@ use super::API_V1;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Path, Query};
-use crate::http::openapi::{Forbidden, NotFound};
 use crate::service::{AuditQuery, MAX_PAGE, WorkspaceRef};
 
 /// Rows a CSV export carries at most.
@@ -31,7 +30,6 @@ const CSV_MAX_ROWS: usize = 100_000;
     operation_id = "list_audit_events",
     tag = "audit",
     params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
         AuditQueryJson,
     ),
     security(("bearer" = []), ("token" = []), ("api_key" = []), ("x_api_key" = []), ("api_token" = [])),
@@ -41,8 +39,6 @@ const CSV_MAX_ROWS: usize = 100_000;
                 (AuditPageJson = "application/json"),
                 (String = "text/csv", example = "id,time,action,actor_id,actor,actor_token_id,target_type,target_id,client_ip,details\n")
             )),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
     )
 )]
 pub async fn list(

@@ -30,13 +30,8 @@ use crate::service::{
     path = "/workspaces/{ws}/members",
     operation_id = "list_members",
     tag = "members",
-    params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
-    ),
     responses(
         (status = 200, description = "The members", body = MemberListJson),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
     )
 )]
 pub async fn list(
@@ -65,14 +60,9 @@ pub async fn list(
     path = "/workspaces/{ws}/members",
     operation_id = "invite_member",
     tag = "members",
-    params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
-    ),
     request_body(content = InviteJson, example = json!({"email": "dana@example.com", "roles": ["viewer"], "grants": ["device:*"]})),
     responses(
         (status = 202, description = "An invitation: pass `accept_url` on; it is shown this once", body = InvitedJson),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
@@ -111,13 +101,10 @@ pub async fn invite(
     operation_id = "get_member",
     tag = "members",
     params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
         ("user" = Uuid, Path, description = "User id"),
     ),
     responses(
         (status = 200, description = "The member", body = MemberJson),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
     )
 )]
 pub async fn get(
@@ -142,13 +129,10 @@ pub async fn get(
     operation_id = "update_member",
     tag = "members",
     params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
         ("user" = Uuid, Path, description = "User id"),
     ),
     responses(
         (status = 200, description = "Updated", body = MemberJson),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
@@ -181,13 +165,10 @@ pub async fn update(
     operation_id = "remove_member",
     tag = "members",
     params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
         ("user" = Uuid, Path, description = "User id"),
     ),
     responses(
         (status = 204, description = "Removed"),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
         (status = 409, response = Conflict),
     )
 )]
@@ -210,13 +191,8 @@ pub async fn remove(
     path = "/workspaces/{ws}/invitations",
     operation_id = "list_invitations",
     tag = "members",
-    params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
-    ),
     responses(
         (status = 200, description = "The invitations (never their codes)", body = InvitationListJson),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
     )
 )]
 pub async fn list_invitations(
@@ -241,13 +217,10 @@ pub async fn list_invitations(
     operation_id = "cancel_invitation",
     tag = "members",
     params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
         ("id" = Uuid, Path, description = "Invitation id"),
     ),
     responses(
         (status = 204, description = "Cancelled"),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
     )
 )]
 pub async fn cancel_invitation(

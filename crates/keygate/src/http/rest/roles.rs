@@ -10,7 +10,7 @@ use super::API_V1;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Json, Path};
-use crate::http::openapi::{Conflict, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType};
+use crate::http::openapi::{Conflict, PayloadTooLarge, UnsupportedMediaType};
 use crate::service::{RoleRequest, RoleUpdateRequest, WorkspaceRef};
 
 /// The workspace's roles, built-in and custom.
@@ -20,13 +20,8 @@ use crate::service::{RoleRequest, RoleUpdateRequest, WorkspaceRef};
     path = "/workspaces/{ws}/roles",
     operation_id = "list_roles",
     tag = "roles",
-    params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
-    ),
     responses(
         (status = 200, description = "The roles", body = RoleListJson),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
     )
 )]
 pub async fn list(
@@ -50,14 +45,9 @@ pub async fn list(
     path = "/workspaces/{ws}/roles",
     operation_id = "create_role",
     tag = "roles",
-    params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
-    ),
     request_body(content = CreateRoleJson, example = json!({"name": "device-reader", "description": "Reads every device", "permissions": ["devices:read"]})),
     responses(
         (status = 201, description = "Created", body = RoleJson),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
@@ -89,13 +79,10 @@ pub async fn create(
     operation_id = "get_role",
     tag = "roles",
     params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
         ("name" = String, Path, description = "Role name; `public` is the role of anonymous callers", example = "viewer"),
     ),
     responses(
         (status = 200, description = "The role", body = RoleJson),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
     )
 )]
 pub async fn get(
@@ -121,14 +108,11 @@ pub async fn get(
     operation_id = "update_role",
     tag = "roles",
     params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
         ("name" = String, Path, description = "Role name; `public` is the role of anonymous callers", example = "viewer"),
     ),
     request_body(content = PutRoleJson, example = json!({"description": "Anyone may read public devices", "permissions": ["devices:read"], "grants": ["device:public-*"]})),
     responses(
         (status = 200, description = "Updated", body = RoleJson),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
@@ -160,13 +144,10 @@ pub async fn put(
     operation_id = "delete_role",
     tag = "roles",
     params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
         ("name" = String, Path, description = "Role name; `public` is the role of anonymous callers", example = "viewer"),
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
         (status = 409, response = Conflict),
     )
 )]

@@ -11,7 +11,7 @@ use super::API_V1;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Json, Path};
-use crate::http::openapi::{Conflict, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType};
+use crate::http::openapi::{Conflict, PayloadTooLarge, UnsupportedMediaType};
 use crate::service::{TeamPatchRequest, TeamRequest, WorkspaceRef};
 
 /// The workspace's teams.
@@ -21,13 +21,8 @@ use crate::service::{TeamPatchRequest, TeamRequest, WorkspaceRef};
     path = "/workspaces/{ws}/teams",
     operation_id = "list_teams",
     tag = "teams",
-    params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
-    ),
     responses(
         (status = 200, description = "The teams", body = TeamListJson),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
     )
 )]
 pub async fn list(
@@ -51,14 +46,9 @@ pub async fn list(
     path = "/workspaces/{ws}/teams",
     operation_id = "create_team",
     tag = "teams",
-    params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
-    ),
     request_body(content = CreateTeamJson, example = json!({"name": "field-ops", "roles": ["viewer"], "grants": ["device:site-3/*"], "members": []})),
     responses(
         (status = 201, description = "Created", body = TeamJson),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
@@ -92,13 +82,10 @@ pub async fn create(
     operation_id = "get_team",
     tag = "teams",
     params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
         ("team" = String, Path, description = "Team id or name"),
     ),
     responses(
         (status = 200, description = "The team", body = TeamJson),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
     )
 )]
 pub async fn get(
@@ -121,13 +108,10 @@ pub async fn get(
     operation_id = "update_team",
     tag = "teams",
     params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
         ("team" = String, Path, description = "Team id or name"),
     ),
     responses(
         (status = 200, description = "Updated", body = TeamJson),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
@@ -161,13 +145,10 @@ pub async fn update(
     operation_id = "delete_team",
     tag = "teams",
     params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
         ("team" = String, Path, description = "Team id or name"),
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
     )
 )]
 pub async fn delete(
@@ -190,14 +171,11 @@ pub async fn delete(
     operation_id = "add_team_member",
     tag = "teams",
     params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
         ("team" = String, Path, description = "Team id or name"),
         ("user" = Uuid, Path, description = "User id"),
     ),
     responses(
         (status = 200, description = "The team with the member", body = TeamJson),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
         (status = 409, response = Conflict),
     )
 )]
@@ -221,14 +199,11 @@ pub async fn add_member(
     operation_id = "remove_team_member",
     tag = "teams",
     params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
         ("team" = String, Path, description = "Team id or name"),
         ("user" = Uuid, Path, description = "User id"),
     ),
     responses(
         (status = 204, description = "Removed"),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
     )
 )]
 pub async fn remove_member(

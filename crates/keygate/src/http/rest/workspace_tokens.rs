@@ -14,7 +14,7 @@ use super::tokens::json::TokenJson;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Path};
-use crate::http::openapi::{Conflict, Forbidden, NotFound};
+use crate::http::openapi::Conflict;
 use crate::service::WorkspaceRef;
 
 /// The tokens that belong to a workspace.
@@ -26,13 +26,8 @@ use crate::service::WorkspaceRef;
     path = "/workspaces/{ws}/tokens",
     operation_id = "list_workspace_tokens",
     tag = "workspace-tokens",
-    params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
-    ),
     responses(
         (status = 200, description = "The tokens, with their owners", body = OwnedTokenListJson),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
     )
 )]
 pub async fn list(
@@ -66,13 +61,10 @@ pub async fn list(
     operation_id = "revoke_workspace_token",
     tag = "workspace-tokens",
     params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
         ("id" = Uuid, Path, description = "Token id"),
     ),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
         (status = 409, response = Conflict),
     )
 )]

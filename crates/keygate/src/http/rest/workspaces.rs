@@ -12,7 +12,7 @@ use super::API_V1;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Json, Path};
-use crate::http::openapi::{Conflict, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType};
+use crate::http::openapi::{Conflict, Forbidden, PayloadTooLarge, UnsupportedMediaType};
 use crate::service::{NewWorkspaceRequest, WorkspacePatchRequest, WorkspaceRef};
 
 /// The caller's workspaces, with their roles in each.
@@ -77,13 +77,8 @@ pub async fn create(
     path = "/workspaces/{ws}",
     operation_id = "get_workspace",
     tag = "workspaces",
-    params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
-    ),
     responses(
         (status = 200, description = "The workspace, with the caller's roles in it", body = MembershipJson),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
     )
 )]
 pub async fn get(
@@ -105,13 +100,8 @@ pub async fn get(
     path = "/workspaces/{ws}",
     operation_id = "update_workspace",
     tag = "workspaces",
-    params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
-    ),
     responses(
         (status = 200, description = "Updated", body = MembershipJson),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
@@ -144,13 +134,8 @@ pub async fn update(
     path = "/workspaces/{ws}",
     operation_id = "delete_workspace",
     tag = "workspaces",
-    params(
-        ("ws" = String, Path, description = "Workspace id or slug", example = "acme"),
-    ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
     )
 )]
 pub async fn delete(
