@@ -1,5 +1,5 @@
 //! Keygate's storage. [`Store`] is the one interface the service layer uses; [`connect`] opens the
-//! SQLite or PostgreSQL backend named by a URL. Both backends run the same Rust code (see `sql.rs`)
+//! SQLite or PostgreSQL backend named by a URL. Both backends run the same Rust code (see `sql/mod.rs`)
 //! over their own migrations in `migrations/{sqlite,postgres}/`, which share file names.
 
 mod error;

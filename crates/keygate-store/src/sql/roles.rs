@@ -1,0 +1,99 @@
+//! Roles of a workspace: the built-in ones and those its managers create.
+
+use chrono::{DateTime, Utc};
+use keygate_domain::Role;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::query::{Pool, Tx, changed, fetch_all, fetch_one, fetch_optional};
+use crate::time::Ts;
+use crate::{NewRole, Result, RolePatch};
+
+/// The columns of a [`RoleRow`](crate::rows::RoleRow), of the roles aliased `r`.
+macro_rules! role_cols {
+    () => {
+        "r.id, r.workspace_id, r.name, r.description, r.permissions, r.grants, r.builtin"
+    };
+}
+pub(super) use role_cols;
+
+/// The role columns unqualified, for `RETURNING` (SQLite does not take a table alias there).
+macro_rules! role_returning {
+    () => {
+        "id, workspace_id, name, description, permissions, grants, builtin"
+    };
+}
+
+/// The workspace's roles, the built-in ones first, by name.
+pub(super) async fn list(pool: Pool<'_>, workspace_id: Uuid) -> Result<Vec<Role>> {
+    let sql = select!(
+        role_cols,
+        "FROM roles r WHERE r.workspace_id = $1 ORDER BY r.builtin DESC, r.name"
+    );
+    fetch_all(pool, sql, (workspace_id,)).await
+}
+
+pub(super) async fn by_name(
+    pool: Pool<'_>,
+    workspace_id: Uuid,
+    name: &str,
+) -> Result<Option<Role>> {
+    let sql = select!(
+        role_cols,
+        "FROM roles r WHERE r.workspace_id = $1 AND r.name = $2"
+    );
+    fetch_optional(pool, sql, (workspace_id, name)).await
+}
+
+pub(super) async fn insert(tx: &mut Tx, new: &NewRole) -> Result<Role> {
+    let sql = concat!(
+        "INSERT INTO roles (id, workspace_id, name, description, permissions, \
+         builtin, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, FALSE, $6, $6) \
+         RETURNING ",
+        role_returning!()
+    );
+    let params = (
+        new.id,
+        new.workspace_id,
+        &new.name,
+        &new.description,
+        Json(&new.permissions),
+        Ts(new.created_at),
+    );
+    fetch_one(tx, sql, params).await
+}
+
+pub(super) async fn update(
+    tx: &mut Tx,
+    workspace_id: Uuid,
+    name: &str,
+    patch: &RolePatch,
+    now: DateTime<Utc>,
+) -> Result<Option<Role>> {
+    let sql = concat!(
+        "UPDATE roles SET \
+         description = CASE WHEN $3 THEN $4 ELSE description END, \
+         permissions = COALESCE($5, permissions), \
+         grants = CASE WHEN $6 THEN $7 ELSE grants END, \
+         updated_at = $8 \
+         WHERE workspace_id = $1 AND name = $2 RETURNING ",
+        role_returning!()
+    );
+    let params = (
+        workspace_id,
+        name,
+        patch.description.is_some(),
+        patch.description.clone().flatten(),
+        patch.permissions.as_ref().map(Json),
+        patch.grants.is_some(),
+        patch.grants.as_ref().map(Json),
+        Ts(now),
+    );
+    fetch_optional(tx, sql, params).await
+}
+
+/// Deletes a role its managers created; the built-in roles stay.
+pub(super) async fn delete(tx: &mut Tx, workspace_id: Uuid, name: &str) -> Result<bool> {
+    let sql = "DELETE FROM roles WHERE workspace_id = $1 AND name = $2 AND builtin = FALSE";
+    changed(tx, sql, (workspace_id, name)).await
+}
