@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use super::query::{Pool, fetch_all_rows};
+use super::query::{Pool, query};
 use crate::rows::{self, ContextRow};
 use crate::{DecisionContext, Result, WorkspaceLookup};
 
@@ -51,10 +51,14 @@ pub(super) async fn decision_context(
 ) -> Result<Option<DecisionContext>> {
     let parts: Vec<ContextRow> = match workspace {
         WorkspaceLookup::Id(id) => {
-            fetch_all_rows(pool, decision_context!("id"), (id, user_id)).await?
+            query(decision_context!("id"), (id, user_id))
+                .fetch_all_rows(pool)
+                .await?
         }
         WorkspaceLookup::Slug(slug) => {
-            fetch_all_rows(pool, decision_context!("slug"), (slug, user_id)).await?
+            query(decision_context!("slug"), (slug, user_id))
+                .fetch_all_rows(pool)
+                .await?
         }
     };
     rows::decision_context(parts)

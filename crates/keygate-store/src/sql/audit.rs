@@ -4,7 +4,7 @@ use keygate_domain::AuditEvent;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::query::{Exec, Pool, execute, fetch_all};
+use super::query::{Exec, Pool, query};
 use crate::time::Ts;
 use crate::{AuditFilter, NewAuditEvent, Result};
 
@@ -25,7 +25,7 @@ pub(super) async fn insert(exec: impl Into<Exec<'_>>, e: &NewAuditEvent) -> Resu
         &e.client_ip,
         Ts(e.created_at),
     );
-    execute(exec, sql, params).await?;
+    query(sql, params).execute(exec).await?;
     Ok(())
 }
 
@@ -53,5 +53,5 @@ pub(super) async fn list(
         filter.before,
         i64::from(filter.limit),
     );
-    fetch_all(pool, sql, params).await
+    query(sql, params).fetch_all(pool).await
 }

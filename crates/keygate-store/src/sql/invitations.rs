@@ -4,7 +4,7 @@ use keygate_domain::{Email, Invitation, Token, User};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::query::{Pool, Tx, changed, execute, fetch_all, fetch_one, fetch_optional};
+use super::query::{Pool, Tx, query};
 use super::{members, users};
 use crate::time::Ts;
 use crate::{NewInvitation, NewMembership, NewUser, Result};
@@ -20,7 +20,9 @@ macro_rules! invitation_cols {
 pub(super) async fn insert(tx: &mut Tx, new: &NewInvitation) -> Result<Invitation> {
     let sql = "DELETE FROM invitations \
                WHERE workspace_id = $1 AND email = $2 AND accepted_at IS NULL";
-    execute(&mut *tx, sql, (new.workspace_id, new.email.as_str())).await?;
+    query(sql, (new.workspace_id, new.email.as_str()))
+        .execute(&mut *tx)
+        .await?;
     let sql = concat!(
         "INSERT INTO invitations (id, workspace_id, email, roles, grants, code_digest, \
          invited_by, created_at, expires_at) \
@@ -38,12 +40,12 @@ pub(super) async fn insert(tx: &mut Tx, new: &NewInvitation) -> Result<Invitatio
         Ts(new.created_at),
         Ts(new.expires_at),
     );
-    fetch_one(tx, sql, params).await
+    query(sql, params).fetch_one(tx).await
 }
 
 pub(super) async fn by_code(pool: Pool<'_>, code_digest: &[u8; 32]) -> Result<Option<Invitation>> {
     let sql = select!(invitation_cols, "FROM invitations WHERE code_digest = $1");
-    fetch_optional(pool, sql, (&code_digest[..],)).await
+    query(sql, (&code_digest[..],)).fetch_optional(pool).await
 }
 
 /// Pending invitations of the workspace, newest first.
@@ -53,7 +55,7 @@ pub(super) async fn pending_in(pool: Pool<'_>, workspace_id: Uuid) -> Result<Vec
         "FROM invitations WHERE workspace_id = $1 AND accepted_at IS NULL \
          ORDER BY created_at DESC, id DESC"
     );
-    fetch_all(pool, sql, (workspace_id,)).await
+    query(sql, (workspace_id,)).fetch_all(pool).await
 }
 
 /// Pending invitations addressed to `email`, in every workspace, newest first.
@@ -63,21 +65,24 @@ pub(super) async fn pending_for(pool: Pool<'_>, email: &Email) -> Result<Vec<Inv
         "FROM invitations WHERE email = $1 AND accepted_at IS NULL \
          ORDER BY created_at DESC, id DESC"
     );
-    fetch_all(pool, sql, (email.as_str(),)).await
+    query(sql, (email.as_str(),)).fetch_all(pool).await
 }
 
 /// Deletes a pending invitation.
 pub(super) async fn delete(tx: &mut Tx, workspace_id: Uuid, id: Uuid) -> Result<bool> {
     let sql = "DELETE FROM invitations WHERE workspace_id = $1 AND id = $2 \
                AND accepted_at IS NULL";
-    changed(tx, sql, (workspace_id, id)).await
+    query(sql, (workspace_id, id)).changed(tx).await
 }
 
 /// Marks the invitation accepted and creates the user with it; `None` when it was accepted
 /// meanwhile.
 pub(super) async fn accept(tx: &mut Tx, id: Uuid, user: &NewUser) -> Result<Option<(User, Token)>> {
     let sql = "UPDATE invitations SET accepted_at = $2 WHERE id = $1 AND accepted_at IS NULL";
-    if !changed(&mut *tx, sql, (id, Ts(user.created_at))).await? {
+    if !query(sql, (id, Ts(user.created_at)))
+        .changed(&mut *tx)
+        .await?
+    {
         return Ok(None);
     }
     users::insert(tx, user).await.map(Some)
@@ -94,7 +99,7 @@ pub(super) async fn join(
     let sql = "UPDATE invitations SET accepted_at = $2 \
                WHERE id = $1 AND workspace_id = $3 AND accepted_at IS NULL";
     let params = (id, Ts(membership.created_at), membership.workspace_id);
-    if !changed(&mut *tx, sql, params).await? {
+    if !query(sql, params).changed(&mut *tx).await? {
         return Ok(false);
     }
     members::add(tx, user_id, membership).await?;

@@ -4,7 +4,7 @@
 use keygate_domain::{Member, UserKind};
 use uuid::Uuid;
 
-use super::query::{Pool, Tx, changed, execute, fetch_all_rows, fetch_optional_row};
+use super::query::{Pool, Tx, query};
 use super::roles::role_cols;
 use super::{held, replace};
 use crate::rows::{self, MemberRow, TeamOfRow};
@@ -13,7 +13,9 @@ use crate::{MemberPatch, NewMembership, Result};
 
 pub(super) async fn add(tx: &mut Tx, user_id: Uuid, m: &NewMembership) -> Result<()> {
     let sql = "INSERT INTO members (workspace_id, user_id, created_at) VALUES ($1, $2, $3)";
-    execute(&mut *tx, sql, (m.workspace_id, user_id, Ts(m.created_at))).await?;
+    query(sql, (m.workspace_id, user_id, Ts(m.created_at)))
+        .execute(&mut *tx)
+        .await?;
     let lists = MemberPatch {
         role_ids: Some(m.role_ids.clone()),
         grants: Some(m.grants.clone()),
@@ -30,8 +32,9 @@ pub(super) async fn update(
     patch: &MemberPatch,
 ) -> Result<bool> {
     let sql = "SELECT user_id FROM members WHERE workspace_id = $1 AND user_id = $2";
-    let exists: Option<(Uuid,)> =
-        fetch_optional_row(&mut *tx, sql, (workspace_id, user_id)).await?;
+    let exists: Option<(Uuid,)> = query(sql, (workspace_id, user_id))
+        .fetch_optional_row(&mut *tx)
+        .await?;
     if exists.is_none() {
         return Ok(false);
     }
@@ -56,7 +59,7 @@ async fn set_lists(
             .iter()
             .map(|role_id| (workspace_id, user_id, role_id))
             .collect::<Vec<_>>();
-        replace(tx, (clear, member), insert, items).await?;
+        replace(tx, query(clear, member), insert, items).await?;
     }
     if let Some(grants) = &lists.grants {
         let clear = "DELETE FROM member_grants WHERE workspace_id = $1 AND user_id = $2";
@@ -66,7 +69,7 @@ async fn set_lists(
             .iter()
             .map(|p| (workspace_id, user_id, p.as_str()))
             .collect::<Vec<_>>();
-        replace(tx, (clear, member), insert, items).await?;
+        replace(tx, query(clear, member), insert, items).await?;
     }
     if let Some(team_ids) = &lists.team_ids {
         let clear = "DELETE FROM team_members WHERE workspace_id = $1 AND user_id = $2";
@@ -76,14 +79,14 @@ async fn set_lists(
             .iter()
             .map(|team_id| (workspace_id, user_id, team_id))
             .collect::<Vec<_>>();
-        replace(tx, (clear, member), insert, items).await?;
+        replace(tx, query(clear, member), insert, items).await?;
     }
     Ok(())
 }
 
 pub(super) async fn remove(tx: &mut Tx, workspace_id: Uuid, user_id: Uuid) -> Result<bool> {
     let sql = "DELETE FROM members WHERE workspace_id = $1 AND user_id = $2";
-    changed(tx, sql, (workspace_id, user_id)).await
+    query(sql, (workspace_id, user_id)).changed(tx).await
 }
 
 /// Members of the workspace (only `user_id` when given, only users of `kind` when given) with
@@ -101,7 +104,7 @@ pub(super) async fn load(
                  AND ($3 IS NULL OR u.kind = $3) \
                ORDER BY u.kind DESC, u.email, u.display_name, u.id";
     let params = (workspace_id, user_id, kind.map(UserKind::as_str));
-    let rows: Vec<MemberRow> = fetch_all_rows(pool, sql, params).await?;
+    let rows: Vec<MemberRow> = query(sql, params).fetch_all_rows(pool).await?;
     let which = (workspace_id, user_id);
     let roles = concat!(
         "SELECT mr.user_id AS owner_id, ",
@@ -115,6 +118,6 @@ pub(super) async fn load(
     let sql = "SELECT tm.user_id, t.id AS team_id, t.name AS team_name \
                FROM team_members tm JOIN teams t ON t.id = tm.team_id \
                WHERE tm.workspace_id = $1 AND ($2 IS NULL OR tm.user_id = $2)";
-    let teams: Vec<TeamOfRow> = fetch_all_rows(pool, sql, which).await?;
+    let teams: Vec<TeamOfRow> = query(sql, which).fetch_all_rows(pool).await?;
     rows::members(rows, held, teams)
 }

@@ -45,7 +45,7 @@ use crate::{
     Result, RolePatch, Session, Store, StoreError, TeamPatch, TokenUse, UserFilter, UserPatch,
     WorkspaceLookup, WorkspacePatch,
 };
-use query::{Params, execute, fetch_all_rows};
+use query::{Params, Query, query};
 pub(crate) use query::{Pool, Tx};
 
 /// What truly differs between the backends; everything else is this module's.
@@ -58,17 +58,17 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn receive_notice(&self) -> impl Future<Output = Result<Option<String>>> + Send;
 }
 
-/// Replaces the rows the statement `clear` deletes with those `insert` writes, one for each of
+/// Replaces the rows `clear` deletes with those `insert` writes, one for each of
 /// `items`.
 async fn replace<'q, C: Params<'q>, P: Params<'q>>(
     tx: &mut Tx,
-    (clear, holder): (&'static str, C),
+    clear: Query<C>,
     insert: &'static str,
     items: impl IntoIterator<Item = P>,
 ) -> Result<()> {
-    execute(&mut *tx, clear, holder).await?;
+    clear.execute(&mut *tx).await?;
     for params in items {
-        execute(&mut *tx, insert, params).await?;
+        query(insert, params).execute(&mut *tx).await?;
     }
     Ok(())
 }
@@ -81,8 +81,8 @@ async fn held(
     grants: &'static str,
     which: (Uuid, Option<Uuid>),
 ) -> Result<Held> {
-    let roles: Vec<HeldRoleRow> = fetch_all_rows(pool, roles, which).await?;
-    let grants: Vec<GrantRow> = fetch_all_rows(pool, grants, which).await?;
+    let roles: Vec<HeldRoleRow> = query(roles, which).fetch_all_rows(pool).await?;
+    let grants: Vec<GrantRow> = query(grants, which).fetch_all_rows(pool).await?;
     Held::new(roles, grants)
 }
 
@@ -126,7 +126,7 @@ impl<B: Backend> Store for B {
     }
 
     async fn ping(&self) -> Result<()> {
-        execute(self.pool(), "SELECT 1", ()).await?;
+        query("SELECT 1", ()).execute(self.pool()).await?;
         Ok(())
     }
 

@@ -4,8 +4,8 @@
 
 use sqlx::error::BoxDynError;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgArguments, PgConnection, PgRow};
-use sqlx::sqlite::{SqliteArguments, SqliteConnection, SqliteRow};
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{
     Arguments, Database, Encode, FromRow, Postgres, QueryBuilder, Sqlite, Transaction, Type,
 };
@@ -68,19 +68,23 @@ impl Tx {
     }
 }
 
-/// Where a statement runs: a backend's pool, or the connection of one of its transactions.
+/// Where a statement runs: on a backend, its pool or the connection of one of its transactions.
 pub(crate) enum Exec<'a> {
-    SqlitePool(&'a sqlx::Pool<Sqlite>),
-    Sqlite(&'a mut SqliteConnection),
-    PostgresPool(&'a sqlx::Pool<Postgres>),
-    Postgres(&'a mut PgConnection),
+    Sqlite(On<'a, Sqlite>),
+    Postgres(On<'a, Postgres>),
+}
+
+/// A backend's pool, or one of its connections.
+pub(crate) enum On<'a, DB: Database> {
+    Pool(&'a sqlx::Pool<DB>),
+    Conn(&'a mut DB::Connection),
 }
 
 impl<'a> From<Pool<'a>> for Exec<'a> {
     fn from(pool: Pool<'a>) -> Self {
         match pool {
-            Pool::Sqlite(pool) => Exec::SqlitePool(pool),
-            Pool::Postgres(pool) => Exec::PostgresPool(pool),
+            Pool::Sqlite(pool) => Exec::Sqlite(On::Pool(pool)),
+            Pool::Postgres(pool) => Exec::Postgres(On::Pool(pool)),
         }
     }
 }
@@ -88,8 +92,8 @@ impl<'a> From<Pool<'a>> for Exec<'a> {
 impl<'a> From<&'a mut Tx> for Exec<'a> {
     fn from(tx: &'a mut Tx) -> Self {
         match tx {
-            Tx::Sqlite(tx) => Exec::Sqlite(tx),
-            Tx::Postgres(tx) => Exec::Postgres(tx),
+            Tx::Sqlite(tx) => Exec::Sqlite(On::Conn(&mut **tx)),
+            Tx::Postgres(tx) => Exec::Postgres(On::Conn(&mut **tx)),
         }
     }
 }
@@ -168,109 +172,107 @@ impl_params!(V0 0, V1 1, V2 2, V3 3, V4 4, V5 5, V6 6, V7 7, V8 8);
 impl_params!(V0 0, V1 1, V2 2, V3 3, V4 4, V5 5, V6 6, V7 7, V8 8, V9 9);
 impl_params!(V0 0, V1 1, V2 2, V3 3, V4 4, V5 5, V6 6, V7 7, V8 8, V9 9, V10 10);
 
-/// Evaluates `$body` on the backend `$exec` names, with `$e` its executor and `$args` the
-/// parameters as that backend's arguments.
+/// The parameters as a backend's arguments.
+fn arguments<'q, A: Args>(params: impl Params<'q>) -> Result<A> {
+    Ok(params.arguments().map_err(sqlx::Error::Encode)?)
+}
+
+/// Runs `$query` where `$exec` says, as the sqlx query `$build` makes of it for that backend:
+/// `$method` (`execute`, `fetch_optional`, ...), then `$then` of its result when given.
 macro_rules! on_backend {
-    ($exec:expr, $params:expr, |$e:ident, $args:ident| $body:expr) => {{
-        let params = $params;
-        match $exec {
-            Exec::SqlitePool($e) => {
-                let $args: SqliteArguments = params.arguments().map_err(sqlx::Error::Encode)?;
-                $body
+    ($build:path, $query:expr, $exec:expr, $method:ident $(, $then:ident)?) => {{
+        let Query { sql, params } = $query;
+        match $exec.into() {
+            Exec::Sqlite(on) => {
+                let args = arguments::<SqliteArguments>(params)?;
+                match on {
+                    On::Pool(e) => $build(sql, args).$method(e).await? $(.$then())?,
+                    On::Conn(e) => $build(sql, args).$method(e).await? $(.$then())?,
+                }
             }
-            Exec::Sqlite($e) => {
-                let $args: SqliteArguments = params.arguments().map_err(sqlx::Error::Encode)?;
-                $body
-            }
-            Exec::PostgresPool($e) => {
-                let $args: PgArguments = params.arguments().map_err(sqlx::Error::Encode)?;
-                $body
-            }
-            Exec::Postgres($e) => {
-                let $args: PgArguments = params.arguments().map_err(sqlx::Error::Encode)?;
-                $body
+            Exec::Postgres(on) => {
+                let args = arguments::<PgArguments>(params)?;
+                match on {
+                    On::Pool(e) => $build(sql, args).$method(e).await? $(.$then())?,
+                    On::Conn(e) => $build(sql, args).$method(e).await? $(.$then())?,
+                }
             }
         }
     }};
 }
 
-/// Runs a statement and says how many rows it changed.
-pub(crate) async fn execute<'q>(
-    exec: impl Into<Exec<'_>>,
+/// A statement with its parameters, to run where the caller says.
+pub(crate) struct Query<P> {
     sql: &'static str,
-    params: impl Params<'q>,
-) -> Result<u64> {
-    Ok(on_backend!(exec.into(), params, |e, args| {
-        sqlx::query_with(sql, args)
-            .execute(e)
+    params: P,
+}
+
+/// The statement `sql` with `params` bound to its `$1`, `$2`, ...
+pub(crate) fn query<'q, P: Params<'q>>(sql: &'static str, params: P) -> Query<P> {
+    Query { sql, params }
+}
+
+impl<'q, P: Params<'q>> Query<P> {
+    /// Runs the statement and says how many rows it changed.
+    pub(crate) async fn execute(self, exec: impl Into<Exec<'_>>) -> Result<u64> {
+        Ok(on_backend!(
+            sqlx::query_with,
+            self,
+            exec,
+            execute,
+            rows_affected
+        ))
+    }
+
+    /// Runs the statement and says whether it changed a row.
+    pub(crate) async fn changed(self, exec: impl Into<Exec<'_>>) -> Result<bool> {
+        Ok(self.execute(exec).await? > 0)
+    }
+
+    /// The row the statement finds, if any.
+    pub(crate) async fn fetch_optional_row<R: RowType>(
+        self,
+        exec: impl Into<Exec<'_>>,
+    ) -> Result<Option<R>> {
+        Ok(on_backend!(sqlx::query_as_with, self, exec, fetch_optional))
+    }
+
+    /// The rows the statement finds.
+    pub(crate) async fn fetch_all_rows<R: RowType>(
+        self,
+        exec: impl Into<Exec<'_>>,
+    ) -> Result<Vec<R>> {
+        Ok(on_backend!(sqlx::query_as_with, self, exec, fetch_all))
+    }
+
+    /// The row the statement finds, read as a `T`; an error when there is none.
+    pub(crate) async fn fetch_one<T: Read<Row: RowType>>(
+        self,
+        exec: impl Into<Exec<'_>>,
+    ) -> Result<T> {
+        let row = self.fetch_optional_row(exec).await?;
+        T::read(row.ok_or(sqlx::Error::RowNotFound)?)
+    }
+
+    /// The row the statement finds, if any, read as a `T`.
+    pub(crate) async fn fetch_optional<T: Read<Row: RowType>>(
+        self,
+        exec: impl Into<Exec<'_>>,
+    ) -> Result<Option<T>> {
+        self.fetch_optional_row(exec)
             .await?
-            .rows_affected()
-    }))
-}
+            .map(T::read)
+            .transpose()
+    }
 
-/// Runs a statement and says whether it changed a row.
-pub(crate) async fn changed<'q>(
-    exec: impl Into<Exec<'_>>,
-    sql: &'static str,
-    params: impl Params<'q>,
-) -> Result<bool> {
-    Ok(execute(exec, sql, params).await? > 0)
-}
-
-/// The row `sql` finds, if any.
-pub(crate) async fn fetch_optional_row<'q, R: RowType>(
-    exec: impl Into<Exec<'_>>,
-    sql: &'static str,
-    params: impl Params<'q>,
-) -> Result<Option<R>> {
-    Ok(on_backend!(exec.into(), params, |e, args| {
-        sqlx::query_as_with(sql, args).fetch_optional(e).await?
-    }))
-}
-
-/// The rows `sql` finds.
-pub(crate) async fn fetch_all_rows<'q, R: RowType>(
-    exec: impl Into<Exec<'_>>,
-    sql: &'static str,
-    params: impl Params<'q>,
-) -> Result<Vec<R>> {
-    Ok(on_backend!(exec.into(), params, |e, args| {
-        sqlx::query_as_with(sql, args).fetch_all(e).await?
-    }))
-}
-
-/// The row `sql` finds, read as a `T`; an error when there is none.
-pub(crate) async fn fetch_one<'q, T: Read<Row: RowType>>(
-    exec: impl Into<Exec<'_>>,
-    sql: &'static str,
-    params: impl Params<'q>,
-) -> Result<T> {
-    let row: T::Row = on_backend!(exec.into(), params, |e, args| {
-        sqlx::query_as_with(sql, args).fetch_one(e).await?
-    });
-    T::read(row)
-}
-
-/// The row `sql` finds, if any, read as a `T`.
-pub(crate) async fn fetch_optional<'q, T: Read<Row: RowType>>(
-    exec: impl Into<Exec<'_>>,
-    sql: &'static str,
-    params: impl Params<'q>,
-) -> Result<Option<T>> {
-    fetch_optional_row(exec, sql, params)
-        .await?
-        .map(T::read)
-        .transpose()
-}
-
-/// The rows `sql` finds, read as `T`s.
-pub(crate) async fn fetch_all<'q, T: Read<Row: RowType>>(
-    exec: impl Into<Exec<'_>>,
-    sql: &'static str,
-    params: impl Params<'q>,
-) -> Result<Vec<T>> {
-    let rows = fetch_all_rows(exec, sql, params).await?;
-    rows.into_iter().map(T::read).collect()
+    /// The rows the statement finds, read as `T`s.
+    pub(crate) async fn fetch_all<T: Read<Row: RowType>>(
+        self,
+        exec: impl Into<Exec<'_>>,
+    ) -> Result<Vec<T>> {
+        let rows = self.fetch_all_rows(exec).await?;
+        rows.into_iter().map(T::read).collect()
+    }
 }
 
 /// The rows `select`, which ends in `IN (`, finds for each of `ids`, `rest` closing the list, read

@@ -5,7 +5,7 @@ use keygate_domain::Role;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::query::{Pool, Tx, changed, fetch_all, fetch_one, fetch_optional};
+use super::query::{Pool, Tx, query};
 use crate::time::Ts;
 use crate::{NewRole, Result, RolePatch};
 
@@ -30,7 +30,7 @@ pub(super) async fn list(pool: Pool<'_>, workspace_id: Uuid) -> Result<Vec<Role>
         role_cols,
         "FROM roles r WHERE r.workspace_id = $1 ORDER BY r.builtin DESC, r.name"
     );
-    fetch_all(pool, sql, (workspace_id,)).await
+    query(sql, (workspace_id,)).fetch_all(pool).await
 }
 
 pub(super) async fn by_name(
@@ -42,7 +42,7 @@ pub(super) async fn by_name(
         role_cols,
         "FROM roles r WHERE r.workspace_id = $1 AND r.name = $2"
     );
-    fetch_optional(pool, sql, (workspace_id, name)).await
+    query(sql, (workspace_id, name)).fetch_optional(pool).await
 }
 
 pub(super) async fn insert(tx: &mut Tx, new: &NewRole) -> Result<Role> {
@@ -60,7 +60,7 @@ pub(super) async fn insert(tx: &mut Tx, new: &NewRole) -> Result<Role> {
         Json(&new.permissions),
         Ts(new.created_at),
     );
-    fetch_one(tx, sql, params).await
+    query(sql, params).fetch_one(tx).await
 }
 
 pub(super) async fn update(
@@ -89,11 +89,11 @@ pub(super) async fn update(
         patch.grants.as_ref().map(Json),
         Ts(now),
     );
-    fetch_optional(tx, sql, params).await
+    query(sql, params).fetch_optional(tx).await
 }
 
 /// Deletes a role its managers created; the built-in roles stay.
 pub(super) async fn delete(tx: &mut Tx, workspace_id: Uuid, name: &str) -> Result<bool> {
     let sql = "DELETE FROM roles WHERE workspace_id = $1 AND name = $2 AND builtin = FALSE";
-    changed(tx, sql, (workspace_id, name)).await
+    query(sql, (workspace_id, name)).changed(tx).await
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::query::{Pool, Tx, changed, execute, fetch_optional, fetch_optional_row};
+use super::query::{Pool, Tx, query};
 use super::users::{self, user_cols};
 use crate::time::Ts;
 use crate::{NewPasswordLink, NewSession, Result, Session};
@@ -11,7 +11,7 @@ use crate::{NewPasswordLink, NewSession, Result, Session};
 /// Stores a password link, replacing the user's unused ones.
 pub(super) async fn create_password_link(tx: &mut Tx, new: &NewPasswordLink) -> Result<()> {
     let sql = "DELETE FROM password_links WHERE user_id = $1 AND used_at IS NULL";
-    execute(&mut *tx, sql, (new.user_id,)).await?;
+    query(sql, (new.user_id,)).execute(&mut *tx).await?;
     let sql = "INSERT INTO password_links (id, user_id, code_digest, created_at, expires_at) \
                VALUES ($1, $2, $3, $4, $5)";
     let params = (
@@ -21,7 +21,7 @@ pub(super) async fn create_password_link(tx: &mut Tx, new: &NewPasswordLink) -> 
         Ts(new.created_at),
         Ts(new.expires_at),
     );
-    execute(tx, sql, params).await?;
+    query(sql, params).execute(tx).await?;
     Ok(())
 }
 
@@ -33,8 +33,9 @@ pub(super) async fn password_link(
 ) -> Result<Option<(Uuid, DateTime<Utc>)>> {
     let sql = "SELECT user_id, expires_at FROM password_links \
                WHERE code_digest = $1 AND used_at IS NULL AND expires_at > $2";
-    let found: Option<(Uuid, Ts)> =
-        fetch_optional_row(pool, sql, (&code_digest[..], Ts(now))).await?;
+    let found: Option<(Uuid, Ts)> = query(sql, (&code_digest[..], Ts(now)))
+        .fetch_optional_row(pool)
+        .await?;
     Ok(found.map(|(user_id, expires_at)| (user_id, expires_at.0)))
 }
 
@@ -49,7 +50,10 @@ pub(super) async fn use_password_link(
 ) -> Result<bool> {
     let sql = "UPDATE password_links SET used_at = $3 \
                WHERE code_digest = $1 AND user_id = $2 AND used_at IS NULL AND expires_at > $3";
-    if !changed(&mut *tx, sql, (&code_digest[..], user_id, Ts(now))).await? {
+    if !query(sql, (&code_digest[..], user_id, Ts(now)))
+        .changed(&mut *tx)
+        .await?
+    {
         return Ok(false);
     }
     // The link's user exists: deleting a user deletes their links.
@@ -60,7 +64,9 @@ pub(super) async fn use_password_link(
 /// Starts a session, forgetting the user's sessions that have expired.
 pub(super) async fn create(tx: &mut Tx, new: &NewSession) -> Result<()> {
     let sql = "DELETE FROM sessions WHERE user_id = $1 AND expires_at <= $2";
-    execute(&mut *tx, sql, (new.user_id, Ts(new.created_at))).await?;
+    query(sql, (new.user_id, Ts(new.created_at)))
+        .execute(&mut *tx)
+        .await?;
     let sql = "INSERT INTO sessions (id, digest, user_id, created_at, expires_at, client_ip) \
                VALUES ($1, $2, $3, $4, $5, $6)";
     let params = (
@@ -71,7 +77,7 @@ pub(super) async fn create(tx: &mut Tx, new: &NewSession) -> Result<()> {
         Ts(new.expires_at),
         &new.client_ip,
     );
-    execute(tx, sql, params).await?;
+    query(sql, params).execute(tx).await?;
     Ok(())
 }
 
@@ -89,9 +95,13 @@ pub(super) async fn by_digest(
          WHERE digest = $1 AND expires_at > $2) s \
          JOIN users ON users.id = s.user_id"
     );
-    fetch_optional(pool, sql, (&digest[..], Ts(now))).await
+    query(sql, (&digest[..], Ts(now)))
+        .fetch_optional(pool)
+        .await
 }
 
 pub(super) async fn delete(tx: &mut Tx, id: Uuid) -> Result<bool> {
-    changed(tx, "DELETE FROM sessions WHERE id = $1", (id,)).await
+    query("DELETE FROM sessions WHERE id = $1", (id,))
+        .changed(tx)
+        .await
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use keygate_domain::Team;
 use uuid::Uuid;
 
-use super::query::{Pool, Tx, changed, execute, fetch_all_rows};
+use super::query::{Pool, Tx, query};
 use super::roles::role_cols;
 use super::{held, replace};
 use crate::rows::{self, TeamMemberRow, TeamRow};
@@ -20,7 +20,7 @@ pub(super) async fn load(
     let which = (workspace_id, id);
     let sql = "SELECT id, workspace_id, name, description, created_at, updated_at FROM teams \
                WHERE workspace_id = $1 AND ($2 IS NULL OR id = $2) ORDER BY name";
-    let rows: Vec<TeamRow> = fetch_all_rows(pool, sql, which).await?;
+    let rows: Vec<TeamRow> = query(sql, which).fetch_all_rows(pool).await?;
     let roles = concat!(
         "SELECT tr.team_id AS owner_id, ",
         role_cols!(),
@@ -33,7 +33,7 @@ pub(super) async fn load(
     let held = held(pool, roles, grants, which).await?;
     let sql = "SELECT tm.team_id, tm.user_id FROM team_members tm \
                WHERE tm.workspace_id = $1 AND ($2 IS NULL OR tm.team_id = $2)";
-    let members: Vec<TeamMemberRow> = fetch_all_rows(pool, sql, which).await?;
+    let members: Vec<TeamMemberRow> = query(sql, which).fetch_all_rows(pool).await?;
     Ok(rows::teams(rows, held, members))
 }
 
@@ -47,7 +47,7 @@ pub(super) async fn insert(tx: &mut Tx, new: &NewTeam) -> Result<()> {
         &new.description,
         Ts(new.created_at),
     );
-    execute(&mut *tx, sql, params).await?;
+    query(sql, params).execute(&mut *tx).await?;
     let lists = TeamPatch {
         role_ids: Some(new.role_ids.clone()),
         grants: Some(new.grants.clone()),
@@ -76,7 +76,7 @@ pub(super) async fn update(
         patch.description.clone().flatten(),
         Ts(now),
     );
-    if !changed(&mut *tx, sql, params).await? {
+    if !query(sql, params).changed(&mut *tx).await? {
         return Ok(false);
     }
     set_lists(tx, workspace_id, id, patch).await?;
@@ -99,7 +99,7 @@ async fn set_lists(
             .iter()
             .map(|role_id| (team_id, role_id, workspace_id))
             .collect::<Vec<_>>();
-        replace(tx, (clear, (team_id,)), insert, items).await?;
+        replace(tx, query(clear, (team_id,)), insert, items).await?;
     }
     if let Some(grants) = &lists.grants {
         let clear = "DELETE FROM team_grants WHERE team_id = $1";
@@ -109,7 +109,7 @@ async fn set_lists(
             .iter()
             .map(|p| (team_id, p.as_str()))
             .collect::<Vec<_>>();
-        replace(tx, (clear, (team_id,)), insert, items).await?;
+        replace(tx, query(clear, (team_id,)), insert, items).await?;
     }
     if let Some(member_ids) = &lists.member_ids {
         let clear = "DELETE FROM team_members WHERE team_id = $1";
@@ -120,12 +120,12 @@ async fn set_lists(
             .iter()
             .map(|user_id| (team_id, workspace_id, user_id))
             .collect::<Vec<_>>();
-        replace(tx, (clear, (team_id,)), insert, items).await?;
+        replace(tx, query(clear, (team_id,)), insert, items).await?;
     }
     Ok(())
 }
 
 pub(super) async fn delete(tx: &mut Tx, workspace_id: Uuid, id: Uuid) -> Result<bool> {
     let sql = "DELETE FROM teams WHERE workspace_id = $1 AND id = $2";
-    changed(tx, sql, (workspace_id, id)).await
+    query(sql, (workspace_id, id)).changed(tx).await
 }

@@ -5,7 +5,7 @@ use keygate_domain::{Credential, Token, TokenDigest, User};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::query::{Pool, Tx, execute, fetch_all, fetch_for_ids, fetch_one, fetch_optional};
+use super::query::{Pool, Tx, fetch_for_ids, query};
 use super::users::user_cols;
 use crate::time::Ts;
 use crate::{NewToken, Result, TokenUse};
@@ -37,7 +37,7 @@ pub(super) async fn insert(tx: &mut Tx, new: &NewToken) -> Result<Token> {
         new.expires_at.map(Ts),
         new.scope.as_ref().map(Json),
     );
-    fetch_one(tx, sql, params).await
+    query(sql, params).fetch_one(tx).await
 }
 
 /// What a token with this digest proves, and its user, in one round trip.
@@ -53,7 +53,9 @@ pub(super) async fn credential_by_digest(
          scope AS token_scope, user_id FROM tokens WHERE digest = $1) t \
          JOIN users ON users.id = t.user_id"
     );
-    fetch_optional(pool, sql, (&digest.as_bytes()[..],)).await
+    query(sql, (&digest.as_bytes()[..],))
+        .fetch_optional(pool)
+        .await
 }
 
 /// The user's tokens, newest first.
@@ -62,7 +64,7 @@ pub(super) async fn of_user(pool: Pool<'_>, user_id: Uuid) -> Result<Vec<Token>>
         token_cols,
         "FROM tokens WHERE user_id = $1 ORDER BY created_at DESC, id DESC"
     );
-    fetch_all(pool, sql, (user_id,)).await
+    query(sql, (user_id,)).fetch_all(pool).await
 }
 
 /// Tokens of these users, newest first.
@@ -83,12 +85,12 @@ pub(super) async fn of_members(pool: Pool<'_>, workspace_id: Uuid) -> Result<Vec
                t.expires_at, t.last_used_at, t.last_used_ip, t.revoked_at, t.rotated_at, \
                t.scope FROM tokens t JOIN members m ON m.user_id = t.user_id \
                WHERE m.workspace_id = $1 ORDER BY t.created_at DESC, t.id DESC";
-    fetch_all(pool, sql, (workspace_id,)).await
+    query(sql, (workspace_id,)).fetch_all(pool).await
 }
 
 pub(super) async fn by_id(pool: Pool<'_>, user_id: Uuid, id: Uuid) -> Result<Option<Token>> {
     let sql = select!(token_cols, "FROM tokens WHERE id = $1 AND user_id = $2");
-    fetch_optional(pool, sql, (id, user_id)).await
+    query(sql, (id, user_id)).fetch_optional(pool).await
 }
 
 pub(super) async fn personal(pool: Pool<'_>, user_id: Uuid) -> Result<Option<Token>> {
@@ -96,7 +98,7 @@ pub(super) async fn personal(pool: Pool<'_>, user_id: Uuid) -> Result<Option<Tok
         token_cols,
         "FROM tokens WHERE user_id = $1 AND kind = 'personal'"
     );
-    fetch_optional(pool, sql, (user_id,)).await
+    query(sql, (user_id,)).fetch_optional(pool).await
 }
 
 /// Marks the token revoked, keeping the first revocation time.
@@ -111,7 +113,7 @@ pub(super) async fn revoke(
          WHERE id = $1 AND user_id = $2 RETURNING ",
         token_cols!()
     );
-    fetch_optional(tx, sql, (id, user_id, Ts(now))).await
+    query(sql, (id, user_id, Ts(now))).fetch_optional(tx).await
 }
 
 /// Replaces the digest and hint of a token that is not revoked.
@@ -129,7 +131,7 @@ pub(super) async fn rotate(
         token_cols!()
     );
     let params = (id, user_id, &digest.as_bytes()[..], hint, Ts(now));
-    fetch_optional(tx, sql, params).await
+    query(sql, params).fetch_optional(tx).await
 }
 
 /// Records when and from where tokens were last used, keeping the latest time.
@@ -138,7 +140,9 @@ pub(super) async fn record_use(tx: &mut Tx, uses: &[TokenUse]) -> Result<()> {
                last_used_ip = COALESCE($3, last_used_ip) \
                WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)";
     for u in uses {
-        execute(&mut *tx, sql, (u.token_id, Ts(u.at), &u.ip)).await?;
+        query(sql, (u.token_id, Ts(u.at), &u.ip))
+            .execute(&mut *tx)
+            .await?;
     }
     Ok(())
 }

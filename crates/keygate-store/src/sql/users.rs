@@ -5,10 +5,7 @@ use chrono::{DateTime, Utc};
 use keygate_domain::{Email, Token, User};
 use uuid::Uuid;
 
-use super::query::{
-    Pool, Tx, changed, execute, fetch_all, fetch_for_ids, fetch_one, fetch_optional,
-    fetch_optional_row,
-};
+use super::query::{Pool, Tx, fetch_for_ids, query};
 use super::{members, tokens, workspaces};
 use crate::time::Ts;
 use crate::{NewUser, Result, UserFilter, UserPatch};
@@ -42,7 +39,7 @@ pub(super) async fn insert(tx: &mut Tx, new: &NewUser) -> Result<(User, Token)> 
         new.is_instance_admin,
         Ts(new.created_at),
     );
-    let user = fetch_one(&mut *tx, sql, params).await?;
+    let user = query(sql, params).fetch_one(&mut *tx).await?;
     let token = tokens::insert(tx, &new.first_token).await?;
     if let Some(ws) = &new.own_workspace {
         workspaces::insert(tx, ws, new.id).await?;
@@ -54,12 +51,14 @@ pub(super) async fn insert(tx: &mut Tx, new: &NewUser) -> Result<(User, Token)> 
 }
 
 pub(super) async fn by_id(pool: Pool<'_>, id: Uuid) -> Result<Option<User>> {
-    fetch_optional(pool, select!(user_cols, "FROM users WHERE id = $1"), (id,)).await
+    query(select!(user_cols, "FROM users WHERE id = $1"), (id,))
+        .fetch_optional(pool)
+        .await
 }
 
 pub(super) async fn by_email(pool: Pool<'_>, email: &Email) -> Result<Option<User>> {
     let sql = select!(user_cols, "FROM users WHERE email = $1");
-    fetch_optional(pool, sql, (email.as_str(),)).await
+    query(sql, (email.as_str(),)).fetch_optional(pool).await
 }
 
 /// The users with these ids, one query per call however many ids there are.
@@ -99,7 +98,7 @@ pub(super) async fn list(pool: Pool<'_>, filter: &UserFilter) -> Result<Vec<User
         filter.after,
         i64::from(filter.limit),
     );
-    fetch_all(pool, sql, params).await
+    query(sql, params).fetch_all(pool).await
 }
 
 pub(super) async fn update(
@@ -124,17 +123,19 @@ pub(super) async fn update(
         patch.disabled_at.flatten().map(Ts),
         Ts(now),
     );
-    fetch_optional(tx, sql, params).await
+    query(sql, params).fetch_optional(tx).await
 }
 
 /// Deletes the user; their tokens, memberships and sessions go with them.
 pub(super) async fn delete(tx: &mut Tx, id: Uuid) -> Result<bool> {
-    changed(tx, "DELETE FROM users WHERE id = $1", (id,)).await
+    query("DELETE FROM users WHERE id = $1", (id,))
+        .changed(tx)
+        .await
 }
 
 pub(super) async fn password_hash(pool: Pool<'_>, user_id: Uuid) -> Result<Option<String>> {
     let sql = "SELECT password_hash FROM users WHERE id = $1";
-    let hash: Option<(Option<String>,)> = fetch_optional_row(pool, sql, (user_id,)).await?;
+    let hash: Option<(Option<String>,)> = query(sql, (user_id,)).fetch_optional_row(pool).await?;
     Ok(hash.and_then(|(hash,)| hash))
 }
 
@@ -147,10 +148,13 @@ pub(super) async fn set_password(
     now: DateTime<Utc>,
 ) -> Result<bool> {
     let sql = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
-    if !changed(&mut *tx, sql, (user_id, hash, Ts(now))).await? {
+    if !query(sql, (user_id, hash, Ts(now)))
+        .changed(&mut *tx)
+        .await?
+    {
         return Ok(false);
     }
     let sql = "DELETE FROM sessions WHERE user_id = $1 AND ($2 IS NULL OR id <> $2)";
-    execute(tx, sql, (user_id, keep)).await?;
+    query(sql, (user_id, keep)).execute(tx).await?;
     Ok(true)
 }

@@ -8,7 +8,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::members;
-use super::query::{Pool, Tx, changed, execute, fetch_all_rows, fetch_one, fetch_optional};
+use super::query::{Pool, Tx, query};
 use crate::rows::{self, MembershipRow};
 use crate::time::Ts;
 use crate::{NewMembership, NewWorkspace, Result, WorkspaceLookup, WorkspacePatch};
@@ -53,7 +53,7 @@ pub(super) async fn insert(tx: &mut Tx, new: &NewWorkspace, owner: Uuid) -> Resu
         workspace_cols!()
     );
     let params = (new.id, new.slug.as_str(), &new.name, Ts(new.created_at));
-    let workspace = fetch_one(&mut *tx, sql, params).await?;
+    let workspace = query(sql, params).fetch_one(&mut *tx).await?;
     let mut owner_role = None;
     for (name, description, permissions) in builtin_role::ALL {
         let id = Uuid::now_v7();
@@ -71,7 +71,7 @@ pub(super) async fn insert(tx: &mut Tx, new: &NewWorkspace, owner: Uuid) -> Resu
             Json(permissions),
             Ts(new.created_at),
         );
-        execute(&mut *tx, sql, params).await?;
+        query(sql, params).execute(&mut *tx).await?;
         if name == builtin_role::OWNER {
             owner_role = Some(id);
         }
@@ -89,8 +89,12 @@ pub(super) async fn insert(tx: &mut Tx, new: &NewWorkspace, owner: Uuid) -> Resu
 
 pub(super) async fn find(pool: Pool<'_>, by: WorkspaceLookup<'_>) -> Result<Option<Workspace>> {
     match by {
-        WorkspaceLookup::Id(id) => fetch_optional(pool, workspace_by!("id"), (id,)).await,
-        WorkspaceLookup::Slug(slug) => fetch_optional(pool, workspace_by!("slug"), (slug,)).await,
+        WorkspaceLookup::Id(id) => query(workspace_by!("id"), (id,)).fetch_optional(pool).await,
+        WorkspaceLookup::Slug(slug) => {
+            query(workspace_by!("slug"), (slug,))
+                .fetch_optional(pool)
+                .await
+        }
     }
 }
 
@@ -118,12 +122,14 @@ pub(super) async fn update(
         patch.max_token_lifetime_days.is_some(),
         max_token_lifetime_days,
     );
-    fetch_optional(tx, sql, params).await
+    query(sql, params).fetch_optional(tx).await
 }
 
 /// Deletes the workspace and everything in it.
 pub(super) async fn delete(tx: &mut Tx, id: Uuid) -> Result<bool> {
-    changed(tx, "DELETE FROM workspaces WHERE id = $1", (id,)).await
+    query("DELETE FROM workspaces WHERE id = $1", (id,))
+        .changed(tx)
+        .await
 }
 
 /// The user's memberships with their roles, ordered by workspace slug.
@@ -132,7 +138,7 @@ pub(super) async fn memberships(pool: Pool<'_>, user_id: Uuid) -> Result<Vec<Mem
         membership_select!(),
         "WHERE m.user_id = $1 ORDER BY w.slug, w.id, r.name"
     );
-    let rows: Vec<MembershipRow> = fetch_all_rows(pool, sql, (user_id,)).await?;
+    let rows: Vec<MembershipRow> = query(sql, (user_id,)).fetch_all_rows(pool).await?;
     rows::memberships(rows)
 }
 
@@ -145,6 +151,8 @@ pub(super) async fn membership(
         membership_select!(),
         "WHERE m.workspace_id = $1 AND m.user_id = $2 ORDER BY r.name"
     );
-    let rows: Vec<MembershipRow> = fetch_all_rows(pool, sql, (workspace_id, user_id)).await?;
+    let rows: Vec<MembershipRow> = query(sql, (workspace_id, user_id))
+        .fetch_all_rows(pool)
+        .await?;
     Ok(rows::memberships(rows)?.pop())
 }
