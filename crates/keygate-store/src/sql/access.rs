@@ -44,7 +44,7 @@ macro_rules! decision_context {
 
 /// The workspace, `user_id`'s access in it and its public role; `None` when no workspace goes by
 /// `workspace`.
-pub(super) async fn decision_context(
+pub(crate) async fn decision_context(
     pool: Pool<'_>,
     workspace: WorkspaceLookup<'_>,
     user_id: Option<Uuid>,

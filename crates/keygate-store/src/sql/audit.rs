@@ -8,7 +8,7 @@ use super::query::{Exec, Pool, query};
 use crate::time::Ts;
 use crate::{AuditFilter, NewAuditEvent, Result};
 
-pub(super) async fn insert(exec: impl Into<Exec<'_>>, e: &NewAuditEvent) -> Result<()> {
+pub(crate) async fn insert(exec: impl Into<Exec<'_>>, e: &NewAuditEvent) -> Result<()> {
     let sql = "INSERT INTO audit_events (id, workspace_id, actor_id, actor_label, actor_token_id, \
                action, target_type, target_id, details, client_ip, created_at) \
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
@@ -25,13 +25,12 @@ pub(super) async fn insert(exec: impl Into<Exec<'_>>, e: &NewAuditEvent) -> Resu
         &e.client_ip,
         Ts(e.created_at),
     );
-    query(sql, params).execute(exec).await?;
-    Ok(())
+    query(sql, params).execute(exec).await
 }
 
 /// Entries of one workspace (or, `None`, of the whole instance) that match the filter, newest
 /// first.
-pub(super) async fn list(
+pub(crate) async fn list(
     pool: Pool<'_>,
     workspace_id: Option<Uuid>,
     filter: &AuditFilter,

@@ -17,7 +17,7 @@ macro_rules! invitation_cols {
 }
 
 /// Stores the invitation, replacing any pending one for the same email and workspace.
-pub(super) async fn insert(tx: &mut Tx, new: &NewInvitation) -> Result<Invitation> {
+pub(crate) async fn insert(tx: &mut Tx, new: &NewInvitation) -> Result<Invitation> {
     let sql = "DELETE FROM invitations \
                WHERE workspace_id = $1 AND email = $2 AND accepted_at IS NULL";
     query(sql, (new.workspace_id, new.email.as_str()))
@@ -43,13 +43,13 @@ pub(super) async fn insert(tx: &mut Tx, new: &NewInvitation) -> Result<Invitatio
     query(sql, params).fetch_one(tx).await
 }
 
-pub(super) async fn by_code(pool: Pool<'_>, code_digest: &[u8; 32]) -> Result<Option<Invitation>> {
+pub(crate) async fn by_code(pool: Pool<'_>, code_digest: &[u8; 32]) -> Result<Option<Invitation>> {
     let sql = select!(invitation_cols, "FROM invitations WHERE code_digest = $1");
     query(sql, (&code_digest[..],)).fetch_optional(pool).await
 }
 
 /// Pending invitations of the workspace, newest first.
-pub(super) async fn pending_in(pool: Pool<'_>, workspace_id: Uuid) -> Result<Vec<Invitation>> {
+pub(crate) async fn pending_in(pool: Pool<'_>, workspace_id: Uuid) -> Result<Vec<Invitation>> {
     let sql = select!(
         invitation_cols,
         "FROM invitations WHERE workspace_id = $1 AND accepted_at IS NULL \
@@ -59,7 +59,7 @@ pub(super) async fn pending_in(pool: Pool<'_>, workspace_id: Uuid) -> Result<Vec
 }
 
 /// Pending invitations addressed to `email`, in every workspace, newest first.
-pub(super) async fn pending_for(pool: Pool<'_>, email: &Email) -> Result<Vec<Invitation>> {
+pub(crate) async fn pending_for(pool: Pool<'_>, email: &Email) -> Result<Vec<Invitation>> {
     let sql = select!(
         invitation_cols,
         "FROM invitations WHERE email = $1 AND accepted_at IS NULL \
@@ -69,7 +69,7 @@ pub(super) async fn pending_for(pool: Pool<'_>, email: &Email) -> Result<Vec<Inv
 }
 
 /// Deletes a pending invitation.
-pub(super) async fn delete(tx: &mut Tx, workspace_id: Uuid, id: Uuid) -> Result<bool> {
+pub(crate) async fn delete(tx: &mut Tx, workspace_id: Uuid, id: Uuid) -> Result<bool> {
     let sql = "DELETE FROM invitations WHERE workspace_id = $1 AND id = $2 \
                AND accepted_at IS NULL";
     query(sql, (workspace_id, id)).changed(tx).await
@@ -77,7 +77,7 @@ pub(super) async fn delete(tx: &mut Tx, workspace_id: Uuid, id: Uuid) -> Result<
 
 /// Marks the invitation accepted and creates the user with it; `None` when it was accepted
 /// meanwhile.
-pub(super) async fn accept(tx: &mut Tx, id: Uuid, user: &NewUser) -> Result<Option<(User, Token)>> {
+pub(crate) async fn accept(tx: &mut Tx, id: Uuid, user: &NewUser) -> Result<Option<(User, Token)>> {
     let sql = "UPDATE invitations SET accepted_at = $2 WHERE id = $1 AND accepted_at IS NULL";
     if !query(sql, (id, Ts(user.created_at)))
         .changed(&mut *tx)
@@ -90,7 +90,7 @@ pub(super) async fn accept(tx: &mut Tx, id: Uuid, user: &NewUser) -> Result<Opti
 
 /// Marks the invitation accepted and makes the existing user a member with it; false when it was
 /// accepted or cancelled meanwhile.
-pub(super) async fn join(
+pub(crate) async fn join(
     tx: &mut Tx,
     id: Uuid,
     user_id: Uuid,

@@ -11,7 +11,7 @@ use crate::rows::{self, MemberRow, TeamOfRow};
 use crate::time::Ts;
 use crate::{MemberPatch, NewMembership, Result};
 
-pub(super) async fn add(tx: &mut Tx, user_id: Uuid, m: &NewMembership) -> Result<()> {
+pub(crate) async fn add(tx: &mut Tx, user_id: Uuid, m: &NewMembership) -> Result<()> {
     let sql = "INSERT INTO members (workspace_id, user_id, created_at) VALUES ($1, $2, $3)";
     query(sql, (m.workspace_id, user_id, Ts(m.created_at)))
         .execute(&mut *tx)
@@ -21,37 +21,25 @@ pub(super) async fn add(tx: &mut Tx, user_id: Uuid, m: &NewMembership) -> Result
         grants: Some(m.grants.clone()),
         team_ids: Some(m.team_ids.clone()),
     };
-    set_lists(tx, m.workspace_id, user_id, &lists).await
+    update(tx, m.workspace_id, user_id, &lists).await?;
+    Ok(())
 }
 
-/// Replaces the lists the patch gives; false when the user is not a member.
-pub(super) async fn update(
+/// Replaces the member's roles, grants and teams, each when the patch gives it; false when the
+/// user is not a member. Roles and teams of another workspace are left out.
+pub(crate) async fn update(
     tx: &mut Tx,
     workspace_id: Uuid,
     user_id: Uuid,
     patch: &MemberPatch,
 ) -> Result<bool> {
+    let member = (workspace_id, user_id);
     let sql = "SELECT user_id FROM members WHERE workspace_id = $1 AND user_id = $2";
-    let exists: Option<(Uuid,)> = query(sql, (workspace_id, user_id))
-        .fetch_optional_row(&mut *tx)
-        .await?;
+    let exists: Option<(Uuid,)> = query(sql, member).fetch_optional_row(&mut *tx).await?;
     if exists.is_none() {
         return Ok(false);
     }
-    set_lists(tx, workspace_id, user_id, patch).await?;
-    Ok(true)
-}
-
-/// Replaces the member's roles, grants and teams, each when given. Roles and teams of another
-/// workspace are left out.
-async fn set_lists(
-    tx: &mut Tx,
-    workspace_id: Uuid,
-    user_id: Uuid,
-    lists: &MemberPatch,
-) -> Result<()> {
-    let member = (workspace_id, user_id);
-    if let Some(role_ids) = &lists.role_ids {
+    if let Some(role_ids) = &patch.role_ids {
         let clear = "DELETE FROM member_roles WHERE workspace_id = $1 AND user_id = $2";
         let insert = "INSERT INTO member_roles (workspace_id, user_id, role_id) \
                       SELECT $1, $2, id FROM roles WHERE id = $3 AND workspace_id = $1";
@@ -61,7 +49,7 @@ async fn set_lists(
             .collect::<Vec<_>>();
         replace(tx, query(clear, member), insert, items).await?;
     }
-    if let Some(grants) = &lists.grants {
+    if let Some(grants) = &patch.grants {
         let clear = "DELETE FROM member_grants WHERE workspace_id = $1 AND user_id = $2";
         let insert = "INSERT INTO member_grants (workspace_id, user_id, pattern) \
                       VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
@@ -71,7 +59,7 @@ async fn set_lists(
             .collect::<Vec<_>>();
         replace(tx, query(clear, member), insert, items).await?;
     }
-    if let Some(team_ids) = &lists.team_ids {
+    if let Some(team_ids) = &patch.team_ids {
         let clear = "DELETE FROM team_members WHERE workspace_id = $1 AND user_id = $2";
         let insert = "INSERT INTO team_members (team_id, workspace_id, user_id) \
                       SELECT id, $1, $2 FROM teams WHERE id = $3 AND workspace_id = $1";
@@ -81,17 +69,17 @@ async fn set_lists(
             .collect::<Vec<_>>();
         replace(tx, query(clear, member), insert, items).await?;
     }
-    Ok(())
+    Ok(true)
 }
 
-pub(super) async fn remove(tx: &mut Tx, workspace_id: Uuid, user_id: Uuid) -> Result<bool> {
+pub(crate) async fn remove(tx: &mut Tx, workspace_id: Uuid, user_id: Uuid) -> Result<bool> {
     let sql = "DELETE FROM members WHERE workspace_id = $1 AND user_id = $2";
     query(sql, (workspace_id, user_id)).changed(tx).await
 }
 
 /// Members of the workspace (only `user_id` when given, only users of `kind` when given) with
 /// their roles, grants and teams.
-pub(super) async fn load(
+pub(crate) async fn load(
     pool: Pool<'_>,
     workspace_id: Uuid,
     user_id: Option<Uuid>,

@@ -213,20 +213,16 @@ pub(crate) fn query<'q, P: Params<'q>>(sql: &'static str, params: P) -> Query<P>
 }
 
 impl<'q, P: Params<'q>> Query<P> {
-    /// Runs the statement and says how many rows it changed.
-    pub(crate) async fn execute(self, exec: impl Into<Exec<'_>>) -> Result<u64> {
-        Ok(on_backend!(
-            sqlx::query_with,
-            self,
-            exec,
-            execute,
-            rows_affected
-        ))
-    }
-
     /// Runs the statement and says whether it changed a row.
     pub(crate) async fn changed(self, exec: impl Into<Exec<'_>>) -> Result<bool> {
-        Ok(self.execute(exec).await? > 0)
+        let changed = on_backend!(sqlx::query_with, self, exec, execute, rows_affected);
+        Ok(changed > 0)
+    }
+
+    /// Runs the statement, whatever it changes.
+    pub(crate) async fn execute(self, exec: impl Into<Exec<'_>>) -> Result<()> {
+        self.changed(exec).await?;
+        Ok(())
     }
 
     /// The row the statement finds, if any.

@@ -24,28 +24,21 @@ macro_rules! role_returning {
     };
 }
 
-/// The workspace's roles, the built-in ones first, by name.
-pub(super) async fn list(pool: Pool<'_>, workspace_id: Uuid) -> Result<Vec<Role>> {
-    let sql = select!(
-        role_cols,
-        "FROM roles r WHERE r.workspace_id = $1 ORDER BY r.builtin DESC, r.name"
-    );
-    query(sql, (workspace_id,)).fetch_all(pool).await
-}
-
-pub(super) async fn by_name(
+/// The workspace's roles (only the one named `name` when given), the built-in ones first, by name.
+pub(crate) async fn load(
     pool: Pool<'_>,
     workspace_id: Uuid,
-    name: &str,
-) -> Result<Option<Role>> {
+    name: Option<&str>,
+) -> Result<Vec<Role>> {
     let sql = select!(
         role_cols,
-        "FROM roles r WHERE r.workspace_id = $1 AND r.name = $2"
+        "FROM roles r WHERE r.workspace_id = $1 AND ($2 IS NULL OR r.name = $2) \
+         ORDER BY r.builtin DESC, r.name"
     );
-    query(sql, (workspace_id, name)).fetch_optional(pool).await
+    query(sql, (workspace_id, name)).fetch_all(pool).await
 }
 
-pub(super) async fn insert(tx: &mut Tx, new: &NewRole) -> Result<Role> {
+pub(crate) async fn insert(tx: &mut Tx, new: &NewRole) -> Result<Role> {
     let sql = concat!(
         "INSERT INTO roles (id, workspace_id, name, description, permissions, \
          builtin, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, FALSE, $6, $6) \
@@ -63,7 +56,7 @@ pub(super) async fn insert(tx: &mut Tx, new: &NewRole) -> Result<Role> {
     query(sql, params).fetch_one(tx).await
 }
 
-pub(super) async fn update(
+pub(crate) async fn update(
     tx: &mut Tx,
     workspace_id: Uuid,
     name: &str,
@@ -93,7 +86,7 @@ pub(super) async fn update(
 }
 
 /// Deletes a role its managers created; the built-in roles stay.
-pub(super) async fn delete(tx: &mut Tx, workspace_id: Uuid, name: &str) -> Result<bool> {
+pub(crate) async fn delete(tx: &mut Tx, workspace_id: Uuid, name: &str) -> Result<bool> {
     let sql = "DELETE FROM roles WHERE workspace_id = $1 AND name = $2 AND builtin = FALSE";
     query(sql, (workspace_id, name)).changed(tx).await
 }

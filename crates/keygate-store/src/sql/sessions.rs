@@ -9,7 +9,7 @@ use crate::time::Ts;
 use crate::{NewPasswordLink, NewSession, Result, Session};
 
 /// Stores a password link, replacing the user's unused ones.
-pub(super) async fn create_password_link(tx: &mut Tx, new: &NewPasswordLink) -> Result<()> {
+pub(crate) async fn create_password_link(tx: &mut Tx, new: &NewPasswordLink) -> Result<()> {
     let sql = "DELETE FROM password_links WHERE user_id = $1 AND used_at IS NULL";
     query(sql, (new.user_id,)).execute(&mut *tx).await?;
     let sql = "INSERT INTO password_links (id, user_id, code_digest, created_at, expires_at) \
@@ -21,12 +21,11 @@ pub(super) async fn create_password_link(tx: &mut Tx, new: &NewPasswordLink) -> 
         Ts(new.created_at),
         Ts(new.expires_at),
     );
-    query(sql, params).execute(tx).await?;
-    Ok(())
+    query(sql, params).execute(tx).await
 }
 
 /// The user id and expiry of an unused password link that has not expired at `now`.
-pub(super) async fn password_link(
+pub(crate) async fn password_link(
     pool: Pool<'_>,
     code_digest: &[u8; 32],
     now: DateTime<Utc>,
@@ -41,7 +40,7 @@ pub(super) async fn password_link(
 
 /// Uses the link (once) to set the password of `user_id`, whose link it must be, and ends their
 /// sessions; false when the link is used, expired or not theirs.
-pub(super) async fn use_password_link(
+pub(crate) async fn use_password_link(
     tx: &mut Tx,
     code_digest: &[u8; 32],
     user_id: Uuid,
@@ -62,7 +61,7 @@ pub(super) async fn use_password_link(
 }
 
 /// Starts a session, forgetting the user's sessions that have expired.
-pub(super) async fn create(tx: &mut Tx, new: &NewSession) -> Result<()> {
+pub(crate) async fn create(tx: &mut Tx, new: &NewSession) -> Result<()> {
     let sql = "DELETE FROM sessions WHERE user_id = $1 AND expires_at <= $2";
     query(sql, (new.user_id, Ts(new.created_at)))
         .execute(&mut *tx)
@@ -77,12 +76,11 @@ pub(super) async fn create(tx: &mut Tx, new: &NewSession) -> Result<()> {
         Ts(new.expires_at),
         &new.client_ip,
     );
-    query(sql, params).execute(tx).await?;
-    Ok(())
+    query(sql, params).execute(tx).await
 }
 
 /// The session with this digest and its user, when it has not expired at `now`.
-pub(super) async fn by_digest(
+pub(crate) async fn by_digest(
     pool: Pool<'_>,
     digest: &[u8; 32],
     now: DateTime<Utc>,
@@ -100,8 +98,7 @@ pub(super) async fn by_digest(
         .await
 }
 
-pub(super) async fn delete(tx: &mut Tx, id: Uuid) -> Result<bool> {
-    query("DELETE FROM sessions WHERE id = $1", (id,))
-        .changed(tx)
-        .await
+pub(crate) async fn delete(tx: &mut Tx, id: Uuid) -> Result<bool> {
+    let sql = "DELETE FROM sessions WHERE id = $1";
+    query(sql, (id,)).changed(tx).await
 }

@@ -12,7 +12,7 @@ use crate::time::Ts;
 use crate::{NewTeam, Result, TeamPatch};
 
 /// Teams of the workspace (only `id` when given), by name, with their roles, grants and members.
-pub(super) async fn load(
+pub(crate) async fn load(
     pool: Pool<'_>,
     workspace_id: Uuid,
     id: Option<Uuid>,
@@ -37,7 +37,7 @@ pub(super) async fn load(
     Ok(rows::teams(rows, held, members))
 }
 
-pub(super) async fn insert(tx: &mut Tx, new: &NewTeam) -> Result<()> {
+pub(crate) async fn insert(tx: &mut Tx, new: &NewTeam) -> Result<()> {
     let sql = "INSERT INTO teams (id, workspace_id, name, description, created_at, updated_at) \
                VALUES ($1, $2, $3, $4, $5, $5)";
     let params = (
@@ -58,7 +58,7 @@ pub(super) async fn insert(tx: &mut Tx, new: &NewTeam) -> Result<()> {
 }
 
 /// Changes the team as the patch says; false when the workspace has no such team.
-pub(super) async fn update(
+pub(crate) async fn update(
     tx: &mut Tx,
     workspace_id: Uuid,
     id: Uuid,
@@ -125,7 +125,7 @@ async fn set_lists(
     Ok(())
 }
 
-pub(super) async fn delete(tx: &mut Tx, workspace_id: Uuid, id: Uuid) -> Result<bool> {
+pub(crate) async fn delete(tx: &mut Tx, workspace_id: Uuid, id: Uuid) -> Result<bool> {
     let sql = "DELETE FROM teams WHERE workspace_id = $1 AND id = $2";
     query(sql, (workspace_id, id)).changed(tx).await
 }

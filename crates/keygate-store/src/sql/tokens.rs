@@ -18,7 +18,7 @@ macro_rules! token_cols {
     };
 }
 
-pub(super) async fn insert(tx: &mut Tx, new: &NewToken) -> Result<Token> {
+pub(crate) async fn insert(tx: &mut Tx, new: &NewToken) -> Result<Token> {
     let sql = concat!(
         "INSERT INTO tokens (id, user_id, kind, name, description, digest, hint, \
          created_at, expires_at, scope) \
@@ -41,7 +41,7 @@ pub(super) async fn insert(tx: &mut Tx, new: &NewToken) -> Result<Token> {
 }
 
 /// What a token with this digest proves, and its user, in one round trip.
-pub(super) async fn credential_by_digest(
+pub(crate) async fn credential_by_digest(
     pool: Pool<'_>,
     digest: &TokenDigest,
 ) -> Result<Option<(Credential, User)>> {
@@ -59,7 +59,7 @@ pub(super) async fn credential_by_digest(
 }
 
 /// The user's tokens, newest first.
-pub(super) async fn of_user(pool: Pool<'_>, user_id: Uuid) -> Result<Vec<Token>> {
+pub(crate) async fn of_user(pool: Pool<'_>, user_id: Uuid) -> Result<Vec<Token>> {
     let sql = select!(
         token_cols,
         "FROM tokens WHERE user_id = $1 ORDER BY created_at DESC, id DESC"
@@ -68,7 +68,7 @@ pub(super) async fn of_user(pool: Pool<'_>, user_id: Uuid) -> Result<Vec<Token>>
 }
 
 /// Tokens of these users, newest first.
-pub(super) async fn of_users(pool: Pool<'_>, user_ids: &[Uuid]) -> Result<Vec<Token>> {
+pub(crate) async fn of_users(pool: Pool<'_>, user_ids: &[Uuid]) -> Result<Vec<Token>> {
     let select = select!(token_cols, "FROM tokens WHERE user_id IN (");
     fetch_for_ids(
         pool,
@@ -80,7 +80,7 @@ pub(super) async fn of_users(pool: Pool<'_>, user_ids: &[Uuid]) -> Result<Vec<To
 }
 
 /// Tokens of every member of the workspace, newest first.
-pub(super) async fn of_members(pool: Pool<'_>, workspace_id: Uuid) -> Result<Vec<Token>> {
+pub(crate) async fn of_members(pool: Pool<'_>, workspace_id: Uuid) -> Result<Vec<Token>> {
     let sql = "SELECT t.id, t.user_id, t.kind, t.name, t.description, t.hint, t.created_at, \
                t.expires_at, t.last_used_at, t.last_used_ip, t.revoked_at, t.rotated_at, \
                t.scope FROM tokens t JOIN members m ON m.user_id = t.user_id \
@@ -88,12 +88,12 @@ pub(super) async fn of_members(pool: Pool<'_>, workspace_id: Uuid) -> Result<Vec
     query(sql, (workspace_id,)).fetch_all(pool).await
 }
 
-pub(super) async fn by_id(pool: Pool<'_>, user_id: Uuid, id: Uuid) -> Result<Option<Token>> {
+pub(crate) async fn by_id(pool: Pool<'_>, user_id: Uuid, id: Uuid) -> Result<Option<Token>> {
     let sql = select!(token_cols, "FROM tokens WHERE id = $1 AND user_id = $2");
     query(sql, (id, user_id)).fetch_optional(pool).await
 }
 
-pub(super) async fn personal(pool: Pool<'_>, user_id: Uuid) -> Result<Option<Token>> {
+pub(crate) async fn personal(pool: Pool<'_>, user_id: Uuid) -> Result<Option<Token>> {
     let sql = select!(
         token_cols,
         "FROM tokens WHERE user_id = $1 AND kind = 'personal'"
@@ -102,7 +102,7 @@ pub(super) async fn personal(pool: Pool<'_>, user_id: Uuid) -> Result<Option<Tok
 }
 
 /// Marks the token revoked, keeping the first revocation time.
-pub(super) async fn revoke(
+pub(crate) async fn revoke(
     tx: &mut Tx,
     user_id: Uuid,
     id: Uuid,
@@ -117,7 +117,7 @@ pub(super) async fn revoke(
 }
 
 /// Replaces the digest and hint of a token that is not revoked.
-pub(super) async fn rotate(
+pub(crate) async fn rotate(
     tx: &mut Tx,
     user_id: Uuid,
     id: Uuid,
@@ -135,7 +135,7 @@ pub(super) async fn rotate(
 }
 
 /// Records when and from where tokens were last used, keeping the latest time.
-pub(super) async fn record_use(tx: &mut Tx, uses: &[TokenUse]) -> Result<()> {
+pub(crate) async fn record_use(tx: &mut Tx, uses: &[TokenUse]) -> Result<()> {
     let sql = "UPDATE tokens SET last_used_at = $2, \
                last_used_ip = COALESCE($3, last_used_ip) \
                WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)";

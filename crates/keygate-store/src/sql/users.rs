@@ -21,7 +21,7 @@ pub(super) use user_cols;
 
 /// Creates the user with their first token, and with their own workspace and their membership
 /// when they have them.
-pub(super) async fn insert(tx: &mut Tx, new: &NewUser) -> Result<(User, Token)> {
+pub(crate) async fn insert(tx: &mut Tx, new: &NewUser) -> Result<(User, Token)> {
     let sql = concat!(
         "INSERT INTO users (id, kind, email, display_name, description, workspace_id, \
          password_hash, is_instance_admin, created_at, updated_at) \
@@ -50,19 +50,18 @@ pub(super) async fn insert(tx: &mut Tx, new: &NewUser) -> Result<(User, Token)> 
     Ok((user, token))
 }
 
-pub(super) async fn by_id(pool: Pool<'_>, id: Uuid) -> Result<Option<User>> {
-    query(select!(user_cols, "FROM users WHERE id = $1"), (id,))
-        .fetch_optional(pool)
-        .await
+pub(crate) async fn by_id(pool: Pool<'_>, id: Uuid) -> Result<Option<User>> {
+    let sql = select!(user_cols, "FROM users WHERE id = $1");
+    query(sql, (id,)).fetch_optional(pool).await
 }
 
-pub(super) async fn by_email(pool: Pool<'_>, email: &Email) -> Result<Option<User>> {
+pub(crate) async fn by_email(pool: Pool<'_>, email: &Email) -> Result<Option<User>> {
     let sql = select!(user_cols, "FROM users WHERE email = $1");
     query(sql, (email.as_str(),)).fetch_optional(pool).await
 }
 
 /// The users with these ids, one query per call however many ids there are.
-pub(super) async fn by_ids(pool: Pool<'_>, ids: &[Uuid]) -> Result<Vec<User>> {
+pub(crate) async fn by_ids(pool: Pool<'_>, ids: &[Uuid]) -> Result<Vec<User>> {
     fetch_for_ids(
         pool,
         select!(user_cols, "FROM users WHERE id IN ("),
@@ -72,7 +71,7 @@ pub(super) async fn by_ids(pool: Pool<'_>, ids: &[Uuid]) -> Result<Vec<User>> {
     .await
 }
 
-pub(super) async fn list(pool: Pool<'_>, filter: &UserFilter) -> Result<Vec<User>> {
+pub(crate) async fn list(pool: Pool<'_>, filter: &UserFilter) -> Result<Vec<User>> {
     // `%` and `_` in the search are literal characters, not patterns.
     let search = filter.search.as_deref().map(|s| {
         let escaped = s
@@ -101,7 +100,7 @@ pub(super) async fn list(pool: Pool<'_>, filter: &UserFilter) -> Result<Vec<User
     query(sql, params).fetch_all(pool).await
 }
 
-pub(super) async fn update(
+pub(crate) async fn update(
     tx: &mut Tx,
     id: Uuid,
     patch: &UserPatch,
@@ -127,20 +126,19 @@ pub(super) async fn update(
 }
 
 /// Deletes the user; their tokens, memberships and sessions go with them.
-pub(super) async fn delete(tx: &mut Tx, id: Uuid) -> Result<bool> {
-    query("DELETE FROM users WHERE id = $1", (id,))
-        .changed(tx)
-        .await
+pub(crate) async fn delete(tx: &mut Tx, id: Uuid) -> Result<bool> {
+    let sql = "DELETE FROM users WHERE id = $1";
+    query(sql, (id,)).changed(tx).await
 }
 
-pub(super) async fn password_hash(pool: Pool<'_>, user_id: Uuid) -> Result<Option<String>> {
+pub(crate) async fn password_hash(pool: Pool<'_>, user_id: Uuid) -> Result<Option<String>> {
     let sql = "SELECT password_hash FROM users WHERE id = $1";
     let hash: Option<(Option<String>,)> = query(sql, (user_id,)).fetch_optional_row(pool).await?;
     Ok(hash.and_then(|(hash,)| hash))
 }
 
 /// Sets the user's password and ends their sessions but `keep`; false when there is no such user.
-pub(super) async fn set_password(
+pub(crate) async fn set_password(
     tx: &mut Tx,
     user_id: Uuid,
     hash: &str,

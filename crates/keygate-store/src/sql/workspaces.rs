@@ -46,7 +46,7 @@ macro_rules! workspace_by {
 }
 
 /// Creates the workspace with its built-in roles and `owner` as its owner.
-pub(super) async fn insert(tx: &mut Tx, new: &NewWorkspace, owner: Uuid) -> Result<Workspace> {
+pub(crate) async fn insert(tx: &mut Tx, new: &NewWorkspace, owner: Uuid) -> Result<Workspace> {
     let sql = concat!(
         "INSERT INTO workspaces (id, slug, name, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $4) RETURNING ",
@@ -87,7 +87,7 @@ pub(super) async fn insert(tx: &mut Tx, new: &NewWorkspace, owner: Uuid) -> Resu
     Ok(workspace)
 }
 
-pub(super) async fn find(pool: Pool<'_>, by: WorkspaceLookup<'_>) -> Result<Option<Workspace>> {
+pub(crate) async fn find(pool: Pool<'_>, by: WorkspaceLookup<'_>) -> Result<Option<Workspace>> {
     match by {
         WorkspaceLookup::Id(id) => query(workspace_by!("id"), (id,)).fetch_optional(pool).await,
         WorkspaceLookup::Slug(slug) => {
@@ -98,7 +98,7 @@ pub(super) async fn find(pool: Pool<'_>, by: WorkspaceLookup<'_>) -> Result<Opti
     }
 }
 
-pub(super) async fn update(
+pub(crate) async fn update(
     tx: &mut Tx,
     id: Uuid,
     patch: &WorkspacePatch,
@@ -126,14 +126,13 @@ pub(super) async fn update(
 }
 
 /// Deletes the workspace and everything in it.
-pub(super) async fn delete(tx: &mut Tx, id: Uuid) -> Result<bool> {
-    query("DELETE FROM workspaces WHERE id = $1", (id,))
-        .changed(tx)
-        .await
+pub(crate) async fn delete(tx: &mut Tx, id: Uuid) -> Result<bool> {
+    let sql = "DELETE FROM workspaces WHERE id = $1";
+    query(sql, (id,)).changed(tx).await
 }
 
 /// The user's memberships with their roles, ordered by workspace slug.
-pub(super) async fn memberships(pool: Pool<'_>, user_id: Uuid) -> Result<Vec<Membership>> {
+pub(crate) async fn memberships(pool: Pool<'_>, user_id: Uuid) -> Result<Vec<Membership>> {
     let sql = concat!(
         membership_select!(),
         "WHERE m.user_id = $1 ORDER BY w.slug, w.id, r.name"
@@ -142,7 +141,7 @@ pub(super) async fn memberships(pool: Pool<'_>, user_id: Uuid) -> Result<Vec<Mem
     rows::memberships(rows)
 }
 
-pub(super) async fn membership(
+pub(crate) async fn membership(
     pool: Pool<'_>,
     workspace_id: Uuid,
     user_id: Uuid,
