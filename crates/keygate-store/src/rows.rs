@@ -434,7 +434,7 @@ impl Read for (Credential, User) {
     }
 }
 
-/// One part of a decision's context (see `sql::decision_context`): which part in `part`, the
+/// One part of a decision's context (see `sql/access.rs`): which part in `part`, the
 /// rest in the columns that part uses.
 #[derive(sqlx::FromRow)]
 pub(crate) struct ContextRow {
