@@ -1,6 +1,7 @@
 //! Keygate's storage. [`Store`] is the one interface the service layer uses; [`connect`] opens the
-//! SQLite or PostgreSQL backend named by a URL. Both backends run the same Rust code (see `sql.rs`)
-//! over their own migrations in `migrations/{sqlite,postgres}/`, which share file names.
+//! SQLite or PostgreSQL backend named by a URL. Both backends run the same Rust code and SQL (see
+//! `sql/mod.rs`) over their own migrations in `migrations/{sqlite,postgres}/`, which share file
+//! names.
 
 mod error;
 mod postgres;
@@ -19,6 +20,10 @@ use uuid::Uuid;
 
 pub use error::{Conflict, StoreError};
 pub use postgres::PgStore;
+use sql::{
+    Backend, access, audit, commit, commit_if, invitations, members, roles, sessions, teams,
+    tokens, users, workspaces,
+};
 pub use sqlite::SqliteStore;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -561,4 +566,462 @@ pub trait Store: Send + Sync + 'static {
         workspace_id: Option<Uuid>,
         filter: &AuditFilter,
     ) -> Result<Vec<AuditEvent>>;
+}
+
+/// The one implementation of [`Store`], for both backends: each method runs its aggregate's SQL
+/// (`sql/users.rs`, `sql/tokens.rs`, ...) and each change commits with its audit entry.
+#[async_trait]
+impl<B: Backend> Store for B {
+    async fn migrate(&self) -> Result<()> {
+        self.pool().migrate(&self.migrator()).await
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sql::query("SELECT 1", ()).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool().close().await;
+    }
+
+    fn pool_state(&self) -> PoolState {
+        self.pool().state()
+    }
+
+    async fn publish(&self, notice: &str) -> Result<()> {
+        self.publish_notice(notice).await
+    }
+
+    async fn next_notice(&self) -> Result<Option<String>> {
+        self.receive_notice().await
+    }
+
+    async fn create_user(&self, new: &NewUser, audit: &NewAuditEvent) -> Result<(User, Token)> {
+        let mut tx = self.begin_write().await?;
+        let created = users::insert(&mut tx, new).await?;
+        commit(tx, audit, created).await
+    }
+
+    async fn user(&self, id: Uuid) -> Result<Option<User>> {
+        users::by_id(self.pool(), id).await
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>> {
+        users::by_email(self.pool(), email).await
+    }
+
+    async fn users(&self, ids: &[Uuid]) -> Result<Vec<User>> {
+        users::by_ids(self.pool(), ids).await
+    }
+
+    async fn list_users(&self, filter: &UserFilter) -> Result<Vec<User>> {
+        users::list(self.pool(), filter).await
+    }
+
+    async fn update_user(
+        &self,
+        id: Uuid,
+        patch: &UserPatch,
+        now: DateTime<Utc>,
+        audit: &NewAuditEvent,
+    ) -> Result<Option<User>> {
+        let mut tx = self.begin_write().await?;
+        let user = users::update(&mut tx, id, patch, now).await?;
+        commit_if(tx, audit, user).await
+    }
+
+    async fn delete_user(&self, id: Uuid, audit: &NewAuditEvent) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let deleted = users::delete(&mut tx, id).await?;
+        commit_if(tx, audit, deleted).await
+    }
+
+    async fn password_hash(&self, user_id: Uuid) -> Result<Option<String>> {
+        users::password_hash(self.pool(), user_id).await
+    }
+
+    async fn set_password(
+        &self,
+        user_id: Uuid,
+        hash: &str,
+        keep: Option<Uuid>,
+        now: DateTime<Utc>,
+        audit: &NewAuditEvent,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let set = users::set_password(&mut tx, user_id, hash, keep, now).await?;
+        commit_if(tx, audit, set).await
+    }
+
+    async fn create_password_link(
+        &self,
+        new: &NewPasswordLink,
+        audit: &NewAuditEvent,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sessions::create_password_link(&mut tx, new).await?;
+        commit(tx, audit, ()).await
+    }
+
+    async fn password_link(
+        &self,
+        code_digest: &[u8; 32],
+        now: DateTime<Utc>,
+    ) -> Result<Option<(User, DateTime<Utc>)>> {
+        let Some((user_id, expires_at)) =
+            sessions::password_link(self.pool(), code_digest, now).await?
+        else {
+            return Ok(None);
+        };
+        Ok(self.user(user_id).await?.map(|u| (u, expires_at)))
+    }
+
+    async fn use_password_link(
+        &self,
+        code_digest: &[u8; 32],
+        user_id: Uuid,
+        hash: &str,
+        now: DateTime<Utc>,
+        audit: &NewAuditEvent,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let used = sessions::use_password_link(&mut tx, code_digest, user_id, hash, now).await?;
+        commit_if(tx, audit, used).await
+    }
+
+    async fn create_session(&self, new: &NewSession, audit: &NewAuditEvent) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sessions::create(&mut tx, new).await?;
+        commit(tx, audit, ()).await
+    }
+
+    async fn session(&self, digest: &[u8; 32], now: DateTime<Utc>) -> Result<Option<Session>> {
+        sessions::by_digest(self.pool(), digest, now).await
+    }
+
+    async fn delete_session(&self, id: Uuid, audit: &NewAuditEvent) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let ended = sessions::delete(&mut tx, id).await?;
+        commit_if(tx, audit, ended).await
+    }
+
+    async fn create_workspace(
+        &self,
+        new: &NewWorkspace,
+        owner: Uuid,
+        audit: &NewAuditEvent,
+    ) -> Result<Workspace> {
+        let mut tx = self.begin_write().await?;
+        let workspace = workspaces::insert(&mut tx, new, owner).await?;
+        commit(tx, audit, workspace).await
+    }
+
+    async fn workspace(&self, id: Uuid) -> Result<Option<Workspace>> {
+        workspaces::find(self.pool(), WorkspaceLookup::Id(id)).await
+    }
+
+    async fn workspace_by_slug(&self, slug: &str) -> Result<Option<Workspace>> {
+        workspaces::find(self.pool(), WorkspaceLookup::Slug(slug)).await
+    }
+
+    async fn update_workspace(
+        &self,
+        id: Uuid,
+        patch: &WorkspacePatch,
+        now: DateTime<Utc>,
+        audit: &NewAuditEvent,
+    ) -> Result<Option<Workspace>> {
+        let mut tx = self.begin_write().await?;
+        let workspace = workspaces::update(&mut tx, id, patch, now).await?;
+        commit_if(tx, audit, workspace).await
+    }
+
+    async fn delete_workspace(&self, id: Uuid, audit: &NewAuditEvent) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let deleted = workspaces::delete(&mut tx, id).await?;
+        commit_if(tx, audit, deleted).await
+    }
+
+    async fn memberships(&self, user_id: Uuid) -> Result<Vec<Membership>> {
+        workspaces::memberships(self.pool(), user_id).await
+    }
+
+    async fn membership(&self, workspace_id: Uuid, user_id: Uuid) -> Result<Option<Membership>> {
+        workspaces::membership(self.pool(), workspace_id, user_id).await
+    }
+
+    async fn decision_context(
+        &self,
+        workspace: WorkspaceLookup<'_>,
+        user_id: Option<Uuid>,
+    ) -> Result<Option<DecisionContext>> {
+        access::decision_context(self.pool(), workspace, user_id).await
+    }
+
+    async fn members(&self, workspace_id: Uuid, kind: Option<UserKind>) -> Result<Vec<Member>> {
+        members::load(self.pool(), workspace_id, None, kind).await
+    }
+
+    async fn member(&self, workspace_id: Uuid, user_id: Uuid) -> Result<Option<Member>> {
+        Ok(
+            members::load(self.pool(), workspace_id, Some(user_id), None)
+                .await?
+                .pop(),
+        )
+    }
+
+    async fn add_member(
+        &self,
+        user_id: Uuid,
+        membership: &NewMembership,
+        audit: &NewAuditEvent,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        members::add(&mut tx, user_id, membership).await?;
+        commit(tx, audit, ()).await
+    }
+
+    async fn update_member(
+        &self,
+        workspace_id: Uuid,
+        user_id: Uuid,
+        patch: &MemberPatch,
+        audit: &NewAuditEvent,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let updated = members::update(&mut tx, workspace_id, user_id, patch).await?;
+        commit_if(tx, audit, updated).await
+    }
+
+    async fn remove_member(
+        &self,
+        workspace_id: Uuid,
+        user_id: Uuid,
+        audit: &NewAuditEvent,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let removed = members::remove(&mut tx, workspace_id, user_id).await?;
+        commit_if(tx, audit, removed).await
+    }
+
+    async fn roles(&self, workspace_id: Uuid) -> Result<Vec<Role>> {
+        roles::load(self.pool(), workspace_id, None).await
+    }
+
+    async fn role(&self, workspace_id: Uuid, name: &str) -> Result<Option<Role>> {
+        Ok(roles::load(self.pool(), workspace_id, Some(name))
+            .await?
+            .pop())
+    }
+
+    async fn create_role(&self, new: &NewRole, audit: &NewAuditEvent) -> Result<Role> {
+        let mut tx = self.begin_write().await?;
+        let role = roles::insert(&mut tx, new).await?;
+        commit(tx, audit, role).await
+    }
+
+    async fn update_role(
+        &self,
+        workspace_id: Uuid,
+        name: &str,
+        patch: &RolePatch,
+        now: DateTime<Utc>,
+        audit: &NewAuditEvent,
+    ) -> Result<Option<Role>> {
+        let mut tx = self.begin_write().await?;
+        let role = roles::update(&mut tx, workspace_id, name, patch, now).await?;
+        commit_if(tx, audit, role).await
+    }
+
+    async fn delete_role(
+        &self,
+        workspace_id: Uuid,
+        name: &str,
+        audit: &NewAuditEvent,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let deleted = roles::delete(&mut tx, workspace_id, name).await?;
+        commit_if(tx, audit, deleted).await
+    }
+
+    async fn teams(&self, workspace_id: Uuid) -> Result<Vec<Team>> {
+        teams::load(self.pool(), workspace_id, None).await
+    }
+
+    async fn team(&self, workspace_id: Uuid, id: Uuid) -> Result<Option<Team>> {
+        Ok(teams::load(self.pool(), workspace_id, Some(id))
+            .await?
+            .pop())
+    }
+
+    async fn create_team(&self, new: &NewTeam, audit: &NewAuditEvent) -> Result<Team> {
+        let mut tx = self.begin_write().await?;
+        teams::insert(&mut tx, new).await?;
+        commit(tx, audit, ()).await?;
+        self.team(new.workspace_id, new.id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("team vanished".into()))
+    }
+
+    async fn update_team(
+        &self,
+        workspace_id: Uuid,
+        id: Uuid,
+        patch: &TeamPatch,
+        now: DateTime<Utc>,
+        audit: &NewAuditEvent,
+    ) -> Result<Option<Team>> {
+        let mut tx = self.begin_write().await?;
+        let updated = teams::update(&mut tx, workspace_id, id, patch, now).await?;
+        if !commit_if(tx, audit, updated).await? {
+            return Ok(None);
+        }
+        self.team(workspace_id, id).await
+    }
+
+    async fn delete_team(
+        &self,
+        workspace_id: Uuid,
+        id: Uuid,
+        audit: &NewAuditEvent,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let deleted = teams::delete(&mut tx, workspace_id, id).await?;
+        commit_if(tx, audit, deleted).await
+    }
+
+    async fn create_invitation(
+        &self,
+        new: &NewInvitation,
+        audit: &NewAuditEvent,
+    ) -> Result<Invitation> {
+        let mut tx = self.begin_write().await?;
+        let invitation = invitations::insert(&mut tx, new).await?;
+        commit(tx, audit, invitation).await
+    }
+
+    async fn invitation_by_code(&self, code_digest: &[u8; 32]) -> Result<Option<Invitation>> {
+        invitations::by_code(self.pool(), code_digest).await
+    }
+
+    async fn invitations(&self, workspace_id: Uuid) -> Result<Vec<Invitation>> {
+        invitations::pending_in(self.pool(), workspace_id).await
+    }
+
+    async fn delete_invitation(
+        &self,
+        workspace_id: Uuid,
+        id: Uuid,
+        audit: &NewAuditEvent,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let deleted = invitations::delete(&mut tx, workspace_id, id).await?;
+        commit_if(tx, audit, deleted).await
+    }
+
+    async fn accept_invitation(
+        &self,
+        id: Uuid,
+        user: &NewUser,
+        audit: &NewAuditEvent,
+    ) -> Result<Option<(User, Token)>> {
+        let mut tx = self.begin_write().await?;
+        let created = invitations::accept(&mut tx, id, user).await?;
+        commit_if(tx, audit, created).await
+    }
+
+    async fn join_by_invitation(
+        &self,
+        id: Uuid,
+        user_id: Uuid,
+        membership: &NewMembership,
+        audit: &NewAuditEvent,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let joined = invitations::join(&mut tx, id, user_id, membership).await?;
+        commit_if(tx, audit, joined).await
+    }
+
+    async fn invitations_for_email(&self, email: &Email) -> Result<Vec<Invitation>> {
+        invitations::pending_for(self.pool(), email).await
+    }
+
+    async fn insert_token(&self, new: &NewToken, audit: &NewAuditEvent) -> Result<Token> {
+        let mut tx = self.begin_write().await?;
+        let token = tokens::insert(&mut tx, new).await?;
+        commit(tx, audit, token).await
+    }
+
+    async fn credential_by_digest(
+        &self,
+        digest: &TokenDigest,
+    ) -> Result<Option<(Credential, User)>> {
+        tokens::credential_by_digest(self.pool(), digest).await
+    }
+
+    async fn tokens_of(&self, user_id: Uuid) -> Result<Vec<Token>> {
+        tokens::of_user(self.pool(), user_id).await
+    }
+
+    async fn tokens_of_users(&self, user_ids: &[Uuid]) -> Result<Vec<Token>> {
+        tokens::of_users(self.pool(), user_ids).await
+    }
+
+    async fn member_tokens(&self, workspace_id: Uuid) -> Result<Vec<Token>> {
+        tokens::of_members(self.pool(), workspace_id).await
+    }
+
+    async fn token_of(&self, user_id: Uuid, id: Uuid) -> Result<Option<Token>> {
+        tokens::by_id(self.pool(), user_id, id).await
+    }
+
+    async fn personal_token(&self, user_id: Uuid) -> Result<Option<Token>> {
+        tokens::personal(self.pool(), user_id).await
+    }
+
+    async fn revoke_token(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        now: DateTime<Utc>,
+        audit: &NewAuditEvent,
+    ) -> Result<Option<Token>> {
+        let mut tx = self.begin_write().await?;
+        let token = tokens::revoke(&mut tx, user_id, id, now).await?;
+        commit_if(tx, audit, token).await
+    }
+
+    async fn rotate_token(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        digest: &TokenDigest,
+        hint: &str,
+        now: DateTime<Utc>,
+        audit: &NewAuditEvent,
+    ) -> Result<Option<Token>> {
+        let mut tx = self.begin_write().await?;
+        let token = tokens::rotate(&mut tx, user_id, id, digest, hint, now).await?;
+        commit_if(tx, audit, token).await
+    }
+
+    async fn record_token_use(&self, uses: &[TokenUse]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        tokens::record_use(&mut tx, uses).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record(&self, audit: &NewAuditEvent) -> Result<()> {
+        audit::insert(self.pool(), audit).await
+    }
+
+    async fn audit_events(
+        &self,
+        workspace_id: Option<Uuid>,
+        filter: &AuditFilter,
+    ) -> Result<Vec<AuditEvent>> {
+        audit::list(self.pool(), workspace_id, filter).await
+    }
 }

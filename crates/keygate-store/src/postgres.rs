@@ -4,12 +4,13 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPoolOptions};
-use sqlx::{Connection, Pool, Postgres, Transaction};
+use sqlx::{Connection, Postgres};
 
 use crate::StoreError;
+use crate::sql::{Backend, Pool, Tx};
 
 pub struct PgStore {
-    pool: Pool<Postgres>,
+    pool: sqlx::Pool<Postgres>,
     /// Opened on the first `next_notice`, on a connection of its own (outside the pool, so that
     /// closing the pool never waits for it); reconnects by itself after a lost connection.
     listener: tokio::sync::Mutex<Option<PgListener>>,
@@ -36,17 +37,19 @@ impl PgStore {
             options,
         })
     }
+}
 
-    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
-        Ok(self.pool.begin().await?)
+impl Backend for PgStore {
+    fn pool(&self) -> Pool<'_> {
+        Pool::Postgres(&self.pool)
     }
 
-    fn migrator() -> sqlx::migrate::Migrator {
+    async fn begin_write(&self) -> Result<Tx, StoreError> {
+        Ok(Tx::Postgres(self.pool.begin().await?))
+    }
+
+    fn migrator(&self) -> sqlx::migrate::Migrator {
         sqlx::migrate!("./migrations/postgres")
-    }
-
-    async fn close_pool(&self) {
-        self.pool.close().await;
     }
 
     async fn publish_notice(&self, notice: &str) -> Result<(), StoreError> {
@@ -85,5 +88,3 @@ impl PgStore {
         }
     }
 }
-
-crate::sql::impl_store!(PgStore, PgConnection);

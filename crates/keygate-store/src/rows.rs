@@ -17,6 +17,13 @@ fn corrupt(what: &str, value: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {value}"))
 }
 
+/// A value read from one row of a query: the row's type, and how it converts. A query's row type
+/// follows from the value asked for.
+pub(crate) trait Read: Sized {
+    type Row;
+    fn read(row: Self::Row) -> Result<Self, StoreError>;
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct UserRow {
     id: Uuid,
@@ -30,9 +37,9 @@ pub(crate) struct UserRow {
     created_at: Ts,
 }
 
-impl TryFrom<UserRow> for User {
-    type Error = StoreError;
-    fn try_from(r: UserRow) -> Result<Self, StoreError> {
+impl Read for User {
+    type Row = UserRow;
+    fn read(r: UserRow) -> Result<Self, StoreError> {
         Ok(User {
             id: r.id,
             kind: UserKind::parse(&r.kind).ok_or_else(|| corrupt("user kind", &r.kind))?,
@@ -57,9 +64,9 @@ pub(crate) struct WorkspaceRow {
     updated_at: Ts,
 }
 
-impl TryFrom<WorkspaceRow> for Workspace {
-    type Error = StoreError;
-    fn try_from(r: WorkspaceRow) -> Result<Self, StoreError> {
+impl Read for Workspace {
+    type Row = WorkspaceRow;
+    fn read(r: WorkspaceRow) -> Result<Self, StoreError> {
         Ok(Workspace {
             id: r.id,
             slug: Slug::parse(&r.slug).map_err(|e| corrupt("workspace slug", e))?,
@@ -90,7 +97,7 @@ pub(crate) fn memberships(rows: Vec<MembershipRow>) -> Result<Vec<Membership>, S
         let workspace_id = row.workspace.id;
         if out.last().is_none_or(|m| m.workspace.id != workspace_id) {
             out.push(Membership {
-                workspace: row.workspace.try_into()?,
+                workspace: Workspace::read(row.workspace)?,
                 roles: Vec::new(),
             });
         }
@@ -118,9 +125,9 @@ pub(crate) struct TokenRow {
     scope: Option<Json<Scope>>,
 }
 
-impl TryFrom<TokenRow> for Token {
-    type Error = StoreError;
-    fn try_from(r: TokenRow) -> Result<Self, StoreError> {
+impl Read for Token {
+    type Row = TokenRow;
+    fn read(r: TokenRow) -> Result<Self, StoreError> {
         Ok(Token {
             id: r.id,
             user_id: r.user_id,
@@ -161,6 +168,13 @@ impl From<RoleRow> for Role {
             grants: r.grants.map(|g| g.0).unwrap_or_default(),
             builtin: r.builtin,
         }
+    }
+}
+
+impl Read for Role {
+    type Row = RoleRow;
+    fn read(row: RoleRow) -> Result<Self, StoreError> {
+        Ok(row.into())
     }
 }
 
@@ -224,20 +238,41 @@ fn by_owner<T>(rows: impl IntoIterator<Item = (Uuid, T)>) -> HashMap<Uuid, Vec<T
     map
 }
 
-/// Assembles members from their rows and the rows of their roles, grants and teams.
+/// The roles and grants that members or teams hold, by the member's or team's id.
+pub(crate) struct Held {
+    roles: HashMap<Uuid, Vec<Role>>,
+    grants: HashMap<Uuid, Vec<ResourcePattern>>,
+}
+
+impl Held {
+    pub(crate) fn new(roles: Vec<HeldRoleRow>, grants: Vec<GrantRow>) -> Result<Self, StoreError> {
+        let roles = roles.into_iter().map(|r| (r.owner_id, Role::from(r.role)));
+        let grants = grants
+            .into_iter()
+            .map(|g| Ok((g.owner_id, grant(&g.pattern)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Held {
+            roles: by_owner(roles),
+            grants: by_owner(grants),
+        })
+    }
+
+    /// What `owner` holds: its roles by name, its grants in order.
+    fn take(&mut self, owner: Uuid) -> (Vec<Role>, Vec<ResourcePattern>) {
+        let mut roles = self.roles.remove(&owner).unwrap_or_default();
+        roles.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut grants = self.grants.remove(&owner).unwrap_or_default();
+        grants.sort();
+        (roles, grants)
+    }
+}
+
+/// Assembles members from their rows, what they hold and the rows of their teams.
 pub(crate) fn members(
     rows: Vec<MemberRow>,
-    roles: Vec<HeldRoleRow>,
-    grants: Vec<GrantRow>,
+    mut held: Held,
     teams: Vec<TeamOfRow>,
 ) -> Result<Vec<Member>, StoreError> {
-    let mut roles = by_owner(roles.into_iter().map(|r| (r.owner_id, Role::from(r.role))));
-    let mut grants = by_owner(
-        grants
-            .into_iter()
-            .map(|g| grant(&g.pattern).map(|p| (g.owner_id, p)))
-            .collect::<Result<Vec<_>, _>>()?,
-    );
     let mut teams = by_owner(teams.into_iter().map(|t| {
         (
             t.user_id,
@@ -249,16 +284,13 @@ pub(crate) fn members(
     }));
     rows.into_iter()
         .map(|row| {
-            let user = User::try_from(row.user)?;
-            let mut member_roles = roles.remove(&user.id).unwrap_or_default();
-            member_roles.sort_by(|a, b| a.name.cmp(&b.name));
-            let mut member_grants = grants.remove(&user.id).unwrap_or_default();
-            member_grants.sort();
+            let user = User::read(row.user)?;
+            let (roles, grants) = held.take(user.id);
             let mut member_teams = teams.remove(&user.id).unwrap_or_default();
             member_teams.sort_by(|a, b| a.name.cmp(&b.name));
             Ok(Member {
-                roles: member_roles,
-                grants: member_grants,
+                roles,
+                grants,
                 teams: member_teams,
                 joined_at: row.joined_at.0,
                 user,
@@ -267,28 +299,12 @@ pub(crate) fn members(
         .collect()
 }
 
-/// Assembles teams from their rows and the rows of their roles, grants and members.
-pub(crate) fn teams(
-    rows: Vec<TeamRow>,
-    roles: Vec<HeldRoleRow>,
-    grants: Vec<GrantRow>,
-    members: Vec<TeamMemberRow>,
-) -> Result<Vec<Team>, StoreError> {
-    let mut roles = by_owner(roles.into_iter().map(|r| (r.owner_id, Role::from(r.role))));
-    let mut grants = by_owner(
-        grants
-            .into_iter()
-            .map(|g| grant(&g.pattern).map(|p| (g.owner_id, p)))
-            .collect::<Result<Vec<_>, _>>()?,
-    );
+/// Assembles teams from their rows, what they hold and the rows of their members.
+pub(crate) fn teams(rows: Vec<TeamRow>, mut held: Held, members: Vec<TeamMemberRow>) -> Vec<Team> {
     let mut members = by_owner(members.into_iter().map(|m| (m.team_id, m.user_id)));
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|row| {
-            let mut team_roles = roles.remove(&row.id).unwrap_or_default();
-            team_roles.sort_by(|a, b| a.name.cmp(&b.name));
-            let mut team_grants = grants.remove(&row.id).unwrap_or_default();
-            team_grants.sort();
+            let (roles, grants) = held.take(row.id);
             let mut team_members = members.remove(&row.id).unwrap_or_default();
             team_members.sort();
             Team {
@@ -296,14 +312,14 @@ pub(crate) fn teams(
                 workspace_id: row.workspace_id,
                 name: row.name,
                 description: row.description,
-                roles: team_roles,
-                grants: team_grants,
+                roles,
+                grants,
                 members: team_members,
                 created_at: row.created_at.0,
                 updated_at: row.updated_at.0,
             }
         })
-        .collect())
+        .collect()
 }
 
 #[derive(sqlx::FromRow)]
@@ -319,9 +335,9 @@ pub(crate) struct InvitationRow {
     accepted_at: Option<Ts>,
 }
 
-impl TryFrom<InvitationRow> for Invitation {
-    type Error = StoreError;
-    fn try_from(r: InvitationRow) -> Result<Self, StoreError> {
+impl Read for Invitation {
+    type Row = InvitationRow;
+    fn read(r: InvitationRow) -> Result<Self, StoreError> {
         Ok(Invitation {
             id: r.id,
             workspace_id: r.workspace_id,
@@ -351,9 +367,10 @@ pub(crate) struct AuditRow {
     created_at: Ts,
 }
 
-impl From<AuditRow> for AuditEvent {
-    fn from(r: AuditRow) -> Self {
-        AuditEvent {
+impl Read for AuditEvent {
+    type Row = AuditRow;
+    fn read(r: AuditRow) -> Result<Self, StoreError> {
+        Ok(AuditEvent {
             id: r.id,
             workspace_id: r.workspace_id,
             actor_id: r.actor_id,
@@ -365,7 +382,7 @@ impl From<AuditRow> for AuditEvent {
             details: r.details.0,
             client_ip: r.client_ip,
             created_at: r.created_at.0,
-        }
+        })
     }
 }
 
@@ -378,12 +395,12 @@ pub(crate) struct SessionRow {
     user: UserRow,
 }
 
-impl TryFrom<SessionRow> for crate::Session {
-    type Error = StoreError;
-    fn try_from(r: SessionRow) -> Result<Self, StoreError> {
+impl Read for crate::Session {
+    type Row = SessionRow;
+    fn read(r: SessionRow) -> Result<Self, StoreError> {
         Ok(crate::Session {
             id: r.session_id,
-            user: r.user.try_into()?,
+            user: User::read(r.user)?,
             created_at: r.session_created_at.0,
             expires_at: r.session_expires_at.0,
         })
@@ -402,9 +419,9 @@ pub(crate) struct CredentialRow {
     user: UserRow,
 }
 
-impl TryFrom<CredentialRow> for (Credential, User) {
-    type Error = StoreError;
-    fn try_from(r: CredentialRow) -> Result<Self, StoreError> {
+impl Read for (Credential, User) {
+    type Row = CredentialRow;
+    fn read(r: CredentialRow) -> Result<Self, StoreError> {
         let credential = Credential {
             id: r.token_id,
             kind: TokenKind::parse(&r.token_kind)
@@ -413,11 +430,11 @@ impl TryFrom<CredentialRow> for (Credential, User) {
             revoked_at: r.token_revoked_at.map(|t| t.0),
             scope: r.token_scope.map(|s| Arc::new(s.0)),
         };
-        Ok((credential, r.user.try_into()?))
+        Ok((credential, User::read(r.user)?))
     }
 }
 
-/// One part of a decision's context (see `sql::decision_context`): which part in `part`, the
+/// One part of a decision's context (see `sql/access.rs`): which part in `part`, the
 /// rest in the columns that part uses.
 #[derive(sqlx::FromRow)]
 pub(crate) struct ContextRow {
@@ -446,7 +463,7 @@ pub(crate) fn decision_context(
         match row.part.as_str() {
             "w" => {
                 let missing = || corrupt("workspace row", "incomplete");
-                workspace = Some(Workspace::try_from(WorkspaceRow {
+                workspace = Some(Workspace::read(WorkspaceRow {
                     id: row.id.ok_or_else(missing)?,
                     slug: row.a.ok_or_else(missing)?,
                     name: row.b.ok_or_else(missing)?,

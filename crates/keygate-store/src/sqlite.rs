@@ -4,15 +4,14 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{Pool, Sqlite, Transaction};
+use sqlx::Sqlite;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::StoreError;
+use crate::sql::{Backend, Pool, Tx};
 
 pub struct SqliteStore {
-    pool: Pool<Sqlite>,
+    pool: sqlx::Pool<Sqlite>,
     /// The last change notice read, and notices read but not handed out yet.
     notices: tokio::sync::Mutex<(Option<i64>, std::collections::VecDeque<String>)>,
 }
@@ -44,19 +43,21 @@ impl SqliteStore {
             notices: tokio::sync::Mutex::new((None, std::collections::VecDeque::new())),
         })
     }
+}
+
+impl Backend for SqliteStore {
+    fn pool(&self) -> Pool<'_> {
+        Pool::Sqlite(&self.pool)
+    }
 
     /// `BEGIN IMMEDIATE` takes the write lock at once, so two writers queue on the busy timeout
     /// instead of failing when a read transaction tries to upgrade.
-    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    async fn begin_write(&self) -> Result<Tx, StoreError> {
+        Ok(Tx::Sqlite(self.pool.begin_with("BEGIN IMMEDIATE").await?))
     }
 
-    fn migrator() -> sqlx::migrate::Migrator {
+    fn migrator(&self) -> sqlx::migrate::Migrator {
         sqlx::migrate!("./migrations/sqlite")
-    }
-
-    async fn close_pool(&self) {
-        self.pool.close().await;
     }
 
     /// Other processes on the same file (the command line beside a server) read notices from a
@@ -106,5 +107,3 @@ impl SqliteStore {
         }
     }
 }
-
-crate::sql::impl_store!(SqliteStore, SqliteConnection);
