@@ -9,6 +9,7 @@ use std::sync::{Arc, LazyLock};
 use keygate_domain::{
     Credential, Denial, Permission, Rights, Slug, TokenDigest, User, Workspace, WorkspaceRights,
 };
+use keygate_proto::Code;
 use keygate_store::WorkspaceLookup;
 
 use super::access::{member_rights_of, public_rights_of};
@@ -34,11 +35,14 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    pub fn code(&self) -> &'static str {
+    /// The decision code callers see.
+    pub fn code(&self) -> Code {
         match self {
-            Refusal::Credentials(f) => f.code(),
-            Refusal::NotAMember => "not_a_member",
-            Refusal::Forbidden { .. } => "forbidden",
+            Refusal::Credentials(AuthFailure::InvalidToken) => Code::InvalidToken,
+            Refusal::Credentials(AuthFailure::TokenExpired) => Code::TokenExpired,
+            Refusal::Credentials(AuthFailure::TokenRevoked) => Code::TokenRevoked,
+            Refusal::NotAMember => Code::NotAMember,
+            Refusal::Forbidden { .. } => Code::Forbidden,
         }
     }
 
@@ -63,6 +67,11 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// `ok`, or the class of the refusal.
+    pub fn code(&self) -> Code {
+        self.refusal.as_ref().map_or(Code::Ok, Refusal::code)
+    }
+
     fn refused(failure: AuthFailure) -> Self {
         metrics::counter!(crate::metrics::DECISIONS, "code" => failure.code()).increment(1);
         Decision {
@@ -324,7 +333,8 @@ fn judge(
     match &refusal {
         None => crate::metrics::hot().decided_ok.increment(1),
         Some(refusal) => {
-            metrics::counter!(crate::metrics::DECISIONS, "code" => refusal.code()).increment(1);
+            metrics::counter!(crate::metrics::DECISIONS, "code" => refusal.code().as_str())
+                .increment(1);
         }
     }
     Decision {

@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use self::json::{
-    CheckJson, CheckRequestJson, VerifyJson, VerifyRequestJson, check_json, decision_code, question,
+    CheckJson, CheckRequestJson, VerifyJson, VerifyRequestJson, check_json, question,
 };
 use super::API_V1;
 use super::verify_answer::{Memberships, VerifyAnswer};
@@ -143,7 +143,7 @@ pub async fn verify(
     let token = actor.and_then(|a| a.token.as_ref());
     let answer = VerifyAnswer {
         valid: decision.refusal.is_none(),
-        code: decision_code(decision.refusal.as_ref()).as_str(),
+        code: decision.code().as_str(),
         missing: decision.refusal.as_ref().and_then(|r| r.missing()),
         user: actor.map(|a| &*a.user),
         // The workspace is named back only to its members.

@@ -3,9 +3,8 @@
 //! `verify_answer` in the shape of `VerifyJson`.
 
 use keygate_domain::Permission;
-use keygate_proto::Code;
 
-use crate::service::{AuthFailure, Decision, Question, Refusal, ServiceError, WorkspaceRef};
+use crate::service::{Decision, Question, ServiceError, WorkspaceRef};
 
 pub use keygate_proto::{
     CheckAnswer as CheckJson, CheckRequest as CheckRequestJson, VerifyAnswer as VerifyJson,
@@ -27,23 +26,11 @@ pub fn question(
     })
 }
 
-/// The wire code of a decision: `ok`, or the class of its refusal.
-pub fn decision_code(refusal: Option<&Refusal>) -> Code {
-    match refusal {
-        None => Code::Ok,
-        Some(Refusal::Credentials(AuthFailure::InvalidToken)) => Code::InvalidToken,
-        Some(Refusal::Credentials(AuthFailure::TokenExpired)) => Code::TokenExpired,
-        Some(Refusal::Credentials(AuthFailure::TokenRevoked)) => Code::TokenRevoked,
-        Some(Refusal::NotAMember) => Code::NotAMember,
-        Some(Refusal::Forbidden { .. }) => Code::Forbidden,
-    }
-}
-
 /// The answer to "may the caller do this?", as `/auth/check` gives it.
 pub fn check_json(decision: &Decision) -> CheckJson {
     CheckJson {
         allowed: decision.refusal.is_none(),
-        code: decision_code(decision.refusal.as_ref()),
+        code: decision.code(),
         missing: decision
             .refusal
             .as_ref()
