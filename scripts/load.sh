@@ -15,11 +15,12 @@ cd "$(dirname "$0")/.."
 duration="${1:-10}"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 
-# KEYGATE_LOAD_NO_BUILD=1 uses the release binaries already in target/release.
+# KEYGATE_LOAD_NO_BUILD=1 uses the release binaries already in target/release; KEYGATE_BIN names
+# another Keygate binary to measure (it is not built).
 build() { [[ -n "${KEYGATE_LOAD_NO_BUILD:-}" ]] || cargo build --release -q "$@"; }
-build -p keygate --bin keygate
+[[ -n "${KEYGATE_BIN:-}" ]] || build -p keygate --bin keygate
 build -p reference
-bin=target/release/keygate
+bin="${KEYGATE_BIN:-target/release/keygate}"
 work="$(mktemp -d)"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }

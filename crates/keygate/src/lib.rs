@@ -11,5 +11,6 @@ pub mod config;
 pub mod http;
 pub mod metrics;
 pub mod service;
+pub mod sharded;
 pub mod startup;
 pub mod telemetry;

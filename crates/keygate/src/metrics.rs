@@ -3,19 +3,25 @@
 //! route and status with latency histograms, verification outcomes, cache hits, misses and
 //! evictions, change notices received, database pool use.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write as _;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{OnceLock, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use axum::extract::MatchedPath;
 use axum::http::{Method, Request, StatusCode};
 use axum::response::Response;
-use metrics::{Counter, Histogram};
+use metrics::Counter;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tower::{Layer, Service};
+
+use crate::sharded::Sharded;
 
 pub const HTTP_REQUESTS: &str = "keygate_http_requests_total";
 pub const HTTP_DURATION: &str = "keygate_http_request_duration_seconds";
@@ -35,51 +41,73 @@ const BUCKETS: [f64; 14] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
 
-/// How often the samples recorded into histograms are folded into their buckets.
-const UPKEEP_INTERVAL: Duration = Duration::from_secs(1);
-
-/// The process-wide recorder, installed on first use, with its upkeep thread.
+/// The process-wide recorder of the metrics other than the request series, installed on first
+/// use.
 pub fn handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
-        let builder = PrometheusBuilder::new();
-        let builder = builder
-            .set_buckets(&BUCKETS)
-            .unwrap_or_else(|_| PrometheusBuilder::new());
-        let recorder = builder.build_recorder();
+        let recorder = PrometheusBuilder::new().build_recorder();
         let handle = recorder.handle();
         // Fails only if another recorder was installed first; then this one stays unused.
         let _ = metrics::set_global_recorder(recorder);
-        start_upkeep(handle.clone());
         handle
     })
 }
 
-/// Every histogram sample (a request's latency) is kept as it is recorded until upkeep folds it
-/// into the histogram's buckets; a scrape of `/metrics` does so too, but without one, samples
-/// would pile up for as long as the server runs, 8 bytes per request. Upkeep every second bounds
-/// them to one second's worth, whether or not anyone scrapes. A thread of its own, so that it
-/// keeps running with no runtime around (tests build one runtime per test), with the default
-/// stack: folding hundreds of series takes more than a small one holds in a debug build.
-fn start_upkeep(handle: PrometheusHandle) {
-    let spawned = std::thread::Builder::new()
-        .name("metrics-upkeep".to_owned())
-        .spawn(move || {
-            loop {
-                std::thread::sleep(UPKEEP_INTERVAL);
-                handle.run_upkeep();
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::warn!(error = %e, "could not start the metrics upkeep thread");
+/// Everything `/metrics` shows, in the Prometheus text format.
+pub fn render() -> String {
+    hot().fold();
+    let mut text = handle().render();
+    registry().render(&mut text);
+    text
+}
+
+/// A counter that every verification with a cached token adds to: counted per thread, added to
+/// its Prometheus counter when the metrics are read.
+pub struct HotCounter {
+    total: Counter,
+    pending: Sharded<AtomicU64>,
+}
+
+impl HotCounter {
+    fn new(total: Counter) -> Self {
+        Self {
+            total,
+            pending: Sharded::default(),
+        }
+    }
+
+    pub fn increment(&self, n: u64) {
+        self.pending.local().fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn fold(&self) {
+        let n: u64 = self
+            .pending
+            .all()
+            .map(|a| a.swap(0, Ordering::Relaxed))
+            .sum();
+        self.total.increment(n);
     }
 }
 
-/// The counters every verification with a cached token touches, looked up once.
+/// The counters every verification with a cached token touches.
 pub struct Hot {
-    pub token_cache_hit: Counter,
-    pub decision_cache_hit: Counter,
-    pub decided_ok: Counter,
+    pub token_cache_hit: HotCounter,
+    pub decision_cache_hit: HotCounter,
+    pub decided_ok: HotCounter,
+}
+
+impl Hot {
+    fn fold(&self) {
+        for counter in [
+            &self.token_cache_hit,
+            &self.decision_cache_hit,
+            &self.decided_ok,
+        ] {
+            counter.fold();
+        }
+    }
 }
 
 /// [`Hot`], for the process-wide recorder (installed first, so that the handles kept are its
@@ -89,9 +117,13 @@ pub fn hot() -> &'static Hot {
     HOT.get_or_init(|| {
         handle();
         Hot {
-            token_cache_hit: metrics::counter!(CACHE_LOOKUPS, "cache" => "tokens", "result" => "hit"),
-            decision_cache_hit: metrics::counter!(CACHE_LOOKUPS, "cache" => "decisions", "result" => "hit"),
-            decided_ok: metrics::counter!(DECISIONS, "code" => "ok"),
+            token_cache_hit: HotCounter::new(
+                metrics::counter!(CACHE_LOOKUPS, "cache" => "tokens", "result" => "hit"),
+            ),
+            decision_cache_hit: HotCounter::new(
+                metrics::counter!(CACHE_LOOKUPS, "cache" => "decisions", "result" => "hit"),
+            ),
+            decided_ok: HotCounter::new(metrics::counter!(DECISIONS, "code" => "ok")),
         }
     })
 }
@@ -127,8 +159,11 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let route = request.extensions().get::<MatchedPath>().cloned();
-        let method = request.method().clone();
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or(UNMATCHED, |path| intern(path.as_str()));
+        let method = method_label(request.method());
         TrackFuture {
             inner: self.inner.call(request),
             route,
@@ -143,8 +178,8 @@ pin_project_lite::pin_project! {
     pub struct TrackFuture<F> {
         #[pin]
         inner: F,
-        route: Option<MatchedPath>,
-        method: Method,
+        route: &'static str,
+        method: &'static str,
         start: Instant,
     }
 }
@@ -159,44 +194,19 @@ where
         let this = self.project();
         let result = ready!(this.inner.poll(cx));
         if let Ok(response) = &result {
-            let route = this.route.as_ref().map_or("unmatched", MatchedPath::as_str);
-            let seconds = this.start.elapsed().as_secs_f64();
-            request_series().record(route, this.method, response.status(), seconds);
+            let series = series(this.route, this.method, response.status());
+            series.record(this.start.elapsed());
         }
         Poll::Ready(result)
     }
 }
 
-/// The counter and the latency histogram of one route, method and status.
-struct Series {
-    method: Method,
-    status: StatusCode,
-    requests: Counter,
-    duration: Histogram,
-}
+const UNMATCHED: &str = "unmatched";
 
-/// The request series met so far, by route: counting a request looks its handles up instead of
-/// building label strings and a registry key.
-struct RequestSeries {
-    by_route: RwLock<HashMap<Box<str>, Vec<Series>>>,
-}
-
-/// The request series, for the process-wide recorder (installed first, so that the handles kept
-/// are its own).
-fn request_series() -> &'static RequestSeries {
-    static SERIES: OnceLock<RequestSeries> = OnceLock::new();
-    SERIES.get_or_init(|| {
-        handle();
-        RequestSeries {
-            by_route: RwLock::new(HashMap::new()),
-        }
-    })
-}
-
-/// The methods HTTP defines; any other is counted without keeping its handles, so that made-up
-/// methods cannot grow the table.
-fn is_standard(method: &Method) -> bool {
-    [
+/// The methods HTTP defines, by their own names; any other is counted as `other`, so that
+/// made-up methods cannot grow the table.
+fn method_label(method: &Method) -> &'static str {
+    static STANDARD: [Method; 9] = [
         Method::GET,
         Method::POST,
         Method::PUT,
@@ -206,53 +216,263 @@ fn is_standard(method: &Method) -> bool {
         Method::OPTIONS,
         Method::CONNECT,
         Method::TRACE,
-    ]
-    .contains(method)
+    ];
+    STANDARD
+        .iter()
+        .find(|standard| *standard == method)
+        .map_or("other", Method::as_str)
 }
 
-impl RequestSeries {
-    fn record(&self, route: &str, method: &Method, status: StatusCode, seconds: f64) {
-        {
-            let by_route = self.by_route.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(known) = by_route
-                .get(route)
-                .and_then(|known| find(known, method, status))
-            {
-                known.requests.increment(1);
-                known.duration.record(seconds);
-                return;
+/// One copy of each route template requests matched, for as long as the process runs (there are
+/// as many as the router declares).
+fn intern(route: &str) -> &'static str {
+    thread_local! {
+        static SEEN: RefCell<HashSet<&'static str, FastHash>> = RefCell::default();
+    }
+    SEEN.with_borrow_mut(|seen| {
+        if let Some(known) = seen.get(route) {
+            return *known;
+        }
+        let known = registry().intern(route);
+        seen.insert(known);
+        known
+    })
+}
+
+/// The series of a route, method and status: looked up in this thread's copy of the table, then
+/// in the process's.
+fn series(route: &'static str, method: &'static str, status: StatusCode) -> &'static Series {
+    thread_local! {
+        static SEEN: RefCell<HashMap<SeriesKey, &'static Series, FastHash>> = RefCell::default();
+    }
+    let key = (route, method, status.as_u16());
+    SEEN.with_borrow_mut(|seen| *seen.entry(key).or_insert_with(|| registry().series(key)))
+}
+
+type SeriesKey = (&'static str, &'static str, u16);
+
+/// For the per-thread tables, whose keys no client chooses (routes as the router declares them).
+type FastHash = foldhash::fast::RandomState;
+
+/// Requests of one route, method and status: their count and latencies, by bucket.
+struct Series {
+    tallies: Sharded<Tally>,
+}
+
+/// One thread's requests of a series: how many fell in each bucket (the last: above them all)
+/// and their total time.
+#[derive(Default)]
+struct Tally {
+    buckets: [AtomicU64; BUCKETS.len() + 1],
+    nanos: AtomicU64,
+}
+
+impl Series {
+    fn record(&self, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        let bucket = BUCKETS
+            .iter()
+            .position(|le| seconds <= *le)
+            .unwrap_or(BUCKETS.len());
+        let tally = self.tallies.local();
+        tally.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        tally.nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    /// Requests by bucket, and their total time, over all threads.
+    fn totals(&self) -> Totals {
+        let mut totals = Totals::default();
+        for tally in self.tallies.all() {
+            for (total, count) in totals.buckets.iter_mut().zip(&tally.buckets) {
+                *total += count.load(Ordering::Relaxed);
             }
+            totals.nanos = totals
+                .nanos
+                .wrapping_add(tally.nanos.load(Ordering::Relaxed));
         }
-        let series = Series {
-            method: method.clone(),
-            status,
-            requests: metrics::counter!(
-                HTTP_REQUESTS,
-                "route" => route.to_owned(),
-                "method" => method.as_str().to_owned(),
-                "status" => status.as_str().to_owned()
-            ),
-            duration: metrics::histogram!(
-                HTTP_DURATION,
-                "route" => route.to_owned(),
-                "method" => method.as_str().to_owned()
-            ),
-        };
-        series.requests.increment(1);
-        series.duration.record(seconds);
-        if !is_standard(method) {
-            return;
-        }
-        let mut by_route = self.by_route.write().unwrap_or_else(|e| e.into_inner());
-        let known = by_route.entry(route.into()).or_default();
-        if find(known, method, status).is_none() {
-            known.push(series);
-        }
+        totals
     }
 }
 
-fn find<'a>(series: &'a [Series], method: &Method, status: StatusCode) -> Option<&'a Series> {
-    series
-        .iter()
-        .find(|s| s.status == status && s.method == *method)
+/// Requests by latency bucket, and their total time.
+#[derive(Default, Clone, Copy)]
+struct Totals {
+    buckets: [u64; BUCKETS.len() + 1],
+    nanos: u64,
+}
+
+impl Totals {
+    fn count(&self) -> u64 {
+        self.buckets.iter().sum()
+    }
+
+    fn add(&mut self, other: &Totals) {
+        for (total, count) in self.buckets.iter_mut().zip(other.buckets) {
+            *total += count;
+        }
+        self.nanos = self.nanos.wrapping_add(other.nanos);
+    }
+}
+
+/// The routes and series met so far. Neither is ever removed: there are as many routes as the
+/// router declares, standard methods and statuses.
+#[derive(Default)]
+struct Registry {
+    routes: Mutex<HashSet<&'static str>>,
+    series: Mutex<BTreeMap<SeriesKey, &'static Series>>,
+}
+
+fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(Registry::default)
+}
+
+impl Registry {
+    fn intern(&self, route: &str) -> &'static str {
+        let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(known) = routes.get(route) {
+            return known;
+        }
+        let known: &'static str = Box::leak(route.into());
+        routes.insert(known);
+        known
+    }
+
+    fn series(&self, key: SeriesKey) -> &'static Series {
+        let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
+        series.entry(key).or_insert_with(|| {
+            Box::leak(Box::new(Series {
+                tallies: Sharded::default(),
+            }))
+        })
+    }
+
+    /// The request counter and the latency histogram (by route and method), as the Prometheus
+    /// exporter writes its own.
+    fn render(&self, text: &mut String) {
+        let series: Vec<(SeriesKey, Totals)> = self
+            .series
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(key, series)| (*key, series.totals()))
+            .collect();
+        if series.is_empty() {
+            return;
+        }
+        let _ = writeln!(text, "# TYPE {HTTP_REQUESTS} counter");
+        for ((route, method, status), totals) in &series {
+            let _ = writeln!(
+                text,
+                "{HTTP_REQUESTS}{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {}",
+                escape(route),
+                totals.count()
+            );
+        }
+        text.push('\n');
+        // By route and method, over all statuses; the map is sorted, so the series of a route and
+        // method stand together.
+        let mut by_route: Vec<((&str, &str), Totals)> = Vec::new();
+        for ((route, method, _), totals) in &series {
+            match by_route.last_mut() {
+                Some((key, sum)) if *key == (*route, *method) => sum.add(totals),
+                _ => by_route.push(((route, method), *totals)),
+            }
+        }
+        let _ = writeln!(text, "# TYPE {HTTP_DURATION} histogram");
+        for ((route, method), totals) in by_route {
+            let labels = format!("route=\"{}\",method=\"{method}\"", escape(route));
+            let mut cumulative = 0;
+            for (le, count) in BUCKETS.iter().zip(totals.buckets) {
+                cumulative += count;
+                let _ = writeln!(
+                    text,
+                    "{HTTP_DURATION}_bucket{{{labels},le=\"{le}\"}} {cumulative}"
+                );
+            }
+            let count = totals.count();
+            let _ = writeln!(
+                text,
+                "{HTTP_DURATION}_bucket{{{labels},le=\"+Inf\"}} {count}"
+            );
+            let _ = writeln!(
+                text,
+                "{HTTP_DURATION}_sum{{{labels}}} {}",
+                totals.nanos as f64 / 1e9
+            );
+            let _ = writeln!(text, "{HTTP_DURATION}_count{{{labels}}} {count}");
+        }
+        text.push('\n');
+    }
+}
+
+/// A label value as the text format wants it.
+fn escape(value: &str) -> Cow<'_, str> {
+    if value.contains(['\\', '"', '\n']) {
+        Cow::Owned(
+            value
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n"),
+        )
+    } else {
+        Cow::Borrowed(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_rendered_as_a_counter_and_a_cumulative_histogram() {
+        let route = intern("/test/render/{id}");
+        for (status, micros) in [(200, 50), (200, 700), (404, 3_000_000)] {
+            series(route, "GET", StatusCode::from_u16(status).expect("status"))
+                .record(Duration::from_micros(micros));
+        }
+        let mut text = String::new();
+        registry().render(&mut text);
+        for expected in [
+            r#"keygate_http_requests_total{route="/test/render/{id}",method="GET",status="200"} 2"#,
+            r#"keygate_http_requests_total{route="/test/render/{id}",method="GET",status="404"} 1"#,
+            r#"keygate_http_request_duration_seconds_bucket{route="/test/render/{id}",method="GET",le="0.0001"} 1"#,
+            r#"keygate_http_request_duration_seconds_bucket{route="/test/render/{id}",method="GET",le="0.001"} 2"#,
+            r#"keygate_http_request_duration_seconds_bucket{route="/test/render/{id}",method="GET",le="2.5"} 2"#,
+            r#"keygate_http_request_duration_seconds_bucket{route="/test/render/{id}",method="GET",le="+Inf"} 3"#,
+            r#"keygate_http_request_duration_seconds_sum{route="/test/render/{id}",method="GET"} 3.00075"#,
+            r#"keygate_http_request_duration_seconds_count{route="/test/render/{id}",method="GET"} 3"#,
+        ] {
+            assert!(text.contains(expected), "{expected} missing from:\n{text}");
+        }
+    }
+
+    #[test]
+    fn counts_from_every_thread_are_added_up() {
+        let route = intern("/test/threads");
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..1000 {
+                        series(route, "POST", StatusCode::OK).record(Duration::from_micros(10));
+                    }
+                });
+            }
+        });
+        assert_eq!(series(route, "POST", StatusCode::OK).totals().count(), 4000);
+    }
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        let made_up = Method::from_bytes(b"BREW").expect("a method");
+        assert_eq!(method_label(&made_up), "other");
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape(r#"a"b\c"#), r#"a\"b\\c"#);
+        assert_eq!(escape("/plain"), "/plain");
+    }
 }

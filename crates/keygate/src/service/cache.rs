@@ -10,11 +10,12 @@
 //! is read from the store whole when it is not cached (never assembled from older entries), so
 //! it is never older than that either.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
-
-use std::hash::{BuildHasher, Hash};
+use std::time::{Duration, Instant};
 
 use keygate_domain::{Credential, Membership, Rights, User, Workspace, WorkspaceRights};
 use keygate_store::Access;
@@ -110,6 +111,8 @@ pub struct CachedDecision {
     pub user: Arc<User>,
     pub credential: Credential,
     pub place: Place,
+    /// When it was read from the store: no copy of it is used past the time to live from then.
+    pub read_at: Instant,
 }
 
 /// The workspace a cached decision is about.
@@ -139,6 +142,26 @@ impl CachedDecision {
             }
             (Place::Unknown(named), Some(asked)) => named == asked,
             _ => false,
+        }
+    }
+
+    /// A copy that shares no reference count with this one, for one thread's own use.
+    fn own_copy(&self) -> Self {
+        let place = match &self.place {
+            Place::Known { workspace, rights } => Place::Known {
+                workspace: Arc::new(Workspace::clone(workspace)),
+                rights: Arc::new(WorkspaceRights::clone(rights)),
+            },
+            other => other.clone(),
+        };
+        CachedDecision {
+            user: Arc::new(User::clone(&self.user)),
+            credential: Credential {
+                scope: self.credential.scope.as_deref().cloned().map(Arc::new),
+                ..self.credential.clone()
+            },
+            place,
+            read_at: self.read_at,
         }
     }
 
@@ -204,6 +227,29 @@ pub struct VerifyCache {
     pub(super) memberships: Cache<Uuid, Arc<Vec<Membership>>>,
     /// Bumped by every invalidation: a value loaded before a change is not cached after it.
     generation: AtomicU64,
+    /// Tells this cache's per-thread copies ([`Recent`]) from another's in the same process.
+    instance: u64,
+    ttl: Duration,
+}
+
+/// How many decisions each thread keeps its own copy of.
+const RECENT_PER_THREAD: usize = 64;
+
+/// A thread's own copies of the decisions it used last, read before [`VerifyCache::decisions`].
+/// Reading one writes nothing another thread reads (no access time, no read log, no shared
+/// reference count), so request threads deciding at once do not slow each other down. The copies
+/// are of one generation: the first lookup after any notice drops them all, so a copy is never
+/// staler than the shared entry. None is used past the time to live from when its decision was
+/// read from the store.
+#[derive(Default)]
+struct Recent {
+    instance: u64,
+    generation: u64,
+    decisions: HashMap<DecisionKey, CachedDecision, foldhash::fast::RandomState>,
+}
+
+thread_local! {
+    static RECENT: RefCell<Recent> = RefCell::default();
 }
 
 impl VerifyCache {
@@ -252,7 +298,53 @@ impl VerifyCache {
             public: build_std(n / 10 + 1, ttl),
             memberships: build_std(n, ttl),
             generation: AtomicU64::new(0),
+            instance: {
+                static INSTANCES: AtomicU64 = AtomicU64::new(1);
+                INSTANCES.fetch_add(1, Ordering::Relaxed)
+            },
+            ttl,
         }
+    }
+
+    /// This thread's copy of the decision under `key`, when it has one about `asked` that no
+    /// notice has made stale.
+    pub fn recent(
+        &self,
+        key: &DecisionKey,
+        asked: Option<&WorkspaceRef>,
+    ) -> Option<CachedDecision> {
+        let generation = self.generation();
+        RECENT.with_borrow_mut(|recent| {
+            if (recent.instance, recent.generation) != (self.instance, generation) {
+                recent.instance = self.instance;
+                recent.generation = generation;
+                recent.decisions.clear();
+                return None;
+            }
+            recent
+                .decisions
+                .get(key)
+                .filter(|d| d.answers(asked) && d.read_at.elapsed() < self.ttl)
+                .cloned()
+        })
+    }
+
+    /// Keeps a copy of `decision` for this thread, unless something was invalidated since
+    /// `generation`, read before the decision was.
+    pub fn remember(&self, key: DecisionKey, decision: &CachedDecision, generation: u64) {
+        if !self.still_current(generation) {
+            return;
+        }
+        RECENT.with_borrow_mut(|recent| {
+            if (recent.instance, recent.generation) != (self.instance, generation)
+                || recent.decisions.len() >= RECENT_PER_THREAD
+            {
+                recent.instance = self.instance;
+                recent.generation = generation;
+                recent.decisions.clear();
+            }
+            recent.decisions.insert(key, decision.own_copy());
+        });
     }
 
     /// The key of the decision about the token with `digest` in the workspace `asked` names.
@@ -337,6 +429,104 @@ impl VerifyCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use keygate_domain::{TokenKind, UserKind};
+
+    fn decision(read_at: Instant) -> CachedDecision {
+        CachedDecision {
+            user: Arc::new(User {
+                id: Uuid::now_v7(),
+                kind: UserKind::Api,
+                email: None,
+                display_name: "ingest".to_owned(),
+                description: None,
+                workspace_id: None,
+                is_instance_admin: false,
+                disabled_at: None,
+                created_at: chrono::DateTime::UNIX_EPOCH,
+            }),
+            credential: Credential {
+                id: Uuid::now_v7(),
+                kind: TokenKind::Api,
+                expires_at: None,
+                revoked_at: None,
+                scope: None,
+            },
+            place: Place::Nowhere,
+            read_at,
+        }
+    }
+
+    fn cache(ttl: Duration) -> VerifyCache {
+        VerifyCache::new(CacheSettings {
+            ttl,
+            max_tokens: 100,
+        })
+    }
+
+    #[test]
+    fn a_thread_keeps_its_own_copy_of_a_decision_it_used() {
+        let cache = cache(Duration::from_secs(60));
+        let key = cache.decision_key(&[7; 32], None);
+        let kept = decision(Instant::now());
+        cache.remember(key, &kept, cache.generation());
+        let copy = cache.recent(&key, None).expect("kept");
+        assert_eq!(copy.credential.id, kept.credential.id);
+        assert!(!Arc::ptr_eq(&copy.user, &kept.user), "a copy of its own");
+        assert!(
+            cache
+                .recent(&key, Some(&WorkspaceRef::parse("acme")))
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn any_notice_drops_every_copy_a_thread_kept() {
+        for notice in [
+            Notice::Token(Uuid::now_v7()),
+            Notice::User(Uuid::now_v7()),
+            Notice::Workspace(Uuid::now_v7()),
+            Notice::All,
+        ] {
+            let cache = cache(Duration::from_secs(60));
+            let key = cache.decision_key(&[7; 32], None);
+            cache.remember(key, &decision(Instant::now()), cache.generation());
+            cache.apply(notice);
+            assert!(cache.recent(&key, None).is_none(), "{notice:?}");
+        }
+    }
+
+    #[test]
+    fn a_decision_read_before_a_notice_is_not_kept_after_it() {
+        let cache = cache(Duration::from_secs(60));
+        let key = cache.decision_key(&[7; 32], None);
+        let before = cache.generation();
+        cache.apply(Notice::Token(Uuid::now_v7()));
+        cache.remember(key, &decision(Instant::now()), before);
+        assert!(cache.recent(&key, None).is_none());
+    }
+
+    #[test]
+    fn no_copy_is_used_past_the_time_to_live_from_its_reading() {
+        let ttl = Duration::from_secs(60);
+        let cache = cache(ttl);
+        let key = cache.decision_key(&[7; 32], None);
+        let long_ago = Instant::now()
+            .checked_sub(ttl)
+            .expect("an instant a minute ago");
+        cache.remember(key, &decision(long_ago), cache.generation());
+        assert!(cache.recent(&key, None).is_none());
+    }
+
+    #[test]
+    fn copies_of_one_cache_are_not_answers_of_another() {
+        let (one, other) = (
+            cache(Duration::from_secs(60)),
+            cache(Duration::from_secs(60)),
+        );
+        let key = one.decision_key(&[7; 32], None);
+        one.remember(key, &decision(Instant::now()), one.generation());
+        assert!(other.recent(&key, None).is_none());
+    }
 
     #[test]
     fn notices_round_trip_and_unknown_ones_flush_everything() {

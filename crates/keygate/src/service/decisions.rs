@@ -5,6 +5,7 @@
 
 use std::net::IpAddr;
 use std::sync::{Arc, LazyLock};
+use std::time::Instant;
 
 use keygate_domain::{
     Credential, Denial, Permission, Rights, Slug, TokenDigest, User, Workspace, WorkspaceRights,
@@ -142,12 +143,18 @@ impl Keygate {
         let digest = self.digester.digest(&parsed);
         let asked = question.workspace.as_ref();
         let key = self.cache.decision_key(digest.as_bytes(), asked);
-        let found = self
-            .cache
-            .decisions
-            .get(&key)
-            .await
-            .filter(|cached| cached.answers(asked));
+        let found = match self.cache.recent(&key, asked) {
+            Some(recent) => Some(recent),
+            None => {
+                let generation = self.cache.generation();
+                let shared = self.cache.decisions.get(&key).await;
+                let found = shared.filter(|cached| cached.answers(asked));
+                if let Some(found) = &found {
+                    self.cache.remember(key, found, generation);
+                }
+                found
+            }
+        };
         let cached = match found {
             Some(cached) => {
                 crate::metrics::hot().decision_cache_hit.increment(1);
@@ -199,6 +206,7 @@ impl Keygate {
             return Ok(None);
         }
         let generation = self.cache.generation();
+        let read_at = Instant::now();
         let Some((credential, user)) = self.store.credential_by_digest(digest).await? else {
             if self.cache.still_current(generation) {
                 self.cache.unknown.insert(digest_bytes, ()).await;
@@ -217,6 +225,7 @@ impl Keygate {
             user,
             credential,
             place,
+            read_at,
         };
         if keep && self.cache.still_current(generation) {
             self.cache.decisions.insert(key, decision.clone()).await;

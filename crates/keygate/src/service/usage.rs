@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -12,41 +11,26 @@ use keygate_store::TokenUse;
 use uuid::Uuid;
 
 use super::Keygate;
+use crate::sharded::Sharded;
 
 /// How often noted uses are written.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(2);
 
-/// Uses are noted in shards, one per worker thread as far as there are shards, so that threads
-/// verifying at once do not wait for each other.
-const SHARDS: usize = 16;
-
 #[derive(Debug, Default)]
 pub struct UsageRecorder {
-    /// Per token: the latest use and the address it came from.
-    pending: [Shard; SHARDS],
+    /// Per token: the latest use and the address it came from, noted in one map per thread (as
+    /// far as there are slots), so that threads verifying at once do not wait for each other.
+    pending: Sharded<Mutex<HashMap<Uuid, Use>>>,
 }
-
-/// One shard, on a cache line of its own so that threads noting uses at once do not share one.
-#[derive(Debug, Default)]
-#[repr(align(128))]
-struct Shard(Mutex<HashMap<Uuid, Use>>);
 
 type Use = (DateTime<Utc>, Option<IpAddr>);
-
-/// The shard of the current thread: threads take the next one when they first note a use.
-fn shard() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static SHARD: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
-    }
-    SHARD.with(|s| *s)
-}
 
 impl UsageRecorder {
     /// Notes a use; only the latest per token is kept until the next flush.
     pub fn note(&self, token: Uuid, at: DateTime<Utc>, ip: Option<IpAddr>) {
-        let mut pending = self.pending[shard()]
-            .0
+        let mut pending = self
+            .pending
+            .local()
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         let entry = pending.entry(token).or_insert((at, ip));
@@ -57,9 +41,8 @@ impl UsageRecorder {
 
     fn take(&self) -> Vec<TokenUse> {
         let mut all: HashMap<Uuid, Use> = HashMap::new();
-        for shard in &self.pending {
+        for shard in self.pending.all() {
             let drained: Vec<(Uuid, Use)> = shard
-                .0
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .drain()

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::openapi::HealthJson;
-use crate::metrics::{POOL_CONNECTIONS, handle};
+use crate::metrics::POOL_CONNECTIONS;
 
 /// The process is up.
 #[utoipa::path(
@@ -68,7 +68,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        handle().render(),
+        crate::metrics::render(),
     )
         .into_response()
 }
