@@ -12,6 +12,8 @@ backend_tests!(
     token_mutations_work_and_show_the_secret_once,
     workspace_member_role_and_team_mutations,
     api_user_mutations,
+    input_fields_left_out_get_the_defaults,
+    input_objects_past_reason_are_refused_with_a_clear_error,
     permission_errors_and_tenant_isolation_carry_codes,
     http_rules_of_the_graphql_over_http_specification,
     abusive_queries_are_refused_and_introspection_stays_on,
@@ -190,7 +192,7 @@ async fn workspace_member_role_and_team_mutations(app: TestApp) {
     let body = gql(
         &app,
         t,
-        "mutation { createWorkspace(slug: \"lab\", name: \"Lab\") { slug name myRoles } }",
+        "mutation { createWorkspace(input: {slug: \"lab\", name: \"Lab\"}) { slug name myRoles } }",
         json!({}),
     )
     .await;
@@ -201,23 +203,23 @@ async fn workspace_member_role_and_team_mutations(app: TestApp) {
     let body = gql(
         &app,
         t,
-        "mutation { updateWorkspace(workspace: \"lab\", name: \"Lab 2\") { name } }",
+        "mutation { updateWorkspace(workspace: \"lab\", input: {name: \"Lab 2\"}) { name } }",
         json!({}),
     )
     .await;
     assert_eq!(data(&body)["updateWorkspace"]["name"], "Lab 2");
 
-    let body = gql(&app, t, "mutation { createRole(workspace: \"lab\", name: \"reader\", permissions: [\"devices:read\"]) { name permissions builtin } }", json!({})).await;
+    let body = gql(&app, t, "mutation { createRole(workspace: \"lab\", input: {name: \"reader\", permissions: [\"devices:read\"]}) { name permissions builtin } }", json!({})).await;
     assert_eq!(
         data(&body)["createRole"],
         json!({"name": "reader", "permissions": ["devices:read"], "builtin": false})
     );
-    let body = gql(&app, t, "mutation { updateRole(workspace: \"lab\", name: \"reader\", permissions: [\"devices:read\", \"measurements:read\"]) { permissions } }", json!({})).await;
+    let body = gql(&app, t, "mutation { updateRole(workspace: \"lab\", name: \"reader\", input: {permissions: [\"devices:read\", \"measurements:read\"]}) { permissions } }", json!({})).await;
     assert_eq!(
         data(&body)["updateRole"]["permissions"],
         json!(["devices:read", "measurements:read"])
     );
-    let body = gql(&app, t, "mutation { setPublicRole(workspace: \"lab\", permissions: [\"status:read\"]) { name permissions } }", json!({})).await;
+    let body = gql(&app, t, "mutation { setPublicRole(workspace: \"lab\", input: {permissions: [\"status:read\"]}) { name permissions } }", json!({})).await;
     assert_eq!(
         data(&body)["setPublicRole"]["permissions"],
         json!(["status:read"])
@@ -232,13 +234,13 @@ async fn workspace_member_role_and_team_mutations(app: TestApp) {
     assert_eq!(data(&body)["check"], json!({"allowed": true, "code": "ok"}));
 
     // Invite someone new and someone existing: both get an invitation; nobody joins unasked.
-    let body = gql(&app, t, "mutation { inviteMember(workspace: \"lab\", email: \"new@example.com\", roles: [\"reader\"]) { __typename ... on PendingInvitation { code acceptUrl invitation { email } } } }", json!({})).await;
+    let body = gql(&app, t, "mutation { inviteMember(workspace: \"lab\", input: {email: \"new@example.com\", roles: [\"reader\"]}) { __typename ... on PendingInvitation { code acceptUrl invitation { email } } } }", json!({})).await;
     let pending = &data(&body)["inviteMember"];
     assert_eq!(pending["__typename"], "PendingInvitation");
     let code = pending["code"].as_str().expect("code").to_owned();
     assert!(pending["acceptUrl"].as_str().expect("url").contains(&code));
     let existing = app.persona("existing@example.com", None).await;
-    let body = gql(&app, t, "mutation { inviteMember(workspace: \"lab\", email: \"existing@example.com\", roles: [\"viewer\"]) { __typename ... on PendingInvitation { code invitation { email } } } }", json!({})).await;
+    let body = gql(&app, t, "mutation { inviteMember(workspace: \"lab\", input: {email: \"existing@example.com\", roles: [\"viewer\"]}) { __typename ... on PendingInvitation { code invitation { email } } } }", json!({})).await;
     let invited = &data(&body)["inviteMember"];
     assert_eq!(invited["__typename"], "PendingInvitation");
     assert_eq!(invited["invitation"]["email"], "existing@example.com");
@@ -265,7 +267,7 @@ async fn workspace_member_role_and_team_mutations(app: TestApp) {
         json!({"user": {"email": "existing@example.com"}, "roles": ["viewer"]})
     );
 
-    let body = gql(&app, None, "mutation($code: String!) { acceptInvitation(code: $code, password: \"long enough password\") { secret user { email } workspace { slug } } }", json!({"code": code})).await;
+    let body = gql(&app, None, "mutation($code: String!) { acceptInvitation(code: $code, input: {password: \"long enough password\"}) { secret user { email } workspace { slug } } }", json!({"code": code})).await;
     let accepted = &data(&body)["acceptInvitation"];
     assert_eq!(accepted["workspace"]["slug"], "lab");
     let newcomer = accepted["secret"].as_str().expect("secret").to_owned();
@@ -282,19 +284,19 @@ async fn workspace_member_role_and_team_mutations(app: TestApp) {
         json!(["reader"])
     );
 
-    let body = gql(&app, t, "mutation($u: UUID!) { updateMember(workspace: \"lab\", user: $u, roles: [\"reader\"], grants: [\"device:a\"]) { roles grants } }", json!({"u": existing.id})).await;
+    let body = gql(&app, t, "mutation($u: UUID!) { updateMember(workspace: \"lab\", user: $u, input: {roles: [\"reader\"], grants: [\"device:a\"]}) { roles grants } }", json!({"u": existing.id})).await;
     assert_eq!(
         data(&body)["updateMember"],
         json!({"roles": ["reader"], "grants": ["device:a"]})
     );
 
-    let body = gql(&app, t, "mutation($u: UUID!) { createTeam(workspace: \"lab\", name: \"ops\", roles: [\"reader\"], members: [$u]) { id name members { email } } }", json!({"u": existing.id})).await;
+    let body = gql(&app, t, "mutation($u: UUID!) { createTeam(workspace: \"lab\", input: {name: \"ops\", roles: [\"reader\"], members: [$u]}) { id name members { email } } }", json!({"u": existing.id})).await;
     let team = &data(&body)["createTeam"];
     assert_eq!(team["members"], json!([{"email": "existing@example.com"}]));
     let body = gql(
         &app,
         t,
-        "mutation { updateTeam(workspace: \"lab\", team: \"ops\", name: \"operations\") { name } }",
+        "mutation { updateTeam(workspace: \"lab\", team: \"ops\", input: {name: \"operations\"}) { name } }",
         json!({}),
     )
     .await;
@@ -332,7 +334,7 @@ async fn workspace_member_role_and_team_mutations(app: TestApp) {
     )
     .await;
     assert_eq!(data(&body)["removeMember"], true);
-    let body = gql(&app, t, "mutation { inviteMember(workspace: \"lab\", email: \"later@example.com\") { ... on PendingInvitation { invitation { id } } } }", json!({})).await;
+    let body = gql(&app, t, "mutation { inviteMember(workspace: \"lab\", input: {email: \"later@example.com\"}) { ... on PendingInvitation { invitation { id } } } }", json!({})).await;
     let invitation = data(&body)["inviteMember"]["invitation"]["id"].clone();
     let body = gql(
         &app,
@@ -380,7 +382,7 @@ async fn workspace_member_role_and_team_mutations(app: TestApp) {
 
 async fn api_user_mutations(app: TestApp) {
     let t = Some(app.owner.token.as_str());
-    let body = gql(&app, t, "mutation { createApiUser(workspace: \"acme\", name: \"gateway\", grants: [\"device:a\"], roles: [\"viewer\"]) { apiUser { id name grants roles } token { secret token { kind } } } }", json!({})).await;
+    let body = gql(&app, t, "mutation { createApiUser(workspace: \"acme\", input: {name: \"gateway\", grants: [\"device:a\"], roles: [\"viewer\"]}) { apiUser { id name grants roles } token { secret token { kind } } } }", json!({})).await;
     let created = &data(&body)["createApiUser"];
     let id = created["apiUser"]["id"].as_str().expect("id").to_owned();
     let secret = created["token"]["secret"]
@@ -414,11 +416,11 @@ async fn api_user_mutations(app: TestApp) {
     );
     assert_eq!(ws["tokens"].as_array().map(Vec::len), Some(2));
 
-    let body = gql(&app, t, "mutation($id: UUID!) { updateApiUser(workspace: \"acme\", id: $id, disabled: true) { disabled } }", json!({"id": id})).await;
+    let body = gql(&app, t, "mutation($id: UUID!) { updateApiUser(workspace: \"acme\", id: $id, input: {disabled: true}) { disabled } }", json!({"id": id})).await;
     assert_eq!(data(&body)["updateApiUser"]["disabled"], true);
     let (status, _) = send(app.with_token(&secret, Method::GET, "/api/v1/auth/me")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let body = gql(&app, t, "mutation($id: UUID!) { updateApiUser(workspace: \"acme\", id: $id, disabled: false) { disabled } }", json!({"id": id})).await;
+    let body = gql(&app, t, "mutation($id: UUID!) { updateApiUser(workspace: \"acme\", id: $id, input: {disabled: false}) { disabled } }", json!({"id": id})).await;
     assert_eq!(data(&body)["updateApiUser"]["disabled"], false);
     let (status, _) = send(app.with_token(&secret, Method::GET, "/api/v1/auth/me")).await;
     assert_eq!(status, StatusCode::OK);
@@ -457,12 +459,181 @@ async fn api_user_mutations(app: TestApp) {
     assert_eq!(data(&body)["deleteApiUser"], true);
 }
 
+async fn input_fields_left_out_get_the_defaults(app: TestApp) {
+    let t = Some(app.owner.token.as_str());
+    // Lists left out of a create are empty, optional fields null.
+    let body = gql(
+        &app,
+        t,
+        "mutation { createTeam(workspace: \"acme\", input: {name: \"bare\"}) { name description roles grants memberIds } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        data(&body)["createTeam"],
+        json!({"name": "bare", "description": null, "roles": [], "grants": [], "memberIds": []})
+    );
+    let body = gql(
+        &app,
+        t,
+        "mutation { createApiUser(workspace: \"acme\", input: {name: \"plain\"}) { apiUser { id description roles grants teams { name } disabled } } }",
+        json!({}),
+    )
+    .await;
+    let api_user = &data(&body)["createApiUser"]["apiUser"];
+    let id = api_user["id"].clone();
+    assert_eq!(
+        api_user,
+        &json!({"id": id, "description": null, "roles": [], "grants": [], "teams": [], "disabled": false})
+    );
+    let body = gql(
+        &app,
+        t,
+        "mutation { inviteMember(workspace: \"acme\", input: {email: \"plain@example.com\"}) { ... on PendingInvitation { invitation { roles grants } } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        data(&body)["inviteMember"]["invitation"],
+        json!({"roles": [], "grants": []})
+    );
+    let body = gql(
+        &app,
+        t,
+        "mutation { setPublicRole(workspace: \"acme\", input: {permissions: [\"status:read\"]}) { permissions grants } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        data(&body)["setPublicRole"],
+        json!({"permissions": ["status:read"], "grants": []})
+    );
+
+    // Fields left out of an update stay as they are; an explicit null clears where null means
+    // something.
+    let body = gql(&app, t, "mutation($id: UUID!) { updateApiUser(workspace: \"acme\", id: $id, input: {grants: [\"device:a\"], description: \"gateway\"}) { description grants } }", json!({"id": id})).await;
+    assert_eq!(
+        data(&body)["updateApiUser"],
+        json!({"description": "gateway", "grants": ["device:a"]})
+    );
+    let body = gql(
+        &app,
+        t,
+        "mutation($id: UUID!) { updateApiUser(workspace: \"acme\", id: $id, input: {}) { name description grants disabled } }",
+        json!({"id": id}),
+    )
+    .await;
+    assert_eq!(
+        data(&body)["updateApiUser"],
+        json!({"name": "plain", "description": "gateway", "grants": ["device:a"], "disabled": false})
+    );
+    let update = "mutation($input: UpdateWorkspaceInput!) { updateWorkspace(workspace: \"acme\", input: $input) { name maxTokenLifetimeDays } }";
+    let body = gql(
+        &app,
+        t,
+        update,
+        json!({"input": {"maxTokenLifetimeDays": 30}}),
+    )
+    .await;
+    let name = data(&body)["updateWorkspace"]["name"].clone();
+    assert_eq!(data(&body)["updateWorkspace"]["maxTokenLifetimeDays"], 30);
+    let body = gql(&app, t, update, json!({"input": {"name": "Acme 2"}})).await;
+    assert_eq!(
+        data(&body)["updateWorkspace"],
+        json!({"name": "Acme 2", "maxTokenLifetimeDays": 30})
+    );
+    let body = gql(
+        &app,
+        t,
+        update,
+        json!({"input": {"name": name, "maxTokenLifetimeDays": null}}),
+    )
+    .await;
+    assert_eq!(
+        data(&body)["updateWorkspace"],
+        json!({"name": name, "maxTokenLifetimeDays": null})
+    );
+}
+
+async fn input_objects_past_reason_are_refused_with_a_clear_error(app: TestApp) {
+    let t = Some(app.owner.token.as_str());
+    let teams = "{ workspace(slug: \"acme\") { teams { name } } }";
+
+    // A field the input does not have, inline or in a variable: a validation error that names it.
+    let body = gql(
+        &app,
+        t,
+        "mutation { createTeam(workspace: \"acme\", input: {name: \"x\", owner: true}) { id } }",
+        json!({}),
+    )
+    .await;
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("unknown field \"owner\""), "{body}");
+    assert_eq!(body["data"], Value::Null, "{body}");
+    let body = gql(
+        &app,
+        t,
+        "mutation($input: CreateTeamInput!) { createTeam(workspace: \"acme\", input: $input) { id } }",
+        json!({"input": {"name": "x", "owner": true}}),
+    )
+    .await;
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("unknown field \"owner\""), "{body}");
+    // A required field left out.
+    let body = gql(
+        &app,
+        t,
+        "mutation { createTeam(workspace: \"acme\", input: {description: \"x\"}) { id } }",
+        json!({}),
+    )
+    .await;
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("\"name\""), "{body}");
+
+    // Lists nested past the bracket limit are refused before they are parsed.
+    let deep = format!(
+        "mutation {{ createTeam(workspace: \"acme\", input: {{name: \"x\", roles: {}\"viewer\"{}}}) {{ id }} }}",
+        "[".repeat(100),
+        "]".repeat(100)
+    );
+    let body = gql(&app, t, &deep, json!({})).await;
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("nests deeper than"), "{body}");
+
+    // Ten thousand roles: past the body limit, refused before anything runs.
+    let roles = vec!["viewer"; 10_000];
+    let (status, body) = app
+        .graphql(
+            t,
+            "mutation($input: CreateTeamInput!) { createTeam(workspace: \"acme\", input: $input) { id } }",
+            json!({"input": {"name": "x", "roles": roles}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(body["errors"][0]["message"], "request body too large");
+    // Ten thousand short ones fit: the service names the first it does not know.
+    let roles = vec!["x"; 10_000];
+    let body = gql(
+        &app,
+        t,
+        "mutation($input: CreateTeamInput!) { createTeam(workspace: \"acme\", input: $input) { id } }",
+        json!({"input": {"name": "x", "roles": roles}}),
+    )
+    .await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "roles");
+
+    // None of it made a team.
+    let body = gql(&app, t, teams, json!({})).await;
+    assert_eq!(data(&body)["workspace"]["teams"], json!([]));
+}
+
 async fn permission_errors_and_tenant_isolation_carry_codes(app: TestApp) {
     let viewer = app.join("viewer@example.com", &["viewer"]).await;
     let body = gql(
         &app,
         Some(&viewer.token),
-        "mutation { createRole(workspace: \"acme\", name: \"x\", permissions: []) { name } }",
+        "mutation { createRole(workspace: \"acme\", input: {name: \"x\", permissions: []}) { name } }",
         json!({}),
     )
     .await;
@@ -483,7 +654,7 @@ async fn permission_errors_and_tenant_isolation_carry_codes(app: TestApp) {
     let stranger = app.persona("stranger@example.com", Some("elsewhere")).await;
     for query in [
         "{ workspace(slug: \"acme\") { id } }",
-        "mutation { createRole(workspace: \"acme\", name: \"x\", permissions: []) { name } }",
+        "mutation { createRole(workspace: \"acme\", input: {name: \"x\", permissions: []}) { name } }",
         "mutation { deleteWorkspace(workspace: \"acme\") }",
     ] {
         let body = gql(&app, Some(&stranger.token), query, json!({})).await;
@@ -500,7 +671,7 @@ async fn permission_errors_and_tenant_isolation_carry_codes(app: TestApp) {
     let body = gql(
         &app,
         Some(&app.owner.token),
-        "mutation { createWorkspace(slug: \"Bad Slug\") { id } }",
+        "mutation { createWorkspace(input: {slug: \"Bad Slug\"}) { id } }",
         json!({}),
     )
     .await;

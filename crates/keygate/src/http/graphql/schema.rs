@@ -4,19 +4,19 @@
 use async_graphql::{Context, Object, Result};
 use uuid::Uuid;
 
+use super::inputs::{
+    AcceptInvitationInput, CreateApiUserInput, CreateRoleInput, CreateTeamInput, CreateTokenInput,
+    CreateWorkspaceInput, InviteMemberInput, SetPublicRoleInput, UpdateApiUserInput,
+    UpdateMemberInput, UpdateRoleInput, UpdateTeamInput, UpdateWorkspaceInput,
+};
 use super::types::{
-    AcceptedInvitation, ApiUserGql, Check, CreateTokenInput, CreatedApiUser, InvitationGql,
-    InviteResult, MemberGql, PendingInvitation, RoleGql, TeamGql, TokenGql, TokenWithSecret,
-    UserGql, Viewer, WorkspaceGql,
+    AcceptedInvitation, ApiUserGql, Check, CreatedApiUser, InvitationGql, InviteResult, MemberGql,
+    PendingInvitation, RoleGql, TeamGql, TokenGql, TokenWithSecret, UserGql, Viewer, WorkspaceGql,
 };
 use super::{GqlState, gql};
 use crate::http::rest::tokens::json::CreateTokenJson;
 use crate::http::rest::verify::json::{check_json, question};
-use crate::service::{
-    AcceptRequest, ApiUserPatchRequest, ApiUserRequest, InviteRequest, MemberPatchRequest,
-    NewTokenRequest, NewWorkspaceRequest, RoleRequest, RoleUpdateRequest, TeamPatchRequest,
-    TeamRequest, WorkspacePatchRequest, WorkspaceRef,
-};
+use crate::service::{NewTokenRequest, WorkspaceRef};
 
 pub struct Query;
 
@@ -141,13 +141,12 @@ impl Mutation {
     async fn create_workspace(
         &self,
         ctx: &Context<'_>,
-        slug: String,
-        name: Option<String>,
+        input: CreateWorkspaceInput,
     ) -> Result<WorkspaceGql> {
         let state = GqlState::of(ctx);
         let m = state
             .keygate
-            .create_workspace(state.actor()?, NewWorkspaceRequest { slug, name })
+            .create_workspace(state.actor()?, input.into())
             .await
             .map_err(gql)?;
         Ok(WorkspaceGql::from(&m.workspace))
@@ -157,28 +156,12 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         workspace: String,
-        slug: Option<String>,
-        name: Option<String>,
-        #[graphql(desc = "The longest token lifetime in days; null removes the cap.")]
-        max_token_lifetime_days: async_graphql::MaybeUndefined<u32>,
+        input: UpdateWorkspaceInput,
     ) -> Result<WorkspaceGql> {
         let state = GqlState::of(ctx);
-        let max_token_lifetime_days = match max_token_lifetime_days {
-            async_graphql::MaybeUndefined::Undefined => None,
-            async_graphql::MaybeUndefined::Null => Some(None),
-            async_graphql::MaybeUndefined::Value(days) => Some(Some(days)),
-        };
         let m = state
             .keygate
-            .update_workspace(
-                state.actor()?,
-                &ws(&workspace),
-                WorkspacePatchRequest {
-                    slug,
-                    name,
-                    max_token_lifetime_days,
-                },
-            )
+            .update_workspace(state.actor()?, &ws(&workspace), input.into())
             .await
             .map_err(gql)?;
         Ok(WorkspaceGql::from(&m.workspace))
@@ -203,22 +186,12 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         workspace: String,
-        email: String,
-        #[graphql(default)] roles: Vec<String>,
-        #[graphql(default)] grants: Vec<String>,
+        input: InviteMemberInput,
     ) -> Result<InviteResult> {
         let state = GqlState::of(ctx);
         let invited = state
             .keygate
-            .invite(
-                state.actor()?,
-                &ws(&workspace),
-                InviteRequest {
-                    email,
-                    roles,
-                    grants,
-                },
-            )
+            .invite(state.actor()?, &ws(&workspace), input.into())
             .await
             .map_err(gql)?;
         Ok(InviteResult::PendingInvitation(PendingInvitation {
@@ -233,18 +206,12 @@ impl Mutation {
         ctx: &Context<'_>,
         workspace: String,
         user: Uuid,
-        roles: Option<Vec<String>>,
-        grants: Option<Vec<String>>,
+        input: UpdateMemberInput,
     ) -> Result<MemberGql> {
         let state = GqlState::of(ctx);
         let m = state
             .keygate
-            .update_member(
-                state.actor()?,
-                &ws(&workspace),
-                user,
-                MemberPatchRequest { roles, grants },
-            )
+            .update_member(state.actor()?, &ws(&workspace), user, input.into())
             .await
             .map_err(gql)?;
         Ok(MemberGql::from(&m))
@@ -286,20 +253,12 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         code: String,
-        password: String,
-        display_name: Option<String>,
+        input: AcceptInvitationInput,
     ) -> Result<AcceptedInvitation> {
         let state = GqlState::of(ctx);
         let accepted = state
             .keygate
-            .accept_invitation(
-                &code,
-                AcceptRequest {
-                    password: password.into(),
-                    display_name,
-                    ip: state.ip,
-                },
-            )
+            .accept_invitation(&code, input.into_request(state.ip))
             .await
             .map_err(gql)?;
         Ok(AcceptedInvitation {
@@ -345,22 +304,12 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         workspace: String,
-        name: String,
-        description: Option<String>,
-        permissions: Vec<String>,
+        input: CreateRoleInput,
     ) -> Result<RoleGql> {
         let state = GqlState::of(ctx);
         let role = state
             .keygate
-            .create_role(
-                state.actor()?,
-                &ws(&workspace),
-                RoleRequest {
-                    name,
-                    description,
-                    permissions,
-                },
-            )
+            .create_role(state.actor()?, &ws(&workspace), input.into())
             .await
             .map_err(gql)?;
         Ok(RoleGql::from(&role))
@@ -372,22 +321,12 @@ impl Mutation {
         ctx: &Context<'_>,
         workspace: String,
         name: String,
-        description: Option<String>,
-        permissions: Vec<String>,
+        input: UpdateRoleInput,
     ) -> Result<RoleGql> {
         let state = GqlState::of(ctx);
         let role = state
             .keygate
-            .update_role(
-                state.actor()?,
-                &ws(&workspace),
-                &name,
-                RoleUpdateRequest {
-                    description,
-                    permissions,
-                    grants: None,
-                },
-            )
+            .update_role(state.actor()?, &ws(&workspace), &name, input.into())
             .await
             .map_err(gql)?;
         Ok(RoleGql::from(&role))
@@ -398,8 +337,7 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         workspace: String,
-        permissions: Vec<String>,
-        #[graphql(default)] grants: Vec<String>,
+        input: SetPublicRoleInput,
     ) -> Result<RoleGql> {
         let state = GqlState::of(ctx);
         let role = state
@@ -408,11 +346,7 @@ impl Mutation {
                 state.actor()?,
                 &ws(&workspace),
                 keygate_domain::model::builtin_role::PUBLIC,
-                RoleUpdateRequest {
-                    description: None,
-                    permissions,
-                    grants: Some(grants),
-                },
+                input.into(),
             )
             .await
             .map_err(gql)?;
@@ -436,64 +370,33 @@ impl Mutation {
 
     // Teams.
 
-    #[allow(clippy::too_many_arguments)]
     async fn create_team(
         &self,
         ctx: &Context<'_>,
         workspace: String,
-        name: String,
-        description: Option<String>,
-        #[graphql(default)] roles: Vec<String>,
-        #[graphql(default)] grants: Vec<String>,
-        #[graphql(default)] members: Vec<Uuid>,
+        input: CreateTeamInput,
     ) -> Result<TeamGql> {
         let state = GqlState::of(ctx);
         let team = state
             .keygate
-            .create_team(
-                state.actor()?,
-                &ws(&workspace),
-                TeamRequest {
-                    name,
-                    description,
-                    roles,
-                    grants,
-                    members,
-                },
-            )
+            .create_team(state.actor()?, &ws(&workspace), input.into())
             .await
             .map_err(gql)?;
         Ok(TeamGql::from(&team))
     }
 
     /// Changes a team (by id or name); lists given replace the current ones.
-    #[allow(clippy::too_many_arguments)]
     async fn update_team(
         &self,
         ctx: &Context<'_>,
         workspace: String,
         team: String,
-        name: Option<String>,
-        description: Option<String>,
-        roles: Option<Vec<String>>,
-        grants: Option<Vec<String>>,
-        members: Option<Vec<Uuid>>,
+        input: UpdateTeamInput,
     ) -> Result<TeamGql> {
         let state = GqlState::of(ctx);
         let team = state
             .keygate
-            .update_team(
-                state.actor()?,
-                &ws(&workspace),
-                &team,
-                TeamPatchRequest {
-                    name,
-                    description,
-                    roles,
-                    grants,
-                    members,
-                },
-            )
+            .update_team(state.actor()?, &ws(&workspace), &team, input.into())
             .await
             .map_err(gql)?;
         Ok(TeamGql::from(&team))
@@ -549,31 +452,16 @@ impl Mutation {
     // API users and their tokens.
 
     /// Creates an API user; its first token's secret is in this answer only.
-    #[allow(clippy::too_many_arguments)]
     async fn create_api_user(
         &self,
         ctx: &Context<'_>,
         workspace: String,
-        name: String,
-        description: Option<String>,
-        #[graphql(default)] roles: Vec<String>,
-        #[graphql(default)] grants: Vec<String>,
-        #[graphql(default)] teams: Vec<String>,
+        input: CreateApiUserInput,
     ) -> Result<CreatedApiUser> {
         let state = GqlState::of(ctx);
         let created = state
             .keygate
-            .create_api_user(
-                state.actor()?,
-                &ws(&workspace),
-                ApiUserRequest {
-                    name,
-                    description,
-                    roles,
-                    grants,
-                    teams,
-                },
-            )
+            .create_api_user(state.actor()?, &ws(&workspace), input.into())
             .await
             .map_err(gql)?;
         Ok(CreatedApiUser {
@@ -582,35 +470,17 @@ impl Mutation {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn update_api_user(
         &self,
         ctx: &Context<'_>,
         workspace: String,
         id: Uuid,
-        name: Option<String>,
-        description: Option<String>,
-        roles: Option<Vec<String>>,
-        grants: Option<Vec<String>>,
-        teams: Option<Vec<String>>,
-        disabled: Option<bool>,
+        input: UpdateApiUserInput,
     ) -> Result<ApiUserGql> {
         let state = GqlState::of(ctx);
         let m = state
             .keygate
-            .update_api_user(
-                state.actor()?,
-                &ws(&workspace),
-                id,
-                ApiUserPatchRequest {
-                    name,
-                    description,
-                    roles,
-                    grants,
-                    teams,
-                    disabled,
-                },
-            )
+            .update_api_user(state.actor()?, &ws(&workspace), id, input.into())
             .await
             .map_err(gql)?;
         Ok(ApiUserGql::from(&m))

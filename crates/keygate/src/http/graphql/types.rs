@@ -1,5 +1,6 @@
-//! GraphQL object and input types. Objects that reach further (a workspace's members, a team's
-//! users) resolve through the service layer with the caller's rights, like REST.
+//! GraphQL object types; the input types are in `super::inputs`. Objects that reach further (a
+//! workspace's members, a team's users) resolve through the service layer with the caller's
+//! rights, like REST.
 //!
 //! Where an object shows what a REST wire type shows, it is built from that type, so that a
 //! domain value reaches both APIs through one conversion; GraphQL differs only where its shape
@@ -7,9 +8,7 @@
 
 use async_graphql::connection::{Connection, Edge, EmptyFields, OpaqueCursor, query};
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{
-    ComplexObject, Context, Enum, InputObject, Object, Result, SimpleObject, Union,
-};
+use async_graphql::{ComplexObject, Context, Enum, Object, Result, SimpleObject, Union};
 use chrono::{DateTime, Utc};
 use keygate_domain::{
     AuditEvent, Invitation, Member, Membership, Role, Scope, Team, Token, User, Workspace,
@@ -24,7 +23,7 @@ use crate::http::rest::me::json::MyInvitationJson;
 use crate::http::rest::members::json::{InvitationJson, MemberJson};
 use crate::http::rest::roles::json::RoleJson;
 use crate::http::rest::teams::json::{TeamJson, TeamRefJson};
-use crate::http::rest::tokens::json::{CreateTokenJson, ScopeJson, TokenJson};
+use crate::http::rest::tokens::json::TokenJson;
 use crate::http::rest::verify::json::CheckJson;
 use crate::http::rest::workspaces::json::{WorkspaceJson, membership_json, workspace_json};
 use crate::service::{Actor, AuditQuery, Keygate, PendingForMe, WorkspaceRef};
@@ -782,47 +781,6 @@ impl From<CheckJson> for Check {
             allowed: c.allowed,
             code: c.code.as_str().to_owned(),
             missing: c.missing,
-        }
-    }
-}
-
-#[derive(InputObject, Default)]
-pub struct ScopeInput {
-    /// Workspaces by id or slug.
-    pub workspaces: Option<Vec<String>>,
-    pub permissions: Option<Vec<String>>,
-    pub resources: Option<Vec<String>>,
-}
-
-impl From<ScopeInput> for ScopeJson {
-    fn from(s: ScopeInput) -> Self {
-        Self {
-            workspaces: s.workspaces,
-            permissions: s.permissions,
-            resources: s.resources,
-        }
-    }
-}
-
-#[derive(InputObject, Default)]
-pub struct CreateTokenInput {
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub expires_in_days: Option<i64>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub scope: Option<ScopeInput>,
-}
-
-/// The REST body of the same request: both APIs make a token request, and check its expiry,
-/// through one conversion.
-impl From<CreateTokenInput> for CreateTokenJson {
-    fn from(input: CreateTokenInput) -> Self {
-        Self {
-            name: input.name,
-            description: input.description,
-            expires_in_days: input.expires_in_days,
-            expires_at: input.expires_at,
-            scope: input.scope.map(Into::into),
         }
     }
 }

@@ -15,9 +15,7 @@ use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Json, Path};
 use crate::http::openapi::{Conflict, PayloadTooLarge, UnsupportedMediaType};
-use crate::service::{
-    ApiUserPatchRequest, ApiUserRequest, NewTokenRequest, ServiceError, WorkspaceRef,
-};
+use crate::service::{NewTokenRequest, ServiceError, WorkspaceRef};
 
 /// The workspace's API users.
 #[utoipa::path(
@@ -94,16 +92,9 @@ pub async fn create(
     Path(ws): Path<String>,
     Json(body): Json<CreateApiUserJson>,
 ) -> Result<(StatusCode, axum::Json<CreatedApiUserJson>), ApiError> {
-    let request = ApiUserRequest {
-        name: body.name,
-        description: body.description,
-        roles: body.roles,
-        grants: body.grants,
-        teams: body.teams,
-    };
     let created = state
         .keygate
-        .create_api_user(&actor, &WorkspaceRef::parse(&ws), request)
+        .create_api_user(&actor, &WorkspaceRef::parse(&ws), body.into())
         .await?;
     let now = state.keygate.clock().now();
     Ok((
@@ -164,17 +155,9 @@ pub async fn update(
     Path((ws, id)): Path<(String, Uuid)>,
     Json(body): Json<PatchApiUserJson>,
 ) -> Result<axum::Json<ApiUserJson>, ApiError> {
-    let request = ApiUserPatchRequest {
-        name: body.name,
-        description: body.description,
-        roles: body.roles,
-        grants: body.grants,
-        teams: body.teams,
-        disabled: body.disabled,
-    };
     let api_user = state
         .keygate
-        .update_api_user(&actor, &WorkspaceRef::parse(&ws), id, request)
+        .update_api_user(&actor, &WorkspaceRef::parse(&ws), id, body.into())
         .await?;
     Ok(axum::Json((&api_user).into()))
 }

@@ -19,9 +19,7 @@ use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, ClientIp, Json, MaybeCaller, Path};
 use crate::http::openapi::{Conflict, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType};
-use crate::service::{
-    AcceptRequest, InviteRequest, Joined, MemberPatchRequest, ServiceError, WorkspaceRef,
-};
+use crate::service::{AcceptRequest, Joined, ServiceError, WorkspaceRef};
 
 /// The workspace's human members, with their roles, grants and teams.
 #[utoipa::path(
@@ -75,14 +73,9 @@ pub async fn invite(
     headers: HeaderMap,
     Json(body): Json<InviteJson>,
 ) -> Result<Response, ApiError> {
-    let request = InviteRequest {
-        email: body.email,
-        roles: body.roles,
-        grants: body.grants,
-    };
     let invited = state
         .keygate
-        .invite(&actor, &WorkspaceRef::parse(&ws), request)
+        .invite(&actor, &WorkspaceRef::parse(&ws), body.into())
         .await?;
     let accept_url = crate::http::invitation_url(&state.public_url(&headers), &invited.code);
     let body = InvitedJson {
@@ -144,13 +137,9 @@ pub async fn update(
     Path((ws, user)): Path<(String, Uuid)>,
     Json(body): Json<PatchMemberJson>,
 ) -> Result<axum::Json<MemberJson>, ApiError> {
-    let request = MemberPatchRequest {
-        roles: body.roles,
-        grants: body.grants,
-    };
     let member = state
         .keygate
-        .update_member(&actor, &WorkspaceRef::parse(&ws), user, request)
+        .update_member(&actor, &WorkspaceRef::parse(&ws), user, body.into())
         .await?;
     Ok(axum::Json((&member).into()))
 }

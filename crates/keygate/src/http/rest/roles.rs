@@ -11,7 +11,7 @@ use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Json, Path};
 use crate::http::openapi::{Conflict, PayloadTooLarge, UnsupportedMediaType};
-use crate::service::{RoleRequest, RoleUpdateRequest, WorkspaceRef};
+use crate::service::WorkspaceRef;
 
 /// The workspace's roles, built-in and custom.
 #[utoipa::path(
@@ -59,14 +59,9 @@ pub async fn create(
     Path(ws): Path<String>,
     Json(body): Json<CreateRoleJson>,
 ) -> Result<(StatusCode, axum::Json<RoleJson>), ApiError> {
-    let request = RoleRequest {
-        name: body.name,
-        description: body.description,
-        permissions: body.permissions,
-    };
     let role = state
         .keygate
-        .create_role(&actor, &WorkspaceRef::parse(&ws), request)
+        .create_role(&actor, &WorkspaceRef::parse(&ws), body.into())
         .await?;
     Ok((StatusCode::CREATED, axum::Json((&role).into())))
 }
@@ -124,14 +119,9 @@ pub async fn put(
     Path((ws, name)): Path<(String, String)>,
     Json(body): Json<PutRoleJson>,
 ) -> Result<axum::Json<RoleJson>, ApiError> {
-    let request = RoleUpdateRequest {
-        description: body.description,
-        permissions: body.permissions,
-        grants: body.grants,
-    };
     let role = state
         .keygate
-        .update_role(&actor, &WorkspaceRef::parse(&ws), &name, request)
+        .update_role(&actor, &WorkspaceRef::parse(&ws), &name, body.into())
         .await?;
     Ok(axum::Json((&role).into()))
 }

@@ -12,7 +12,7 @@ use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Json, Path};
 use crate::http::openapi::{Conflict, PayloadTooLarge, UnsupportedMediaType};
-use crate::service::{TeamPatchRequest, TeamRequest, WorkspaceRef};
+use crate::service::WorkspaceRef;
 
 /// The workspace's teams.
 #[utoipa::path(
@@ -60,16 +60,9 @@ pub async fn create(
     Path(ws): Path<String>,
     Json(body): Json<CreateTeamJson>,
 ) -> Result<(StatusCode, axum::Json<TeamJson>), ApiError> {
-    let request = TeamRequest {
-        name: body.name,
-        description: body.description,
-        roles: body.roles,
-        grants: body.grants,
-        members: body.members,
-    };
     let team = state
         .keygate
-        .create_team(&actor, &WorkspaceRef::parse(&ws), request)
+        .create_team(&actor, &WorkspaceRef::parse(&ws), body.into())
         .await?;
     Ok((StatusCode::CREATED, axum::Json((&team).into())))
 }
@@ -123,16 +116,9 @@ pub async fn update(
     Path((ws, team)): Path<(String, String)>,
     Json(body): Json<PatchTeamJson>,
 ) -> Result<axum::Json<TeamJson>, ApiError> {
-    let request = TeamPatchRequest {
-        name: body.name,
-        description: body.description,
-        roles: body.roles,
-        grants: body.grants,
-        members: body.members,
-    };
     let team = state
         .keygate
-        .update_team(&actor, &WorkspaceRef::parse(&ws), &team, request)
+        .update_team(&actor, &WorkspaceRef::parse(&ws), &team, body.into())
         .await?;
     Ok(axum::Json((&team).into()))
 }

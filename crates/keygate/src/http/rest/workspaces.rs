@@ -13,7 +13,7 @@ use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Json, Path};
 use crate::http::openapi::{Conflict, Forbidden, PayloadTooLarge, UnsupportedMediaType};
-use crate::service::{NewWorkspaceRequest, WorkspacePatchRequest, WorkspaceRef};
+use crate::service::WorkspaceRef;
 
 /// The caller's workspaces, with their roles in each.
 #[utoipa::path(
@@ -59,11 +59,7 @@ pub async fn create(
     Caller(actor): Caller,
     Json(body): Json<CreateWorkspaceJson>,
 ) -> Result<(StatusCode, axum::Json<MembershipJson>), ApiError> {
-    let request = NewWorkspaceRequest {
-        slug: body.slug,
-        name: body.name,
-    };
-    let membership = state.keygate.create_workspace(&actor, request).await?;
+    let membership = state.keygate.create_workspace(&actor, body.into()).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(membership_json(&membership)),
@@ -113,14 +109,9 @@ pub async fn update(
     Path(ws): Path<String>,
     Json(body): Json<PatchWorkspaceJson>,
 ) -> Result<axum::Json<MembershipJson>, ApiError> {
-    let request = WorkspacePatchRequest {
-        slug: body.slug,
-        name: body.name,
-        max_token_lifetime_days: body.max_token_lifetime_days,
-    };
     let membership = state
         .keygate
-        .update_workspace(&actor, &WorkspaceRef::parse(&ws), request)
+        .update_workspace(&actor, &WorkspaceRef::parse(&ws), body.into())
         .await?;
     Ok(axum::Json(membership_json(&membership)))
 }

@@ -229,7 +229,7 @@ async fn flooding_invitations_is_throttled_per_caller(app: TestApp) {
 async fn graphql_invite_of_an_existing_user_neither_enrols_nor_reveals_them(app: TestApp) {
     let mallory = mallory(&app).await;
     let query = format!(
-        r#"mutation {{ inviteMember(workspace: "mallory", email: "{}") {{
+        r#"mutation {{ inviteMember(workspace: "mallory", input: {{email: "{}"}}) {{
             __typename
             ... on PendingInvitation {{ code invitation {{ email }} }}
         }} }}"#,

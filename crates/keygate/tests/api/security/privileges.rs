@@ -129,7 +129,7 @@ async fn member_limited_to_one_device_cannot_put_an_api_user_in_an_admin_team_th
 ) {
     let lead = limited_member(&app, &["api_users:manage", "devices:read"]).await;
     team(&app, json!({"name": "admins", "roles": ["admin"]})).await;
-    let create = "mutation { createApiUser(workspace: \"acme\", name: \"cbot3\", grants: [\"device:abc\"], teams: [\"admins\"]) { apiUser { id } token { secret } } }";
+    let create = "mutation { createApiUser(workspace: \"acme\", input: {name: \"cbot3\", grants: [\"device:abc\"], teams: [\"admins\"]}) { apiUser { id } token { secret } } }";
     let (status, body) = app.graphql(Some(&lead), create, Value::Null).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
@@ -137,12 +137,12 @@ async fn member_limited_to_one_device_cannot_put_an_api_user_in_an_admin_team_th
         "{body}"
     );
     // Nor by moving one in afterwards.
-    let create = "mutation { createApiUser(workspace: \"acme\", name: \"cbot4\", grants: [\"device:abc\"]) { apiUser { id } token { secret } } }";
+    let create = "mutation { createApiUser(workspace: \"acme\", input: {name: \"cbot4\", grants: [\"device:abc\"]}) { apiUser { id } token { secret } } }";
     let (status, body) = app.graphql(Some(&lead), create, Value::Null).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let created = &body["data"]["createApiUser"];
     app.remember(created["token"]["secret"].as_str().expect("secret"));
-    let update = "mutation($id: UUID!) { updateApiUser(workspace: \"acme\", id: $id, teams: [\"admins\"]) { id } }";
+    let update = "mutation($id: UUID!) { updateApiUser(workspace: \"acme\", id: $id, input: {teams: [\"admins\"]}) { id } }";
     let variables = json!({"id": created["apiUser"]["id"]});
     let (status, body) = app.graphql(Some(&lead), update, variables).await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -11,6 +11,7 @@ use crate::http::openapi as doc;
 use crate::http::rest::members::json::MemberJson;
 use crate::http::rest::teams::json::TeamRefJson;
 use crate::http::rest::tokens::json::TokenWithSecretJson;
+use crate::service::{ApiUserPatchRequest, ApiUserRequest};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApiUserJson {
@@ -67,6 +68,18 @@ pub struct CreateApiUserJson {
     pub teams: Vec<String>,
 }
 
+impl From<CreateApiUserJson> for ApiUserRequest {
+    fn from(body: CreateApiUserJson) -> Self {
+        Self {
+            name: body.name,
+            description: body.description,
+            roles: body.roles,
+            grants: body.grants,
+            teams: body.teams,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchApiUserJson {
@@ -76,4 +89,17 @@ pub struct PatchApiUserJson {
     pub grants: Option<Vec<String>>,
     pub teams: Option<Vec<String>>,
     pub disabled: Option<bool>,
+}
+
+impl From<PatchApiUserJson> for ApiUserPatchRequest {
+    fn from(body: PatchApiUserJson) -> Self {
+        Self {
+            name: body.name,
+            description: body.description,
+            roles: body.roles,
+            grants: body.grants,
+            teams: body.teams,
+            disabled: body.disabled,
+        }
+    }
 }

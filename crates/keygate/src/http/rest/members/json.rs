@@ -12,6 +12,7 @@ use crate::http::openapi as doc;
 use crate::http::rest::admin::json::{UserJson, user_json};
 use crate::http::rest::teams::json::TeamRefJson;
 use crate::http::rest::workspaces::json::WorkspaceJson;
+use crate::service::{InviteRequest, MemberPatchRequest};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MemberJson {
@@ -57,11 +58,30 @@ pub struct InviteJson {
     pub grants: Vec<String>,
 }
 
+impl From<InviteJson> for InviteRequest {
+    fn from(body: InviteJson) -> Self {
+        Self {
+            email: body.email,
+            roles: body.roles,
+            grants: body.grants,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchMemberJson {
     pub roles: Option<Vec<String>>,
     pub grants: Option<Vec<String>>,
+}
+
+impl From<PatchMemberJson> for MemberPatchRequest {
+    fn from(body: PatchMemberJson) -> Self {
+        Self {
+            roles: body.roles,
+            grants: body.grants,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

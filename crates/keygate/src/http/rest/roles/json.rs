@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::http::openapi as doc;
+use crate::service::{RoleRequest, RoleUpdateRequest};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RoleJson {
@@ -45,10 +46,30 @@ pub struct CreateRoleJson {
     pub permissions: Vec<String>,
 }
 
+impl From<CreateRoleJson> for RoleRequest {
+    fn from(body: CreateRoleJson) -> Self {
+        Self {
+            name: body.name,
+            description: body.description,
+            permissions: body.permissions,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutRoleJson {
     pub description: Option<String>,
     pub permissions: Vec<String>,
     pub grants: Option<Vec<String>>,
+}
+
+impl From<PutRoleJson> for RoleUpdateRequest {
+    fn from(body: PutRoleJson) -> Self {
+        Self {
+            description: body.description,
+            permissions: body.permissions,
+            grants: body.grants,
+        }
+    }
 }

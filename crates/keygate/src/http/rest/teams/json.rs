@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::http::openapi as doc;
+use crate::service::{TeamPatchRequest, TeamRequest};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TeamRefJson {
@@ -61,6 +62,18 @@ pub struct CreateTeamJson {
     pub members: Vec<Uuid>,
 }
 
+impl From<CreateTeamJson> for TeamRequest {
+    fn from(body: CreateTeamJson) -> Self {
+        Self {
+            name: body.name,
+            description: body.description,
+            roles: body.roles,
+            grants: body.grants,
+            members: body.members,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchTeamJson {
@@ -69,4 +82,16 @@ pub struct PatchTeamJson {
     pub roles: Option<Vec<String>>,
     pub grants: Option<Vec<String>>,
     pub members: Option<Vec<Uuid>>,
+}
+
+impl From<PatchTeamJson> for TeamPatchRequest {
+    fn from(body: PatchTeamJson) -> Self {
+        Self {
+            name: body.name,
+            description: body.description,
+            roles: body.roles,
+            grants: body.grants,
+            members: body.members,
+        }
+    }
 }

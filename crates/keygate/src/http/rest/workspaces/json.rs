@@ -6,6 +6,8 @@ use keygate_domain::{Membership, Workspace};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::service::{NewWorkspaceRequest, WorkspacePatchRequest};
+
 pub use keygate_proto::{Membership as MembershipJson, Workspace as WorkspaceJson};
 
 /// A workspace as the API shows it.
@@ -40,6 +42,15 @@ pub struct CreateWorkspaceJson {
     pub name: Option<String>,
 }
 
+impl From<CreateWorkspaceJson> for NewWorkspaceRequest {
+    fn from(body: CreateWorkspaceJson) -> Self {
+        Self {
+            slug: body.slug,
+            name: body.name,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchWorkspaceJson {
@@ -50,6 +61,16 @@ pub struct PatchWorkspaceJson {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<u32>, nullable, minimum = 1, maximum = 3650)]
     pub max_token_lifetime_days: Option<Option<u32>>,
+}
+
+impl From<PatchWorkspaceJson> for WorkspacePatchRequest {
+    fn from(body: PatchWorkspaceJson) -> Self {
+        Self {
+            slug: body.slug,
+            name: body.name,
+            max_token_lifetime_days: body.max_token_lifetime_days,
+        }
+    }
 }
 
 /// For a field where `null` means something (clear it) and absence means "leave as is".
