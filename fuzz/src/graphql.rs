@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use keygate::api::{self, AppState, Shared};
+use keygate::http::{self, AppState, Shared};
 use keygate::config::Config;
 use keygate::service::Clock;
 use tower::ServiceExt;
@@ -46,9 +46,9 @@ fn harness() -> &'static Harness {
             else {
                 panic!("the default configuration is valid");
             };
-            api::router(AppState::new(Shared {
+            http::router(AppState::new(Shared {
                 keygate,
-                graphql: api::graphql::schema(),
+                graphql: http::graphql::schema(),
                 public_url: None,
                 trusted_proxies: std::sync::Arc::new(Vec::new()),
                 routes: std::sync::Arc::new(routes),

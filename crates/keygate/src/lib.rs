@@ -2,8 +2,8 @@
 //! request to "who is this and may they do that?".
 //!
 //! Layers, outermost first: `cli` and `config` (the binary), `startup` (wiring), `http` (REST,
-//! GraphQL, forward-auth and the web UI), `service` (use cases), `metrics`, then the
-//! `keygate_store` and `keygate_domain` crates. No top-level module uses one above it
+//! GraphQL, forward-auth and the web UI), `service` (use cases), `metrics`, `sharded`, then
+//! the `keygate_store` and `keygate_domain` crates. No top-level module uses one above it
 //! (`tests/modules.rs` checks).
 
 pub mod cli;
