@@ -5,17 +5,20 @@ use async_graphql::{Context, Object, Result};
 use uuid::Uuid;
 
 use super::inputs::{
-    AcceptInvitationInput, CreateApiUserInput, CreateRoleInput, CreateTeamInput, CreateTokenInput,
-    CreateWorkspaceInput, InviteMemberInput, SetPublicRoleInput, UpdateApiUserInput,
-    UpdateMemberInput, UpdateRoleInput, UpdateTeamInput, UpdateWorkspaceInput,
+    AcceptInvitationInput, SetPublicRoleInput, UpdateRoleInput, UpdateWorkspaceInput,
 };
 use super::types::{
     AcceptedInvitation, ApiUserGql, Check, CreatedApiUser, InvitationGql, InviteResult, MemberGql,
     PendingInvitation, RoleGql, TeamGql, TokenGql, TokenWithSecret, UserGql, Viewer, WorkspaceGql,
 };
 use super::{GqlState, gql};
+use crate::http::rest::api_users::json::{CreateApiUserJson, PatchApiUserJson};
+use crate::http::rest::members::json::{InviteJson, PatchMemberJson};
+use crate::http::rest::roles::json::CreateRoleJson;
+use crate::http::rest::teams::json::{CreateTeamJson, PatchTeamJson};
 use crate::http::rest::tokens::json::CreateTokenJson;
 use crate::http::rest::verify::json::{check_json, question};
+use crate::http::rest::workspaces::json::CreateWorkspaceJson;
 use crate::service::{NewTokenRequest, WorkspaceRef};
 
 pub struct Query;
@@ -81,8 +84,8 @@ fn ws(reference: &str) -> WorkspaceRef {
     WorkspaceRef::parse(reference)
 }
 
-fn token_request(input: CreateTokenInput) -> Result<NewTokenRequest> {
-    NewTokenRequest::try_from(CreateTokenJson::from(input)).map_err(|e| gql(e.into()))
+fn token_request(input: CreateTokenJson) -> Result<NewTokenRequest> {
+    NewTokenRequest::try_from(input).map_err(|e| gql(e.into()))
 }
 
 #[Object]
@@ -93,7 +96,7 @@ impl Mutation {
     async fn create_token(
         &self,
         ctx: &Context<'_>,
-        input: CreateTokenInput,
+        input: CreateTokenJson,
     ) -> Result<TokenWithSecret> {
         let state = GqlState::of(ctx);
         let (token, clear) = state
@@ -141,7 +144,7 @@ impl Mutation {
     async fn create_workspace(
         &self,
         ctx: &Context<'_>,
-        input: CreateWorkspaceInput,
+        input: CreateWorkspaceJson,
     ) -> Result<WorkspaceGql> {
         let state = GqlState::of(ctx);
         let m = state
@@ -186,7 +189,7 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         workspace: String,
-        input: InviteMemberInput,
+        input: InviteJson,
     ) -> Result<InviteResult> {
         let state = GqlState::of(ctx);
         let invited = state
@@ -206,7 +209,7 @@ impl Mutation {
         ctx: &Context<'_>,
         workspace: String,
         user: Uuid,
-        input: UpdateMemberInput,
+        input: PatchMemberJson,
     ) -> Result<MemberGql> {
         let state = GqlState::of(ctx);
         let m = state
@@ -304,7 +307,7 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         workspace: String,
-        input: CreateRoleInput,
+        input: CreateRoleJson,
     ) -> Result<RoleGql> {
         let state = GqlState::of(ctx);
         let role = state
@@ -374,7 +377,7 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         workspace: String,
-        input: CreateTeamInput,
+        input: CreateTeamJson,
     ) -> Result<TeamGql> {
         let state = GqlState::of(ctx);
         let team = state
@@ -391,7 +394,7 @@ impl Mutation {
         ctx: &Context<'_>,
         workspace: String,
         team: String,
-        input: UpdateTeamInput,
+        input: PatchTeamJson,
     ) -> Result<TeamGql> {
         let state = GqlState::of(ctx);
         let team = state
@@ -456,7 +459,7 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         workspace: String,
-        input: CreateApiUserInput,
+        input: CreateApiUserJson,
     ) -> Result<CreatedApiUser> {
         let state = GqlState::of(ctx);
         let created = state
@@ -475,7 +478,7 @@ impl Mutation {
         ctx: &Context<'_>,
         workspace: String,
         id: Uuid,
-        input: UpdateApiUserInput,
+        input: PatchApiUserJson,
     ) -> Result<ApiUserGql> {
         let state = GqlState::of(ctx);
         let m = state
@@ -506,7 +509,7 @@ impl Mutation {
         ctx: &Context<'_>,
         workspace: String,
         api_user: Uuid,
-        input: CreateTokenInput,
+        input: CreateTokenJson,
     ) -> Result<TokenWithSecret> {
         let state = GqlState::of(ctx);
         let (token, clear) = state

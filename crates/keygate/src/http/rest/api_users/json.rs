@@ -1,6 +1,7 @@
 //! Wire types of API users: an API user as listed, the answer to creating one (with its first
 //! token), and what creating and changing one take. Their tokens are tokens' wire types.
 
+use async_graphql::InputObject;
 use chrono::{DateTime, Utc};
 use keygate_domain::{Member, ResourcePattern};
 use serde::{Deserialize, Serialize};
@@ -55,16 +56,24 @@ pub struct ApiUserListJson {
     pub api_users: Vec<ApiUserJson>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// A new API user: a service account of the workspace.
+#[derive(Debug, Deserialize, ToSchema, InputObject)]
 #[serde(deny_unknown_fields)]
+#[graphql(name = "CreateApiUserInput")]
 pub struct CreateApiUserJson {
     pub name: String,
     pub description: Option<String>,
+    /// Role names.
     #[serde(default)]
+    #[graphql(default)]
     pub roles: Vec<String>,
+    /// Resource patterns the API user may reach, such as `device:abc`.
     #[serde(default)]
+    #[graphql(default)]
     pub grants: Vec<String>,
+    /// Teams by id or name.
     #[serde(default)]
+    #[graphql(default)]
     pub teams: Vec<String>,
 }
 
@@ -80,14 +89,20 @@ impl From<CreateApiUserJson> for ApiUserRequest {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// Changes to an API user; a field left out stays, a list given replaces the current one.
+#[derive(Debug, Deserialize, ToSchema, InputObject)]
 #[serde(deny_unknown_fields)]
+#[graphql(name = "UpdateApiUserInput")]
 pub struct PatchApiUserJson {
     pub name: Option<String>,
     pub description: Option<String>,
+    /// Role names.
     pub roles: Option<Vec<String>>,
+    /// Resource patterns.
     pub grants: Option<Vec<String>>,
+    /// Teams by id or name.
     pub teams: Option<Vec<String>>,
+    /// A disabled API user's tokens stop working until it is enabled again.
     pub disabled: Option<bool>,
 }
 

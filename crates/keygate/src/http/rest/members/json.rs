@@ -2,6 +2,7 @@
 //! managers and as the invited person see it, and what inviting, changing a member and accepting
 //! take and return.
 
+use async_graphql::InputObject;
 use chrono::{DateTime, Utc};
 use keygate_domain::{Invitation, Member, ResourcePattern};
 use serde::{Deserialize, Serialize};
@@ -48,13 +49,19 @@ pub struct MemberListJson {
     pub members: Vec<MemberJson>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// Whom to invite, and what they get once they accept.
+#[derive(Debug, Deserialize, ToSchema, InputObject)]
 #[serde(deny_unknown_fields)]
+#[graphql(name = "InviteMemberInput")]
 pub struct InviteJson {
     pub email: String,
+    /// Role names.
     #[serde(default)]
+    #[graphql(default)]
     pub roles: Vec<String>,
+    /// Resource patterns the member may reach, such as `device:abc`.
     #[serde(default)]
+    #[graphql(default)]
     pub grants: Vec<String>,
 }
 
@@ -68,10 +75,14 @@ impl From<InviteJson> for InviteRequest {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// A member's new roles and grants; a list given replaces the current one, a list left out stays.
+#[derive(Debug, Deserialize, ToSchema, InputObject)]
 #[serde(deny_unknown_fields)]
+#[graphql(name = "UpdateMemberInput")]
 pub struct PatchMemberJson {
+    /// Role names.
     pub roles: Option<Vec<String>>,
+    /// Resource patterns.
     pub grants: Option<Vec<String>>,
 }
 

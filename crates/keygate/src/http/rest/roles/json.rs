@@ -1,5 +1,6 @@
 //! Wire types of roles: a role as listed, and what creating and replacing one take.
 
+use async_graphql::InputObject;
 use keygate_domain::{Permission, ResourcePattern, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -38,11 +39,15 @@ pub struct RoleListJson {
     pub roles: Vec<RoleJson>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// A new custom role.
+#[derive(Debug, Deserialize, ToSchema, InputObject)]
 #[serde(deny_unknown_fields)]
+#[graphql(name = "CreateRoleInput")]
 pub struct CreateRoleJson {
+    /// 2–63 characters of `a-z`, `0-9`, `-` and `_`, starting with a letter.
     pub name: String,
     pub description: Option<String>,
+    /// Permissions, or patterns such as `devices:*`.
     pub permissions: Vec<String>,
 }
 

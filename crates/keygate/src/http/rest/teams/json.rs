@@ -1,6 +1,7 @@
 //! Wire types of teams: a team as listed, a reference to one (as members and API users list
 //! theirs), and what creating and changing one take.
 
+use async_graphql::InputObject;
 use chrono::{DateTime, Utc};
 use keygate_domain::{ResourcePattern, Team};
 use serde::{Deserialize, Serialize};
@@ -49,16 +50,25 @@ pub struct TeamListJson {
     pub teams: Vec<TeamJson>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// A new team: its roles and grants apply to its members.
+#[derive(Debug, Deserialize, ToSchema, InputObject)]
 #[serde(deny_unknown_fields)]
+#[graphql(name = "CreateTeamInput")]
 pub struct CreateTeamJson {
+    /// Unique in the workspace, and never a UUID.
     pub name: String,
     pub description: Option<String>,
+    /// Role names.
     #[serde(default)]
+    #[graphql(default)]
     pub roles: Vec<String>,
+    /// Resource patterns.
     #[serde(default)]
+    #[graphql(default)]
     pub grants: Vec<String>,
+    /// User ids of members: people or API users of the workspace.
     #[serde(default)]
+    #[graphql(default)]
     pub members: Vec<Uuid>,
 }
 
@@ -74,13 +84,18 @@ impl From<CreateTeamJson> for TeamRequest {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// Changes to a team; a field left out stays, a list given replaces the current one.
+#[derive(Debug, Deserialize, ToSchema, InputObject)]
 #[serde(deny_unknown_fields)]
+#[graphql(name = "UpdateTeamInput")]
 pub struct PatchTeamJson {
     pub name: Option<String>,
     pub description: Option<String>,
+    /// Role names.
     pub roles: Option<Vec<String>>,
+    /// Resource patterns.
     pub grants: Option<Vec<String>>,
+    /// User ids of members.
     pub members: Option<Vec<Uuid>>,
 }
 

@@ -1,6 +1,7 @@
 //! Wire types of tokens: a token as listed, the one answer with its secret, and what creating one
 //! takes. API users' tokens, workspace tokens and the admin's view of a user's tokens use them too.
 
+use async_graphql::InputObject;
 use chrono::{DateTime, Utc};
 use keygate_domain::{ClearToken, Scope, Token, TokenKind, TokenStatus};
 use serde::{Deserialize, Serialize};
@@ -75,13 +76,18 @@ pub struct TokenListJson {
     pub tokens: Vec<TokenJson>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// A new token: of the caller (`createToken`) or of an API user (`createApiUserToken`).
+#[derive(Debug, Default, Deserialize, ToSchema, InputObject)]
 #[serde(deny_unknown_fields)]
+#[graphql(name = "CreateTokenInput")]
 pub struct CreateTokenJson {
     pub name: Option<String>,
     pub description: Option<String>,
+    /// Lifetime in days from now; give this or `expiresAt`, not both.
     pub expires_in_days: Option<i64>,
+    /// When the token stops working; give this or `expiresInDays`, not both.
     pub expires_at: Option<DateTime<Utc>>,
+    /// What the token may do of its user's rights; left out, all of them.
     pub scope: Option<ScopeJson>,
 }
 
@@ -98,12 +104,16 @@ impl TryFrom<CreateTokenJson> for NewTokenRequest {
     }
 }
 
-/// A token's narrowing: workspaces (ids or slugs), permission and resource patterns.
-#[derive(Debug, Deserialize, ToSchema)]
+/// A token's narrowing; a dimension left out stays as the token's user holds it.
+#[derive(Debug, Default, Deserialize, ToSchema, InputObject)]
 #[serde(deny_unknown_fields)]
+#[graphql(name = "ScopeInput")]
 pub struct ScopeJson {
+    /// Workspaces by id or slug.
     pub workspaces: Option<Vec<String>>,
+    /// Permissions, or patterns such as `devices:*`.
     pub permissions: Option<Vec<String>>,
+    /// Resource patterns such as `device:abc` or `device:site-3/*`.
     pub resources: Option<Vec<String>>,
 }
 

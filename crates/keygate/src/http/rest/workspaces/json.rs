@@ -2,6 +2,7 @@
 //! it), and what creating and changing one take. `WorkspaceJson` and `MembershipJson` are the
 //! contract's types (`keygate-proto`), which clients share.
 
+use async_graphql::InputObject;
 use keygate_domain::{Membership, Workspace};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -35,10 +36,14 @@ pub struct WorkspaceListJson {
     pub workspaces: Vec<MembershipJson>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// A new workspace; its creator is its first owner.
+#[derive(Debug, Deserialize, ToSchema, InputObject)]
 #[serde(deny_unknown_fields)]
+#[graphql(name = "CreateWorkspaceInput")]
 pub struct CreateWorkspaceJson {
+    /// 2–63 characters of `a-z`, `0-9` and inner `-`; unique in the instance.
     pub slug: String,
+    /// The display name; left out, the slug.
     pub name: Option<String>,
 }
 
