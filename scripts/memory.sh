@@ -24,10 +24,11 @@ tokens="${KEYGATE_MEMORY_TOKENS:-1000000}"
 sample="${KEYGATE_MEMORY_SAMPLE:-100000}"
 cache="${KEYGATE_MEMORY_CACHE:-100000}"
 
-# KEYGATE_MEMORY_NO_BUILD=1 uses the release binaries already in target/release.
+# KEYGATE_MEMORY_NO_BUILD=1 uses the release binaries already in target/release; KEYGATE_BIN
+# names another Keygate binary to measure (it is not built).
 build() { [[ -n "${KEYGATE_MEMORY_NO_BUILD:-}" ]] || cargo build --release -q "$@"; }
-build -p keygate --bin keygate
-bin=target/release/keygate
+[[ -n "${KEYGATE_BIN:-}" ]] || build -p keygate --bin keygate
+bin="${KEYGATE_BIN:-target/release/keygate}"
 
 data=target/bench-data/memory
 mkdir -p "$data"
