@@ -204,22 +204,6 @@ pub struct NewInvitation {
     pub expires_at: DateTime<Utc>,
 }
 
-/// An audit entry to write with the change it describes.
-#[derive(Debug, Clone)]
-pub struct NewAuditEvent {
-    pub id: Uuid,
-    pub workspace_id: Option<Uuid>,
-    pub actor_id: Option<Uuid>,
-    pub actor_label: Option<String>,
-    pub actor_token_id: Option<Uuid>,
-    pub action: String,
-    pub target_type: String,
-    pub target_id: Option<String>,
-    pub details: serde_json::Value,
-    pub client_ip: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
 /// How many connections the pool holds, and how many of them are idle.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolState {
@@ -318,7 +302,7 @@ pub trait Store: Send + Sync + 'static {
 
     // Users.
 
-    async fn create_user(&self, new: &NewUser, audit: &NewAuditEvent) -> Result<(User, Token)>;
+    async fn create_user(&self, new: &NewUser, audit: &AuditEvent) -> Result<(User, Token)>;
     async fn user(&self, id: Uuid) -> Result<Option<User>>;
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>>;
     /// The users with these ids (those that exist), in no particular order.
@@ -330,10 +314,10 @@ pub trait Store: Send + Sync + 'static {
         id: Uuid,
         patch: &UserPatch,
         now: DateTime<Utc>,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<Option<User>>;
     /// Deletes the user with their tokens and memberships; false when there was none.
-    async fn delete_user(&self, id: Uuid, audit: &NewAuditEvent) -> Result<bool>;
+    async fn delete_user(&self, id: Uuid, audit: &AuditEvent) -> Result<bool>;
     /// The user's password hash, if they have a password.
     async fn password_hash(&self, user_id: Uuid) -> Result<Option<String>>;
     /// Sets the user's password and ends their sessions but `keep` (the one changing it).
@@ -343,17 +327,13 @@ pub trait Store: Send + Sync + 'static {
         hash: &str,
         keep: Option<Uuid>,
         now: DateTime<Utc>,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<bool>;
 
     // Web UI sessions.
 
     /// Stores a password link, replacing the user's unused ones.
-    async fn create_password_link(
-        &self,
-        new: &NewPasswordLink,
-        audit: &NewAuditEvent,
-    ) -> Result<()>;
+    async fn create_password_link(&self, new: &NewPasswordLink, audit: &AuditEvent) -> Result<()>;
     /// The user of an unused password link that has not expired at `now`, with its expiry.
     async fn password_link(
         &self,
@@ -368,14 +348,14 @@ pub trait Store: Send + Sync + 'static {
         user_id: Uuid,
         hash: &str,
         now: DateTime<Utc>,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<bool>;
     /// Starts a session, forgetting the user's sessions that have expired.
-    async fn create_session(&self, new: &NewSession, audit: &NewAuditEvent) -> Result<()>;
+    async fn create_session(&self, new: &NewSession, audit: &AuditEvent) -> Result<()>;
     /// The session with this digest and its user, when it has not expired at `now`.
     async fn session(&self, digest: &[u8; 32], now: DateTime<Utc>) -> Result<Option<Session>>;
     /// Ends a session; false when there was none.
-    async fn delete_session(&self, id: Uuid, audit: &NewAuditEvent) -> Result<bool>;
+    async fn delete_session(&self, id: Uuid, audit: &AuditEvent) -> Result<bool>;
 
     // Workspaces and memberships.
 
@@ -384,7 +364,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         new: &NewWorkspace,
         owner: Uuid,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<Workspace>;
     async fn workspace(&self, id: Uuid) -> Result<Option<Workspace>>;
     async fn workspace_by_slug(&self, slug: &str) -> Result<Option<Workspace>>;
@@ -393,11 +373,11 @@ pub trait Store: Send + Sync + 'static {
         id: Uuid,
         patch: &WorkspacePatch,
         now: DateTime<Utc>,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<Option<Workspace>>;
     /// Deletes the workspace and everything in it, its API users included; false when there was
     /// none.
-    async fn delete_workspace(&self, id: Uuid, audit: &NewAuditEvent) -> Result<bool>;
+    async fn delete_workspace(&self, id: Uuid, audit: &AuditEvent) -> Result<bool>;
     /// The user's memberships with their roles, ordered by workspace slug.
     async fn memberships(&self, user_id: Uuid) -> Result<Vec<Membership>>;
     async fn membership(&self, workspace_id: Uuid, user_id: Uuid) -> Result<Option<Membership>>;
@@ -423,61 +403,52 @@ pub trait Store: Send + Sync + 'static {
         &self,
         user_id: Uuid,
         membership: &NewMembership,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<()>;
     async fn update_member(
         &self,
         workspace_id: Uuid,
         user_id: Uuid,
         patch: &MemberPatch,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<bool>;
     async fn remove_member(
         &self,
         workspace_id: Uuid,
         user_id: Uuid,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<bool>;
 
     // Roles.
 
     async fn roles(&self, workspace_id: Uuid) -> Result<Vec<Role>>;
     async fn role(&self, workspace_id: Uuid, name: &str) -> Result<Option<Role>>;
-    async fn create_role(&self, new: &NewRole, audit: &NewAuditEvent) -> Result<Role>;
+    async fn create_role(&self, new: &NewRole, audit: &AuditEvent) -> Result<Role>;
     async fn update_role(
         &self,
         workspace_id: Uuid,
         name: &str,
         patch: &RolePatch,
         now: DateTime<Utc>,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<Option<Role>>;
-    async fn delete_role(
-        &self,
-        workspace_id: Uuid,
-        name: &str,
-        audit: &NewAuditEvent,
-    ) -> Result<bool>;
+    async fn delete_role(&self, workspace_id: Uuid, name: &str, audit: &AuditEvent)
+    -> Result<bool>;
 
     // Teams.
 
     async fn teams(&self, workspace_id: Uuid) -> Result<Vec<Team>>;
     async fn team(&self, workspace_id: Uuid, id: Uuid) -> Result<Option<Team>>;
-    async fn create_team(&self, new: &NewTeam, audit: &NewAuditEvent) -> Result<Team>;
+    async fn create_team(&self, new: &NewTeam, audit: &AuditEvent) -> Result<Team>;
     async fn update_team(
         &self,
         workspace_id: Uuid,
         id: Uuid,
         patch: &TeamPatch,
         now: DateTime<Utc>,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<Option<Team>>;
-    async fn delete_team(
-        &self,
-        workspace_id: Uuid,
-        id: Uuid,
-        audit: &NewAuditEvent,
-    ) -> Result<bool>;
+    async fn delete_team(&self, workspace_id: Uuid, id: Uuid, audit: &AuditEvent) -> Result<bool>;
 
     // Invitations.
 
@@ -485,7 +456,7 @@ pub trait Store: Send + Sync + 'static {
     async fn create_invitation(
         &self,
         new: &NewInvitation,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<Invitation>;
     async fn invitation_by_code(&self, code_digest: &[u8; 32]) -> Result<Option<Invitation>>;
     /// Pending (not accepted) invitations of the workspace.
@@ -494,7 +465,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         workspace_id: Uuid,
         id: Uuid,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<bool>;
     /// Marks the invitation accepted and creates the user with it; None when it was accepted
     /// meanwhile.
@@ -502,7 +473,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         id: Uuid,
         user: &NewUser,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<Option<(User, Token)>>;
     /// Marks the invitation accepted and makes the existing user a member with it, in one
     /// transaction; false when it was accepted or cancelled meanwhile.
@@ -511,14 +482,14 @@ pub trait Store: Send + Sync + 'static {
         id: Uuid,
         user_id: Uuid,
         membership: &NewMembership,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<bool>;
     /// Pending (not accepted) invitations addressed to `email`, in every workspace.
     async fn invitations_for_email(&self, email: &Email) -> Result<Vec<Invitation>>;
 
     // Tokens.
 
-    async fn insert_token(&self, new: &NewToken, audit: &NewAuditEvent) -> Result<Token>;
+    async fn insert_token(&self, new: &NewToken, audit: &AuditEvent) -> Result<Token>;
     /// What a token with this digest proves, and its user, in one round trip.
     async fn credential_by_digest(
         &self,
@@ -539,7 +510,7 @@ pub trait Store: Send + Sync + 'static {
         user_id: Uuid,
         id: Uuid,
         now: DateTime<Utc>,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<Option<Token>>;
     /// Replaces the digest and hint of a token that is not revoked; None when there is no such
     /// token or it was revoked meanwhile.
@@ -550,7 +521,7 @@ pub trait Store: Send + Sync + 'static {
         digest: &TokenDigest,
         hint: &str,
         now: DateTime<Utc>,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<Option<Token>>;
 
     /// Records when and from where tokens were last used, keeping the latest time.
@@ -559,7 +530,7 @@ pub trait Store: Send + Sync + 'static {
     // Audit.
 
     /// Writes an entry that goes with no change (a failed authentication).
-    async fn record(&self, audit: &NewAuditEvent) -> Result<()>;
+    async fn record(&self, audit: &AuditEvent) -> Result<()>;
     /// Entries of one workspace's log, or (`None`) of the whole instance.
     async fn audit_events(
         &self,
@@ -597,7 +568,7 @@ impl<B: Backend> Store for B {
         self.receive_notice().await
     }
 
-    async fn create_user(&self, new: &NewUser, audit: &NewAuditEvent) -> Result<(User, Token)> {
+    async fn create_user(&self, new: &NewUser, audit: &AuditEvent) -> Result<(User, Token)> {
         let mut tx = self.begin_write().await?;
         let created = users::insert(&mut tx, new).await?;
         commit(tx, audit, created).await
@@ -624,14 +595,14 @@ impl<B: Backend> Store for B {
         id: Uuid,
         patch: &UserPatch,
         now: DateTime<Utc>,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<Option<User>> {
         let mut tx = self.begin_write().await?;
         let user = users::update(&mut tx, id, patch, now).await?;
         commit_if(tx, audit, user).await
     }
 
-    async fn delete_user(&self, id: Uuid, audit: &NewAuditEvent) -> Result<bool> {
+    async fn delete_user(&self, id: Uuid, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let deleted = users::delete(&mut tx, id).await?;
         commit_if(tx, audit, deleted).await
@@ -647,18 +618,14 @@ impl<B: Backend> Store for B {
         hash: &str,
         keep: Option<Uuid>,
         now: DateTime<Utc>,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let set = users::set_password(&mut tx, user_id, hash, keep, now).await?;
         commit_if(tx, audit, set).await
     }
 
-    async fn create_password_link(
-        &self,
-        new: &NewPasswordLink,
-        audit: &NewAuditEvent,
-    ) -> Result<()> {
+    async fn create_password_link(&self, new: &NewPasswordLink, audit: &AuditEvent) -> Result<()> {
         let mut tx = self.begin_write().await?;
         sessions::create_password_link(&mut tx, new).await?;
         commit(tx, audit, ()).await
@@ -683,14 +650,14 @@ impl<B: Backend> Store for B {
         user_id: Uuid,
         hash: &str,
         now: DateTime<Utc>,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let used = sessions::use_password_link(&mut tx, code_digest, user_id, hash, now).await?;
         commit_if(tx, audit, used).await
     }
 
-    async fn create_session(&self, new: &NewSession, audit: &NewAuditEvent) -> Result<()> {
+    async fn create_session(&self, new: &NewSession, audit: &AuditEvent) -> Result<()> {
         let mut tx = self.begin_write().await?;
         sessions::create(&mut tx, new).await?;
         commit(tx, audit, ()).await
@@ -700,7 +667,7 @@ impl<B: Backend> Store for B {
         sessions::by_digest(self.pool(), digest, now).await
     }
 
-    async fn delete_session(&self, id: Uuid, audit: &NewAuditEvent) -> Result<bool> {
+    async fn delete_session(&self, id: Uuid, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let ended = sessions::delete(&mut tx, id).await?;
         commit_if(tx, audit, ended).await
@@ -710,7 +677,7 @@ impl<B: Backend> Store for B {
         &self,
         new: &NewWorkspace,
         owner: Uuid,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<Workspace> {
         let mut tx = self.begin_write().await?;
         let workspace = workspaces::insert(&mut tx, new, owner).await?;
@@ -730,14 +697,14 @@ impl<B: Backend> Store for B {
         id: Uuid,
         patch: &WorkspacePatch,
         now: DateTime<Utc>,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<Option<Workspace>> {
         let mut tx = self.begin_write().await?;
         let workspace = workspaces::update(&mut tx, id, patch, now).await?;
         commit_if(tx, audit, workspace).await
     }
 
-    async fn delete_workspace(&self, id: Uuid, audit: &NewAuditEvent) -> Result<bool> {
+    async fn delete_workspace(&self, id: Uuid, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let deleted = workspaces::delete(&mut tx, id).await?;
         commit_if(tx, audit, deleted).await
@@ -775,7 +742,7 @@ impl<B: Backend> Store for B {
         &self,
         user_id: Uuid,
         membership: &NewMembership,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
         members::add(&mut tx, user_id, membership).await?;
@@ -787,7 +754,7 @@ impl<B: Backend> Store for B {
         workspace_id: Uuid,
         user_id: Uuid,
         patch: &MemberPatch,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let updated = members::update(&mut tx, workspace_id, user_id, patch).await?;
@@ -798,7 +765,7 @@ impl<B: Backend> Store for B {
         &self,
         workspace_id: Uuid,
         user_id: Uuid,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let removed = members::remove(&mut tx, workspace_id, user_id).await?;
@@ -815,7 +782,7 @@ impl<B: Backend> Store for B {
             .pop())
     }
 
-    async fn create_role(&self, new: &NewRole, audit: &NewAuditEvent) -> Result<Role> {
+    async fn create_role(&self, new: &NewRole, audit: &AuditEvent) -> Result<Role> {
         let mut tx = self.begin_write().await?;
         let role = roles::insert(&mut tx, new).await?;
         commit(tx, audit, role).await
@@ -827,7 +794,7 @@ impl<B: Backend> Store for B {
         name: &str,
         patch: &RolePatch,
         now: DateTime<Utc>,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<Option<Role>> {
         let mut tx = self.begin_write().await?;
         let role = roles::update(&mut tx, workspace_id, name, patch, now).await?;
@@ -838,7 +805,7 @@ impl<B: Backend> Store for B {
         &self,
         workspace_id: Uuid,
         name: &str,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let deleted = roles::delete(&mut tx, workspace_id, name).await?;
@@ -855,7 +822,7 @@ impl<B: Backend> Store for B {
             .pop())
     }
 
-    async fn create_team(&self, new: &NewTeam, audit: &NewAuditEvent) -> Result<Team> {
+    async fn create_team(&self, new: &NewTeam, audit: &AuditEvent) -> Result<Team> {
         let mut tx = self.begin_write().await?;
         teams::insert(&mut tx, new).await?;
         commit(tx, audit, ()).await?;
@@ -870,7 +837,7 @@ impl<B: Backend> Store for B {
         id: Uuid,
         patch: &TeamPatch,
         now: DateTime<Utc>,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<Option<Team>> {
         let mut tx = self.begin_write().await?;
         let updated = teams::update(&mut tx, workspace_id, id, patch, now).await?;
@@ -880,12 +847,7 @@ impl<B: Backend> Store for B {
         self.team(workspace_id, id).await
     }
 
-    async fn delete_team(
-        &self,
-        workspace_id: Uuid,
-        id: Uuid,
-        audit: &NewAuditEvent,
-    ) -> Result<bool> {
+    async fn delete_team(&self, workspace_id: Uuid, id: Uuid, audit: &AuditEvent) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let deleted = teams::delete(&mut tx, workspace_id, id).await?;
         commit_if(tx, audit, deleted).await
@@ -894,7 +856,7 @@ impl<B: Backend> Store for B {
     async fn create_invitation(
         &self,
         new: &NewInvitation,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<Invitation> {
         let mut tx = self.begin_write().await?;
         let invitation = invitations::insert(&mut tx, new).await?;
@@ -913,7 +875,7 @@ impl<B: Backend> Store for B {
         &self,
         workspace_id: Uuid,
         id: Uuid,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let deleted = invitations::delete(&mut tx, workspace_id, id).await?;
@@ -924,7 +886,7 @@ impl<B: Backend> Store for B {
         &self,
         id: Uuid,
         user: &NewUser,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<Option<(User, Token)>> {
         let mut tx = self.begin_write().await?;
         let created = invitations::accept(&mut tx, id, user).await?;
@@ -936,7 +898,7 @@ impl<B: Backend> Store for B {
         id: Uuid,
         user_id: Uuid,
         membership: &NewMembership,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let joined = invitations::join(&mut tx, id, user_id, membership).await?;
@@ -947,7 +909,7 @@ impl<B: Backend> Store for B {
         invitations::pending_for(self.pool(), email).await
     }
 
-    async fn insert_token(&self, new: &NewToken, audit: &NewAuditEvent) -> Result<Token> {
+    async fn insert_token(&self, new: &NewToken, audit: &AuditEvent) -> Result<Token> {
         let mut tx = self.begin_write().await?;
         let token = tokens::insert(&mut tx, new).await?;
         commit(tx, audit, token).await
@@ -985,7 +947,7 @@ impl<B: Backend> Store for B {
         user_id: Uuid,
         id: Uuid,
         now: DateTime<Utc>,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<Option<Token>> {
         let mut tx = self.begin_write().await?;
         let token = tokens::revoke(&mut tx, user_id, id, now).await?;
@@ -999,7 +961,7 @@ impl<B: Backend> Store for B {
         digest: &TokenDigest,
         hint: &str,
         now: DateTime<Utc>,
-        audit: &NewAuditEvent,
+        audit: &AuditEvent,
     ) -> Result<Option<Token>> {
         let mut tx = self.begin_write().await?;
         let token = tokens::rotate(&mut tx, user_id, id, digest, hint, now).await?;
@@ -1013,7 +975,7 @@ impl<B: Backend> Store for B {
         Ok(())
     }
 
-    async fn record(&self, audit: &NewAuditEvent) -> Result<()> {
+    async fn record(&self, audit: &AuditEvent) -> Result<()> {
         audit::insert(self.pool(), audit).await
     }
 

@@ -6,9 +6,9 @@ use uuid::Uuid;
 
 use super::query::{Exec, Pool, query};
 use crate::time::Ts;
-use crate::{AuditFilter, NewAuditEvent, Result};
+use crate::{AuditFilter, Result};
 
-pub(crate) async fn insert(exec: impl Into<Exec<'_>>, e: &NewAuditEvent) -> Result<()> {
+pub(crate) async fn insert(exec: impl Into<Exec<'_>>, e: &AuditEvent) -> Result<()> {
     let sql = "INSERT INTO audit_events (id, workspace_id, actor_id, actor_label, actor_token_id, \
                action, target_type, target_id, details, client_ip, created_at) \
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";

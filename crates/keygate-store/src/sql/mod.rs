@@ -35,8 +35,9 @@ use std::future::Future;
 
 use uuid::Uuid;
 
+use crate::Result;
 use crate::rows::{GrantRow, Held, HeldRoleRow};
-use crate::{NewAuditEvent, Result};
+use keygate_domain::AuditEvent;
 use query::{Params, Query};
 pub(crate) use query::{Pool, Tx, query};
 
@@ -95,14 +96,14 @@ impl<T> Changed for Option<T> {
 }
 
 /// Commits a change with `audit`, the entry that describes it.
-pub(crate) async fn commit<T>(mut tx: Tx, audit: &NewAuditEvent, outcome: T) -> Result<T> {
+pub(crate) async fn commit<T>(mut tx: Tx, audit: &AuditEvent, outcome: T) -> Result<T> {
     audit::insert(&mut tx, audit).await?;
     tx.commit().await?;
     Ok(outcome)
 }
 
 /// Commits a change that may have found nothing to change, with `audit` only when it did.
-pub(crate) async fn commit_if<T: Changed>(tx: Tx, audit: &NewAuditEvent, outcome: T) -> Result<T> {
+pub(crate) async fn commit_if<T: Changed>(tx: Tx, audit: &AuditEvent, outcome: T) -> Result<T> {
     if outcome.changed() {
         return commit(tx, audit, outcome).await;
     }

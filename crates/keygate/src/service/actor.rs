@@ -5,8 +5,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use keygate_domain::AuditEvent;
 use keygate_domain::{Credential, User};
-use keygate_store::NewAuditEvent;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -75,8 +75,8 @@ impl Actor {
         action: &str,
         target: Target,
         details: Value,
-    ) -> NewAuditEvent {
-        NewAuditEvent {
+    ) -> AuditEvent {
+        AuditEvent {
             id: Uuid::now_v7(),
             workspace_id: workspace,
             actor_id: (!self.user.id.is_nil()).then_some(self.user.id),

@@ -6,8 +6,8 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
+use keygate_domain::AuditEvent;
 use keygate_domain::{Credential, Membership, TokenStatus};
-use keygate_store::NewAuditEvent;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -183,7 +183,7 @@ impl Keygate {
         let Some(count) = self.failures.note(ip, now) else {
             return;
         };
-        let entry = NewAuditEvent {
+        let entry = AuditEvent {
             id: Uuid::now_v7(),
             workspace_id: None,
             actor_id: None,

@@ -6,10 +6,10 @@ use chrono::Duration;
 use keygate_domain::model::builtin_role;
 use keygate_domain::token::{code_digest, one_time_code};
 use keygate_domain::{
-    ClearToken, Email, Invitation, Manage, Member, Token, TokenKind, User, UserKind, Workspace,
-    validate,
+    AuditEvent, ClearToken, Email, Invitation, Manage, Member, Token, TokenKind, User, UserKind,
+    Workspace, validate,
 };
-use keygate_store::{MemberPatch, NewAuditEvent, NewInvitation, NewMembership, NewUser};
+use keygate_store::{MemberPatch, NewInvitation, NewMembership, NewUser};
 use secrecy::SecretString;
 use serde_json::json;
 use uuid::Uuid;
@@ -375,7 +375,7 @@ impl Keygate {
                 created_at: now,
             }),
         };
-        let audit = NewAuditEvent {
+        let audit = AuditEvent {
             id: Uuid::now_v7(),
             workspace_id: Some(workspace.id),
             actor_id: Some(id),

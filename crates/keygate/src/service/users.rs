@@ -1,8 +1,8 @@
 //! Users: bootstrapping the first instance admin with their workspace and personal token, and
 //! finding users.
 
-use keygate_domain::{Email, Manage, Slug, Token, TokenKind, User, UserKind, validate};
-use keygate_store::{NewAuditEvent, NewUser, NewWorkspace};
+use keygate_domain::{AuditEvent, Email, Manage, Slug, Token, TokenKind, User, UserKind, validate};
+use keygate_store::{NewUser, NewWorkspace};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use uuid::Uuid;
@@ -104,7 +104,7 @@ impl Keygate {
         let audit = match req.actor {
             Some(actor) => actor.audit(now, workspace_id, req.action, target, details),
             // The person creating their own account is the actor.
-            None => NewAuditEvent {
+            None => AuditEvent {
                 id: Uuid::now_v7(),
                 workspace_id,
                 actor_id: Some(id),
