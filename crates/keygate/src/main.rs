@@ -5,7 +5,8 @@ use keygate::cli::{Cli, run};
 
 /// jemalloc rather than glibc's allocator: a server that caches 100 000 tokens while serving
 /// short-lived requests on several threads keeps far less resident memory with it (see
-/// docs/benchmarks.md, "Resident memory").
+/// docs/benchmarks.md, "Resident memory"). Its options are set where it is built, in
+/// `.cargo/config.toml`.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
