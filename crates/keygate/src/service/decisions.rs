@@ -73,6 +73,17 @@ impl Decision {
         self.refusal.as_ref().map_or(Code::Ok, Refusal::code)
     }
 
+    /// Without a workspace there is only the token to judge: a valid one is all it takes.
+    fn token_only(actor: Option<Actor>) -> Self {
+        crate::metrics::hot().decided_ok.increment(1);
+        Decision {
+            refusal: None,
+            actor,
+            workspace: None,
+            rights: None,
+        }
+    }
+
     fn refused(failure: AuthFailure) -> Self {
         metrics::counter!(crate::metrics::DECISIONS, "code" => failure.code()).increment(1);
         Decision {
@@ -180,12 +191,7 @@ impl Keygate {
             ip,
         };
         Ok(Ok(match cached.place {
-            Place::Nowhere => Decision {
-                refusal: None,
-                actor: Some(actor),
-                workspace: None,
-                rights: None,
-            },
+            Place::Nowhere => Decision::token_only(Some(actor)),
             Place::Known { workspace, rights } => {
                 judge(Some(actor), Some(workspace), rights, question)
             }
@@ -286,13 +292,7 @@ impl Keygate {
     ) -> ServiceResult<Decision> {
         without_workspace_no_permission(question)?;
         let Some(reference) = &question.workspace else {
-            // Without a workspace there is only the token to judge.
-            return Ok(Decision {
-                refusal: None,
-                actor: actor.cloned(),
-                workspace: None,
-                rights: None,
-            });
+            return Ok(Decision::token_only(actor.cloned()));
         };
         let workspace = self.find_workspace(reference).await?;
         let rights = match &workspace {
