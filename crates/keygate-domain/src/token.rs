@@ -156,7 +156,7 @@ impl TokenFormat {
         out.push('_');
         push_random_base62(&mut out, RANDOM_LEN, &mut fill);
         let checksum = checksum(&out);
-        out.push_str(&checksum);
+        out.extend(checksum.iter().map(|&b| char::from(b)));
         ClearToken {
             secret: out,
             kind,
@@ -185,7 +185,7 @@ impl TokenFormat {
             return Err(TokenFormatError::WrongLength);
         }
         let (without_checksum, given) = presented.split_at(presented.len() - CHECKSUM_LEN);
-        if checksum(without_checksum) != given {
+        if checksum(without_checksum) != given.as_bytes() {
             return Err(TokenFormatError::BadChecksum);
         }
         Ok(ParsedToken {
@@ -272,9 +272,16 @@ pub fn code_digest(code: &str) -> [u8; 32] {
     Sha256::digest(code.as_bytes()).into()
 }
 
-fn checksum(s: &str) -> String {
-    let crc = crc32fast::hash(s.as_bytes());
-    format!("{:0>width$}", base62::encode(crc), width = CHECKSUM_LEN)
+/// The CRC32 of `s` in base62, padded with `0`s to [`CHECKSUM_LEN`] characters (a `u32` never
+/// needs more). Written without allocating: every presented token is checked.
+fn checksum(s: &str) -> [u8; CHECKSUM_LEN] {
+    let mut crc = crc32fast::hash(s.as_bytes());
+    let mut out = [b'0'; CHECKSUM_LEN];
+    for digit in out.iter_mut().rev() {
+        *digit = ALPHABET[(crc % 62) as usize];
+        crc /= 62;
+    }
+    out
 }
 
 /// A token in clear. Exists only between generation and the response that shows it once;
@@ -526,6 +533,21 @@ mod tests {
         assert_eq!(checksum("").len(), CHECKSUM_LEN);
         for i in 0..1000 {
             assert_eq!(checksum(&i.to_string()).len(), CHECKSUM_LEN);
+        }
+    }
+
+    proptest! {
+        /// The checksum is the `base62` crate's encoding of the CRC32, left-padded with `0`:
+        /// the format tokens issued so far were checked against.
+        #[test]
+        fn checksum_is_base62_of_the_crc32(s in ".{0,64}") {
+            let expected = format!(
+                "{:0>width$}",
+                base62::encode(crc32fast::hash(s.as_bytes())),
+                width = CHECKSUM_LEN
+            );
+            let got = checksum(&s);
+            prop_assert_eq!(got.as_slice(), expected.as_bytes());
         }
     }
 
