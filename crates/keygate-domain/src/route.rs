@@ -193,63 +193,137 @@ fn parse_template(path: &str) -> Result<Vec<Segment>, String> {
     Ok(out)
 }
 
-/// What a request's path captured, by name: a handful at most, so a list.
-type Captures<'a> = Vec<(&'a str, Cow<'a, str>)>;
+/// Where a template takes a capture from: the path template's segment `at` (with a `{name*}`,
+/// that segment and all after it), and whether the template has a `:` of its own before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Capture {
+    at: usize,
+    rest: bool,
+    past_separator: bool,
+}
 
-/// Fills `{name}` in `template` from `captures`. An error names an unknown capture, or a capture
-/// with a `:` placed before the template's own first `:`: in `{type}:{id}` or `{area}:read`, a
-/// path segment `device:abc` would move the boundary between type and id (or area and action),
-/// so the decision would be about another resource than the one the upstream serves.
-fn fill<'a>(template: &'a str, captures: &Captures<'a>) -> Result<Cow<'a, str>, String> {
-    // The last capture of a name wins, should a template repeat it.
-    let value = |name: &str, past_separator: bool| {
-        let value = captures
-            .iter()
-            .rev()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v)
-            .ok_or_else(|| {
-                format!("`{template}` uses `{{{name}}}`, which the path does not capture")
-            })?;
-        if !past_separator && value.contains(':') {
-            return Err(format!(
-                "`{{{name}}}` holds a `:` before the separator of `{template}`"
-            ));
+impl Capture {
+    /// The value captured from `parts`, a request's segments that matched the path template.
+    /// `None` for a `:` placed before the template's own first `:`: in `{type}:{id}` or
+    /// `{area}:read`, a path segment `device:abc` would move the boundary between type and id (or
+    /// area and action), so the decision would be about another resource than the one the
+    /// upstream serves.
+    fn value<'a>(self, parts: &[Cow<'a, str>]) -> Option<Cow<'a, str>> {
+        let value = if self.rest {
+            Cow::Owned(parts.get(self.at..)?.join("/"))
+        } else {
+            parts.get(self.at)?.clone()
+        };
+        (self.past_separator || !value.contains(':')).then_some(value)
+    }
+}
+
+/// A permission, resource or workspace template, split at load into its text and the captures
+/// it uses, so that a request only copies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Template {
+    /// Plain text: the rule's own string.
+    Text,
+    /// One capture and nothing else (`{workspace}`): borrowed from the path as it is.
+    Capture(Capture),
+    /// Text and captures (`device:{device}`).
+    Mixed(Vec<Piece>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Text(String),
+    Capture(Capture),
+}
+
+impl Template {
+    /// Splits `template` at its `{name}`s, each resolved to the segment of `path` that captures
+    /// `name` (the last one, should the path repeat it). An error names an unknown capture or an
+    /// unclosed `{`.
+    fn compile(template: &str, path: &[Segment]) -> Result<Self, String> {
+        let capture = |name: &str, past_separator: bool| {
+            path.iter()
+                .enumerate()
+                .rev()
+                .find_map(|(at, segment)| match segment {
+                    Segment::Capture(n) if n == name => Some((at, false)),
+                    Segment::Rest(n) if n == name => Some((at, true)),
+                    _ => None,
+                })
+                .map(|(at, rest)| Capture {
+                    at,
+                    rest,
+                    past_separator,
+                })
+                .ok_or_else(|| {
+                    format!("`{template}` uses `{{{name}}}`, which the path does not capture")
+                })
+        };
+        if !template.contains('{') {
+            return Ok(Self::Text);
         }
-        Ok(value)
-    };
-    // Plain text, or one capture and nothing else (`{workspace}`): borrowed as it is.
-    if !template.contains('{') {
-        return Ok(Cow::Borrowed(template));
+        if let Some(name) = template
+            .strip_prefix('{')
+            .and_then(|t| t.strip_suffix('}'))
+            .filter(|name| !name.contains(['{', '}']))
+        {
+            return Ok(Self::Capture(capture(name, false)?));
+        }
+        let mut pieces = Vec::new();
+        let mut rest = template;
+        let mut past_separator = false;
+        while let Some(open) = rest.find('{') {
+            if open > 0 {
+                pieces.push(Piece::Text(rest[..open].to_owned()));
+            }
+            past_separator |= rest[..open].contains(':');
+            let after = &rest[open + 1..];
+            let close = after
+                .find('}')
+                .ok_or_else(|| format!("unclosed `{{` in `{template}`"))?;
+            pieces.push(Piece::Capture(capture(&after[..close], past_separator)?));
+            rest = &after[close + 1..];
+        }
+        if !rest.is_empty() {
+            pieces.push(Piece::Text(rest.to_owned()));
+        }
+        Ok(Self::Mixed(pieces))
     }
-    if let Some(name) = template
-        .strip_prefix('{')
-        .and_then(|t| t.strip_suffix('}'))
-        .filter(|name| !name.contains(['{', '}']))
-    {
-        return value(name, false).cloned();
+
+    /// The template filled from a request's segments; `text` is the rule's string it was
+    /// compiled from.
+    fn fill<'a>(&'a self, text: &'a str, parts: &[Cow<'a, str>]) -> Option<Cow<'a, str>> {
+        match self {
+            Self::Text => Some(Cow::Borrowed(text)),
+            Self::Capture(capture) => capture.value(parts),
+            Self::Mixed(pieces) => {
+                let mut out = String::with_capacity(text.len() + 16);
+                for piece in pieces {
+                    match piece {
+                        Piece::Text(t) => out.push_str(t),
+                        Piece::Capture(capture) => out.push_str(&capture.value(parts)?),
+                    }
+                }
+                Some(Cow::Owned(out))
+            }
+        }
     }
-    let mut out = String::with_capacity(template.len() + 16);
-    let mut rest = template;
-    let mut past_separator = false;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        past_separator |= rest[..open].contains(':');
-        let after = &rest[open + 1..];
-        let close = after
-            .find('}')
-            .ok_or_else(|| format!("unclosed `{{` in `{template}`"))?;
-        out.push_str(value(&after[..close], past_separator)?);
-        rest = &after[close + 1..];
-    }
-    out.push_str(rest);
-    Ok(Cow::Owned(out))
+}
+
+/// A rule checked at load: its path and templates split.
+#[derive(Debug, Clone)]
+struct Compiled {
+    rule: RouteRule,
+    path: Vec<Segment>,
+    permission: Template,
+    resource: Option<Template>,
+    workspace: Template,
 }
 
 /// Route rules, checked at load and matched in order.
 #[derive(Debug, Clone, Default)]
 pub struct RouteTable {
-    rules: Vec<(RouteRule, Vec<Segment>)>,
+    rules: Vec<Compiled>,
 }
 
 impl RouteTable {
@@ -258,30 +332,27 @@ impl RouteTable {
         let mut checked = Vec::with_capacity(rules.len());
         for (i, rule) in rules.into_iter().enumerate() {
             let err = |m: String| ValidationError::new("route", format!("route {}: {m}", i + 1));
-            let template = parse_template(&rule.path).map_err(err)?;
-            let names: Captures<'_> = template
-                .iter()
-                .filter_map(|s| match s {
-                    Segment::Capture(n) | Segment::Rest(n) => Some((n.as_str(), "x".into())),
-                    Segment::Literal(_) => None,
-                })
-                .collect();
-            for t in [
-                Some(&rule.permission),
-                rule.resource.as_ref(),
-                Some(&rule.workspace),
-            ]
-            .into_iter()
-            .flatten()
-            {
-                fill(t, &names).map_err(err)?;
-            }
+            let path = parse_template(&rule.path).map_err(err)?;
+            let permission = Template::compile(&rule.permission, &path).map_err(err)?;
+            let resource = rule
+                .resource
+                .as_deref()
+                .map(|r| Template::compile(r, &path))
+                .transpose()
+                .map_err(err)?;
+            let workspace = Template::compile(&rule.workspace, &path).map_err(err)?;
             // A permission without captures is checked now, not found wanting at request time.
-            if !rule.permission.contains('{') {
+            if permission == Template::Text {
                 crate::permission::Permission::parse(&rule.permission)
                     .map_err(|e| err(e.message))?;
             }
-            checked.push((rule, template));
+            checked.push(Compiled {
+                rule,
+                path,
+                permission,
+                resource,
+                workspace,
+            });
         }
         Ok(Self { rules: checked })
     }
@@ -300,7 +371,7 @@ impl RouteTable {
     pub fn describe(&self) -> Vec<String> {
         self.rules
             .iter()
-            .map(|(r, _)| {
+            .map(|Compiled { rule: r, .. }| {
                 let methods = if r.methods.is_empty() {
                     "ANY".to_owned()
                 } else {
@@ -327,53 +398,39 @@ impl RouteTable {
         let parts = request_segments(path)?;
         // The first rule whose method and path match decides, even when its templates cannot
         // be filled: a later, perhaps looser, rule never gets a request the first one refused.
-        let (rule, captures) = self.rules.iter().find_map(|(rule, template)| {
-            if !rule.methods.is_empty()
-                && !rule.methods.iter().any(|m| m.eq_ignore_ascii_case(method))
-            {
-                return None;
-            }
-            Some((rule, capture(template, &parts)?))
+        let compiled = self.rules.iter().find(|c| {
+            (c.rule.methods.is_empty()
+                || c.rule.methods.iter().any(|m| m.eq_ignore_ascii_case(method)))
+                && path_matches(&c.path, &parts)
         })?;
+        let rule = &compiled.rule;
         Some(RouteDemand {
-            permission: fill(&rule.permission, &captures).ok()?,
-            resource: rule
-                .resource
-                .as_ref()
-                .map(|r| fill(r, &captures))
-                .transpose()
-                .ok()?,
-            workspace: fill(&rule.workspace, &captures).ok()?,
+            permission: compiled.permission.fill(&rule.permission, &parts)?,
+            resource: match (&compiled.resource, &rule.resource) {
+                (Some(template), Some(text)) => Some(template.fill(text, &parts)?),
+                _ => None,
+            },
+            workspace: compiled.workspace.fill(&rule.workspace, &parts)?,
             query_token: rule.query_token,
         })
     }
 }
 
-fn capture<'a>(template: &'a [Segment], parts: &[Cow<'a, str>]) -> Option<Captures<'a>> {
-    let mut captures = Vec::new();
+/// Whether a request's segments match a path template: each literal equal, each capture
+/// non-empty, and a `{name*}` given at least one named segment.
+fn path_matches(template: &[Segment], parts: &[Cow<'_, str>]) -> bool {
     for (i, segment) in template.iter().enumerate() {
+        let part = parts.get(i).map(Cow::as_ref);
         match segment {
-            Segment::Literal(lit) => {
-                if parts.get(i).map(|p| p.as_ref()) != Some(lit.as_str()) {
-                    return None;
-                }
-            }
-            Segment::Capture(name) => {
-                let part = parts.get(i).filter(|p| !p.is_empty())?;
-                captures.push((name.as_str(), part.clone()));
-            }
-            Segment::Rest(name) => {
-                // At least one named segment: `/files/` alone names no file.
-                let rest = parts
-                    .get(i..)
-                    .filter(|r| r.first().is_some_and(|p| !p.is_empty()))?
-                    .join("/");
-                captures.push((name.as_str(), Cow::Owned(rest)));
-                return Some(captures);
-            }
+            Segment::Literal(lit) if part != Some(lit.as_str()) => return false,
+            Segment::Literal(_) => {}
+            Segment::Capture(_) if part.is_none_or(str::is_empty) => return false,
+            Segment::Capture(_) => {}
+            // At least one named segment: `/files/` alone names no file.
+            Segment::Rest(_) => return part.is_some_and(|p| !p.is_empty()),
         }
     }
-    (template.len() == parts.len()).then_some(captures)
+    template.len() == parts.len()
 }
 
 #[cfg(test)]

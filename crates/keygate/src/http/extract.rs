@@ -85,15 +85,13 @@ pub struct QueryTokenAllowed;
 /// The token a request presents, if any, from every transport SPEC §3 accepts
 /// ([`keygate_proto::transport`]). Two different tokens, a token in the URL of an unmarked route,
 /// or an unknown `Authorization` scheme are refused with 400.
-pub fn presented_token(
-    headers: &HeaderMap,
-    query: Option<&str>,
+pub fn presented_token<'a>(
+    headers: &'a HeaderMap,
+    query: Option<&'a str>,
     query_allowed: bool,
-) -> Result<Option<String>, ApiError> {
-    match keygate_proto::presented_token(headers, query, query_allowed) {
-        Ok(token) => Ok(token.map(Cow::into_owned)),
-        Err(e) => Err(ApiError::bad_request(e.code(), e.to_string())),
-    }
+) -> Result<Option<Cow<'a, str>>, ApiError> {
+    keygate_proto::presented_token(headers, query, query_allowed)
+        .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))
 }
 
 /// The authenticated caller. Anonymous requests are refused with 401 on endpoints that take it;
