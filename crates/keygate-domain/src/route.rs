@@ -6,6 +6,7 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
+use crate::permission::Permission;
 use crate::validate::ValidationError;
 
 /// One `[[route]]` of the configuration file.
@@ -42,6 +43,18 @@ pub struct RouteDemand<'a> {
     pub workspace: Cow<'a, str>,
     /// Whether a token may come in the URL's `api_token` parameter.
     pub query_token: bool,
+    /// The rule's permission, parsed at load when it uses no capture.
+    parsed: Option<&'a Permission>,
+}
+
+impl RouteDemand<'_> {
+    /// The permission as a [`Permission`]: one filled from the path may not be one.
+    pub fn parse_permission(&self) -> Result<Permission, ValidationError> {
+        match self.parsed {
+            Some(parsed) => Ok(parsed.clone()),
+            None => Permission::parse(&self.permission),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -316,6 +329,8 @@ struct Compiled {
     rule: RouteRule,
     path: Vec<Segment>,
     permission: Template,
+    /// The permission parsed, when it is plain text.
+    parsed: Option<Permission>,
     resource: Option<Template>,
     workspace: Template,
 }
@@ -342,14 +357,17 @@ impl RouteTable {
                 .map_err(err)?;
             let workspace = Template::compile(&rule.workspace, &path).map_err(err)?;
             // A permission without captures is checked now, not found wanting at request time.
-            if permission == Template::Text {
-                crate::permission::Permission::parse(&rule.permission)
-                    .map_err(|e| err(e.message))?;
-            }
+            let parsed = match permission {
+                Template::Text => {
+                    Some(Permission::parse(&rule.permission).map_err(|e| err(e.message))?)
+                }
+                Template::Capture(_) | Template::Mixed(_) => None,
+            };
             checked.push(Compiled {
                 rule,
                 path,
                 permission,
+                parsed,
                 resource,
                 workspace,
             });
@@ -400,7 +418,10 @@ impl RouteTable {
         // be filled: a later, perhaps looser, rule never gets a request the first one refused.
         let compiled = self.rules.iter().find(|c| {
             (c.rule.methods.is_empty()
-                || c.rule.methods.iter().any(|m| m.eq_ignore_ascii_case(method)))
+                || c.rule
+                    .methods
+                    .iter()
+                    .any(|m| m.eq_ignore_ascii_case(method)))
                 && path_matches(&c.path, &parts)
         })?;
         let rule = &compiled.rule;
@@ -412,6 +433,7 @@ impl RouteTable {
             },
             workspace: compiled.workspace.fill(&rule.workspace, &parts)?,
             query_token: rule.query_token,
+            parsed: compiled.parsed.as_ref(),
         })
     }
 }
@@ -471,6 +493,30 @@ mod tests {
             rule(&["get"], "/w/{workspace}/devices", "devices:read", None),
         ])
         .expect("valid rules")
+    }
+
+    #[test]
+    fn a_permission_is_parsed_at_load_or_from_what_the_path_filled_in() {
+        let t = table();
+        let fixed = t.matching("GET", "/w/acme/devices").expect("match");
+        assert_eq!(
+            fixed.parse_permission().map(|p| p.as_str().to_owned()),
+            Ok("devices:read".to_owned())
+        );
+        let t = RouteTable::new(vec![rule(
+            &[],
+            "/w/{workspace}/{area}/x",
+            "{area}:read",
+            None,
+        )])
+        .expect("valid");
+        let filled = t.matching("GET", "/w/acme/devices/x").expect("match");
+        assert_eq!(
+            filled.parse_permission().map(|p| p.as_str().to_owned()),
+            Ok("devices:read".to_owned())
+        );
+        let not_one = t.matching("GET", "/w/acme/Devices/x").expect("match");
+        assert!(not_one.parse_permission().is_err());
     }
 
     #[test]

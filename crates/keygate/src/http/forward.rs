@@ -146,7 +146,12 @@ fn original_request<'a>(
     own_method: &'a str,
     setting: ForwardAuthHeaders,
 ) -> Result<(&'a str, &'a str), ApiError> {
-    let [forwarded_method, forwarded_uri, original_method, original_uri] = sent(headers);
+    let [
+        forwarded_method,
+        forwarded_uri,
+        original_method,
+        original_uri,
+    ] = sent(headers);
     let forwarded = [forwarded_method, forwarded_uri];
     let original = [original_method, original_uri];
     let (found, wanted) = match setting {
@@ -246,7 +251,7 @@ async fn decide(state: &AppState, request: axum::extract::Request) -> Result<Res
     let ip = client_ip(request.extensions(), headers, &state.trusted_proxies);
     let presented = presented_token(headers, query, demand.query_token)?;
     // A permission filled from the path that is not a permission can be granted to nobody.
-    let Ok(permission) = Permission::parse(&demand.permission) else {
+    let Ok(permission) = demand.parse_permission() else {
         return Err(ServiceError::Forbidden {
             missing: None,
             message: format!("`{}` is not a permission", demand.permission),

@@ -10,6 +10,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Request, Response, header};
 use axum::response::IntoResponse;
 use tower::ServiceBuilder;
+use tower::util::MapResponseLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -29,27 +30,15 @@ pub(super) fn around_every_route(
     router: Router<AppState>,
     public_url: Option<&str>,
 ) -> Router<AppState> {
+    let hsts = hsts(public_url);
     router.layer(
         ServiceBuilder::new()
             .layer(CatchPanicLayer::custom(panic_response))
             .layer(crate::metrics::TrackLayer)
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
-            .layer(SetResponseHeaderLayer::if_not_present(
-                header::STRICT_TRANSPORT_SECURITY,
-                hsts(public_url),
-            ))
-            // No answer is to be read as another type than the one it says (a JSON error as
-            // HTML).
-            .layer(SetResponseHeaderLayer::overriding(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            ))
-            // Responses may carry a secret or per-user data: never cache them, unless a
-            // handler says otherwise (static assets).
-            .layer(SetResponseHeaderLayer::if_not_present(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("no-store"),
-            )),
+            .layer(MapResponseLayer::new(move |response| {
+                security_headers(response, hsts.as_ref())
+            })),
     )
 }
 
@@ -156,6 +145,29 @@ pub(super) fn docs_with_policy(docs: Router<AppState>) -> Router<AppState> {
 /// `Strict-Transport-Security` when Keygate is reached over https (its `public_url` says so):
 /// browsers then never send a session cookie or a token to it in clear. Nothing otherwise: the
 /// header is ignored over http, and a deployment still on http must not be pinned to https.
+/// The headers every answer carries, in one layer: HSTS behind an `https://` public URL, and
+/// `no-store` unless the handler said otherwise (both only where the handler set none); `nosniff`
+/// always.
+fn security_headers(mut response: Response<Body>, hsts: Option<&HeaderValue>) -> Response<Body> {
+    let headers = response.headers_mut();
+    if let Some(hsts) = hsts {
+        headers
+            .entry(header::STRICT_TRANSPORT_SECURITY)
+            .or_insert_with(|| hsts.clone());
+    }
+    // No answer is to be read as another type than the one it says (a JSON error as HTML).
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // Answers may carry a secret or per-user data: never cache them, unless a handler says
+    // otherwise (static assets).
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert_with(|| HeaderValue::from_static("no-store"));
+    response
+}
+
 fn hsts(public_url: Option<&str>) -> Option<HeaderValue> {
     public_url
         .is_some_and(|url| url.starts_with("https://"))
