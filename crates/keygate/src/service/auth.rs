@@ -73,7 +73,7 @@ impl Keygate {
         let Some((credential, user)) = self.store.credential_by_digest(digest).await? else {
             return Ok(None);
         };
-        let user = self.cache.users.share(user.id, user).await;
+        let user = self.cache.users.share(user.id, user);
         Ok(Some(CachedToken { user, credential }))
     }
 

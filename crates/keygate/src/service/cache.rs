@@ -13,8 +13,8 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use keygate_domain::{Credential, Membership, Rights, User, Workspace, WorkspaceRights};
@@ -175,35 +175,51 @@ impl CachedDecision {
 
 /// One copy of equal values (users, workspaces, rights) for the cached decisions that hold them:
 /// a value just read from the store is swapped for an equal one already held. It only ever hands
-/// out a value equal to the fresh one, so it needs no invalidation.
+/// out a value equal to the fresh one, so it needs no invalidation; and it holds them weakly, so
+/// a value lives as long as some cached entry holds it, and no longer.
 pub struct Interner<K, V> {
-    held: Cache<K, Arc<V>>,
+    held: Mutex<Held<K, V>>,
 }
 
-impl<K, V> Interner<K, V>
-where
-    K: Hash + Eq + Send + Sync + 'static,
-    V: PartialEq + Send + Sync + 'static,
-{
-    fn new(capacity: u64, ttl: Duration) -> Self {
+struct Held<K, V> {
+    values: HashMap<K, Weak<V>>,
+    /// When `values` has this many keys, the ones whose value is gone are dropped.
+    sweep_at: usize,
+}
+
+impl<K: Hash + Eq, V: PartialEq> Interner<K, V> {
+    fn new() -> Self {
         Self {
-            held: Cache::builder()
-                .max_capacity(capacity)
-                .time_to_live(ttl)
-                .build(),
+            held: Mutex::new(Held {
+                values: HashMap::new(),
+                sweep_at: 64,
+            }),
         }
     }
 
     /// `fresh`, or an equal value already shared.
-    pub async fn share(&self, key: K, fresh: V) -> Arc<V> {
-        if let Some(held) = self.held.get(&key).await
-            && *held == fresh
+    pub fn share(&self, key: K, fresh: V) -> Arc<V> {
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(shared) = held.values.get(&key).and_then(Weak::upgrade)
+            && *shared == fresh
         {
-            return held;
+            return shared;
+        }
+        // Keys whose value nothing holds any more are dropped once they could be half of all:
+        // the sweep's cost is spread over as many insertions as it visits keys.
+        if held.values.len() >= held.sweep_at {
+            held.values.retain(|_, value| value.strong_count() > 0);
+            held.sweep_at = (held.values.len() * 2).max(64);
         }
         let fresh = Arc::new(fresh);
-        self.held.insert(key, fresh.clone()).await;
+        held.values.insert(key, Arc::downgrade(&fresh));
         fresh
+    }
+
+    /// How many keys are held, values in use or not.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.held.lock().map_or(0, |held| held.values.len())
     }
 }
 
@@ -289,9 +305,9 @@ impl VerifyCache {
             decisions: build(n, ttl, foldhash::fast::RandomState::default()),
             names: foldhash::fast::RandomState::default(),
             tokens: build_std(n, ttl),
-            users: Interner::new(n, ttl),
-            shared_workspaces: Interner::new(n / 10 + 1, ttl),
-            shared_rights: Interner::new(n, ttl),
+            users: Interner::new(),
+            shared_workspaces: Interner::new(),
+            shared_rights: Interner::new(),
             unknown: build_std(n, ttl),
             workspaces: build_std(n / 10 + 1, ttl),
             access: build_std(n, ttl),
@@ -429,6 +445,28 @@ impl VerifyCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_interner_shares_equal_values_and_forgets_the_ones_nothing_holds() {
+        let interner: Interner<u32, String> = Interner::new();
+        let first = interner.share(1, "ada".to_owned());
+        let again = interner.share(1, "ada".to_owned());
+        assert!(Arc::ptr_eq(&first, &again));
+        // A changed value is never swapped for the old one.
+        let changed = interner.share(1, "grace".to_owned());
+        assert_eq!(*changed, "grace");
+        assert!(!Arc::ptr_eq(&first, &changed));
+        // Values dropped by their holders do not pile up.
+        for key in 2..10_000 {
+            drop(interner.share(key, key.to_string()));
+        }
+        assert!(interner.len() <= 128, "{} keys held", interner.len());
+        // One still held survives the sweeps.
+        assert!(Arc::ptr_eq(
+            &changed,
+            &interner.share(1, "grace".to_owned())
+        ));
+    }
     use keygate_domain::{TokenKind, UserKind};
 
     fn decision(read_at: Instant) -> CachedDecision {

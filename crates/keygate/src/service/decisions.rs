@@ -219,7 +219,7 @@ impl Keygate {
             }
             return Ok(None);
         };
-        let user = self.cache.users.share(user.id, user).await;
+        let user = self.cache.users.share(user.id, user);
         let place = match asked {
             None => Place::Nowhere,
             Some(asked) => self.place(asked, &user, &credential).await?,
@@ -268,16 +268,12 @@ impl Keygate {
             // The member's other unscoped tokens have the same rights.
             None => {
                 let key = (workspace.id, user.id);
-                self.cache.shared_rights.share(key, rights).await
+                self.cache.shared_rights.share(key, rights)
             }
             Some(_) => Arc::new(rights),
         };
         Ok(Place::Known {
-            workspace: self
-                .cache
-                .shared_workspaces
-                .share(workspace.id, workspace)
-                .await,
+            workspace: self.cache.shared_workspaces.share(workspace.id, workspace),
             rights,
         })
     }
