@@ -13,9 +13,9 @@ use super::API_V1;
 use super::tokens::json::{CreateTokenJson, TokenJson, TokenListJson, TokenWithSecretJson};
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{Caller, Json, Path};
-use crate::http::openapi::{Conflict, PayloadTooLarge, UnsupportedMediaType};
-use crate::service::{NewTokenRequest, ServiceError, WorkspaceRef};
+use crate::http::extract::{InWorkspace, Json, Path};
+use crate::http::openapi::Conflict;
+use crate::service::{NewTokenRequest, ServiceError};
 
 /// The workspace's API users.
 #[utoipa::path(
@@ -30,13 +30,9 @@ use crate::service::{NewTokenRequest, ServiceError, WorkspaceRef};
 )]
 pub async fn list(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(ws): Path<String>,
+    InWorkspace(actor, ws): InWorkspace,
 ) -> Result<axum::Json<ApiUserListJson>, ApiError> {
-    let api_users = state
-        .keygate
-        .list_api_users(&actor, &WorkspaceRef::parse(&ws))
-        .await?;
+    let api_users = state.keygate.list_api_users(&actor, &ws).await?;
     Ok(axum::Json(ApiUserListJson {
         api_users: api_users.iter().map(ApiUserJson::from).collect(),
     }))
@@ -82,19 +78,16 @@ pub async fn list(
                 }
             })),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub async fn create(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(ws): Path<String>,
+    InWorkspace(actor, ws): InWorkspace,
     Json(body): Json<CreateApiUserJson>,
 ) -> Result<(StatusCode, axum::Json<CreatedApiUserJson>), ApiError> {
     let created = state
         .keygate
-        .create_api_user(&actor, &WorkspaceRef::parse(&ws), body.into())
+        .create_api_user(&actor, &ws, body.into())
         .await?;
     let now = state.keygate.clock().now();
     Ok((
@@ -122,13 +115,10 @@ pub async fn create(
 )]
 pub async fn get(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, id)): Path<(String, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path((_ws, id)): Path<(String, Uuid)>,
 ) -> Result<axum::Json<ApiUserJson>, ApiError> {
-    let api_user = state
-        .keygate
-        .api_user(&actor, &WorkspaceRef::parse(&ws), id)
-        .await?;
+    let api_user = state.keygate.api_user(&actor, &ws, id).await?;
     Ok(axum::Json((&api_user).into()))
 }
 
@@ -145,19 +135,17 @@ pub async fn get(
     responses(
         (status = 200, description = "Updated", body = ApiUserJson),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub async fn update(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, id)): Path<(String, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path((_ws, id)): Path<(String, Uuid)>,
     Json(body): Json<PatchApiUserJson>,
 ) -> Result<axum::Json<ApiUserJson>, ApiError> {
     let api_user = state
         .keygate
-        .update_api_user(&actor, &WorkspaceRef::parse(&ws), id, body.into())
+        .update_api_user(&actor, &ws, id, body.into())
         .await?;
     Ok(axum::Json((&api_user).into()))
 }
@@ -178,13 +166,10 @@ pub async fn update(
 )]
 pub async fn delete(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, id)): Path<(String, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path((_ws, id)): Path<(String, Uuid)>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .keygate
-        .delete_api_user(&actor, &WorkspaceRef::parse(&ws), id)
-        .await?;
+    state.keygate.delete_api_user(&actor, &ws, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -204,13 +189,10 @@ pub async fn delete(
 )]
 pub async fn list_tokens(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, id)): Path<(String, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path((_ws, id)): Path<(String, Uuid)>,
 ) -> Result<axum::Json<TokenListJson>, ApiError> {
-    let tokens = state
-        .keygate
-        .api_user_tokens(&actor, &WorkspaceRef::parse(&ws), id)
-        .await?;
+    let tokens = state.keygate.api_user_tokens(&actor, &ws, id).await?;
     let now = state.keygate.clock().now();
     Ok(axum::Json(TokenListJson {
         tokens: tokens.iter().map(|t| TokenJson::new(t, now)).collect(),
@@ -231,20 +213,18 @@ pub async fn list_tokens(
     responses(
         (status = 201, description = "Created; `token` is the secret, shown this once", body = TokenWithSecretJson),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub async fn create_token(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, id)): Path<(String, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path((_ws, id)): Path<(String, Uuid)>,
     Json(body): Json<CreateTokenJson>,
 ) -> Result<(StatusCode, axum::Json<TokenWithSecretJson>), ApiError> {
     let request = NewTokenRequest::try_from(body).map_err(ServiceError::from)?;
     let (token, clear) = state
         .keygate
-        .create_api_user_token(&actor, &WorkspaceRef::parse(&ws), id, request)
+        .create_api_user_token(&actor, &ws, id, request)
         .await?;
     let now = state.keygate.clock().now();
     Ok((
@@ -271,12 +251,12 @@ pub async fn create_token(
 )]
 pub async fn revoke_token(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, id, token)): Path<(String, Uuid, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path((_ws, id, token)): Path<(String, Uuid, Uuid)>,
 ) -> Result<StatusCode, ApiError> {
     state
         .keygate
-        .revoke_api_user_token(&actor, &WorkspaceRef::parse(&ws), id, token)
+        .revoke_api_user_token(&actor, &ws, id, token)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -301,12 +281,12 @@ pub async fn revoke_token(
 )]
 pub async fn rotate_token(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, id, token)): Path<(String, Uuid, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path((_ws, id, token)): Path<(String, Uuid, Uuid)>,
 ) -> Result<axum::Json<TokenWithSecretJson>, ApiError> {
     let (token, clear) = state
         .keygate
-        .rotate_api_user_token(&actor, &WorkspaceRef::parse(&ws), id, token)
+        .rotate_api_user_token(&actor, &ws, id, token)
         .await?;
     let now = state.keygate.clock().now();
     Ok(axum::Json(TokenWithSecretJson::new(&token, clear, now)))

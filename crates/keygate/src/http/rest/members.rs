@@ -17,9 +17,9 @@ use super::admin::json::user_json;
 use super::workspaces::json::workspace_json;
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{Caller, ClientIp, Json, MaybeCaller, Path};
-use crate::http::openapi::{Conflict, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType};
-use crate::service::{AcceptRequest, Joined, ServiceError, WorkspaceRef};
+use crate::http::extract::{ClientIp, InWorkspace, Json, MaybeCaller, Path};
+use crate::http::openapi::{Conflict, Forbidden, NotFound};
+use crate::service::{AcceptRequest, Joined, ServiceError};
 
 /// The workspace's human members, with their roles, grants and teams.
 #[utoipa::path(
@@ -34,13 +34,9 @@ use crate::service::{AcceptRequest, Joined, ServiceError, WorkspaceRef};
 )]
 pub async fn list(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(ws): Path<String>,
+    InWorkspace(actor, ws): InWorkspace,
 ) -> Result<axum::Json<MemberListJson>, ApiError> {
-    let members = state
-        .keygate
-        .list_members(&actor, &WorkspaceRef::parse(&ws))
-        .await?;
+    let members = state.keygate.list_members(&actor, &ws).await?;
     Ok(axum::Json(MemberListJson {
         members: members.iter().map(MemberJson::from).collect(),
     }))
@@ -62,21 +58,15 @@ pub async fn list(
     responses(
         (status = 202, description = "An invitation: pass `accept_url` on; it is shown this once", body = InvitedJson),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub async fn invite(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(ws): Path<String>,
+    InWorkspace(actor, ws): InWorkspace,
     headers: HeaderMap,
     Json(body): Json<InviteJson>,
 ) -> Result<Response, ApiError> {
-    let invited = state
-        .keygate
-        .invite(&actor, &WorkspaceRef::parse(&ws), body.into())
-        .await?;
+    let invited = state.keygate.invite(&actor, &ws, body.into()).await?;
     let accept_url = crate::http::invitation_url(&state.public_url(&headers), &invited.code);
     let body = InvitedJson {
         invitation: (&invited.invitation).into(),
@@ -102,13 +92,10 @@ pub async fn invite(
 )]
 pub async fn get(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, user)): Path<(String, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path((_ws, user)): Path<(String, Uuid)>,
 ) -> Result<axum::Json<MemberJson>, ApiError> {
-    let member = state
-        .keygate
-        .member(&actor, &WorkspaceRef::parse(&ws), user)
-        .await?;
+    let member = state.keygate.member(&actor, &ws, user).await?;
     Ok(axum::Json((&member).into()))
 }
 
@@ -127,19 +114,17 @@ pub async fn get(
     responses(
         (status = 200, description = "Updated", body = MemberJson),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub async fn update(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, user)): Path<(String, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path((_ws, user)): Path<(String, Uuid)>,
     Json(body): Json<PatchMemberJson>,
 ) -> Result<axum::Json<MemberJson>, ApiError> {
     let member = state
         .keygate
-        .update_member(&actor, &WorkspaceRef::parse(&ws), user, body.into())
+        .update_member(&actor, &ws, user, body.into())
         .await?;
     Ok(axum::Json((&member).into()))
 }
@@ -163,13 +148,10 @@ pub async fn update(
 )]
 pub async fn remove(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, user)): Path<(String, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path((_ws, user)): Path<(String, Uuid)>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .keygate
-        .remove_member(&actor, &WorkspaceRef::parse(&ws), user)
-        .await?;
+    state.keygate.remove_member(&actor, &ws, user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -186,13 +168,9 @@ pub async fn remove(
 )]
 pub async fn list_invitations(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(ws): Path<String>,
+    InWorkspace(actor, ws): InWorkspace,
 ) -> Result<axum::Json<InvitationListJson>, ApiError> {
-    let invitations = state
-        .keygate
-        .list_invitations(&actor, &WorkspaceRef::parse(&ws))
-        .await?;
+    let invitations = state.keygate.list_invitations(&actor, &ws).await?;
     Ok(axum::Json(InvitationListJson {
         invitations: invitations.iter().map(InvitationJson::from).collect(),
     }))
@@ -214,13 +192,10 @@ pub async fn list_invitations(
 )]
 pub async fn cancel_invitation(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, id)): Path<(String, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path((_ws, id)): Path<(String, Uuid)>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .keygate
-        .cancel_invitation(&actor, &WorkspaceRef::parse(&ws), id)
-        .await?;
+    state.keygate.cancel_invitation(&actor, &ws, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -280,8 +255,6 @@ pub async fn preview(
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub async fn accept(

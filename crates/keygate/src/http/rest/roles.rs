@@ -9,9 +9,8 @@ use self::json::{CreateRoleJson, PutRoleJson, RoleJson, RoleListJson};
 use super::API_V1;
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{Caller, Json, Path};
-use crate::http::openapi::{Conflict, PayloadTooLarge, UnsupportedMediaType};
-use crate::service::WorkspaceRef;
+use crate::http::extract::{InWorkspace, Json, Path};
+use crate::http::openapi::Conflict;
 
 /// The workspace's roles, built-in and custom.
 #[utoipa::path(
@@ -26,13 +25,9 @@ use crate::service::WorkspaceRef;
 )]
 pub async fn list(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(ws): Path<String>,
+    InWorkspace(actor, ws): InWorkspace,
 ) -> Result<axum::Json<RoleListJson>, ApiError> {
-    let roles = state
-        .keygate
-        .list_roles(&actor, &WorkspaceRef::parse(&ws))
-        .await?;
+    let roles = state.keygate.list_roles(&actor, &ws).await?;
     Ok(axum::Json(RoleListJson {
         roles: roles.iter().map(RoleJson::from).collect(),
     }))
@@ -49,20 +44,14 @@ pub async fn list(
     responses(
         (status = 201, description = "Created", body = RoleJson),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub async fn create(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(ws): Path<String>,
+    InWorkspace(actor, ws): InWorkspace,
     Json(body): Json<CreateRoleJson>,
 ) -> Result<(StatusCode, axum::Json<RoleJson>), ApiError> {
-    let role = state
-        .keygate
-        .create_role(&actor, &WorkspaceRef::parse(&ws), body.into())
-        .await?;
+    let role = state.keygate.create_role(&actor, &ws, body.into()).await?;
     Ok((StatusCode::CREATED, axum::Json((&role).into())))
 }
 
@@ -82,13 +71,10 @@ pub async fn create(
 )]
 pub async fn get(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, name)): Path<(String, String)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path((_ws, name)): Path<(String, String)>,
 ) -> Result<axum::Json<RoleJson>, ApiError> {
-    let role = state
-        .keygate
-        .role(&actor, &WorkspaceRef::parse(&ws), &name)
-        .await?;
+    let role = state.keygate.role(&actor, &ws, &name).await?;
     Ok(axum::Json((&role).into()))
 }
 
@@ -109,19 +95,17 @@ pub async fn get(
     responses(
         (status = 200, description = "Updated", body = RoleJson),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub async fn put(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, name)): Path<(String, String)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path((_ws, name)): Path<(String, String)>,
     Json(body): Json<PutRoleJson>,
 ) -> Result<axum::Json<RoleJson>, ApiError> {
     let role = state
         .keygate
-        .update_role(&actor, &WorkspaceRef::parse(&ws), &name, body.into())
+        .update_role(&actor, &ws, &name, body.into())
         .await?;
     Ok(axum::Json((&role).into()))
 }
@@ -143,12 +127,9 @@ pub async fn put(
 )]
 pub async fn delete(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, name)): Path<(String, String)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path((_ws, name)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .keygate
-        .delete_role(&actor, &WorkspaceRef::parse(&ws), &name)
-        .await?;
+    state.keygate.delete_role(&actor, &ws, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,9 +10,8 @@ use self::json::{CreateTeamJson, PatchTeamJson, TeamJson, TeamListJson};
 use super::API_V1;
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{Caller, Json, Path};
-use crate::http::openapi::{Conflict, PayloadTooLarge, UnsupportedMediaType};
-use crate::service::WorkspaceRef;
+use crate::http::extract::{InWorkspace, Json, Path};
+use crate::http::openapi::Conflict;
 
 /// The workspace's teams.
 #[utoipa::path(
@@ -27,13 +26,9 @@ use crate::service::WorkspaceRef;
 )]
 pub async fn list(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(ws): Path<String>,
+    InWorkspace(actor, ws): InWorkspace,
 ) -> Result<axum::Json<TeamListJson>, ApiError> {
-    let teams = state
-        .keygate
-        .list_teams(&actor, &WorkspaceRef::parse(&ws))
-        .await?;
+    let teams = state.keygate.list_teams(&actor, &ws).await?;
     Ok(axum::Json(TeamListJson {
         teams: teams.iter().map(TeamJson::from).collect(),
     }))
@@ -50,20 +45,14 @@ pub async fn list(
     responses(
         (status = 201, description = "Created", body = TeamJson),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub async fn create(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(ws): Path<String>,
+    InWorkspace(actor, ws): InWorkspace,
     Json(body): Json<CreateTeamJson>,
 ) -> Result<(StatusCode, axum::Json<TeamJson>), ApiError> {
-    let team = state
-        .keygate
-        .create_team(&actor, &WorkspaceRef::parse(&ws), body.into())
-        .await?;
+    let team = state.keygate.create_team(&actor, &ws, body.into()).await?;
     Ok((StatusCode::CREATED, axum::Json((&team).into())))
 }
 
@@ -83,13 +72,10 @@ pub async fn create(
 )]
 pub async fn get(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, team)): Path<(String, String)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path((_ws, team)): Path<(String, String)>,
 ) -> Result<axum::Json<TeamJson>, ApiError> {
-    let team = state
-        .keygate
-        .team(&actor, &WorkspaceRef::parse(&ws), &team)
-        .await?;
+    let team = state.keygate.team(&actor, &ws, &team).await?;
     Ok(axum::Json((&team).into()))
 }
 
@@ -106,19 +92,17 @@ pub async fn get(
     responses(
         (status = 200, description = "Updated", body = TeamJson),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub async fn update(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, team)): Path<(String, String)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path((_ws, team)): Path<(String, String)>,
     Json(body): Json<PatchTeamJson>,
 ) -> Result<axum::Json<TeamJson>, ApiError> {
     let team = state
         .keygate
-        .update_team(&actor, &WorkspaceRef::parse(&ws), &team, body.into())
+        .update_team(&actor, &ws, &team, body.into())
         .await?;
     Ok(axum::Json((&team).into()))
 }
@@ -139,13 +123,10 @@ pub async fn update(
 )]
 pub async fn delete(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, team)): Path<(String, String)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path((_ws, team)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .keygate
-        .delete_team(&actor, &WorkspaceRef::parse(&ws), &team)
-        .await?;
+    state.keygate.delete_team(&actor, &ws, &team).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -167,12 +148,12 @@ pub async fn delete(
 )]
 pub async fn add_member(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, team, user)): Path<(String, String, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path((_ws, team, user)): Path<(String, String, Uuid)>,
 ) -> Result<axum::Json<TeamJson>, ApiError> {
     let team = state
         .keygate
-        .set_team_member(&actor, &WorkspaceRef::parse(&ws), &team, user, true)
+        .set_team_member(&actor, &ws, &team, user, true)
         .await?;
     Ok(axum::Json((&team).into()))
 }
@@ -194,12 +175,12 @@ pub async fn add_member(
 )]
 pub async fn remove_member(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, team, user)): Path<(String, String, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path((_ws, team, user)): Path<(String, String, Uuid)>,
 ) -> Result<StatusCode, ApiError> {
     state
         .keygate
-        .set_team_member(&actor, &WorkspaceRef::parse(&ws), &team, user, false)
+        .set_team_member(&actor, &ws, &team, user, false)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,9 +13,8 @@ use super::admin::json::user_json;
 use super::tokens::json::TokenJson;
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{Caller, Path};
+use crate::http::extract::{InWorkspace, Path};
 use crate::http::openapi::Conflict;
-use crate::service::WorkspaceRef;
 
 /// The tokens that belong to a workspace.
 ///
@@ -32,13 +31,9 @@ use crate::service::WorkspaceRef;
 )]
 pub async fn list(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(ws): Path<String>,
+    InWorkspace(actor, ws): InWorkspace,
 ) -> Result<axum::Json<OwnedTokenListJson>, ApiError> {
-    let tokens = state
-        .keygate
-        .workspace_tokens(&actor, &WorkspaceRef::parse(&ws))
-        .await?;
+    let tokens = state.keygate.workspace_tokens(&actor, &ws).await?;
     let now = state.keygate.clock().now();
     Ok(axum::Json(OwnedTokenListJson {
         tokens: tokens
@@ -70,12 +65,12 @@ pub async fn list(
 )]
 pub async fn revoke(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, id)): Path<(String, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path((_ws, id)): Path<(String, Uuid)>,
 ) -> Result<StatusCode, ApiError> {
     state
         .keygate
-        .revoke_workspace_token(&actor, &WorkspaceRef::parse(&ws), id)
+        .revoke_workspace_token(&actor, &ws, id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
