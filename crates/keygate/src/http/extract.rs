@@ -117,10 +117,10 @@ impl FromRequestParts<AppState> for Caller {
 /// (`Path((_ws, id))`: the tuple names every parameter, as utoipa wants).
 pub struct InWorkspace(pub Actor, pub WorkspaceRef);
 
-/// The `{ws}` parameter alone, whatever else the path holds.
+/// The `{ws}` parameter alone, whatever else the path holds (for the web UI's `/w/{ws}/...` too).
 #[derive(Deserialize)]
-struct WorkspaceParam {
-    ws: String,
+pub(crate) struct WorkspaceParam {
+    pub ws: String,
 }
 
 impl FromRequestParts<AppState> for InWorkspace {
