@@ -478,25 +478,13 @@ pub struct OwnedTokenGql {
 }
 
 #[derive(SimpleObject, Clone)]
-pub struct TeamRefGql {
-    pub id: Uuid,
-    pub name: String,
-}
-
-#[derive(SimpleObject, Clone)]
 #[graphql(name = "Member")]
 pub struct MemberGql {
     pub user: UserGql,
     pub roles: Vec<String>,
     pub grants: Vec<String>,
-    pub teams: Vec<TeamRefGql>,
+    pub teams: Vec<TeamRefJson>,
     pub joined_at: DateTime<Utc>,
-}
-
-impl From<TeamRefJson> for TeamRefGql {
-    fn from(TeamRefJson { id, name }: TeamRefJson) -> Self {
-        Self { id, name }
-    }
 }
 
 impl From<&Member> for MemberGql {
@@ -507,7 +495,7 @@ impl From<&Member> for MemberGql {
             user: UserGql::from(&m.user),
             roles: json.roles,
             grants: texts(&json.grants),
-            teams: json.teams.into_iter().map(TeamRefGql::from).collect(),
+            teams: json.teams,
             joined_at: json.joined_at,
         }
     }
@@ -522,7 +510,7 @@ pub struct ApiUserGql {
     pub disabled: bool,
     pub roles: Vec<String>,
     pub grants: Vec<String>,
-    pub teams: Vec<TeamRefGql>,
+    pub teams: Vec<TeamRefJson>,
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
     pub workspace_id: Option<Uuid>,
@@ -538,7 +526,7 @@ impl From<&Member> for ApiUserGql {
             disabled: json.disabled,
             roles: json.roles,
             grants: texts(&json.grants),
-            teams: json.teams.into_iter().map(TeamRefGql::from).collect(),
+            teams: json.teams,
             created_at: json.created_at,
             workspace_id: m.user.workspace_id,
         }
