@@ -16,7 +16,7 @@ use super::account::ShownOncePage;
 use super::layout::Layout;
 use super::session::Signed;
 use super::views::{ShownOnce, TokenView, tomorrow};
-use super::{Form, WebResult, again, done, lines};
+use super::{Form, WebResult, again, done, filled, lines};
 use crate::http::AppState;
 use crate::service::{Expiry, NewTokenRequest, ScopeRequest, ServiceError};
 
@@ -151,8 +151,8 @@ pub async fn create(
     Form(form): Form<TokenForm>,
 ) -> WebResult<Response> {
     let request = form.expiry().map(|expiry| NewTokenRequest {
-        name: Some(form.name.trim().to_owned()).filter(|n| !n.is_empty()),
-        description: Some(form.description.trim().to_owned()).filter(|d| !d.is_empty()),
+        name: filled(&form.name),
+        description: filled(&form.description),
         expiry,
         scope: form.scope(),
     });
