@@ -113,8 +113,8 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 /// The caller and the workspace a path under `/api/v1/workspaces/{ws}/` names: what every
-/// workspace-scoped handler starts from. The other parameters of the path are the handler's own
-/// (`Path((_ws, id))`: the tuple names every parameter, as utoipa wants).
+/// workspace-scoped handler starts from. A handler reads the path's other parameters by name
+/// (`Path(TeamPath { team })`).
 pub struct InWorkspace(pub Actor, pub WorkspaceRef);
 
 /// The `{ws}` parameter alone, whatever else the path holds (for the web UI's `/w/{ws}/...` too).

@@ -4,6 +4,8 @@ pub(crate) mod json;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use self::json::{
@@ -16,6 +18,24 @@ use crate::http::error::ApiError;
 use crate::http::extract::{InWorkspace, Json, Path};
 use crate::http::openapi::Conflict;
 use crate::service::{NewTokenRequest, ServiceError};
+
+/// An API user of the workspace (`.../api-users/{id}`).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ApiUserPath {
+    /// API user id
+    id: Uuid,
+}
+
+/// One of an API user's tokens (`.../api-users/{id}/tokens/{token}`).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ApiUserTokenPath {
+    /// API user id
+    id: Uuid,
+    /// Token id
+    token: Uuid,
+}
 
 /// The workspace's API users.
 #[utoipa::path(
@@ -106,9 +126,7 @@ pub async fn create(
     path = "/workspaces/{ws}/api-users/{id}",
     operation_id = "get_api_user",
     tag = "api-users",
-    params(
-        ("id" = Uuid, Path, description = "API user id"),
-    ),
+    params(ApiUserPath),
     responses(
         (status = 200, description = "The API user", body = ApiUserJson),
     )
@@ -116,7 +134,7 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     InWorkspace(actor, ws): InWorkspace,
-    Path((_ws, id)): Path<(String, Uuid)>,
+    Path(ApiUserPath { id }): Path<ApiUserPath>,
 ) -> Result<axum::Json<ApiUserJson>, ApiError> {
     let api_user = state.keygate.api_user(&actor, &ws, id).await?;
     Ok(axum::Json((&api_user).into()))
@@ -129,9 +147,7 @@ pub async fn get(
     path = "/workspaces/{ws}/api-users/{id}",
     operation_id = "update_api_user",
     tag = "api-users",
-    params(
-        ("id" = Uuid, Path, description = "API user id"),
-    ),
+    params(ApiUserPath),
     responses(
         (status = 200, description = "Updated", body = ApiUserJson),
         (status = 409, response = Conflict),
@@ -140,7 +156,7 @@ pub async fn get(
 pub async fn update(
     State(state): State<AppState>,
     InWorkspace(actor, ws): InWorkspace,
-    Path((_ws, id)): Path<(String, Uuid)>,
+    Path(ApiUserPath { id }): Path<ApiUserPath>,
     Json(body): Json<PatchApiUserJson>,
 ) -> Result<axum::Json<ApiUserJson>, ApiError> {
     let api_user = state
@@ -157,9 +173,7 @@ pub async fn update(
     path = "/workspaces/{ws}/api-users/{id}",
     operation_id = "delete_api_user",
     tag = "api-users",
-    params(
-        ("id" = Uuid, Path, description = "API user id"),
-    ),
+    params(ApiUserPath),
     responses(
         (status = 204, description = "Deleted"),
     )
@@ -167,7 +181,7 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AppState>,
     InWorkspace(actor, ws): InWorkspace,
-    Path((_ws, id)): Path<(String, Uuid)>,
+    Path(ApiUserPath { id }): Path<ApiUserPath>,
 ) -> Result<StatusCode, ApiError> {
     state.keygate.delete_api_user(&actor, &ws, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -180,9 +194,7 @@ pub async fn delete(
     path = "/workspaces/{ws}/api-users/{id}/tokens",
     operation_id = "list_api_user_tokens",
     tag = "api-users",
-    params(
-        ("id" = Uuid, Path, description = "API user id"),
-    ),
+    params(ApiUserPath),
     responses(
         (status = 200, description = "The tokens, never their secrets", body = TokenListJson),
     )
@@ -190,7 +202,7 @@ pub async fn delete(
 pub async fn list_tokens(
     State(state): State<AppState>,
     InWorkspace(actor, ws): InWorkspace,
-    Path((_ws, id)): Path<(String, Uuid)>,
+    Path(ApiUserPath { id }): Path<ApiUserPath>,
 ) -> Result<axum::Json<TokenListJson>, ApiError> {
     let tokens = state.keygate.api_user_tokens(&actor, &ws, id).await?;
     let now = state.keygate.clock().now();
@@ -206,9 +218,7 @@ pub async fn list_tokens(
     path = "/workspaces/{ws}/api-users/{id}/tokens",
     operation_id = "create_api_user_token",
     tag = "api-users",
-    params(
-        ("id" = Uuid, Path, description = "API user id"),
-    ),
+    params(ApiUserPath),
     request_body(content = CreateTokenJson, example = json!({"name": "gateway-3", "expires_in_days": 365})),
     responses(
         (status = 201, description = "Created; `token` is the secret, shown this once", body = TokenWithSecretJson),
@@ -218,7 +228,7 @@ pub async fn list_tokens(
 pub async fn create_token(
     State(state): State<AppState>,
     InWorkspace(actor, ws): InWorkspace,
-    Path((_ws, id)): Path<(String, Uuid)>,
+    Path(ApiUserPath { id }): Path<ApiUserPath>,
     Json(body): Json<CreateTokenJson>,
 ) -> Result<(StatusCode, axum::Json<TokenWithSecretJson>), ApiError> {
     let request = NewTokenRequest::try_from(body).map_err(ServiceError::from)?;
@@ -240,10 +250,7 @@ pub async fn create_token(
     path = "/workspaces/{ws}/api-users/{id}/tokens/{token}",
     operation_id = "revoke_api_user_token",
     tag = "api-users",
-    params(
-        ("id" = Uuid, Path, description = "API user id"),
-        ("token" = Uuid, Path, description = "Token id"),
-    ),
+    params(ApiUserTokenPath),
     responses(
         (status = 204, description = "Revoked"),
         (status = 409, response = Conflict),
@@ -252,7 +259,7 @@ pub async fn create_token(
 pub async fn revoke_token(
     State(state): State<AppState>,
     InWorkspace(actor, ws): InWorkspace,
-    Path((_ws, id, token)): Path<(String, Uuid, Uuid)>,
+    Path(ApiUserTokenPath { id, token }): Path<ApiUserTokenPath>,
 ) -> Result<StatusCode, ApiError> {
     state
         .keygate
@@ -270,10 +277,7 @@ pub async fn revoke_token(
     path = "/workspaces/{ws}/api-users/{id}/tokens/{token}/rotate",
     operation_id = "rotate_api_user_token",
     tag = "api-users",
-    params(
-        ("id" = Uuid, Path, description = "API user id"),
-        ("token" = Uuid, Path, description = "Token id"),
-    ),
+    params(ApiUserTokenPath),
     responses(
         (status = 200, description = "Rotated; `token` is the new secret, shown this once", body = TokenWithSecretJson),
         (status = 409, response = Conflict),
@@ -282,7 +286,7 @@ pub async fn revoke_token(
 pub async fn rotate_token(
     State(state): State<AppState>,
     InWorkspace(actor, ws): InWorkspace,
-    Path((_ws, id, token)): Path<(String, Uuid, Uuid)>,
+    Path(ApiUserTokenPath { id, token }): Path<ApiUserTokenPath>,
 ) -> Result<axum::Json<TokenWithSecretJson>, ApiError> {
     let (token, clear) = state
         .keygate

@@ -6,6 +6,8 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keygate_domain::ValidationError;
+use serde::Deserialize;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use self::json::{
@@ -20,6 +22,22 @@ use crate::http::error::ApiError;
 use crate::http::extract::{ClientIp, InWorkspace, Json, MaybeCaller, Path};
 use crate::http::openapi::{Conflict, Forbidden, NotFound};
 use crate::service::{AcceptRequest, Joined, ServiceError};
+
+/// A member of the workspace (`.../members/{user}`).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct MemberPath {
+    /// User id
+    user: Uuid,
+}
+
+/// One of the workspace's invitations (`.../invitations/{id}`).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct InvitationPath {
+    /// Invitation id
+    id: Uuid,
+}
 
 /// The workspace's human members, with their roles, grants and teams.
 #[utoipa::path(
@@ -83,9 +101,7 @@ pub async fn invite(
     path = "/workspaces/{ws}/members/{user}",
     operation_id = "get_member",
     tag = "members",
-    params(
-        ("user" = Uuid, Path, description = "User id"),
-    ),
+    params(MemberPath),
     responses(
         (status = 200, description = "The member", body = MemberJson),
     )
@@ -93,7 +109,7 @@ pub async fn invite(
 pub async fn get(
     State(state): State<AppState>,
     InWorkspace(actor, ws): InWorkspace,
-    Path((_ws, user)): Path<(String, Uuid)>,
+    Path(MemberPath { user }): Path<MemberPath>,
 ) -> Result<axum::Json<MemberJson>, ApiError> {
     let member = state.keygate.member(&actor, &ws, user).await?;
     Ok(axum::Json((&member).into()))
@@ -108,9 +124,7 @@ pub async fn get(
     path = "/workspaces/{ws}/members/{user}",
     operation_id = "update_member",
     tag = "members",
-    params(
-        ("user" = Uuid, Path, description = "User id"),
-    ),
+    params(MemberPath),
     responses(
         (status = 200, description = "Updated", body = MemberJson),
         (status = 409, response = Conflict),
@@ -119,7 +133,7 @@ pub async fn get(
 pub async fn update(
     State(state): State<AppState>,
     InWorkspace(actor, ws): InWorkspace,
-    Path((_ws, user)): Path<(String, Uuid)>,
+    Path(MemberPath { user }): Path<MemberPath>,
     Json(body): Json<PatchMemberJson>,
 ) -> Result<axum::Json<MemberJson>, ApiError> {
     let member = state
@@ -138,9 +152,7 @@ pub async fn update(
     path = "/workspaces/{ws}/members/{user}",
     operation_id = "remove_member",
     tag = "members",
-    params(
-        ("user" = Uuid, Path, description = "User id"),
-    ),
+    params(MemberPath),
     responses(
         (status = 204, description = "Removed"),
         (status = 409, response = Conflict),
@@ -149,7 +161,7 @@ pub async fn update(
 pub async fn remove(
     State(state): State<AppState>,
     InWorkspace(actor, ws): InWorkspace,
-    Path((_ws, user)): Path<(String, Uuid)>,
+    Path(MemberPath { user }): Path<MemberPath>,
 ) -> Result<StatusCode, ApiError> {
     state.keygate.remove_member(&actor, &ws, user).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -183,9 +195,7 @@ pub async fn list_invitations(
     path = "/workspaces/{ws}/invitations/{id}",
     operation_id = "cancel_invitation",
     tag = "members",
-    params(
-        ("id" = Uuid, Path, description = "Invitation id"),
-    ),
+    params(InvitationPath),
     responses(
         (status = 204, description = "Cancelled"),
     )
@@ -193,7 +203,7 @@ pub async fn list_invitations(
 pub async fn cancel_invitation(
     State(state): State<AppState>,
     InWorkspace(actor, ws): InWorkspace,
-    Path((_ws, id)): Path<(String, Uuid)>,
+    Path(InvitationPath { id }): Path<InvitationPath>,
 ) -> Result<StatusCode, ApiError> {
     state.keygate.cancel_invitation(&actor, &ws, id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -4,6 +4,8 @@ pub(crate) mod json;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use self::json::{CreateRoleJson, PutRoleJson, RoleJson, RoleListJson};
 use super::API_V1;
@@ -11,6 +13,15 @@ use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{InWorkspace, Json, Path};
 use crate::http::openapi::Conflict;
+
+/// A role of the workspace (`.../roles/{name}`).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct RolePath {
+    /// Role name; `public` is the role of anonymous callers
+    #[param(example = "viewer")]
+    name: String,
+}
 
 /// The workspace's roles, built-in and custom.
 #[utoipa::path(
@@ -62,9 +73,7 @@ pub async fn create(
     path = "/workspaces/{ws}/roles/{name}",
     operation_id = "get_role",
     tag = "roles",
-    params(
-        ("name" = String, Path, description = "Role name; `public` is the role of anonymous callers", example = "viewer"),
-    ),
+    params(RolePath),
     responses(
         (status = 200, description = "The role", body = RoleJson),
     )
@@ -72,7 +81,7 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     InWorkspace(actor, ws): InWorkspace,
-    Path((_ws, name)): Path<(String, String)>,
+    Path(RolePath { name }): Path<RolePath>,
 ) -> Result<axum::Json<RoleJson>, ApiError> {
     let role = state.keygate.role(&actor, &ws, &name).await?;
     Ok(axum::Json((&role).into()))
@@ -88,9 +97,7 @@ pub async fn get(
     path = "/workspaces/{ws}/roles/{name}",
     operation_id = "update_role",
     tag = "roles",
-    params(
-        ("name" = String, Path, description = "Role name; `public` is the role of anonymous callers", example = "viewer"),
-    ),
+    params(RolePath),
     request_body(content = PutRoleJson, example = json!({"description": "Anyone may read public devices", "permissions": ["devices:read"], "grants": ["device:public-*"]})),
     responses(
         (status = 200, description = "Updated", body = RoleJson),
@@ -100,7 +107,7 @@ pub async fn get(
 pub async fn put(
     State(state): State<AppState>,
     InWorkspace(actor, ws): InWorkspace,
-    Path((_ws, name)): Path<(String, String)>,
+    Path(RolePath { name }): Path<RolePath>,
     Json(body): Json<PutRoleJson>,
 ) -> Result<axum::Json<RoleJson>, ApiError> {
     let role = state
@@ -117,9 +124,7 @@ pub async fn put(
     path = "/workspaces/{ws}/roles/{name}",
     operation_id = "delete_role",
     tag = "roles",
-    params(
-        ("name" = String, Path, description = "Role name; `public` is the role of anonymous callers", example = "viewer"),
-    ),
+    params(RolePath),
     responses(
         (status = 204, description = "Deleted"),
         (status = 409, response = Conflict),
@@ -128,7 +133,7 @@ pub async fn put(
 pub async fn delete(
     State(state): State<AppState>,
     InWorkspace(actor, ws): InWorkspace,
-    Path((_ws, name)): Path<(String, String)>,
+    Path(RolePath { name }): Path<RolePath>,
 ) -> Result<StatusCode, ApiError> {
     state.keygate.delete_role(&actor, &ws, &name).await?;
     Ok(StatusCode::NO_CONTENT)

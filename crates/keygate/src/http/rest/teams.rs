@@ -4,6 +4,8 @@ pub(crate) mod json;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use self::json::{CreateTeamJson, PatchTeamJson, TeamJson, TeamListJson};
@@ -12,6 +14,24 @@ use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{InWorkspace, Json, Path};
 use crate::http::openapi::Conflict;
+
+/// A team of the workspace (`.../teams/{team}`).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TeamPath {
+    /// Team id or name
+    team: String,
+}
+
+/// A member of a team (`.../teams/{team}/members/{user}`).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TeamMemberPath {
+    /// Team id or name
+    team: String,
+    /// User id
+    user: Uuid,
+}
 
 /// The workspace's teams.
 #[utoipa::path(
@@ -63,9 +83,7 @@ pub async fn create(
     path = "/workspaces/{ws}/teams/{team}",
     operation_id = "get_team",
     tag = "teams",
-    params(
-        ("team" = String, Path, description = "Team id or name"),
-    ),
+    params(TeamPath),
     responses(
         (status = 200, description = "The team", body = TeamJson),
     )
@@ -73,7 +91,7 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     InWorkspace(actor, ws): InWorkspace,
-    Path((_ws, team)): Path<(String, String)>,
+    Path(TeamPath { team }): Path<TeamPath>,
 ) -> Result<axum::Json<TeamJson>, ApiError> {
     let team = state.keygate.team(&actor, &ws, &team).await?;
     Ok(axum::Json((&team).into()))
@@ -86,9 +104,7 @@ pub async fn get(
     path = "/workspaces/{ws}/teams/{team}",
     operation_id = "update_team",
     tag = "teams",
-    params(
-        ("team" = String, Path, description = "Team id or name"),
-    ),
+    params(TeamPath),
     responses(
         (status = 200, description = "Updated", body = TeamJson),
         (status = 409, response = Conflict),
@@ -97,7 +113,7 @@ pub async fn get(
 pub async fn update(
     State(state): State<AppState>,
     InWorkspace(actor, ws): InWorkspace,
-    Path((_ws, team)): Path<(String, String)>,
+    Path(TeamPath { team }): Path<TeamPath>,
     Json(body): Json<PatchTeamJson>,
 ) -> Result<axum::Json<TeamJson>, ApiError> {
     let team = state
@@ -114,9 +130,7 @@ pub async fn update(
     path = "/workspaces/{ws}/teams/{team}",
     operation_id = "delete_team",
     tag = "teams",
-    params(
-        ("team" = String, Path, description = "Team id or name"),
-    ),
+    params(TeamPath),
     responses(
         (status = 204, description = "Deleted"),
     )
@@ -124,7 +138,7 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AppState>,
     InWorkspace(actor, ws): InWorkspace,
-    Path((_ws, team)): Path<(String, String)>,
+    Path(TeamPath { team }): Path<TeamPath>,
 ) -> Result<StatusCode, ApiError> {
     state.keygate.delete_team(&actor, &ws, &team).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -137,10 +151,7 @@ pub async fn delete(
     path = "/workspaces/{ws}/teams/{team}/members/{user}",
     operation_id = "add_team_member",
     tag = "teams",
-    params(
-        ("team" = String, Path, description = "Team id or name"),
-        ("user" = Uuid, Path, description = "User id"),
-    ),
+    params(TeamMemberPath),
     responses(
         (status = 200, description = "The team with the member", body = TeamJson),
         (status = 409, response = Conflict),
@@ -149,7 +160,7 @@ pub async fn delete(
 pub async fn add_member(
     State(state): State<AppState>,
     InWorkspace(actor, ws): InWorkspace,
-    Path((_ws, team, user)): Path<(String, String, Uuid)>,
+    Path(TeamMemberPath { team, user }): Path<TeamMemberPath>,
 ) -> Result<axum::Json<TeamJson>, ApiError> {
     let team = state
         .keygate
@@ -165,10 +176,7 @@ pub async fn add_member(
     path = "/workspaces/{ws}/teams/{team}/members/{user}",
     operation_id = "remove_team_member",
     tag = "teams",
-    params(
-        ("team" = String, Path, description = "Team id or name"),
-        ("user" = Uuid, Path, description = "User id"),
-    ),
+    params(TeamMemberPath),
     responses(
         (status = 204, description = "Removed"),
     )
@@ -176,7 +184,7 @@ pub async fn add_member(
 pub async fn remove_member(
     State(state): State<AppState>,
     InWorkspace(actor, ws): InWorkspace,
-    Path((_ws, team, user)): Path<(String, String, Uuid)>,
+    Path(TeamMemberPath { team, user }): Path<TeamMemberPath>,
 ) -> Result<StatusCode, ApiError> {
     state
         .keygate

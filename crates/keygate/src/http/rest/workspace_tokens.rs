@@ -5,6 +5,8 @@ pub(crate) mod json;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use self::json::{OwnedTokenJson, OwnedTokenListJson};
@@ -15,6 +17,14 @@ use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{InWorkspace, Path};
 use crate::http::openapi::Conflict;
+
+/// A token of the workspace (`.../tokens/{id}`).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct WorkspaceTokenPath {
+    /// Token id
+    id: Uuid,
+}
 
 /// The tokens that belong to a workspace.
 ///
@@ -55,9 +65,7 @@ pub async fn list(
     path = "/workspaces/{ws}/tokens/{id}",
     operation_id = "revoke_workspace_token",
     tag = "workspace-tokens",
-    params(
-        ("id" = Uuid, Path, description = "Token id"),
-    ),
+    params(WorkspaceTokenPath),
     responses(
         (status = 204, description = "Revoked"),
         (status = 409, response = Conflict),
@@ -66,7 +74,7 @@ pub async fn list(
 pub async fn revoke(
     State(state): State<AppState>,
     InWorkspace(actor, ws): InWorkspace,
-    Path((_ws, id)): Path<(String, Uuid)>,
+    Path(WorkspaceTokenPath { id }): Path<WorkspaceTokenPath>,
 ) -> Result<StatusCode, ApiError> {
     state
         .keygate
