@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::access::{parse_grants, rights_with};
+use super::access::parse_grants;
 use super::users::{default_display_name, hash_new_password};
 use super::{Acting, Actor, Keygate, Notice, ServiceError, ServiceResult, Target, WorkspaceRef};
 
@@ -177,23 +177,14 @@ impl Keygate {
             roles.as_deref().unwrap_or_default(),
             grants.as_deref().unwrap_or(&current.grants),
         )?;
-        // The member must gain only what the caller could grant: wider grants under the roles
-        // they keep (and their teams'), new roles over everything they reach.
-        let teams = self
-            .teams_with_ids(
-                workspace,
-                &current.teams.iter().map(|t| t.id).collect::<Vec<_>>(),
-            )
-            .await?;
-        let teams: Vec<&keygate_domain::Team> = teams.iter().collect();
-        managed.require_can_raise(
-            &rights_with(&current.roles, &current.grants, &teams),
-            &rights_with(
-                roles.as_deref().unwrap_or(&current.roles),
-                grants.as_deref().unwrap_or(&current.grants),
-                &teams,
-            ),
-        )?;
+        self.require_member_change_grantable(
+            &managed,
+            &current,
+            roles.as_deref(),
+            grants.as_deref(),
+            None,
+        )
+        .await?;
         if let Some(roles) = &roles {
             let was_owner = current.has_role(builtin_role::OWNER);
             let stays_owner = roles.iter().any(|r| r.name == builtin_role::OWNER);
