@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, anyhow, bail};
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
-use keygate_domain::{Email, User, UserKind};
+use keygate_domain::{ClearToken, Email, Token, User, UserKind};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -295,18 +295,8 @@ async fn bootstrap(keygate: &Keygate, args: BootstrapArgs) -> anyhow::Result<()>
             "Created user {email} ({}), an instance admin.",
             done.user.id
         )?;
-        if let Some(ws) = &done.workspace {
-            writeln!(
-                out,
-                "Created workspace {} ({}) with {email} as its owner.",
-                ws.slug, ws.id
-            )?;
-        }
-        writeln!(
-            out,
-            "\nPersonal token (shown once; store it now):\n{}",
-            done.clear.expose()
-        )?;
+        let workspace = done.workspace.as_ref().map(|ws| (ws.slug.as_str(), ws.id));
+        print_new_account(&mut out, email, workspace, done.clear.expose())?;
     }
     Ok(())
 }
@@ -335,42 +325,32 @@ async fn token(keygate: &Keygate, command: TokenCommand) -> anyhow::Result<()> {
                     .map_err(|e| user_facing(e.into()))?,
                 scope: None,
             };
-            let (token, clear) = keygate
+            let issued = keygate
                 .create_token(&operator, request)
                 .await
                 .map_err(user_facing)?;
-            print_secret(
-                &mut out,
-                args.owner.json,
-                TokenWithSecretJson::new(&token, clear, now),
-            )?;
+            print_issued(&mut out, args.owner.json, issued, now)?;
         }
         TokenCommand::List(args) => {
             let tokens = keygate.list_tokens(&user).await.map_err(user_facing)?;
             let tokens: Vec<TokenJson> = tokens.iter().map(|t| TokenJson::new(t, now)).collect();
-            if args.json {
-                writeln!(out, "{}", json!({ "tokens": tokens }))?;
-            } else {
-                writeln!(
-                    out,
-                    "{:<36}  {:<8}  {:<8}  {:<16}  {:<20}  NAME",
-                    "ID", "KIND", "STATUS", "HINT", "EXPIRES"
-                )?;
-                for t in tokens {
-                    writeln!(
-                        out,
-                        "{:<36}  {:<8}  {:<8}  {:<16}  {:<20}  {}",
-                        t.id,
-                        t.kind.as_str(),
-                        t.status.as_str(),
-                        t.hint,
-                        t.expires_at.map_or("never".to_owned(), |e| e
-                            .format("%Y-%m-%d %H:%M")
-                            .to_string()),
-                        t.name.unwrap_or_default()
-                    )?;
-                }
-            }
+            let header = format!(
+                "{:<36}  {:<8}  {:<8}  {:<16}  {:<20}  NAME",
+                "ID", "KIND", "STATUS", "HINT", "EXPIRES"
+            );
+            print_list(&mut out, args.json, "tokens", tokens, &header, |t| {
+                format!(
+                    "{:<36}  {:<8}  {:<8}  {:<16}  {:<20}  {}",
+                    t.id,
+                    t.kind.as_str(),
+                    t.status.as_str(),
+                    t.hint,
+                    t.expires_at.map_or("never".to_owned(), |e| e
+                        .format("%Y-%m-%d %H:%M")
+                        .to_string()),
+                    t.name.unwrap_or_default()
+                )
+            })?;
         }
         TokenCommand::Revoke(args) => {
             let token = keygate
@@ -384,15 +364,11 @@ async fn token(keygate: &Keygate, command: TokenCommand) -> anyhow::Result<()> {
             }
         }
         TokenCommand::Rotate(args) => {
-            let (token, clear) = keygate
+            let issued = keygate
                 .rotate_token(&operator, args.id)
                 .await
                 .map_err(user_facing)?;
-            print_secret(
-                &mut out,
-                args.owner.json,
-                TokenWithSecretJson::new(&token, clear, now),
-            )?;
+            print_issued(&mut out, args.owner.json, issued, now)?;
         }
     }
     Ok(())
@@ -424,18 +400,11 @@ async fn user(keygate: &Keygate, command: UserCommand) -> anyhow::Result<()> {
             } else {
                 let email = created.user.user.email.as_deref().unwrap_or_default();
                 writeln!(out, "Created user {email} ({}).", created.user.user.id)?;
-                if let Some(ws) = &created.workspace {
-                    writeln!(
-                        out,
-                        "Created workspace {} ({}) with {email} as its owner.",
-                        ws.slug, ws.id
-                    )?;
-                }
-                writeln!(
-                    out,
-                    "\nPersonal token (shown once; store it now):\n{}",
-                    created.personal_token.token
-                )?;
+                let workspace = created
+                    .workspace
+                    .as_ref()
+                    .map(|ws| (ws.slug.as_str(), ws.id));
+                print_new_account(&mut out, email, workspace, &created.personal_token.token)?;
             }
         }
         UserCommand::List(args) => {
@@ -458,26 +427,20 @@ async fn user(keygate: &Keygate, command: UserCommand) -> anyhow::Result<()> {
                     None => break,
                 }
             }
-            if args.json {
-                writeln!(out, "{}", json!({ "users": users }))?;
-            } else {
-                writeln!(
-                    out,
-                    "{:<36}  {:<5}  {:<8}  {:<5}  EMAIL OR NAME",
-                    "ID", "KIND", "STATUS", "ADMIN"
-                )?;
-                for u in users {
-                    writeln!(
-                        out,
-                        "{:<36}  {:<5}  {:<8}  {:<5}  {}",
-                        u.user.id,
-                        u.user.kind.as_str(),
-                        if u.disabled { "disabled" } else { "active" },
-                        if u.user.is_instance_admin { "yes" } else { "" },
-                        u.user.email.unwrap_or(u.user.display_name),
-                    )?;
-                }
-            }
+            let header = format!(
+                "{:<36}  {:<5}  {:<8}  {:<5}  EMAIL OR NAME",
+                "ID", "KIND", "STATUS", "ADMIN"
+            );
+            print_list(&mut out, args.json, "users", users, &header, |u| {
+                format!(
+                    "{:<36}  {:<5}  {:<8}  {:<5}  {}",
+                    u.user.id,
+                    u.user.kind.as_str(),
+                    if u.disabled { "disabled" } else { "active" },
+                    if u.user.is_instance_admin { "yes" } else { "" },
+                    u.user.email.unwrap_or(u.user.display_name),
+                )
+            })?;
         }
         UserCommand::Disable(ref args) | UserCommand::Enable(ref args) => {
             let disable = matches!(command, UserCommand::Disable(_));
@@ -526,11 +489,52 @@ async fn user_id(keygate: &Keygate, reference: &str) -> anyhow::Result<Uuid> {
     }
 }
 
-fn print_secret(
+/// A list: as JSON, the items under `key`, or as a table of `header` and a line per item.
+fn print_list<T: serde::Serialize>(
     out: &mut impl Write,
     as_json: bool,
-    created: TokenWithSecretJson,
+    key: &str,
+    items: Vec<T>,
+    header: &str,
+    line: impl Fn(T) -> String,
 ) -> anyhow::Result<()> {
+    if as_json {
+        writeln!(out, "{}", json!({ key: items }))?;
+        return Ok(());
+    }
+    writeln!(out, "{header}")?;
+    for item in items {
+        writeln!(out, "{}", line(item))?;
+    }
+    Ok(())
+}
+
+/// What follows a new account's first line: the workspace it owns, if any, and its personal
+/// token.
+fn print_new_account(
+    out: &mut impl Write,
+    email: &str,
+    workspace: Option<(&str, Uuid)>,
+    token: &str,
+) -> anyhow::Result<()> {
+    if let Some((slug, id)) = workspace {
+        writeln!(
+            out,
+            "Created workspace {slug} ({id}) with {email} as its owner."
+        )?;
+    }
+    writeln!(out, "\nPersonal token (shown once; store it now):\n{token}")?;
+    Ok(())
+}
+
+/// A token just issued, with its secret: as JSON, or for a person to read.
+fn print_issued(
+    out: &mut impl Write,
+    as_json: bool,
+    (token, clear): (Token, ClearToken),
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let created = TokenWithSecretJson::new(&token, clear, now);
     if as_json {
         writeln!(out, "{}", json!(created))?;
     } else {

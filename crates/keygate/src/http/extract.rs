@@ -8,11 +8,12 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::service::{Actor, ServiceError};
+use crate::service::{Actor, ServiceError, WorkspaceRef};
 
 /// A JSON request body; malformed, mistyped, oversized or unknown-field bodies become 4xx errors.
 pub struct Json<T>(pub T);
@@ -106,6 +107,27 @@ impl FromRequestParts<AppState> for Caller {
             MaybeCaller(Some(actor)) => Ok(Caller(actor)),
             MaybeCaller(None) => Err(ServiceError::Unauthenticated.into()),
         }
+    }
+}
+
+/// The caller and the workspace a path under `/api/v1/workspaces/{ws}/` names: what every
+/// workspace-scoped handler starts from. A handler reads the path's other parameters by name
+/// (`Path(TeamPath { team })`).
+pub struct InWorkspace(pub Actor, pub WorkspaceRef);
+
+/// The `{ws}` parameter alone, whatever else the path holds (for the web UI's `/w/{ws}/...` too).
+#[derive(Deserialize)]
+pub(crate) struct WorkspaceParam {
+    pub ws: String,
+}
+
+impl FromRequestParts<AppState> for InWorkspace {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Caller(actor) = Caller::from_request_parts(parts, state).await?;
+        let Path(WorkspaceParam { ws }) = Path::from_request_parts(parts, state).await?;
+        Ok(InWorkspace(actor, WorkspaceRef::parse(&ws)))
     }
 }
 

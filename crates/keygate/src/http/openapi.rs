@@ -185,7 +185,9 @@ impl Modify for ForwardAuthMethods {
 /// - each operation but the liveness check and the metrics (`WITHOUT_DATABASE`): 503 when the
 ///   database cannot be reached;
 /// - each operation on a workspace (`IN_WORKSPACE`): its `ws` path parameter, 403 without the
-///   right and 404 for a workspace the caller cannot see.
+///   right and 404 for a workspace the caller cannot see;
+/// - each operation that reads a request body: 413 for one too large and 415 for one that is not
+///   JSON.
 ///
 /// It runs on the merged document (`docs_routes`): the `#[openapi(modifiers(...))]` of [`ApiDoc`]
 /// run before the router adds the handlers' paths.
@@ -223,10 +225,14 @@ impl Modify for TokenResponses {
             ("401", Unauthorized::response().0),
             ("429", TooManyRequests::response().0),
         ];
-        let unavailable = Unavailable::response().0;
+        let unavailable = [("503", Unavailable::response().0)];
         let in_workspace = [
             ("403", Forbidden::response().0),
             ("404", NotFound::response().0),
+        ];
+        let with_body = [
+            ("413", PayloadTooLarge::response().0),
+            ("415", UnsupportedMediaType::response().0),
         ];
         let by_default = Self::takes_token(openapi.security.as_deref());
         for (path, item) in openapi.paths.paths.iter_mut() {
@@ -249,27 +255,19 @@ impl Modify for TokenResponses {
                     parameters.retain(|p| !matches!(p, RefOr::T(p) if p.name == "ws"));
                     parameters.insert(0, RefOr::T(Self::workspace_parameter()));
                 }
-                let responses = &mut operation.responses.responses;
-                if of_workspace {
-                    for (status, name) in &in_workspace {
-                        responses
-                            .entry((*status).to_owned())
-                            .or_insert_with(|| Ref::from_response_name(name.to_string()).into());
-                    }
-                }
-                if uses_database {
-                    responses
-                        .entry("503".to_owned())
-                        .or_insert_with(|| Ref::from_response_name(unavailable.to_string()).into());
-                }
                 let takes_token = match &operation.security {
                     Some(security) => Self::takes_token(Some(security)),
                     None => by_default,
                 };
-                if !takes_token {
-                    continue;
-                }
-                for (status, name) in &shared {
+                let kinds = [
+                    (of_workspace, &in_workspace[..]),
+                    (operation.request_body.is_some(), &with_body[..]),
+                    (uses_database, &unavailable[..]),
+                    (takes_token, &shared[..]),
+                ];
+                let answers = kinds.into_iter().filter(|(applies, _)| *applies);
+                let responses = &mut operation.responses.responses;
+                for (status, name) in answers.flat_map(|(_, answers)| answers) {
                     responses
                         .entry((*status).to_owned())
                         .or_insert_with(|| Ref::from_response_name(name.to_string()).into());

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use keygate_domain::AuditEvent;
-use keygate_domain::{Credential, User};
+use keygate_domain::{Credential, Email, User};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -76,12 +76,51 @@ impl Actor {
         target: Target,
         details: Value,
     ) -> AuditEvent {
+        Acting {
+            id: (!self.user.id.is_nil()).then_some(self.user.id),
+            label: self.label(),
+            token_id: self.token.as_ref().map(|t| t.id),
+            ip: self.ip,
+        }
+        .audit(now, workspace, action, target, details)
+    }
+}
+
+/// Who acted, as an audit entry records them.
+pub struct Acting {
+    pub id: Option<Uuid>,
+    pub label: String,
+    pub token_id: Option<Uuid>,
+    pub ip: Option<IpAddr>,
+}
+
+impl Acting {
+    /// A person acting on their own account as it is created (signing up, accepting an
+    /// invitation): they hold no token yet.
+    pub fn newcomer(id: Uuid, email: &Email, ip: Option<IpAddr>) -> Self {
+        Acting {
+            id: Some(id),
+            label: email.to_string(),
+            token_id: None,
+            ip,
+        }
+    }
+
+    /// An audit entry for a change made by whoever this is.
+    pub fn audit(
+        self,
+        now: DateTime<Utc>,
+        workspace: Option<Uuid>,
+        action: &str,
+        target: Target,
+        details: Value,
+    ) -> AuditEvent {
         AuditEvent {
             id: Uuid::now_v7(),
             workspace_id: workspace,
-            actor_id: (!self.user.id.is_nil()).then_some(self.user.id),
-            actor_label: Some(self.label()),
-            actor_token_id: self.token.as_ref().map(|t| t.id),
+            actor_id: self.id,
+            actor_label: Some(self.label),
+            actor_token_id: self.token_id,
             action: action.to_owned(),
             target_type: target.kind.to_owned(),
             target_id: Some(target.id),

@@ -189,27 +189,14 @@ impl Keygate {
             Some(refs) => Some(self.teams_named(workspace, refs).await?),
             None => None,
         };
-        // Whatever changes, the API user must gain only what the caller could grant: new roles
-        // over all it reaches, new teams' roles and grants, wider grants under all it holds.
-        let current_teams = self
-            .teams_with_ids(
-                workspace,
-                &current.teams.iter().map(|t| t.id).collect::<Vec<_>>(),
-            )
-            .await?;
-        let current_teams: Vec<&keygate_domain::Team> = current_teams.iter().collect();
-        let new_teams: Vec<&keygate_domain::Team> = match &teams {
-            Some(ts) => ts.iter().collect(),
-            None => current_teams.clone(),
-        };
-        managed.require_can_raise(
-            &rights_with(&current.roles, &current.grants, &current_teams),
-            &rights_with(
-                roles.as_deref().unwrap_or(&current.roles),
-                grants.as_deref().unwrap_or(&current.grants),
-                &new_teams,
-            ),
-        )?;
+        self.require_member_change_grantable(
+            &managed,
+            &current,
+            roles.as_deref(),
+            grants.as_deref(),
+            teams.as_deref(),
+        )
+        .await?;
         let details = json!({
             "name": user_patch.display_name,
             "disabled": req.disabled,

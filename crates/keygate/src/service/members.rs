@@ -6,17 +6,16 @@ use chrono::Duration;
 use keygate_domain::model::builtin_role;
 use keygate_domain::token::{code_digest, one_time_code};
 use keygate_domain::{
-    AuditEvent, ClearToken, Email, Invitation, Manage, Member, Token, TokenKind, User, UserKind,
-    Workspace, validate,
+    ClearToken, Email, Invitation, Manage, Member, Token, User, UserKind, Workspace, validate,
 };
-use keygate_store::{MemberPatch, NewInvitation, NewMembership, NewUser};
+use keygate_store::{MemberPatch, NewInvitation, NewMembership};
 use secrecy::SecretString;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::access::{parse_grants, rights_with};
+use super::access::parse_grants;
 use super::users::{default_display_name, hash_new_password};
-use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target, WorkspaceRef};
+use super::{Acting, Actor, Keygate, Notice, ServiceError, ServiceResult, Target, WorkspaceRef};
 
 /// How long an invitation can be accepted.
 pub const INVITATION_LIFETIME_DAYS: i64 = 7;
@@ -178,23 +177,14 @@ impl Keygate {
             roles.as_deref().unwrap_or_default(),
             grants.as_deref().unwrap_or(&current.grants),
         )?;
-        // The member must gain only what the caller could grant: wider grants under the roles
-        // they keep (and their teams'), new roles over everything they reach.
-        let teams = self
-            .teams_with_ids(
-                workspace,
-                &current.teams.iter().map(|t| t.id).collect::<Vec<_>>(),
-            )
-            .await?;
-        let teams: Vec<&keygate_domain::Team> = teams.iter().collect();
-        managed.require_can_raise(
-            &rights_with(&current.roles, &current.grants, &teams),
-            &rights_with(
-                roles.as_deref().unwrap_or(&current.roles),
-                grants.as_deref().unwrap_or(&current.grants),
-                &teams,
-            ),
-        )?;
+        self.require_member_change_grantable(
+            &managed,
+            &current,
+            roles.as_deref(),
+            grants.as_deref(),
+            None,
+        )
+        .await?;
         if let Some(roles) = &roles {
             let was_owner = current.has_role(builtin_role::OWNER);
             let stays_owner = roles.iter().any(|r| r.name == builtin_role::OWNER);
@@ -353,41 +343,22 @@ impl Keygate {
         // Roles deleted since the invitation was sent are skipped.
         let role_ids = self.invited_role_ids(&invitation, workspace.id).await?;
         let now = self.clock.now();
-        let id = Uuid::now_v7();
-        let clear = self.generate(TokenKind::Personal)?;
-        let new = NewUser {
-            id,
-            kind: UserKind::Human,
-            email: Some(invitation.email.clone()),
-            display_name,
-            description: None,
-            workspace_id: None,
-            password_hash,
-            is_instance_admin: false,
+        let (mut new, clear) =
+            self.new_person(invitation.email.clone(), display_name, password_hash, now)?;
+        new.membership = Some(NewMembership {
+            workspace_id: workspace.id,
+            role_ids,
+            grants: invitation.grants.clone(),
+            team_ids: Vec::new(),
             created_at: now,
-            first_token: self.token_row(id, &clear, now),
-            own_workspace: None,
-            membership: Some(NewMembership {
-                workspace_id: workspace.id,
-                role_ids,
-                grants: invitation.grants.clone(),
-                team_ids: Vec::new(),
-                created_at: now,
-            }),
-        };
-        let audit = AuditEvent {
-            id: Uuid::now_v7(),
-            workspace_id: Some(workspace.id),
-            actor_id: Some(id),
-            actor_label: Some(invitation.email.to_string()),
-            actor_token_id: None,
-            action: "invitation.accepted".into(),
-            target_type: "invitation".into(),
-            target_id: Some(invitation.id.to_string()),
-            details: json!({ "email": invitation.email, "roles": invitation.roles }),
-            client_ip: req.ip.map(|ip| ip.to_string()),
-            created_at: now,
-        };
+        });
+        let audit = Acting::newcomer(new.id, &invitation.email, req.ip).audit(
+            now,
+            Some(workspace.id),
+            "invitation.accepted",
+            Target::new("invitation", invitation.id),
+            json!({ "email": invitation.email, "roles": invitation.roles }),
+        );
         let (user, token) = self
             .store
             .accept_invitation(invitation.id, &new, &audit)

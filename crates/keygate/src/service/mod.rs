@@ -29,7 +29,7 @@ use std::sync::Arc;
 use keygate_domain::{ClearToken, Digester, TokenFormat, TokenKind};
 use keygate_store::Store;
 
-pub use actor::{Actor, Target};
+pub use actor::{Acting, Actor, Target};
 pub use admin::{CreatedUser, MAX_USER_PAGE, NewUserRequest, PasswordLink, UserPage, UserQuery};
 pub use api_users::{ApiUserPatchRequest, ApiUserRequest, CreatedApiUser};
 pub use audit::{AuditPage, AuditQuery, DEFAULT_PAGE, MAX_PAGE};

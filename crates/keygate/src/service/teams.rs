@@ -1,7 +1,7 @@
 //! Teams: named groups of members (people and API users) whose roles and grants apply to each
 //! member.
 
-use keygate_domain::{Manage, Team, ValidationError, validate};
+use keygate_domain::{Manage, Member, ResourcePattern, Role, Team, ValidationError, validate};
 use keygate_store::{NewTeam, TeamPatch};
 use serde_json::json;
 use uuid::Uuid;
@@ -140,19 +140,34 @@ impl Keygate {
         Ok(())
     }
 
-    /// The workspace's teams among `ids`.
-    pub(super) async fn teams_with_ids(
+    /// Checks that a member (a person or an API user) whose roles, grants or teams become the
+    /// ones given (`None`: as they are) gains only what the caller could grant: new roles over
+    /// everything they reach, new teams' roles and grants, wider grants under all they hold.
+    pub(super) async fn require_member_change_grantable(
         &self,
-        workspace: Uuid,
-        ids: &[Uuid],
-    ) -> ServiceResult<Vec<Team>> {
-        Ok(self
-            .store
-            .teams(workspace)
-            .await?
-            .into_iter()
-            .filter(|t| ids.contains(&t.id))
-            .collect())
+        managed: &Managed,
+        current: &Member,
+        roles: Option<&[Role]>,
+        grants: Option<&[ResourcePattern]>,
+        teams: Option<&[Team]>,
+    ) -> ServiceResult<()> {
+        let all = self.store.teams(managed.workspace.id).await?;
+        let current_teams: Vec<&Team> = all
+            .iter()
+            .filter(|t| current.teams.iter().any(|c| c.id == t.id))
+            .collect();
+        let new_teams: Vec<&Team> = match teams {
+            Some(teams) => teams.iter().collect(),
+            None => current_teams.clone(),
+        };
+        managed.require_can_raise(
+            &rights_with(&current.roles, &current.grants, &current_teams),
+            &rights_with(
+                roles.unwrap_or(&current.roles),
+                grants.unwrap_or(&current.grants),
+                &new_teams,
+            ),
+        )
     }
 
     /// Roles and grants a team would hand its members, checked against the caller's own.

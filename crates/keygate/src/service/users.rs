@@ -1,13 +1,14 @@
 //! Users: bootstrapping the first instance admin with their workspace and personal token, and
 //! finding users.
 
-use keygate_domain::{AuditEvent, Email, Manage, Slug, Token, TokenKind, User, UserKind, validate};
+use chrono::{DateTime, Utc};
+use keygate_domain::{ClearToken, Email, Manage, Slug, Token, TokenKind, User, UserKind, validate};
 use keygate_store::{NewUser, NewWorkspace};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Actor, CreatedUser, Keygate, ServiceError, ServiceResult, Target, password};
+use super::{Acting, Actor, CreatedUser, Keygate, ServiceError, ServiceResult, Target, password};
 
 pub struct Bootstrap {
     pub email: String,
@@ -57,6 +58,34 @@ pub(super) struct NewHuman<'a> {
 }
 
 impl Keygate {
+    /// A person's account as it is to be stored, with their personal token (also returned in
+    /// clear): in no workspace, with no membership.
+    pub(super) fn new_person(
+        &self,
+        email: Email,
+        display_name: String,
+        password_hash: Option<String>,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<(NewUser, ClearToken)> {
+        let id = Uuid::now_v7();
+        let clear = self.generate(TokenKind::Personal)?;
+        let new = NewUser {
+            id,
+            kind: UserKind::Human,
+            email: Some(email),
+            display_name,
+            description: None,
+            workspace_id: None,
+            password_hash,
+            is_instance_admin: false,
+            created_at: now,
+            first_token: self.token_row(id, &clear, now),
+            own_workspace: None,
+            membership: None,
+        };
+        Ok((new, clear))
+    }
+
     /// Creates a person's account, their personal token and optionally their workspace, in one
     /// transaction. An email already taken is a conflict, and so is a workspace slug.
     pub(super) async fn create_human(&self, req: NewHuman<'_>) -> ServiceResult<CreatedUser> {
@@ -73,27 +102,16 @@ impl Keygate {
             ));
         }
         let now = self.clock.now();
-        let id = Uuid::now_v7();
-        let clear = self.generate(TokenKind::Personal)?;
-        let new = NewUser {
-            id,
-            kind: UserKind::Human,
-            display_name,
-            email: Some(email.clone()),
-            description: None,
-            workspace_id: None,
-            password_hash: req.password_hash,
-            is_instance_admin: req.instance_admin,
+        let (mut new, clear) =
+            self.new_person(email.clone(), display_name, req.password_hash, now)?;
+        let id = new.id;
+        new.is_instance_admin = req.instance_admin;
+        new.own_workspace = slug.map(|slug| NewWorkspace {
+            id: Uuid::now_v7(),
+            name: slug.to_string(),
+            slug,
             created_at: now,
-            first_token: self.token_row(id, &clear, now),
-            own_workspace: slug.map(|slug| NewWorkspace {
-                id: Uuid::now_v7(),
-                name: slug.to_string(),
-                slug,
-                created_at: now,
-            }),
-            membership: None,
-        };
+        });
         let details = json!({
             "email": email,
             "workspace": new.own_workspace.as_ref().map(|w| &w.slug),
@@ -104,19 +122,13 @@ impl Keygate {
         let audit = match req.actor {
             Some(actor) => actor.audit(now, workspace_id, req.action, target, details),
             // The person creating their own account is the actor.
-            None => AuditEvent {
-                id: Uuid::now_v7(),
+            None => Acting::newcomer(id, &email, req.ip).audit(
+                now,
                 workspace_id,
-                actor_id: Some(id),
-                actor_label: Some(email.to_string()),
-                actor_token_id: None,
-                action: req.action.into(),
-                target_type: target.kind.into(),
-                target_id: Some(target.id),
+                req.action,
+                target,
                 details,
-                client_ip: req.ip.map(|ip| ip.to_string()),
-                created_at: now,
-            },
+            ),
         };
         let (user, token) = self.store.create_user(&new, &audit).await?;
         let workspace = match workspace_id {

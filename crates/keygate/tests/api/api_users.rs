@@ -65,6 +65,31 @@ async fn verify(app: &TestApp, token: &str, permission: &str, resource: Option<&
         .await
 }
 
+/// Asserts that `/api/v1/verify` refuses `token` `permission` on `resource`, naming what is
+/// `missing`.
+async fn assert_forbidden(
+    app: &TestApp,
+    token: &str,
+    permission: &str,
+    resource: &str,
+    missing: &str,
+) {
+    let answer = verify(app, token, permission, Some(resource)).await;
+    assert_eq!(answer["code"], "forbidden");
+    assert_eq!(answer["missing"], missing);
+}
+
+/// Disables or enables an API user as the owner, and checks the answer says so.
+async fn set_disabled(app: &TestApp, api_user: &str, disabled: bool) {
+    let (status, body) = send(
+        app.as_owner(Method::PATCH, &api_user_path(api_user))
+            .json(&json!({ "disabled": disabled })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["disabled"], disabled);
+}
+
 async fn who_am_i(app: &TestApp, token: &str) -> (StatusCode, Value) {
     send(app.with_token(token, Method::GET, "/api/v1/auth/me")).await
 }
@@ -163,12 +188,8 @@ async fn an_api_users_token_authenticates_as_the_api_user(app: TestApp) {
         verify(&app, clear, "devices:read", Some("device:abc")).await["code"],
         "ok"
     );
-    let other = verify(&app, clear, "devices:read", Some("device:xyz")).await;
-    assert_eq!(other["code"], "forbidden");
-    assert_eq!(other["missing"], "device:xyz");
-    let write = verify(&app, clear, "devices:write", Some("device:abc")).await;
-    assert_eq!(write["code"], "forbidden");
-    assert_eq!(write["missing"], "devices:write");
+    assert_forbidden(&app, clear, "devices:read", "device:xyz", "device:xyz").await;
+    assert_forbidden(&app, clear, "devices:write", "device:abc", "devices:write").await;
 }
 
 async fn api_users_are_listed_read_and_changed(app: TestApp) {
@@ -290,12 +311,8 @@ async fn more_tokens_are_issued_and_may_be_narrower(app: TestApp) {
         verify(&app, clear, "devices:read", Some("device:abc")).await["code"],
         "ok"
     );
-    let write = verify(&app, clear, "devices:write", Some("device:abc")).await;
-    assert_eq!(write["code"], "forbidden");
-    assert_eq!(write["missing"], "devices:write");
-    let elsewhere = verify(&app, clear, "devices:read", Some("device:other")).await;
-    assert_eq!(elsewhere["code"], "forbidden");
-    assert_eq!(elsewhere["missing"], "device:other");
+    assert_forbidden(&app, clear, "devices:write", "device:abc", "devices:write").await;
+    assert_forbidden(&app, clear, "devices:read", "device:other", "device:other").await;
 
     let got = issue(&app, id(&bot), json!({"expires_in_days": 0})).await;
     assert_error(&got, StatusCode::BAD_REQUEST, "invalid_input");
@@ -458,13 +475,7 @@ async fn disabling_an_api_user_stops_every_token_until_enabled(app: TestApp) {
         assert_eq!(who_am_i(&app, t).await.0, StatusCode::OK);
     }
 
-    let (status, disabled) = send(
-        app.as_owner(Method::PATCH, &api_user_path(id(&bot)))
-            .json(&json!({"disabled": true})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{disabled}");
-    assert_eq!(disabled["disabled"], true);
+    set_disabled(&app, id(&bot), true).await;
     for t in &tokens {
         let got = who_am_i(&app, t).await;
         assert_error(&got, StatusCode::UNAUTHORIZED, "invalid_token");
@@ -476,13 +487,7 @@ async fn disabling_an_api_user_stops_every_token_until_enabled(app: TestApp) {
     let (_, listed) = send(app.as_owner(Method::GET, &api_user_path(id(&bot)))).await;
     assert_eq!(listed["disabled"], true);
 
-    let (status, enabled) = send(
-        app.as_owner(Method::PATCH, &api_user_path(id(&bot)))
-            .json(&json!({"disabled": false})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{enabled}");
-    assert_eq!(enabled["disabled"], false);
+    set_disabled(&app, id(&bot), false).await;
     for t in &tokens {
         let (status, body) = who_am_i(&app, t).await;
         assert_eq!(status, StatusCode::OK, "{body}");

@@ -146,6 +146,17 @@ fn operation<'a>(doc: &'a Value, method: &str, path: &str) -> &'a Value {
 }
 
 /// The value a JSON pointer made of a `$ref` names, if it exists.
+/// The names of an operation's parameters that are `location` ones (`header`, `query`, ...).
+fn parameter_names<'a>(op: &'a Value, location: &str) -> BTreeSet<&'a str> {
+    op["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .filter(|p| p["in"] == location)
+        .filter_map(|p| p["name"].as_str())
+        .collect()
+}
+
 fn resolve<'a>(doc: &'a Value, reference: &str) -> Option<&'a Value> {
     reference
         .strip_prefix('#')
@@ -316,13 +327,7 @@ async fn the_document_describes_exactly_the_rest_api() {
             "{method} /auth/forward"
         );
     }
-    let read: BTreeSet<&str> = get["parameters"]
-        .as_array()
-        .expect("forward-auth parameters")
-        .iter()
-        .filter(|p| p["in"] == "header")
-        .filter_map(|p| p["name"].as_str())
-        .collect();
+    let read = parameter_names(get, "header");
     assert_eq!(
         read,
         BTreeSet::from([
@@ -443,13 +448,7 @@ async fn the_document_describes_exactly_the_rest_api() {
 
     // The audit route's query parameters.
     let audit = operation(&doc, "GET", "/api/v1/workspaces/{ws}/audit");
-    let query: BTreeSet<&str> = audit["parameters"]
-        .as_array()
-        .expect("parameters")
-        .iter()
-        .filter(|p| p["in"] == "query")
-        .filter_map(|p| p["name"].as_str())
-        .collect();
+    let query = parameter_names(audit, "query");
     assert_eq!(
         query,
         BTreeSet::from([

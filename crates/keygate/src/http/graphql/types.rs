@@ -10,9 +10,7 @@ use async_graphql::connection::{Connection, Edge, EmptyFields, OpaqueCursor, que
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{ComplexObject, Context, Enum, Object, Result, SimpleObject, Union};
 use chrono::{DateTime, Utc};
-use keygate_domain::{
-    AuditEvent, Invitation, Member, Membership, Role, Scope, Team, Token, User, Workspace,
-};
+use keygate_domain::{Invitation, Member, Membership, Role, Scope, Team, Token, User, Workspace};
 use uuid::Uuid;
 
 use super::loaders::{TokensOfUser, UserById};
@@ -445,7 +443,7 @@ impl WorkspaceGql {
         target: Option<String>,
         since: Option<DateTime<Utc>>,
         until: Option<DateTime<Utc>>,
-    ) -> Result<Connection<Uuid, AuditEventGql, EmptyFields, EmptyFields>> {
+    ) -> Result<Connection<Uuid, AuditEventJson, EmptyFields, EmptyFields>> {
         let cursor = after
             .map(|a| Uuid::try_parse(&a))
             .transpose()
@@ -467,7 +465,7 @@ impl WorkspaceGql {
         connection.edges.extend(
             page.events
                 .iter()
-                .map(|e| Edge::new(e.id, AuditEventGql::from(e))),
+                .map(|e| Edge::new(e.id, AuditEventJson::from(e))),
         );
         Ok(connection)
     }
@@ -480,25 +478,13 @@ pub struct OwnedTokenGql {
 }
 
 #[derive(SimpleObject, Clone)]
-pub struct TeamRefGql {
-    pub id: Uuid,
-    pub name: String,
-}
-
-#[derive(SimpleObject, Clone)]
 #[graphql(name = "Member")]
 pub struct MemberGql {
     pub user: UserGql,
     pub roles: Vec<String>,
     pub grants: Vec<String>,
-    pub teams: Vec<TeamRefGql>,
+    pub teams: Vec<TeamRefJson>,
     pub joined_at: DateTime<Utc>,
-}
-
-impl From<TeamRefJson> for TeamRefGql {
-    fn from(TeamRefJson { id, name }: TeamRefJson) -> Self {
-        Self { id, name }
-    }
 }
 
 impl From<&Member> for MemberGql {
@@ -509,7 +495,7 @@ impl From<&Member> for MemberGql {
             user: UserGql::from(&m.user),
             roles: json.roles,
             grants: texts(&json.grants),
-            teams: json.teams.into_iter().map(TeamRefGql::from).collect(),
+            teams: json.teams,
             joined_at: json.joined_at,
         }
     }
@@ -524,7 +510,7 @@ pub struct ApiUserGql {
     pub disabled: bool,
     pub roles: Vec<String>,
     pub grants: Vec<String>,
-    pub teams: Vec<TeamRefGql>,
+    pub teams: Vec<TeamRefJson>,
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
     pub workspace_id: Option<Uuid>,
@@ -540,7 +526,7 @@ impl From<&Member> for ApiUserGql {
             disabled: json.disabled,
             roles: json.roles,
             grants: texts(&json.grants),
-            teams: json.teams.into_iter().map(TeamRefGql::from).collect(),
+            teams: json.teams,
             created_at: json.created_at,
             workspace_id: m.user.workspace_id,
         }
@@ -676,39 +662,6 @@ impl From<&Invitation> for InvitationGql {
             grants: texts(&json.grants),
             created_at: json.created_at,
             expires_at: json.expires_at,
-        }
-    }
-}
-
-#[derive(SimpleObject)]
-#[graphql(name = "AuditEvent")]
-pub struct AuditEventGql {
-    pub id: Uuid,
-    pub time: DateTime<Utc>,
-    pub action: String,
-    pub actor_id: Option<Uuid>,
-    pub actor: Option<String>,
-    pub actor_token_id: Option<Uuid>,
-    pub target_type: String,
-    pub target_id: Option<String>,
-    pub client_ip: Option<String>,
-    pub details: async_graphql::Json<serde_json::Value>,
-}
-
-impl From<&AuditEvent> for AuditEventGql {
-    fn from(e: &AuditEvent) -> Self {
-        let json = AuditEventJson::from(e);
-        Self {
-            id: json.id,
-            time: json.time,
-            action: json.action,
-            actor_id: json.actor_id,
-            actor: json.actor,
-            actor_token_id: json.actor_token_id,
-            target_type: json.target_type,
-            target_id: json.target_id,
-            client_ip: json.client_ip,
-            details: async_graphql::Json(json.details),
         }
     }
 }

@@ -20,10 +20,7 @@ use super::tokens::json::{CreateTokenJson, TokenJson, TokenListJson, TokenWithSe
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, ClientIp, Json, Path, Query};
-use crate::http::openapi::{
-    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests,
-    UnsupportedMediaType,
-};
+use crate::http::openapi::{BadRequest, Conflict, Forbidden, NotFound, TooManyRequests};
 use crate::service::{NewTokenRequest, NewUserRequest, ServiceError, UserQuery};
 
 /// The users of this Keygate.
@@ -76,8 +73,6 @@ pub async fn list(
         (status = 201, description = "Created; `personal_token.token` is the secret, shown this once", body = CreatedUserJson),
         (status = 403, response = Forbidden),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub async fn create(
@@ -258,8 +253,6 @@ pub async fn list_tokens(
         (status = 201, description = "Issued; `token` is the secret, shown this once", body = TokenWithSecretJson),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub async fn issue_token(
@@ -323,8 +316,6 @@ pub async fn password_link(
         (status = 200, description = "The password is set; sign in with it", body = UserJson),
         (status = 400, response = BadRequest),
         (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
         (status = 429, response = TooManyRequests),
     )
 )]
@@ -392,8 +383,6 @@ pub async fn audit(
         (status = 400, response = BadRequest),
         (status = 403, response = Forbidden),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
         (status = 429, response = TooManyRequests),
     )
 )]

@@ -4,6 +4,8 @@ pub(crate) mod json;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use self::json::{
@@ -13,9 +15,27 @@ use super::API_V1;
 use super::tokens::json::{CreateTokenJson, TokenJson, TokenListJson, TokenWithSecretJson};
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{Caller, Json, Path};
-use crate::http::openapi::{Conflict, PayloadTooLarge, UnsupportedMediaType};
-use crate::service::{NewTokenRequest, ServiceError, WorkspaceRef};
+use crate::http::extract::{InWorkspace, Json, Path};
+use crate::http::openapi::Conflict;
+use crate::service::{NewTokenRequest, ServiceError};
+
+/// An API user of the workspace (`.../api-users/{id}`).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ApiUserPath {
+    /// API user id
+    id: Uuid,
+}
+
+/// One of an API user's tokens (`.../api-users/{id}/tokens/{token}`).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ApiUserTokenPath {
+    /// API user id
+    id: Uuid,
+    /// Token id
+    token: Uuid,
+}
 
 /// The workspace's API users.
 #[utoipa::path(
@@ -30,13 +50,9 @@ use crate::service::{NewTokenRequest, ServiceError, WorkspaceRef};
 )]
 pub async fn list(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(ws): Path<String>,
+    InWorkspace(actor, ws): InWorkspace,
 ) -> Result<axum::Json<ApiUserListJson>, ApiError> {
-    let api_users = state
-        .keygate
-        .list_api_users(&actor, &WorkspaceRef::parse(&ws))
-        .await?;
+    let api_users = state.keygate.list_api_users(&actor, &ws).await?;
     Ok(axum::Json(ApiUserListJson {
         api_users: api_users.iter().map(ApiUserJson::from).collect(),
     }))
@@ -82,19 +98,16 @@ pub async fn list(
                 }
             })),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub async fn create(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(ws): Path<String>,
+    InWorkspace(actor, ws): InWorkspace,
     Json(body): Json<CreateApiUserJson>,
 ) -> Result<(StatusCode, axum::Json<CreatedApiUserJson>), ApiError> {
     let created = state
         .keygate
-        .create_api_user(&actor, &WorkspaceRef::parse(&ws), body.into())
+        .create_api_user(&actor, &ws, body.into())
         .await?;
     let now = state.keygate.clock().now();
     Ok((
@@ -113,22 +126,17 @@ pub async fn create(
     path = "/workspaces/{ws}/api-users/{id}",
     operation_id = "get_api_user",
     tag = "api-users",
-    params(
-        ("id" = Uuid, Path, description = "API user id"),
-    ),
+    params(ApiUserPath),
     responses(
         (status = 200, description = "The API user", body = ApiUserJson),
     )
 )]
 pub async fn get(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, id)): Path<(String, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path(ApiUserPath { id }): Path<ApiUserPath>,
 ) -> Result<axum::Json<ApiUserJson>, ApiError> {
-    let api_user = state
-        .keygate
-        .api_user(&actor, &WorkspaceRef::parse(&ws), id)
-        .await?;
+    let api_user = state.keygate.api_user(&actor, &ws, id).await?;
     Ok(axum::Json((&api_user).into()))
 }
 
@@ -139,25 +147,21 @@ pub async fn get(
     path = "/workspaces/{ws}/api-users/{id}",
     operation_id = "update_api_user",
     tag = "api-users",
-    params(
-        ("id" = Uuid, Path, description = "API user id"),
-    ),
+    params(ApiUserPath),
     responses(
         (status = 200, description = "Updated", body = ApiUserJson),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub async fn update(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, id)): Path<(String, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path(ApiUserPath { id }): Path<ApiUserPath>,
     Json(body): Json<PatchApiUserJson>,
 ) -> Result<axum::Json<ApiUserJson>, ApiError> {
     let api_user = state
         .keygate
-        .update_api_user(&actor, &WorkspaceRef::parse(&ws), id, body.into())
+        .update_api_user(&actor, &ws, id, body.into())
         .await?;
     Ok(axum::Json((&api_user).into()))
 }
@@ -169,22 +173,17 @@ pub async fn update(
     path = "/workspaces/{ws}/api-users/{id}",
     operation_id = "delete_api_user",
     tag = "api-users",
-    params(
-        ("id" = Uuid, Path, description = "API user id"),
-    ),
+    params(ApiUserPath),
     responses(
         (status = 204, description = "Deleted"),
     )
 )]
 pub async fn delete(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, id)): Path<(String, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path(ApiUserPath { id }): Path<ApiUserPath>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .keygate
-        .delete_api_user(&actor, &WorkspaceRef::parse(&ws), id)
-        .await?;
+    state.keygate.delete_api_user(&actor, &ws, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -195,22 +194,17 @@ pub async fn delete(
     path = "/workspaces/{ws}/api-users/{id}/tokens",
     operation_id = "list_api_user_tokens",
     tag = "api-users",
-    params(
-        ("id" = Uuid, Path, description = "API user id"),
-    ),
+    params(ApiUserPath),
     responses(
         (status = 200, description = "The tokens, never their secrets", body = TokenListJson),
     )
 )]
 pub async fn list_tokens(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, id)): Path<(String, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path(ApiUserPath { id }): Path<ApiUserPath>,
 ) -> Result<axum::Json<TokenListJson>, ApiError> {
-    let tokens = state
-        .keygate
-        .api_user_tokens(&actor, &WorkspaceRef::parse(&ws), id)
-        .await?;
+    let tokens = state.keygate.api_user_tokens(&actor, &ws, id).await?;
     let now = state.keygate.clock().now();
     Ok(axum::Json(TokenListJson {
         tokens: tokens.iter().map(|t| TokenJson::new(t, now)).collect(),
@@ -224,27 +218,23 @@ pub async fn list_tokens(
     path = "/workspaces/{ws}/api-users/{id}/tokens",
     operation_id = "create_api_user_token",
     tag = "api-users",
-    params(
-        ("id" = Uuid, Path, description = "API user id"),
-    ),
+    params(ApiUserPath),
     request_body(content = CreateTokenJson, example = json!({"name": "gateway-3", "expires_in_days": 365})),
     responses(
         (status = 201, description = "Created; `token` is the secret, shown this once", body = TokenWithSecretJson),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub async fn create_token(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, id)): Path<(String, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path(ApiUserPath { id }): Path<ApiUserPath>,
     Json(body): Json<CreateTokenJson>,
 ) -> Result<(StatusCode, axum::Json<TokenWithSecretJson>), ApiError> {
     let request = NewTokenRequest::try_from(body).map_err(ServiceError::from)?;
     let (token, clear) = state
         .keygate
-        .create_api_user_token(&actor, &WorkspaceRef::parse(&ws), id, request)
+        .create_api_user_token(&actor, &ws, id, request)
         .await?;
     let now = state.keygate.clock().now();
     Ok((
@@ -260,10 +250,7 @@ pub async fn create_token(
     path = "/workspaces/{ws}/api-users/{id}/tokens/{token}",
     operation_id = "revoke_api_user_token",
     tag = "api-users",
-    params(
-        ("id" = Uuid, Path, description = "API user id"),
-        ("token" = Uuid, Path, description = "Token id"),
-    ),
+    params(ApiUserTokenPath),
     responses(
         (status = 204, description = "Revoked"),
         (status = 409, response = Conflict),
@@ -271,12 +258,12 @@ pub async fn create_token(
 )]
 pub async fn revoke_token(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, id, token)): Path<(String, Uuid, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path(ApiUserTokenPath { id, token }): Path<ApiUserTokenPath>,
 ) -> Result<StatusCode, ApiError> {
     state
         .keygate
-        .revoke_api_user_token(&actor, &WorkspaceRef::parse(&ws), id, token)
+        .revoke_api_user_token(&actor, &ws, id, token)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -290,10 +277,7 @@ pub async fn revoke_token(
     path = "/workspaces/{ws}/api-users/{id}/tokens/{token}/rotate",
     operation_id = "rotate_api_user_token",
     tag = "api-users",
-    params(
-        ("id" = Uuid, Path, description = "API user id"),
-        ("token" = Uuid, Path, description = "Token id"),
-    ),
+    params(ApiUserTokenPath),
     responses(
         (status = 200, description = "Rotated; `token` is the new secret, shown this once", body = TokenWithSecretJson),
         (status = 409, response = Conflict),
@@ -301,12 +285,12 @@ pub async fn revoke_token(
 )]
 pub async fn rotate_token(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, id, token)): Path<(String, Uuid, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path(ApiUserTokenPath { id, token }): Path<ApiUserTokenPath>,
 ) -> Result<axum::Json<TokenWithSecretJson>, ApiError> {
     let (token, clear) = state
         .keygate
-        .rotate_api_user_token(&actor, &WorkspaceRef::parse(&ws), id, token)
+        .rotate_api_user_token(&actor, &ws, id, token)
         .await?;
     let now = state.keygate.clock().now();
     Ok(axum::Json(TokenWithSecretJson::new(&token, clear, now)))

@@ -12,7 +12,7 @@ use self::json::{AuditEventJson, AuditPageJson, AuditQueryJson};
 use super::API_V1;
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{Caller, Path, Query};
+use crate::http::extract::{InWorkspace, Query};
 use crate::service::{AuditQuery, MAX_PAGE, WorkspaceRef};
 
 /// Rows a CSV export carries at most.
@@ -43,12 +43,10 @@ const CSV_MAX_ROWS: usize = 100_000;
 )]
 pub async fn list(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(ws): Path<String>,
+    InWorkspace(actor, ws): InWorkspace,
     Query(params): Query<AuditQueryJson>,
 ) -> Result<Response, ApiError> {
-    let reference = WorkspaceRef::parse(&ws);
-    respond(&state, &actor, AuditLogOf::Workspace(&reference), params).await
+    respond(&state, &actor, AuditLogOf::Workspace(&ws), params).await
 }
 
 /// Whose audit log: one workspace's, or the whole instance's.

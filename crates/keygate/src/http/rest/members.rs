@@ -6,6 +6,8 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keygate_domain::ValidationError;
+use serde::Deserialize;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use self::json::{
@@ -17,9 +19,25 @@ use super::admin::json::user_json;
 use super::workspaces::json::workspace_json;
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{Caller, ClientIp, Json, MaybeCaller, Path};
-use crate::http::openapi::{Conflict, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType};
-use crate::service::{AcceptRequest, Joined, ServiceError, WorkspaceRef};
+use crate::http::extract::{ClientIp, InWorkspace, Json, MaybeCaller, Path};
+use crate::http::openapi::{Conflict, Forbidden, NotFound};
+use crate::service::{AcceptRequest, Joined, ServiceError};
+
+/// A member of the workspace (`.../members/{user}`).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct MemberPath {
+    /// User id
+    user: Uuid,
+}
+
+/// One of the workspace's invitations (`.../invitations/{id}`).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct InvitationPath {
+    /// Invitation id
+    id: Uuid,
+}
 
 /// The workspace's human members, with their roles, grants and teams.
 #[utoipa::path(
@@ -34,13 +52,9 @@ use crate::service::{AcceptRequest, Joined, ServiceError, WorkspaceRef};
 )]
 pub async fn list(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(ws): Path<String>,
+    InWorkspace(actor, ws): InWorkspace,
 ) -> Result<axum::Json<MemberListJson>, ApiError> {
-    let members = state
-        .keygate
-        .list_members(&actor, &WorkspaceRef::parse(&ws))
-        .await?;
+    let members = state.keygate.list_members(&actor, &ws).await?;
     Ok(axum::Json(MemberListJson {
         members: members.iter().map(MemberJson::from).collect(),
     }))
@@ -62,21 +76,15 @@ pub async fn list(
     responses(
         (status = 202, description = "An invitation: pass `accept_url` on; it is shown this once", body = InvitedJson),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub async fn invite(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(ws): Path<String>,
+    InWorkspace(actor, ws): InWorkspace,
     headers: HeaderMap,
     Json(body): Json<InviteJson>,
 ) -> Result<Response, ApiError> {
-    let invited = state
-        .keygate
-        .invite(&actor, &WorkspaceRef::parse(&ws), body.into())
-        .await?;
+    let invited = state.keygate.invite(&actor, &ws, body.into()).await?;
     let accept_url = crate::http::invitation_url(&state.public_url(&headers), &invited.code);
     let body = InvitedJson {
         invitation: (&invited.invitation).into(),
@@ -93,22 +101,17 @@ pub async fn invite(
     path = "/workspaces/{ws}/members/{user}",
     operation_id = "get_member",
     tag = "members",
-    params(
-        ("user" = Uuid, Path, description = "User id"),
-    ),
+    params(MemberPath),
     responses(
         (status = 200, description = "The member", body = MemberJson),
     )
 )]
 pub async fn get(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, user)): Path<(String, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path(MemberPath { user }): Path<MemberPath>,
 ) -> Result<axum::Json<MemberJson>, ApiError> {
-    let member = state
-        .keygate
-        .member(&actor, &WorkspaceRef::parse(&ws), user)
-        .await?;
+    let member = state.keygate.member(&actor, &ws, user).await?;
     Ok(axum::Json((&member).into()))
 }
 
@@ -121,25 +124,21 @@ pub async fn get(
     path = "/workspaces/{ws}/members/{user}",
     operation_id = "update_member",
     tag = "members",
-    params(
-        ("user" = Uuid, Path, description = "User id"),
-    ),
+    params(MemberPath),
     responses(
         (status = 200, description = "Updated", body = MemberJson),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub async fn update(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, user)): Path<(String, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path(MemberPath { user }): Path<MemberPath>,
     Json(body): Json<PatchMemberJson>,
 ) -> Result<axum::Json<MemberJson>, ApiError> {
     let member = state
         .keygate
-        .update_member(&actor, &WorkspaceRef::parse(&ws), user, body.into())
+        .update_member(&actor, &ws, user, body.into())
         .await?;
     Ok(axum::Json((&member).into()))
 }
@@ -153,9 +152,7 @@ pub async fn update(
     path = "/workspaces/{ws}/members/{user}",
     operation_id = "remove_member",
     tag = "members",
-    params(
-        ("user" = Uuid, Path, description = "User id"),
-    ),
+    params(MemberPath),
     responses(
         (status = 204, description = "Removed"),
         (status = 409, response = Conflict),
@@ -163,13 +160,10 @@ pub async fn update(
 )]
 pub async fn remove(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, user)): Path<(String, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path(MemberPath { user }): Path<MemberPath>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .keygate
-        .remove_member(&actor, &WorkspaceRef::parse(&ws), user)
-        .await?;
+    state.keygate.remove_member(&actor, &ws, user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -186,13 +180,9 @@ pub async fn remove(
 )]
 pub async fn list_invitations(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(ws): Path<String>,
+    InWorkspace(actor, ws): InWorkspace,
 ) -> Result<axum::Json<InvitationListJson>, ApiError> {
-    let invitations = state
-        .keygate
-        .list_invitations(&actor, &WorkspaceRef::parse(&ws))
-        .await?;
+    let invitations = state.keygate.list_invitations(&actor, &ws).await?;
     Ok(axum::Json(InvitationListJson {
         invitations: invitations.iter().map(InvitationJson::from).collect(),
     }))
@@ -205,22 +195,17 @@ pub async fn list_invitations(
     path = "/workspaces/{ws}/invitations/{id}",
     operation_id = "cancel_invitation",
     tag = "members",
-    params(
-        ("id" = Uuid, Path, description = "Invitation id"),
-    ),
+    params(InvitationPath),
     responses(
         (status = 204, description = "Cancelled"),
     )
 )]
 pub async fn cancel_invitation(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, id)): Path<(String, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path(InvitationPath { id }): Path<InvitationPath>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .keygate
-        .cancel_invitation(&actor, &WorkspaceRef::parse(&ws), id)
-        .await?;
+    state.keygate.cancel_invitation(&actor, &ws, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -280,8 +265,6 @@ pub async fn preview(
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub async fn accept(

@@ -4,14 +4,24 @@ pub(crate) mod json;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use self::json::{CreateRoleJson, PutRoleJson, RoleJson, RoleListJson};
 use super::API_V1;
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{Caller, Json, Path};
-use crate::http::openapi::{Conflict, PayloadTooLarge, UnsupportedMediaType};
-use crate::service::WorkspaceRef;
+use crate::http::extract::{InWorkspace, Json, Path};
+use crate::http::openapi::Conflict;
+
+/// A role of the workspace (`.../roles/{name}`).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct RolePath {
+    /// Role name; `public` is the role of anonymous callers
+    #[param(example = "viewer")]
+    name: String,
+}
 
 /// The workspace's roles, built-in and custom.
 #[utoipa::path(
@@ -26,13 +36,9 @@ use crate::service::WorkspaceRef;
 )]
 pub async fn list(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(ws): Path<String>,
+    InWorkspace(actor, ws): InWorkspace,
 ) -> Result<axum::Json<RoleListJson>, ApiError> {
-    let roles = state
-        .keygate
-        .list_roles(&actor, &WorkspaceRef::parse(&ws))
-        .await?;
+    let roles = state.keygate.list_roles(&actor, &ws).await?;
     Ok(axum::Json(RoleListJson {
         roles: roles.iter().map(RoleJson::from).collect(),
     }))
@@ -49,20 +55,14 @@ pub async fn list(
     responses(
         (status = 201, description = "Created", body = RoleJson),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub async fn create(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(ws): Path<String>,
+    InWorkspace(actor, ws): InWorkspace,
     Json(body): Json<CreateRoleJson>,
 ) -> Result<(StatusCode, axum::Json<RoleJson>), ApiError> {
-    let role = state
-        .keygate
-        .create_role(&actor, &WorkspaceRef::parse(&ws), body.into())
-        .await?;
+    let role = state.keygate.create_role(&actor, &ws, body.into()).await?;
     Ok((StatusCode::CREATED, axum::Json((&role).into())))
 }
 
@@ -73,22 +73,17 @@ pub async fn create(
     path = "/workspaces/{ws}/roles/{name}",
     operation_id = "get_role",
     tag = "roles",
-    params(
-        ("name" = String, Path, description = "Role name; `public` is the role of anonymous callers", example = "viewer"),
-    ),
+    params(RolePath),
     responses(
         (status = 200, description = "The role", body = RoleJson),
     )
 )]
 pub async fn get(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, name)): Path<(String, String)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path(RolePath { name }): Path<RolePath>,
 ) -> Result<axum::Json<RoleJson>, ApiError> {
-    let role = state
-        .keygate
-        .role(&actor, &WorkspaceRef::parse(&ws), &name)
-        .await?;
+    let role = state.keygate.role(&actor, &ws, &name).await?;
     Ok(axum::Json((&role).into()))
 }
 
@@ -102,26 +97,22 @@ pub async fn get(
     path = "/workspaces/{ws}/roles/{name}",
     operation_id = "update_role",
     tag = "roles",
-    params(
-        ("name" = String, Path, description = "Role name; `public` is the role of anonymous callers", example = "viewer"),
-    ),
+    params(RolePath),
     request_body(content = PutRoleJson, example = json!({"description": "Anyone may read public devices", "permissions": ["devices:read"], "grants": ["device:public-*"]})),
     responses(
         (status = 200, description = "Updated", body = RoleJson),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub async fn put(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, name)): Path<(String, String)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path(RolePath { name }): Path<RolePath>,
     Json(body): Json<PutRoleJson>,
 ) -> Result<axum::Json<RoleJson>, ApiError> {
     let role = state
         .keygate
-        .update_role(&actor, &WorkspaceRef::parse(&ws), &name, body.into())
+        .update_role(&actor, &ws, &name, body.into())
         .await?;
     Ok(axum::Json((&role).into()))
 }
@@ -133,9 +124,7 @@ pub async fn put(
     path = "/workspaces/{ws}/roles/{name}",
     operation_id = "delete_role",
     tag = "roles",
-    params(
-        ("name" = String, Path, description = "Role name; `public` is the role of anonymous callers", example = "viewer"),
-    ),
+    params(RolePath),
     responses(
         (status = 204, description = "Deleted"),
         (status = 409, response = Conflict),
@@ -143,12 +132,9 @@ pub async fn put(
 )]
 pub async fn delete(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, name)): Path<(String, String)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path(RolePath { name }): Path<RolePath>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .keygate
-        .delete_role(&actor, &WorkspaceRef::parse(&ws), &name)
-        .await?;
+    state.keygate.delete_role(&actor, &ws, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }

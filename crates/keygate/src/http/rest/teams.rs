@@ -4,15 +4,34 @@ pub(crate) mod json;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use self::json::{CreateTeamJson, PatchTeamJson, TeamJson, TeamListJson};
 use super::API_V1;
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{Caller, Json, Path};
-use crate::http::openapi::{Conflict, PayloadTooLarge, UnsupportedMediaType};
-use crate::service::WorkspaceRef;
+use crate::http::extract::{InWorkspace, Json, Path};
+use crate::http::openapi::Conflict;
+
+/// A team of the workspace (`.../teams/{team}`).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TeamPath {
+    /// Team id or name
+    team: String,
+}
+
+/// A member of a team (`.../teams/{team}/members/{user}`).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TeamMemberPath {
+    /// Team id or name
+    team: String,
+    /// User id
+    user: Uuid,
+}
 
 /// The workspace's teams.
 #[utoipa::path(
@@ -27,13 +46,9 @@ use crate::service::WorkspaceRef;
 )]
 pub async fn list(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(ws): Path<String>,
+    InWorkspace(actor, ws): InWorkspace,
 ) -> Result<axum::Json<TeamListJson>, ApiError> {
-    let teams = state
-        .keygate
-        .list_teams(&actor, &WorkspaceRef::parse(&ws))
-        .await?;
+    let teams = state.keygate.list_teams(&actor, &ws).await?;
     Ok(axum::Json(TeamListJson {
         teams: teams.iter().map(TeamJson::from).collect(),
     }))
@@ -50,20 +65,14 @@ pub async fn list(
     responses(
         (status = 201, description = "Created", body = TeamJson),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub async fn create(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(ws): Path<String>,
+    InWorkspace(actor, ws): InWorkspace,
     Json(body): Json<CreateTeamJson>,
 ) -> Result<(StatusCode, axum::Json<TeamJson>), ApiError> {
-    let team = state
-        .keygate
-        .create_team(&actor, &WorkspaceRef::parse(&ws), body.into())
-        .await?;
+    let team = state.keygate.create_team(&actor, &ws, body.into()).await?;
     Ok((StatusCode::CREATED, axum::Json((&team).into())))
 }
 
@@ -74,22 +83,17 @@ pub async fn create(
     path = "/workspaces/{ws}/teams/{team}",
     operation_id = "get_team",
     tag = "teams",
-    params(
-        ("team" = String, Path, description = "Team id or name"),
-    ),
+    params(TeamPath),
     responses(
         (status = 200, description = "The team", body = TeamJson),
     )
 )]
 pub async fn get(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, team)): Path<(String, String)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path(TeamPath { team }): Path<TeamPath>,
 ) -> Result<axum::Json<TeamJson>, ApiError> {
-    let team = state
-        .keygate
-        .team(&actor, &WorkspaceRef::parse(&ws), &team)
-        .await?;
+    let team = state.keygate.team(&actor, &ws, &team).await?;
     Ok(axum::Json((&team).into()))
 }
 
@@ -100,25 +104,21 @@ pub async fn get(
     path = "/workspaces/{ws}/teams/{team}",
     operation_id = "update_team",
     tag = "teams",
-    params(
-        ("team" = String, Path, description = "Team id or name"),
-    ),
+    params(TeamPath),
     responses(
         (status = 200, description = "Updated", body = TeamJson),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub async fn update(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, team)): Path<(String, String)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path(TeamPath { team }): Path<TeamPath>,
     Json(body): Json<PatchTeamJson>,
 ) -> Result<axum::Json<TeamJson>, ApiError> {
     let team = state
         .keygate
-        .update_team(&actor, &WorkspaceRef::parse(&ws), &team, body.into())
+        .update_team(&actor, &ws, &team, body.into())
         .await?;
     Ok(axum::Json((&team).into()))
 }
@@ -130,22 +130,17 @@ pub async fn update(
     path = "/workspaces/{ws}/teams/{team}",
     operation_id = "delete_team",
     tag = "teams",
-    params(
-        ("team" = String, Path, description = "Team id or name"),
-    ),
+    params(TeamPath),
     responses(
         (status = 204, description = "Deleted"),
     )
 )]
 pub async fn delete(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, team)): Path<(String, String)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path(TeamPath { team }): Path<TeamPath>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .keygate
-        .delete_team(&actor, &WorkspaceRef::parse(&ws), &team)
-        .await?;
+    state.keygate.delete_team(&actor, &ws, &team).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -156,10 +151,7 @@ pub async fn delete(
     path = "/workspaces/{ws}/teams/{team}/members/{user}",
     operation_id = "add_team_member",
     tag = "teams",
-    params(
-        ("team" = String, Path, description = "Team id or name"),
-        ("user" = Uuid, Path, description = "User id"),
-    ),
+    params(TeamMemberPath),
     responses(
         (status = 200, description = "The team with the member", body = TeamJson),
         (status = 409, response = Conflict),
@@ -167,12 +159,12 @@ pub async fn delete(
 )]
 pub async fn add_member(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, team, user)): Path<(String, String, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path(TeamMemberPath { team, user }): Path<TeamMemberPath>,
 ) -> Result<axum::Json<TeamJson>, ApiError> {
     let team = state
         .keygate
-        .set_team_member(&actor, &WorkspaceRef::parse(&ws), &team, user, true)
+        .set_team_member(&actor, &ws, &team, user, true)
         .await?;
     Ok(axum::Json((&team).into()))
 }
@@ -184,22 +176,19 @@ pub async fn add_member(
     path = "/workspaces/{ws}/teams/{team}/members/{user}",
     operation_id = "remove_team_member",
     tag = "teams",
-    params(
-        ("team" = String, Path, description = "Team id or name"),
-        ("user" = Uuid, Path, description = "User id"),
-    ),
+    params(TeamMemberPath),
     responses(
         (status = 204, description = "Removed"),
     )
 )]
 pub async fn remove_member(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, team, user)): Path<(String, String, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path(TeamMemberPath { team, user }): Path<TeamMemberPath>,
 ) -> Result<StatusCode, ApiError> {
     state
         .keygate
-        .set_team_member(&actor, &WorkspaceRef::parse(&ws), &team, user, false)
+        .set_team_member(&actor, &ws, &team, user, false)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

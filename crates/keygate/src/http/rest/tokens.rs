@@ -11,7 +11,7 @@ use super::API_V1;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Json, Path};
-use crate::http::openapi::{Conflict, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType};
+use crate::http::openapi::{Conflict, Forbidden, NotFound};
 use crate::service::{NewTokenRequest, ServiceError};
 
 /// The caller's tokens.
@@ -91,8 +91,6 @@ pub async fn list(
                 }
             })),
         (status = 403, response = Forbidden),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub async fn create(

@@ -5,6 +5,8 @@ pub(crate) mod json;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use self::json::{OwnedTokenJson, OwnedTokenListJson};
@@ -13,9 +15,16 @@ use super::admin::json::user_json;
 use super::tokens::json::TokenJson;
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{Caller, Path};
+use crate::http::extract::{InWorkspace, Path};
 use crate::http::openapi::Conflict;
-use crate::service::WorkspaceRef;
+
+/// A token of the workspace (`.../tokens/{id}`).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct WorkspaceTokenPath {
+    /// Token id
+    id: Uuid,
+}
 
 /// The tokens that belong to a workspace.
 ///
@@ -32,13 +41,9 @@ use crate::service::WorkspaceRef;
 )]
 pub async fn list(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(ws): Path<String>,
+    InWorkspace(actor, ws): InWorkspace,
 ) -> Result<axum::Json<OwnedTokenListJson>, ApiError> {
-    let tokens = state
-        .keygate
-        .workspace_tokens(&actor, &WorkspaceRef::parse(&ws))
-        .await?;
+    let tokens = state.keygate.workspace_tokens(&actor, &ws).await?;
     let now = state.keygate.clock().now();
     Ok(axum::Json(OwnedTokenListJson {
         tokens: tokens
@@ -60,9 +65,7 @@ pub async fn list(
     path = "/workspaces/{ws}/tokens/{id}",
     operation_id = "revoke_workspace_token",
     tag = "workspace-tokens",
-    params(
-        ("id" = Uuid, Path, description = "Token id"),
-    ),
+    params(WorkspaceTokenPath),
     responses(
         (status = 204, description = "Revoked"),
         (status = 409, response = Conflict),
@@ -70,12 +73,12 @@ pub async fn list(
 )]
 pub async fn revoke(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path((ws, id)): Path<(String, Uuid)>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path(WorkspaceTokenPath { id }): Path<WorkspaceTokenPath>,
 ) -> Result<StatusCode, ApiError> {
     state
         .keygate
-        .revoke_workspace_token(&actor, &WorkspaceRef::parse(&ws), id)
+        .revoke_workspace_token(&actor, &ws, id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

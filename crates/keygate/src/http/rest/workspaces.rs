@@ -11,9 +11,8 @@ use self::json::{
 use super::API_V1;
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{Caller, Json, Path};
-use crate::http::openapi::{Conflict, Forbidden, PayloadTooLarge, UnsupportedMediaType};
-use crate::service::WorkspaceRef;
+use crate::http::extract::{Caller, InWorkspace, Json};
+use crate::http::openapi::{Conflict, Forbidden};
 
 /// The caller's workspaces, with their roles in each.
 #[utoipa::path(
@@ -50,8 +49,6 @@ pub async fn list(
         (status = 201, description = "Created, with the caller's roles in it", body = MembershipJson),
         (status = 403, response = Forbidden),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub async fn create(
@@ -79,13 +76,9 @@ pub async fn create(
 )]
 pub async fn get(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(ws): Path<String>,
+    InWorkspace(actor, ws): InWorkspace,
 ) -> Result<axum::Json<MembershipJson>, ApiError> {
-    let membership = state
-        .keygate
-        .workspace(&actor, &WorkspaceRef::parse(&ws))
-        .await?;
+    let membership = state.keygate.workspace(&actor, &ws).await?;
     Ok(axum::Json(membership_json(&membership)))
 }
 
@@ -99,19 +92,16 @@ pub async fn get(
     responses(
         (status = 200, description = "Updated", body = MembershipJson),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub async fn update(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(ws): Path<String>,
+    InWorkspace(actor, ws): InWorkspace,
     Json(body): Json<PatchWorkspaceJson>,
 ) -> Result<axum::Json<MembershipJson>, ApiError> {
     let membership = state
         .keygate
-        .update_workspace(&actor, &WorkspaceRef::parse(&ws), body.into())
+        .update_workspace(&actor, &ws, body.into())
         .await?;
     Ok(axum::Json(membership_json(&membership)))
 }
@@ -131,12 +121,8 @@ pub async fn update(
 )]
 pub async fn delete(
     State(state): State<AppState>,
-    Caller(actor): Caller,
-    Path(ws): Path<String>,
+    InWorkspace(actor, ws): InWorkspace,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .keygate
-        .delete_workspace(&actor, &WorkspaceRef::parse(&ws))
-        .await?;
+    state.keygate.delete_workspace(&actor, &ws).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -16,7 +16,7 @@ use super::members::MemberRow;
 use super::request::WorkspaceRequest;
 use super::tokens::TokenForm;
 use super::views::{ShownOnce, TokenView, tomorrow};
-use super::{Form, WebResult, again, done, lines, refused};
+use super::{Form, WebResult, again, done, filled, lines, refused};
 use crate::service::{ApiUserPatchRequest, ApiUserRequest, NewTokenRequest, ServiceError};
 
 pub struct ApiUserRow {
@@ -98,10 +98,9 @@ async fn shown_once(
 }
 
 pub async fn create(req: WorkspaceRequest, Form(form): Form<ApiUserForm>) -> WebResult<Response> {
-    let description = form.description.trim().to_owned();
     let request = ApiUserRequest {
         name: form.name.trim().to_owned(),
-        description: (!description.is_empty()).then_some(description),
+        description: filled(&form.description),
         roles: form.roles,
         grants: lines(&form.grants),
         teams: form.teams,
@@ -237,8 +236,8 @@ pub async fn create_token(
     let result = match form.expiry() {
         Ok(expiry) => {
             let request = NewTokenRequest {
-                name: Some(form.name.trim().to_owned()).filter(|n| !n.is_empty()),
-                description: Some(form.description.trim().to_owned()).filter(|d| !d.is_empty()),
+                name: filled(&form.name),
+                description: filled(&form.description),
                 expiry,
                 scope: None,
             };

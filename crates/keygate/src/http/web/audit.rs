@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::layout::Layout;
 use super::request::WorkspaceRequest;
 use super::views::when;
-use super::{WebResult, encode};
+use super::{WebResult, encode, filled};
 use crate::http::error::ApiError;
 use crate::service::AuditQuery;
 
@@ -79,8 +79,8 @@ impl AuditFilterForm {
         };
         Ok(AuditQuery {
             actor: None,
-            action: Some(self.action.trim().to_owned()).filter(|a| !a.is_empty()),
-            target: Some(self.target.trim().to_owned()).filter(|t| !t.is_empty()),
+            action: filled(&self.action),
+            target: filled(&self.target),
             since: day("since", &self.since, 0)?,
             // The whole `until` day is included.
             until: day("until", &self.until, 1)?,

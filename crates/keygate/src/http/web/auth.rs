@@ -18,7 +18,7 @@ use super::account::ShownOncePage;
 use super::layout::Layout;
 use super::session::{self, Signed};
 use super::views::{ShownOnce, email, when};
-use super::{Form, WebError, WebResult};
+use super::{Form, WebError, WebResult, filled};
 use crate::http::AppState;
 use crate::http::extract::ClientIp;
 use crate::service::{AcceptRequest, ServiceError};
@@ -226,7 +226,7 @@ pub async fn accept(
     let display_name = form.display_name.trim().to_owned();
     let request = AcceptRequest {
         password: form.password.clone().into(),
-        display_name: (!display_name.is_empty()).then(|| display_name.clone()),
+        display_name: filled(&display_name),
         ip,
     };
     let accepted = match state.keygate.accept_invitation(&code, request).await {

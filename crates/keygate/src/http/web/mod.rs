@@ -197,6 +197,12 @@ pub fn notice(code: &str) -> Option<&'static str> {
     })
 }
 
+/// A text field's trimmed value, or `None` when it is left empty.
+pub fn filled(text: &str) -> Option<String> {
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
 /// The non-empty entries of a multi-line or comma-separated text field.
 pub fn lines(text: &str) -> Vec<String> {
     text.split(['\n', ','])

@@ -5,12 +5,12 @@ use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use keygate_domain::model::builtin_role;
-use serde::Deserialize;
 
 use super::WebResult;
 use super::layout::Layout;
 use super::session::Signed;
 use crate::http::AppState;
+use crate::http::extract::WorkspaceParam;
 use crate::service::{Keygate, WorkspaceRef};
 
 pub struct WorkspaceRequest {
@@ -19,11 +19,6 @@ pub struct WorkspaceRequest {
     /// The workspace as the path names it, by slug or id; links back keep that name.
     pub ws: String,
     pub reference: WorkspaceRef,
-}
-
-#[derive(Deserialize)]
-struct WsParam {
-    ws: String,
 }
 
 impl FromRequestParts<AppState> for WorkspaceRequest {
@@ -35,7 +30,7 @@ impl FromRequestParts<AppState> for WorkspaceRequest {
         let signed = Signed::from_request_parts(parts, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        let Path(WsParam { ws }) = Path::from_request_parts(parts, state)
+        let Path(WorkspaceParam { ws }) = Path::from_request_parts(parts, state)
             .await
             .map_err(IntoResponse::into_response)?;
         Ok(WorkspaceRequest {

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::layout::Layout;
 use super::request::WorkspaceRequest;
-use super::{Form, WebResult, done, encode, lines, refused};
+use super::{Form, WebResult, done, encode, filled, lines, refused};
 use crate::service::{RoleRequest, RoleUpdateRequest};
 
 pub struct RoleRow {
@@ -119,10 +119,9 @@ impl RoleForm {
 }
 
 pub async fn create(req: WorkspaceRequest, Form(form): Form<RoleForm>) -> WebResult<Response> {
-    let description = form.description.trim().to_owned();
     let request = RoleRequest {
         name: form.name.trim().to_owned(),
-        description: (!description.is_empty()).then_some(description),
+        description: filled(&form.description),
         permissions: form.permissions(),
     };
     match req

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::layout::Layout;
 use super::request::WorkspaceRequest;
 use super::views::comma_list;
-use super::{Form, WebResult, done, lines, refused};
+use super::{Form, WebResult, done, filled, lines, refused};
 use crate::service::{TeamPatchRequest, TeamRequest};
 
 pub struct TeamRow {
@@ -97,10 +97,9 @@ pub struct TeamForm {
 }
 
 pub async fn create(req: WorkspaceRequest, Form(form): Form<TeamForm>) -> WebResult<Response> {
-    let description = form.description.trim().to_owned();
     let request = TeamRequest {
         name: form.name.trim().to_owned(),
-        description: (!description.is_empty()).then_some(description),
+        description: filled(&form.description),
         roles: form.roles,
         grants: lines(&form.grants),
         members: form.members,

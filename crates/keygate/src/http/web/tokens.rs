@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, TimeZone, Utc};
+use keygate_domain::{ClearToken, Token};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -16,7 +17,7 @@ use super::account::ShownOncePage;
 use super::layout::Layout;
 use super::session::Signed;
 use super::views::{ShownOnce, TokenView, tomorrow};
-use super::{Form, WebResult, again, done, lines};
+use super::{Form, WebResult, again, done, filled, lines};
 use crate::http::AppState;
 use crate::service::{Expiry, NewTokenRequest, ScopeRequest, ServiceError};
 
@@ -151,8 +152,8 @@ pub async fn create(
     Form(form): Form<TokenForm>,
 ) -> WebResult<Response> {
     let request = form.expiry().map(|expiry| NewTokenRequest {
-        name: Some(form.name.trim().to_owned()).filter(|n| !n.is_empty()),
-        description: Some(form.description.trim().to_owned()).filter(|d| !d.is_empty()),
+        name: filled(&form.name),
+        description: filled(&form.description),
         expiry,
         scope: form.scope(),
     });
@@ -161,19 +162,9 @@ pub async fn create(
         Err(e) => Err(e.into()),
     };
     match result {
-        Ok((token, clear)) => {
-            let page = ShownOncePage {
-                layout: Layout::signed(&state, &signed, "Token created", "tokens", None).await?,
-                shown: ShownOnce {
-                    heading: format!(
-                        "Token “{}” created",
-                        token.name.as_deref().unwrap_or("(unnamed)")
-                    ),
-                    secret: clear.into_exposed(),
-                    detail: "Send it as Authorization: Token <token>.".into(),
-                    back: "/tokens".into(),
-                },
-            };
+        Ok(issued) => {
+            let detail = "Send it as Authorization: Token <token>.";
+            let page = shown_token(&state, &signed, issued, "created", detail).await?;
             Ok((StatusCode::CREATED, page).into_response())
         }
         Err(ServiceError::Invalid(e)) => Ok(again(
@@ -188,18 +179,31 @@ pub async fn rotate(
     signed: Signed,
     Path(id): Path<Uuid>,
 ) -> WebResult<ShownOncePage> {
-    let (token, clear) = state.keygate.rotate_token(&signed, id).await?;
+    let issued = state.keygate.rotate_token(&signed, id).await?;
+    let detail =
+        "The token keeps its name, expiry and scope; the old secret stopped working at once.";
+    shown_token(&state, &signed, issued, "rotated", detail).await
+}
+
+/// The page that shows a token's new secret, once: `what` says what became of the token
+/// ("created", "rotated").
+async fn shown_token(
+    state: &AppState,
+    signed: &Signed,
+    (token, clear): (Token, ClearToken),
+    what: &str,
+    detail: &str,
+) -> WebResult<ShownOncePage> {
+    let title = format!("Token {what}");
     Ok(ShownOncePage {
-        layout: Layout::signed(&state, &signed, "Token rotated", "tokens", None).await?,
+        layout: Layout::signed(state, signed, &title, "tokens", None).await?,
         shown: ShownOnce {
             heading: format!(
-                "Token “{}” rotated",
+                "Token “{}” {what}",
                 token.name.as_deref().unwrap_or("(unnamed)")
             ),
             secret: clear.into_exposed(),
-            detail: "The token keeps its name, expiry and scope; the old secret stopped working \
-                     at once."
-                .into(),
+            detail: detail.into(),
             back: "/tokens".into(),
         },
     })

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::layout::Layout;
 use super::request::WorkspaceRequest;
 use super::session::Signed;
-use super::{Form, WebResult, done, refused};
+use super::{Form, WebResult, done, filled, refused};
 use crate::http::AppState;
 use crate::service::{NewWorkspaceRequest, ServiceError, WorkspacePatchRequest};
 
@@ -100,7 +100,7 @@ pub async fn create(
     let name = form.name.trim().to_owned();
     let request = NewWorkspaceRequest {
         slug: form.slug.trim().to_owned(),
-        name: (!name.is_empty()).then(|| name.clone()),
+        name: filled(&name),
     };
     match state.keygate.create_workspace(&signed, request).await {
         Ok(m) => Ok(Redirect::to(&format!("/w/{}", m.workspace.slug)).into_response()),

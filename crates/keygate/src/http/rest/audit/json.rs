@@ -1,6 +1,7 @@
 //! Wire types of the audit log: an event, a page of events, and the filters of a listing (the
 //! admin's instance-wide log takes the same).
 
+use async_graphql::SimpleObject;
 use chrono::{DateTime, Utc};
 use keygate_domain::AuditEvent;
 use serde::{Deserialize, Serialize};
@@ -9,7 +10,9 @@ use uuid::Uuid;
 
 use crate::http::openapi as doc;
 
-#[derive(Debug, Serialize, ToSchema)]
+// An event, as REST lists it and as GraphQL's `AuditEvent`.
+#[derive(Debug, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "AuditEvent")]
 pub struct AuditEventJson {
     pub id: Uuid,
     pub time: DateTime<Utc>,

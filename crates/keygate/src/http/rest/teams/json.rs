@@ -1,7 +1,7 @@
 //! Wire types of teams: a team as listed, a reference to one (as members and API users list
 //! theirs), and what creating and changing one take.
 
-use async_graphql::InputObject;
+use async_graphql::{InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
 use keygate_domain::{ResourcePattern, Team};
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,9 @@ use uuid::Uuid;
 use crate::http::openapi as doc;
 use crate::service::{TeamPatchRequest, TeamRequest};
 
-#[derive(Debug, Serialize, ToSchema)]
+// GraphQL's `TeamRefGql`, by the name the published schema gives it.
+#[derive(Debug, Clone, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "TeamRefGql")]
 pub struct TeamRefJson {
     pub id: Uuid,
     pub name: String,
