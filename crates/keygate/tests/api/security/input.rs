@@ -313,6 +313,7 @@ async fn graphiql_introspection_still_fits_the_limits(app: TestApp) {
 backend_tests!(
     a_percent_encoded_token_in_the_url_is_accepted_but_never_logged,
     every_answer_says_nosniff_and_the_api_docs_cannot_be_framed,
+    answers_are_never_cached_unless_their_handler_says_so,
 );
 
 async fn a_percent_encoded_token_in_the_url_is_accepted_but_never_logged(app: TestApp) {
@@ -346,6 +347,35 @@ async fn a_percent_encoded_token_in_the_url_is_accepted_but_never_logged(app: Te
     assert!(
         !logs.contains(tail),
         "the token's secret part appears in the log"
+    );
+}
+
+async fn answers_are_never_cached_unless_their_handler_says_so(app: TestApp) {
+    // API answers, refusals included, may carry a secret or per-user data.
+    for (method, path) in [
+        (Method::GET, "/api/v1/auth/me"),
+        (Method::GET, "/healthz"),
+        (Method::GET, "/nowhere"),
+    ] {
+        let got = fetch_text(app.anonymous(method.clone(), path)).await;
+        let values: Vec<_> = got.headers.get_all("cache-control").iter().collect();
+        assert_eq!(values, ["no-store"], "{method} {path}");
+    }
+    // A static asset keeps the policy its handler set, once, and no header is doubled.
+    let page = fetch_text(app.anonymous(Method::GET, "/signin")).await;
+    let at = page
+        .body
+        .find("/ui/assets/")
+        .expect("an asset on the sign-in page");
+    let asset = &page.body[at..];
+    let asset = &asset[..asset.find('"').expect("a quoted URL")];
+    let got = fetch_text(app.anonymous(Method::GET, asset)).await;
+    assert_eq!(got.status, StatusCode::OK, "{asset}");
+    let values: Vec<_> = got.headers.get_all("cache-control").iter().collect();
+    assert_eq!(values, ["public, max-age=31536000, immutable"], "{asset}");
+    assert_eq!(
+        got.headers.get_all("x-content-type-options").iter().count(),
+        1
     );
 }
 
