@@ -1,4 +1,4 @@
-//! Prometheus metrics: names, the process-wide recorder and the request layer (the `/metrics`
+//! Prometheus metrics: names, the process-wide recorder and the request timer (the `/metrics`
 //! handler is with the health checks, in `http::rest::health`). Requests by
 //! route and status with latency histograms, verification outcomes, cache hits, misses and
 //! evictions, change notices received, database pool use.
@@ -7,19 +7,14 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
-use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use axum::extract::MatchedPath;
 use axum::http::{Method, Request, StatusCode};
-use axum::response::Response;
 use metrics::Counter;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use tower::{Layer, Service};
 
 use crate::sharded::Sharded;
 
@@ -128,76 +123,29 @@ pub fn hot() -> &'static Hot {
     })
 }
 
-/// Middleware: counts every request by matched route, method and status, and times it.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TrackLayer;
-
-impl<S> Layer<S> for TrackLayer {
-    type Service = Track<S>;
-
-    fn layer(&self, inner: S) -> Track<S> {
-        Track { inner }
-    }
+/// The timing of one request: started when it arrives, added to its series of matched route,
+/// method and status when its answer is ready (`http::middleware` wraps every route in one).
+#[derive(Debug)]
+pub struct RequestTimer {
+    route: &'static str,
+    method: &'static str,
+    start: Instant,
 }
 
-/// The service [`TrackLayer`] wraps around each route.
-#[derive(Debug, Clone)]
-pub struct Track<S> {
-    inner: S,
-}
-
-impl<S, B> Service<Request<B>> for Track<S>
-where
-    S: Service<Request<B>, Response = Response>,
-{
-    type Response = Response;
-    type Error = S::Error;
-    type Future = TrackFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        let route = request
-            .extensions()
-            .get::<MatchedPath>()
-            .map_or(UNMATCHED, |path| intern(path.as_str()));
-        let method = method_label(request.method());
-        TrackFuture {
-            inner: self.inner.call(request),
-            route,
-            method,
+impl RequestTimer {
+    pub fn start<B>(request: &Request<B>) -> Self {
+        Self {
+            route: request
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or(UNMATCHED, |path| intern(path.as_str())),
+            method: method_label(request.method()),
             start: Instant::now(),
         }
     }
-}
 
-pin_project_lite::pin_project! {
-    /// A request in flight through [`Track`].
-    pub struct TrackFuture<F> {
-        #[pin]
-        inner: F,
-        route: &'static str,
-        method: &'static str,
-        start: Instant,
-    }
-}
-
-impl<F, E> Future for TrackFuture<F>
-where
-    F: Future<Output = Result<Response, E>>,
-{
-    type Output = Result<Response, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let result = ready!(this.inner.poll(cx));
-        if let Ok(response) = &result {
-            let series = series(this.route, this.method, response.status());
-            series.record(this.start.elapsed());
-        }
-        Poll::Ready(result)
+    pub fn finish(self, status: StatusCode) {
+        series(self.route, self.method, status).record(self.start.elapsed());
     }
 }
 

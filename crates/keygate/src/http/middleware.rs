@@ -1,45 +1,130 @@
-//! What every request crosses: the layers around all routes (panic catching, metrics, body
-//! limit, security headers, the access log), the fallbacks, and the policy of the API docs.
+//! What every request crosses: the layer around all routes (body limit, panic catching, security
+//! headers, metrics), the access log, the fallbacks, and the policy of the API docs.
 
 use std::any::Any;
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, HttpBody as _};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Request, Response, header};
 use axum::response::IntoResponse;
-use tower::ServiceBuilder;
-use tower::util::MapResponseLayer;
-use tower_http::catch_panic::CatchPanicLayer;
+use tower::{Layer, Service};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 use super::AppState;
 use super::error::ApiError;
+use crate::metrics::RequestTimer;
 use crate::service::ServiceError;
 
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// The layers every route is wrapped in, in one `layer` call: each call wraps every route in one
-/// more boxed service, which every request clones and unwinds. The first layer named is the
-/// outermost.
-pub(super) fn around_every_route(
-    router: Router<AppState>,
-    public_url: Option<&str>,
-) -> Router<AppState> {
-    let hsts = hsts(public_url);
-    router.layer(
-        ServiceBuilder::new()
-            .layer(CatchPanicLayer::custom(panic_response))
-            .layer(crate::metrics::TrackLayer)
-            .layer(DefaultBodyLimit::max(BODY_LIMIT))
-            .layer(MapResponseLayer::new(move |response| {
-                security_headers(response, hsts.as_ref())
-            })),
-    )
+/// What every route is wrapped in, as one layer: [`Around`]. (Each `layer` call wraps every route
+/// in one more boxed service, which every request clones and unwinds, and each nested future is
+/// polled again on every wake-up.)
+pub(super) fn around_every_route<S>(router: Router<S>, public_url: Option<&str>) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let hsts = public_url.is_some_and(|url| url.starts_with("https://"));
+    router.layer(AroundLayer { hsts })
+}
+
+#[derive(Debug, Clone, Copy)]
+struct AroundLayer {
+    hsts: bool,
+}
+
+impl<S> Layer<S> for AroundLayer {
+    type Service = Around<S>;
+
+    fn layer(&self, inner: S) -> Around<S> {
+        Around {
+            inner,
+            hsts: self.hsts,
+        }
+    }
+}
+
+/// Around each request: the body limit, a panic answered as a 500 in the usual envelope (the
+/// connection stays up), the security headers on every answer, and the request's timing in the
+/// metrics.
+#[derive(Debug, Clone)]
+struct Around<S> {
+    inner: S,
+    /// Whether answers carry `Strict-Transport-Security` (Keygate is reached over https).
+    hsts: bool,
+}
+
+impl<S, E> Service<Request<Body>> for Around<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = E>,
+{
+    type Response = Response<Body>;
+    type Error = E;
+    type Future = AroundFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), E>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+        let timer = RequestTimer::start(&request);
+        // Read by the extractors of bodies (JSON, forms); a request without one has nothing to
+        // limit, and is spared a larger table of extensions.
+        if !request.body().is_end_stream() {
+            DefaultBodyLimit::max(BODY_LIMIT).apply(&mut request);
+        }
+        let inner = panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request))).ok();
+        AroundFuture {
+            inner,
+            timer: Some(timer),
+            hsts: self.hsts,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A request in flight through [`Around`]; `inner` is `None` when the call itself panicked.
+    struct AroundFuture<F> {
+        #[pin]
+        inner: Option<F>,
+        timer: Option<RequestTimer>,
+        hsts: bool,
+    }
+}
+
+impl<F, E> Future for AroundFuture<F>
+where
+    F: Future<Output = Result<Response<Body>, E>>,
+{
+    type Output = Result<Response<Body>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let polled = match this.inner.as_pin_mut() {
+            Some(inner) => panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))),
+            None => Err(Box::new("the handler's call panicked") as Box<dyn Any + Send>),
+        };
+        let response = match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(Ok(response))) => response,
+            Ok(Poll::Ready(Err(e))) => return Poll::Ready(Err(e)),
+            Err(panic) => panic_response(panic),
+        };
+        let response = security_headers(response, *this.hsts);
+        if let Some(timer) = this.timer.take() {
+            timer.finish(response.status());
+        }
+        Poll::Ready(Ok(response))
+    }
 }
 
 /// The target of request lines (the access log), logged at `debug`: off with the default `info`,
@@ -142,18 +227,18 @@ pub(super) fn docs_with_policy(docs: Router<AppState>) -> Router<AppState> {
     ))
 }
 
-/// `Strict-Transport-Security` when Keygate is reached over https (its `public_url` says so):
-/// browsers then never send a session cookie or a token to it in clear. Nothing otherwise: the
-/// header is ignored over http, and a deployment still on http must not be pinned to https.
-/// The headers every answer carries, in one layer: HSTS behind an `https://` public URL, and
-/// `no-store` unless the handler said otherwise (both only where the handler set none); `nosniff`
-/// always.
-fn security_headers(mut response: Response<Body>, hsts: Option<&HeaderValue>) -> Response<Body> {
+/// The headers every answer carries: HSTS behind an `https://` public URL, and `no-store` unless
+/// the handler said otherwise (both only where the handler set none); `nosniff` always.
+///
+/// `Strict-Transport-Security` only when Keygate is reached over https (its `public_url` says
+/// so): browsers then never send a session cookie or a token to it in clear. Nothing otherwise:
+/// the header is ignored over http, and a deployment still on http must not be pinned to https.
+fn security_headers(mut response: Response<Body>, hsts: bool) -> Response<Body> {
     let headers = response.headers_mut();
-    if let Some(hsts) = hsts {
+    if hsts {
         headers
             .entry(header::STRICT_TRANSPORT_SECURITY)
-            .or_insert_with(|| hsts.clone());
+            .or_insert(HeaderValue::from_static("max-age=31536000"));
     }
     // No answer is to be read as another type than the one it says (a JSON error as HTML).
     headers.insert(
@@ -166,12 +251,6 @@ fn security_headers(mut response: Response<Body>, hsts: Option<&HeaderValue>) ->
         .entry(header::CACHE_CONTROL)
         .or_insert_with(|| HeaderValue::from_static("no-store"));
     response
-}
-
-fn hsts(public_url: Option<&str>) -> Option<HeaderValue> {
-    public_url
-        .is_some_and(|url| url.starts_with("https://"))
-        .then(|| HeaderValue::from_static("max-age=31536000"))
 }
 
 pub(super) async fn not_found() -> ApiError {
@@ -191,7 +270,62 @@ fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response<Body> {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_invitation_code;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// The request `/boom` gets from a router whose handler there panics.
+    async fn answer_of_panicking_handler(public_url: Option<&str>) -> Response<Body> {
+        let router: Router = Router::new().route(
+            "/boom",
+            get(|| async {
+                if true {
+                    panic!("a bug");
+                }
+                "never"
+            }),
+        );
+        around_every_route(router, public_url)
+            .oneshot(Request::get("/boom").body(Body::empty()).expect("request"))
+            .await
+            .expect("infallible")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_answered_500_in_the_envelope_with_the_security_headers() {
+        let response = answer_of_panicking_handler(Some("https://keygate.example")).await;
+        assert_eq!(response.status(), 500);
+        let headers = response.headers();
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+        assert_eq!(
+            headers[header::STRICT_TRANSPORT_SECURITY],
+            "max-age=31536000"
+        );
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .expect("body");
+        let json: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(json["error"]["code"], "internal");
+        assert!(!json.to_string().contains("a bug"), "{json}");
+    }
+
+    #[tokio::test]
+    async fn no_hsts_when_keygate_is_reached_over_http() {
+        let response = answer_of_panicking_handler(Some("http://keygate.example")).await;
+        assert!(
+            !response
+                .headers()
+                .contains_key(header::STRICT_TRANSPORT_SECURITY)
+        );
+        let response = answer_of_panicking_handler(None).await;
+        assert!(
+            !response
+                .headers()
+                .contains_key(header::STRICT_TRANSPORT_SECURITY)
+        );
+    }
 
     #[test]
     fn invitation_codes_are_hidden_in_logged_uris() {

@@ -63,6 +63,39 @@ async fn oversized_bodies_are_refused(app: TestApp) {
     let huge = json!({"name": "x", "description": "y".repeat(70 * 1024)});
     let got = send(app.as_owner(Method::POST, "/api/v1/tokens").json(&huge)).await;
     assert_error(&got, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+
+    // The same body in chunks, with no length announced: limited all the same.
+    let head = format!(
+        "POST /api/v1/tokens HTTP/1.1\r\nhost: keygate\r\nauthorization: Bearer {}\r\n\
+         content-type: application/json\r\ntransfer-encoding: chunked\r\n\
+         connection: close\r\n\r\n",
+        app.owner.token
+    );
+    let body = huge.to_string();
+    let mut chunked = String::new();
+    for chunk in body.as_bytes().chunks(4096) {
+        let chunk = std::str::from_utf8(chunk).expect("ASCII");
+        chunked.push_str(&format!("{:x}\r\n{chunk}\r\n", chunk.len()));
+    }
+    chunked.push_str("0\r\n\r\n");
+    let answer = raw_exchange(app.addr, &(head + &chunked)).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 413"),
+        "{}",
+        &answer[..answer.len().min(300)]
+    );
+    assert!(answer.contains("payload_too_large"), "{answer}");
+}
+
+/// Sends `request` as it is and reads the answer until the server closes. The server may answer
+/// before it has read all of it: what could not be written is not sent.
+async fn raw_exchange(addr: std::net::SocketAddr, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let _ = stream.write_all(request.as_bytes()).await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    String::from_utf8_lossy(&answer).into_owned()
 }
 
 async fn bad_ids_and_unknown_routes(app: TestApp) {
