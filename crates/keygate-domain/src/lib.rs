@@ -12,8 +12,8 @@ pub mod token;
 pub mod validate;
 
 pub use model::{
-    AuditEvent, Credential, Invitation, Member, Membership, Role, Team, TeamRef, Token,
-    TokenStatus, User, UserKind, Workspace,
+    AuditEvent, Credential, Invitation, MAX_GRACE_SECONDS, Member, Membership, RetiringSecret,
+    Role, Team, TeamRef, Token, TokenStatus, User, UserKind, Workspace, max_overlap,
 };
 pub use permission::{Manage, Permission, PermissionSet, ResourcePattern};
 pub use rights::{Denial, Resources, Rights, Scope, WorkspaceRights};

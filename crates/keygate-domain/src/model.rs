@@ -369,12 +369,67 @@ pub struct Credential {
     pub revoked_at: Option<DateTime<Utc>>,
     /// Shared: cloning a credential, as every request does, copies no scope.
     pub scope: Option<Arc<Scope>>,
+    /// Set when the token was presented by a secret that a rotation replaced: until when that
+    /// secret works, as far as known when it was read.
+    pub retiring_until: Option<DateTime<Utc>>,
+    /// Whether a replaced secret keeps working until the current one is first used: its first use
+    /// starts the grace period.
+    pub overlap_pending: bool,
 }
 
 impl Credential {
     /// The token's status at `now`.
     pub fn status(&self, now: DateTime<Utc>) -> TokenStatus {
         TokenStatus::of(self.revoked_at, self.expires_at, now)
+    }
+
+    /// Whether it was presented by a replaced secret whose overlap is over at `now`.
+    pub fn is_retired(&self, now: DateTime<Utc>) -> bool {
+        self.retiring_until.is_some_and(|until| now >= until)
+    }
+}
+
+/// The longest grace period a rotation may give the replaced secret, counted from the new
+/// secret's first use: a day.
+pub const MAX_GRACE_SECONDS: u32 = 86_400;
+
+/// However the grace period runs, a replaced secret works at most this long after its rotation.
+pub fn max_overlap() -> chrono::Duration {
+    chrono::Duration::days(7)
+}
+
+/// A secret that a rotation replaced, kept working for a grace period so that those who hold it
+/// can move to the new one: until `grace_seconds` after the new secret's first use, never past
+/// its `deadline`, never after it was ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetiringSecret {
+    /// What may be shown of the replaced secret.
+    pub hint: String,
+    /// When the rotation replaced it.
+    pub rotated_at: DateTime<Utc>,
+    /// How long it works after the new secret's first use.
+    pub grace_seconds: u32,
+    /// The latest it works: seven days after the rotation, or the token's expiry if sooner.
+    pub deadline: DateTime<Utc>,
+    /// Set at the new secret's first use: then plus the grace period, or the deadline if sooner.
+    pub retires_at: Option<DateTime<Utc>>,
+    /// When the overlap was ended early: rotated again, revoked, user disabled, or by hand.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// How many requests it authenticated since the rotation (written in batches).
+    pub uses: u64,
+    /// When it last authenticated a request since the rotation.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// The client address of that use, when it carried one.
+    pub last_used_ip: Option<String>,
+}
+
+impl RetiringSecret {
+    /// When it stops working (or stopped), as far as known now.
+    pub fn works_until(&self) -> DateTime<Utc> {
+        [self.retires_at, self.ended_at]
+            .into_iter()
+            .flatten()
+            .fold(self.deadline, DateTime::min)
     }
 }
 
@@ -386,6 +441,8 @@ impl From<Token> for Credential {
             expires_at: token.expires_at,
             revoked_at: token.revoked_at,
             scope: token.scope.map(Arc::new),
+            retiring_until: None,
+            overlap_pending: false,
         }
     }
 }

@@ -18,3 +18,7 @@ pub const X_KEYGATE_USER: HeaderName = HeaderName::from_static("x-keygate-user")
 pub const X_KEYGATE_WORKSPACE: HeaderName = HeaderName::from_static("x-keygate-workspace");
 /// In the answer: the id of the token presented; absent for an anonymous caller.
 pub const X_KEYGATE_TOKEN_ID: HeaderName = HeaderName::from_static("x-keygate-token-id");
+/// In the answer (forward-auth and the REST API): `true` when the token was presented by a secret
+/// that a rotation replaced and that still works for its grace period; absent otherwise.
+pub const X_KEYGATE_TOKEN_RETIRING: HeaderName =
+    HeaderName::from_static("x-keygate-token-retiring");

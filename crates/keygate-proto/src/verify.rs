@@ -76,6 +76,10 @@ pub struct VerifyAnswer {
     /// When the token expires, if it does.
     #[serde(default)]
     pub expires_at: Option<DateTime<Utc>>,
+    /// Present and true when the token was presented by a secret that a rotation replaced and
+    /// that still works for its grace period: whoever holds it should move to the new secret.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retiring: bool,
 }
 
 /// The question of `POST /api/v1/auth/check`: may the caller (the token the request presents,

@@ -14,7 +14,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use keygate_domain::{
     AuditEvent, Credential, Email, Invitation, Member, Membership, PermissionSet, ResourcePattern,
-    Role, Scope, Slug, Team, Token, TokenDigest, TokenKind, User, UserKind, Workspace,
+    RetiringSecret, Role, Scope, Slug, Team, Token, TokenDigest, TokenKind, User, UserKind,
+    Workspace,
 };
 use uuid::Uuid;
 
@@ -217,6 +218,25 @@ pub struct TokenUse {
     pub token_id: Uuid,
     pub at: DateTime<Utc>,
     pub ip: Option<String>,
+}
+
+/// Uses of a replaced secret during its overlap, to record off the request path.
+#[derive(Debug, Clone)]
+pub struct RetiringUse {
+    pub digest: TokenDigest,
+    pub count: u64,
+    /// The latest of them.
+    pub at: DateTime<Utc>,
+    pub ip: Option<String>,
+}
+
+/// How a rotation treats the secret it replaces.
+#[derive(Debug, Clone, Copy)]
+pub struct Overlap {
+    /// How long the replaced secret keeps working after the new one's first use; 0: not at all.
+    pub grace_seconds: u32,
+    /// The latest it works, whatever happens.
+    pub deadline: DateTime<Utc>,
 }
 
 /// Which audit entries to list, newest first.
@@ -512,8 +532,9 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         audit: &AuditEvent,
     ) -> Result<Option<Token>>;
-    /// Replaces the digest and hint of a token that is not revoked; None when there is no such
-    /// token or it was revoked meanwhile.
+    /// Replaces the digest and hint of a token that is not revoked, keeping the replaced secret
+    /// working as `overlap` says; None when there is no such token or it was revoked meanwhile.
+    #[allow(clippy::too_many_arguments)]
     async fn rotate_token(
         &self,
         user_id: Uuid,
@@ -521,11 +542,20 @@ pub trait Store: Send + Sync + 'static {
         digest: &TokenDigest,
         hint: &str,
         now: DateTime<Utc>,
+        overlap: Overlap,
         audit: &AuditEvent,
     ) -> Result<Option<Token>>;
+    /// Ends the overlap of the token's replaced secret now; false when none was running.
+    async fn end_overlap(&self, id: Uuid, now: DateTime<Utc>, audit: &AuditEvent) -> Result<bool>;
+    /// Starts the grace period of the token's replaced secret at the new secret's first use;
+    /// false when it had started already, or there is none.
+    async fn start_grace(&self, id: Uuid, first_use: DateTime<Utc>) -> Result<bool>;
+    /// The secret the token's latest rotation replaced, if any.
+    async fn retiring_secret(&self, id: Uuid) -> Result<Option<RetiringSecret>>;
 
-    /// Records when and from where tokens were last used, keeping the latest time.
-    async fn record_token_use(&self, uses: &[TokenUse]) -> Result<()>;
+    /// Records when and from where tokens were last used, keeping the latest time, and the uses
+    /// of replaced secrets.
+    async fn record_token_use(&self, uses: &[TokenUse], retiring: &[RetiringUse]) -> Result<()>;
 
     // Audit.
 
@@ -961,16 +991,35 @@ impl<B: Backend> Store for B {
         digest: &TokenDigest,
         hint: &str,
         now: DateTime<Utc>,
+        overlap: Overlap,
         audit: &AuditEvent,
     ) -> Result<Option<Token>> {
         let mut tx = self.begin_write().await?;
-        let token = tokens::rotate(&mut tx, user_id, id, digest, hint, now).await?;
+        let token = tokens::rotate(&mut tx, user_id, id, digest, hint, now, overlap).await?;
         commit_if(tx, audit, token).await
     }
 
-    async fn record_token_use(&self, uses: &[TokenUse]) -> Result<()> {
+    async fn end_overlap(&self, id: Uuid, now: DateTime<Utc>, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let ended = tokens::end_overlap(&mut tx, id, now).await?;
+        commit_if(tx, audit, ended).await
+    }
+
+    async fn start_grace(&self, id: Uuid, first_use: DateTime<Utc>) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let started = tokens::start_grace(&mut tx, id, first_use).await?;
+        tx.commit().await?;
+        Ok(started)
+    }
+
+    async fn retiring_secret(&self, id: Uuid) -> Result<Option<RetiringSecret>> {
+        tokens::retiring_secret(self.pool(), id).await
+    }
+
+    async fn record_token_use(&self, uses: &[TokenUse], retiring: &[RetiringUse]) -> Result<()> {
         let mut tx = self.begin_write().await?;
         tokens::record_use(&mut tx, uses).await?;
+        tokens::record_retiring_use(&mut tx, retiring).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use keygate_domain::{
     AuditEvent, Credential, Email, Invitation, Member, Membership, PermissionSet, ResourcePattern,
-    Role, Scope, Slug, Team, TeamRef, Token, TokenKind, User, UserKind, Workspace,
+    RetiringSecret, Role, Scope, Slug, Team, TeamRef, Token, TokenKind, User, UserKind, Workspace,
 };
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -407,6 +407,37 @@ impl Read for crate::Session {
     }
 }
 
+#[derive(sqlx::FromRow)]
+pub(crate) struct RetiringSecretRow {
+    hint: String,
+    rotated_at: Ts,
+    grace_seconds: i32,
+    deadline: Ts,
+    retires_at: Option<Ts>,
+    ended_at: Option<Ts>,
+    uses: i64,
+    last_used_at: Option<Ts>,
+    last_used_ip: Option<String>,
+}
+
+impl Read for RetiringSecret {
+    type Row = RetiringSecretRow;
+    fn read(r: RetiringSecretRow) -> Result<Self, StoreError> {
+        Ok(RetiringSecret {
+            hint: r.hint,
+            rotated_at: r.rotated_at.0,
+            grace_seconds: u32::try_from(r.grace_seconds)
+                .map_err(|_| corrupt("grace_seconds", r.grace_seconds))?,
+            deadline: r.deadline.0,
+            retires_at: r.retires_at.map(|t| t.0),
+            ended_at: r.ended_at.map(|t| t.0),
+            uses: u64::try_from(r.uses).unwrap_or_default(),
+            last_used_at: r.last_used_at.map(|t| t.0),
+            last_used_ip: r.last_used_ip,
+        })
+    }
+}
+
 /// A token's credential and its user, as `credential_by_digest` reads them.
 #[derive(sqlx::FromRow)]
 pub(crate) struct CredentialRow {
@@ -415,6 +446,10 @@ pub(crate) struct CredentialRow {
     token_expires_at: Option<Ts>,
     token_revoked_at: Option<Ts>,
     token_scope: Option<Json<Scope>>,
+    retiring_deadline: Option<Ts>,
+    retiring_retires_at: Option<Ts>,
+    retiring_ended_at: Option<Ts>,
+    overlap_pending: bool,
     #[sqlx(flatten)]
     user: UserRow,
 }
@@ -429,6 +464,13 @@ impl Read for (Credential, User) {
             expires_at: r.token_expires_at.map(|t| t.0),
             revoked_at: r.token_revoked_at.map(|t| t.0),
             scope: r.token_scope.map(|s| Arc::new(s.0)),
+            retiring_until: r.retiring_deadline.map(|deadline| {
+                [r.retiring_retires_at, r.retiring_ended_at]
+                    .into_iter()
+                    .flatten()
+                    .fold(deadline.0, |until, t| until.min(t.0))
+            }),
+            overlap_pending: r.overlap_pending,
         };
         Ok((credential, User::read(r.user)?))
     }

@@ -97,7 +97,17 @@ pub enum TokenCommand {
     /// Revoke one of a user's tokens at once
     Revoke(TokenIdArgs),
     /// Give one of a user's tokens a new secret and print it once; the old secret stops working
-    Rotate(TokenIdArgs),
+    /// at once, or with --grace-seconds that long after the new secret's first use
+    Rotate(TokenRotateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenRotateArgs {
+    #[command(flatten)]
+    pub token: TokenIdArgs,
+    /// How long the old secret keeps working after the new one's first use (at most 86400)
+    #[arg(long, default_value_t = 0)]
+    pub grace_seconds: u32,
 }
 
 #[derive(Debug, Args)]
@@ -306,7 +316,8 @@ impl TokenCommand {
         match self {
             TokenCommand::Create(args) => &args.owner,
             TokenCommand::List(args) => args,
-            TokenCommand::Revoke(args) | TokenCommand::Rotate(args) => &args.owner,
+            TokenCommand::Revoke(args)
+            | TokenCommand::Rotate(TokenRotateArgs { token: args, .. }) => &args.owner,
         }
     }
 }
@@ -365,10 +376,10 @@ async fn token(keygate: &Keygate, command: TokenCommand) -> anyhow::Result<()> {
         }
         TokenCommand::Rotate(args) => {
             let issued = keygate
-                .rotate_token(&operator, args.id)
+                .rotate_token(&operator, args.token.id, args.grace_seconds)
                 .await
                 .map_err(user_facing)?;
-            print_issued(&mut out, args.owner.json, issued, now)?;
+            print_issued(&mut out, args.token.owner.json, issued, now)?;
         }
     }
     Ok(())

@@ -1,14 +1,14 @@
 //! Tokens: issued, found by digest for verification, listed, revoked, rotated, and seen in use.
 
 use chrono::{DateTime, Utc};
-use keygate_domain::{Credential, Token, TokenDigest, User};
+use keygate_domain::{Credential, RetiringSecret, Token, TokenDigest, User};
 use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::query::{Pool, Tx, fetch_for_ids, query};
 use super::users::user_cols;
 use crate::time::Ts;
-use crate::{NewToken, Result, TokenUse};
+use crate::{NewToken, Overlap, Result, RetiringUse, TokenUse};
 
 /// The columns of a [`TokenRow`](crate::rows::TokenRow).
 macro_rules! token_cols {
@@ -40,18 +40,27 @@ pub(crate) async fn insert(tx: &mut Tx, new: &NewToken) -> Result<Token> {
     query(sql, params).fetch_one(tx).await
 }
 
-/// What a token with this digest proves, and its user, in one round trip.
+/// What a token with this digest proves, and its user, in one round trip: the token whose
+/// current secret it is, or whose replaced secret (with that secret's overlap).
 pub(crate) async fn credential_by_digest(
     pool: Pool<'_>,
     digest: &TokenDigest,
 ) -> Result<Option<(Credential, User)>> {
     let sql = concat!(
-        "SELECT token_id, token_kind, token_expires_at, token_revoked_at, token_scope, ",
+        "SELECT token_id, token_kind, token_expires_at, token_revoked_at, token_scope, \
+         retiring_deadline, retiring_retires_at, retiring_ended_at, overlap_pending, ",
         user_cols!(),
-        " FROM (SELECT id AS token_id, kind AS token_kind, \
-         expires_at AS token_expires_at, revoked_at AS token_revoked_at, \
-         scope AS token_scope, user_id FROM tokens WHERE digest = $1) t \
-         JOIN users ON users.id = t.user_id"
+        " FROM (SELECT t.id AS token_id, t.kind AS token_kind, \
+         t.expires_at AS token_expires_at, t.revoked_at AS token_revoked_at, \
+         t.scope AS token_scope, t.user_id AS token_user_id, \
+         r.deadline AS retiring_deadline, r.retires_at AS retiring_retires_at, \
+         r.ended_at AS retiring_ended_at, \
+         EXISTS (SELECT 1 FROM retiring_secrets p WHERE p.token_id = t.id \
+         AND p.retires_at IS NULL AND p.ended_at IS NULL) AS overlap_pending \
+         FROM tokens t LEFT JOIN retiring_secrets r ON r.token_id = t.id AND r.digest = $1 \
+         WHERE t.id = COALESCE((SELECT id FROM tokens WHERE digest = $1), \
+         (SELECT token_id FROM retiring_secrets WHERE digest = $1))) f \
+         JOIN users ON users.id = f.token_user_id"
     );
     query(sql, (&digest.as_bytes()[..],))
         .fetch_optional(pool)
@@ -101,7 +110,7 @@ pub(crate) async fn personal(pool: Pool<'_>, user_id: Uuid) -> Result<Option<Tok
     query(sql, (user_id,)).fetch_optional(pool).await
 }
 
-/// Marks the token revoked, keeping the first revocation time.
+/// Marks the token revoked, keeping the first revocation time; a replaced secret stops with it.
 pub(crate) async fn revoke(
     tx: &mut Tx,
     user_id: Uuid,
@@ -113,10 +122,18 @@ pub(crate) async fn revoke(
          WHERE id = $1 AND user_id = $2 RETURNING ",
         token_cols!()
     );
-    query(sql, (id, user_id, Ts(now))).fetch_optional(tx).await
+    let token = query(sql, (id, user_id, Ts(now)))
+        .fetch_optional(&mut *tx)
+        .await?;
+    if token.is_some() {
+        end_overlap(tx, id, now).await?;
+    }
+    Ok(token)
 }
 
-/// Replaces the digest and hint of a token that is not revoked.
+/// Replaces the digest and hint of a token that is not revoked. With a grace period the replaced
+/// secret is kept as a retiring secret; without, it stops at once and is forgotten, like any
+/// unknown secret. A secret an earlier rotation replaced stops now either way.
 pub(crate) async fn rotate(
     tx: &mut Tx,
     user_id: Uuid,
@@ -124,7 +141,18 @@ pub(crate) async fn rotate(
     digest: &TokenDigest,
     hint: &str,
     now: DateTime<Utc>,
+    overlap: Overlap,
 ) -> Result<Option<Token>> {
+    end_overlap(tx, id, now).await?;
+    if overlap.grace_seconds > 0 {
+        let retire = "INSERT INTO retiring_secrets \
+                      (digest, token_id, hint, rotated_at, grace_seconds, deadline) \
+                      SELECT digest, id, hint, $3, $4, $5 FROM tokens \
+                      WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL";
+        let grace = i32::try_from(overlap.grace_seconds).unwrap_or(i32::MAX);
+        let params = (id, user_id, Ts(now), grace, Ts(overlap.deadline));
+        query(retire, params).execute(&mut *tx).await?;
+    }
     let sql = concat!(
         "UPDATE tokens SET digest = $3, hint = $4, rotated_at = $5 \
          WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING ",
@@ -134,6 +162,53 @@ pub(crate) async fn rotate(
     query(sql, params).fetch_optional(tx).await
 }
 
+/// Ends the overlap of the token's replaced secret, if one is running; whether one was.
+pub(crate) async fn end_overlap(tx: &mut Tx, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+    let sql = "UPDATE retiring_secrets SET ended_at = $2 \
+               WHERE token_id = $1 AND ended_at IS NULL \
+               AND (retires_at IS NULL OR retires_at > $2) AND deadline > $2";
+    query(sql, (id, Ts(now))).changed(tx).await
+}
+
+/// Ends the overlaps of all the user's tokens (the user is disabled).
+pub(crate) async fn end_overlaps_of_user(
+    tx: &mut Tx,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let sql = "UPDATE retiring_secrets SET ended_at = $2 \
+               WHERE token_id IN (SELECT id FROM tokens WHERE user_id = $1) \
+               AND ended_at IS NULL";
+    query(sql, (user_id, Ts(now))).execute(tx).await
+}
+
+/// Starts the grace period of the token's replaced secret at `first_use` of the new secret,
+/// unless it has started (or ended) already; whether it started now.
+pub(crate) async fn start_grace(tx: &mut Tx, id: Uuid, first_use: DateTime<Utc>) -> Result<bool> {
+    let sql = "SELECT digest, grace_seconds, deadline FROM retiring_secrets \
+               WHERE token_id = $1 AND retires_at IS NULL AND ended_at IS NULL";
+    let pending: Vec<(Vec<u8>, i32, Ts)> = query(sql, (id,)).fetch_all_rows(&mut *tx).await?;
+    let mut started = false;
+    for (digest, grace, deadline) in pending {
+        let retires_at = (first_use + chrono::Duration::seconds(i64::from(grace))).min(deadline.0);
+        let sql = "UPDATE retiring_secrets SET retires_at = $2 \
+                   WHERE digest = $1 AND retires_at IS NULL";
+        started |= query(sql, (digest, Ts(retires_at)))
+            .changed(&mut *tx)
+            .await?;
+    }
+    Ok(started)
+}
+
+/// The secret the token's latest rotation replaced, if it has been rotated since replaced secrets
+/// are kept.
+pub(crate) async fn retiring_secret(pool: Pool<'_>, id: Uuid) -> Result<Option<RetiringSecret>> {
+    let sql = "SELECT hint, rotated_at, grace_seconds, deadline, retires_at, ended_at, uses, \
+               last_used_at, last_used_ip FROM retiring_secrets WHERE token_id = $1 \
+               ORDER BY rotated_at DESC LIMIT 1";
+    query(sql, (id,)).fetch_optional(pool).await
+}
+
 /// Records when and from where tokens were last used, keeping the latest time.
 pub(crate) async fn record_use(tx: &mut Tx, uses: &[TokenUse]) -> Result<()> {
     let sql = "UPDATE tokens SET last_used_at = $2, \
@@ -141,6 +216,21 @@ pub(crate) async fn record_use(tx: &mut Tx, uses: &[TokenUse]) -> Result<()> {
                WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)";
     for u in uses {
         query(sql, (u.token_id, Ts(u.at), &u.ip))
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Counts uses of replaced secrets during their overlap, and when and from where the last was.
+pub(crate) async fn record_retiring_use(tx: &mut Tx, uses: &[RetiringUse]) -> Result<()> {
+    let sql = "UPDATE retiring_secrets SET uses = uses + $2, \
+               last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < $3 \
+               THEN $3 ELSE last_used_at END, \
+               last_used_ip = COALESCE($4, last_used_ip) WHERE digest = $1";
+    for u in uses {
+        let count = i64::try_from(u.count).unwrap_or(i64::MAX);
+        query(sql, (&u.digest.as_bytes()[..], count, Ts(u.at), &u.ip))
             .execute(&mut *tx)
             .await?;
     }

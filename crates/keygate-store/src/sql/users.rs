@@ -122,7 +122,12 @@ pub(crate) async fn update(
         patch.disabled_at.flatten().map(Ts),
         Ts(now),
     );
-    query(sql, params).fetch_optional(tx).await
+    let user = query(sql, params).fetch_optional(&mut *tx).await?;
+    // Disabling a user ends the overlaps of their tokens' replaced secrets for good.
+    if let (Some(_), Some(Some(at))) = (&user, patch.disabled_at) {
+        super::tokens::end_overlaps_of_user(tx, id, at).await?;
+    }
+    Ok(user)
 }
 
 /// Deletes the user; their tokens, memberships and sessions go with them.

@@ -4,8 +4,9 @@
 use std::borrow::Cow;
 
 use axum::body::Bytes;
+use axum::body::HttpBody as _;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequest, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use serde::Deserialize;
@@ -14,6 +15,20 @@ use serde::de::DeserializeOwned;
 use super::AppState;
 use super::error::ApiError;
 use crate::service::{Actor, ServiceError, WorkspaceRef};
+
+/// An optional JSON body: none when the request has no body at all; otherwise as [`Json`].
+impl<T: DeserializeOwned> OptionalFromRequest<AppState> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Option<Self>, ApiError> {
+        if req.body().is_end_stream() {
+            return Ok(None);
+        }
+        <Self as FromRequest<AppState>>::from_request(req, state)
+            .await
+            .map(Some)
+    }
+}
 
 /// A JSON request body; malformed, mistyped, oversized or unknown-field bodies become 4xx errors.
 pub struct Json<T>(pub T);
@@ -32,7 +47,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Json<T> {
             .get(header::CONTENT_TYPE)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"application/json"));
         if !plain {
-            return match axum::Json::<T>::from_request(req, state).await {
+            return match <axum::Json<T> as FromRequest<AppState>>::from_request(req, state).await {
                 Ok(axum::Json(value)) => Ok(Json(value)),
                 Err(rejection) => Err(reject(rejection)),
             };

@@ -16,8 +16,8 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use keygate_domain::Permission;
 use keygate_proto::forward::{
-    X_FORWARDED_METHOD, X_FORWARDED_URI, X_KEYGATE_TOKEN_ID, X_KEYGATE_USER, X_KEYGATE_WORKSPACE,
-    X_ORIGINAL_METHOD, X_ORIGINAL_URI,
+    X_FORWARDED_METHOD, X_FORWARDED_URI, X_KEYGATE_TOKEN_ID, X_KEYGATE_TOKEN_RETIRING,
+    X_KEYGATE_USER, X_KEYGATE_WORKSPACE, X_ORIGINAL_METHOD, X_ORIGINAL_URI,
 };
 use uuid::Uuid;
 
@@ -295,6 +295,9 @@ async fn decide(state: &AppState, request: axum::extract::Request) -> Result<Res
             }
             if let Some(token) = actor.as_ref().and_then(|a| a.token.as_ref()) {
                 set(out, X_KEYGATE_TOKEN_ID, token.id);
+                if token.retiring_until.is_some() {
+                    out.insert(X_KEYGATE_TOKEN_RETIRING, HeaderValue::from_static("true"));
+                }
             }
             Ok(response)
         }

@@ -373,6 +373,7 @@ impl Keygate {
         ws: &WorkspaceRef,
         id: Uuid,
         token_id: Uuid,
+        grace_seconds: u32,
     ) -> ServiceResult<(Token, ClearToken)> {
         let managed = self.managing(actor, ws, Manage::ApiUsers).await?;
         let workspace = managed.workspace.id;
@@ -385,8 +386,14 @@ impl Keygate {
             None => held,
         };
         managed.require_grantable(&effective.permissions, &effective.resources)?;
-        self.rotate_token_of(actor, &api_user.user, token_id, Some(workspace))
-            .await
+        self.rotate_token_of(
+            actor,
+            &api_user.user,
+            token_id,
+            Some(workspace),
+            grace_seconds,
+        )
+        .await
     }
 }
 

@@ -56,7 +56,7 @@ impl Keygate {
         };
         let now = self.clock.now();
         usable(&cached.credential, &cached.user, now).map_err(ServiceError::InvalidCredentials)?;
-        self.usage.note(cached.credential.id, now, ip);
+        self.note_use(&cached.credential, &digest, now, ip);
         Ok(Actor {
             user: cached.user,
             token: Some(cached.credential),
@@ -102,6 +102,8 @@ pub(super) fn usable(
 ) -> Result<(), AuthFailure> {
     match credential.status(now) {
         TokenStatus::Active if user.is_disabled() => Err(AuthFailure::InvalidToken),
+        // A replaced secret whose overlap is over is refused like a revoked token.
+        TokenStatus::Active if credential.is_retired(now) => Err(AuthFailure::TokenRevoked),
         TokenStatus::Active => Ok(()),
         TokenStatus::Expired => Err(AuthFailure::TokenExpired),
         TokenStatus::Revoked => Err(AuthFailure::TokenRevoked),

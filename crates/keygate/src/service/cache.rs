@@ -488,6 +488,8 @@ mod tests {
                 expires_at: None,
                 revoked_at: None,
                 scope: None,
+                retiring_until: None,
+                overlap_pending: false,
             },
             place: Place::Nowhere,
             read_at,

@@ -184,7 +184,7 @@ impl Keygate {
         if let Err(failure) = usable(&cached.credential, &cached.user, now) {
             return Ok(Err(failure));
         }
-        self.usage.note(cached.credential.id, now, ip);
+        self.note_use(&cached.credential, &digest, now, ip);
         let actor = Actor {
             user: cached.user,
             token: Some(cached.credential),

@@ -45,7 +45,7 @@ pub use members::{
 pub use roles::{RoleRequest, RoleUpdateRequest};
 pub use sessions::{SessionActor, SignedIn};
 pub use teams::{TeamPatchRequest, TeamRequest};
-pub use tokens::{Expiry, NewTokenRequest, ScopeRequest};
+pub use tokens::{Expiry, NewTokenRequest, ScopeRequest, TokenView};
 pub use users::{Bootstrap, Bootstrapped, MemberKey, TokensKey};
 pub use workspace_tokens::OwnedToken;
 pub use workspaces::{NewWorkspaceRequest, WorkspacePatchRequest, WorkspaceRef};
@@ -63,6 +63,8 @@ pub struct Keygate {
     throttle: Arc<throttle::Throttle>,
     /// Invitations each caller may still send.
     invites: Arc<invite_limit::InviteLimit>,
+    /// Tokens whose new secret was first used, while their grace period is being started.
+    starting_grace: Arc<std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>>,
     policy: Policy,
 }
 
@@ -106,6 +108,7 @@ impl Keygate {
             usage: Arc::default(),
             throttle: Arc::new(throttle::Throttle::new(policy.auth_failures_per_minute)),
             invites: Arc::new(invite_limit::InviteLimit::new(policy.invitations_per_hour)),
+            starting_grace: Arc::default(),
             policy,
         }
     }

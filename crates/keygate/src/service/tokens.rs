@@ -2,14 +2,22 @@
 
 use chrono::{DateTime, Duration, Utc};
 use keygate_domain::{
-    ClearToken, Scope, Token, TokenKind, TokenStatus, User, ValidationError, Workspace, validate,
+    ClearToken, MAX_GRACE_SECONDS, RetiringSecret, Scope, Token, TokenKind, TokenStatus, User,
+    ValidationError, Workspace, max_overlap, validate,
 };
-use keygate_store::NewToken;
+use keygate_store::{NewToken, Overlap};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::access::{parse_grants, parse_permissions};
 use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target, WorkspaceRef};
+
+/// A token as its page shows it: with the secret its latest rotation replaced, if any.
+#[derive(Debug, Clone)]
+pub struct TokenView {
+    pub token: Token,
+    pub retiring: Option<RetiringSecret>,
+}
 
 /// Longest lifetime a token can be given, in days.
 pub const MAX_LIFETIME_DAYS: i64 = 3650;
@@ -378,14 +386,24 @@ impl Keygate {
             .await
     }
 
-    /// A new secret for one of `owner`'s tokens; the old secret stops working at once.
+    /// A new secret for one of `owner`'s tokens. Without a grace period the old secret stops
+    /// working at once; with one, it works until `grace_seconds` after the new secret's first use,
+    /// never past the token's expiry, and at most seven days after the rotation.
     pub(super) async fn rotate_token_of(
         &self,
         actor: &Actor,
         owner: &User,
         id: Uuid,
         workspace: Option<Uuid>,
+        grace_seconds: u32,
     ) -> ServiceResult<(Token, ClearToken)> {
+        if grace_seconds > MAX_GRACE_SECONDS {
+            return Err(keygate_domain::ValidationError::new(
+                "grace_seconds",
+                format!("at most {MAX_GRACE_SECONDS} (a day)"),
+            )
+            .into());
+        }
         let now = self.clock.now();
         let token = self.token(owner, id).await?;
         match token.status(now) {
@@ -428,11 +446,24 @@ impl Keygate {
             workspace,
             action,
             Target::new("token", id),
-            json!({ "hint": fresh.hint, "owner": owner.id }),
+            json!({ "hint": fresh.hint, "owner": owner.id, "grace_seconds": grace_seconds }),
         );
+        let latest = now + max_overlap();
+        let overlap = Overlap {
+            grace_seconds,
+            deadline: token.expires_at.map_or(latest, |e| e.min(latest)),
+        };
         let token = self
             .store
-            .rotate_token(owner.id, id, &fresh.digest, &fresh.hint, now, &audit)
+            .rotate_token(
+                owner.id,
+                id,
+                &fresh.digest,
+                &fresh.hint,
+                now,
+                overlap,
+                &audit,
+            )
             .await?
             // Revoked between the read and the write.
             .ok_or_else(|| {
@@ -442,22 +473,89 @@ impl Keygate {
         Ok((token, clear))
     }
 
-    /// Rotates one of the actor's own tokens. A scoped token may rotate only itself: a new secret
-    /// for a broader token would hand out more than it carries.
+    /// Rotates one of the actor's own tokens, the old secret working for `grace_seconds` after
+    /// the new one's first use (0: not at all). A scoped token may rotate only itself: a new
+    /// secret for a broader token would hand out more than it carries.
     pub async fn rotate_token(
         &self,
         actor: &Actor,
         id: Uuid,
+        grace_seconds: u32,
     ) -> ServiceResult<(Token, ClearToken)> {
         require_unscoped_unless_self(actor, id)?;
-        self.rotate_token_of(actor, &actor.user.clone(), id, None)
+        self.rotate_token_of(actor, &actor.user.clone(), id, None, grace_seconds)
             .await
+    }
+
+    /// Ends the overlap of one of the actor's own tokens: its replaced secret stops now.
+    pub async fn end_token_overlap(&self, actor: &Actor, id: Uuid) -> ServiceResult<TokenView> {
+        require_unscoped_unless_self(actor, id)?;
+        self.end_overlap_of(actor, &actor.user.clone(), id, None)
+            .await
+    }
+
+    pub(super) async fn end_overlap_of(
+        &self,
+        actor: &Actor,
+        owner: &User,
+        id: Uuid,
+        workspace: Option<Uuid>,
+    ) -> ServiceResult<TokenView> {
+        let token = self.token(owner, id).await?;
+        let now = self.clock.now();
+        let audit = actor.audit(
+            now,
+            workspace,
+            "token.overlap_ended",
+            Target::new("token", id),
+            json!({ "owner": owner.id }),
+        );
+        if !self.store.end_overlap(id, now, &audit).await? {
+            return Err(ServiceError::conflict(
+                "no_overlap",
+                "no replaced secret of this token is working",
+            ));
+        }
+        self.changed(Notice::Token(id)).await;
+        self.token_view(token).await
+    }
+
+    /// A token with the secret its latest rotation replaced, if any.
+    pub async fn token_view(&self, token: Token) -> ServiceResult<TokenView> {
+        let retiring = self.store.retiring_secret(token.id).await?;
+        Ok(TokenView { token, retiring })
+    }
+
+    /// The new secret of a token whose replaced secret waits for it was used: the grace period
+    /// starts (once, on every node; each request until the notice lands asks again, cheaply).
+    pub(super) fn first_use_of_new_secret(&self, id: Uuid, at: DateTime<Utc>) {
+        if !self
+            .starting_grace
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id)
+        {
+            return;
+        }
+        let keygate = self.clone();
+        tokio::spawn(async move {
+            match keygate.store.start_grace(id, at).await {
+                Ok(_) => keygate.changed(Notice::Token(id)).await,
+                Err(e) => tracing::warn!(error = %e, token = %id, "could not start a grace period"),
+            }
+            keygate
+                .starting_grace
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id);
+        });
     }
 
     /// A new secret for the user's personal token; the old one stops working at once.
     pub async fn refresh_personal_token(
         &self,
         actor: &Actor,
+        grace_seconds: u32,
     ) -> ServiceResult<(Token, ClearToken)> {
         let personal = self
             .store
@@ -465,7 +563,7 @@ impl Keygate {
             .await?
             .ok_or(ServiceError::NotFound("personal token"))?;
         require_unscoped_unless_self(actor, personal.id)?;
-        self.rotate_token_of(actor, &actor.user.clone(), personal.id, None)
+        self.rotate_token_of(actor, &actor.user.clone(), personal.id, None, grace_seconds)
             .await
     }
 }

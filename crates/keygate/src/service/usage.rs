@@ -7,7 +7,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use keygate_store::TokenUse;
+use keygate_domain::{Credential, TokenDigest};
+use keygate_store::{RetiringUse, TokenUse};
 use uuid::Uuid;
 
 use super::Keygate;
@@ -21,6 +22,8 @@ pub struct UsageRecorder {
     /// Per token: the latest use and the address it came from, noted in one map per thread (as
     /// far as there are slots), so that threads verifying at once do not wait for each other.
     pending: Sharded<Mutex<HashMap<Uuid, Use>>>,
+    /// Per replaced secret still working: how many uses, and the latest.
+    retiring: Mutex<HashMap<TokenDigest, (u64, Use)>>,
 }
 
 type Use = (DateTime<Utc>, Option<IpAddr>);
@@ -37,6 +40,42 @@ impl UsageRecorder {
         if at >= entry.0 {
             *entry = (at, ip.or(entry.1));
         }
+    }
+
+    /// Notes a use of a replaced secret during its overlap (counted, as well as noted as a use of
+    /// its token).
+    pub fn note_retiring(
+        &self,
+        token: Uuid,
+        digest: TokenDigest,
+        at: DateTime<Utc>,
+        ip: Option<IpAddr>,
+    ) {
+        self.note(token, at, ip);
+        let mut retiring = self.retiring.lock().unwrap_or_else(|e| e.into_inner());
+        let (count, latest) = retiring.entry(digest).or_insert((0, (at, ip)));
+        *count += 1;
+        if at >= latest.0 {
+            *latest = (at, ip.or(latest.1));
+        }
+    }
+
+    fn take_retiring(&self) -> Vec<RetiringUse> {
+        let drained: Vec<_> = self
+            .retiring
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .collect();
+        drained
+            .into_iter()
+            .map(|(digest, (count, (at, ip)))| RetiringUse {
+                digest,
+                count,
+                at,
+                ip: ip.map(|ip| ip.to_string()),
+            })
+            .collect()
     }
 
     fn take(&self) -> Vec<TokenUse> {
@@ -69,6 +108,26 @@ impl UsageRecorder {
 }
 
 impl Keygate {
+    /// Notes a use of a token that authenticated a request: of its current secret (whose first
+    /// use starts the grace period of a replaced one waiting for it) or of a replaced secret.
+    pub(super) fn note_use(
+        &self,
+        credential: &Credential,
+        digest: &TokenDigest,
+        now: DateTime<Utc>,
+        ip: Option<IpAddr>,
+    ) {
+        if credential.retiring_until.is_some() {
+            self.usage
+                .note_retiring(credential.id, digest.clone(), now, ip);
+            return;
+        }
+        self.usage.note(credential.id, now, ip);
+        if credential.overlap_pending {
+            self.first_use_of_new_secret(credential.id, now);
+        }
+    }
+
     /// Writes noted uses every `FLUSH_EVERY`, for as long as the server runs.
     pub async fn run_usage_writer(self) {
         let mut tick = tokio::time::interval(FLUSH_EVERY);
@@ -81,10 +140,11 @@ impl Keygate {
     /// Writes the uses noted so far. A failed write drops them: the next use notes them again.
     pub async fn flush_usage(&self) {
         let batch = self.usage.take();
-        if batch.is_empty() {
+        let retiring = self.usage.take_retiring();
+        if batch.is_empty() && retiring.is_empty() {
             return;
         }
-        if let Err(e) = self.store.record_token_use(&batch).await {
+        if let Err(e) = self.store.record_token_use(&batch, &retiring).await {
             tracing::warn!(error = %e, tokens = batch.len(), "could not record token use");
         }
     }

@@ -183,7 +183,7 @@ fn forward_status(code: &str) -> StatusCode {
 
 /// Waits (bounded) until `b` hears of changes made on the first node: a token revoked there is
 /// refused on `b`.
-async fn until_notices_flow(app: &TestApp, b: &Node) {
+pub(crate) async fn until_notices_flow(app: &TestApp, b: &Node) {
     let created = app.create_token(json!({"name": "probe"})).await;
     let probe = json!({"token": created["token"]});
     assert_eq!(code_at(app, b.url("/api/v1/verify"), &probe).await, "ok");

@@ -18,6 +18,7 @@ mod metrics;
 mod openapi;
 mod properties;
 mod roles;
+mod rotation;
 mod schema;
 mod scopes;
 mod secrets;

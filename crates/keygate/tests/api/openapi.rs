@@ -49,6 +49,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("GET", "/api/v1/tokens/{id}"),
     ("DELETE", "/api/v1/tokens/{id}"),
     ("POST", "/api/v1/tokens/{id}/rotate"),
+    ("DELETE", "/api/v1/tokens/{id}/retiring-secret"),
     ("GET", "/api/v1/invitations/{code}"),
     ("POST", "/api/v1/invitations/{code}/accept"),
     ("GET", "/api/v1/workspaces"),

@@ -107,12 +107,18 @@ impl Mutation {
         Ok(state.with_secret(&token, clear))
     }
 
-    /// A new secret for one of the caller's tokens; the old one stops working at once.
-    async fn rotate_token(&self, ctx: &Context<'_>, id: Uuid) -> Result<TokenWithSecret> {
+    /// A new secret for one of the caller's tokens. The old one stops working at once, or with
+    /// `graceSeconds` (at most 86400) that long after the new secret's first use.
+    async fn rotate_token(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        grace_seconds: Option<u32>,
+    ) -> Result<TokenWithSecret> {
         let state = GqlState::of(ctx);
         let (token, clear) = state
             .keygate
-            .rotate_token(state.actor()?, id)
+            .rotate_token(state.actor()?, id, grace_seconds.unwrap_or(0))
             .await
             .map_err(gql)?;
         Ok(state.with_secret(&token, clear))
@@ -128,12 +134,17 @@ impl Mutation {
         Ok(TokenGql::new(&token, state.keygate.clock().now()))
     }
 
-    /// A new secret for the caller's personal token; the old one stops working at once.
-    async fn refresh_personal_token(&self, ctx: &Context<'_>) -> Result<TokenWithSecret> {
+    /// A new secret for the caller's personal token. The old one stops working at once, or with
+    /// `graceSeconds` (at most 86400) that long after the new secret's first use.
+    async fn refresh_personal_token(
+        &self,
+        ctx: &Context<'_>,
+        grace_seconds: Option<u32>,
+    ) -> Result<TokenWithSecret> {
         let state = GqlState::of(ctx);
         let (token, clear) = state
             .keygate
-            .refresh_personal_token(state.actor()?)
+            .refresh_personal_token(state.actor()?, grace_seconds.unwrap_or(0))
             .await
             .map_err(gql)?;
         Ok(state.with_secret(&token, clear))
@@ -547,11 +558,13 @@ impl Mutation {
         workspace: String,
         api_user: Uuid,
         token: Uuid,
+        grace_seconds: Option<u32>,
     ) -> Result<TokenWithSecret> {
         let state = GqlState::of(ctx);
+        let grace = grace_seconds.unwrap_or(0);
         let (t, clear) = state
             .keygate
-            .rotate_api_user_token(state.actor()?, &ws(&workspace), api_user, token)
+            .rotate_api_user_token(state.actor()?, &ws(&workspace), api_user, token, grace)
             .await
             .map_err(gql)?;
         Ok(state.with_secret(&t, clear))

@@ -12,7 +12,9 @@ use self::json::{
     ApiUserJson, ApiUserListJson, CreateApiUserJson, CreatedApiUserJson, PatchApiUserJson,
 };
 use super::API_V1;
-use super::tokens::json::{CreateTokenJson, TokenJson, TokenListJson, TokenWithSecretJson};
+use super::tokens::json::{
+    CreateTokenJson, RotateJson, TokenJson, TokenListJson, TokenWithSecretJson,
+};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{InWorkspace, Json, Path};
@@ -270,7 +272,8 @@ pub async fn revoke_token(
 
 /// Rotates one of an API user's tokens.
 ///
-/// A new secret; the old secret stops working at once.
+/// A new secret; the old secret stops working at once, or with `grace_seconds` that long after the
+/// new secret's first use.
 #[utoipa::path(
     context_path = API_V1,
     post,
@@ -278,6 +281,7 @@ pub async fn revoke_token(
     operation_id = "rotate_api_user_token",
     tag = "api-users",
     params(ApiUserTokenPath),
+    request_body(content = Option<RotateJson>, description = "Optional: a grace period for the old secret"),
     responses(
         (status = 200, description = "Rotated; `token` is the new secret, shown this once", body = TokenWithSecretJson),
         (status = 409, response = Conflict),
@@ -287,10 +291,12 @@ pub async fn rotate_token(
     State(state): State<AppState>,
     InWorkspace(actor, ws): InWorkspace,
     Path(ApiUserTokenPath { id, token }): Path<ApiUserTokenPath>,
+    body: Option<Json<RotateJson>>,
 ) -> Result<axum::Json<TokenWithSecretJson>, ApiError> {
+    let grace = body.map_or(0, |Json(b)| b.grace_seconds);
     let (token, clear) = state
         .keygate
-        .rotate_api_user_token(&actor, &ws, id, token)
+        .rotate_api_user_token(&actor, &ws, id, token, grace)
         .await?;
     let now = state.keygate.clock().now();
     Ok(axum::Json(TokenWithSecretJson::new(&token, clear, now)))

@@ -40,6 +40,7 @@ pub fn rest_router() -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::list, tokens::create))
         .routes(routes!(tokens::get, tokens::revoke))
         .routes(routes!(tokens::rotate))
+        .routes(routes!(tokens::end_overlap))
         .routes(routes!(workspaces::list, workspaces::create))
         .routes(routes!(
             workspaces::get,

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use uuid::Uuid;
 
-use self::json::{CreateTokenJson, TokenJson, TokenListJson, TokenWithSecretJson};
+use self::json::{CreateTokenJson, RotateJson, TokenJson, TokenListJson, TokenWithSecretJson};
 use super::API_V1;
 use crate::http::AppState;
 use crate::http::error::ApiError;
@@ -126,10 +126,36 @@ pub async fn get(
     Path(id): Path<Uuid>,
 ) -> Result<axum::Json<TokenJson>, ApiError> {
     let token = state.keygate.token(&actor.user, id).await?;
-    Ok(axum::Json(TokenJson::new(
-        &token,
-        state.keygate.clock().now(),
-    )))
+    let view = state.keygate.token_view(token).await?;
+    let now = state.keygate.clock().now();
+    Ok(axum::Json(TokenJson::of_view(&view, now)))
+}
+
+/// Ends the overlap of one of the caller's tokens.
+///
+/// The secret that a rotation with a grace period replaced stops working now, on every node.
+#[utoipa::path(
+    context_path = API_V1,
+    delete,
+    path = "/tokens/{id}/retiring-secret",
+    operation_id = "end_token_overlap",
+    tag = "tokens",
+    params(("id" = Uuid, Path, description = "Token id")),
+    responses(
+        (status = 200, description = "Ended; the token with its retired secret", body = TokenJson),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
+pub async fn end_overlap(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<TokenJson>, ApiError> {
+    let view = state.keygate.end_token_overlap(&actor, id).await?;
+    let now = state.keygate.clock().now();
+    Ok(axum::Json(TokenJson::of_view(&view, now)))
 }
 
 /// Revokes one of the caller's tokens.
@@ -160,7 +186,10 @@ pub async fn revoke(
 
 /// Rotates one of the caller's tokens.
 ///
-/// A new secret; the old secret stops working at once. A scoped token may rotate only itself.
+/// A new secret. The old secret stops working at once, or, with `grace_seconds`, that long after
+/// the new secret's first use (never past the token's expiry, at most seven days after the
+/// rotation); a request it authenticates meanwhile is marked `X-Keygate-Token-Retiring: true`. A
+/// scoped token may rotate only itself.
 #[utoipa::path(
     context_path = API_V1,
     post,
@@ -168,6 +197,7 @@ pub async fn revoke(
     operation_id = "rotate_token",
     tag = "tokens",
     params(("id" = Uuid, Path, description = "Token id")),
+    request_body(content = Option<RotateJson>, description = "Optional: a grace period for the old secret"),
     responses(
         (status = 200, description = "Rotated; `token` is the new secret, shown this once", body = TokenWithSecretJson),
         (status = 403, response = Forbidden),
@@ -179,21 +209,25 @@ pub async fn rotate(
     State(state): State<AppState>,
     Caller(actor): Caller,
     Path(id): Path<Uuid>,
+    body: Option<Json<RotateJson>>,
 ) -> Result<axum::Json<TokenWithSecretJson>, ApiError> {
-    let (token, clear) = state.keygate.rotate_token(&actor, id).await?;
+    let grace = body.map_or(0, |Json(b)| b.grace_seconds);
+    let (token, clear) = state.keygate.rotate_token(&actor, id, grace).await?;
     let now = state.keygate.clock().now();
     Ok(axum::Json(TokenWithSecretJson::new(&token, clear, now)))
 }
 
 /// Refreshes the caller's personal token.
 ///
-/// A new personal token; the old one stops working at once.
+/// A new personal token; the old one stops working at once, or with `grace_seconds` that long
+/// after the new one's first use.
 #[utoipa::path(
     context_path = API_V1,
     post,
     path = "/auth/personal-token/refresh",
     operation_id = "refresh_personal_token",
     tag = "auth",
+    request_body(content = Option<RotateJson>, description = "Optional: a grace period for the old secret"),
     responses(
         (status = 200, description = "Refreshed; `token` is the new secret, shown this once", body = TokenWithSecretJson),
         (status = 403, response = Forbidden),
@@ -203,8 +237,10 @@ pub async fn rotate(
 pub async fn refresh_personal(
     State(state): State<AppState>,
     Caller(actor): Caller,
+    body: Option<Json<RotateJson>>,
 ) -> Result<axum::Json<TokenWithSecretJson>, ApiError> {
-    let (token, clear) = state.keygate.refresh_personal_token(&actor).await?;
+    let grace = body.map_or(0, |Json(b)| b.grace_seconds);
+    let (token, clear) = state.keygate.refresh_personal_token(&actor, grace).await?;
     let now = state.keygate.clock().now();
     Ok(axum::Json(TokenWithSecretJson::new(&token, clear, now)))
 }

@@ -154,6 +154,7 @@ pub async fn verify(
         token_id: token.map(|t| t.id),
         rights: decision.rights.as_deref(),
         expires_at: token.and_then(|t| t.expires_at),
+        retiring: token.is_some_and(|t| t.retiring_until.is_some()),
         workspaces: memberships,
     };
     match answer.to_bytes() {

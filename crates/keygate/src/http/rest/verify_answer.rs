@@ -22,6 +22,8 @@ pub(super) struct VerifyAnswer<'a> {
     pub token_id: Option<Uuid>,
     pub rights: Option<&'a WorkspaceRights>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// The token was presented by a secret a rotation replaced, still in its overlap.
+    pub retiring: bool,
 }
 
 /// The caller's memberships that their token's scope admits.
@@ -92,6 +94,9 @@ impl VerifyAnswer<'_> {
         match &self.expires_at {
             Some(at) => timestamp(out, at),
             None => out.extend_from_slice(b"null"),
+        }
+        if self.retiring {
+            out.extend_from_slice(b",\"retiring\":true");
         }
         out.push(b'}');
         Ok(())
@@ -322,6 +327,7 @@ mod tests {
                 })
                 .unwrap_or_default(),
             expires_at: answer.expires_at,
+            retiring: answer.retiring,
         };
         serde_json::to_string(&expected).expect("expected")
     }
@@ -380,6 +386,7 @@ mod tests {
                 token_id: Some(t.id),
                 rights: Some(&rights),
                 expires_at: t.expires_at,
+                retiring: false,
             };
             assert_eq!(
                 answer.workspaces.iter().count(),
@@ -398,6 +405,7 @@ mod tests {
             token_id: None,
             rights: None,
             expires_at: None,
+            retiring: false,
         };
         assert_eq!(written(&anonymous), documented(&anonymous));
     }
@@ -454,6 +462,8 @@ mod tests {
                 token_id: Some(t.id),
                 rights: Some(&rights),
                 expires_at,
+                // Both ways, as the answers vary.
+                retiring: valid,
             };
             prop_assert_eq!(written(&answer), documented(&answer));
         }

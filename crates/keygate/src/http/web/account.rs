@@ -130,7 +130,7 @@ pub(super) struct ShownOncePage {
 }
 
 pub async fn refresh(State(state): State<AppState>, signed: Signed) -> WebResult<ShownOncePage> {
-    let (_, clear) = state.keygate.refresh_personal_token(&signed).await?;
+    let (_, clear) = state.keygate.refresh_personal_token(&signed, 0).await?;
     Ok(ShownOncePage {
         layout: Layout::signed(&state, &signed, "New API token", "api-token", None).await?,
         shown: ShownOnce {

@@ -282,7 +282,7 @@ pub async fn rotate_token(
 ) -> WebResult<ShownOncePage> {
     let (_, clear) = req
         .keygate()
-        .rotate_api_user_token(&req.signed, &req.reference, id, token)
+        .rotate_api_user_token(&req.signed, &req.reference, id, token, 0)
         .await?;
     let shown = ShownOnce {
         heading: "API user token rotated".into(),

@@ -179,7 +179,7 @@ pub async fn rotate(
     signed: Signed,
     Path(id): Path<Uuid>,
 ) -> WebResult<ShownOncePage> {
-    let issued = state.keygate.rotate_token(&signed, id).await?;
+    let issued = state.keygate.rotate_token(&signed, id, 0).await?;
     let detail =
         "The token keeps its name, expiry and scope; the old secret stopped working at once.";
     shown_token(&state, &signed, issued, "rotated", detail).await

@@ -3,13 +3,13 @@
 
 use async_graphql::InputObject;
 use chrono::{DateTime, Utc};
-use keygate_domain::{ClearToken, Scope, Token, TokenKind, TokenStatus};
+use keygate_domain::{ClearToken, RetiringSecret, Scope, Token, TokenKind, TokenStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::http::openapi as doc;
-use crate::service::{Expiry, NewTokenRequest, ScopeRequest};
+use crate::service::{Expiry, NewTokenRequest, ScopeRequest, TokenView};
 
 /// A token as listed: never the secret.
 #[derive(Debug, Serialize, ToSchema)]
@@ -31,6 +31,60 @@ pub struct TokenJson {
     /// `null` for a token with all of its user's rights.
     #[schema(value_type = Option<doc::Scope>)]
     pub scope: Option<Scope>,
+    /// On a token's own page (`GET /api/v1/tokens/{id}`): the secret its latest rotation with a
+    /// grace period replaced, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retiring_secret: Option<RetiringSecretJson>,
+}
+
+/// A secret that a rotation with a grace period replaced: it works until `grace_seconds` after
+/// the new secret's first use, never past `deadline`, and not after the overlap was ended.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RetiringSecretJson {
+    /// What may be shown of the replaced secret.
+    pub hint: String,
+    /// Whether it still works.
+    pub working: bool,
+    pub rotated_at: DateTime<Utc>,
+    pub grace_seconds: u32,
+    /// `null` until the new secret is first used; then that moment plus the grace period (or the
+    /// deadline, if sooner).
+    pub retires_at: Option<DateTime<Utc>>,
+    /// The latest it works: seven days after the rotation, or the token's expiry if sooner.
+    pub deadline: DateTime<Utc>,
+    /// When the overlap was ended early (rotated again, revoked, user disabled, or by hand).
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Requests it authenticated since the rotation (written in batches, up to seconds late).
+    pub uses: u64,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub last_used_ip: Option<String>,
+}
+
+impl RetiringSecretJson {
+    pub fn new(r: &RetiringSecret, now: DateTime<Utc>) -> Self {
+        Self {
+            hint: r.hint.clone(),
+            working: now < r.works_until(),
+            rotated_at: r.rotated_at,
+            grace_seconds: r.grace_seconds,
+            retires_at: r.retires_at,
+            deadline: r.deadline,
+            ended_at: r.ended_at,
+            uses: r.uses,
+            last_used_at: r.last_used_at,
+            last_used_ip: r.last_used_ip.clone(),
+        }
+    }
+}
+
+/// How a rotation treats the secret it replaces.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateJson {
+    /// How long the old secret keeps working after the new one's first use, in seconds (0 to
+    /// 86400). 0, the default: the old secret stops at once.
+    #[serde(default)]
+    pub grace_seconds: u32,
 }
 
 impl TokenJson {
@@ -49,6 +103,18 @@ impl TokenJson {
             revoked_at: t.revoked_at,
             rotated_at: t.rotated_at,
             scope: t.scope.clone(),
+            retiring_secret: None,
+        }
+    }
+
+    /// A token on its own page, with its replaced secret.
+    pub fn of_view(view: &TokenView, now: DateTime<Utc>) -> Self {
+        Self {
+            retiring_secret: view
+                .retiring
+                .as_ref()
+                .map(|r| RetiringSecretJson::new(r, now)),
+            ..Self::new(&view.token, now)
         }
     }
 }

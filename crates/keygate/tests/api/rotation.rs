@@ -1,0 +1,244 @@
+//! Rotation with a grace overlap: the replaced secret keeps working until `grace_seconds` after
+//! the new secret's first use, never past seven days, and stops at once when the overlap is ended,
+//! here and on another node.
+
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::{DateTime, Duration, Utc};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::cache::until_notices_flow;
+use crate::helpers::{Node, TestApp, assert_error, backend_tests, send};
+
+backend_tests!(
+    the_old_secret_works_until_grace_after_the_new_secret_is_first_used,
+    the_overlap_never_outlasts_seven_days_after_the_rotation,
+    rotating_again_ends_the_overlap,
+    ending_the_overlap_stops_the_old_secret_here_and_on_another_node,
+    a_grace_longer_than_a_day_is_refused,
+    a_replaced_secret_cannot_be_used_to_end_its_own_overlap_after_it_retired,
+);
+
+/// A token of the owner's, and its id.
+async fn fleet_token(app: &TestApp) -> (String, String) {
+    let created = app.create_token(json!({"name": "fleet"})).await;
+    let secret = created["token"].as_str().expect("secret").to_owned();
+    let id = created["id"].as_str().expect("id").to_owned();
+    (secret, id)
+}
+
+async fn rotate(app: &TestApp, id: &str, body: Value) -> String {
+    let (status, rotated) = send(
+        app.as_owner(Method::POST, &format!("/api/v1/tokens/{id}/rotate"))
+            .json(&body),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let secret = rotated["token"].as_str().expect("secret").to_owned();
+    app.remember(&secret);
+    secret
+}
+
+/// The status of `GET /api/v1/auth/me` with `token` on `base` (this node or another).
+async fn me_at(app: &TestApp, base: &str, token: &str) -> (StatusCode, Value) {
+    send(
+        app.client
+            .get(format!("{base}/api/v1/auth/me"))
+            .bearer_auth(token),
+    )
+    .await
+}
+
+async fn verify_token(app: &TestApp, token: &str) -> Value {
+    app.verify(json!({"token": token})).await
+}
+
+async fn token_page(app: &TestApp, id: &str) -> Value {
+    let (status, token) = send(app.as_owner(Method::GET, &format!("/api/v1/tokens/{id}"))).await;
+    assert_eq!(status, StatusCode::OK, "{token}");
+    token
+}
+
+fn at(value: &Value) -> DateTime<Utc> {
+    value
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("a timestamp: {value}"))
+}
+
+/// Waits (a few seconds at most) until the token page says when the replaced secret retires.
+async fn retires_at(app: &TestApp, id: &str) -> DateTime<Utc> {
+    let start = Instant::now();
+    loop {
+        let page = token_page(app, id).await;
+        if !page["retiring_secret"]["retires_at"].is_null() {
+            return at(&page["retiring_secret"]["retires_at"]);
+        }
+        assert!(
+            start.elapsed() < StdDuration::from_secs(10),
+            "the grace period never started: {page}"
+        );
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+}
+
+async fn the_old_secret_works_until_grace_after_the_new_secret_is_first_used(app: TestApp) {
+    let (old, id) = fleet_token(&app).await;
+    let new = rotate(&app, &id, json!({"grace_seconds": 60})).await;
+
+    // Both work; the old one is marked as retiring wherever it is answered.
+    let (status, _) = me_at(&app, &app.url(""), &old).await;
+    assert_eq!(status, StatusCode::OK);
+    let answer = verify_token(&app, &old).await;
+    assert_eq!(answer["valid"], true, "{answer}");
+    assert_eq!(answer["retiring"], true, "{answer}");
+    let page = token_page(&app, &id).await;
+    let retiring = &page["retiring_secret"];
+    assert_eq!(retiring["working"], true, "{page}");
+    assert_eq!(retiring["grace_seconds"], 60);
+    assert!(retiring["retires_at"].is_null(), "{page}");
+    assert_ne!(retiring["hint"], page["hint"]);
+
+    // Nobody picked the new secret up for an hour: the old one still works.
+    app.clock.advance(Duration::hours(1));
+    let (status, _) = me_at(&app, &app.url(""), &old).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The new secret's first use starts the grace period.
+    let before = app.clock.now();
+    let answer = verify_token(&app, &new).await;
+    let after = app.clock.now();
+    assert_eq!(answer["valid"], true, "{answer}");
+    assert!(answer.get("retiring").is_none(), "{answer}");
+    let retires = retires_at(&app, &id).await - Duration::seconds(60);
+    assert!(
+        before <= retires && retires <= after,
+        "{before} {retires} {after}"
+    );
+
+    app.clock.advance(Duration::seconds(59));
+    let (status, _) = me_at(&app, &app.url(""), &old).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the old secret stopped before its grace ended"
+    );
+    app.clock.advance(Duration::seconds(2));
+    let got = me_at(&app, &app.url(""), &old).await;
+    assert_error(&got, StatusCode::UNAUTHORIZED, "token_revoked");
+    assert_eq!(verify_token(&app, &old).await["code"], "token_revoked");
+    let (status, _) = me_at(&app, &app.url(""), &new).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The old secret's uses are counted on the token's page (written in batches).
+    let start = Instant::now();
+    loop {
+        let page = token_page(&app, &id).await;
+        if page["retiring_secret"]["uses"].as_u64() >= Some(3) {
+            assert_eq!(page["retiring_secret"]["working"], false, "{page}");
+            break;
+        }
+        assert!(start.elapsed() < StdDuration::from_secs(10), "{page}");
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+}
+
+async fn the_overlap_never_outlasts_seven_days_after_the_rotation(app: TestApp) {
+    let (old, id) = fleet_token(&app).await;
+    rotate(&app, &id, json!({"grace_seconds": 86_400})).await;
+    app.clock.advance(Duration::days(7) - Duration::seconds(1));
+    let (status, _) = me_at(&app, &app.url(""), &old).await;
+    assert_eq!(status, StatusCode::OK);
+    app.clock.advance(Duration::seconds(2));
+    let got = me_at(&app, &app.url(""), &old).await;
+    assert_error(&got, StatusCode::UNAUTHORIZED, "token_revoked");
+}
+
+async fn rotating_again_ends_the_overlap(app: TestApp) {
+    let (first, id) = fleet_token(&app).await;
+    let second = rotate(&app, &id, json!({"grace_seconds": 3600})).await;
+    let (status, _) = me_at(&app, &app.url(""), &first).await;
+    assert_eq!(status, StatusCode::OK);
+    // Without a body: no grace, as before grace periods existed.
+    let (status, rotated) =
+        send(app.as_owner(Method::POST, &format!("/api/v1/tokens/{id}/rotate"))).await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let third = rotated["token"].as_str().expect("secret");
+    app.remember(third);
+    let got = me_at(&app, &app.url(""), &first).await;
+    assert_error(&got, StatusCode::UNAUTHORIZED, "token_revoked");
+    let got = me_at(&app, &app.url(""), &second).await;
+    assert_error(&got, StatusCode::UNAUTHORIZED, "invalid_token");
+    let (status, _) = me_at(&app, &app.url(""), third).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+async fn ending_the_overlap_stops_the_old_secret_here_and_on_another_node(app: TestApp) {
+    let b: Node = app.second_node().await;
+    until_notices_flow(&app, &b).await;
+    let (old, id) = fleet_token(&app).await;
+    rotate(&app, &id, json!({"grace_seconds": 3600})).await;
+    for base in [app.url(""), b.url("")] {
+        let (status, _) = me_at(&app, &base, &old).await;
+        assert_eq!(status, StatusCode::OK, "{base}");
+    }
+
+    let path = format!("/api/v1/tokens/{id}/retiring-secret");
+    let (status, ended) = send(app.as_owner(Method::DELETE, &path)).await;
+    assert_eq!(status, StatusCode::OK, "{ended}");
+    assert_eq!(ended["retiring_secret"]["working"], false, "{ended}");
+    assert!(!ended["retiring_secret"]["ended_at"].is_null(), "{ended}");
+    let got = me_at(&app, &app.url(""), &old).await;
+    assert_error(&got, StatusCode::UNAUTHORIZED, "token_revoked");
+    let start = Instant::now();
+    loop {
+        let (status, _) = me_at(&app, &b.url(""), &old).await;
+        if status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert!(
+            start.elapsed() < StdDuration::from_secs(1),
+            "the other node still took the old secret after a second"
+        );
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+
+    // Nothing is left to end.
+    let got = send(app.as_owner(Method::DELETE, &path)).await;
+    assert_error(&got, StatusCode::CONFLICT, "no_overlap");
+}
+
+async fn a_grace_longer_than_a_day_is_refused(app: TestApp) {
+    let (old, id) = fleet_token(&app).await;
+    let path = format!("/api/v1/tokens/{id}/rotate");
+    let got = send(
+        app.as_owner(Method::POST, &path)
+            .json(&json!({"grace_seconds": 86_401})),
+    )
+    .await;
+    assert_error(&got, StatusCode::BAD_REQUEST, "invalid_input");
+    let got = send(
+        app.as_owner(Method::POST, &path)
+            .json(&json!({"grace_seconds": -1})),
+    )
+    .await;
+    assert_error(&got, StatusCode::BAD_REQUEST, "invalid_body");
+    // Nothing was rotated.
+    let (status, _) = me_at(&app, &app.url(""), &old).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// A copy of the old secret that someone still holds cannot act once the overlap is over, not even
+/// to look at the token or end overlaps.
+async fn a_replaced_secret_cannot_be_used_to_end_its_own_overlap_after_it_retired(app: TestApp) {
+    let (old, id) = fleet_token(&app).await;
+    rotate(&app, &id, json!({"grace_seconds": 5})).await;
+    let path = format!("/api/v1/tokens/{id}/retiring-secret");
+    let (status, _) = send(app.as_owner(Method::DELETE, &path)).await;
+    assert_eq!(status, StatusCode::OK);
+    let got = send(app.with_token(&old, Method::GET, &format!("/api/v1/tokens/{id}"))).await;
+    assert_error(&got, StatusCode::UNAUTHORIZED, "token_revoked");
+    let got = send(app.with_token(&old, Method::DELETE, &path)).await;
+    assert_error(&got, StatusCode::UNAUTHORIZED, "token_revoked");
+}
