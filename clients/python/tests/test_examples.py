@@ -178,13 +178,13 @@ def test_a_revoked_token_passes_for_the_cache_lifetime_then_is_refused(
 def test_transport_rules_are_keygates(api: str, http: httpx.Client, gateway: ApiUser) -> None:
     url = f"{api}/devices/abc"
     t = gateway.token
-    cases: list[tuple[dict[str, str] | list[tuple[str, bytes]], str, str]] = [
+    cases: list[tuple[dict[str, str] | list[tuple[bytes, bytes]], str, str]] = [
         ({"Authorization": f"Token {t}", "X-API-Key": well_formed("other")}, "", "conflicting_tokens"),
         ({"API-KEY": t, "X-API-Key": well_formed("other")}, "", "conflicting_tokens"),
         ({"Authorization": "Basic dTpw"}, "", "invalid_request"),
         ({"Authorization": "Basic dTpw", "X-API-Key": t}, "", "invalid_request"),
-        ([("X-API-Key", t.encode() + b"\xff")], "", "invalid_request"),
-        ([("Authorization", b"Token \xc3\xa9")], "", "invalid_request"),
+        ([(b"X-API-Key", t.encode() + b"\xff")], "", "invalid_request"),
+        ([(b"Authorization", b"Token \xc3\xa9")], "", "invalid_request"),
         ({"X-API-Key": t}, f"?api_token={t}", "query_token_not_allowed"),
         ({}, "?x=1&api%5Ftoken=", "query_token_not_allowed"),
     ]

@@ -22,7 +22,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import Response, g, request
+from flask import Flask, Response, g, request
 
 from .guard import Demand, Source, judge
 from .model import Identity
@@ -57,7 +57,7 @@ def current_identity() -> Identity:
 def presented() -> str | None:
     """The token the current request presents (``None``: anonymous), for views that ask the
     verifier questions of their own. Raises :class:`~keygate.Rejection` (a 400) when the token
-    cannot be read."""
+    cannot be read; :meth:`Keygate.init_app` answers it."""
     try:
         return presented_token(_headers(), request.query_string)
     except TransportError as e:
@@ -84,6 +84,12 @@ class Keygate:
 
     def __init__(self, verifier: Verifier) -> None:
         self.verifier = verifier
+
+    def init_app(self, app: Flask) -> None:
+        """Makes ``app`` answer a :class:`~keygate.Rejection` raised in a view (by
+        :func:`presented`, or by the view itself) as Keygate does. The decorator needs none of
+        it."""
+        app.register_error_handler(Rejection, rejection_response)
 
     def require(
         self,
