@@ -21,7 +21,8 @@ fi
 
 cd "$here"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PYTHONDONTWRITEBYTECODE=1
-if [ ! -x .venv/bin/python ]; then
+if ! .venv/bin/python -c "" 2>/dev/null; then
+    rm -rf .venv
     "${PYTHON:-python3}" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet -r requirements-test.txt

@@ -223,6 +223,9 @@ FORGED = {
     "X-Forwarded-Host": "keygate.example.com",
     "X-Forwarded-Proto": "https",
     "X-Forwarded-For": "10.0.0.1",
+    # What forward-auth answers a proxy with: never read by a guard.
+    "X-Keygate-User": "0190f5a6-0000-7000-8000-0000000000a1",
+    "X-Keygate-Token-Id": "0190f5a6-3c1e-7b7a-9a52-6f1d2c3b4a59",
 }
 
 

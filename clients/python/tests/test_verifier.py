@@ -90,11 +90,11 @@ def test_answers_are_cached_by_question(verifier: Verifier, fake: FakeKeygate) -
 
 
 def test_a_cached_answer_expires_after_its_lifetime(fake: FakeKeygate) -> None:
-    with Verifier(fake.url, workspace="acme", cache_ttl=0.2) as v:
+    with Verifier(fake.url, workspace="acme", cache_ttl=0.5) as v:
         assert v.allows(GOOD, permission="devices:read")
         assert v.allows(GOOD, permission="devices:read")
         assert fake.calls == 1
-        time.sleep(0.4)
+        time.sleep(1.0)
         assert v.allows(GOOD, permission="devices:read")
         assert fake.calls == 2
     # With the cache off, every question is asked.
@@ -114,7 +114,7 @@ def test_the_cache_keeps_at_most_its_size(fake: FakeKeygate) -> None:
 
 
 def test_concurrent_identical_misses_share_one_call(fake: FakeKeygate) -> None:
-    fake.delay = 0.3
+    fake.delay = 0.5
     with Verifier(fake.url, workspace="acme") as v:
         results: list[bool] = []
         threads = [
@@ -139,7 +139,7 @@ def test_concurrent_identical_misses_share_one_call(fake: FakeKeygate) -> None:
 
 
 def test_concurrent_misses_share_a_failure_but_do_not_keep_it(fake: FakeKeygate) -> None:
-    fake.mode, fake.delay = "fail", 0.3
+    fake.mode, fake.delay = "fail", 0.5
     with Verifier(fake.url, workspace="acme") as v:
         errors: list[Exception] = []
 
