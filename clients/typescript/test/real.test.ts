@@ -2,15 +2,19 @@
 // test runs each of them, and checks the status, envelope and challenge the Rust guard answers.
 
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 
-import { Guard } from "@keygate/client";
+import { Guard, isWellFormedToken } from "@keygate/client";
 import { Hono } from "hono";
 
 import { checksum } from "#internal/token.js";
 import { answerOf, countingVerifier, expressApi, honoApi, nextApi, type Api, type Line } from "./support/apps.js";
 import type { Answer } from "./support/http.js";
-import { startKeygate, type Keygate } from "./support/keygate.js";
+import { keygateBinary, startKeygate, type Keygate } from "./support/keygate.js";
 
 const CHALLENGE = 'Token realm="keygate"';
 const CHALLENGE_INVALID = 'Token realm="keygate", error="invalid_token"';
@@ -446,6 +450,29 @@ test("a revoked token passes within the cache lifetime and is refused after it",
     }
   } finally {
     await Promise.all([...cached, ...defaults].map((api) => api.close()));
+  }
+});
+
+test("tokens of a deployment with a prefix of its own are well-formed, and the checksum still counts", () => {
+  const dir = mkdtempSync(join(tmpdir(), "keygate-ts-prefix-"));
+  try {
+    const config = join(dir, "keygate.toml");
+    writeFileSync(config, `token_prefix = "acme2"\ndatabase_url = "sqlite://${join(dir, "keygate.db")}"\n`);
+    const boot = spawnSync(keygateBinary(), ["--config", config, "bootstrap", "--email", "o@example.com", "--json"], {
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    assert.equal(boot.status, 0, boot.stderr);
+    const token = (JSON.parse(boot.stdout) as { token: string }).token;
+    secrets.push(token);
+    assert.match(token, /^acme2p_/);
+    assert.ok(isWellFormedToken(token));
+    assert.ok(!isWellFormedToken(mistyped(token)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  for (const token of [gateway.token, sensor.token, keygate.ownerToken]) {
+    assert.ok(isWellFormedToken(token), "an issued token is refused locally");
   }
 });
 
