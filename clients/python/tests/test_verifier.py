@@ -1,0 +1,310 @@
+"""The verifiers: against a stand-in for Keygate that counts calls (to prove the cache) and fails on
+demand (to prove that they fail closed), and against the real Keygate."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from uuid import UUID
+
+import pytest
+
+from keygate import (
+    AsyncVerifier,
+    BadQuestion,
+    Code,
+    KeygateUnavailable,
+    NoWorkspace,
+    Verifier,
+)
+from support import (
+    GOOD,
+    REVOKED,
+    STRANGER,
+    TOKEN_ID,
+    USER_ID,
+    ApiUser,
+    FakeKeygate,
+    KeygateServer,
+    free_port,
+)
+
+
+@pytest.fixture
+def verifier(fake: FakeKeygate) -> Iterator[Verifier]:
+    with Verifier(fake.url, workspace="acme") as v:
+        yield v
+
+
+def test_a_decision_carries_the_identity(verifier: Verifier, fake: FakeKeygate) -> None:
+    decision = verifier.verify(GOOD, permission="devices:read", resource="device:abc")
+    assert decision.valid and decision.code is Code.OK
+    identity = decision.identity
+    assert identity.user_id == UUID(USER_ID)
+    assert identity.user is not None and identity.user.display_name == "gateway"
+    assert identity.user.kind == "api" and identity.user.email is None
+    # Nanoseconds are cut to the microsecond.
+    assert identity.user.created_at == datetime(2025, 1, 15, 10, 0, 0, 123456, timezone.utc)
+    assert identity.workspace is not None and identity.workspace.slug == "acme"
+    assert identity.token_id == UUID(TOKEN_ID)
+    assert identity.permissions == ("devices:read", "measurements:write")
+    assert identity.expires_at == datetime(2027, 1, 1, tzinfo=timezone.utc)
+    assert not identity.is_anonymous
+    # Exactly the question asked, with the verifier's workspace.
+    assert fake.questions == [
+        {"token": GOOD, "workspace": "acme", "permission": "devices:read", "resource": "device:abc"}
+    ]
+
+
+def test_refusals_and_anonymous_decisions(verifier: Verifier) -> None:
+    forbidden = verifier.verify(GOOD, permission="devices:read", resource="device:xyz")
+    assert (forbidden.valid, forbidden.code, forbidden.missing) == (False, Code.FORBIDDEN, "device:xyz")
+    assert verifier.verify(REVOKED, permission="devices:read").code is Code.TOKEN_REVOKED
+    assert verifier.verify(STRANGER, permission="devices:read").code is Code.NOT_A_MEMBER
+    anonymous = verifier.verify(permission="devices:read", resource="device:demo")
+    assert anonymous.valid and anonymous.identity.is_anonymous
+    assert anonymous.identity.permissions == ("devices:read",)
+    assert not verifier.allows(permission="devices:read", resource="device:abc")
+    assert verifier.allows(GOOD, workspace="acme", permission="measurements:write")
+
+
+def test_answers_are_cached_by_question(verifier: Verifier, fake: FakeKeygate) -> None:
+    for _ in range(5):
+        assert verifier.allows(GOOD, permission="devices:read", resource="device:abc")
+    assert fake.calls == 1, "five identical questions, one call"
+    # Refusals are cached too; a different question is a different entry.
+    for _ in range(3):
+        assert not verifier.allows(GOOD, permission="devices:read", resource="device:xyz")
+    assert fake.calls == 2
+    # Anonymous and token questions never share an entry, nor do workspaces.
+    assert not verifier.allows(permission="devices:read", resource="device:abc")
+    assert not verifier.allows(GOOD, workspace="other", permission="devices:read", resource="device:abc")
+    assert fake.calls == 4
+    # Surrounding spaces do not make another question.
+    assert verifier.allows(f" {GOOD} ", permission="devices:read", resource="device:abc")
+    assert fake.calls == 4
+
+
+def test_a_cached_answer_expires_after_its_lifetime(fake: FakeKeygate) -> None:
+    with Verifier(fake.url, workspace="acme", cache_ttl=0.5) as v:
+        assert v.allows(GOOD, permission="devices:read")
+        assert v.allows(GOOD, permission="devices:read")
+        assert fake.calls == 1
+        time.sleep(1.0)
+        assert v.allows(GOOD, permission="devices:read")
+        assert fake.calls == 2
+    # With the cache off, every question is asked.
+    with Verifier(fake.url, workspace="acme", cache_ttl=0) as off:
+        for _ in range(3):
+            assert off.allows(GOOD, permission="devices:read")
+    assert fake.calls == 5
+
+
+def test_the_cache_keeps_at_most_its_size(fake: FakeKeygate) -> None:
+    with Verifier(fake.url, workspace="acme", cache_size=2) as v:
+        for device in ("a", "b", "c"):
+            v.verify(GOOD, permission="devices:read", resource=f"device:{device}")
+        assert repr(v).endswith("cached=2)")
+        v.verify(GOOD, permission="devices:read", resource="device:a")  # the oldest went
+        assert fake.calls == 4
+
+
+def test_concurrent_identical_misses_share_one_call(fake: FakeKeygate) -> None:
+    fake.delay = 0.5
+    with Verifier(fake.url, workspace="acme") as v:
+        results: list[bool] = []
+        threads = [
+            threading.Thread(target=lambda: results.append(v.allows(GOOD, permission="devices:read")))
+            for _ in range(8)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert results == [True] * 8
+    assert fake.calls == 1
+
+    async def together() -> list[bool]:
+        async with AsyncVerifier(fake.url, workspace="acme") as av:
+            return await asyncio.gather(
+                *(av.allows(GOOD, permission="measurements:write") for _ in range(8))
+            )
+
+    assert asyncio.run(together()) == [True] * 8
+    assert fake.calls == 2
+
+
+def test_concurrent_misses_share_a_failure_but_do_not_keep_it(fake: FakeKeygate) -> None:
+    fake.mode, fake.delay = "fail", 0.5
+    with Verifier(fake.url, workspace="acme") as v:
+        errors: list[Exception] = []
+
+        def ask() -> None:
+            try:
+                v.verify(GOOD, permission="devices:read")
+            except KeygateUnavailable as e:
+                errors.append(e)
+
+        threads = [threading.Thread(target=ask) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(errors) == 4 and fake.calls == 1
+        fake.mode, fake.delay = "decide", 0
+        assert v.allows(GOOD, permission="devices:read")
+        assert fake.calls == 2
+
+
+@pytest.mark.parametrize("mode", ["fail", "garbage", "slow"])
+def test_an_unavailable_keygate_is_an_error_never_cached(fake: FakeKeygate, mode: str) -> None:
+    with Verifier(fake.url, workspace="acme", timeout=0.5) as v:
+        fake.mode = mode
+        with pytest.raises(KeygateUnavailable):
+            v.verify(GOOD, permission="devices:read")
+        fake.mode = "decide"
+        assert v.allows(GOOD, permission="devices:read")
+
+
+def test_an_async_verifier_fails_closed_too(fake: FakeKeygate) -> None:
+    async def run() -> None:
+        async with AsyncVerifier(fake.url, workspace="acme", timeout=0.5) as v:
+            for mode in ("fail", "garbage", "slow"):
+                fake.mode = mode
+                with pytest.raises(KeygateUnavailable):
+                    await v.verify(GOOD, permission="devices:read")
+            fake.mode = "decide"
+            assert await v.allows(GOOD, permission="devices:read")
+            fake.mode = "refuse"
+            with pytest.raises(BadQuestion):
+                await v.verify(GOOD, permission="x")
+        async with AsyncVerifier(f"http://127.0.0.1:{free_port()}", workspace="acme") as closed:
+            with pytest.raises(KeygateUnavailable, match="cannot connect"):
+                await closed.verify(GOOD, permission="devices:read")
+
+    asyncio.run(run())
+
+
+def test_nothing_listening_is_unavailable() -> None:
+    with Verifier(f"http://127.0.0.1:{free_port()}", workspace="acme") as v:
+        with pytest.raises(KeygateUnavailable, match="cannot connect"):
+            v.verify(GOOD, permission="devices:read")
+
+
+def test_questions_keygate_refuses_are_bad_questions(verifier: Verifier, fake: FakeKeygate) -> None:
+    fake.mode = "refuse"
+    with pytest.raises(BadQuestion) as refused:
+        verifier.verify(GOOD, permission="not a permission")
+    assert refused.value.code == "invalid_input"
+    assert refused.value.message == "permission: not of the form area:action"
+    fake.mode = "too_large"
+    with pytest.raises(BadQuestion) as too_large:
+        verifier.verify(GOOD, permission="devices:read", resource="device:" + "a" * 10)
+    assert too_large.value.code == "payload_too_large"
+
+
+def test_a_malformed_token_is_invalid_without_a_call(verifier: Verifier, fake: FakeKeygate) -> None:
+    for token in ("", "kgt_short", GOOD[:-1] + ("A" if GOOD[-1] != "A" else "B"), "x" * 10_000):
+        decision = verifier.verify(token, permission="devices:read")
+        assert (decision.valid, decision.code) == (False, Code.INVALID_TOKEN)
+    assert fake.calls == 0
+    # Unless the check is turned off.
+    with Verifier(fake.url, workspace="acme", check_token_format=False) as unchecked:
+        assert unchecked.verify("kgt_short", permission="devices:read").code is Code.INVALID_TOKEN
+    assert fake.calls == 1
+
+
+def test_a_question_needs_a_workspace(fake: FakeKeygate) -> None:
+    with Verifier(fake.url) as v:
+        with pytest.raises(NoWorkspace):
+            v.verify(GOOD, permission="devices:read")
+        with pytest.raises(NoWorkspace):
+            v.verify()
+        assert v.verify(GOOD).valid is False  # a token alone is a question
+    assert fake.calls == 1
+
+
+def test_base_urls_are_checked() -> None:
+    for bad in ("", "not a url", "ftp://host", "http://h/?x=1", "http://h/#f", "http:///path"):
+        with pytest.raises(ValueError):
+            Verifier(bad)
+    for base, endpoint in (
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080/api/v1/verify"),
+        ("http://h:1/", "http://h:1/api/v1/verify"),
+        ("https://h/keygate", "https://h/keygate/api/v1/verify"),
+    ):
+        with Verifier(base) as v:
+            assert v.endpoint == endpoint
+
+
+def test_no_token_in_logs_errors_reprs_or_the_cache(
+    fake: FakeKeygate, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    shown: list[str] = []
+    with Verifier(fake.url, workspace="acme", timeout=0.5) as v:
+        v.verify(GOOD, permission="devices:read")
+        for mode in ("fail", "garbage", "slow", "refuse", "too_large"):
+            fake.mode = mode
+            try:
+                v.verify(GOOD, permission="devices:write")
+            except Exception as e:  # noqa: BLE001
+                shown += [str(e), repr(e)]
+        shown.append(repr(v))
+        assert v._s.cache is not None
+        entries = list(v._s.cache._entries.items())
+        assert entries and all(len(key) == 32 for key, _ in entries)
+        shown.append(repr(entries))
+    from keygate._cache import Question
+
+    shown.append(repr(Question(GOOD, "acme", None, None)))
+    assert "Keygate is unavailable" in caplog.text
+    for text in [caplog.text, *shown]:
+        assert GOOD not in text
+        assert GOOD[4:] not in text
+
+
+# Against the real Keygate.
+
+
+def test_the_real_keygate_decides(keygate: KeygateServer, gateway: ApiUser) -> None:
+    with Verifier(keygate.url, workspace="acme") as v:
+        allowed = v.verify(gateway.token, permission="devices:read", resource="device:abc")
+        assert allowed.valid, allowed
+        identity = allowed.identity
+        assert identity.user_id == UUID(gateway.id)
+        assert identity.user is not None and identity.user.kind == "api"
+        assert identity.user.display_name == gateway.name
+        assert identity.workspace is not None and identity.workspace.slug == "acme"
+        assert identity.token_id == UUID(gateway.token_id)
+        assert identity.permissions == ("devices:read",)
+        assert identity.expires_at is None
+
+        refused = v.verify(gateway.token, permission="devices:read", resource="device:xyz")
+        assert (refused.code, refused.missing) == (Code.FORBIDDEN, "device:xyz")
+        elsewhere = v.verify(gateway.token, workspace="nowhere", permission="devices:read")
+        assert elsewhere.code is Code.NOT_A_MEMBER
+        with pytest.raises(BadQuestion) as bad:
+            v.verify(gateway.token, permission="not a permission")
+        assert bad.value.code == "invalid_input"
+        with pytest.raises(BadQuestion) as too_large:
+            v.verify(gateway.token, permission="devices:read", resource="device:" + "a" * 70_000)
+        assert too_large.value.code == "payload_too_large"
+
+
+def test_the_real_keygate_decides_asynchronously(keygate: KeygateServer, gateway: ApiUser) -> None:
+    async def run() -> None:
+        async with AsyncVerifier(keygate.url, workspace="acme") as v:
+            decisions = await asyncio.gather(
+                v.verify(gateway.token, permission="devices:read", resource="device:abc"),
+                v.verify(gateway.token, permission="devices:read", resource="device:xyz"),
+                v.verify(permission="devices:read", resource="device:abc"),
+            )
+        assert [d.code for d in decisions] == [Code.OK, Code.FORBIDDEN, Code.FORBIDDEN]
+        assert decisions[2].identity.is_anonymous
+
+    asyncio.run(run())
