@@ -188,6 +188,8 @@ impl ResourcePattern {
                     is_word(kind)
                         && !id.is_empty()
                         && !id.chars().any(|c| c.is_whitespace() || c.is_control())
+                        // No `.` or `..` segment: a grant never names a way out of itself.
+                        && !id.split('/').any(is_dot_segment)
                         // `*` only as the whole id or as a final `/*` segment.
                         && match id.strip_suffix("/*") {
                             Some(stem) => !stem.is_empty() && !stem.contains('*'),
@@ -229,16 +231,35 @@ impl ResourcePattern {
             return true;
         }
         match id.strip_suffix("/*") {
-            // `project:p1/*` reaches `project:p1` itself and everything below it.
+            // `project:p1/*` reaches `project:p1` itself and everything below it, and nothing a
+            // dot segment (`p1/../p2`, encoded or not) would climb to in a guard that decodes it.
             Some(stem) => {
                 their_id == stem
-                    || their_id
-                        .strip_prefix(stem)
-                        .is_some_and(|rest| rest.starts_with('/'))
+                    || their_id.strip_prefix(stem).is_some_and(|rest| {
+                        rest.starts_with('/') && !rest.split('/').any(is_dot_segment)
+                    })
             }
             None => id == their_id,
         }
     }
+}
+
+/// `.` or `..`, also percent-encoded (`%2e`), as a path segment.
+fn is_dot_segment(segment: &str) -> bool {
+    match after_dot(segment) {
+        Some("") => true,
+        Some(after) => after_dot(after) == Some(""),
+        None => false,
+    }
+}
+
+/// What follows a leading `.` or `%2e`.
+fn after_dot(s: &str) -> Option<&str> {
+    s.strip_prefix('.').or_else(|| {
+        s.get(..3)
+            .filter(|p| p.eq_ignore_ascii_case("%2e"))
+            .map(|_| &s[3..])
+    })
 }
 
 impl ResourcePattern {
@@ -527,6 +548,10 @@ mod tests {
             "device:*/x",
             "project:/*",
             "device:a b",
+            "project:p1/../p2",
+            "project:p1/%2E%2e/*",
+            "project:./*",
+            "device:..",
         ] {
             assert!(ResourcePattern::parse(bad).is_err(), "{bad}");
         }
@@ -545,6 +570,17 @@ mod tests {
             ("project:p1/*", "project:p1/x/y", true),
             ("project:p1/*", "project:p10", false),
             ("project:p1/*", "project:p10/x", false),
+            // A dot segment could climb out of the grant in a guard that decodes the path.
+            ("project:p1/*", "project:p1/../p2", false),
+            ("project:p1/*", "project:p1/x/../../p2", false),
+            ("project:p1/*", "project:p1/%2e%2e/p2", false),
+            ("project:p1/*", "project:p1/.%2E/p2", false),
+            ("project:p1/*", "project:p1/./x", false),
+            ("project:p1/*", "project:p1/..", false),
+            // Dots inside a name are names.
+            ("project:p1/*", "project:p1/.../x", true),
+            ("project:p1/*", "project:p1/a..b", true),
+            ("project:p1/*", "project:p1/.env", true),
         ];
         for (pattern, resource, expected) in table {
             assert_eq!(

@@ -136,3 +136,40 @@ async fn colon_in_a_captured_type_cannot_change_which_resource_is_judged() {
         assert_eq!(ask(&app, &token, uri).await, StatusCode::FORBIDDEN, "{uri}");
     }
 }
+
+/// A service guarded with the client layer or `POST /api/v1/verify` asks about the resource as its
+/// framework decoded it: `reports/../secret` (or its encoded dots) is not under `reports/` for a
+/// server that normalises the path, so it is not under `file:reports/*` either.
+#[tokio::test]
+async fn a_dot_segment_in_a_verified_resource_cannot_climb_out_of_the_grant() {
+    let (app, token) = app_and_reports_reader().await;
+    let question = |resource: &str| {
+        serde_json::json!({
+            "token": token,
+            "workspace": "acme",
+            "permission": "files:read",
+            "resource": resource,
+        })
+    };
+    let answer = app.verify(question("file:reports/q3.pdf")).await;
+    assert_eq!(answer["code"], "ok", "the grant itself works: {answer}");
+    for resource in [
+        "file:reports/../secret",
+        "file:reports/%2e%2e/secret",
+        "file:reports/x/../../secret",
+        "file:reports/./../secret",
+    ] {
+        let answer = app.verify(question(resource)).await;
+        assert_eq!(answer["code"], "forbidden", "{resource}: {answer}");
+    }
+    // Nor can such a grant be handed out.
+    let (status, body) = crate::helpers::send(
+        app.as_owner(Method::POST, "/api/v1/workspaces/acme/api-users")
+            .json(&serde_json::json!({
+                "name": "climber",
+                "grants": ["file:reports/../secret"],
+            })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
