@@ -55,7 +55,13 @@ impl Keygate {
             }
         };
         let now = self.clock.now();
-        usable(&cached.credential, &cached.user, now).map_err(ServiceError::InvalidCredentials)?;
+        if let Err(failure) = usable(&cached.credential, &cached.user, now) {
+            if cached.credential.is_retired(now) {
+                self.note_retired_secret(&cached.credential, &cached.user, ip, now)
+                    .await;
+            }
+            return Err(ServiceError::InvalidCredentials(failure));
+        }
         self.note_use(&cached.credential, &digest, now, ip);
         Ok(Actor {
             user: cached.user,
@@ -110,22 +116,34 @@ pub(super) fn usable(
     }
 }
 
-/// Counts failed authentications per client address and decides which to sample into the audit
-/// log: the first failure from an address, then at most one a minute, carrying the count since.
-#[derive(Debug, Default)]
-pub struct FailureSampler {
-    /// Per address: when the last entry was written, and failures since.
-    seen: Mutex<HashMap<Option<IpAddr>, Sample>>,
+/// Counts events per key and decides which to sample into the audit log: the first of a key, then
+/// at most one a minute, carrying the count since. Failed authentications are sampled per client
+/// address, uses of retired secrets per token.
+#[derive(Debug)]
+pub struct Sampler<K> {
+    /// Per key: when the last entry was written, and events since.
+    seen: Mutex<HashMap<K, Sample>>,
 }
+
+impl<K> Default for Sampler<K> {
+    fn default() -> Self {
+        Self {
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+/// Failed authentications, per client address.
+pub type FailureSampler = Sampler<Option<IpAddr>>;
 
 type Sample = (DateTime<Utc>, u64);
 
-/// Addresses remembered at most; beyond this the oldest half is forgotten.
+/// Keys remembered at most; beyond this the oldest half is forgotten.
 const SAMPLER_CAPACITY: usize = 10_000;
 
-impl FailureSampler {
-    /// Counts a failure; returns how many failures the entry to write stands for, if one is due.
-    pub fn note(&self, ip: Option<IpAddr>, now: DateTime<Utc>) -> Option<u64> {
+impl<K: std::hash::Hash + Eq> Sampler<K> {
+    /// Counts an event; returns how many events the entry to write stands for, if one is due.
+    pub fn note(&self, ip: K, now: DateTime<Utc>) -> Option<u64> {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         if seen.len() >= SAMPLER_CAPACITY {
             let mut times: Vec<DateTime<Utc>> = seen.values().map(|(t, _)| *t).collect();
@@ -168,6 +186,37 @@ impl Keygate {
             self.note_failed_authentication(ip, *failure).await;
         }
         result
+    }
+
+    /// A replaced secret presented after its overlap ended: a sign that a copy still lives
+    /// somewhere. Sampled into the audit log (`token.retired_secret_used`, with the address) at
+    /// most once a minute per token.
+    pub(super) async fn note_retired_secret(
+        &self,
+        credential: &Credential,
+        user: &keygate_domain::User,
+        ip: Option<IpAddr>,
+        now: DateTime<Utc>,
+    ) {
+        let Some(count) = self.retired_uses.note(credential.id, now) else {
+            return;
+        };
+        let entry = AuditEvent {
+            id: Uuid::now_v7(),
+            workspace_id: None,
+            actor_id: None,
+            actor_label: None,
+            actor_token_id: None,
+            action: "token.retired_secret_used".into(),
+            target_type: "token".into(),
+            target_id: Some(credential.id.to_string()),
+            details: json!({ "owner": user.id, "uses": count }),
+            client_ip: ip.map(|ip| ip.to_string()),
+            created_at: now,
+        };
+        if let Err(e) = self.store.record(&entry).await {
+            tracing::warn!(error = %e, "could not record the use of a retired secret");
+        }
     }
 
     pub async fn note_failed_authentication(&self, ip: Option<IpAddr>, failure: AuthFailure) {

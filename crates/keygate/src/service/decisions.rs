@@ -182,6 +182,10 @@ impl Keygate {
         };
         let now = self.clock.now();
         if let Err(failure) = usable(&cached.credential, &cached.user, now) {
+            if cached.credential.is_retired(now) {
+                self.note_retired_secret(&cached.credential, &cached.user, ip, now)
+                    .await;
+            }
             return Ok(Err(failure));
         }
         self.note_use(&cached.credential, &digest, now, ip);

@@ -58,6 +58,8 @@ pub struct Keygate {
     digester: Digester,
     clock: Clock,
     failures: Arc<FailureSampler>,
+    /// Uses of replaced secrets after their overlap, per token.
+    retired_uses: Arc<auth::Sampler<uuid::Uuid>>,
     cache: Arc<cache::VerifyCache>,
     usage: Arc<usage::UsageRecorder>,
     throttle: Arc<throttle::Throttle>,
@@ -104,6 +106,7 @@ impl Keygate {
             digester,
             clock,
             failures: Arc::default(),
+            retired_uses: Arc::default(),
             cache: Arc::new(cache::VerifyCache::new(cache)),
             usage: Arc::default(),
             throttle: Arc::new(throttle::Throttle::new(policy.auth_failures_per_minute)),

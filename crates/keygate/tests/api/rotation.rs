@@ -18,6 +18,7 @@ backend_tests!(
     ending_the_overlap_stops_the_old_secret_here_and_on_another_node,
     a_grace_longer_than_a_day_is_refused,
     a_replaced_secret_cannot_be_used_to_end_its_own_overlap_after_it_retired,
+    graphql_rotates_with_a_grace_shows_the_retiring_secret_and_ends_the_overlap,
 );
 
 /// A token of the owner's, and its id.
@@ -241,4 +242,59 @@ async fn a_replaced_secret_cannot_be_used_to_end_its_own_overlap_after_it_retire
     assert_error(&got, StatusCode::UNAUTHORIZED, "token_revoked");
     let got = send(app.with_token(&old, Method::DELETE, &path)).await;
     assert_error(&got, StatusCode::UNAUTHORIZED, "token_revoked");
+
+    // Each use of the retired copy is a sign that it still lives somewhere: the instance's log
+    // says so, with the address, once a minute at most.
+    let (status, log) = send(app.as_owner(
+        Method::GET,
+        "/api/v1/admin/audit?action=token.retired_secret_used",
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    let events = log["events"].as_array().expect("events");
+    assert_eq!(events.len(), 1, "{log}");
+    assert_eq!(events[0]["target_id"], id.as_str(), "{log}");
+    assert_eq!(events[0]["client_ip"], "127.0.0.1", "{log}");
+    assert!(!log.to_string().contains(&old[4..]), "{log}");
+}
+
+async fn graphql_rotates_with_a_grace_shows_the_retiring_secret_and_ends_the_overlap(app: TestApp) {
+    let (old, id) = fleet_token(&app).await;
+    let owner = Some(app.owner.token.as_str());
+    let (status, body) = app
+        .graphql(
+            owner,
+            "mutation($id: UUID!) { rotateToken(id: $id, graceSeconds: 600) { secret } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let new = body["data"]["rotateToken"]["secret"]
+        .as_str()
+        .expect("secret");
+    app.remember(new);
+    let (status, _) = me_at(&app, &app.url(""), &old).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let query = "query($id: UUID!) { user { token(id: $id) { hint retiringSecret { hint working graceSeconds retiresAt } } } }";
+    let (_, body) = app.graphql(owner, query, json!({"id": id})).await;
+    let retiring = &body["data"]["user"]["token"]["retiringSecret"];
+    assert_eq!(retiring["working"], true, "{body}");
+    assert_eq!(retiring["graceSeconds"], 600, "{body}");
+    assert!(retiring["retiresAt"].is_null(), "{body}");
+
+    let ended =
+        "mutation($id: UUID!) { endTokenOverlap(id: $id) { retiringSecret { working endedAt } } }";
+    let (_, body) = app.graphql(owner, ended, json!({"id": id})).await;
+    let retiring = &body["data"]["endTokenOverlap"]["retiringSecret"];
+    assert_eq!(retiring["working"], false, "{body}");
+    assert!(!retiring["endedAt"].is_null(), "{body}");
+    let got = me_at(&app, &app.url(""), &old).await;
+    assert_error(&got, StatusCode::UNAUTHORIZED, "token_revoked");
+    // Again: nothing left to end.
+    let (_, body) = app.graphql(owner, ended, json!({"id": id})).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["reason"], "no_overlap",
+        "{body}"
+    );
 }

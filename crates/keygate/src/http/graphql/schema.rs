@@ -124,6 +124,18 @@ impl Mutation {
         Ok(state.with_secret(&token, clear))
     }
 
+    /// Ends the overlap of one of the caller's tokens: the secret its rotation replaced stops
+    /// working now, on every node.
+    async fn end_token_overlap(&self, ctx: &Context<'_>, id: Uuid) -> Result<TokenGql> {
+        let state = GqlState::of(ctx);
+        let view = state
+            .keygate
+            .end_token_overlap(state.actor()?, id)
+            .await
+            .map_err(gql)?;
+        Ok(TokenGql::of_view(&view, state.keygate.clock().now()))
+    }
+
     async fn revoke_token(&self, ctx: &Context<'_>, id: Uuid) -> Result<TokenGql> {
         let state = GqlState::of(ctx);
         let token = state

@@ -21,10 +21,10 @@ use crate::http::rest::me::json::MyInvitationJson;
 use crate::http::rest::members::json::{InvitationJson, MemberJson};
 use crate::http::rest::roles::json::RoleJson;
 use crate::http::rest::teams::json::{TeamJson, TeamRefJson};
-use crate::http::rest::tokens::json::TokenJson;
+use crate::http::rest::tokens::json::{RetiringSecretJson, TokenJson};
 use crate::http::rest::verify::json::CheckJson;
 use crate::http::rest::workspaces::json::{WorkspaceJson, membership_json, workspace_json};
-use crate::service::{Actor, AuditQuery, Keygate, PendingForMe, WorkspaceRef};
+use crate::service::{Actor, AuditQuery, Keygate, PendingForMe, TokenView, WorkspaceRef};
 
 /// Resource patterns and permissions, which GraphQL shows as their text.
 fn texts<T: ToString>(items: &[T]) -> Vec<String> {
@@ -123,11 +123,19 @@ pub struct TokenGql {
     pub revoked_at: Option<DateTime<Utc>>,
     pub rotated_at: Option<DateTime<Utc>>,
     pub scope: Option<TokenScope>,
+    /// On `user.token(id)` and `endTokenOverlap`: the secret the token's latest rotation with
+    /// a grace period replaced, if any.
+    pub retiring_secret: Option<RetiringSecretJson>,
 }
 
 impl TokenGql {
     pub fn new(t: &Token, now: DateTime<Utc>) -> Self {
         TokenJson::new(t, now).into()
+    }
+
+    /// A token on its own, with the secret its latest rotation replaced.
+    pub fn of_view(view: &TokenView, now: DateTime<Utc>) -> Self {
+        TokenJson::of_view(view, now).into()
     }
 }
 
@@ -147,6 +155,7 @@ impl From<TokenJson> for TokenGql {
             revoked_at: t.revoked_at,
             rotated_at: t.rotated_at,
             scope: t.scope.as_ref().map(TokenScope::from),
+            retiring_secret: t.retiring_secret,
         }
     }
 }
@@ -219,6 +228,14 @@ impl Viewer {
         let now = state.keygate.clock().now();
         let tokens = state.keygate.list_tokens(&self.user).await.map_err(gql)?;
         Ok(tokens.iter().map(|t| TokenGql::new(t, now)).collect())
+    }
+
+    /// One of the caller's tokens, with the secret its latest rotation replaced.
+    async fn token(&self, ctx: &Context<'_>, id: Uuid) -> Result<TokenGql> {
+        let state = GqlState::of(ctx);
+        let token = state.keygate.token(&self.user, id).await.map_err(gql)?;
+        let view = state.keygate.token_view(token).await.map_err(gql)?;
+        Ok(TokenGql::of_view(&view, state.keygate.clock().now()))
     }
 }
 

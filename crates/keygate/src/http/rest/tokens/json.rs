@@ -1,7 +1,7 @@
 //! Wire types of tokens: a token as listed, the one answer with its secret, and what creating one
 //! takes. API users' tokens, workspace tokens and the admin's view of a user's tokens use them too.
 
-use async_graphql::InputObject;
+use async_graphql::{InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
 use keygate_domain::{ClearToken, RetiringSecret, Scope, Token, TokenKind, TokenStatus};
 use serde::{Deserialize, Serialize};
@@ -39,7 +39,8 @@ pub struct TokenJson {
 
 /// A secret that a rotation with a grace period replaced: it works until `grace_seconds` after
 /// the new secret's first use, never past `deadline`, and not after the overlap was ended.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "RetiringSecret")]
 pub struct RetiringSecretJson {
     /// What may be shown of the replaced secret.
     pub hint: String,
