@@ -421,6 +421,67 @@ async fn revoking_a_token_asks_first_and_kills_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_with_an_overlap_keeps_the_old_secret_until_it_is_ended() {
+    let Some((browser, app)) = start().await else {
+        return;
+    };
+    let created = app.create_token(json!({"name": "fleet"})).await;
+    let old = created["token"].as_str().expect("secret").to_owned();
+    let id = created["id"].as_str().expect("id").to_owned();
+    browser
+        .sign_in(&app, &app.owner.email, OWNER_PASSWORD)
+        .await;
+    browser.open(&app, "/tokens").await;
+    browser
+        .click("tr[data-token='fleet'] a[href^='/tokens/']")
+        .await;
+    browser
+        .wait_for_path(|p| p == format!("/tokens/{id}"))
+        .await;
+    browser
+        .wait_for("#grace_seconds")
+        .await
+        .select_by_value("3600")
+        .await
+        .expect("choose an hour");
+    browser.click("#rotate-form button[type=submit]").await;
+    let message = browser.confirmation().await;
+    assert!(message.contains("fleet"), "{message}");
+    browser.click("#confirm-button").await;
+    let new = browser.value("input#secret").await;
+    app.remember(&new);
+    assert!(new.starts_with("kgt_") && new != old, "{new}");
+    let detail = browser.text("article.shown-once").await;
+    assert!(
+        detail.contains("1 hour after this one is first used"),
+        "{detail}"
+    );
+
+    // Both secrets work; the page says how long the old one does, and that it is still used.
+    assert_eq!(me(&app, &old).await.0, StatusCode::OK);
+    assert_eq!(me(&app, &new).await.0, StatusCode::OK);
+    browser.open(&app, &format!("/tokens/{id}")).await;
+    let state = browser
+        .reload_until("#retiring-secret", |s| s.contains("Used 1 time"))
+        .await;
+    assert!(state.contains(&hint(&old)), "{state}");
+    assert!(state.contains("127.0.0.1"), "{state}");
+    browser.screenshot("ui-token-overlap").await;
+
+    browser.click("#retiring-secret form button").await;
+    browser.confirmation().await;
+    browser.click("#confirm-button").await;
+    browser
+        .wait_for_path(|p| p.ends_with("done=overlap-ended"))
+        .await;
+    assert!(browser.text("#retiring-state").await.starts_with("Ended"));
+    let (status, body) = me(&app, &old).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(me(&app, &new).await.0, StatusCode::OK);
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_out_ends_the_session_for_its_cookie() {
     let Some((browser, app)) = start().await else {
         return;

@@ -58,7 +58,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/account/token/refresh", post(account::refresh))
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/new", get(tokens::new))
+        .route("/tokens/{id}", get(tokens::page))
         .route("/tokens/{id}/rotate", post(tokens::rotate))
+        .route("/tokens/{id}/end-overlap", post(tokens::end_overlap))
         .route("/tokens/{id}/revoke", post(tokens::revoke))
         .route("/workspaces", post(workspaces::create))
         .route("/w/{ws}", get(workspaces::overview))
@@ -180,6 +182,7 @@ pub fn notice(code: &str) -> Option<&'static str> {
         "profile" => "Profile saved.",
         "password" => "Password changed. Your other sessions have been signed out.",
         "token-revoked" => "Token revoked. It stopped working at once.",
+        "overlap-ended" => "The replaced secret stopped working.",
         "workspace-saved" => "Workspace settings saved.",
         "member-saved" => "Member saved.",
         "joined" => "You joined the workspace.",

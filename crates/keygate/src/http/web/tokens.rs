@@ -8,15 +8,15 @@ use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::{NaiveDate, TimeZone, Utc};
-use keygate_domain::{ClearToken, Token};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use keygate_domain::{ClearToken, RetiringSecret, Token};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::account::ShownOncePage;
 use super::layout::Layout;
 use super::session::Signed;
-use super::views::{ShownOnce, TokenView, tomorrow};
+use super::views::{ShownOnce, TokenView, tomorrow, when};
 use super::{Form, WebResult, again, done, filled, lines};
 use crate::http::AppState;
 use crate::service::{Expiry, NewTokenRequest, ScopeRequest, ServiceError};
@@ -174,15 +174,125 @@ pub async fn create(
     }
 }
 
+/// One of the person's tokens: what it is, the secret its latest rotation replaced (how long it
+/// works, how much it is still used), and the rotate form with its grace period.
+#[derive(Template, WebTemplate)]
+#[template(path = "token.html")]
+pub struct TokenPage {
+    layout: Layout,
+    token: TokenView,
+    retiring: Option<RetiringView>,
+}
+
+/// What the token page says of a replaced secret.
+pub struct RetiringView {
+    hint: String,
+    working: bool,
+    /// "Works until …", "Works until 1 hour after the new secret's first use …", "Retired …".
+    state: String,
+    /// "Used 3 times since the rotation, last … from 10.0.0.7."
+    uses: String,
+}
+
+impl RetiringView {
+    fn new(r: &RetiringSecret, now: DateTime<Utc>) -> Self {
+        let until = r.works_until();
+        let working = now < until;
+        let state = match (working, r.retires_at, r.ended_at) {
+            (false, _, Some(ended)) if ended <= until => format!("Ended {}.", when(ended)),
+            (false, _, _) => format!("Retired {}.", when(until)),
+            (true, Some(_), _) => format!("Works until {}.", when(until)),
+            (true, None, _) => format!(
+                "Works until {} after the new secret's first use, and {} at the latest.",
+                grace_text(r.grace_seconds),
+                when(r.deadline)
+            ),
+        };
+        let uses = match (r.uses, r.last_used_at) {
+            (0, _) | (_, None) => "Not used since the rotation.".to_owned(),
+            (n, Some(at)) => format!(
+                "Used {n} time{} since the rotation, last {}{}.",
+                if n == 1 { "" } else { "s" },
+                when(at),
+                r.last_used_ip
+                    .as_deref()
+                    .map(|ip| format!(" from {ip}"))
+                    .unwrap_or_default()
+            ),
+        };
+        Self {
+            hint: r.hint.clone(),
+            working,
+            state,
+            uses,
+        }
+    }
+}
+
+fn grace_text(seconds: u32) -> String {
+    match seconds {
+        86_400 => "1 day".to_owned(),
+        3_600 => "1 hour".to_owned(),
+        60 => "1 minute".to_owned(),
+        s => format!("{s} seconds"),
+    }
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+) -> WebResult<TokenPage> {
+    let token = state.keygate.token(&signed.user, id).await?;
+    let view = state.keygate.token_view(token).await?;
+    let title = view
+        .token
+        .name
+        .clone()
+        .unwrap_or_else(|| "Token".to_owned());
+    let layout = Layout::signed(&state, &signed, &title, "tokens", None).await?;
+    let now = state.keygate.clock().now();
+    Ok(TokenPage {
+        layout,
+        token: TokenView::new(&view.token, now, &|id| id.to_string()),
+        retiring: view.retiring.as_ref().map(|r| RetiringView::new(r, now)),
+    })
+}
+
+/// What the rotate form sends: how long the current secret keeps working (none: not at all).
+#[derive(Deserialize, Default)]
+pub struct RotateForm {
+    #[serde(default)]
+    grace_seconds: Option<u32>,
+}
+
 pub async fn rotate(
     State(state): State<AppState>,
     signed: Signed,
     Path(id): Path<Uuid>,
+    Form(form): Form<RotateForm>,
 ) -> WebResult<ShownOncePage> {
-    let issued = state.keygate.rotate_token(&signed, id, 0).await?;
-    let detail =
-        "The token keeps its name, expiry and scope; the old secret stopped working at once.";
-    shown_token(&state, &signed, issued, "rotated", detail).await
+    let grace = form.grace_seconds.unwrap_or(0);
+    let issued = state.keygate.rotate_token(&signed, id, grace).await?;
+    let detail = if grace == 0 {
+        "The token keeps its name, expiry and scope; the old secret stopped working at once."
+            .to_owned()
+    } else {
+        format!(
+            "The token keeps its name, expiry and scope; the old secret keeps working until {} after this one is first used. The token's page shows who still uses it.",
+            grace_text(grace)
+        )
+    };
+    shown_token(&state, &signed, issued, "rotated", &detail).await
+}
+
+pub async fn end_overlap(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+) -> WebResult<Response> {
+    state.keygate.end_token_overlap(&signed, id).await?;
+    Ok(done(&format!("/tokens/{id}"), "overlap-ended").into_response())
 }
 
 /// The page that shows a token's new secret, once: `what` says what became of the token
