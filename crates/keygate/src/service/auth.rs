@@ -143,7 +143,7 @@ const SAMPLER_CAPACITY: usize = 10_000;
 
 impl<K: std::hash::Hash + Eq> Sampler<K> {
     /// Counts an event; returns how many events the entry to write stands for, if one is due.
-    pub fn note(&self, ip: K, now: DateTime<Utc>) -> Option<u64> {
+    pub fn note(&self, key: K, now: DateTime<Utc>) -> Option<u64> {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         if seen.len() >= SAMPLER_CAPACITY {
             let mut times: Vec<DateTime<Utc>> = seen.values().map(|(t, _)| *t).collect();
@@ -151,7 +151,7 @@ impl<K: std::hash::Hash + Eq> Sampler<K> {
             let cutoff = times[times.len() / 2];
             seen.retain(|_, (t, _)| *t > cutoff);
         }
-        match seen.get_mut(&ip) {
+        match seen.get_mut(&key) {
             Some((last, count)) if now - *last < Duration::minutes(1) => {
                 *count += 1;
                 None
@@ -163,7 +163,7 @@ impl<K: std::hash::Hash + Eq> Sampler<K> {
                 Some(total)
             }
             None => {
-                seen.insert(ip, (now, 0));
+                seen.insert(key, (now, 0));
                 Some(1)
             }
         }
@@ -201,21 +201,36 @@ impl Keygate {
         let Some(count) = self.retired_uses.note(credential.id, now) else {
             return;
         };
+        let target = ("token", Some(credential.id.to_string()));
+        let details = json!({ "owner": user.id, "uses": count });
+        self.record_sample("token.retired_secret_used", target, details, ip, now)
+            .await;
+    }
+
+    /// Writes a sampled entry that no one authenticated made: a sign of something, from `ip`.
+    async fn record_sample(
+        &self,
+        action: &str,
+        (target_type, target_id): (&str, Option<String>),
+        details: serde_json::Value,
+        ip: Option<IpAddr>,
+        now: DateTime<Utc>,
+    ) {
         let entry = AuditEvent {
             id: Uuid::now_v7(),
             workspace_id: None,
             actor_id: None,
             actor_label: None,
             actor_token_id: None,
-            action: "token.retired_secret_used".into(),
-            target_type: "token".into(),
-            target_id: Some(credential.id.to_string()),
-            details: json!({ "owner": user.id, "uses": count }),
+            action: action.into(),
+            target_type: target_type.into(),
+            target_id,
+            details,
             client_ip: ip.map(|ip| ip.to_string()),
             created_at: now,
         };
         if let Err(e) = self.store.record(&entry).await {
-            tracing::warn!(error = %e, "could not record the use of a retired secret");
+            tracing::warn!(error = %e, action, "could not record an audit sample");
         }
     }
 
@@ -234,22 +249,10 @@ impl Keygate {
         let Some(count) = self.failures.note(ip, now) else {
             return;
         };
-        let entry = AuditEvent {
-            id: Uuid::now_v7(),
-            workspace_id: None,
-            actor_id: None,
-            actor_label: None,
-            actor_token_id: None,
-            action: "auth.failed".into(),
-            target_type: "client".into(),
-            target_id: ip.map(|ip| ip.to_string()),
-            details: json!({ "reason": reason, "failures": count }),
-            client_ip: ip.map(|ip| ip.to_string()),
-            created_at: now,
-        };
-        if let Err(e) = self.store.record(&entry).await {
-            tracing::warn!(error = %e, "could not record a failed authentication");
-        }
+        let target = ("client", ip.map(|ip| ip.to_string()));
+        let details = json!({ "reason": reason, "failures": count });
+        self.record_sample("auth.failed", target, details, ip, now)
+            .await;
     }
 }
 
