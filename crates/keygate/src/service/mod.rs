@@ -45,7 +45,7 @@ pub use members::{
 pub use roles::{RoleRequest, RoleUpdateRequest};
 pub use sessions::{SessionActor, SignedIn};
 pub use teams::{TeamPatchRequest, TeamRequest};
-pub use tokens::{Expiry, NewTokenRequest, ScopeRequest, TokenView};
+pub use tokens::{Expiry, NewTokenRequest, ScopeRequest, TokenFilter, TokenView};
 pub use users::{Bootstrap, Bootstrapped, MemberKey, TokensKey};
 pub use workspace_tokens::OwnedToken;
 pub use workspaces::{NewWorkspaceRequest, WorkspacePatchRequest, WorkspaceRef};

@@ -12,6 +12,44 @@ use uuid::Uuid;
 use super::access::{parse_grants, parse_permissions};
 use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target, WorkspaceRef};
 
+/// Which of a user's tokens a list shows: by status, and those that expire soon.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokenFilter {
+    pub status: Option<TokenStatus>,
+    /// Only active tokens that expire within this many days (1 to 3650).
+    pub expiring_within_days: Option<u32>,
+}
+
+impl TokenFilter {
+    /// Checks the bounds of `expiring_within_days`.
+    pub fn new(
+        status: Option<TokenStatus>,
+        expiring_within_days: Option<u32>,
+    ) -> Result<Self, ValidationError> {
+        if expiring_within_days.is_some_and(|d| d == 0 || i64::from(d) > MAX_LIFETIME_DAYS) {
+            return Err(ValidationError::new(
+                "expiring_within_days",
+                format!("from 1 to {MAX_LIFETIME_DAYS}"),
+            ));
+        }
+        Ok(Self {
+            status,
+            expiring_within_days,
+        })
+    }
+
+    pub fn admits(&self, token: &Token, now: DateTime<Utc>) -> bool {
+        let status = token.status(now);
+        self.status.is_none_or(|s| s == status)
+            && self.expiring_within_days.is_none_or(|days| {
+                status == TokenStatus::Active
+                    && token
+                        .expires_at
+                        .is_some_and(|at| at <= now + Duration::days(i64::from(days)))
+            })
+    }
+}
+
 /// A token as its page shows it: with the secret its latest rotation replaced, if any.
 #[derive(Debug, Clone)]
 pub struct TokenView {
@@ -338,6 +376,18 @@ impl Keygate {
 
     pub async fn list_tokens(&self, user: &User) -> ServiceResult<Vec<Token>> {
         Ok(self.store.tokens_of(user.id).await?)
+    }
+
+    /// The user's tokens that `filter` admits, newest first.
+    pub async fn list_tokens_where(
+        &self,
+        user: &User,
+        filter: TokenFilter,
+    ) -> ServiceResult<Vec<Token>> {
+        let now = self.clock.now();
+        let mut tokens = self.list_tokens(user).await?;
+        tokens.retain(|t| filter.admits(t, now));
+        Ok(tokens)
     }
 
     /// One of the user's tokens; another user's token is indistinguishable from none.

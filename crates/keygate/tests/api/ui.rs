@@ -534,6 +534,7 @@ backend_tests!(
     the_session_cookie_and_the_pages_are_locked_down,
     a_session_ends_after_its_lifetime,
     a_password_change_signs_out_the_other_sessions,
+    tokens_that_expire_soon_are_found_and_flagged,
 );
 backend_tests!(using super::throttled_web_app: repeated_wrong_passwords_end_in_429);
 backend_tests!(using super::tls_web_app: cookies_are_secure_when_keygate_is_reached_over_tls);
@@ -840,4 +841,77 @@ async fn a_session_ends_after_its_lifetime(app: TestApp) {
     let page = web.get("/tokens").await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
     assert_eq!(page.location(), Some("/signin?next=%2Ftokens"));
+}
+
+/// Tokens about to expire: listed by `expiring_within_days` (REST and GraphQL), by status with the
+/// expired ones kept, and flagged on the web UI's list.
+async fn tokens_that_expire_soon_are_found_and_flagged(app: TestApp) {
+    for (name, days) in [("soon", Some(3)), ("later", Some(30)), ("forever", None)] {
+        app.create_token(json!({"name": name, "expires_in_days": days}))
+            .await;
+    }
+    let revoked = app.create_token(json!({"name": "gone"})).await;
+    let id = revoked["id"].as_str().expect("id");
+    let (status, _) = send(app.as_owner(Method::DELETE, &format!("/api/v1/tokens/{id}"))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let names = |list: &Value| -> Vec<String> {
+        list["tokens"]
+            .as_array()
+            .expect("tokens")
+            .iter()
+            .filter_map(|t| t["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(
+        names(&listed(&app, "?expiring_within_days=7").await),
+        ["soon"]
+    );
+    assert_eq!(names(&listed(&app, "?status=revoked").await), ["gone"]);
+    let mut within_a_year = names(&listed(&app, "?expiring_within_days=365").await);
+    within_a_year.sort();
+    assert_eq!(within_a_year, ["later", "soon"]);
+    for bad in [
+        "?expiring_within_days=0",
+        "?expiring_within_days=x",
+        "?status=lost",
+    ] {
+        let got = send(app.as_owner(Method::GET, &format!("/api/v1/tokens{bad}"))).await;
+        assert_eq!(got.0, StatusCode::BAD_REQUEST, "{bad}: {}", got.1);
+    }
+
+    let query = "{ user { tokens(expiringWithinDays: 7) { name } } }";
+    let (status, body) = app
+        .graphql(Some(&app.owner.token), query, Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["data"]["user"]["tokens"],
+        json!([{"name": "soon"}]),
+        "{body}"
+    );
+
+    // The web UI flags it; once expired it is still listed, as expired.
+    let web = signed_in(&app).await;
+    let page = web.get("/tokens").await;
+    assert!(
+        page.body.contains("expires in 3 days") || page.body.contains("expires in 2 days"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("expires in 29 days"),
+        "only a week ahead"
+    );
+    app.clock.advance(Duration::days(4));
+    assert_eq!(names(&listed(&app, "?status=expired").await), ["soon"]);
+    assert!(names(&listed(&app, "?expiring_within_days=7").await).is_empty());
+    let page = web.get("/tokens").await;
+    assert!(!page.body.contains("status-expiring"), "{}", page.body);
+}
+
+/// `GET /api/v1/tokens{query}` as the owner: the answer.
+async fn listed(app: &TestApp, query: &str) -> Value {
+    let (status, list) = send(app.as_owner(Method::GET, &format!("/api/v1/tokens{query}"))).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    list
 }

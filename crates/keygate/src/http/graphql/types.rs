@@ -24,7 +24,9 @@ use crate::http::rest::teams::json::{TeamJson, TeamRefJson};
 use crate::http::rest::tokens::json::{RetiringSecretJson, TokenJson};
 use crate::http::rest::verify::json::CheckJson;
 use crate::http::rest::workspaces::json::{WorkspaceJson, membership_json, workspace_json};
-use crate::service::{Actor, AuditQuery, Keygate, PendingForMe, TokenView, WorkspaceRef};
+use crate::service::{
+    Actor, AuditQuery, Keygate, PendingForMe, TokenFilter, TokenView, WorkspaceRef,
+};
 
 /// Resource patterns and permissions, which GraphQL shows as their text.
 fn texts<T: ToString>(items: &[T]) -> Vec<String> {
@@ -223,10 +225,23 @@ impl Viewer {
         }
     }
     /// The caller's own tokens, newest first.
-    async fn tokens(&self, ctx: &Context<'_>) -> Result<Vec<TokenGql>> {
+    /// The caller's tokens, expired and revoked ones included unless `status` says otherwise;
+    /// with `expiringWithinDays`, only active ones that expire that soon.
+    async fn tokens(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<TokenStatusGql>,
+        expiring_within_days: Option<u32>,
+    ) -> Result<Vec<TokenGql>> {
         let state = GqlState::of(ctx);
+        let filter = TokenFilter::new(status.map(Into::into), expiring_within_days)
+            .map_err(|e| gql(e.into()))?;
         let now = state.keygate.clock().now();
-        let tokens = state.keygate.list_tokens(&self.user).await.map_err(gql)?;
+        let tokens = state
+            .keygate
+            .list_tokens_where(&self.user, filter)
+            .await
+            .map_err(gql)?;
         Ok(tokens.iter().map(|t| TokenGql::new(t, now)).collect())
     }
 

@@ -6,13 +6,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use uuid::Uuid;
 
-use self::json::{CreateTokenJson, RotateJson, TokenJson, TokenListJson, TokenWithSecretJson};
+use self::json::{
+    CreateTokenJson, RotateJson, TokenJson, TokenListJson, TokenQueryJson, TokenWithSecretJson,
+};
 use super::API_V1;
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::{Caller, Json, Path};
+use crate::http::extract::{Caller, Json, Path, Query};
 use crate::http::openapi::{Conflict, Forbidden, NotFound};
-use crate::service::{NewTokenRequest, ServiceError};
+use crate::service::{NewTokenRequest, ServiceError, TokenFilter};
 
 /// The caller's tokens.
 #[utoipa::path(
@@ -21,6 +23,7 @@ use crate::service::{NewTokenRequest, ServiceError};
     path = "/tokens",
     operation_id = "list_tokens",
     tag = "tokens",
+    params(TokenQueryJson),
     responses(
         (status = 200, description = "The caller's tokens, never their secrets", body = TokenListJson),
     )
@@ -28,9 +31,12 @@ use crate::service::{NewTokenRequest, ServiceError};
 pub async fn list(
     State(state): State<AppState>,
     Caller(actor): Caller,
+    Query(query): Query<TokenQueryJson>,
 ) -> Result<axum::Json<TokenListJson>, ApiError> {
+    let filter =
+        TokenFilter::new(query.status, query.expiring_within_days).map_err(ServiceError::from)?;
     let now = state.keygate.clock().now();
-    let tokens = state.keygate.list_tokens(&actor.user).await?;
+    let tokens = state.keygate.list_tokens_where(&actor.user, filter).await?;
     Ok(axum::Json(TokenListJson {
         tokens: tokens.iter().map(|t| TokenJson::new(t, now)).collect(),
     }))

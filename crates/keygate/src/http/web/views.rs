@@ -50,6 +50,8 @@ pub struct TokenView {
     pub last_used: String,
     /// `active`, `expired` or `revoked`.
     pub status: &'static str,
+    /// "expires in 3 days" for an active token that expires within a week.
+    pub expires_soon: Option<String>,
 }
 
 impl TokenView {
@@ -73,12 +75,26 @@ impl TokenView {
                 _ => "never".to_owned(),
             },
             status: t.status(now).as_str(),
+            expires_soon: expires_soon(t, now),
         }
     }
 
     pub fn is_active(&self) -> bool {
         self.status == TokenStatus::Active.as_str()
     }
+}
+
+/// "expires in 3 days" (or "today", "tomorrow") for an active token that expires within a week.
+fn expires_soon(t: &Token, now: DateTime<Utc>) -> Option<String> {
+    let at = t.expires_at?;
+    if t.status(now) != TokenStatus::Active || at - now > chrono::Duration::days(7) {
+        return None;
+    }
+    Some(match (at - now).num_days() {
+        0 => "expires today".to_owned(),
+        1 => "expires tomorrow".to_owned(),
+        n => format!("expires in {n} days"),
+    })
 }
 
 fn scope_summary(t: &Token, workspace_slug: &dyn Fn(Uuid) -> String) -> String {

@@ -5,7 +5,7 @@ use async_graphql::{InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
 use keygate_domain::{ClearToken, RetiringSecret, Scope, Token, TokenKind, TokenStatus};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::http::openapi as doc;
@@ -76,6 +76,19 @@ impl RetiringSecretJson {
             last_used_ip: r.last_used_ip.clone(),
         }
     }
+}
+
+/// Which of the caller's tokens to list (all of them, expired and revoked included, by default).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TokenQueryJson {
+    /// Only tokens in this status.
+    #[param(value_type = Option<doc::TokenStatus>, inline)]
+    pub status: Option<TokenStatus>,
+    /// Only active tokens that expire within this many days (1 to 3650).
+    #[param(minimum = 1, maximum = 3650)]
+    pub expiring_within_days: Option<u32>,
 }
 
 /// How a rotation treats the secret it replaces.
