@@ -10,6 +10,8 @@ use keygate_domain::{Credential, Email, User};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::{ServiceError, ServiceResult};
+
 /// Cheap to clone: the user is shared with the verification cache, and the credential is a few
 /// words.
 #[derive(Debug, Clone)]
@@ -22,6 +24,23 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// Refuses a request made with a secret that a rotation replaced (still in its grace
+    /// period): whoever still holds only the old secret may use it, but not mint new secrets
+    /// with it (create, rotate, refresh, issue) nor end the overlap, which would outlive it.
+    pub fn require_current_secret(&self) -> ServiceResult<()> {
+        if self
+            .token
+            .as_ref()
+            .is_some_and(|t| t.retiring_until.is_some())
+        {
+            return Err(ServiceError::Forbidden {
+                missing: None,
+                message: "a secret that a rotation replaced cannot issue or rotate secrets; use the new one".into(),
+            });
+        }
+        Ok(())
+    }
+
     /// An operator acting as `user` from the command line, with direct database access.
     pub fn operator(user: User) -> Self {
         Actor {

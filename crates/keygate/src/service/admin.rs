@@ -100,6 +100,7 @@ impl Keygate {
         actor: &Actor,
         req: NewUserRequest,
     ) -> ServiceResult<CreatedUser> {
+        actor.require_current_secret()?;
         require_instance_admin(actor)?;
         if req.password_link && req.password.is_some() {
             return Err(keygate_domain::ValidationError::new(

@@ -84,6 +84,7 @@ impl Keygate {
         ws: &WorkspaceRef,
         req: ApiUserRequest,
     ) -> ServiceResult<CreatedApiUser> {
+        actor.require_current_secret()?;
         let managed = self.managing(actor, ws, Manage::ApiUsers).await?;
         let workspace = managed.workspace.id;
         let name = validate::name("name", &req.name)?;
@@ -281,6 +282,7 @@ impl Keygate {
         id: Uuid,
         req: NewTokenRequest,
     ) -> ServiceResult<(Token, ClearToken)> {
+        actor.require_current_secret()?;
         let managed = self.managing(actor, ws, Manage::ApiUsers).await?;
         let workspace = managed.workspace.id;
         let api_user = self.api_user_in(workspace, id).await?;

@@ -339,6 +339,7 @@ impl Keygate {
         holder: &Actor,
         req: NewTokenRequest,
     ) -> ServiceResult<(Token, ClearToken)> {
+        actor.require_current_secret()?;
         let now = self.clock.now();
         let settings = self.token_settings(&req, now)?;
         let scope = self.checked_scope(holder, req.scope.as_ref()).await?;
@@ -447,6 +448,7 @@ impl Keygate {
         workspace: Option<Uuid>,
         grace_seconds: u32,
     ) -> ServiceResult<(Token, ClearToken)> {
+        actor.require_current_secret()?;
         if grace_seconds > MAX_GRACE_SECONDS {
             return Err(keygate_domain::ValidationError::new(
                 "grace_seconds",
@@ -551,6 +553,7 @@ impl Keygate {
         id: Uuid,
         workspace: Option<Uuid>,
     ) -> ServiceResult<TokenView> {
+        actor.require_current_secret()?;
         let token = self.token(owner, id).await?;
         let now = self.clock.now();
         let audit = actor.audit(

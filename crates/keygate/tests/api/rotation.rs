@@ -19,6 +19,7 @@ backend_tests!(
     a_grace_longer_than_a_day_is_refused,
     a_replaced_secret_cannot_be_used_to_end_its_own_overlap_after_it_retired,
     graphql_rotates_with_a_grace_shows_the_retiring_secret_and_ends_the_overlap,
+    a_replaced_secret_in_its_overlap_cannot_mint_secrets,
 );
 
 /// A token of the owner's, and its id.
@@ -297,4 +298,64 @@ async fn graphql_rotates_with_a_grace_shows_the_retiring_secret_and_ends_the_ove
         body["errors"][0]["extensions"]["reason"], "no_overlap",
         "{body}"
     );
+}
+
+/// Whoever holds only the old secret (a leaked copy the rotation was meant to shut out) may use
+/// it for the overlap, but not turn it into a secret that outlives it.
+async fn a_replaced_secret_in_its_overlap_cannot_mint_secrets(app: TestApp) {
+    let (old, id) = fleet_token(&app).await;
+    let new = rotate(&app, &id, json!({"grace_seconds": 3600})).await;
+    let (status, _) = me_at(&app, &app.url(""), &old).await;
+    assert_eq!(status, StatusCode::OK);
+    let attempts = [
+        (
+            Method::POST,
+            "/api/v1/tokens".to_owned(),
+            json!({"name": "mine"}),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/tokens/{id}/rotate"),
+            json!({}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/personal-token/refresh".to_owned(),
+            json!({}),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/tokens/{id}/retiring-secret"),
+            json!({}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/workspaces/acme/api-users".to_owned(),
+            json!({"name": "mine", "roles": ["viewer"]}),
+        ),
+    ];
+    for (method, path, body) in attempts {
+        let got = send(app.with_token(&old, method.clone(), &path).json(&body)).await;
+        assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+        assert!(
+            !got.1.to_string().contains("\"token\":\"kg"),
+            "{method} {path}: {}",
+            got.1
+        );
+    }
+    let (status, body) = app
+        .graphql(
+            Some(&old),
+            "mutation($id: UUID!) { rotateToken(id: $id) { secret } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["data"].is_null(), "{body}");
+    // The new secret can, and the old one still works for what it may do.
+    let (status, _) =
+        send(app.with_token(&new, Method::GET, &format!("/api/v1/tokens/{id}"))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = me_at(&app, &app.url(""), &old).await;
+    assert_eq!(status, StatusCode::OK);
 }
