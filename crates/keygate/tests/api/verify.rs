@@ -87,4 +87,27 @@ async fn malformed_verify_requests_are_400(app: TestApp) {
     )
     .await;
     assert_error(&got, StatusCode::BAD_REQUEST, "malformed_json");
+
+    // An empty or control-laden workspace or resource is a malformed question, on verify and on
+    // the caller's own check alike.
+    for question in [
+        json!({"workspace": "acme", "permission": "devices:read", "resource": ""}),
+        json!({"workspace": "acme", "permission": "devices:read", "resource": "device:a\u{0}b"}),
+        json!({"workspace": "acme", "permission": "devices:read", "resource": "device:a\nb"}),
+        json!({"workspace": ""}),
+        json!({"workspace": "ac\tme"}),
+    ] {
+        let got = send(
+            app.anonymous(Method::POST, "/api/v1/verify")
+                .json(&question),
+        )
+        .await;
+        assert_error(&got, StatusCode::BAD_REQUEST, "invalid_input");
+        let got = send(
+            app.as_owner(Method::POST, "/api/v1/auth/check")
+                .json(&question),
+        )
+        .await;
+        assert_eq!(got.0, StatusCode::BAD_REQUEST, "{question}: {}", got.1);
+    }
 }

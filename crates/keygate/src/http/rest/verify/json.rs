@@ -19,6 +19,17 @@ pub fn question(
     resource: Option<String>,
 ) -> Result<Question, ServiceError> {
     let permission = permission.map(Permission::parse).transpose()?;
+    // An empty name or resource, or one with control characters, is a malformed question, not
+    // one to answer `forbidden` (or `not_a_member`) about.
+    for (field, value) in [("workspace", workspace), ("resource", resource.as_deref())] {
+        if value.is_some_and(|v| v.is_empty() || v.chars().any(char::is_control)) {
+            return Err(keygate_domain::ValidationError::new(
+                field,
+                "must not be empty nor hold control characters",
+            )
+            .into());
+        }
+    }
     Ok(Question {
         workspace: workspace.map(WorkspaceRef::parse),
         permission,
