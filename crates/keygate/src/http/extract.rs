@@ -146,6 +146,34 @@ impl FromRequestParts<AppState> for InWorkspace {
     }
 }
 
+tokio::task_local! {
+    /// For the length of a REST request ([`mark_retiring_caller`]): whether its caller
+    /// authenticated with a secret that a rotation replaced.
+    static RETIRING_CALLER: std::cell::Cell<bool>;
+}
+
+/// Middleware of the REST API's management routes: an answer to a caller who authenticated with
+/// a secret that a rotation replaced (still in its grace period) says so, in
+/// `X-Keygate-Token-Retiring: true`, so that clients can log it and move to the new secret.
+pub async fn mark_retiring_caller(
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let (retiring, mut response) = RETIRING_CALLER
+        .scope(std::cell::Cell::new(false), async {
+            let response = next.run(request).await;
+            (RETIRING_CALLER.with(std::cell::Cell::get), response)
+        })
+        .await;
+    if retiring {
+        response.headers_mut().insert(
+            keygate_proto::forward::X_KEYGATE_TOKEN_RETIRING,
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    response
+}
+
 /// The caller, or `None` for an anonymous request (which gets the public role).
 pub struct MaybeCaller(pub Option<Actor>);
 
@@ -159,6 +187,14 @@ impl FromRequestParts<AppState> for MaybeCaller {
         };
         let ip = client_ip(&parts.extensions, &parts.headers, &state.trusted_proxies);
         let actor = state.keygate.authenticate_caller(&presented, ip).await?;
+        if actor
+            .token
+            .as_ref()
+            .is_some_and(|t| t.retiring_until.is_some())
+        {
+            // Outside the REST management routes nothing listens.
+            let _ = RETIRING_CALLER.try_with(|marked| marked.set(true));
+        }
         Ok(MaybeCaller(Some(actor)))
     }
 }

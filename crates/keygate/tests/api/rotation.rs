@@ -92,6 +92,18 @@ async fn the_old_secret_works_until_grace_after_the_new_secret_is_first_used(app
     // Both work; the old one is marked as retiring wherever it is answered.
     let (status, _) = me_at(&app, &app.url(""), &old).await;
     assert_eq!(status, StatusCode::OK);
+    let retiring_header = |token: &str| {
+        let request = app.with_token(token, Method::GET, "/api/v1/tokens");
+        async move {
+            let response = request.send().await.expect("an answer");
+            assert_eq!(response.status(), StatusCode::OK);
+            response
+                .headers()
+                .get("x-keygate-token-retiring")
+                .map(|v| v.to_str().unwrap_or_default().to_owned())
+        }
+    };
+    assert_eq!(retiring_header(&old).await.as_deref(), Some("true"));
     let answer = verify_token(&app, &old).await;
     assert_eq!(answer["valid"], true, "{answer}");
     assert_eq!(answer["retiring"], true, "{answer}");
@@ -118,6 +130,7 @@ async fn the_old_secret_works_until_grace_after_the_new_secret_is_first_used(app
         before <= retires && retires <= after,
         "{before} {retires} {after}"
     );
+    assert_eq!(retiring_header(&new).await, None);
 
     app.clock.advance(Duration::seconds(59));
     let (status, _) = me_at(&app, &app.url(""), &old).await;

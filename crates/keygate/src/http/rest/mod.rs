@@ -22,7 +22,7 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::extract::QueryTokenAllowed;
+use super::extract::{QueryTokenAllowed, mark_retiring_caller};
 use super::openapi;
 
 /// Where the REST API lives: every handler here but the health checks is routed and documented
@@ -47,8 +47,6 @@ pub fn rest_router() -> OpenApiRouter<AppState> {
             workspaces::update,
             workspaces::delete
         ))
-        .routes(routes!(verify::verify))
-        .routes(routes!(verify::check))
         .routes(routes!(members::preview))
         .routes(routes!(members::accept))
         .routes(routes!(admin::list, admin::create))
@@ -60,10 +58,14 @@ pub fn rest_router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::set_password))
         .routes(routes!(admin::audit))
         .routes(routes!(admin::signup))
-        .merge(workspace_routes());
+        .merge(workspace_routes())
+        .route_layer(axum::middleware::from_fn(mark_retiring_caller));
 
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(v1)
+        // Decisions, outside the management routes' layer: verify's answer says `retiring`.
+        .routes(routes!(verify::verify))
+        .routes(routes!(verify::check))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(health::metrics))
