@@ -846,9 +846,12 @@ async fn a_session_ends_after_its_lifetime(app: TestApp) {
 /// Tokens about to expire: listed by `expiring_within_days` (REST and GraphQL), by status with the
 /// expired ones kept, and flagged on the web UI's list.
 async fn tokens_that_expire_soon_are_found_and_flagged(app: TestApp) {
+    let mut secrets = Vec::new();
     for (name, days) in [("soon", Some(3)), ("later", Some(30)), ("forever", None)] {
-        app.create_token(json!({"name": name, "expires_in_days": days}))
+        let created = app
+            .create_token(json!({"name": name, "expires_in_days": days}))
             .await;
+        secrets.push(created["token"].as_str().expect("secret").to_owned());
     }
     let revoked = app.create_token(json!({"name": "gone"})).await;
     let id = revoked["id"].as_str().expect("id");
@@ -890,9 +893,33 @@ async fn tokens_that_expire_soon_are_found_and_flagged(app: TestApp) {
         "{body}"
     );
 
-    // The web UI flags it; once expired it is still listed, as expired.
+    // The web UI flags it; once in use, a banner names it; once expired it is still listed, as
+    // expired.
     let web = signed_in(&app).await;
     let page = web.get("/tokens").await;
+    assert!(!page.body.contains("expiring-banner"), "not in use yet");
+    for secret in &secrets {
+        assert_eq!(me(&app, secret).await.0, StatusCode::OK);
+    }
+    let start = std::time::Instant::now();
+    let page = loop {
+        let page = web.get("/tokens").await;
+        if page.body.contains("expiring-banner") {
+            break page;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "{}",
+            page.body
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let banner = page.body.split("expiring-banner").nth(1).expect("banner");
+    let banner = banner.split("</p>").next().expect("its text");
+    assert!(
+        banner.contains("soon") && !banner.contains("later"),
+        "{banner}"
+    );
     assert!(
         page.body.contains("expires in 3 days") || page.body.contains("expires in 2 days"),
         "{}",

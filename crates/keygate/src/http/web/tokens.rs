@@ -19,13 +19,16 @@ use super::session::Signed;
 use super::views::{ShownOnce, TokenView, tomorrow, when};
 use super::{Form, WebResult, again, done, filled, lines};
 use crate::http::AppState;
-use crate::service::{Expiry, NewTokenRequest, ScopeRequest, ServiceError};
+use crate::service::{Expiry, NewTokenRequest, ScopeRequest, ServiceError, TokenFilter};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "tokens.html")]
 pub struct TokensPage {
     layout: Layout,
     tokens: Vec<TokenView>,
+    /// Names of the tokens in use (in the last week) that expire within a week: those will break
+    /// something.
+    expiring_in_use: Vec<String>,
 }
 
 pub async fn list(State(state): State<AppState>, signed: Signed) -> WebResult<TokensPage> {
@@ -38,10 +41,15 @@ pub async fn list(State(state): State<AppState>, signed: Signed) -> WebResult<To
         .map(|m| (m.workspace.id, m.workspace.slug.to_string()))
         .collect();
     let now = state.keygate.clock().now();
-    let mut tokens: Vec<TokenView> = state
-        .keygate
-        .list_tokens(&signed.user)
-        .await?
+    let all = state.keygate.list_tokens(&signed.user).await?;
+    let week = chrono::Duration::days(7);
+    let soon = TokenFilter::new(None, Some(7)).map_err(ServiceError::from)?;
+    let expiring_in_use = all
+        .iter()
+        .filter(|t| soon.admits(t, now) && t.last_used_at.is_some_and(|at| now - at <= week))
+        .map(|t| t.name.clone().unwrap_or_else(|| t.hint.clone()))
+        .collect();
+    let mut tokens: Vec<TokenView> = all
         .iter()
         .map(|t| {
             TokenView::new(t, now, &|id| {
@@ -51,7 +59,11 @@ pub async fn list(State(state): State<AppState>, signed: Signed) -> WebResult<To
         .collect();
     // Active first, newest first within each state.
     tokens.sort_by_key(|t| !t.is_active());
-    Ok(TokensPage { layout, tokens })
+    Ok(TokensPage {
+        layout,
+        tokens,
+        expiring_in_use,
+    })
 }
 
 /// What the create form sends; kept to fill the form again when it is refused.
