@@ -920,6 +920,9 @@ async fn tokens_that_expire_soon_are_found_and_flagged(app: TestApp) {
         banner.contains("soon") && !banner.contains("later"),
         "{banner}"
     );
+    // Where a sign-in lands, too.
+    let home = web.get("/").await;
+    assert!(home.body.contains("expiring-banner"), "{}", home.body);
     assert!(
         page.body.contains("expires in 3 days") || page.body.contains("expires in 2 days"),
         "{}",

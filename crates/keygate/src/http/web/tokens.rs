@@ -42,13 +42,7 @@ pub async fn list(State(state): State<AppState>, signed: Signed) -> WebResult<To
         .collect();
     let now = state.keygate.clock().now();
     let all = state.keygate.list_tokens(&signed.user).await?;
-    let week = chrono::Duration::days(7);
-    let soon = TokenFilter::new(None, Some(7)).map_err(ServiceError::from)?;
-    let expiring_in_use = all
-        .iter()
-        .filter(|t| soon.admits(t, now) && t.last_used_at.is_some_and(|at| now - at <= week))
-        .map(|t| t.name.clone().unwrap_or_else(|| t.hint.clone()))
-        .collect();
+    let expiring_in_use = expiring_in_use(&all, now);
     let mut tokens: Vec<TokenView> = all
         .iter()
         .map(|t| {
@@ -64,6 +58,21 @@ pub async fn list(State(state): State<AppState>, signed: Signed) -> WebResult<To
         tokens,
         expiring_in_use,
     })
+}
+
+/// Names of `tokens` used in the last week that expire within a week: those will break something,
+/// so the pages a sign-in lands on (the workspaces, the token list) say so in a banner.
+pub fn expiring_in_use(tokens: &[Token], now: DateTime<Utc>) -> Vec<String> {
+    let week = chrono::Duration::days(7);
+    let soon = TokenFilter {
+        status: None,
+        expiring_within_days: Some(7),
+    };
+    tokens
+        .iter()
+        .filter(|t| soon.admits(t, now) && t.last_used_at.is_some_and(|at| now - at <= week))
+        .map(|t| t.name.clone().unwrap_or_else(|| t.hint.clone()))
+        .collect()
 }
 
 /// What the create form sends; kept to fill the form again when it is refused.

@@ -32,6 +32,8 @@ pub struct InvitedRow {
 #[template(path = "home.html")]
 pub struct HomePage {
     layout: Layout,
+    /// See [`super::tokens::expiring_in_use`].
+    expiring_in_use: Vec<String>,
     workspaces: Vec<WorkspaceRow>,
     invitations: Vec<InvitedRow>,
     error: Option<String>,
@@ -71,8 +73,11 @@ async fn home_page(
             expires: super::views::when(p.invitation.expires_at),
         })
         .collect();
+    let tokens = state.keygate.list_tokens(&signed.user).await?;
+    let now = state.keygate.clock().now();
     Ok(HomePage {
         layout: Layout::signed(state, signed, "Workspaces", "home", None).await?,
+        expiring_in_use: super::tokens::expiring_in_use(&tokens, now),
         workspaces,
         invitations,
         error,
