@@ -508,4 +508,53 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn a_replaced_secret_works_until_the_earliest_of_its_ends() {
+        let rotated = DateTime::UNIX_EPOCH + Duration::days(10);
+        let secret = RetiringSecret {
+            hint: "kgt_abcd…wxyz".into(),
+            rotated_at: rotated,
+            grace_seconds: 60,
+            deadline: rotated + max_overlap(),
+            retires_at: None,
+            ended_at: None,
+            uses: 0,
+            last_used_at: None,
+            last_used_ip: None,
+        };
+        // Nobody used the new secret: the deadline.
+        assert_eq!(secret.works_until(), rotated + Duration::days(7));
+        let retires = rotated + Duration::hours(1);
+        let started = RetiringSecret {
+            retires_at: Some(retires),
+            ..secret.clone()
+        };
+        assert_eq!(started.works_until(), retires);
+        // Ended early, or ended after it had retired anyway: whichever came first.
+        let ended = rotated + Duration::minutes(5);
+        for (retires_at, ended_at, until) in [
+            (Some(retires), Some(ended), ended),
+            (None, Some(ended), ended),
+            (Some(retires), Some(retires + Duration::hours(1)), retires),
+        ] {
+            let s = RetiringSecret {
+                retires_at,
+                ended_at,
+                ..secret.clone()
+            };
+            assert_eq!(s.works_until(), until);
+        }
+    }
+
+    #[test]
+    fn a_credential_by_a_replaced_secret_is_retired_from_its_end_on() {
+        let now = DateTime::UNIX_EPOCH + Duration::days(10);
+        let mut credential = Credential::from(token(None, None));
+        assert!(!credential.is_retired(now), "the current secret never is");
+        credential.retiring_until = Some(now + Duration::seconds(1));
+        assert!(!credential.is_retired(now));
+        credential.retiring_until = Some(now);
+        assert!(credential.is_retired(now));
+    }
 }
