@@ -426,11 +426,21 @@ pub struct RetiringSecret {
 impl RetiringSecret {
     /// When it stops working (or stopped), as far as known now.
     pub fn works_until(&self) -> DateTime<Utc> {
-        [self.retires_at, self.ended_at]
-            .into_iter()
-            .flatten()
-            .fold(self.deadline, DateTime::min)
+        works_until(self.deadline, self.retires_at, self.ended_at)
     }
+}
+
+/// When a replaced secret stops working: the earliest of its deadline, its end of grace (once
+/// known) and its early end (if any).
+pub fn works_until(
+    deadline: DateTime<Utc>,
+    retires_at: Option<DateTime<Utc>>,
+    ended_at: Option<DateTime<Utc>>,
+) -> DateTime<Utc> {
+    [retires_at, ended_at]
+        .into_iter()
+        .flatten()
+        .fold(deadline, DateTime::min)
 }
 
 impl From<Token> for Credential {

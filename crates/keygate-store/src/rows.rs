@@ -465,10 +465,11 @@ impl Read for (Credential, User) {
             revoked_at: r.token_revoked_at.map(|t| t.0),
             scope: r.token_scope.map(|s| Arc::new(s.0)),
             retiring_until: r.retiring_deadline.map(|deadline| {
-                [r.retiring_retires_at, r.retiring_ended_at]
-                    .into_iter()
-                    .flatten()
-                    .fold(deadline.0, |until, t| until.min(t.0))
+                keygate_domain::model::works_until(
+                    deadline.0,
+                    r.retiring_retires_at.map(|t| t.0),
+                    r.retiring_ended_at.map(|t| t.0),
+                )
             }),
             overlap_pending: r.overlap_pending,
         };
