@@ -108,6 +108,11 @@ fn api_user_requests(bot: &str, b: &Beta) -> Vec<(Method, String, Option<Value>)
         (Method::POST, format!("{bot}/tokens"), Some(json!({}))),
         (Method::DELETE, token.clone(), None),
         (Method::POST, format!("{token}/rotate"), None),
+        (
+            Method::POST,
+            format!("{token}/rotate"),
+            Some(json!({"grace_seconds": 3600})),
+        ),
     ]
 }
 

@@ -20,6 +20,8 @@ backend_tests!(
     a_replaced_secret_cannot_be_used_to_end_its_own_overlap_after_it_retired,
     graphql_rotates_with_a_grace_shows_the_retiring_secret_and_ends_the_overlap,
     a_replaced_secret_in_its_overlap_cannot_mint_secrets,
+    another_users_overlap_cannot_be_seen_started_or_ended,
+    a_scoped_token_cannot_end_another_tokens_overlap,
 );
 
 /// A token of the owner's, and its id.
@@ -371,4 +373,59 @@ async fn a_replaced_secret_in_its_overlap_cannot_mint_secrets(app: TestApp) {
     assert_eq!(status, StatusCode::OK);
     let (status, _) = me_at(&app, &app.url(""), &old).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// Another user, holding a token id of someone else's: not found, whatever they ask, and the
+/// owner's overlap runs on untouched.
+async fn another_users_overlap_cannot_be_seen_started_or_ended(app: TestApp) {
+    let (old, id) = fleet_token(&app).await;
+    rotate(&app, &id, json!({"grace_seconds": 3600})).await;
+    let mallory = app.persona("mallory@example.com", None).await;
+    for (method, path, body) in [
+        (Method::GET, format!("/api/v1/tokens/{id}"), json!(null)),
+        (
+            Method::DELETE,
+            format!("/api/v1/tokens/{id}/retiring-secret"),
+            json!(null),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/tokens/{id}/rotate"),
+            json!({"grace_seconds": 60}),
+        ),
+    ] {
+        let got = send(
+            app.with_token(&mallory.token, method.clone(), &path)
+                .json(&body),
+        )
+        .await;
+        assert_error(&got, StatusCode::NOT_FOUND, "not_found");
+    }
+    let (_, body) = app
+        .graphql(
+            Some(&mallory.token),
+            "mutation($id: UUID!) { endTokenOverlap(id: $id) { id } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert!(body["data"].is_null(), "{body}");
+    let page = token_page(&app, &id).await;
+    assert_eq!(page["retiring_secret"]["working"], true, "{page}");
+    let (status, _) = me_at(&app, &app.url(""), &old).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// A token scoped to less may rotate only itself; it may not end another token's overlap either.
+async fn a_scoped_token_cannot_end_another_tokens_overlap(app: TestApp) {
+    let (old, id) = fleet_token(&app).await;
+    rotate(&app, &id, json!({"grace_seconds": 3600})).await;
+    let scoped = app
+        .create_token(json!({"name": "narrow", "scope": {"permissions": ["devices:read"]}}))
+        .await;
+    let narrow = scoped["token"].as_str().expect("secret");
+    let path = format!("/api/v1/tokens/{id}/retiring-secret");
+    let got = send(app.with_token(narrow, Method::DELETE, &path)).await;
+    assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+    let (status, _) = me_at(&app, &app.url(""), &old).await;
+    assert_eq!(status, StatusCode::OK, "the overlap still runs");
 }
