@@ -54,15 +54,9 @@ impl Keygate {
                 }
             }
         };
-        let now = self.clock.now();
-        if let Err(failure) = usable(&cached.credential, &cached.user, now) {
-            if cached.credential.is_retired(now) {
-                self.note_retired_secret(&cached.credential, &cached.user, ip, now)
-                    .await;
-            }
-            return Err(ServiceError::InvalidCredentials(failure));
-        }
-        self.note_use(&cached.credential, &digest, now, ip);
+        self.present(&cached.credential, &cached.user, &digest, ip)
+            .await
+            .map_err(ServiceError::InvalidCredentials)?;
         Ok(Actor {
             user: cached.user,
             token: Some(cached.credential),
@@ -100,8 +94,31 @@ impl Keygate {
     }
 }
 
+impl Keygate {
+    /// A known token presented now from `ip` (authentication and decisions alike): refused when
+    /// it may not be used, a retired secret's use sampled into the audit log; otherwise its use is
+    /// noted.
+    pub(super) async fn present(
+        &self,
+        credential: &Credential,
+        user: &keygate_domain::User,
+        digest: &keygate_domain::TokenDigest,
+        ip: Option<IpAddr>,
+    ) -> Result<(), AuthFailure> {
+        let now = self.clock.now();
+        if let Err(failure) = usable(credential, user, now) {
+            if credential.is_retired(now) {
+                self.note_retired_secret(credential, user, ip, now).await;
+            }
+            return Err(failure);
+        }
+        self.note_use(credential, digest, now, ip);
+        Ok(())
+    }
+}
+
 /// Whether a known token may be used now: neither expired nor revoked, and its user not disabled.
-pub(super) fn usable(
+fn usable(
     credential: &Credential,
     user: &keygate_domain::User,
     now: DateTime<Utc>,
@@ -191,7 +208,7 @@ impl Keygate {
     /// A replaced secret presented after its overlap ended: a sign that a copy still lives
     /// somewhere. Sampled into the audit log (`token.retired_secret_used`, with the address) at
     /// most once a minute per token.
-    pub(super) async fn note_retired_secret(
+    async fn note_retired_secret(
         &self,
         credential: &Credential,
         user: &keygate_domain::User,

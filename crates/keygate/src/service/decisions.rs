@@ -14,7 +14,6 @@ use keygate_proto::Code;
 use keygate_store::WorkspaceLookup;
 
 use super::access::{member_rights_of, public_rights_of};
-use super::auth::usable;
 use super::cache::{CachedDecision, DecisionKey, Place};
 use super::{Actor, AuthFailure, Keygate, ServiceError, ServiceResult, WorkspaceRef};
 
@@ -180,15 +179,12 @@ impl Keygate {
                 }
             }
         };
-        let now = self.clock.now();
-        if let Err(failure) = usable(&cached.credential, &cached.user, now) {
-            if cached.credential.is_retired(now) {
-                self.note_retired_secret(&cached.credential, &cached.user, ip, now)
-                    .await;
-            }
+        if let Err(failure) = self
+            .present(&cached.credential, &cached.user, &digest, ip)
+            .await
+        {
             return Ok(Err(failure));
         }
-        self.note_use(&cached.credential, &digest, now, ip);
         let actor = Actor {
             user: cached.user,
             token: Some(cached.credential),
