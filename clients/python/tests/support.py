@@ -83,6 +83,8 @@ class KeygateServer:
             f'bind = "127.0.0.1:{port}"\n'
             f'database_url = "sqlite://{self.directory / "keygate.db"}"\n'
             'log = "info"\n'
+            # The tests' webhook listeners are on loopback.
+            'webhook_allowed_networks = ["127.0.0.0/8"]\n'
         )
 
     def start(self, port: int = 0) -> None:
@@ -130,6 +132,13 @@ class KeygateServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self.process = None
+
+    def kill(self) -> None:
+        """Stops Keygate with SIGKILL: no shutdown, nothing flushed."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
         self.process = None
 
     def close(self) -> None:

@@ -10,6 +10,7 @@ pub mod rights;
 pub mod route;
 pub mod token;
 pub mod validate;
+pub mod webhook;
 
 pub use model::{
     AuditEvent, Credential, Invitation, MAX_GRACE_SECONDS, Member, Membership, RetiringSecret,

@@ -94,7 +94,7 @@ impl Permission {
 /// Areas of Keygate's own management permissions. A pattern with a wildcard area and a named
 /// action (`*:read`) reaches application permissions only: management is reached by `*` or by
 /// naming its area, so that a viewer's `*:read` does not include `audit:read`.
-pub const MANAGEMENT_AREAS: [&str; 7] = [
+pub const MANAGEMENT_AREAS: [&str; 8] = [
     "tokens",
     "members",
     "roles",
@@ -102,6 +102,7 @@ pub const MANAGEMENT_AREAS: [&str; 7] = [
     "teams",
     "audit",
     "workspace",
+    "webhooks",
 ];
 
 /// Whether a pattern with `area` and `action` reaches permissions in `their_area` (which may be
@@ -353,11 +354,13 @@ pub enum Manage {
     Workspace,
     /// `workspace:delete`: deleting the workspace.
     WorkspaceDelete,
+    /// `webhooks:manage`: the workspace's webhook endpoints and their deliveries.
+    Webhooks,
 }
 
 impl Manage {
     /// Every management permission.
-    pub const ALL: [Manage; 8] = [
+    pub const ALL: [Manage; 9] = [
         Manage::Tokens,
         Manage::Members,
         Manage::Roles,
@@ -366,6 +369,7 @@ impl Manage {
         Manage::Audit,
         Manage::Workspace,
         Manage::WorkspaceDelete,
+        Manage::Webhooks,
     ];
 
     /// The permission's text, as roles hold it.
@@ -379,6 +383,7 @@ impl Manage {
             Manage::Audit => "audit:read",
             Manage::Workspace => "workspace:manage",
             Manage::WorkspaceDelete => "workspace:delete",
+            Manage::Webhooks => "webhooks:manage",
         }
     }
 }

@@ -20,10 +20,11 @@ use keygate_domain::{
 use uuid::Uuid;
 
 pub use error::{Conflict, StoreError};
+use keygate_domain::webhook::{Delivery, DeliveryStatus, Endpoint};
 pub use postgres::PgStore;
 use sql::{
     Backend, access, audit, commit, commit_if, invitations, members, roles, sessions, teams,
-    tokens, users, workspaces,
+    tokens, users, webhooks, workspaces,
 };
 pub use sqlite::SqliteStore;
 
@@ -237,6 +238,59 @@ pub struct Overlap {
     pub grace_seconds: u32,
     /// The latest it works, whatever happens.
     pub deadline: DateTime<Utc>,
+}
+
+/// A webhook endpoint to register.
+#[derive(Clone)]
+pub struct NewEndpoint {
+    pub id: Uuid,
+    /// `None`: instance-wide.
+    pub workspace_id: Option<Uuid>,
+    pub url: String,
+    pub description: Option<String>,
+    pub events: Vec<String>,
+    pub secret: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Changes to an endpoint; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointPatch {
+    pub url: Option<String>,
+    pub description: Option<Option<String>>,
+    pub events: Option<Vec<String>>,
+    /// `Some(Some((when, why)))` disables it, `Some(None)` enables it.
+    pub disabled: Option<Option<(DateTime<Utc>, String)>>,
+}
+
+/// How one attempt to deliver went.
+#[derive(Debug, Clone)]
+pub struct DeliveryOutcome {
+    pub message_id: Uuid,
+    pub endpoint_id: Uuid,
+    /// `Pending` when it will be tried again at `next_attempt_at`.
+    pub status: DeliveryStatus,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub attempted_at: DateTime<Utc>,
+    pub http_status: Option<u16>,
+    pub latency_ms: Option<u64>,
+    pub error: Option<String>,
+}
+
+/// A token that expires soon or has just expired, for its expiry events.
+#[derive(Debug, Clone)]
+pub struct ExpiringToken {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    /// The workspace of its API user; `None` for a person's token.
+    pub workspace_id: Option<Uuid>,
+    pub kind: TokenKind,
+    pub name: Option<String>,
+    pub hint: String,
+    pub expires_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// The smallest horizon (days) whose event was already sent; 0 once `token.expired` was.
+    pub noticed: Option<u32>,
 }
 
 /// Which audit entries to list, newest first.
@@ -561,6 +615,61 @@ pub trait Store: Send + Sync + 'static {
 
     /// Writes an entry that goes with no change (a failed authentication).
     async fn record(&self, audit: &AuditEvent) -> Result<()>;
+
+    // Webhooks.
+
+    async fn create_endpoint(&self, new: &NewEndpoint, audit: &AuditEvent) -> Result<Endpoint>;
+    /// A workspace's endpoints, or (`None`) the instance-wide ones.
+    async fn endpoints(&self, workspace_id: Option<Uuid>) -> Result<Vec<Endpoint>>;
+    async fn endpoint(&self, id: Uuid) -> Result<Option<Endpoint>>;
+    async fn update_endpoint(
+        &self,
+        id: Uuid,
+        patch: &EndpointPatch,
+        now: DateTime<Utc>,
+        audit: Option<&AuditEvent>,
+    ) -> Result<Option<Endpoint>>;
+    /// Replaces the secret; the current one keeps signing until `previous_until`.
+    async fn rotate_endpoint_secret(
+        &self,
+        id: Uuid,
+        secret: &str,
+        previous_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> Result<Option<Endpoint>>;
+    async fn delete_endpoint(&self, id: Uuid, audit: &AuditEvent) -> Result<bool>;
+    /// Takes up to `limit` due deliveries until `lease_until`; none when none is due.
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>>;
+    async fn finish_delivery(&self, outcome: &DeliveryOutcome) -> Result<()>;
+    /// The endpoint's latest deliveries, newest first.
+    async fn deliveries(&self, endpoint_id: Uuid, limit: u32) -> Result<Vec<Delivery>>;
+    /// Sends a delivery again (at `now`, with a fresh schedule of retries).
+    async fn redeliver(
+        &self,
+        endpoint_id: Uuid,
+        message_id: Uuid,
+        now: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> Result<bool>;
+    /// Tokens not revoked that expire in `(since, until]`.
+    async fn expiring_tokens(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<ExpiringToken>>;
+    /// Records the expiry event `audit` for the token and horizon, once: false when it was.
+    async fn note_expiry(
+        &self,
+        token_id: Uuid,
+        horizon_days: u32,
+        audit: &AuditEvent,
+    ) -> Result<bool>;
     /// Entries of one workspace's log, or (`None`) of the whole instance.
     async fn audit_events(
         &self,
@@ -1025,7 +1134,119 @@ impl<B: Backend> Store for B {
     }
 
     async fn record(&self, audit: &AuditEvent) -> Result<()> {
-        audit::insert(self.pool(), audit).await
+        let tx = self.begin_write().await?;
+        commit(tx, audit, ()).await
+    }
+
+    async fn create_endpoint(&self, new: &NewEndpoint, audit: &AuditEvent) -> Result<Endpoint> {
+        let mut tx = self.begin_write().await?;
+        webhooks::insert(&mut tx, new).await?;
+        commit(tx, audit, ()).await?;
+        self.endpoint(new.id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("endpoint vanished".into()))
+    }
+
+    async fn endpoints(&self, workspace_id: Option<Uuid>) -> Result<Vec<Endpoint>> {
+        webhooks::list(self.pool(), workspace_id).await
+    }
+
+    async fn endpoint(&self, id: Uuid) -> Result<Option<Endpoint>> {
+        webhooks::get(self.pool(), id).await
+    }
+
+    async fn update_endpoint(
+        &self,
+        id: Uuid,
+        patch: &EndpointPatch,
+        now: DateTime<Utc>,
+        audit: Option<&AuditEvent>,
+    ) -> Result<Option<Endpoint>> {
+        let mut tx = self.begin_write().await?;
+        let updated = webhooks::update(&mut tx, id, patch, now).await?;
+        match audit {
+            Some(audit) if updated => commit(tx, audit, ()).await?,
+            _ => tx.commit().await?,
+        }
+        if !updated {
+            return Ok(None);
+        }
+        self.endpoint(id).await
+    }
+
+    async fn rotate_endpoint_secret(
+        &self,
+        id: Uuid,
+        secret: &str,
+        previous_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> Result<Option<Endpoint>> {
+        let mut tx = self.begin_write().await?;
+        let rotated = webhooks::rotate_secret(&mut tx, id, secret, previous_until, now).await?;
+        if !commit_if(tx, audit, rotated).await? {
+            return Ok(None);
+        }
+        self.endpoint(id).await
+    }
+
+    async fn delete_endpoint(&self, id: Uuid, audit: &AuditEvent) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let deleted = webhooks::delete(&mut tx, id).await?;
+        commit_if(tx, audit, deleted).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>> {
+        // A read first: most of the time nothing is due, and a read takes no write lock.
+        if !webhooks::any_due(self.pool(), now).await? {
+            return Ok(Vec::new());
+        }
+        webhooks::claim(self.pool(), now, lease_until, limit).await
+    }
+
+    async fn finish_delivery(&self, outcome: &DeliveryOutcome) -> Result<()> {
+        webhooks::finish(self.pool(), outcome).await
+    }
+
+    async fn deliveries(&self, endpoint_id: Uuid, limit: u32) -> Result<Vec<Delivery>> {
+        webhooks::deliveries(self.pool(), endpoint_id, limit).await
+    }
+
+    async fn redeliver(
+        &self,
+        endpoint_id: Uuid,
+        message_id: Uuid,
+        now: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let queued = webhooks::redeliver(&mut tx, endpoint_id, message_id, now).await?;
+        commit_if(tx, audit, queued).await
+    }
+
+    async fn expiring_tokens(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<ExpiringToken>> {
+        webhooks::expiring(self.pool(), since, until).await
+    }
+
+    async fn note_expiry(
+        &self,
+        token_id: Uuid,
+        horizon_days: u32,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let noted =
+            webhooks::note_expiry(&mut tx, token_id, horizon_days, audit.created_at).await?;
+        commit_if(tx, audit, noted).await
     }
 
     async fn audit_events(

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use keygate_domain::webhook::{Delivery, DeliveryStatus, Endpoint};
 use keygate_domain::{
     AuditEvent, Credential, Email, Invitation, Member, Membership, PermissionSet, ResourcePattern,
     RetiringSecret, Role, Scope, Slug, Team, TeamRef, Token, TokenKind, User, UserKind, Workspace,
@@ -539,4 +540,76 @@ pub(crate) fn decision_context(
         access: member.then_some(access),
         public,
     }))
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct EndpointRow {
+    pub(crate) id: Uuid,
+    workspace_id: Option<Uuid>,
+    url: String,
+    description: Option<String>,
+    secret: String,
+    previous_secret: Option<String>,
+    previous_secret_until: Option<Ts>,
+    disabled_at: Option<Ts>,
+    disabled_reason: Option<String>,
+    created_at: Ts,
+    updated_at: Ts,
+}
+
+impl EndpointRow {
+    /// The endpoint, with the events it receives (read apart).
+    pub(crate) fn read(self, events: Vec<String>) -> Endpoint {
+        Endpoint {
+            id: self.id,
+            workspace_id: self.workspace_id,
+            url: self.url,
+            description: self.description,
+            events,
+            secret: self.secret,
+            previous_secret: self.previous_secret,
+            previous_secret_until: self.previous_secret_until.map(|t| t.0),
+            disabled_at: self.disabled_at.map(|t| t.0),
+            disabled_reason: self.disabled_reason,
+            created_at: self.created_at.0,
+            updated_at: self.updated_at.0,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct DeliveryRow {
+    message_id: Uuid,
+    endpoint_id: Uuid,
+    event: String,
+    payload: String,
+    created_at: Ts,
+    status: String,
+    attempts: i32,
+    next_attempt_at: Option<Ts>,
+    last_attempt_at: Option<Ts>,
+    last_status: Option<i32>,
+    last_latency_ms: Option<i32>,
+    last_error: Option<String>,
+}
+
+impl Read for Delivery {
+    type Row = DeliveryRow;
+    fn read(r: DeliveryRow) -> Result<Self, StoreError> {
+        Ok(Delivery {
+            message_id: r.message_id,
+            endpoint_id: r.endpoint_id,
+            event: r.event,
+            payload: r.payload,
+            created_at: r.created_at.0,
+            status: DeliveryStatus::parse(&r.status)
+                .ok_or_else(|| corrupt("delivery status", &r.status))?,
+            attempts: u32::try_from(r.attempts).unwrap_or_default(),
+            next_attempt_at: r.next_attempt_at.map(|t| t.0),
+            last_attempt_at: r.last_attempt_at.map(|t| t.0),
+            last_status: r.last_status.and_then(|s| u16::try_from(s).ok()),
+            last_latency_ms: r.last_latency_ms.and_then(|ms| u32::try_from(ms).ok()),
+            last_error: r.last_error,
+        })
+    }
 }

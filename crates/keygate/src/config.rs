@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_FILE: &str = "keygate.toml";
 
 /// Keys that `KEYGATE_*` environment variables may set.
-const ENV_KEYS: [&str; 15] = [
+const ENV_KEYS: [&str; 17] = [
+    "webhook_allowed_networks",
+    "token_expiry_warning_days",
     "auth_failures_per_minute",
     "forward_auth_headers",
     "invitations_per_hour",
@@ -126,6 +128,17 @@ pub struct Config {
     /// Which header family `/auth/forward` reads the original method and URI from.
     #[serde(default)]
     pub forward_auth_headers: ForwardAuthHeaders,
+    /// Networks (CIDRs) webhook deliveries may reach although they are internal: loopback,
+    /// private and link-local addresses are refused unless listed here.
+    #[serde(default)]
+    pub webhook_allowed_networks: Vec<ipnet::IpNet>,
+    /// Days before a token expires at which a `token.expiring` event is sent, once each.
+    #[serde(default = "default_token_expiry_warning_days")]
+    pub token_expiry_warning_days: Vec<u32>,
+}
+
+fn default_token_expiry_warning_days() -> Vec<u32> {
+    vec![30, 7, 1]
 }
 
 fn default_auth_failures_per_minute() -> u32 {
@@ -183,6 +196,8 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             route: Vec::new(),
             forward_auth_headers: ForwardAuthHeaders::default(),
+            webhook_allowed_networks: Vec::new(),
+            token_expiry_warning_days: default_token_expiry_warning_days(),
         }
     }
 }
@@ -263,6 +278,15 @@ impl Config {
                 "database_url must start with sqlite:// or postgres://".into(),
             ));
         }
+        if let Some(days) = self
+            .token_expiry_warning_days
+            .iter()
+            .find(|d| !(1..=365).contains(*d))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "token_expiry_warning_days: {days} is not between 1 and 365"
+            )));
+        }
         if let Some(pepper) = &self.token_pepper
             && pepper.expose_secret().len() < 16
         {
@@ -271,6 +295,13 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    pub fn webhook_settings(&self) -> crate::service::WebhookSettings {
+        crate::service::WebhookSettings {
+            allowed_networks: self.webhook_allowed_networks.clone(),
+            expiry_horizons_days: self.token_expiry_warning_days.clone(),
+        }
     }
 
     pub fn token_format(&self) -> Result<TokenFormat, ConfigError> {

@@ -37,7 +37,8 @@ pub async fn services(config: &Config, clock: Clock) -> Result<Keygate, StartupE
             invitations_per_hour: config.invitations_per_hour,
             signup: config.signup,
         },
-    ))
+    )
+    .with_webhooks(config.webhook_settings()))
 }
 
 /// A server bound to its address, ready to run.
@@ -91,12 +92,14 @@ impl Application {
     }
 
     /// Serves until SIGINT or SIGTERM, then finishes requests in flight, writes the token uses
-    /// noted so far and closes the pool. Alongside: the listener for other nodes' change notices
-    /// and the writer of token uses.
+    /// noted so far and closes the pool. Alongside: the listener for other nodes' change notices,
+    /// the writer of token uses, the webhook dispatcher and the expiry notices.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         tracing::info!("listening on http://{}", self.local_addr());
         let listener = tokio::spawn(self.keygate.clone().run_change_listener());
         let usage = tokio::spawn(self.keygate.clone().run_usage_writer());
+        let webhooks = tokio::spawn(self.keygate.clone().run_webhook_dispatcher());
+        let expiry = tokio::spawn(self.keygate.clone().run_expiry_notices());
         let keygate = self.keygate.clone();
         let store = self.keygate.store().clone();
         axum::serve(
@@ -108,6 +111,8 @@ impl Application {
         .await?;
         listener.abort();
         usage.abort();
+        webhooks.abort();
+        expiry.abort();
         keygate.flush_usage().await;
         store.close().await;
         tracing::info!("stopped");

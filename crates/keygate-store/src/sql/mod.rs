@@ -1,5 +1,5 @@
 //! The SQL behind [`Store`](crate::Store), one file per aggregate (users, sessions, workspaces,
-//! members, roles, teams, invitations, tokens, access, audit), written once for both backends.
+//! members, roles, teams, invitations, tokens, access, audit, webhooks), written once for both backends.
 //! `sqlite.rs` and `postgres.rs` implement [`Backend`] (their pool, how a write transaction
 //! starts, their migrations and change notices); every other line is shared, and the one `Store`
 //! implementation in `lib.rs` calls the aggregates.
@@ -29,6 +29,7 @@ pub(crate) mod sessions;
 pub(crate) mod teams;
 pub(crate) mod tokens;
 pub(crate) mod users;
+pub(crate) mod webhooks;
 pub(crate) mod workspaces;
 
 use std::future::Future;
@@ -95,9 +96,11 @@ impl<T> Changed for Option<T> {
     }
 }
 
-/// Commits a change with `audit`, the entry that describes it.
+/// Commits a change with `audit`, the entry that describes it, and the webhook deliveries of
+/// the event it produces.
 pub(crate) async fn commit<T>(mut tx: Tx, audit: &AuditEvent, outcome: T) -> Result<T> {
     audit::insert(&mut tx, audit).await?;
+    webhooks::enqueue(&mut tx, audit).await?;
     tx.commit().await?;
     Ok(outcome)
 }

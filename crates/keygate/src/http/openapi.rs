@@ -91,8 +91,9 @@ pub mod scheme {
         (name = "api-users", description = "API users (service accounts) of a workspace and their tokens"),
         (name = "workspace-tokens", description = "Every token that belongs to a workspace"),
         (name = "audit", description = "The audit log of a workspace"),
+        (name = "webhooks", description = "Webhook endpoints of a workspace and their deliveries, signed as Standard Webhooks"),
         (name = "decisions", description = "Access decisions for other services and for the caller"),
-        (name = "admin", description = "Instance administration: users of this Keygate and their tokens (instance admins only)"),
+        (name = "admin", description = "Instance administration: users of this Keygate, their tokens, and instance-wide webhooks (instance admins only)"),
         (name = "signup", description = "Open sign-up, when this Keygate allows it"),
         (name = "health", description = "Liveness, readiness and metrics")
     )

@@ -21,6 +21,7 @@ mod throttle;
 mod tokens;
 mod usage;
 mod users;
+mod webhooks;
 mod workspace_tokens;
 mod workspaces;
 
@@ -47,6 +48,9 @@ pub use sessions::{SessionActor, SignedIn};
 pub use teams::{TeamPatchRequest, TeamRequest};
 pub use tokens::{Expiry, NewTokenRequest, ScopeRequest, TokenFilter, TokenView};
 pub use users::{Bootstrap, Bootstrapped, MemberKey, TokensKey};
+pub use webhooks::{
+    DELIVERIES_SHOWN, EndpointPatchRequest, EndpointRequest, Hooks, WebhookSettings,
+};
 pub use workspace_tokens::OwnedToken;
 pub use workspaces::{NewWorkspaceRequest, WorkspacePatchRequest, WorkspaceRef};
 
@@ -68,6 +72,7 @@ pub struct Keygate {
     /// Tokens whose new secret was first used, while their grace period is being started.
     starting_grace: Arc<std::sync::Mutex<std::collections::HashSet<uuid::Uuid>>>,
     policy: Policy,
+    webhook_settings: Arc<WebhookSettings>,
 }
 
 /// What the deployment allows, and how it protects itself.
@@ -113,7 +118,14 @@ impl Keygate {
             invites: Arc::new(invite_limit::InviteLimit::new(policy.invitations_per_hour)),
             starting_grace: Arc::default(),
             policy,
+            webhook_settings: Arc::default(),
         }
+    }
+
+    /// Where webhook deliveries may go, and when tokens warn of their expiry.
+    pub fn with_webhooks(mut self, settings: WebhookSettings) -> Self {
+        self.webhook_settings = Arc::new(settings);
+        self
     }
 
     /// Something that affects access changed: forget it here at once, and tell the other nodes.

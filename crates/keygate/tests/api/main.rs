@@ -30,5 +30,6 @@ mod tokens;
 mod transports;
 mod ui;
 mod verify;
+mod webhooks;
 mod workspace_tokens;
 mod workspaces;

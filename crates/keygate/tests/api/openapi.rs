@@ -97,6 +97,31 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("GET", "/api/v1/workspaces/{ws}/tokens"),
     ("DELETE", "/api/v1/workspaces/{ws}/tokens/{id}"),
     ("GET", "/api/v1/workspaces/{ws}/audit"),
+    ("GET", "/api/v1/workspaces/{ws}/webhooks"),
+    ("POST", "/api/v1/workspaces/{ws}/webhooks"),
+    ("GET", "/api/v1/workspaces/{ws}/webhooks/{id}"),
+    ("PATCH", "/api/v1/workspaces/{ws}/webhooks/{id}"),
+    ("DELETE", "/api/v1/workspaces/{ws}/webhooks/{id}"),
+    (
+        "POST",
+        "/api/v1/workspaces/{ws}/webhooks/{id}/rotate-secret",
+    ),
+    ("GET", "/api/v1/workspaces/{ws}/webhooks/{id}/deliveries"),
+    (
+        "POST",
+        "/api/v1/workspaces/{ws}/webhooks/{id}/deliveries/{message}/redeliver",
+    ),
+    ("GET", "/api/v1/admin/webhooks"),
+    ("POST", "/api/v1/admin/webhooks"),
+    ("GET", "/api/v1/admin/webhooks/{id}"),
+    ("PATCH", "/api/v1/admin/webhooks/{id}"),
+    ("DELETE", "/api/v1/admin/webhooks/{id}"),
+    ("POST", "/api/v1/admin/webhooks/{id}/rotate-secret"),
+    ("GET", "/api/v1/admin/webhooks/{id}/deliveries"),
+    (
+        "POST",
+        "/api/v1/admin/webhooks/{id}/deliveries/{message}/redeliver",
+    ),
     ("GET", "/api/v1/admin/users"),
     ("POST", "/api/v1/admin/users"),
     ("GET", "/api/v1/admin/users/{id}"),
@@ -549,6 +574,7 @@ async fn every_documented_operation_is_routed(app: TestApp) {
         ("name", text(&role["name"], "role name")),
         ("team", text(&team["name"], "team name")),
         ("code", text(&invited["code"], "invitation code")),
+        ("message", format!("msg_{}", uuid::Uuid::nil().simple())),
     ]);
     let id_for = |path: &str| -> String {
         if path.contains("/api-users/") {

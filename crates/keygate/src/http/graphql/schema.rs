@@ -18,8 +18,11 @@ use crate::http::rest::roles::json::CreateRoleJson;
 use crate::http::rest::teams::json::{CreateTeamJson, PatchTeamJson};
 use crate::http::rest::tokens::json::CreateTokenJson;
 use crate::http::rest::verify::json::{check_json, question};
+use crate::http::rest::webhooks::json::{
+    CreateWebhookJson, PatchWebhookJson, WebhookJson, WebhookWithSecretJson,
+};
 use crate::http::rest::workspaces::json::CreateWorkspaceJson;
-use crate::service::{NewTokenRequest, WorkspaceRef};
+use crate::service::{Hooks, NewTokenRequest, WorkspaceRef};
 
 pub struct Query;
 
@@ -470,6 +473,96 @@ impl Mutation {
         state
             .keygate
             .delete_team(state.actor()?, &ws(&workspace), &team)
+            .await
+            .map_err(gql)?;
+        Ok(true)
+    }
+
+    // Webhooks.
+
+    /// Registers a webhook endpoint; its secret is in this answer only.
+    async fn create_webhook(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        input: CreateWebhookJson,
+    ) -> Result<WebhookWithSecretJson> {
+        let state = GqlState::of(ctx);
+        let ws = ws(&workspace);
+        let endpoint = state
+            .keygate
+            .create_webhook(state.actor()?, Hooks::Workspace(&ws), input.into())
+            .await
+            .map_err(gql)?;
+        Ok((&endpoint).into())
+    }
+
+    /// Changes an endpoint's URL, description or events, or disables and enables it.
+    async fn update_webhook(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        webhook: Uuid,
+        input: PatchWebhookJson,
+    ) -> Result<WebhookJson> {
+        let state = GqlState::of(ctx);
+        let ws = ws(&workspace);
+        let endpoint = state
+            .keygate
+            .update_webhook(state.actor()?, Hooks::Workspace(&ws), webhook, input.into())
+            .await
+            .map_err(gql)?;
+        Ok((&endpoint).into())
+    }
+
+    async fn delete_webhook(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        webhook: Uuid,
+    ) -> Result<bool> {
+        let state = GqlState::of(ctx);
+        let ws = ws(&workspace);
+        state
+            .keygate
+            .delete_webhook(state.actor()?, Hooks::Workspace(&ws), webhook)
+            .await
+            .map_err(gql)?;
+        Ok(true)
+    }
+
+    /// A new signing secret, in this answer only; the previous one signs too for 24 hours.
+    async fn rotate_webhook_secret(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        webhook: Uuid,
+    ) -> Result<WebhookWithSecretJson> {
+        let state = GqlState::of(ctx);
+        let ws = ws(&workspace);
+        let endpoint = state
+            .keygate
+            .rotate_webhook_secret(state.actor()?, Hooks::Workspace(&ws), webhook)
+            .await
+            .map_err(gql)?;
+        Ok((&endpoint).into())
+    }
+
+    /// Sends a delivery (by its `webhook-id`, `msg_...`) again, now.
+    async fn redeliver_webhook(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        webhook: Uuid,
+        message: String,
+    ) -> Result<bool> {
+        let state = GqlState::of(ctx);
+        let ws = ws(&workspace);
+        let message = crate::http::rest::webhooks::message_id(&message)
+            .map_err(|_| async_graphql::Error::new("not a webhook-id (msg_...)"))?;
+        state
+            .keygate
+            .redeliver_webhook(state.actor()?, Hooks::Workspace(&ws), webhook, message)
             .await
             .map_err(gql)?;
         Ok(true)

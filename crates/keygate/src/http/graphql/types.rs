@@ -23,9 +23,10 @@ use crate::http::rest::roles::json::RoleJson;
 use crate::http::rest::teams::json::{TeamJson, TeamRefJson};
 use crate::http::rest::tokens::json::{RetiringSecretJson, TokenJson};
 use crate::http::rest::verify::json::CheckJson;
+use crate::http::rest::webhooks::json::{DeliveryJson, WebhookJson};
 use crate::http::rest::workspaces::json::{WorkspaceJson, membership_json, workspace_json};
 use crate::service::{
-    Actor, AuditQuery, Keygate, PendingForMe, TokenFilter, TokenView, WorkspaceRef,
+    Actor, AuditQuery, Hooks, Keygate, PendingForMe, TokenFilter, TokenView, WorkspaceRef,
 };
 
 /// Resource patterns and permissions, which GraphQL shows as their text.
@@ -431,6 +432,30 @@ impl WorkspaceGql {
         let (keygate, caller, ws) = self.service(ctx)?;
         let list = keygate.list_teams(caller, &ws).await.map_err(gql)?;
         Ok(list.iter().map(TeamGql::from).collect())
+    }
+
+    /// The workspace's webhook endpoints (needs `webhooks:manage`).
+    async fn webhooks(&self, ctx: &Context<'_>) -> Result<Vec<WebhookJson>> {
+        let (keygate, caller, ws) = self.service(ctx)?;
+        let list = keygate
+            .webhooks(caller, Hooks::Workspace(&ws))
+            .await
+            .map_err(gql)?;
+        Ok(list.iter().map(WebhookJson::from).collect())
+    }
+
+    /// An endpoint's latest deliveries, newest first (needs `webhooks:manage`).
+    async fn webhook_deliveries(
+        &self,
+        ctx: &Context<'_>,
+        webhook: Uuid,
+    ) -> Result<Vec<DeliveryJson>> {
+        let (keygate, caller, ws) = self.service(ctx)?;
+        let list = keygate
+            .webhook_deliveries(caller, Hooks::Workspace(&ws), webhook)
+            .await
+            .map_err(gql)?;
+        Ok(list.iter().map(DeliveryJson::from).collect())
     }
 
     /// A team by id or name.

@@ -13,6 +13,7 @@ pub mod teams;
 pub mod tokens;
 pub mod verify;
 mod verify_answer;
+pub mod webhooks;
 pub mod workspace_tokens;
 pub mod workspaces;
 
@@ -58,6 +59,15 @@ pub fn rest_router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::set_password))
         .routes(routes!(admin::audit))
         .routes(routes!(admin::signup))
+        .routes(routes!(webhooks::admin_list, webhooks::admin_create))
+        .routes(routes!(
+            webhooks::admin_get,
+            webhooks::admin_update,
+            webhooks::admin_delete
+        ))
+        .routes(routes!(webhooks::admin_rotate_secret))
+        .routes(routes!(webhooks::admin_deliveries))
+        .routes(routes!(webhooks::admin_redeliver))
         .merge(workspace_routes())
         .route_layer(axum::middleware::from_fn(mark_retiring_caller));
 
@@ -94,5 +104,10 @@ fn workspace_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api_users::rotate_token))
         .routes(routes!(workspace_tokens::list))
         .routes(routes!(workspace_tokens::revoke))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::redeliver))
         .routes(routes!(audit::list).map(|route| route.route_layer(Extension(QueryTokenAllowed))))
 }
