@@ -322,7 +322,7 @@ impl Keygate {
         {
             return Err(invalid(&format!(
                 "reaches {}, an internal address, which webhooks may not reach unless \
-                 `webhooks.allowed_networks` includes it",
+                 `webhook_allowed_networks` includes it",
                 refused.ip()
             )));
         }

@@ -13,6 +13,7 @@ use crate::helpers::{
     Backend, OWNER_PASSWORD, SESSION_COOKIE, TestApp, WebClient, assert_decision, backend_tests,
     fetch, form, send, signed_in, spawn_web_app, spawn_web_app_with,
 };
+use crate::webhooks::Listener;
 
 /// `GET /api/v1/auth/me` with `token`: the status and the body.
 async fn me(app: &TestApp, token: &str) -> (StatusCode, Value) {
@@ -478,6 +479,66 @@ async fn rotating_with_an_overlap_keeps_the_old_secret_until_it_is_ended() {
     let (status, body) = me(&app, &old).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(me(&app, &new).await.0, StatusCode::OK);
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_registered_in_the_browser_receives_signed_events_and_sends_again() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = spawn_web_app_with(Backend::Sqlite, |c| {
+        c.webhook_allowed_networks = vec!["127.0.0.0/8".parse().expect("net")];
+    })
+    .await
+    .expect("SQLite");
+    let listener = Listener::start().await;
+    browser
+        .sign_in(&app, &app.owner.email, OWNER_PASSWORD)
+        .await;
+    browser.open(&app, "/w/acme/webhooks").await;
+    browser.fill("#webhook-url", &listener.url).await;
+    browser
+        .click("#webhook-form input[name=events][value='api_user.created']")
+        .await;
+    browser.click("#webhook-form button[type=submit]").await;
+    let secret = browser.value("input#secret").await;
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    browser.screenshot("ui-webhook-created").await;
+    browser.click("article.shown-once a[role=button]").await;
+    browser
+        .wait_for_path(|p| p.starts_with("/w/acme/webhooks/"))
+        .await;
+
+    app.create_api_user(json!({"name": "sensor-9", "roles": ["viewer"]}))
+        .await;
+    let got = listener.wait_for(1).await;
+    assert!(got[0].signed_with(&secret));
+    let deliveries = browser
+        .reload_until("#deliveries-section", |t| t.contains("delivered"))
+        .await;
+    assert!(deliveries.contains("api_user.created"), "{deliveries}");
+    assert!(deliveries.contains("200"), "{deliveries}");
+    browser.screenshot("ui-webhook").await;
+
+    browser.click("#deliveries form button[type=submit]").await;
+    browser
+        .wait_for_path(|p| p.ends_with("done=webhook-redelivered"))
+        .await;
+    let again = listener.wait_for(2).await;
+    assert_eq!(again[0].header("webhook-id"), again[1].header("webhook-id"));
+
+    // Disabled, it is sent nothing.
+    browser.click("#webhook-edit input[name=enabled]").await;
+    browser.click("#webhook-edit button[type=submit]").await;
+    browser
+        .wait_for_path(|p| p.ends_with("done=webhook-saved"))
+        .await;
+    assert!(browser.text("#webhook-state").await.starts_with("disabled"));
+    app.create_api_user(json!({"name": "sensor-10", "roles": ["viewer"]}))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(listener.received().len(), 2);
     browser.close().await;
 }
 

@@ -13,18 +13,18 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Backend, TestApp, assert_error, backend_tests, error_message, spawn_app_with,
+    Backend, TestApp, WebClient, assert_error, backend_tests, error_message, spawn_app_with,
 };
 
 /// One request the listener got.
 #[derive(Debug, Clone)]
-struct Received {
+pub struct Received {
     headers: HeaderMap,
     body: String,
 }
 
 impl Received {
-    fn header(&self, name: &str) -> &str {
+    pub fn header(&self, name: &str) -> &str {
         self.headers
             .get(name)
             .and_then(|v| v.to_str().ok())
@@ -37,7 +37,7 @@ impl Received {
 
     /// Whether the signature header holds a valid signature under `secret`, as a receiver
     /// checks it.
-    fn signed_with(&self, secret: &str) -> bool {
+    pub fn signed_with(&self, secret: &str) -> bool {
         let key = decode_secret(secret).expect("secret");
         let timestamp: i64 = self.header("webhook-timestamp").parse().expect("timestamp");
         let expected = sign(&key, self.header("webhook-id"), timestamp, &self.body);
@@ -49,14 +49,14 @@ impl Received {
 
 /// An HTTP listener on a random loopback port that records what it gets and answers with the
 /// status it is told.
-struct Listener {
-    url: String,
+pub struct Listener {
+    pub url: String,
     got: Arc<Mutex<Vec<Received>>>,
     status: Arc<AtomicU16>,
 }
 
 impl Listener {
-    async fn start() -> Self {
+    pub async fn start() -> Self {
         let got: Arc<Mutex<Vec<Received>>> = Arc::default();
         let status = Arc::new(AtomicU16::new(200));
         let (g, s) = (got.clone(), status.clone());
@@ -82,12 +82,12 @@ impl Listener {
         self.status.store(status, Ordering::SeqCst);
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub fn received(&self) -> Vec<Received> {
         self.got.lock().expect("lock").clone()
     }
 
     /// Waits (up to 10 s) until `n` requests have arrived; returns them all.
-    async fn wait_for(&self, n: usize) -> Vec<Received> {
+    pub async fn wait_for(&self, n: usize) -> Vec<Received> {
         let start = Instant::now();
         loop {
             let got = self.received();
@@ -696,4 +696,54 @@ async fn graphql_registers_lists_and_deletes_endpoints(app: TestApp) {
         .graphql(Some(&app.owner.token), delete, json!({"id": id}))
         .await;
     assert_eq!(deleted["data"]["deleteWebhook"], true, "{deleted}");
+}
+
+backend_tests!(
+    using crate::helpers::spawn_web_app:
+    the_webhook_pages_refuse_a_member_without_webhooks_manage
+);
+
+async fn the_webhook_pages_refuse_a_member_without_webhooks_manage(app: TestApp) {
+    let hook = id_of(&register(&app, "http://1.1.1.1/hook", &["token.revoked"]).await);
+    let member = app
+        .persona_with_password("viewer@example.com", None, Some("a viewer's long password"))
+        .await;
+    let invite = json!({"email": "viewer@example.com", "roles": ["member"]});
+    app.add_member(&app.owner.token, "acme", invite, &member)
+        .await;
+    let web = WebClient::new(&app);
+    let page = web
+        .sign_in("viewer@example.com", "a viewer's long password")
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    for path in [
+        "/w/acme/webhooks".to_owned(),
+        format!("/w/acme/webhooks/{hook}"),
+    ] {
+        let page = web.get(&path).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
+        assert!(!page.body.contains("1.1.1.1"), "{path}: {}", page.body);
+    }
+    // A form posted with the page's CSRF token (from a page the member may open) is refused too.
+    let csrf = web.get("/tokens").await.csrf().expect("csrf");
+    for path in [
+        "/w/acme/webhooks".to_owned(),
+        format!("/w/acme/webhooks/{hook}/rotate"),
+        format!("/w/acme/webhooks/{hook}/delete"),
+    ] {
+        let page = web
+            .post(
+                &path,
+                &[
+                    ("_csrf", csrf.as_str()),
+                    ("url", "http://1.1.1.1/other"),
+                    ("events", "token.revoked"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}: {}", page.body);
+        assert!(!page.body.contains("whsec_"), "{path}");
+    }
+    let (_, list) = app.owner_call(Method::GET, HOOKS, Value::Null).await;
+    assert_eq!(list["webhooks"].as_array().map(Vec::len), Some(1));
 }

@@ -16,6 +16,7 @@ mod session;
 mod teams;
 mod tokens;
 mod views;
+mod webhooks;
 mod workspaces;
 
 use axum::Router;
@@ -104,6 +105,20 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/w/{ws}/teams/{id}", get(teams::show).post(teams::update))
         .route("/w/{ws}/teams/{id}/delete", post(teams::delete))
         .route("/w/{ws}/audit", get(audit::list))
+        .route(
+            "/w/{ws}/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            "/w/{ws}/webhooks/{id}",
+            get(webhooks::show).post(webhooks::update),
+        )
+        .route("/w/{ws}/webhooks/{id}/rotate", post(webhooks::rotate))
+        .route("/w/{ws}/webhooks/{id}/delete", post(webhooks::delete))
+        .route(
+            "/w/{ws}/webhooks/{id}/deliveries/{message}/redeliver",
+            post(webhooks::redeliver),
+        )
         .route("/ui/assets/{name}", get(assets::serve))
         .layer(axum::middleware::from_fn_with_state(
             state,
@@ -196,6 +211,9 @@ pub fn notice(code: &str) -> Option<&'static str> {
         "team-created" => "Team created.",
         "team-saved" => "Team saved.",
         "team-deleted" => "Team deleted.",
+        "webhook-saved" => "Webhook saved.",
+        "webhook-redelivered" => "Queued: it is sent again within a second.",
+        "webhook-deleted" => "Webhook deleted.",
         _ => return None,
     })
 }
