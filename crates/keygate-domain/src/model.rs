@@ -421,6 +421,8 @@ pub struct RetiringSecret {
     pub last_used_at: Option<DateTime<Utc>>,
     /// The client address of that use, when it carried one.
     pub last_used_ip: Option<String>,
+    /// How many requests it authenticated in the hour before it was read.
+    pub uses_last_hour: u64,
 }
 
 impl RetiringSecret {
@@ -532,6 +534,7 @@ mod tests {
             uses: 0,
             last_used_at: None,
             last_used_ip: None,
+            uses_last_hour: 0,
         };
         // Nobody used the new secret: the deadline.
         assert_eq!(secret.works_until(), rotated + Duration::days(7));

@@ -604,8 +604,10 @@ pub trait Store: Send + Sync + 'static {
     /// Starts the grace period of the token's replaced secret at the new secret's first use;
     /// false when it had started already, or there is none.
     async fn start_grace(&self, id: Uuid, first_use: DateTime<Utc>) -> Result<bool>;
-    /// The secret the token's latest rotation replaced, if any.
-    async fn retiring_secret(&self, id: Uuid) -> Result<Option<RetiringSecret>>;
+    /// The secret the token's latest rotation replaced, if any, with its uses in the hour
+    /// before `now`.
+    async fn retiring_secret(&self, id: Uuid, now: DateTime<Utc>)
+    -> Result<Option<RetiringSecret>>;
 
     /// Records when and from where tokens were last used, keeping the latest time, and the uses
     /// of replaced secrets.
@@ -1121,8 +1123,12 @@ impl<B: Backend> Store for B {
         Ok(started)
     }
 
-    async fn retiring_secret(&self, id: Uuid) -> Result<Option<RetiringSecret>> {
-        tokens::retiring_secret(self.pool(), id).await
+    async fn retiring_secret(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Option<RetiringSecret>> {
+        tokens::retiring_secret(self.pool(), id, now).await
     }
 
     async fn record_token_use(&self, uses: &[TokenUse], retiring: &[RetiringUse]) -> Result<()> {

@@ -419,6 +419,7 @@ pub(crate) struct RetiringSecretRow {
     uses: i64,
     last_used_at: Option<Ts>,
     last_used_ip: Option<String>,
+    uses_last_hour: i64,
 }
 
 impl Read for RetiringSecret {
@@ -435,6 +436,7 @@ impl Read for RetiringSecret {
             uses: u64::try_from(r.uses).unwrap_or_default(),
             last_used_at: r.last_used_at.map(|t| t.0),
             last_used_ip: r.last_used_ip,
+            uses_last_hour: u64::try_from(r.uses_last_hour).unwrap_or_default(),
         })
     }
 }

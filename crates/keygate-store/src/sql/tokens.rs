@@ -1,6 +1,6 @@
 //! Tokens: issued, found by digest for verification, listed, revoked, rotated, and seen in use.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use keygate_domain::{Credential, RetiringSecret, Token, TokenDigest, User};
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -202,11 +202,20 @@ pub(crate) async fn start_grace(tx: &mut Tx, id: Uuid, first_use: DateTime<Utc>)
 
 /// The secret the token's latest rotation replaced, if it has been rotated since replaced secrets
 /// are kept.
-pub(crate) async fn retiring_secret(pool: Pool<'_>, id: Uuid) -> Result<Option<RetiringSecret>> {
+/// `uses_last_hour` counts its uses in the hour before `now`.
+pub(crate) async fn retiring_secret(
+    pool: Pool<'_>,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<RetiringSecret>> {
     let sql = "SELECT hint, rotated_at, grace_seconds, deadline, retires_at, ended_at, uses, \
-               last_used_at, last_used_ip FROM retiring_secrets WHERE token_id = $1 \
-               ORDER BY rotated_at DESC LIMIT 1";
-    query(sql, (id,)).fetch_optional(pool).await
+               last_used_at, last_used_ip, \
+               (SELECT CAST(COALESCE(SUM(u.uses), 0) AS BIGINT) FROM retiring_secret_uses u \
+                 WHERE u.digest = r.digest AND u.minute > $2) AS uses_last_hour \
+               FROM retiring_secrets r WHERE token_id = $1 ORDER BY rotated_at DESC LIMIT 1";
+    query(sql, (id, Ts(now - chrono::Duration::hours(1))))
+        .fetch_optional(pool)
+        .await
 }
 
 /// Records when and from where tokens were last used, keeping the latest time.
@@ -228,9 +237,25 @@ pub(crate) async fn record_retiring_use(tx: &mut Tx, uses: &[RetiringUse]) -> Re
                last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < $3 \
                THEN $3 ELSE last_used_at END, \
                last_used_ip = COALESCE($4, last_used_ip) WHERE digest = $1";
+    // The minute of the batch's latest use counts them all: batches are written every second.
+    let per_minute = "INSERT INTO retiring_secret_uses (digest, minute, uses) \
+                      SELECT digest, $2, $3 FROM retiring_secrets WHERE digest = $1 \
+                      ON CONFLICT (digest, minute) \
+                      DO UPDATE SET uses = retiring_secret_uses.uses + excluded.uses";
+    let forget = "DELETE FROM retiring_secret_uses WHERE digest = $1 AND minute <= $2";
     for u in uses {
         let count = i64::try_from(u.count).unwrap_or(i64::MAX);
-        query(sql, (&u.digest.as_bytes()[..], count, Ts(u.at), &u.ip))
+        let digest = &u.digest.as_bytes()[..];
+        query(sql, (digest, count, Ts(u.at), &u.ip))
+            .execute(&mut *tx)
+            .await?;
+        let minute = u.at
+            - chrono::Duration::seconds(i64::from(u.at.second()))
+            - chrono::Duration::nanoseconds(i64::from(u.at.nanosecond()));
+        query(per_minute, (digest, Ts(minute), count))
+            .execute(&mut *tx)
+            .await?;
+        query(forget, (digest, Ts(minute - chrono::Duration::hours(1))))
             .execute(&mut *tx)
             .await?;
     }

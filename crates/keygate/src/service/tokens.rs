@@ -575,7 +575,10 @@ impl Keygate {
 
     /// A token with the secret its latest rotation replaced, if any.
     pub async fn token_view(&self, token: Token) -> ServiceResult<TokenView> {
-        let retiring = self.store.retiring_secret(token.id).await?;
+        let retiring = self
+            .store
+            .retiring_secret(token.id, self.clock.now())
+            .await?;
         Ok(TokenView { token, retiring })
     }
 

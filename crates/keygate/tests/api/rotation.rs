@@ -22,7 +22,29 @@ backend_tests!(
     a_replaced_secret_in_its_overlap_cannot_mint_secrets,
     another_users_overlap_cannot_be_seen_started_or_ended,
     a_scoped_token_cannot_end_another_tokens_overlap,
+    the_old_secrets_uses_in_the_last_hour_are_counted,
 );
+
+async fn the_old_secrets_uses_in_the_last_hour_are_counted(app: TestApp) {
+    let (old, id) = fleet_token(&app).await;
+    rotate(&app, &id, json!({"grace_seconds": 86_400})).await;
+    for _ in 0..2 {
+        assert_eq!(me_at(&app, &app.url(""), &old).await.0, StatusCode::OK);
+    }
+    app.keygate.flush_usage().await;
+    let page = token_page(&app, &id).await;
+    assert_eq!(page["retiring_secret"]["uses"], 2, "{page}");
+    assert_eq!(page["retiring_secret"]["uses_last_hour"], 2, "{page}");
+    // An hour later those two no longer count for the last hour; a new one does.
+    app.clock.advance(Duration::minutes(61));
+    let page = token_page(&app, &id).await;
+    assert_eq!(page["retiring_secret"]["uses_last_hour"], 0, "{page}");
+    assert_eq!(me_at(&app, &app.url(""), &old).await.0, StatusCode::OK);
+    app.keygate.flush_usage().await;
+    let page = token_page(&app, &id).await;
+    assert_eq!(page["retiring_secret"]["uses"], 3, "{page}");
+    assert_eq!(page["retiring_secret"]["uses_last_hour"], 1, "{page}");
+}
 
 /// A token of the owner's, and its id.
 async fn fleet_token(app: &TestApp) -> (String, String) {

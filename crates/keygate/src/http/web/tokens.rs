@@ -211,7 +211,7 @@ pub struct RetiringView {
     working: bool,
     /// "Works until …", "Works until 1 hour after the new secret's first use …", "Retired …".
     state: String,
-    /// "Used 3 times since the rotation, last … from 10.0.0.7."
+    /// "Used 2 times in the last hour and 3 times since the rotation, last … from 10.0.0.7."
     uses: String,
 }
 
@@ -229,11 +229,13 @@ impl RetiringView {
                 when(r.deadline)
             ),
         };
+        let times = |n: u64| format!("{n} time{}", if n == 1 { "" } else { "s" });
         let uses = match (r.uses, r.last_used_at) {
             (0, _) | (_, None) => "Not used since the rotation.".to_owned(),
             (n, Some(at)) => format!(
-                "Used {n} time{} since the rotation, last {}{}.",
-                if n == 1 { "" } else { "s" },
+                "Used {} in the last hour and {} since the rotation, last {}{}.",
+                times(r.uses_last_hour),
+                times(n),
                 when(at),
                 r.last_used_ip
                     .as_deref()

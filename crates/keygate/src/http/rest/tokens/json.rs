@@ -57,6 +57,8 @@ pub struct RetiringSecretJson {
     pub ended_at: Option<DateTime<Utc>>,
     /// Requests it authenticated since the rotation (written in batches, up to seconds late).
     pub uses: u64,
+    /// Requests it authenticated in the last hour.
+    pub uses_last_hour: u64,
     pub last_used_at: Option<DateTime<Utc>>,
     pub last_used_ip: Option<String>,
 }
@@ -72,6 +74,7 @@ impl RetiringSecretJson {
             deadline: r.deadline,
             ended_at: r.ended_at,
             uses: r.uses,
+            uses_last_hour: r.uses_last_hour,
             last_used_at: r.last_used_at,
             last_used_ip: r.last_used_ip.clone(),
         }
