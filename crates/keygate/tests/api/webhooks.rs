@@ -747,3 +747,53 @@ async fn the_webhook_pages_refuse_a_member_without_webhooks_manage(app: TestApp)
     let (_, list) = app.owner_call(Method::GET, HOOKS, Value::Null).await;
     assert_eq!(list["webhooks"].as_array().map(Vec::len), Some(1));
 }
+
+backend_tests!(using super::spawn_loopback: graphql_instance_webhooks_are_for_instance_admins);
+
+async fn graphql_instance_webhooks_are_for_instance_admins(app: TestApp) {
+    let listener = Listener::start().await;
+    let create = "mutation($url: String!) { createWebhook(input: {url: $url, \
+                  events: [\"user.created\"]}) { secret webhook { id workspaceId } } }";
+    let (_, created) = app
+        .graphql(Some(&app.owner.token), create, json!({"url": listener.url}))
+        .await;
+    let made = &created["data"]["createWebhook"];
+    assert!(made["webhook"]["workspaceId"].is_null(), "{created}");
+    let secret = made["secret"].as_str().expect("secret").to_owned();
+    let (status, user) = app
+        .owner_call(
+            Method::POST,
+            "/api/v1/admin/users",
+            json!({"email": "plain@example.com"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+    let plain = user["personal_token"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    app.remember(&plain);
+    let got = listener.wait_for(1).await;
+    assert!(got[0].signed_with(&secret));
+    assert_eq!(got[0].json()["type"], "user.created");
+
+    let list = "{ instanceWebhooks { id url } }";
+    let (_, listed) = app.graphql(Some(&app.owner.token), list, Value::Null).await;
+    assert_eq!(
+        listed["data"]["instanceWebhooks"][0]["url"],
+        listener.url.as_str()
+    );
+    // Someone who is no instance admin: an error, nothing listed, nothing made.
+    let (_, refused) = app.graphql(Some(&plain), list, Value::Null).await;
+    assert!(refused["errors"].is_array(), "{refused}");
+    assert!(!refused.to_string().contains(&listener.url), "{refused}");
+    let (_, refused) = app
+        .graphql(Some(&plain), create, json!({"url": listener.url}))
+        .await;
+    assert!(refused["errors"].is_array(), "{refused}");
+    let (_, listed) = app.graphql(Some(&app.owner.token), list, Value::Null).await;
+    assert_eq!(
+        listed["data"]["instanceWebhooks"].as_array().map(Vec::len),
+        Some(1)
+    );
+}

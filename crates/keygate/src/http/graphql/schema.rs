@@ -19,7 +19,7 @@ use crate::http::rest::teams::json::{CreateTeamJson, PatchTeamJson};
 use crate::http::rest::tokens::json::CreateTokenJson;
 use crate::http::rest::verify::json::{check_json, question};
 use crate::http::rest::webhooks::json::{
-    CreateWebhookJson, PatchWebhookJson, WebhookJson, WebhookWithSecretJson,
+    CreateWebhookJson, DeliveryJson, PatchWebhookJson, WebhookJson, WebhookWithSecretJson,
 };
 use crate::http::rest::workspaces::json::CreateWorkspaceJson;
 use crate::service::{Hooks, NewTokenRequest, WorkspaceRef};
@@ -59,6 +59,33 @@ impl Query {
             .await
             .map_err(gql)?;
         Ok(WorkspaceGql::from(&m.workspace))
+    }
+
+    /// The instance-wide webhook endpoints, which receive every workspace's events and the
+    /// instance's own (instance admins only).
+    async fn instance_webhooks(&self, ctx: &Context<'_>) -> Result<Vec<WebhookJson>> {
+        let state = GqlState::of(ctx);
+        let list = state
+            .keygate
+            .webhooks(state.actor()?, Hooks::Instance)
+            .await
+            .map_err(gql)?;
+        Ok(list.iter().map(WebhookJson::from).collect())
+    }
+
+    /// An instance-wide endpoint's latest deliveries, newest first (instance admins only).
+    async fn instance_webhook_deliveries(
+        &self,
+        ctx: &Context<'_>,
+        webhook: Uuid,
+    ) -> Result<Vec<DeliveryJson>> {
+        let state = GqlState::of(ctx);
+        let list = state
+            .keygate
+            .webhook_deliveries(state.actor()?, Hooks::Instance, webhook)
+            .await
+            .map_err(gql)?;
+        Ok(list.iter().map(DeliveryJson::from).collect())
     }
 
     /// May the caller (or an anonymous caller, through the public role) do `permission`, on
@@ -478,20 +505,20 @@ impl Mutation {
         Ok(true)
     }
 
-    // Webhooks.
+    // Webhooks: a workspace's, or without `workspace` the instance's (instance admins only).
 
     /// Registers a webhook endpoint; its secret is in this answer only.
     async fn create_webhook(
         &self,
         ctx: &Context<'_>,
-        workspace: String,
+        workspace: Option<String>,
         input: CreateWebhookJson,
     ) -> Result<WebhookWithSecretJson> {
         let state = GqlState::of(ctx);
-        let ws = ws(&workspace);
+        let ws = workspace.as_deref().map(ws);
         let endpoint = state
             .keygate
-            .create_webhook(state.actor()?, Hooks::Workspace(&ws), input.into())
+            .create_webhook(state.actor()?, hooks(ws.as_ref()), input.into())
             .await
             .map_err(gql)?;
         Ok((&endpoint).into())
@@ -501,15 +528,15 @@ impl Mutation {
     async fn update_webhook(
         &self,
         ctx: &Context<'_>,
-        workspace: String,
+        workspace: Option<String>,
         webhook: Uuid,
         input: PatchWebhookJson,
     ) -> Result<WebhookJson> {
         let state = GqlState::of(ctx);
-        let ws = ws(&workspace);
+        let ws = workspace.as_deref().map(ws);
         let endpoint = state
             .keygate
-            .update_webhook(state.actor()?, Hooks::Workspace(&ws), webhook, input.into())
+            .update_webhook(state.actor()?, hooks(ws.as_ref()), webhook, input.into())
             .await
             .map_err(gql)?;
         Ok((&endpoint).into())
@@ -518,14 +545,14 @@ impl Mutation {
     async fn delete_webhook(
         &self,
         ctx: &Context<'_>,
-        workspace: String,
+        workspace: Option<String>,
         webhook: Uuid,
     ) -> Result<bool> {
         let state = GqlState::of(ctx);
-        let ws = ws(&workspace);
+        let ws = workspace.as_deref().map(ws);
         state
             .keygate
-            .delete_webhook(state.actor()?, Hooks::Workspace(&ws), webhook)
+            .delete_webhook(state.actor()?, hooks(ws.as_ref()), webhook)
             .await
             .map_err(gql)?;
         Ok(true)
@@ -535,14 +562,14 @@ impl Mutation {
     async fn rotate_webhook_secret(
         &self,
         ctx: &Context<'_>,
-        workspace: String,
+        workspace: Option<String>,
         webhook: Uuid,
     ) -> Result<WebhookWithSecretJson> {
         let state = GqlState::of(ctx);
-        let ws = ws(&workspace);
+        let ws = workspace.as_deref().map(ws);
         let endpoint = state
             .keygate
-            .rotate_webhook_secret(state.actor()?, Hooks::Workspace(&ws), webhook)
+            .rotate_webhook_secret(state.actor()?, hooks(ws.as_ref()), webhook)
             .await
             .map_err(gql)?;
         Ok((&endpoint).into())
@@ -552,17 +579,17 @@ impl Mutation {
     async fn redeliver_webhook(
         &self,
         ctx: &Context<'_>,
-        workspace: String,
+        workspace: Option<String>,
         webhook: Uuid,
         message: String,
     ) -> Result<bool> {
         let state = GqlState::of(ctx);
-        let ws = ws(&workspace);
+        let ws = workspace.as_deref().map(ws);
         let message = crate::http::rest::webhooks::message_id(&message)
             .map_err(|_| async_graphql::Error::new("not a webhook-id (msg_...)"))?;
         state
             .keygate
-            .redeliver_webhook(state.actor()?, Hooks::Workspace(&ws), webhook, message)
+            .redeliver_webhook(state.actor()?, hooks(ws.as_ref()), webhook, message)
             .await
             .map_err(gql)?;
         Ok(true)
@@ -690,4 +717,9 @@ impl Mutation {
             .map_err(gql)?;
         Ok(TokenGql::new(&t, state.keygate.clock().now()))
     }
+}
+
+/// Whose webhooks a mutation reaches: the workspace named, or the instance's.
+fn hooks(workspace: Option<&WorkspaceRef>) -> Hooks<'_> {
+    workspace.map_or(Hooks::Instance, Hooks::Workspace)
 }
