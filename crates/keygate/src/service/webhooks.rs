@@ -35,6 +35,8 @@ const BATCH: u32 = 16;
 pub const PREVIOUS_SECRET_SIGNS_FOR: chrono::Duration = chrono::Duration::hours(24);
 /// The deliveries an endpoint shows.
 pub const DELIVERIES_SHOWN: u32 = 50;
+/// The most endpoints a workspace (or the instance) may have.
+pub const MAX_ENDPOINTS: usize = 20;
 /// The longest URL an endpoint may have.
 const MAX_URL: usize = 2048;
 
@@ -88,11 +90,14 @@ pub struct EndpointPatchRequest {
 
 impl Keygate {
     /// The workspace id the caller manages webhooks of (`None`: the instance's), checking that
-    /// they may.
+    /// they may. A delivery carries the audit entry of its event (who acted, from which
+    /// address), so managing a workspace's endpoints needs `audit:read` beside
+    /// `webhooks:manage`: an endpoint is no side door into the audit log.
     async fn hooks_of(&self, actor: &Actor, hooks: Hooks<'_>) -> ServiceResult<Option<Uuid>> {
         match hooks {
             Hooks::Workspace(ws) => {
                 let managed = self.managing(actor, ws, Manage::Webhooks).await?;
+                managed.require(Manage::Audit)?;
                 Ok(Some(managed.workspace.id))
             }
             Hooks::Instance => {
@@ -138,6 +143,12 @@ impl Keygate {
         req: EndpointRequest,
     ) -> ServiceResult<Endpoint> {
         let workspace = self.hooks_of(actor, hooks).await?;
+        if self.store.endpoints(workspace).await?.len() >= MAX_ENDPOINTS {
+            return Err(ServiceError::conflict(
+                "too_many_webhooks",
+                format!("there are {MAX_ENDPOINTS} webhooks already; delete one first"),
+            ));
+        }
         let url = self.target(&req.url).await?;
         let events = events(&req.events, workspace.is_none())?;
         let description = validate::optional_description(req.description.as_deref())?;

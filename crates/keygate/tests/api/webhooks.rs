@@ -169,7 +169,10 @@ backend_tests!(
     a_disabled_endpoint_receives_nothing,
 );
 
-backend_tests!(internal_targets_are_refused_unless_allowed);
+backend_tests!(
+    internal_targets_are_refused_unless_allowed,
+    no_more_than_twenty_endpoints
+);
 
 async fn a_registered_endpoint_receives_signed_events_of_its_workspace(app: TestApp) {
     let listener = Listener::start().await;
@@ -512,8 +515,24 @@ async fn a_member_without_webhooks_manage_cannot_see_or_register_endpoints(app: 
         )
         .await;
     assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
-    // A role that holds `webhooks:manage` is enough; a token scoped to read cannot.
-    let manager = app.api_user_token("hooks", &["webhooks:manage"], &[]).await;
+    // `webhooks:manage` alone is not enough: deliveries carry audit entries, so `audit:read`
+    // is needed too; with both, the endpoints are theirs to manage.
+    let hooks_only = app.api_user_token("hooks", &["webhooks:manage"], &[]).await;
+    let got = app.get_as(&hooks_only, HOOKS).await;
+    assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+    assert!(error_message(&got).contains("audit:read"), "{}", got.1);
+    let got = app
+        .call(
+            &hooks_only,
+            Method::POST,
+            HOOKS,
+            json!({"url": listener.url, "events": ["member.joined"]}),
+        )
+        .await;
+    assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+    let manager = app
+        .api_user_token("hooks-and-audit", &["webhooks:manage", "audit:read"], &[])
+        .await;
     let (status, list) = app.get_as(&manager, HOOKS).await;
     assert_eq!(status, StatusCode::OK, "{list}");
     // The endpoint's secret does not come back through a rotation by someone who cannot.
@@ -526,6 +545,25 @@ async fn a_member_without_webhooks_manage_cannot_see_or_register_endpoints(app: 
         )
         .await;
     assert!(!got.1.to_string().contains("whsec_"));
+}
+
+async fn no_more_than_twenty_endpoints(app: TestApp) {
+    for i in 0..20 {
+        register(
+            &app,
+            &format!("http://1.1.1.1/hook/{i}"),
+            &["token.revoked"],
+        )
+        .await;
+    }
+    let got = app
+        .owner_call(
+            Method::POST,
+            HOOKS,
+            json!({"url": "http://1.1.1.1/hook/20", "events": ["token.revoked"]}),
+        )
+        .await;
+    assert_error(&got, StatusCode::CONFLICT, "too_many_webhooks");
 }
 
 async fn another_workspaces_endpoint_is_not_found(app: TestApp) {
