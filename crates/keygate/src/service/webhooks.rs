@@ -10,6 +10,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::Semaphore;
+
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
 use keygate_domain::webhook::{self, Delivery, DeliveryStatus, Endpoint, SECRET_BYTES};
@@ -29,8 +31,8 @@ pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(15);
 const LEASE: Duration = Duration::from_secs(60);
 /// How often a node looks for due deliveries.
 const POLL: Duration = Duration::from_millis(500);
-/// Deliveries a node takes at a time.
-const BATCH: u32 = 16;
+/// Attempts a node makes at once.
+const IN_FLIGHT: usize = 32;
 /// How long a rotated secret keeps signing beside the new one.
 pub const PREVIOUS_SECRET_SIGNS_FOR: chrono::Duration = chrono::Duration::hours(24);
 /// The deliveries an endpoint shows.
@@ -416,7 +418,8 @@ impl Keygate {
         }
     }
 
-    /// Delivers due webhook deliveries, for as long as the server runs.
+    /// Delivers due webhook deliveries, for as long as the server runs: up to [`IN_FLIGHT`]
+    /// attempts at once, each in its own task, so a slow endpoint holds up no other.
     pub async fn run_webhook_dispatcher(self) {
         let client = match delivery_client(&self.webhook_settings) {
             Ok(client) => client,
@@ -425,36 +428,40 @@ impl Keygate {
                 return;
             }
         };
+        let slots = Arc::new(Semaphore::new(IN_FLIGHT));
         loop {
-            match self.deliver_due(&client).await {
-                Ok(0) => tokio::time::sleep(POLL).await,
-                Ok(_) => {}
+            let free = slots.available_permits();
+            if free == 0 {
+                // Wait until an attempt ends.
+                drop(slots.clone().acquire_owned().await);
+                continue;
+            }
+            let now = self.clock.now();
+            let lease = chrono::Duration::from_std(LEASE).unwrap_or_default();
+            let limit = u32::try_from(free).unwrap_or(u32::MAX);
+            match self.store.claim_deliveries(now, now + lease, limit).await {
+                Ok(due) if due.is_empty() => tokio::time::sleep(POLL).await,
+                Ok(due) => {
+                    for delivery in due {
+                        let Ok(slot) = slots.clone().acquire_owned().await else {
+                            return;
+                        };
+                        let keygate = self.clone();
+                        let client = client.clone();
+                        tokio::spawn(async move {
+                            if let Err(e) = keygate.attempt(&client, delivery).await {
+                                tracing::warn!(error = %e, "could not record a webhook delivery");
+                            }
+                            drop(slot);
+                        });
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "could not take webhook deliveries; retrying");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
         }
-    }
-
-    /// Takes the deliveries due now and makes one attempt at each, all at once; how many.
-    async fn deliver_due(&self, client: &reqwest::Client) -> ServiceResult<usize> {
-        let now = self.clock.now();
-        let lease = chrono::Duration::from_std(LEASE).unwrap_or_default();
-        let due = self.store.claim_deliveries(now, now + lease, BATCH).await?;
-        let count = due.len();
-        let mut attempts = tokio::task::JoinSet::new();
-        for delivery in due {
-            let keygate = self.clone();
-            let client = client.clone();
-            attempts.spawn(async move { keygate.attempt(&client, delivery).await });
-        }
-        while let Some(done) = attempts.join_next().await {
-            if let Ok(Err(e)) = done {
-                tracing::warn!(error = %e, "could not record a webhook delivery");
-            }
-        }
-        Ok(count)
     }
 
     async fn attempt(&self, client: &reqwest::Client, delivery: Delivery) -> ServiceResult<()> {

@@ -2,7 +2,7 @@
 //! received by a real HTTP listener, retried on schedule, disabled by `410 Gone`, never sent to
 //! an internal address the deployment did not allow, and expiry events sent once each.
 
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
@@ -53,19 +53,24 @@ pub struct Listener {
     pub url: String,
     got: Arc<Mutex<Vec<Received>>>,
     status: Arc<AtomicU16>,
+    /// How long it takes to answer, in milliseconds.
+    delay: Arc<AtomicU64>,
 }
 
 impl Listener {
     pub async fn start() -> Self {
         let got: Arc<Mutex<Vec<Received>>> = Arc::default();
         let status = Arc::new(AtomicU16::new(200));
-        let (g, s) = (got.clone(), status.clone());
+        let delay = Arc::new(AtomicU64::new(0));
+        let (g, s, d) = (got.clone(), status.clone(), delay.clone());
         let app = axum::Router::new().route(
             "/hook",
             axum::routing::post(move |headers: HeaderMap, body: String| {
-                let (g, s) = (g.clone(), s.clone());
+                let (g, s, d) = (g.clone(), s.clone(), d.clone());
                 async move {
                     g.lock().expect("lock").push(Received { headers, body });
+                    let wait = d.load(Ordering::SeqCst);
+                    tokio::time::sleep(StdDuration::from_millis(wait)).await;
                     axum::http::StatusCode::from_u16(s.load(Ordering::SeqCst)).expect("status")
                 }
             }),
@@ -75,7 +80,17 @@ impl Listener {
             .expect("bind");
         let url = format!("http://{}/hook", tcp.local_addr().expect("addr"));
         tokio::spawn(async move { axum::serve(tcp, app).await });
-        Listener { url, got, status }
+        Listener {
+            url,
+            got,
+            status,
+            delay,
+        }
+    }
+
+    fn answer_after(&self, delay: StdDuration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.delay.store(ms, Ordering::SeqCst);
     }
 
     fn answer(&self, status: u16) {
@@ -167,7 +182,27 @@ backend_tests!(
     a_member_without_webhooks_manage_cannot_see_or_register_endpoints,
     another_workspaces_endpoint_is_not_found,
     a_disabled_endpoint_receives_nothing,
+    a_slow_endpoint_holds_up_no_other,
 );
+
+async fn a_slow_endpoint_holds_up_no_other(app: TestApp) {
+    let slow = Listener::start().await;
+    slow.answer_after(StdDuration::from_secs(8));
+    let fast = Listener::start().await;
+    let slow_hook = id_of(&register(&app, &slow.url, &["api_user.created"]).await);
+    register(&app, &fast.url, &["api_user.created"]).await;
+    app.create_api_user(json!({"name": "first", "roles": ["viewer"]}))
+        .await;
+    slow.wait_for(1).await;
+    // While the slow one still answers the first event, the next reaches the fast one at once.
+    app.create_api_user(json!({"name": "second", "roles": ["viewer"]}))
+        .await;
+    fast.wait_for(2).await;
+    // The slow endpoint has not answered the first event yet.
+    let slow_list = deliveries(&app, &slow_hook).await;
+    assert_eq!(slow_list[1]["status"], "pending", "{slow_list:?}");
+    assert!(slow_list[1]["last_attempt_at"].is_null(), "{slow_list:?}");
+}
 
 backend_tests!(
     internal_targets_are_refused_unless_allowed,
