@@ -4,6 +4,7 @@
 
 #![warn(missing_docs)]
 
+pub mod leak;
 pub mod model;
 pub mod permission;
 pub mod rights;
@@ -14,7 +15,7 @@ pub mod webhook;
 
 pub use model::{
     AuditEvent, Credential, Invitation, MAX_GRACE_SECONDS, Member, Membership, RetiringSecret,
-    Role, Team, TeamRef, Token, TokenStatus, User, UserKind, Workspace, max_overlap,
+    Role, Team, TeamRef, Token, TokenLeak, TokenStatus, User, UserKind, Workspace, max_overlap,
 };
 pub use permission::{Manage, Permission, PermissionSet, ResourcePattern};
 pub use rights::{Denial, Resources, Rights, Scope, WorkspaceRights};

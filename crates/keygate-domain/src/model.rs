@@ -329,6 +329,19 @@ pub struct Token {
     pub rotated_at: Option<DateTime<Utc>>,
     /// What the token is narrowed to; `None` for a token with all of its user's rights.
     pub scope: Option<Scope>,
+    /// Where and when it was reported leaked; `None` while it was not.
+    pub leak: Option<TokenLeak>,
+}
+
+/// A report that a token leaked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenLeak {
+    /// When it was first reported.
+    pub at: DateTime<Utc>,
+    /// Where it was found, as the latest report said.
+    pub url: Option<String>,
+    /// Who reported it: `github`, `gitlab` or `holder`.
+    pub reporter: String,
 }
 
 impl Token {
@@ -479,6 +492,7 @@ mod tests {
             revoked_at,
             rotated_at: None,
             scope: None,
+            leak: None,
         }
     }
 

@@ -169,13 +169,14 @@ pub fn payload(event: &str, audit: &AuditEvent) -> String {
 }
 
 /// Events of a workspace: its API users' tokens, its members and its API users.
-pub const WORKSPACE_EVENTS: [&str; 10] = [
+pub const WORKSPACE_EVENTS: [&str; 11] = [
     "token.created",
     "token.rotated",
     "token.revoked",
     "token.expiring",
     "token.expired",
     "token.retired_secret_used",
+    "token.leaked",
     "member.joined",
     "member.removed",
     "api_user.created",

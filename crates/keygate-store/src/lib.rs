@@ -20,8 +20,10 @@ use keygate_domain::{
 use uuid::Uuid;
 
 pub use error::{Conflict, StoreError};
+use keygate_domain::leak::LeakPolicy;
 use keygate_domain::webhook::{Delivery, DeliveryStatus, Endpoint};
 pub use postgres::PgStore;
+pub use sql::tokens::LeakAction;
 use sql::{
     Backend, access, audit, commit, commit_if, invitations, members, roles, sessions, teams,
     tokens, users, webhooks, workspaces,
@@ -618,6 +620,27 @@ pub trait Store: Send + Sync + 'static {
     /// Writes an entry that goes with no change (a failed authentication).
     async fn record(&self, audit: &AuditEvent) -> Result<()>;
 
+    // Leaks.
+
+    /// What the workspace does with a token of its that leaked.
+    async fn leak_policy(&self, workspace_id: Uuid) -> Result<LeakPolicy>;
+    async fn set_leak_policy(
+        &self,
+        workspace_id: Uuid,
+        policy: LeakPolicy,
+        audit: &AuditEvent,
+    ) -> Result<bool>;
+    /// Marks the token leaked and does `action`, with `audit` (`token.leaked`); false when there
+    /// is no such token.
+    async fn mark_leaked(
+        &self,
+        token_id: Uuid,
+        url: Option<&str>,
+        reporter: &str,
+        action: LeakAction,
+        audit: &AuditEvent,
+    ) -> Result<bool>;
+
     // Webhooks.
 
     async fn create_endpoint(&self, new: &NewEndpoint, audit: &AuditEvent) -> Result<Endpoint>;
@@ -1142,6 +1165,35 @@ impl<B: Backend> Store for B {
     async fn record(&self, audit: &AuditEvent) -> Result<()> {
         let tx = self.begin_write().await?;
         commit(tx, audit, ()).await
+    }
+
+    async fn leak_policy(&self, workspace_id: Uuid) -> Result<LeakPolicy> {
+        workspaces::leak_policy(self.pool(), workspace_id).await
+    }
+
+    async fn set_leak_policy(
+        &self,
+        workspace_id: Uuid,
+        policy: LeakPolicy,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let set = workspaces::set_leak_policy(&mut tx, workspace_id, policy).await?;
+        commit_if(tx, audit, set).await
+    }
+
+    async fn mark_leaked(
+        &self,
+        token_id: Uuid,
+        url: Option<&str>,
+        reporter: &str,
+        action: LeakAction,
+        audit: &AuditEvent,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let marked =
+            tokens::mark_leaked(&mut tx, token_id, url, reporter, action, audit.created_at).await?;
+        commit_if(tx, audit, marked).await
     }
 
     async fn create_endpoint(&self, new: &NewEndpoint, audit: &AuditEvent) -> Result<Endpoint> {

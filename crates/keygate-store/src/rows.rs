@@ -6,7 +6,8 @@ use std::sync::Arc;
 use keygate_domain::webhook::{Delivery, DeliveryStatus, Endpoint};
 use keygate_domain::{
     AuditEvent, Credential, Email, Invitation, Member, Membership, PermissionSet, ResourcePattern,
-    RetiringSecret, Role, Scope, Slug, Team, TeamRef, Token, TokenKind, User, UserKind, Workspace,
+    RetiringSecret, Role, Scope, Slug, Team, TeamRef, Token, TokenKind, TokenLeak, User, UserKind,
+    Workspace,
 };
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -124,6 +125,9 @@ pub(crate) struct TokenRow {
     revoked_at: Option<Ts>,
     rotated_at: Option<Ts>,
     scope: Option<Json<Scope>>,
+    leaked_at: Option<Ts>,
+    leak_url: Option<String>,
+    leak_reporter: Option<String>,
 }
 
 impl Read for Token {
@@ -143,6 +147,11 @@ impl Read for Token {
             revoked_at: r.revoked_at.map(|t| t.0),
             rotated_at: r.rotated_at.map(|t| t.0),
             scope: r.scope.map(|s| s.0),
+            leak: r.leaked_at.map(|at| TokenLeak {
+                at: at.0,
+                url: r.leak_url,
+                reporter: r.leak_reporter.unwrap_or_default(),
+            }),
         })
     }
 }

@@ -90,6 +90,16 @@ pub struct BootstrapArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
+    #[command(flatten)]
+    Owned(OwnedTokenCommand),
+    /// Tell whether a string is a well-formed token of this deployment's format, and its kind,
+    /// offline: no database, nothing sent (exit status 1 when it is not)
+    Check(TokenCheckArgs),
+}
+
+/// What an operator does to a user's tokens, on the database.
+#[derive(Debug, Subcommand)]
+pub enum OwnedTokenCommand {
     /// Create a token for a user and print it once
     Create(TokenCreateArgs),
     /// List a user's tokens (hints only)
@@ -99,6 +109,12 @@ pub enum TokenCommand {
     /// Give one of a user's tokens a new secret and print it once; the old secret stops working
     /// at once, or with --grace-seconds that long after the new secret's first use
     Rotate(TokenRotateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenCheckArgs {
+    /// The string to check (a token found somewhere)
+    pub token: String,
 }
 
 #[derive(Debug, Args)]
@@ -244,7 +260,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let keygate = services(&config, Clock::default()).await?;
             bootstrap(&keygate, args).await?;
         }
-        Command::Token(command) => {
+        Command::Token(TokenCommand::Check(args)) => {
+            return Ok(check_token(&config.token_format()?, &args.token));
+        }
+        Command::Token(TokenCommand::Owned(command)) => {
             let keygate = services(&config, Clock::default()).await?;
             token(&keygate, command).await?;
         }
@@ -311,24 +330,42 @@ async fn bootstrap(keygate: &Keygate, args: BootstrapArgs) -> anyhow::Result<()>
     Ok(())
 }
 
-impl TokenCommand {
+impl OwnedTokenCommand {
     fn owner(&self) -> &UserArgs {
         match self {
-            TokenCommand::Create(args) => &args.owner,
-            TokenCommand::List(args) => args,
-            TokenCommand::Revoke(args)
-            | TokenCommand::Rotate(TokenRotateArgs { token: args, .. }) => &args.owner,
+            OwnedTokenCommand::Create(args) => &args.owner,
+            OwnedTokenCommand::List(args) => args,
+            OwnedTokenCommand::Revoke(args)
+            | OwnedTokenCommand::Rotate(TokenRotateArgs { token: args, .. }) => &args.owner,
         }
     }
 }
 
-async fn token(keygate: &Keygate, command: TokenCommand) -> anyhow::Result<()> {
+/// `keygate token check`: the string's shape and checksum, as this deployment's format says.
+fn check_token(format: &keygate_domain::TokenFormat, token: &str) -> ExitCode {
+    match format.parse(token.trim()) {
+        Ok(parsed) => {
+            let prefix = &parsed.as_str()[..format.prefix().len() + 2];
+            println!(
+                "well-formed Keygate token: kind {} ({prefix}), checksum valid",
+                parsed.kind()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("not a well-formed Keygate token of this format: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn token(keygate: &Keygate, command: OwnedTokenCommand) -> anyhow::Result<()> {
     let now = keygate.clock().now();
     let user = find_user(keygate, &command.owner().user).await?;
     let operator = Actor::operator(user.clone());
     let mut out = std::io::stdout().lock();
     match command {
-        TokenCommand::Create(args) => {
+        OwnedTokenCommand::Create(args) => {
             let request = NewTokenRequest {
                 name: args.name,
                 description: args.description,
@@ -342,7 +379,7 @@ async fn token(keygate: &Keygate, command: TokenCommand) -> anyhow::Result<()> {
                 .map_err(user_facing)?;
             print_issued(&mut out, args.owner.json, issued, now)?;
         }
-        TokenCommand::List(args) => {
+        OwnedTokenCommand::List(args) => {
             let tokens = keygate.list_tokens(&user).await.map_err(user_facing)?;
             let tokens: Vec<TokenJson> = tokens.iter().map(|t| TokenJson::new(t, now)).collect();
             let header = format!(
@@ -363,7 +400,7 @@ async fn token(keygate: &Keygate, command: TokenCommand) -> anyhow::Result<()> {
                 )
             })?;
         }
-        TokenCommand::Revoke(args) => {
+        OwnedTokenCommand::Revoke(args) => {
             let token = keygate
                 .revoke_token(&operator, args.id)
                 .await
@@ -374,7 +411,7 @@ async fn token(keygate: &Keygate, command: TokenCommand) -> anyhow::Result<()> {
                 writeln!(out, "Revoked token {} ({}).", token.id, token.hint)?;
             }
         }
-        TokenCommand::Rotate(args) => {
+        OwnedTokenCommand::Rotate(args) => {
             let issued = keygate
                 .rotate_token(&operator, args.token.id, args.grace_seconds)
                 .await

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_FILE: &str = "keygate.toml";
 
 /// Keys that `KEYGATE_*` environment variables may set.
-const ENV_KEYS: [&str; 17] = [
+const ENV_KEYS: [&str; 18] = [
+    "gitlab_token_revocation_secret",
     "webhook_allowed_networks",
     "token_expiry_warning_days",
     "auth_failures_per_minute",
@@ -135,6 +136,23 @@ pub struct Config {
     /// Days before a token expires at which a `token.expiring` event is sent, once each.
     #[serde(default = "default_token_expiry_warning_days")]
     pub token_expiry_warning_days: Vec<u32>,
+    /// The public keys GitHub signs its secret-scanning reports with (`[[github_secret_scanning_keys]]`);
+    /// none: `POST /api/v1/leaks/github` answers 404.
+    #[serde(default)]
+    pub github_secret_scanning_keys: Vec<GitHubKey>,
+    /// The shared secret GitLab's token revocation API sends (`Authorization: Bearer ...`);
+    /// none: the GitLab routes answer 404.
+    #[serde(default)]
+    pub gitlab_token_revocation_secret: Option<SecretString>,
+}
+
+/// One of GitHub's secret-scanning public keys, as GitHub publishes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitHubKey {
+    /// The `Github-Public-Key-Identifier` that names it.
+    pub key_identifier: String,
+    /// The P-256 public key, PEM.
+    pub key: String,
 }
 
 fn default_token_expiry_warning_days() -> Vec<u32> {
@@ -198,6 +216,8 @@ impl Default for Config {
             forward_auth_headers: ForwardAuthHeaders::default(),
             webhook_allowed_networks: Vec::new(),
             token_expiry_warning_days: default_token_expiry_warning_days(),
+            github_secret_scanning_keys: Vec::new(),
+            gitlab_token_revocation_secret: None,
         }
     }
 }
@@ -286,6 +306,16 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "token_expiry_warning_days: {days} is not between 1 and 365"
             )));
+        }
+        for key in &self.github_secret_scanning_keys {
+            if let Err(keygate_domain::leak::SignatureError::BadKey) =
+                keygate_domain::leak::verify_github_signature(&key.key, "", b"")
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "github_secret_scanning_keys: {} is not a P-256 public key in PEM",
+                    key.key_identifier
+                )));
+            }
         }
         if let Some(pepper) = &self.token_pepper
             && pepper.expose_secret().len() < 16

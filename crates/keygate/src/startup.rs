@@ -72,6 +72,10 @@ impl Application {
             routes: std::sync::Arc::new(config.routes()?),
             forward_auth_headers: config.forward_auth_headers,
             session_lifetime: config.session_lifetime()?,
+            leak_reports: std::sync::Arc::new(http::LeakReporters {
+                github_keys: config.github_secret_scanning_keys.clone(),
+                gitlab_secret: config.gitlab_token_revocation_secret.clone(),
+            }),
         }));
         Ok(Self {
             listener,

@@ -14,7 +14,7 @@ use crate::{NewToken, Overlap, Result, RetiringUse, TokenUse};
 macro_rules! token_cols {
     () => {
         "id, user_id, kind, name, description, hint, created_at, expires_at, last_used_at, \
-         last_used_ip, revoked_at, rotated_at, scope"
+         last_used_ip, revoked_at, rotated_at, scope, leaked_at, leak_url, leak_reporter"
     };
 }
 
@@ -92,7 +92,8 @@ pub(crate) async fn of_users(pool: Pool<'_>, user_ids: &[Uuid]) -> Result<Vec<To
 pub(crate) async fn of_members(pool: Pool<'_>, workspace_id: Uuid) -> Result<Vec<Token>> {
     let sql = "SELECT t.id, t.user_id, t.kind, t.name, t.description, t.hint, t.created_at, \
                t.expires_at, t.last_used_at, t.last_used_ip, t.revoked_at, t.rotated_at, \
-               t.scope FROM tokens t JOIN members m ON m.user_id = t.user_id \
+               t.scope, t.leaked_at, t.leak_url, t.leak_reporter \
+               FROM tokens t JOIN members m ON m.user_id = t.user_id \
                WHERE m.workspace_id = $1 ORDER BY t.created_at DESC, t.id DESC";
     query(sql, (workspace_id,)).fetch_all(pool).await
 }
@@ -260,4 +261,42 @@ pub(crate) async fn record_retiring_use(tx: &mut Tx, uses: &[RetiringUse]) -> Re
             .await?;
     }
     Ok(())
+}
+
+/// What a leak report does to the token it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeakAction {
+    /// Revoke the token.
+    Revoke,
+    /// The leaked secret is one a rotation replaced: end its overlap, keep the token.
+    EndOverlap,
+    /// Only mark it leaked.
+    Mark,
+}
+
+/// Marks the token leaked (the first report's time, the latest report's place) and does
+/// `action`; false when there is no such token.
+pub(crate) async fn mark_leaked(
+    tx: &mut Tx,
+    id: Uuid,
+    url: Option<&str>,
+    reporter: &str,
+    action: LeakAction,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let sql = "UPDATE tokens SET leaked_at = COALESCE(leaked_at, $2), \
+               leak_url = COALESCE($3, leak_url), leak_reporter = $4, \
+               revoked_at = CASE WHEN $5 THEN COALESCE(revoked_at, $2) ELSE revoked_at END \
+               WHERE id = $1";
+    let revoke = action == LeakAction::Revoke;
+    if !query(sql, (id, Ts(now), url, reporter, revoke))
+        .changed(&mut *tx)
+        .await?
+    {
+        return Ok(false);
+    }
+    if action != LeakAction::Mark {
+        end_overlap(tx, id, now).await?;
+    }
+    Ok(true)
 }

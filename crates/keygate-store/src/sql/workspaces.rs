@@ -2,6 +2,7 @@
 //! deleted, and the memberships that list a user's workspaces.
 
 use chrono::{DateTime, Utc};
+use keygate_domain::leak::LeakPolicy;
 use keygate_domain::model::builtin_role;
 use keygate_domain::{Membership, Permission, PermissionSet, Workspace};
 use sqlx::types::Json;
@@ -154,4 +155,18 @@ pub(crate) async fn membership(
         .fetch_all_rows(pool)
         .await?;
     Ok(rows::memberships(rows)?.pop())
+}
+
+/// What the workspace does with a token of its that leaked.
+pub(crate) async fn leak_policy(pool: Pool<'_>, id: Uuid) -> Result<LeakPolicy> {
+    let sql = "SELECT leak_policy FROM workspaces WHERE id = $1";
+    let found: Option<(String,)> = query(sql, (id,)).fetch_optional_row(pool).await?;
+    Ok(found
+        .and_then(|(p,)| LeakPolicy::parse(&p))
+        .unwrap_or_default())
+}
+
+pub(crate) async fn set_leak_policy(tx: &mut Tx, id: Uuid, policy: LeakPolicy) -> Result<bool> {
+    let sql = "UPDATE workspaces SET leak_policy = $2 WHERE id = $1";
+    query(sql, (id, policy.as_str())).changed(tx).await
 }

@@ -25,6 +25,12 @@ pub enum ApiError {
     RouteNotFound,
     #[error("method not allowed on this route")]
     MethodNotAllowed,
+    /// A report whose signature or shared secret does not check out (secret scanning).
+    #[error("{0}")]
+    BadReportSignature(&'static str),
+    /// A route whose feature the configuration leaves off.
+    #[error("{0}")]
+    NotConfigured(&'static str),
 }
 
 impl ApiError {
@@ -132,6 +138,14 @@ impl ApiError {
                 "method_not_allowed",
                 self.to_string(),
             ),
+            ApiError::BadReportSignature(_) => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_signature",
+                self.to_string(),
+            ),
+            ApiError::NotConfigured(_) => {
+                (StatusCode::NOT_FOUND, "not_configured", self.to_string())
+            }
         };
         let detail = ErrorDetail {
             permission,

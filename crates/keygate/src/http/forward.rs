@@ -277,12 +277,8 @@ async fn decide(state: &AppState, request: axum::extract::Request) -> Result<Res
         None => {
             let mut response = StatusCode::OK.into_response();
             let out = response.headers_mut();
-            // Ids are written straight into the header values, without a string in between.
             let set = |out: &mut HeaderMap, name: HeaderName, id: Uuid| {
-                let mut text = Uuid::encode_buffer();
-                if let Ok(v) = HeaderValue::from_str(id.hyphenated().encode_lower(&mut text)) {
-                    out.insert(name, v);
-                }
+                out.insert(name, id_header(id));
             };
             match &actor {
                 Some(a) => set(out, X_KEYGATE_USER, a.user.id),
@@ -324,9 +320,51 @@ async fn decide(state: &AppState, request: axum::extract::Request) -> Result<Res
     }
 }
 
+/// Ids each request thread has written as header values lately, at most this many.
+const ID_HEADERS_KEPT: usize = 4096;
+
+thread_local! {
+    /// The same callers come back: their ids' header values are made once per thread and then
+    /// shared (a `HeaderValue` clone is a reference count), not formatted, checked and allocated
+    /// on every request. Forgotten all at once when full.
+    static ID_HEADERS: std::cell::RefCell<
+        std::collections::HashMap<Uuid, HeaderValue, foldhash::fast::RandomState>,
+    > = std::cell::RefCell::default();
+}
+
+/// The header value of `id`, hyphenated and lower-case.
+fn id_header(id: Uuid) -> HeaderValue {
+    ID_HEADERS.with_borrow_mut(|kept| {
+        if let Some(value) = kept.get(&id) {
+            return value.clone();
+        }
+        let mut text = Uuid::encode_buffer();
+        let value = HeaderValue::from_str(id.hyphenated().encode_lower(&mut text))
+            .unwrap_or_else(|_| HeaderValue::from_static(""));
+        if kept.len() >= ID_HEADERS_KEPT {
+            kept.clear();
+        }
+        kept.insert(id, value.clone());
+        value
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn id_headers_are_the_hyphenated_ids_however_often_asked() {
+        let ids: Vec<Uuid> = (0..ID_HEADERS_KEPT + 10)
+            .map(|i| Uuid::from_u128(u128::try_from(i).expect("small") << 64 | 0xabc))
+            .collect();
+        for _ in 0..2 {
+            for id in &ids {
+                assert_eq!(id_header(*id).to_str().ok(), Some(id.to_string().as_str()));
+            }
+        }
+        assert!(ID_HEADERS.with_borrow(|kept| kept.len()) <= ID_HEADERS_KEPT);
+    }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

@@ -17,7 +17,7 @@ use axum::Router;
 
 pub use middleware::{ACCESS_LOG, BODY_LIMIT, decoded, loggable_uri};
 pub use rest::rest_router;
-pub use state::{AppState, Shared, invitation_url, password_link_url};
+pub use state::{AppState, LeakReporters, Shared, invitation_url, password_link_url};
 
 /// Every route Keygate serves, with its layers.
 pub fn router(state: AppState) -> Router {

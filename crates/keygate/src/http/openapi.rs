@@ -95,6 +95,7 @@ pub mod scheme {
         (name = "decisions", description = "Access decisions for other services and for the caller"),
         (name = "admin", description = "Instance administration: users of this Keygate, their tokens, and instance-wide webhooks (instance admins only)"),
         (name = "signup", description = "Open sign-up, when this Keygate allows it"),
+        (name = "leaks", description = "Reports of leaked tokens: GitHub secret scanning, GitLab token revocation, and any holder of a token"),
         (name = "health", description = "Liveness, readiness and metrics")
     )
 )]

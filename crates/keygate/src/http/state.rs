@@ -37,6 +37,15 @@ pub struct Shared {
     pub forward_auth_headers: crate::config::ForwardAuthHeaders,
     /// How long a web UI sign-in lasts.
     pub session_lifetime: chrono::Duration,
+    /// GitHub's secret-scanning keys and GitLab's shared secret, for leak reports.
+    pub leak_reports: std::sync::Arc<LeakReporters>,
+}
+
+/// Who may report leaked tokens besides their holders.
+#[derive(Debug, Default)]
+pub struct LeakReporters {
+    pub github_keys: Vec<crate::config::GitHubKey>,
+    pub gitlab_secret: Option<secrecy::SecretString>,
 }
 
 impl Shared {

@@ -12,6 +12,7 @@ mod clock;
 mod decisions;
 mod error;
 mod invite_limit;
+mod leaks;
 mod members;
 pub mod password;
 mod roles;
@@ -40,6 +41,7 @@ pub use clock::Clock;
 pub use decisions::{Decision, Question, Refusal};
 pub use error::{AuthFailure, ServiceError, ServiceResult};
 pub use invite_limit::INVITATIONS_PER_HOUR;
+pub use leaks::{LeakReport, LeakVerdict};
 pub use members::{
     AcceptRequest, Accepted, InviteRequest, Invited, Joined, MemberPatchRequest, PendingForMe,
 };

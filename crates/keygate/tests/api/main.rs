@@ -13,6 +13,7 @@ mod forward;
 mod graphql;
 mod health;
 mod isolation;
+mod leaks;
 mod members;
 mod metrics;
 mod openapi;

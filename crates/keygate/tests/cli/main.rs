@@ -1327,3 +1327,43 @@ async fn a_revocation_from_the_command_line_reaches_a_running_server_within_a_se
     let (status, _) = server.stop();
     assert!(status.success());
 }
+
+// ---------------------------------------------------------------------------------------------
+// token check
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn token_check_tells_a_well_formed_token_offline_and_says_what_is_wrong_otherwise() {
+    let db = fresh_sqlite();
+    let d = db.dir.path();
+    let url = sqlite_url(d);
+    let boot = bootstrap(d, &url, "check@example.com");
+    let token = str_field(&boot, "/token").to_owned();
+    // No database is opened: a missing one is not created.
+    let offline = tempfile::tempdir().expect("dir");
+    let run = run(offline.path(), &["token", "check", &token]);
+    run.assert_code(0);
+    assert!(
+        run.stdout
+            .contains("well-formed Keygate token: kind personal (kgp_)"),
+        "{run:?}"
+    );
+    assert!(!run.stdout.contains(&token[8..]), "{run:?}");
+    assert_eq!(std::fs::read_dir(offline.path()).expect("dir").count(), 0);
+    let mut changed = token.clone();
+    let last = changed.pop().expect("a character");
+    changed.push(if last == 'a' { 'b' } else { 'a' });
+    for (bad, why) in [
+        (changed.as_str(), "checksum"),
+        ("kgt_short", "length"),
+        ("ghp_0123456789012345678901234567890123456", "prefix"),
+    ] {
+        let run = run_in(offline.path(), bad);
+        run.assert_code(1);
+        assert!(run.stdout.contains(why), "{bad}: {run:?}");
+    }
+}
+
+fn run_in(dir: &Path, token: &str) -> Run {
+    run(dir, &["token", "check", token])
+}

@@ -21,7 +21,7 @@ use crate::http::rest::me::json::MyInvitationJson;
 use crate::http::rest::members::json::{InvitationJson, MemberJson};
 use crate::http::rest::roles::json::RoleJson;
 use crate::http::rest::teams::json::{TeamJson, TeamRefJson};
-use crate::http::rest::tokens::json::{RetiringSecretJson, TokenJson};
+use crate::http::rest::tokens::json::{LeakJson, RetiringSecretJson, TokenJson};
 use crate::http::rest::verify::json::CheckJson;
 use crate::http::rest::webhooks::json::{DeliveryJson, WebhookJson};
 use crate::http::rest::workspaces::json::{WorkspaceJson, membership_json, workspace_json};
@@ -129,6 +129,8 @@ pub struct TokenGql {
     /// On `user.token(id)` and `endTokenOverlap`: the secret the token's latest rotation with
     /// a grace period replaced, if any.
     pub retiring_secret: Option<RetiringSecretJson>,
+    /// Where and when it was reported leaked.
+    pub leak: Option<LeakJson>,
 }
 
 impl TokenGql {
@@ -159,6 +161,7 @@ impl From<TokenJson> for TokenGql {
             rotated_at: t.rotated_at,
             scope: t.scope.as_ref().map(TokenScope::from),
             retiring_secret: t.retiring_secret,
+            leak: t.leak,
         }
     }
 }

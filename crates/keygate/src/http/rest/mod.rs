@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api_users;
 pub mod audit;
 pub mod health;
+pub mod leaks;
 pub mod me;
 pub mod members;
 pub mod roles;
@@ -76,6 +77,11 @@ pub fn rest_router() -> OpenApiRouter<AppState> {
         // Decisions, outside the management routes' layer: verify's answer says `retiring`.
         .routes(routes!(verify::verify))
         .routes(routes!(verify::check))
+        // Leak reports, authenticated by the report itself.
+        .routes(routes!(leaks::revoke))
+        .routes(routes!(leaks::github))
+        .routes(routes!(leaks::gitlab_types))
+        .routes(routes!(leaks::gitlab_revoke))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(health::metrics))
@@ -104,6 +110,7 @@ fn workspace_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api_users::rotate_token))
         .routes(routes!(workspace_tokens::list))
         .routes(routes!(workspace_tokens::revoke))
+        .routes(routes!(leaks::get_policy, leaks::set_policy))
         .routes(routes!(webhooks::list, webhooks::create))
         .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
         .routes(routes!(webhooks::rotate_secret))

@@ -297,6 +297,7 @@ mod tests {
                 permissions: None,
                 resources: None,
             }),
+            leak: None,
         }
     }
 

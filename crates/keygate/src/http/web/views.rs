@@ -52,6 +52,8 @@ pub struct TokenView {
     pub status: &'static str,
     /// "expires in 3 days" for an active token that expires within a week.
     pub expires_soon: Option<String>,
+    /// "leaked: https://… (reported by github, 2026-12-04 10:00)" once it was reported leaked.
+    pub leak: Option<String>,
 }
 
 impl TokenView {
@@ -76,6 +78,14 @@ impl TokenView {
             },
             status: t.status(now).as_str(),
             expires_soon: expires_soon(t, now),
+            leak: t.leak.as_ref().map(|l| {
+                let place = l
+                    .url
+                    .as_deref()
+                    .map(|u| format!(" at {u}"))
+                    .unwrap_or_default();
+                format!("found{place}, reported by {} {}", l.reporter, when(l.at))
+            }),
         }
     }
 

@@ -35,6 +35,19 @@ pub struct TokenJson {
     /// grace period replaced, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retiring_secret: Option<RetiringSecretJson>,
+    /// Where and when it was reported leaked; `null` while it was not.
+    pub leak: Option<LeakJson>,
+}
+
+/// A report that a token leaked: the first report's time, the latest one's place and reporter.
+#[derive(Debug, Clone, Serialize, ToSchema, SimpleObject)]
+#[graphql(name = "TokenLeak")]
+pub struct LeakJson {
+    pub at: DateTime<Utc>,
+    /// Where it was found, when the report said.
+    pub url: Option<String>,
+    /// `github`, `gitlab` or `holder` (someone holding it revoked it).
+    pub reporter: String,
 }
 
 /// A secret that a rotation with a grace period replaced: it works until `grace_seconds` after
@@ -121,6 +134,11 @@ impl TokenJson {
             rotated_at: t.rotated_at,
             scope: t.scope.clone(),
             retiring_secret: None,
+            leak: t.leak.as_ref().map(|l| LeakJson {
+                at: l.at,
+                url: l.url.clone(),
+                reporter: l.reporter.clone(),
+            }),
         }
     }
 
