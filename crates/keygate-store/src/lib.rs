@@ -708,7 +708,8 @@ pub trait Store: Send + Sync + 'static {
 #[async_trait]
 impl<B: Backend> Store for B {
     async fn migrate(&self) -> Result<()> {
-        self.pool().migrate(&self.migrator()).await
+        self.pool().migrate(&self.migrator()).await?;
+        users::fill_search_text(self.pool()).await
     }
 
     async fn ping(&self) -> Result<()> {

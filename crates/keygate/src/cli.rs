@@ -198,7 +198,11 @@ pub struct UserCreateArgs {
     /// Make the user an instance admin
     #[arg(long)]
     pub instance_admin: bool,
-    /// Print the result as JSON: {"user", "workspace", "personal_token"}
+    /// Also print a one-time link with which the person sets their own password (valid 7
+    /// days), under `public_url` (or http://BIND)
+    #[arg(long, conflicts_with = "password_stdin")]
+    pub password_link: bool,
+    /// Print the result as JSON: {"user", "workspace", "personal_token", "password_link"}
     #[arg(long)]
     pub json: bool,
 }
@@ -269,7 +273,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::User(command) => {
             let keygate = services(&config, Clock::default()).await?;
-            user(&keygate, command).await?;
+            let base = config
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", config.bind));
+            user(&keygate, command, base.trim_end_matches('/')).await?;
         }
         Command::Config(ConfigCommand::Check) => {
             print!("{}", config.describe());
@@ -422,7 +430,8 @@ async fn token(keygate: &Keygate, command: OwnedTokenCommand) -> anyhow::Result<
     Ok(())
 }
 
-async fn user(keygate: &Keygate, command: UserCommand) -> anyhow::Result<()> {
+/// `base` is where people reach this Keygate, for password links.
+async fn user(keygate: &Keygate, command: UserCommand, base: &str) -> anyhow::Result<()> {
     let now = keygate.clock().now();
     let console = Actor::console();
     let mut out = std::io::stdout().lock();
@@ -437,12 +446,12 @@ async fn user(keygate: &Keygate, command: UserCommand) -> anyhow::Result<()> {
                         password: password_from_stdin(args.password_stdin)?,
                         workspace: args.workspace,
                         instance_admin: args.instance_admin,
-                        password_link: false,
+                        password_link: args.password_link,
                     },
                 )
                 .await
                 .map_err(user_facing)?;
-            let created = CreatedUserJson::new(created, now, "");
+            let created = CreatedUserJson::new(created, now, base);
             if args.json {
                 writeln!(out, "{}", json!(created))?;
             } else {
@@ -453,6 +462,14 @@ async fn user(keygate: &Keygate, command: UserCommand) -> anyhow::Result<()> {
                     .as_ref()
                     .map(|ws| (ws.slug.as_str(), ws.id));
                 print_new_account(&mut out, email, workspace, &created.personal_token.token)?;
+                if let Some(link) = &created.password_link {
+                    writeln!(
+                        out,
+                        "Password link (once, until {}): {}",
+                        link.expires_at.to_rfc3339(),
+                        link.url
+                    )?;
+                }
             }
         }
         UserCommand::List(args) => {

@@ -21,11 +21,30 @@ pub(super) use user_cols;
 
 /// Creates the user with their first token, and with their own workspace and their membership
 /// when they have them.
+/// What user search matches for a user with `email` and `display_name`: both, lower-cased for
+/// every script (SQLite's `LOWER` knows only ASCII).
+fn search_text(email: Option<&str>, display_name: &str) -> String {
+    format!("{}\n{}", email.unwrap_or_default(), display_name).to_lowercase()
+}
+
+/// Fills in the search text of users written before it was kept; run after the migrations.
+pub(crate) async fn fill_search_text(pool: Pool<'_>) -> Result<()> {
+    let sql = "SELECT id, email, display_name FROM users WHERE search_text IS NULL";
+    let missing: Vec<(Uuid, Option<String>, String)> = query(sql, ()).fetch_all_rows(pool).await?;
+    let sql = "UPDATE users SET search_text = $2 WHERE id = $1";
+    for (id, email, name) in missing {
+        query(sql, (id, search_text(email.as_deref(), &name)))
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn insert(tx: &mut Tx, new: &NewUser) -> Result<(User, Token)> {
     let sql = concat!(
         "INSERT INTO users (id, kind, email, display_name, description, workspace_id, \
-         password_hash, is_instance_admin, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING ",
+         password_hash, is_instance_admin, created_at, updated_at, search_text) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING ",
         user_cols!()
     );
     let params = (
@@ -38,6 +57,7 @@ pub(crate) async fn insert(tx: &mut Tx, new: &NewUser) -> Result<(User, Token)> 
         &new.password_hash,
         new.is_instance_admin,
         Ts(new.created_at),
+        search_text(new.email.as_ref().map(Email::as_str), &new.display_name),
     );
     let user = query(sql, params).fetch_one(&mut *tx).await?;
     let token = tokens::insert(tx, &new.first_token).await?;
@@ -84,8 +104,7 @@ pub(crate) async fn list(pool: Pool<'_>, filter: &UserFilter) -> Result<Vec<User
     let sql = select!(
         user_cols,
         "FROM users WHERE ($1 IS NULL OR kind = $1) \
-         AND ($2 IS NULL OR LOWER(COALESCE(email, '')) LIKE $2 ESCAPE '\\' \
-              OR LOWER(display_name) LIKE $2 ESCAPE '\\') \
+         AND ($2 IS NULL OR search_text LIKE $2 ESCAPE '\\') \
          AND ($3 IS NULL OR (disabled_at IS NOT NULL) = $3) \
          AND ($4 IS NULL OR id > $4) \
          ORDER BY id LIMIT $5"
@@ -122,7 +141,16 @@ pub(crate) async fn update(
         patch.disabled_at.flatten().map(Ts),
         Ts(now),
     );
-    let user = query(sql, params).fetch_optional(&mut *tx).await?;
+    let user: Option<User> = query(sql, params).fetch_optional(&mut *tx).await?;
+    if let Some(user) = user.as_ref().filter(|_| patch.display_name.is_some()) {
+        let email = user.email.as_ref().map(Email::as_str);
+        query(
+            "UPDATE users SET search_text = $2 WHERE id = $1",
+            (id, search_text(email, &user.display_name)),
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
     // Disabling a user ends the overlaps of their tokens' replaced secrets for good.
     if let (Some(_), Some(Some(at))) = (&user, patch.disabled_at) {
         super::tokens::end_overlaps_of_user(tx, id, at).await?;

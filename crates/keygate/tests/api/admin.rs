@@ -23,7 +23,73 @@ backend_tests!(
     sign_up_is_off_by_default,
     a_password_link_sets_the_password_once,
     a_password_link_works_in_the_browser_and_signs_in,
+    user_search_ignores_case_in_every_script,
 );
+
+async fn user_search_ignores_case_in_every_script(app: TestApp) {
+    create_user(
+        &app,
+        json!({"email": "elodie@example.com", "display_name": "Élodie Ünal-Şahin"}),
+    )
+    .await;
+    create_user(
+        &app,
+        json!({"email": "other@example.com", "display_name": "Ωmega"}),
+    )
+    .await;
+    for (search, found) in [
+        ("élodie", "elodie@example.com"),
+        ("ÉLODIE", "elodie@example.com"),
+        ("ünal-ŞAHIN", "elodie@example.com"),
+        ("ωMEGA", "other@example.com"),
+        ("OTHER@", "other@example.com"),
+    ] {
+        let path = format!("{USERS}?search={}", urlencoding(search));
+        let (status, page) = send(app.as_owner(Method::GET, &path)).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let emails: Vec<&str> = page["users"]
+            .as_array()
+            .expect("users")
+            .iter()
+            .filter_map(|u| u["email"].as_str())
+            .collect();
+        assert_eq!(emails, [found], "{search}");
+    }
+    // A renamed API user is found by the new name, not the old one.
+    let created = app
+        .create_api_user(json!({"name": "gateway-alpha", "roles": ["viewer"]}))
+        .await;
+    let id = created["id"].as_str().expect("id");
+    let (status, renamed) = app
+        .owner_call(
+            Method::PATCH,
+            &format!("/api/v1/workspaces/acme/api-users/{id}"),
+            json!({"name": "Ärger-Gateway"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{renamed}");
+    for (search, count) in [("äRGER-gateway", 1), ("alpha", 0)] {
+        let path = format!("{USERS}?search={}", urlencoding(search));
+        let (_, page) = send(app.as_owner(Method::GET, &path)).await;
+        assert_eq!(
+            page["users"].as_array().map(Vec::len),
+            Some(count),
+            "{search}"
+        );
+    }
+}
+
+/// `text` percent-encoded for a query string.
+fn urlencoding(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
 
 const USERS: &str = "/api/v1/admin/users";
 

@@ -1367,3 +1367,45 @@ fn token_check_tells_a_well_formed_token_offline_and_says_what_is_wrong_otherwis
 fn run_in(dir: &Path, token: &str) -> Run {
     run(dir, &["token", "check", token])
 }
+
+#[tokio::test]
+async fn user_create_with_a_password_link_prints_a_link_that_sets_the_password_once() {
+    let db = fresh_sqlite();
+    let (d, url) = (db.dir.path(), db.url.as_str());
+    bootstrap(d, url, "ada@example.com");
+    let created = db.run_with(
+        "user create --email kim@example.com --password-link --json",
+        None,
+    );
+    created.assert_code(0);
+    let created = created.json();
+    let link = str_field(&created, "/password_link/url").to_owned();
+    assert!(
+        link.starts_with("http://127.0.0.1:8080/password/"),
+        "{link}"
+    );
+    assert!(created["password_link"]["expires_at"].is_string());
+    // In text mode the link is printed, once, after the token.
+    let text = db.run_with("user create --email lee@example.com --password-link", None);
+    text.assert_code(0);
+    assert_eq!(text.stdout.matches("/password/").count(), 1, "{text:?}");
+    // A password from standard input and a link are one or the other.
+    let both = db.run_with(
+        "user create --email both@example.com --password-link --password-stdin",
+        Some("a long enough password\n"),
+    );
+    both.assert_code(2);
+
+    // The link's code sets the password, once, on a running server.
+    let code = link.rsplit('/').next().expect("code").to_owned();
+    let server = spawn_serve(d, url);
+    let client = http();
+    let set = |password: &str| {
+        client
+            .post(server.url(&format!("/api/v1/password-links/{code}")))
+            .json(&json!({"password": password}))
+    };
+    assert_eq!(send(set("kim's long password")).await.0, StatusCode::OK);
+    assert_ne!(send(set("another long password")).await.0, StatusCode::OK);
+    server.stop();
+}
