@@ -524,7 +524,7 @@ async fn user(keygate: &Keygate, command: UserCommand, base: &str) -> anyhow::Re
                 .await
                 .map_err(user_facing)?;
             keygate
-                .admin_delete_user(&console, id)
+                .admin_delete_user(&console, id, crate::service::Orphans::Refuse)
                 .await
                 .map_err(user_facing)?;
             print_user(&mut out, args.json, &user, "Deleted")?;

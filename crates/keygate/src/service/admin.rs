@@ -32,6 +32,17 @@ pub struct NewUserRequest {
     pub password_link: bool,
 }
 
+/// What becomes of the workspaces a deleted user is the last owner of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Orphans {
+    /// The deletion is refused (`409 last_owner`).
+    Refuse,
+    /// They are deleted with everything in them.
+    Delete,
+    /// This person becomes their owner.
+    HandOverTo(Uuid),
+}
+
 /// A new account with its personal token, shown once.
 pub struct CreatedUser {
     pub user: User,
@@ -254,8 +265,15 @@ impl Keygate {
     }
 
     /// Deletes a user with their tokens, sessions and memberships. Refused for the caller's own
-    /// account and for the last owner of a workspace, which would be left with nobody to run it.
-    pub async fn admin_delete_user(&self, actor: &Actor, id: Uuid) -> ServiceResult<()> {
+    /// account. A workspace the user is the last owner of would be left with nobody to run it:
+    /// refused (`last_owner`) unless `orphans` says what becomes of it, deleted or handed over
+    /// to another person, in the same step.
+    pub async fn admin_delete_user(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        orphans: Orphans,
+    ) -> ServiceResult<()> {
         require_instance_admin(actor)?;
         if id == actor.user.id {
             return Err(ServiceError::conflict(
@@ -264,6 +282,28 @@ impl Keygate {
             ));
         }
         let user = self.user_by_id(id).await?;
+        let heir = match orphans {
+            Orphans::HandOverTo(heir) if heir == id => {
+                return Err(keygate_domain::ValidationError::new(
+                    "hand_over_to",
+                    "cannot hand workspaces over to the user being deleted",
+                )
+                .into());
+            }
+            Orphans::HandOverTo(heir) => {
+                let heir = self.user_by_id(heir).await?;
+                if heir.kind != UserKind::Human || heir.is_disabled() {
+                    return Err(keygate_domain::ValidationError::new(
+                        "hand_over_to",
+                        "workspaces are handed over to a person whose account is enabled",
+                    )
+                    .into());
+                }
+                Some(heir)
+            }
+            _ => None,
+        };
+        let mut orphaned = Vec::new();
         for membership in self.store.memberships(id).await? {
             if !membership.has_role(builtin_role::OWNER) {
                 continue;
@@ -275,21 +315,41 @@ impl Keygate {
                 .into_iter()
                 .any(|m| m.user.id != id && m.has_role(builtin_role::OWNER));
             if !others {
-                return Err(ServiceError::conflict(
-                    "last_owner",
-                    format!(
-                        "{} is the last owner of workspace `{}`: make someone else an owner, or \
-                         delete the workspace, first",
-                        user.email
-                            .as_ref()
-                            .map_or_else(|| user.display_name.clone(), ToString::to_string),
-                        membership.workspace.slug
-                    ),
-                ));
+                orphaned.push(membership.workspace);
             }
         }
+        if let (Some(workspace), Orphans::Refuse) = (orphaned.first(), orphans) {
+            return Err(ServiceError::conflict(
+                "last_owner",
+                format!(
+                    "{} is the last owner of workspace `{}`: make someone else an owner, or say \
+                     what becomes of it (orphaned_workspaces=delete, or hand_over_to=USER_ID)",
+                    user.email
+                        .as_ref()
+                        .map_or_else(|| user.display_name.clone(), ToString::to_string),
+                    workspace.slug
+                ),
+            ));
+        }
+        let now = self.clock.now();
+        for workspace in &orphaned {
+            match &heir {
+                Some(heir) => self.hand_over(actor, workspace, heir, id, now).await?,
+                None => {
+                    let audit = actor.audit(
+                        now,
+                        Some(workspace.id),
+                        "workspace.deleted",
+                        Target::new("workspace", workspace.id),
+                        json!({ "slug": workspace.slug.as_str(), "with_owner": id }),
+                    );
+                    self.store.delete_workspace(workspace.id, &audit).await?;
+                }
+            }
+            self.changed(Notice::Workspace(workspace.id)).await;
+        }
         let audit = actor.audit(
-            self.clock.now(),
+            now,
             user.workspace_id,
             "user.deleted",
             Target::new("user", id),
@@ -301,6 +361,55 @@ impl Keygate {
         self.changed(Notice::User(id)).await;
         if let Some(workspace) = user.workspace_id {
             self.changed(Notice::Workspace(workspace)).await;
+        }
+        Ok(())
+    }
+
+    /// Makes `heir` an owner of `workspace` (a member with their roles kept, or a new member),
+    /// before its last owner `from` is deleted.
+    async fn hand_over(
+        &self,
+        actor: &Actor,
+        workspace: &Workspace,
+        heir: &User,
+        from: Uuid,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<()> {
+        let owner = self
+            .store
+            .role(workspace.id, builtin_role::OWNER)
+            .await?
+            .ok_or_else(|| ServiceError::internal("a workspace without its owner role"))?;
+        let audit = actor.audit(
+            now,
+            Some(workspace.id),
+            "workspace.handed_over",
+            Target::new("user", heir.id),
+            json!({ "slug": workspace.slug.as_str(), "from": from, "roles": [builtin_role::OWNER] }),
+        );
+        match self.store.member(workspace.id, heir.id).await? {
+            Some(member) => {
+                let mut role_ids: Vec<Uuid> = member.roles.iter().map(|r| r.id).collect();
+                role_ids.push(owner.id);
+                let patch = keygate_store::MemberPatch {
+                    role_ids: Some(role_ids),
+                    grants: Some(Vec::new()),
+                    team_ids: None,
+                };
+                self.store
+                    .update_member(workspace.id, heir.id, &patch, &audit)
+                    .await?;
+            }
+            None => {
+                let membership = keygate_store::NewMembership {
+                    workspace_id: workspace.id,
+                    role_ids: vec![owner.id],
+                    grants: Vec::new(),
+                    team_ids: Vec::new(),
+                    created_at: now,
+                };
+                self.store.add_member(heir.id, &membership, &audit).await?;
+            }
         }
         Ok(())
     }

@@ -32,7 +32,9 @@ use keygate_domain::{ClearToken, Digester, TokenFormat, TokenKind};
 use keygate_store::Store;
 
 pub use actor::{Acting, Actor, Target};
-pub use admin::{CreatedUser, MAX_USER_PAGE, NewUserRequest, PasswordLink, UserPage, UserQuery};
+pub use admin::{
+    CreatedUser, MAX_USER_PAGE, NewUserRequest, Orphans, PasswordLink, UserPage, UserQuery,
+};
 pub use api_users::{ApiUserPatchRequest, ApiUserRequest, CreatedApiUser};
 pub use audit::{AuditPage, AuditQuery, DEFAULT_PAGE, MAX_PAGE};
 pub use auth::FailureSampler;

@@ -24,7 +24,96 @@ backend_tests!(
     a_password_link_sets_the_password_once,
     a_password_link_works_in_the_browser_and_signs_in,
     user_search_ignores_case_in_every_script,
+    a_last_owner_is_deleted_with_their_workspace_or_after_handing_it_over,
 );
+
+async fn a_last_owner_is_deleted_with_their_workspace_or_after_handing_it_over(app: TestApp) {
+    // Refused without saying what becomes of the workspace, and nothing changes.
+    let grace = create_user(
+        &app,
+        json!({"email": "grace@example.com", "workspace": "graces"}),
+    )
+    .await;
+    let path = user_path(&grace);
+    let got = send(app.as_owner(Method::DELETE, &path)).await;
+    assert_error(&got, StatusCode::CONFLICT, "last_owner");
+    assert!(error_message(&got).contains("hand_over_to"), "{}", got.1);
+    for bad in [
+        "?orphaned_workspaces=keep",
+        &format!("?orphaned_workspaces=delete&hand_over_to={}", app.owner.id),
+        &format!(
+            "?hand_over_to={}",
+            grace["user"]["id"].as_str().expect("id")
+        ),
+    ] {
+        let got = send(app.as_owner(Method::DELETE, &format!("{path}{bad}"))).await;
+        assert_eq!(got.0, StatusCode::BAD_REQUEST, "{bad}: {}", got.1);
+    }
+    assert_eq!(me(&app, token_of(&grace)).await.0, StatusCode::OK);
+
+    // Deleted with the workspace.
+    let got = send(app.as_owner(
+        Method::DELETE,
+        &format!("{path}?orphaned_workspaces=delete"),
+    ))
+    .await;
+    assert_eq!(got.0, StatusCode::NO_CONTENT, "{}", got.1);
+    let (status, _) = app
+        .get_as(&app.owner.token, "/api/v1/workspaces/graces")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(me(&app, token_of(&grace)).await.0, StatusCode::UNAUTHORIZED);
+
+    // Handed over: the heir, a viewer there, becomes an owner; an API user cannot be the heir.
+    let lin = create_user(
+        &app,
+        json!({"email": "lin@example.com", "workspace": "lins"}),
+    )
+    .await;
+    let heir = create_user(&app, json!({"email": "heir@example.com"})).await;
+    let heir_id = heir["user"]["id"].as_str().expect("id").to_owned();
+    let invite = json!({"email": "heir@example.com", "roles": ["viewer"]});
+    let (status, invited) = app
+        .call(
+            token_of(&lin),
+            Method::POST,
+            "/api/v1/workspaces/lins/members",
+            invite,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{invited}");
+    let code = invited["code"].as_str().expect("code");
+    let (status, _) = app.accept_invitation(token_of(&heir), code).await;
+    assert_eq!(status, StatusCode::OK);
+    let robot = app
+        .create_api_user(json!({"name": "robot", "roles": ["viewer"]}))
+        .await;
+    let robot_id = robot["id"].as_str().expect("id");
+    let path = user_path(&lin);
+    let got = send(app.as_owner(Method::DELETE, &format!("{path}?hand_over_to={robot_id}"))).await;
+    assert_error(&got, StatusCode::BAD_REQUEST, "invalid_input");
+    let got = send(app.as_owner(Method::DELETE, &format!("{path}?hand_over_to={heir_id}"))).await;
+    assert_eq!(got.0, StatusCode::NO_CONTENT, "{}", got.1);
+    let (status, ws) = app.get_as(token_of(&heir), "/api/v1/workspaces/lins").await;
+    assert_eq!(status, StatusCode::OK, "{ws}");
+    let roles: Vec<&str> = ws["roles"]
+        .as_array()
+        .expect("roles")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(roles.contains(&"owner"), "{ws}");
+    let (status, _) = app
+        .call(
+            token_of(&heir),
+            Method::PATCH,
+            "/api/v1/workspaces/lins",
+            json!({"name": "Lin's, now the heir's"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me(&app, token_of(&lin)).await.0, StatusCode::UNAUTHORIZED);
+}
 
 async fn user_search_ignores_case_in_every_script(app: TestApp) {
     create_user(

@@ -21,7 +21,7 @@ use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, ClientIp, Json, Path, Query};
 use crate::http::openapi::{BadRequest, Conflict, Forbidden, NotFound, TooManyRequests};
-use crate::service::{NewTokenRequest, NewUserRequest, ServiceError, UserQuery};
+use crate::service::{NewTokenRequest, NewUserRequest, Orphans, ServiceError, UserQuery};
 
 /// The users of this Keygate.
 ///
@@ -129,17 +129,31 @@ pub async fn get(
     Ok(axum::Json((&user).into()))
 }
 
+/// What becomes of the workspaces a deleted user is the last owner of.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteUserQuery {
+    /// `delete`: delete them with everything in them.
+    #[param(pattern = "^delete$")]
+    orphaned_workspaces: Option<String>,
+    /// A person (user id) who becomes their owner instead.
+    hand_over_to: Option<Uuid>,
+}
+
 /// Deletes a user with their tokens, sessions and memberships.
 ///
-/// Their tokens stop working at once, on every node. Refused for your own account and for the
-/// last owner of a workspace. Instance admins only.
+/// Their tokens stop working at once, on every node. Refused for your own account. A workspace
+/// the user is the last owner of is deleted with `orphaned_workspaces=delete`, or handed over to
+/// the person `hand_over_to` names (who becomes an owner); without either, the deletion is refused
+/// with `409 last_owner`. Instance admins only.
 #[utoipa::path(
     context_path = API_V1,
     delete,
     path = "/admin/users/{id}",
     operation_id = "admin_delete_user",
     tag = "admin",
-    params(("id" = Uuid, Path, description = "User id")),
+    params(("id" = Uuid, Path, description = "User id"), DeleteUserQuery),
     responses(
         (status = 204, description = "Deleted"),
         (status = 403, response = Forbidden),
@@ -151,8 +165,26 @@ pub async fn delete(
     State(state): State<AppState>,
     Caller(actor): Caller,
     Path(id): Path<Uuid>,
+    Query(query): Query<DeleteUserQuery>,
 ) -> Result<StatusCode, ApiError> {
-    state.keygate.admin_delete_user(&actor, id).await?;
+    let orphans = match (query.orphaned_workspaces.as_deref(), query.hand_over_to) {
+        (None, None) => Orphans::Refuse,
+        (Some("delete"), None) => Orphans::Delete,
+        (None, Some(heir)) => Orphans::HandOverTo(heir),
+        (Some(_), None) => {
+            return Err(ApiError::bad_request(
+                "invalid_input",
+                "orphaned_workspaces: the one value is `delete`",
+            ));
+        }
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "invalid_input",
+                "give orphaned_workspaces=delete or hand_over_to, not both",
+            ));
+        }
+    };
+    state.keygate.admin_delete_user(&actor, id, orphans).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
