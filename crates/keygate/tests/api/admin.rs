@@ -25,7 +25,80 @@ backend_tests!(
     a_password_link_works_in_the_browser_and_signs_in,
     user_search_ignores_case_in_every_script,
     a_last_owner_is_deleted_with_their_workspace_or_after_handing_it_over,
+    instance_administration_works_in_graphql_for_instance_admins_only,
 );
+
+async fn instance_administration_works_in_graphql_for_instance_admins_only(app: TestApp) {
+    let owner = Some(app.owner.token.as_str());
+    let create = "mutation { createUser(input: {email: \"nia@example.com\", \
+                  displayName: \"Nia Ångström\", workspace: \"nias\", passwordLink: true}) \
+                  { personalToken passwordLink user { id email disabled } } }";
+    let (status, created) = app.graphql(owner, create, Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let made = &created["data"]["createUser"];
+    let token = made["personalToken"].as_str().expect("token").to_owned();
+    app.remember(&token);
+    let id = made["user"]["id"].as_str().expect("id").to_owned();
+    let link = made["passwordLink"].as_str().expect("link");
+    assert!(link.contains("/password/"), "{link}");
+    assert_eq!(me(&app, &token).await.0, StatusCode::OK);
+
+    let list = "query($search: String) { admin { users(search: $search) { users { id email \
+                displayName tokens { kind status } } nextCursor } } }";
+    let (_, listed) = app
+        .graphql(owner, list, json!({"search": "ÅNGSTRÖM"}))
+        .await;
+    let users = &listed["data"]["admin"]["users"]["users"];
+    assert_eq!(users.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(users[0]["email"], "nia@example.com");
+    assert_eq!(users[0]["tokens"][0]["kind"], "PERSONAL", "{listed}");
+
+    let disable = "mutation($id: UUID!) { disableUser(id: $id) { disabled } }";
+    let (_, done) = app.graphql(owner, disable, json!({"id": id})).await;
+    assert_eq!(done["data"]["disableUser"]["disabled"], true, "{done}");
+    assert_eq!(me(&app, &token).await.0, StatusCode::UNAUTHORIZED);
+    let enable = "mutation($id: UUID!) { enableUser(id: $id) { disabled } }";
+    let (_, done) = app.graphql(owner, enable, json!({"id": id})).await;
+    assert_eq!(done["data"]["enableUser"]["disabled"], false, "{done}");
+    assert_eq!(me(&app, &token).await.0, StatusCode::OK);
+
+    let audit = "{ admin { audit(first: 5, action: \"user.disabled\") { edges { node { action targetId } } } } }";
+    let (_, log) = app.graphql(owner, audit, Value::Null).await;
+    assert_eq!(
+        log["data"]["admin"]["audit"]["edges"][0]["node"]["targetId"],
+        id.as_str(),
+        "{log}"
+    );
+
+    // Someone who is no instance admin reads and changes nothing.
+    for query in [list, audit] {
+        let (_, refused) = app
+            .graphql(Some(&token), query, json!({"search": "nia"}))
+            .await;
+        assert!(refused["errors"].is_array(), "{refused}");
+        assert!(
+            !refused.to_string().contains("owner@example.com"),
+            "{refused}"
+        );
+    }
+    let (_, refused) = app
+        .graphql(Some(&token), disable, json!({"id": app.owner.id}))
+        .await;
+    assert!(refused["errors"].is_array(), "{refused}");
+    assert_eq!(me(&app, &app.owner.token).await.0, StatusCode::OK);
+
+    // The last owner of `nias` is deleted with it, or the deletion is refused.
+    let delete = "mutation($id: UUID!, $drop: Boolean!) { deleteUser(id: $id, deleteOrphanedWorkspaces: $drop) }";
+    let (_, refused) = app
+        .graphql(owner, delete, json!({"id": id, "drop": false}))
+        .await;
+    assert!(refused.to_string().contains("last_owner"), "{refused}");
+    let (_, deleted) = app
+        .graphql(owner, delete, json!({"id": id, "drop": true}))
+        .await;
+    assert_eq!(deleted["data"]["deleteUser"], true, "{deleted}");
+    assert_eq!(me(&app, &token).await.0, StatusCode::UNAUTHORIZED);
+}
 
 async fn a_last_owner_is_deleted_with_their_workspace_or_after_handing_it_over(app: TestApp) {
     // Refused without saying what becomes of the workspace, and nothing changes.

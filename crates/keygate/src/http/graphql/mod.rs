@@ -6,6 +6,7 @@
 //! invalid token makes the request anonymous, not an error; an invalid one adds
 //! `extensions.authentication` with the reason to the response.
 
+mod admin;
 mod inputs;
 pub mod limits;
 mod loaders;

@@ -4,6 +4,7 @@
 use async_graphql::{Context, Object, Result};
 use uuid::Uuid;
 
+use super::admin::{Admin, AdminUserGql, CreateUserInput, CreatedUserGql, orphans};
 use super::inputs::{
     AcceptInvitationInput, SetPublicRoleInput, UpdateRoleInput, UpdateWorkspaceInput,
 };
@@ -22,7 +23,7 @@ use crate::http::rest::webhooks::json::{
     CreateWebhookJson, DeliveryJson, PatchWebhookJson, WebhookJson, WebhookWithSecretJson,
 };
 use crate::http::rest::workspaces::json::CreateWorkspaceJson;
-use crate::service::{Hooks, NewTokenRequest, WorkspaceRef};
+use crate::service::{Hooks, NewTokenRequest, NewUserRequest, WorkspaceRef};
 
 pub struct Query;
 
@@ -34,6 +35,12 @@ impl Query {
             user: (*a.user).clone(),
             token: a.token.as_ref().map(|t| t.id),
         })
+    }
+
+    /// Instance administration: users, their tokens, the instance's audit log (instance admins
+    /// only; each field refuses anyone else).
+    async fn admin(&self) -> Admin {
+        Admin
     }
 
     /// The caller's workspaces.
@@ -190,6 +197,95 @@ impl Mutation {
             .await
             .map_err(gql)?;
         Ok(state.with_secret(&token, clear))
+    }
+
+    // Instance administration (instance admins only).
+
+    /// Creates a person's account; its personal token, and with `passwordLink` a link where
+    /// they choose their password, are in this answer only.
+    async fn create_user(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateUserInput,
+    ) -> Result<CreatedUserGql> {
+        let state = GqlState::of(ctx);
+        let created = state
+            .keygate
+            .admin_create_user(
+                state.actor()?,
+                NewUserRequest {
+                    email: input.email,
+                    display_name: input.display_name,
+                    password: None,
+                    workspace: input.workspace,
+                    instance_admin: input.instance_admin,
+                    password_link: input.password_link,
+                },
+            )
+            .await
+            .map_err(gql)?;
+        Ok(CreatedUserGql {
+            user: (&created.user).into(),
+            personal_token: created.clear.expose().to_owned(),
+            password_link: created
+                .password_link
+                .as_ref()
+                .map(|link| crate::http::password_link_url(&state.public_url, &link.code)),
+        })
+    }
+
+    /// Disables a user: their tokens and sign-ins stop working at once.
+    async fn disable_user(&self, ctx: &Context<'_>, id: Uuid) -> Result<AdminUserGql> {
+        let state = GqlState::of(ctx);
+        let user = state
+            .keygate
+            .admin_set_disabled(state.actor()?, id, true)
+            .await
+            .map_err(gql)?;
+        Ok((&user).into())
+    }
+
+    async fn enable_user(&self, ctx: &Context<'_>, id: Uuid) -> Result<AdminUserGql> {
+        let state = GqlState::of(ctx);
+        let user = state
+            .keygate
+            .admin_set_disabled(state.actor()?, id, false)
+            .await
+            .map_err(gql)?;
+        Ok((&user).into())
+    }
+
+    /// Deletes a user. A workspace they are the last owner of is deleted with
+    /// `deleteOrphanedWorkspaces`, or handed over to the person `handOverTo` names.
+    async fn delete_user(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        #[graphql(default)] delete_orphaned_workspaces: bool,
+        hand_over_to: Option<Uuid>,
+    ) -> Result<bool> {
+        let state = GqlState::of(ctx);
+        let orphans = orphans(delete_orphaned_workspaces, hand_over_to)?;
+        state
+            .keygate
+            .admin_delete_user(state.actor()?, id, orphans)
+            .await
+            .map_err(gql)?;
+        Ok(true)
+    }
+
+    /// A new one-time link where a person chooses their password (earlier ones stop working).
+    async fn user_password_link(&self, ctx: &Context<'_>, id: Uuid) -> Result<String> {
+        let state = GqlState::of(ctx);
+        let link = state
+            .keygate
+            .admin_password_link(state.actor()?, id)
+            .await
+            .map_err(gql)?;
+        Ok(crate::http::password_link_url(
+            &state.public_url,
+            &link.code,
+        ))
     }
 
     // Workspaces.
