@@ -543,6 +543,84 @@ async fn a_webhook_registered_in_the_browser_receives_signed_events_and_sends_ag
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_admin_creates_finds_disables_and_deletes_a_user_in_the_browser() {
+    let Some((browser, app)) = start().await else {
+        return;
+    };
+    browser
+        .sign_in(&app, &app.owner.email, OWNER_PASSWORD)
+        .await;
+    browser.click("#admin-nav a[href='/admin/users']").await;
+    browser.wait_for_path(|p| p == "/admin/users").await;
+    browser.fill("#user-email", "rosa@example.com").await;
+    browser.fill("#user-name", "Rosa Ünver").await;
+    browser.fill("#user-workspace", "rosas").await;
+    browser.click("#user-form button[type=submit]").await;
+    let token = browser.value("input#secret").await;
+    app.remember(&token);
+    assert!(token.starts_with("kgp_"), "{token}");
+    let detail = browser.text("article.shown-once").await;
+    assert!(detail.contains("/password/"), "{detail}");
+    assert_eq!(me(&app, &token).await.0, StatusCode::OK);
+    browser.click("article.shown-once a[role=button]").await;
+    browser
+        .wait_for_path(|p| p.starts_with("/admin/users/"))
+        .await;
+
+    // Found by any case of their name.
+    browser.open(&app, "/admin/users").await;
+    browser.fill("#search-q", "ÜNVER").await;
+    browser.click("#user-search button[type=submit]").await;
+    browser.wait_for_path(|p| p.contains("q=")).await;
+    let found = browser
+        .reload_until("#users", |t| t.contains("rosa@example.com"))
+        .await;
+    assert!(!found.contains("owner@example.com"), "{found}");
+    browser.screenshot("ui-admin-users").await;
+    browser.click("tr[data-user='rosa@example.com'] a").await;
+    browser
+        .wait_for_path(|p| p.starts_with("/admin/users/"))
+        .await;
+
+    // Disabled: the token stops at once.
+    browser
+        .click("form[action$='/disable'] button[type=submit]")
+        .await;
+    browser.confirmation().await;
+    browser.click("#confirm-button").await;
+    browser
+        .wait_for_path(|p| p.ends_with("done=user-disabled"))
+        .await;
+    assert_eq!(browser.text("#user-state").await, "disabled");
+    assert_eq!(me(&app, &token).await.0, StatusCode::UNAUTHORIZED);
+    browser.screenshot("ui-admin-user").await;
+
+    // The last owner of `rosas`: deleted with it.
+    browser
+        .click("#delete-user-form input[value='delete']")
+        .await;
+    browser.click("#delete-user-form button[type=submit]").await;
+    browser.confirmation().await;
+    browser.click("#confirm-button").await;
+    browser
+        .wait_for_path(|p| p.ends_with("done=user-deleted"))
+        .await;
+    let (status, _) = app
+        .get_as(&app.owner.token, "/api/v1/workspaces/rosas")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The instance's audit log tells it.
+    browser.open(&app, "/admin/audit").await;
+    let log = browser.text("main").await;
+    assert!(
+        log.contains("user.deleted") && log.contains("user.disabled"),
+        "{log}"
+    );
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_out_ends_the_session_for_its_cookie() {
     let Some((browser, app)) = start().await else {
         return;
@@ -596,7 +674,61 @@ backend_tests!(
     a_session_ends_after_its_lifetime,
     a_password_change_signs_out_the_other_sessions,
     tokens_that_expire_soon_are_found_and_flagged,
+    the_administration_pages_are_for_instance_admins_only,
 );
+
+async fn the_administration_pages_are_for_instance_admins_only(app: TestApp) {
+    let (status, created) = app
+        .owner_call(
+            Method::POST,
+            "/api/v1/admin/users",
+            json!({"email": "plain@example.com", "password": "a plain long password"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    app.remember(created["personal_token"]["token"].as_str().expect("token"));
+    let id = created["user"]["id"].as_str().expect("id").to_owned();
+    let web = WebClient::new(&app);
+    web.sign_in("plain@example.com", "a plain long password")
+        .await;
+    let tokens = web.get("/tokens").await;
+    assert_eq!(tokens.status, StatusCode::OK);
+    assert!(
+        !tokens.body.contains("admin-nav"),
+        "no administration section"
+    );
+    for path in ["/admin/users", "/admin/audit", "/admin/users?q=owner"] {
+        let page = web.get(path).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
+        assert!(!page.body.contains("owner@example.com"), "{path}");
+    }
+    let csrf = tokens.csrf().expect("csrf");
+    let own = app.owner.id.to_string();
+    for path in [
+        "/admin/users".to_owned(),
+        format!("/admin/users/{own}/disable"),
+        format!("/admin/users/{own}/password-link"),
+        format!("/admin/users/{own}/delete"),
+    ] {
+        let page = web
+            .post(
+                &path,
+                &[("_csrf", csrf.as_str()), ("email", "x@example.com")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}: {}", page.body);
+        assert!(!page.body.contains("/password/"), "{path}");
+    }
+    assert_eq!(me(&app, &app.owner.token).await.0, StatusCode::OK);
+    // An instance admin sees the section, and the person's page.
+    let admin = WebClient::new(&app);
+    admin.sign_in(&app.owner.email, OWNER_PASSWORD).await;
+    assert!(admin.get("/tokens").await.body.contains("admin-nav"));
+    let page = admin.get(&format!("/admin/users/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("plain@example.com"));
+}
+
 backend_tests!(using super::throttled_web_app: repeated_wrong_passwords_end_in_429);
 backend_tests!(using super::tls_web_app: cookies_are_secure_when_keygate_is_reached_over_tls);
 

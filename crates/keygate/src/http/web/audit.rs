@@ -1,8 +1,9 @@
-//! A workspace's audit log: filters, pages newest first, and the CSV download.
+//! The audit log, a workspace's or (for instance admins) the whole instance's: filters, pages
+//! newest first, and the CSV download.
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::Query;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
@@ -10,10 +11,12 @@ use uuid::Uuid;
 
 use super::layout::Layout;
 use super::request::WorkspaceRequest;
+use super::session::Signed;
 use super::views::when;
 use super::{WebResult, encode, filled};
+use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::service::AuditQuery;
+use crate::service::{AuditPage as LogPage, AuditQuery};
 
 pub struct EventRow {
     pub time: String,
@@ -28,7 +31,8 @@ pub struct EventRow {
 #[template(path = "audit.html")]
 pub struct AuditPage {
     layout: Layout,
-    slug: String,
+    /// The page's own path: a workspace's log, or the instance's.
+    path: String,
     events: Vec<EventRow>,
     filter: AuditFilterForm,
     next: Option<String>,
@@ -120,6 +124,34 @@ pub async fn list(
         .audit_log(&req.signed, &req.reference, &query)
         .await?;
     let slug = req.slug().await?;
+    let layout = req.layout(&slug, "Audit log", "audit").await?;
+    Ok(page(layout, format!("/w/{slug}/audit"), &log, filter).into_response())
+}
+
+/// The instance's audit log, every workspace's entries and those of no workspace: for instance
+/// admins (anyone else gets the service's 403).
+pub async fn instance(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(filter): Query<AuditFilterForm>,
+) -> WebResult<Response> {
+    let query = filter.query()?;
+    if filter.format == "csv" {
+        return Ok(crate::http::rest::audit::csv(
+            &state,
+            &signed,
+            crate::http::rest::audit::AuditLogOf::Instance,
+            query,
+        )
+        .await?);
+    }
+    let log = state.keygate.instance_audit_log(&signed, &query).await?;
+    let layout = Layout::signed(&state, &signed, "Instance audit log", "admin-audit", None).await?;
+    Ok(page(layout, "/admin/audit".to_owned(), &log, filter).into_response())
+}
+
+/// The page of `log` at `path`, filtered by `filter`.
+fn page(layout: Layout, path: String, log: &LogPage, filter: AuditFilterForm) -> AuditPage {
     let events = log
         .events
         .iter()
@@ -139,14 +171,13 @@ pub async fn list(
             },
         })
         .collect();
-    let base = format!("/w/{slug}/audit?{}", filter.query_string());
-    Ok(AuditPage {
-        layout: req.layout(&slug, "Audit log", "audit").await?,
+    let base = format!("{path}?{}", filter.query_string());
+    AuditPage {
+        layout,
         next: log.next_cursor.map(|c| format!("{base}&cursor={c}")),
         csv: format!("{base}&format=csv"),
-        slug,
+        path,
         events,
         filter,
     }
-    .into_response())
 }

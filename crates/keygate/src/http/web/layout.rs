@@ -22,6 +22,8 @@ pub struct Layout {
     pub section: &'static str,
     pub csrf: String,
     pub notice: Option<&'static str>,
+    /// Whether the person administers the instance: the Administration section shows.
+    pub instance_admin: bool,
 }
 
 impl Layout {
@@ -35,6 +37,7 @@ impl Layout {
             section: "",
             csrf: String::new(),
             notice: None,
+            instance_admin: false,
         }
     }
 
@@ -81,6 +84,7 @@ impl Layout {
             section,
             csrf: signed.csrf.clone(),
             notice: signed.notice,
+            instance_admin: user.is_instance_admin,
         })
     }
 

@@ -3,6 +3,7 @@
 //! copy buttons and confirmation dialogs. Styles and script are embedded in the binary.
 
 mod account;
+mod admin;
 mod api_users;
 pub mod assets;
 mod audit;
@@ -105,6 +106,16 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/w/{ws}/teams/{id}", get(teams::show).post(teams::update))
         .route("/w/{ws}/teams/{id}/delete", post(teams::delete))
         .route("/w/{ws}/audit", get(audit::list))
+        .route("/admin/users", get(admin::users).post(admin::create))
+        .route("/admin/users/{id}", get(admin::user))
+        .route("/admin/users/{id}/disable", post(admin::disable))
+        .route("/admin/users/{id}/enable", post(admin::enable))
+        .route(
+            "/admin/users/{id}/password-link",
+            post(admin::password_link),
+        )
+        .route("/admin/users/{id}/delete", post(admin::delete))
+        .route("/admin/audit", get(audit::instance))
         .route(
             "/w/{ws}/webhooks",
             get(webhooks::list).post(webhooks::create),
@@ -212,6 +223,9 @@ pub fn notice(code: &str) -> Option<&'static str> {
         "team-saved" => "Team saved.",
         "team-deleted" => "Team deleted.",
         "webhook-saved" => "Webhook saved.",
+        "user-disabled" => "User disabled. Their tokens and sign-ins stopped working.",
+        "user-enabled" => "User enabled.",
+        "user-deleted" => "User deleted.",
         "webhook-redelivered" => "Queued: it is sent again within a second.",
         "webhook-deleted" => "Webhook deleted.",
         _ => return None,
