@@ -118,25 +118,37 @@ pub async fn github(
     let found: Vec<GitHubReportJson> = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request("invalid_body", format!("not GitHub's report format: {e}"))
     })?;
-    let reports: Vec<LeakReport> = found
-        .iter()
-        .map(|r| LeakReport {
-            token: r.token.clone(),
-            url: r.url.clone(),
-            source: r.source.clone(),
+    let reports = found
+        .into_iter()
+        .map(|r| {
+            let report = LeakReport {
+                token: r.token,
+                url: r.url,
+                source: r.source,
+            };
+            (report, r.kind)
         })
         .collect();
-    let verdicts = state
-        .keygate
-        .report_leaks(&reports, Reporter::GitHub, ip)
-        .await?;
+    handle(&state, reports, Reporter::GitHub, ip).await
+}
+
+/// Handles the reports, each with the token type its reporter named, and labels each.
+async fn handle(
+    state: &AppState,
+    reports: Vec<(LeakReport, Option<String>)>,
+    reporter: Reporter,
+    ip: Option<std::net::IpAddr>,
+) -> Result<axum::Json<Vec<GitHubVerdictJson>>, ApiError> {
+    let (reports, kinds): (Vec<LeakReport>, Vec<Option<String>>) = reports.into_iter().unzip();
+    let verdicts = state.keygate.report_leaks(&reports, reporter, ip).await?;
     Ok(axum::Json(
-        found
+        reports
             .iter()
+            .zip(kinds)
             .zip(verdicts)
-            .map(|(r, verdict)| GitHubVerdictJson {
+            .map(|((r, kind), verdict)| GitHubVerdictJson {
                 token_hash: token_hash(&r.token),
-                token_type: r.kind.clone(),
+                token_type: kind,
                 label: label(verdict),
             })
             .collect(),
@@ -209,29 +221,18 @@ pub async fn gitlab_revoke(
     let found: Vec<GitLabReportJson> = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request("invalid_body", format!("not GitLab's report format: {e}"))
     })?;
-    let reports: Vec<LeakReport> = found
-        .iter()
-        .map(|r| LeakReport {
-            token: r.token.clone(),
-            url: r.location.clone(),
-            source: Some("gitlab".into()),
+    let reports = found
+        .into_iter()
+        .map(|r| {
+            let report = LeakReport {
+                token: r.token,
+                url: r.location,
+                source: Some("gitlab".into()),
+            };
+            (report, r.kind)
         })
         .collect();
-    let verdicts = state
-        .keygate
-        .report_leaks(&reports, Reporter::GitLab, ip)
-        .await?;
-    Ok(axum::Json(
-        found
-            .iter()
-            .zip(verdicts)
-            .map(|(r, verdict)| GitHubVerdictJson {
-                token_hash: token_hash(&r.token),
-                token_type: r.kind.clone(),
-                label: label(verdict),
-            })
-            .collect(),
-    ))
+    handle(&state, reports, Reporter::GitLab, ip).await
 }
 
 /// What a workspace does with a token of its that was reported leaked.
