@@ -870,3 +870,52 @@ async fn graphql_instance_webhooks_are_for_instance_admins(app: TestApp) {
         Some(1)
     );
 }
+
+backend_tests!(using super::spawn_loopback: members_joining_and_leaving_and_a_leaked_token_are_sent);
+
+async fn members_joining_and_leaving_and_a_leaked_token_are_sent(app: TestApp) {
+    let listener = Listener::start().await;
+    let secret = register(
+        &app,
+        &listener.url,
+        &["member.joined", "member.removed", "token.leaked"],
+    )
+    .await["secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    let person = app.join("joiner@example.com", &["viewer"]).await;
+    let (status, _) = app
+        .owner_call(
+            Method::DELETE,
+            &format!("/api/v1/workspaces/acme/members/{}", person.id),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let created = app
+        .create_api_user(json!({"name": "pasted", "roles": ["viewer"]}))
+        .await;
+    let token = created["token"]["token"].as_str().expect("token");
+    let (status, _) = crate::helpers::send(
+        app.anonymous(Method::POST, "/api/v1/tokens/revoke")
+            .json(&json!({"token": token})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let got = listener.wait_for(3).await;
+    // Deliveries are made side by side: in any order.
+    let mut types: Vec<String> = got
+        .iter()
+        .map(|r| r.json()["type"].as_str().expect("type").to_owned())
+        .collect();
+    types.sort();
+    assert_eq!(types, ["member.joined", "member.removed", "token.leaked"]);
+    assert!(got.iter().all(|r| r.signed_with(&secret)));
+    let leaked = got
+        .iter()
+        .find(|r| r.json()["type"] == "token.leaked")
+        .expect("token.leaked");
+    assert_eq!(leaked.json()["data"]["details"]["reporter"], "holder");
+    assert!(!leaked.body.contains(token));
+}
