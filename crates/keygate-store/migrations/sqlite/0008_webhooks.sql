@@ -46,6 +46,9 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_endpoint_idx ON webhook_deliveries (endpoint_id, created_at);
 
+-- Tokens by expiry, for the minute's look for tokens that near it.
+CREATE INDEX tokens_expires_idx ON tokens (expires_at) WHERE revoked_at IS NULL;
+
 -- Expiry events already sent: one per token and horizon (in days; 0 when it expired).
 CREATE TABLE token_expiry_notices (
     token_id      BLOB NOT NULL REFERENCES tokens (id) ON DELETE CASCADE,
