@@ -697,7 +697,12 @@ async fn the_administration_pages_are_for_instance_admins_only(app: TestApp) {
         !tokens.body.contains("admin-nav"),
         "no administration section"
     );
-    for path in ["/admin/users", "/admin/audit", "/admin/users?q=owner"] {
+    for path in [
+        "/admin/users",
+        "/admin/audit",
+        "/admin/users?q=owner",
+        "/admin/webhooks",
+    ] {
         let page = web.get(path).await;
         assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
         assert!(!page.body.contains("owner@example.com"), "{path}");
@@ -709,11 +714,17 @@ async fn the_administration_pages_are_for_instance_admins_only(app: TestApp) {
         format!("/admin/users/{own}/disable"),
         format!("/admin/users/{own}/password-link"),
         format!("/admin/users/{own}/delete"),
+        "/admin/webhooks".to_owned(),
     ] {
         let page = web
             .post(
                 &path,
-                &[("_csrf", csrf.as_str()), ("email", "x@example.com")],
+                &[
+                    ("_csrf", csrf.as_str()),
+                    ("email", "x@example.com"),
+                    ("url", "http://1.1.1.1/hook"),
+                    ("events", "user.created"),
+                ],
             )
             .await;
         assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}: {}", page.body);
@@ -727,6 +738,31 @@ async fn the_administration_pages_are_for_instance_admins_only(app: TestApp) {
     let page = admin.get(&format!("/admin/users/{id}")).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("plain@example.com"));
+    // Instance-wide webhooks: the instance's events are offered, and one is registered with its
+    // secret shown once.
+    let hooks = admin.get("/admin/webhooks").await;
+    assert_eq!(hooks.status, StatusCode::OK);
+    assert!(
+        hooks.body.contains("value=\"user.created\""),
+        "{}",
+        hooks.body
+    );
+    let made = admin
+        .submit(
+            "/admin/webhooks",
+            "/admin/webhooks",
+            &[("url", "http://1.1.1.1/hook"), ("events", "user.created")],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    assert!(
+        made.input_value("secret")
+            .is_some_and(|s| s.starts_with("whsec_"))
+    );
+    let (_, listed) = app
+        .owner_call(Method::GET, "/api/v1/admin/webhooks", Value::Null)
+        .await;
+    assert_eq!(listed["webhooks"][0]["events"], json!(["user.created"]));
 }
 
 backend_tests!(using super::throttled_web_app: repeated_wrong_passwords_end_in_429);

@@ -117,6 +117,20 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/admin/users/{id}/delete", post(admin::delete))
         .route("/admin/audit", get(audit::instance))
         .route(
+            "/admin/webhooks",
+            get(webhooks::admin_list).post(webhooks::admin_create),
+        )
+        .route(
+            "/admin/webhooks/{id}",
+            get(webhooks::admin_show).post(webhooks::admin_update),
+        )
+        .route("/admin/webhooks/{id}/rotate", post(webhooks::admin_rotate))
+        .route("/admin/webhooks/{id}/delete", post(webhooks::admin_delete))
+        .route(
+            "/admin/webhooks/{id}/deliveries/{message}/redeliver",
+            post(webhooks::admin_redeliver),
+        )
+        .route(
             "/w/{ws}/webhooks",
             get(webhooks::list).post(webhooks::create),
         )

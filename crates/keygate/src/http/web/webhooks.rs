@@ -1,20 +1,23 @@
-//! A workspace's webhook endpoints: registering one (its secret shown once), its deliveries
-//! with how each went and a "Send again" button, changing, disabling, rotating its secret and
-//! deleting it. Those who may not manage webhooks get the service's 403.
+//! Webhook endpoints, a workspace's (`/w/{ws}/webhooks`) or, for instance admins, the
+//! instance's (`/admin/webhooks`): registering one (its secret shown once), its deliveries with
+//! how each went and a "Send again" button, changing, disabling, rotating its secret and
+//! deleting it. Those who may not manage them get the service's 403.
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::Path;
-use axum::response::{IntoResponse, Redirect, Response};
-use keygate_domain::webhook::{Delivery, Endpoint, WORKSPACE_EVENTS};
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use keygate_domain::webhook::{Delivery, Endpoint, INSTANCE_EVENTS, WORKSPACE_EVENTS};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::account::ShownOncePage;
 use super::layout::Layout;
 use super::request::WorkspaceRequest;
+use super::session::Signed;
 use super::views::ShownOnce;
 use super::{Form, WebResult, done, filled, refused};
+use crate::http::AppState;
 use crate::http::rest::webhooks::message_id;
 use crate::service::{EndpointPatchRequest, EndpointRequest, Hooks};
 
@@ -84,36 +87,99 @@ impl DeliveryRow {
     }
 }
 
+/// Whose endpoints a page is about, and where its links lead.
+struct Scope<'a> {
+    state: &'a AppState,
+    signed: &'a Signed,
+    hooks: Hooks<'a>,
+    /// `/w/{slug}/webhooks` or `/admin/webhooks`.
+    base: String,
+    /// The workspace's slug, for the navigation; `None` for the instance's.
+    slug: Option<String>,
+}
+
+impl<'a> Scope<'a> {
+    async fn of_workspace(req: &'a WorkspaceRequest) -> WebResult<Scope<'a>> {
+        let slug = req.slug().await?;
+        Ok(Scope {
+            state: &req.state,
+            signed: &req.signed,
+            hooks: Hooks::Workspace(&req.reference),
+            base: format!("/w/{}/webhooks", req.ws),
+            slug: Some(slug),
+        })
+    }
+
+    fn of_instance(state: &'a AppState, signed: &'a Signed) -> Scope<'a> {
+        Scope {
+            state,
+            signed,
+            hooks: Hooks::Instance,
+            base: "/admin/webhooks".to_owned(),
+            slug: None,
+        }
+    }
+
+    async fn layout(&self, title: &str) -> WebResult<Layout> {
+        let section = if self.slug.is_some() {
+            "webhooks"
+        } else {
+            "admin-webhooks"
+        };
+        Layout::signed(
+            self.state,
+            self.signed,
+            title,
+            section,
+            self.slug.as_deref(),
+        )
+        .await
+    }
+
+    /// The events its endpoints can receive.
+    fn events(&self) -> Vec<&'static str> {
+        match self.hooks {
+            Hooks::Workspace(_) => WORKSPACE_EVENTS.to_vec(),
+            Hooks::Instance => WORKSPACE_EVENTS
+                .iter()
+                .chain(&INSTANCE_EVENTS)
+                .copied()
+                .collect(),
+        }
+    }
+
+    fn keygate(&self) -> &'a crate::service::Keygate {
+        &self.state.keygate
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "webhooks.html")]
 pub struct WebhooksPage {
     layout: Layout,
-    slug: String,
+    base: String,
+    instance: bool,
     webhooks: Vec<WebhookRow>,
-    events: &'static [&'static str],
+    events: Vec<&'static str>,
     error: Option<String>,
 }
 
-async fn webhooks_page(req: &WorkspaceRequest, error: Option<String>) -> WebResult<WebhooksPage> {
-    let slug = req.slug().await?;
-    let webhooks = req
+async fn webhooks_page(scope: &Scope<'_>, error: Option<String>) -> WebResult<WebhooksPage> {
+    let webhooks = scope
         .keygate()
-        .webhooks(&req.signed, Hooks::Workspace(&req.reference))
+        .webhooks(scope.signed, scope.hooks)
         .await?
         .iter()
         .map(WebhookRow::new)
         .collect();
     Ok(WebhooksPage {
+        layout: scope.layout("Webhooks").await?,
+        base: scope.base.clone(),
+        instance: scope.slug.is_none(),
         webhooks,
-        events: &WORKSPACE_EVENTS,
+        events: scope.events(),
         error,
-        layout: req.layout(&slug, "Webhooks", "webhooks").await?,
-        slug,
     })
-}
-
-pub async fn list(req: WorkspaceRequest) -> WebResult<WebhooksPage> {
-    webhooks_page(&req, None).await
 }
 
 #[derive(Deserialize)]
@@ -128,42 +194,41 @@ pub struct WebhookForm {
     enabled: Option<String>,
 }
 
-/// The secret of an endpoint, shown once on a page of the webhooks section.
+/// The secret of an endpoint, shown once.
 async fn shown_once(
-    req: &WorkspaceRequest,
+    scope: &Scope<'_>,
     endpoint: &Endpoint,
     heading: String,
 ) -> WebResult<ShownOncePage> {
     Ok(ShownOncePage {
-        layout: req.layout(&req.ws, "Webhook secret", "webhooks").await?,
+        layout: scope.layout("Webhook secret").await?,
         shown: ShownOnce {
             heading,
             secret: endpoint.secret.clone(),
             detail: "Give this secret to the receiver: it verifies each delivery's \
                      webhook-signature with it (any Standard Webhooks library does)."
                 .into(),
-            back: format!("/w/{}/webhooks/{}", req.ws, endpoint.id),
+            back: format!("{}/{}", scope.base, endpoint.id),
         },
     })
 }
 
-pub async fn create(req: WorkspaceRequest, Form(form): Form<WebhookForm>) -> WebResult<Response> {
+async fn create_in(scope: &Scope<'_>, form: WebhookForm) -> WebResult<Response> {
     let request = EndpointRequest {
         url: form.url.trim().to_owned(),
         description: filled(&form.description),
         events: form.events,
     };
-    let hooks = Hooks::Workspace(&req.reference);
-    match req
+    match scope
         .keygate()
-        .create_webhook(&req.signed, hooks, request)
+        .create_webhook(scope.signed, scope.hooks, request)
         .await
     {
         Ok(endpoint) => {
             let heading = format!("Webhook for {} registered", endpoint.url);
-            Ok(shown_once(&req, &endpoint, heading).await?.into_response())
+            Ok(shown_once(scope, &endpoint, heading).await?.into_response())
         }
-        Err(e) => refused(e, |error| webhooks_page(&req, Some(error))).await,
+        Err(e) => refused(e, |error| webhooks_page(scope, Some(error))).await,
     }
 }
 
@@ -171,38 +236,93 @@ pub async fn create(req: WorkspaceRequest, Form(form): Form<WebhookForm>) -> Web
 #[template(path = "webhook.html")]
 pub struct WebhookPage {
     layout: Layout,
-    slug: String,
+    base: String,
     webhook: WebhookRow,
     deliveries: Vec<DeliveryRow>,
-    events: &'static [&'static str],
+    events: Vec<&'static str>,
     error: Option<String>,
 }
 
 async fn webhook_page(
-    req: &WorkspaceRequest,
+    scope: &Scope<'_>,
     id: Uuid,
     error: Option<String>,
 ) -> WebResult<WebhookPage> {
-    let slug = req.slug().await?;
-    let hooks = Hooks::Workspace(&req.reference);
-    let keygate = req.keygate();
-    let endpoint = keygate.webhook(&req.signed, hooks, id).await?;
-    let deliveries = keygate.webhook_deliveries(&req.signed, hooks, id).await?;
+    let keygate = scope.keygate();
+    let endpoint = keygate.webhook(scope.signed, scope.hooks, id).await?;
+    let deliveries = keygate
+        .webhook_deliveries(scope.signed, scope.hooks, id)
+        .await?;
     Ok(WebhookPage {
-        layout: req.layout(&slug, "Webhook", "webhooks").await?,
-        slug,
+        layout: scope.layout("Webhook").await?,
+        base: scope.base.clone(),
         webhook: WebhookRow::new(&endpoint),
         deliveries: deliveries.iter().map(DeliveryRow::new).collect(),
-        events: &WORKSPACE_EVENTS,
+        events: scope.events(),
         error,
     })
+}
+
+async fn update_in(scope: &Scope<'_>, id: Uuid, form: WebhookForm) -> WebResult<Response> {
+    let request = EndpointPatchRequest {
+        url: Some(form.url.trim().to_owned()),
+        description: Some(filled(&form.description)),
+        events: Some(form.events),
+        enabled: Some(form.enabled.is_some()),
+    };
+    match scope
+        .keygate()
+        .update_webhook(scope.signed, scope.hooks, id, request)
+        .await
+    {
+        Ok(_) => Ok(done(&format!("{}/{id}", scope.base), "webhook-saved").into_response()),
+        Err(e) => refused(e, |error| webhook_page(scope, id, Some(error))).await,
+    }
+}
+
+async fn rotate_in(scope: &Scope<'_>, id: Uuid) -> WebResult<ShownOncePage> {
+    let endpoint = scope
+        .keygate()
+        .rotate_webhook_secret(scope.signed, scope.hooks, id)
+        .await?;
+    let heading = "New webhook secret: the previous one signs too for 24 hours".to_owned();
+    shown_once(scope, &endpoint, heading).await
+}
+
+async fn redeliver_in(scope: &Scope<'_>, id: Uuid, message: &str) -> WebResult<Response> {
+    let Ok(message) = message_id(message) else {
+        return Err(crate::service::ServiceError::NotFound("delivery").into());
+    };
+    scope
+        .keygate()
+        .redeliver_webhook(scope.signed, scope.hooks, id, message)
+        .await?;
+    Ok(done(&format!("{}/{id}", scope.base), "webhook-redelivered").into_response())
+}
+
+async fn delete_in(scope: &Scope<'_>, id: Uuid) -> WebResult<Response> {
+    scope
+        .keygate()
+        .delete_webhook(scope.signed, scope.hooks, id)
+        .await?;
+    Ok(done(&scope.base, "webhook-deleted").into_response())
+}
+
+// A workspace's endpoints.
+
+pub async fn list(req: WorkspaceRequest) -> WebResult<WebhooksPage> {
+    webhooks_page(&Scope::of_workspace(&req).await?, None).await
+}
+
+pub async fn create(req: WorkspaceRequest, Form(form): Form<WebhookForm>) -> WebResult<Response> {
+    create_in(&Scope::of_workspace(&req).await?, form).await
 }
 
 pub async fn show(
     req: WorkspaceRequest,
     Path((_, id)): Path<(String, Uuid)>,
 ) -> WebResult<WebhookPage> {
-    webhook_page(&req, id, None).await
+    webhook_page(&Scope::of_workspace(&req).await?, id, None).await
 }
 
 pub async fn update(
@@ -210,60 +330,81 @@ pub async fn update(
     Path((_, id)): Path<(String, Uuid)>,
     Form(form): Form<WebhookForm>,
 ) -> WebResult<Response> {
-    let request = EndpointPatchRequest {
-        url: Some(form.url.trim().to_owned()),
-        description: Some(filled(&form.description)),
-        events: Some(form.events),
-        enabled: Some(form.enabled.is_some()),
-    };
-    let hooks = Hooks::Workspace(&req.reference);
-    match req
-        .keygate()
-        .update_webhook(&req.signed, hooks, id, request)
-        .await
-    {
-        Ok(_) => Ok(done(&format!("/w/{}/webhooks/{id}", req.ws), "webhook-saved").into_response()),
-        Err(e) => refused(e, |error| webhook_page(&req, id, Some(error))).await,
-    }
+    update_in(&Scope::of_workspace(&req).await?, id, form).await
 }
 
 pub async fn rotate(
     req: WorkspaceRequest,
     Path((_, id)): Path<(String, Uuid)>,
 ) -> WebResult<ShownOncePage> {
-    let hooks = Hooks::Workspace(&req.reference);
-    let endpoint = req
-        .keygate()
-        .rotate_webhook_secret(&req.signed, hooks, id)
-        .await?;
-    let heading = "New webhook secret: the previous one signs too for 24 hours".to_owned();
-    shown_once(&req, &endpoint, heading).await
+    rotate_in(&Scope::of_workspace(&req).await?, id).await
 }
 
 pub async fn redeliver(
     req: WorkspaceRequest,
     Path((_, id, message)): Path<(String, Uuid, String)>,
 ) -> WebResult<Response> {
-    let message = match message_id(&message) {
-        Ok(message) => message,
-        Err(_) => return Err(crate::service::ServiceError::NotFound("delivery").into()),
-    };
-    req.keygate()
-        .redeliver_webhook(&req.signed, Hooks::Workspace(&req.reference), id, message)
-        .await?;
-    Ok(done(
-        &format!("/w/{}/webhooks/{id}", req.ws),
-        "webhook-redelivered",
-    )
-    .into_response())
+    redeliver_in(&Scope::of_workspace(&req).await?, id, &message).await
 }
 
 pub async fn delete(
     req: WorkspaceRequest,
     Path((_, id)): Path<(String, Uuid)>,
-) -> WebResult<Redirect> {
-    req.keygate()
-        .delete_webhook(&req.signed, Hooks::Workspace(&req.reference), id)
-        .await?;
-    Ok(done(&format!("/w/{}/webhooks", req.ws), "webhook-deleted"))
+) -> WebResult<Response> {
+    delete_in(&Scope::of_workspace(&req).await?, id).await
+}
+
+// The instance's endpoints, for instance admins.
+
+pub async fn admin_list(State(state): State<AppState>, signed: Signed) -> WebResult<WebhooksPage> {
+    webhooks_page(&Scope::of_instance(&state, &signed), None).await
+}
+
+pub async fn admin_create(
+    State(state): State<AppState>,
+    signed: Signed,
+    Form(form): Form<WebhookForm>,
+) -> WebResult<Response> {
+    create_in(&Scope::of_instance(&state, &signed), form).await
+}
+
+pub async fn admin_show(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+) -> WebResult<WebhookPage> {
+    webhook_page(&Scope::of_instance(&state, &signed), id, None).await
+}
+
+pub async fn admin_update(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+    Form(form): Form<WebhookForm>,
+) -> WebResult<Response> {
+    update_in(&Scope::of_instance(&state, &signed), id, form).await
+}
+
+pub async fn admin_rotate(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+) -> WebResult<ShownOncePage> {
+    rotate_in(&Scope::of_instance(&state, &signed), id).await
+}
+
+pub async fn admin_redeliver(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path((id, message)): Path<(Uuid, String)>,
+) -> WebResult<Response> {
+    redeliver_in(&Scope::of_instance(&state, &signed), id, &message).await
+}
+
+pub async fn admin_delete(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+) -> WebResult<Response> {
+    delete_in(&Scope::of_instance(&state, &signed), id).await
 }
