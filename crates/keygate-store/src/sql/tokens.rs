@@ -154,9 +154,11 @@ pub(crate) async fn rotate(
         let params = (id, user_id, Ts(now), grace, Ts(overlap.deadline));
         query(retire, params).execute(&mut *tx).await?;
     }
+    // A personal token revoked as leaked is revived by its refresh; any other revoked token stays.
     let sql = concat!(
-        "UPDATE tokens SET digest = $3, hint = $4, rotated_at = $5 \
-         WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING ",
+        "UPDATE tokens SET digest = $3, hint = $4, rotated_at = $5, revoked_at = NULL \
+         WHERE id = $1 AND user_id = $2 AND (revoked_at IS NULL OR kind = 'personal') \
+         RETURNING ",
         token_cols!()
     );
     let params = (id, user_id, &digest.as_bytes()[..], hint, Ts(now));

@@ -458,8 +458,13 @@ impl Keygate {
         }
         let now = self.clock.now();
         let token = self.token(owner, id).await?;
+        // A personal token revoked as leaked comes back with its refresh: a new secret replaces
+        // the leaked one, which stays dead (no overlap for it).
+        let revived = token.kind == TokenKind::Personal && token.revoked_at.is_some();
+        let grace_seconds = if revived { 0 } else { grace_seconds };
         match token.status(now) {
             TokenStatus::Active => {}
+            TokenStatus::Revoked if revived => {}
             TokenStatus::Revoked => {
                 return Err(ServiceError::conflict(
                     "token_revoked",

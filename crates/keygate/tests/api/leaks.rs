@@ -48,6 +48,7 @@ backend_tests!(
 );
 
 backend_tests!(
+    a_leaked_personal_token_is_revoked_and_comes_back_with_a_new_secret_when_refreshed,
     anyone_holding_a_token_revokes_it_and_learns_nothing_else,
     reports_are_refused_where_nothing_is_configured,
 );
@@ -404,4 +405,64 @@ async fn the_web_ui_shows_a_leaked_token_with_where_it_was_found(app: TestApp) {
     assert!(list.body.contains(">leaked</span>"), "{}", list.body);
     let page = web.get(&format!("/tokens/{id}")).await;
     assert!(page.body.contains("reported by holder"), "{}", page.body);
+}
+
+async fn a_leaked_personal_token_is_revoked_and_comes_back_with_a_new_secret_when_refreshed(
+    app: TestApp,
+) {
+    let other = app.create_token(json!({"name": "laptop"})).await;
+    let other = other["token"].as_str().expect("token").to_owned();
+    let leaked = app.owner.token.clone();
+    let (status, _) = send(
+        app.anonymous(Method::POST, "/api/v1/tokens/revoke")
+            .json(&json!({"token": leaked})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_error(
+        &me(&app, &leaked).await,
+        StatusCode::UNAUTHORIZED,
+        "token_revoked",
+    );
+    // Its owner, signed in another way, refreshes it: a new secret, the leaked one still dead.
+    let (status, fresh) = app
+        .call(
+            &other,
+            Method::POST,
+            "/api/v1/auth/personal-token/refresh",
+            json!({"grace_seconds": 3600}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{fresh}");
+    let fresh = fresh["token"].as_str().expect("new secret").to_owned();
+    app.remember(&fresh);
+    assert_eq!(me(&app, &fresh).await.0, StatusCode::OK);
+    assert_eq!(me(&app, &leaked).await.0, StatusCode::UNAUTHORIZED);
+    // Another revoked token stays revoked: rotating it is refused.
+    let (status, named) = app
+        .call(
+            &fresh,
+            Method::POST,
+            "/api/v1/tokens",
+            json!({"name": "named"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{named}");
+    app.remember(named["token"].as_str().expect("token"));
+    let id = named["id"].as_str().expect("id");
+    let (status, _) = send(
+        app.anonymous(Method::POST, "/api/v1/tokens/revoke")
+            .json(&json!({"token": named["token"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let got = app
+        .call(
+            &fresh,
+            Method::POST,
+            &format!("/api/v1/tokens/{id}/rotate"),
+            json!({}),
+        )
+        .await;
+    assert_error(&got, StatusCode::CONFLICT, "token_revoked");
 }

@@ -235,9 +235,10 @@ pub async fn rotate(
     tag = "auth",
     request_body(content = Option<RotateJson>, description = "Optional: a grace period for the old secret"),
     responses(
-        (status = 200, description = "Refreshed; `token` is the new secret, shown this once", body = TokenWithSecretJson),
+        (status = 200, description = "Refreshed; `token` is the new secret, shown this once (a personal token revoked as leaked is revived with it)", body = TokenWithSecretJson),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
     )
 )]
 pub async fn refresh_personal(
