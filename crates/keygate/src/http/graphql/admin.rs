@@ -8,41 +8,29 @@ use chrono::{DateTime, Utc};
 use keygate_domain::User;
 use uuid::Uuid;
 
-use super::types::{TokenGql, UserKindGql};
+use super::types::{TokenGql, UserGql, UserKindGql};
 use super::{GqlState, gql};
 use crate::http::rest::audit::json::AuditEventJson;
 use crate::service::{AuditQuery, Orphans, UserQuery};
 
-/// A user as instance admins see them.
+/// A user as instance admins see them: as others do, and where an API user lives, since when
+/// they are disabled, and their tokens.
 #[derive(SimpleObject, Clone)]
 #[graphql(name = "AdminUser", complex)]
 pub struct AdminUserGql {
-    pub id: Uuid,
-    pub kind: UserKindGql,
-    pub email: Option<String>,
-    pub display_name: String,
-    pub description: Option<String>,
+    #[graphql(flatten)]
+    pub user: UserGql,
     /// The workspace an API user lives in; null for people.
     pub workspace_id: Option<Uuid>,
-    pub is_instance_admin: bool,
-    pub disabled: bool,
     pub disabled_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
 }
 
 impl From<&User> for AdminUserGql {
     fn from(u: &User) -> Self {
         Self {
-            id: u.id,
-            kind: u.kind.into(),
-            email: u.email.as_ref().map(ToString::to_string),
-            display_name: u.display_name.clone(),
-            description: u.description.clone(),
+            user: u.into(),
             workspace_id: u.workspace_id,
-            is_instance_admin: u.is_instance_admin,
-            disabled: u.is_disabled(),
             disabled_at: u.disabled_at,
-            created_at: u.created_at,
         }
     }
 }
@@ -54,7 +42,7 @@ impl AdminUserGql {
         let state = GqlState::of(ctx);
         let user = state
             .keygate
-            .admin_user(state.actor()?, self.id)
+            .admin_user(state.actor()?, self.user.id)
             .await
             .map_err(gql)?;
         let now = state.keygate.clock().now();
