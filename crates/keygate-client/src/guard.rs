@@ -174,6 +174,9 @@ pub(crate) async fn judge(
             workspace: Some(workspace),
             permission: Some(&permission),
             resource: resource.as_deref(),
+            // The guard cannot tell a proxy's address from its client's: it judges none, and
+            // Keygate answers `ip_checked: false` for a token held to an allow-list.
+            client_ip: None,
         })
         .await?;
     if decision.valid {

@@ -34,6 +34,9 @@ pub struct Question<'a> {
     pub permission: Option<&'a str>,
     /// The concrete resource the request touches, e.g. `device:abc`; used with a permission.
     pub resource: Option<&'a str>,
+    /// The address of the client that presented the token, judged against the token's
+    /// allow-list (`allowed_ips`); `None` judges no address.
+    pub client_ip: Option<std::net::IpAddr>,
 }
 
 impl std::fmt::Debug for Question<'_> {
@@ -43,6 +46,7 @@ impl std::fmt::Debug for Question<'_> {
             .field("workspace", &self.workspace)
             .field("permission", &self.permission)
             .field("resource", &self.resource)
+            .field("client_ip", &self.client_ip)
             .finish()
     }
 }
@@ -293,6 +297,7 @@ impl Verifier {
             workspace: question.workspace.map(str::to_owned),
             permission: question.permission.map(str::to_owned),
             resource: question.resource.map(str::to_owned),
+            client_ip: question.client_ip.map(|ip| ip.to_string()),
         };
         let response = self
             .inner
@@ -378,7 +383,14 @@ fn describe(e: &reqwest::Error) -> String {
 /// Each field is length-prefixed and absent fields are marked, so no two questions share a key.
 fn cache_key(q: &Question<'_>) -> [u8; 32] {
     let mut hasher = Sha256::new();
-    for field in [q.token, q.workspace, q.permission, q.resource] {
+    let ip = q.client_ip.map(|ip| ip.to_string());
+    for field in [
+        q.token,
+        q.workspace,
+        q.permission,
+        q.resource,
+        ip.as_deref(),
+    ] {
         match field {
             None => hasher.update([0u8]),
             Some(text) => {
@@ -402,6 +414,7 @@ mod tests {
             workspace: Some("acme"),
             permission: Some("devices:read"),
             resource: Some("device:abc"),
+            client_ip: None,
         };
         let variants = [
             base,
@@ -423,6 +436,10 @@ mod tests {
             },
             Question {
                 resource: None,
+                ..base
+            },
+            Question {
+                client_ip: "203.0.113.7".parse().ok(),
                 ..base
             },
             // Moving text between fields changes the key.

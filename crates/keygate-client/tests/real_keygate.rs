@@ -119,7 +119,7 @@ async fn guards_answer_from_keygate_decisions(keygate: Keygate) {
             token: Some(&token),
             workspace: Some("nowhere"),
             permission: Some("devices:read"),
-            resource: None,
+            ..Question::default()
         })
         .await
         .expect("a decision");

@@ -4,6 +4,7 @@
 
 #![warn(missing_docs)]
 
+pub mod allowed_ips;
 pub mod leak;
 pub mod model;
 pub mod permission;
@@ -13,6 +14,7 @@ pub mod token;
 pub mod validate;
 pub mod webhook;
 
+pub use allowed_ips::AllowedIps;
 pub use model::{
     AuditEvent, Credential, Invitation, MAX_GRACE_SECONDS, Member, Membership, RetiringSecret,
     Role, Team, TeamRef, Token, TokenLeak, TokenStatus, User, UserKind, Workspace, max_overlap,

@@ -1,11 +1,13 @@
 //! The entities Keygate manages: users, workspaces, roles, memberships and tokens.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::allowed_ips::AllowedIps;
 use crate::permission::{PermissionSet, ResourcePattern};
 use crate::rights::Scope;
 use crate::token::TokenKind;
@@ -61,6 +63,8 @@ pub struct User {
     pub disabled_at: Option<DateTime<Utc>>,
     /// When the user was created.
     pub created_at: DateTime<Utc>,
+    /// Where the user's tokens may be used from (API users only); `None` for anywhere.
+    pub allowed_ips: Option<AllowedIps>,
 }
 
 impl User {
@@ -331,6 +335,8 @@ pub struct Token {
     pub scope: Option<Scope>,
     /// Where and when it was reported leaked; `None` while it was not.
     pub leak: Option<TokenLeak>,
+    /// Where the token may be used from; `None` for anywhere (its user's list still applies).
+    pub allowed_ips: Option<AllowedIps>,
 }
 
 /// A report that a token leaked.
@@ -388,6 +394,8 @@ pub struct Credential {
     /// Whether a replaced secret keeps working until the current one is first used: its first use
     /// starts the grace period.
     pub overlap_pending: bool,
+    /// Where the token may be used from; `None` for anywhere. Shared, like the scope.
+    pub allowed_ips: Option<Arc<AllowedIps>>,
 }
 
 impl Credential {
@@ -399,6 +407,24 @@ impl Credential {
     /// Whether it was presented by a replaced secret whose overlap is over at `now`.
     pub fn is_retired(&self, now: DateTime<Utc>) -> bool {
         self.retiring_until.is_some_and(|until| now >= until)
+    }
+
+    /// Whether a request from `ip` may use this token of `user`: each allow-list there is (the
+    /// token's, its user's) must allow the address, and an unknown address passes none.
+    pub fn usable_from(&self, user: &User, ip: Option<IpAddr>) -> bool {
+        self.allow_lists(user)
+            .all(|list| ip.is_some_and(|ip| list.allows(ip)))
+    }
+
+    /// Whether an allow-list (the token's or its user's) holds the token to some addresses.
+    pub fn is_ip_restricted(&self, user: &User) -> bool {
+        self.allow_lists(user).next().is_some()
+    }
+
+    fn allow_lists<'a>(&'a self, user: &'a User) -> impl Iterator<Item = &'a AllowedIps> {
+        [self.allowed_ips.as_deref(), user.allowed_ips.as_ref()]
+            .into_iter()
+            .flatten()
     }
 }
 
@@ -468,6 +494,7 @@ impl From<Token> for Credential {
             scope: token.scope.map(Arc::new),
             retiring_until: None,
             overlap_pending: false,
+            allowed_ips: token.allowed_ips.map(Arc::new),
         }
     }
 }
@@ -493,7 +520,45 @@ mod tests {
             rotated_at: None,
             scope: None,
             leak: None,
+            allowed_ips: None,
         }
+    }
+
+    fn user(allowed_ips: Option<&[&str]>) -> User {
+        User {
+            id: Uuid::nil(),
+            kind: UserKind::Api,
+            email: None,
+            display_name: "sensor fleet".into(),
+            description: None,
+            workspace_id: None,
+            is_instance_admin: false,
+            disabled_at: None,
+            created_at: DateTime::UNIX_EPOCH,
+            allowed_ips: allowed_ips.map(|l| AllowedIps::parse(l).unwrap()),
+        }
+    }
+
+    #[test]
+    fn a_token_is_usable_only_from_where_both_its_lists_allow() {
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        let mut credential = Credential::from(token(None, None));
+        let anywhere = user(None);
+        assert!(credential.usable_from(&anywhere, ip("198.51.100.1")));
+        assert!(credential.usable_from(&anywhere, None));
+        assert!(!credential.is_ip_restricted(&anywhere));
+
+        let fleet = user(Some(&["10.0.0.0/8"]));
+        assert!(credential.is_ip_restricted(&fleet));
+        assert!(credential.usable_from(&fleet, ip("10.1.2.3")));
+        assert!(!credential.usable_from(&fleet, ip("198.51.100.1")));
+        // An unknown address passes no list.
+        assert!(!credential.usable_from(&fleet, None));
+
+        credential.allowed_ips = Some(Arc::new(AllowedIps::parse(&["10.1.0.0/16"]).unwrap()));
+        assert!(credential.usable_from(&fleet, ip("10.1.2.3")));
+        assert!(!credential.usable_from(&fleet, ip("10.2.0.1")));
+        assert!(!credential.usable_from(&anywhere, ip("10.2.0.1")));
     }
 
     #[test]

@@ -28,6 +28,12 @@ pub struct VerifyRequest {
     /// The concrete resource the request touches, e.g. `device:abc`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
+    /// The address of the client that presented the token (IPv4 or IPv6), as the asking
+    /// service saw it: judged against the token's `allowed_ips`. Without it no address is
+    /// judged, and the answer says so (`ip_checked: false`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "203.0.113.7"))]
+    pub client_ip: Option<String>,
 }
 
 /// Never shows the token.
@@ -38,6 +44,7 @@ impl std::fmt::Debug for VerifyRequest {
             .field("workspace", &self.workspace)
             .field("permission", &self.permission)
             .field("resource", &self.resource)
+            .field("client_ip", &self.client_ip)
             .finish()
     }
 }
@@ -80,6 +87,11 @@ pub struct VerifyAnswer {
     /// that still works for its grace period: whoever holds it should move to the new secret.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub retiring: bool,
+    /// Present when the token (or its API user) is held to `allowed_ips`: true when the
+    /// question's `client_ip` was judged against them (and allowed), false when the question gave
+    /// no address, so none was judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_checked: Option<bool>,
 }
 
 /// The question of `POST /api/v1/auth/check`: may the caller (the token the request presents,
@@ -127,6 +139,9 @@ pub enum Code {
     NotAMember,
     /// The request is not allowed; the answer's `missing` says what is lacking.
     Forbidden,
+    /// The token (or its API user) has an allow-list of addresses, and the client's address
+    /// (`client_ip`) is not in it.
+    IpNotAllowed,
     /// A code this version does not know (from a newer Keygate); treated as a refusal. Keygate
     /// never writes it.
     #[serde(other, skip_serializing)]
@@ -143,6 +158,7 @@ impl Code {
             Code::TokenRevoked => "token_revoked",
             Code::NotAMember => "not_a_member",
             Code::Forbidden => "forbidden",
+            Code::IpNotAllowed => "ip_not_allowed",
             Code::Unknown => "unknown",
         }
     }

@@ -13,9 +13,9 @@ mod time;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use keygate_domain::{
-    AuditEvent, Credential, Email, Invitation, Member, Membership, PermissionSet, ResourcePattern,
-    RetiringSecret, Role, Scope, Slug, Team, Token, TokenDigest, TokenKind, User, UserKind,
-    Workspace,
+    AllowedIps, AuditEvent, Credential, Email, Invitation, Member, Membership, PermissionSet,
+    ResourcePattern, RetiringSecret, Role, Scope, Slug, Team, Token, TokenDigest, TokenKind, User,
+    UserKind, Workspace,
 };
 use uuid::Uuid;
 
@@ -60,6 +60,7 @@ pub struct NewToken {
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub scope: Option<Scope>,
+    pub allowed_ips: Option<AllowedIps>,
 }
 
 #[derive(Debug, Clone)]
@@ -95,6 +96,8 @@ pub struct NewUser {
     pub password_hash: Option<String>,
     pub is_instance_admin: bool,
     pub created_at: DateTime<Utc>,
+    /// Where the user's tokens may be used from (API users); `None` for anywhere.
+    pub allowed_ips: Option<AllowedIps>,
     pub first_token: NewToken,
     pub own_workspace: Option<NewWorkspace>,
     pub membership: Option<NewMembership>,
@@ -144,6 +147,7 @@ pub struct UserPatch {
     pub display_name: Option<String>,
     pub description: Option<Option<String>>,
     pub disabled_at: Option<Option<DateTime<Utc>>>,
+    pub allowed_ips: Option<Option<AllowedIps>>,
 }
 
 /// Changes to a membership: the lists given replace the current ones.
@@ -599,6 +603,15 @@ pub trait Store: Send + Sync + 'static {
         hint: &str,
         now: DateTime<Utc>,
         overlap: Overlap,
+        audit: &AuditEvent,
+    ) -> Result<Option<Token>>;
+    /// Sets where the token may be used from (`None`: anywhere); None when the user has no such
+    /// token.
+    async fn set_token_allowed_ips(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        allowed: Option<&AllowedIps>,
         audit: &AuditEvent,
     ) -> Result<Option<Token>>;
     /// Ends the overlap of the token's replaced secret now; false when none was running.
@@ -1116,6 +1129,18 @@ impl<B: Backend> Store for B {
     ) -> Result<Option<Token>> {
         let mut tx = self.begin_write().await?;
         let token = tokens::revoke(&mut tx, user_id, id, now).await?;
+        commit_if(tx, audit, token).await
+    }
+
+    async fn set_token_allowed_ips(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        allowed: Option<&AllowedIps>,
+        audit: &AuditEvent,
+    ) -> Result<Option<Token>> {
+        let mut tx = self.begin_write().await?;
+        let token = tokens::set_allowed_ips(&mut tx, user_id, id, allowed).await?;
         commit_if(tx, audit, token).await
     }
 

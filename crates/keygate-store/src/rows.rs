@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use keygate_domain::webhook::{Delivery, DeliveryStatus, Endpoint};
 use keygate_domain::{
-    AuditEvent, Credential, Email, Invitation, Member, Membership, PermissionSet, ResourcePattern,
-    RetiringSecret, Role, Scope, Slug, Team, TeamRef, Token, TokenKind, TokenLeak, User, UserKind,
-    Workspace,
+    AllowedIps, AuditEvent, Credential, Email, Invitation, Member, Membership, PermissionSet,
+    ResourcePattern, RetiringSecret, Role, Scope, Slug, Team, TeamRef, Token, TokenKind, TokenLeak,
+    User, UserKind, Workspace,
 };
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -37,6 +37,14 @@ pub(crate) struct UserRow {
     is_instance_admin: bool,
     disabled_at: Option<Ts>,
     created_at: Ts,
+    allowed_ips: Option<Json<Vec<String>>>,
+}
+
+/// A stored allow-list; `None` for anywhere.
+fn allowed_ips(stored: Option<Json<Vec<String>>>) -> Result<Option<AllowedIps>, StoreError> {
+    stored
+        .map(|list| AllowedIps::parse(&list.0).map_err(|e| corrupt("allowed_ips", e.message)))
+        .transpose()
 }
 
 impl Read for User {
@@ -52,6 +60,7 @@ impl Read for User {
             is_instance_admin: r.is_instance_admin,
             disabled_at: r.disabled_at.map(|t| t.0),
             created_at: r.created_at.0,
+            allowed_ips: allowed_ips(r.allowed_ips)?,
         })
     }
 }
@@ -128,6 +137,7 @@ pub(crate) struct TokenRow {
     leaked_at: Option<Ts>,
     leak_url: Option<String>,
     leak_reporter: Option<String>,
+    allowed_ips: Option<Json<Vec<String>>>,
 }
 
 impl Read for Token {
@@ -152,6 +162,7 @@ impl Read for Token {
                 url: r.leak_url,
                 reporter: r.leak_reporter.unwrap_or_default(),
             }),
+            allowed_ips: allowed_ips(r.allowed_ips)?,
         })
     }
 }
@@ -462,6 +473,7 @@ pub(crate) struct CredentialRow {
     retiring_retires_at: Option<Ts>,
     retiring_ended_at: Option<Ts>,
     overlap_pending: bool,
+    token_allowed_ips: Option<Json<Vec<String>>>,
     #[sqlx(flatten)]
     user: UserRow,
 }
@@ -484,6 +496,7 @@ impl Read for (Credential, User) {
                 )
             }),
             overlap_pending: r.overlap_pending,
+            allowed_ips: allowed_ips(r.token_allowed_ips)?.map(Arc::new),
         };
         Ok((credential, User::read(r.user)?))
     }

@@ -154,7 +154,7 @@ fn bench_backend(
                     resource: Some("device:abc".into()),
                 };
                 let decision = keygate
-                    .decide(Some(token), &question)
+                    .decide(Some(token), None, &question)
                     .await
                     .expect("decision");
                 black_box(decision)

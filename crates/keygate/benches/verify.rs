@@ -64,7 +64,7 @@ fn cached_verification(c: &mut Criterion) {
     // Warm the cache.
     rt.block_on(async {
         let decision = keygate
-            .decide(Some(&token), &question)
+            .decide(Some(&token), None, &question)
             .await
             .expect("decision");
         assert!(decision.refusal.is_none());
@@ -85,7 +85,7 @@ fn cached_verification(c: &mut Criterion) {
             b.to_async(&rt).iter(|| async {
                 black_box(
                     keygate
-                        .decide(Some(black_box(&token)), &question)
+                        .decide(Some(black_box(&token)), None, &question)
                         .await
                         .expect("decision"),
                 )

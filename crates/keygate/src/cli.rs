@@ -157,6 +157,10 @@ pub struct TokenCreateArgs {
     /// Moment the token expires (RFC 3339, e.g. 2027-01-31T00:00:00Z)
     #[arg(long, value_name = "TIME")]
     pub expires_at: Option<DateTime<Utc>>,
+    /// A network (10.0.0.0/8) or address the token may be used from; repeat for more. Without
+    /// it, anywhere
+    #[arg(long = "allowed-ip", value_name = "CIDR")]
+    pub allowed_ips: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -380,6 +384,7 @@ async fn token(keygate: &Keygate, command: OwnedTokenCommand) -> anyhow::Result<
                 expiry: Expiry::from_parts(args.expires_in_days, args.expires_at)
                     .map_err(|e| user_facing(e.into()))?,
                 scope: None,
+                allowed_ips: (!args.allowed_ips.is_empty()).then_some(args.allowed_ips),
             };
             let issued = keygate
                 .create_token(&operator, request)

@@ -1,7 +1,7 @@
 //! Tokens: issued, found by digest for verification, listed, revoked, rotated, and seen in use.
 
 use chrono::{DateTime, Timelike, Utc};
-use keygate_domain::{Credential, RetiringSecret, Token, TokenDigest, User};
+use keygate_domain::{AllowedIps, Credential, RetiringSecret, Token, TokenDigest, User};
 use sqlx::types::Json;
 use uuid::Uuid;
 
@@ -14,15 +14,15 @@ use crate::{NewToken, Overlap, Result, RetiringUse, TokenUse};
 macro_rules! token_cols {
     () => {
         "id, user_id, kind, name, description, hint, created_at, expires_at, last_used_at, \
-         last_used_ip, revoked_at, rotated_at, scope, leaked_at, leak_url, leak_reporter"
+         last_used_ip, revoked_at, rotated_at, scope, leaked_at, leak_url, leak_reporter, allowed_ips"
     };
 }
 
 pub(crate) async fn insert(tx: &mut Tx, new: &NewToken) -> Result<Token> {
     let sql = concat!(
         "INSERT INTO tokens (id, user_id, kind, name, description, digest, hint, \
-         created_at, expires_at, scope) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ",
+         created_at, expires_at, scope, allowed_ips) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ",
         token_cols!()
     );
     let params = (
@@ -36,6 +36,7 @@ pub(crate) async fn insert(tx: &mut Tx, new: &NewToken) -> Result<Token> {
         Ts(new.created_at),
         new.expires_at.map(Ts),
         new.scope.as_ref().map(Json),
+        new.allowed_ips.as_ref().map(|l| Json(l.to_strings())),
     );
     query(sql, params).fetch_one(tx).await
 }
@@ -48,11 +49,12 @@ pub(crate) async fn credential_by_digest(
 ) -> Result<Option<(Credential, User)>> {
     let sql = concat!(
         "SELECT token_id, token_kind, token_expires_at, token_revoked_at, token_scope, \
-         retiring_deadline, retiring_retires_at, retiring_ended_at, overlap_pending, ",
+         retiring_deadline, retiring_retires_at, retiring_ended_at, overlap_pending, \
+         token_allowed_ips, ",
         user_cols!(),
         " FROM (SELECT t.id AS token_id, t.kind AS token_kind, \
          t.expires_at AS token_expires_at, t.revoked_at AS token_revoked_at, \
-         t.scope AS token_scope, t.user_id AS token_user_id, \
+         t.scope AS token_scope, t.user_id AS token_user_id, t.allowed_ips AS token_allowed_ips, \
          r.deadline AS retiring_deadline, r.retires_at AS retiring_retires_at, \
          r.ended_at AS retiring_ended_at, \
          EXISTS (SELECT 1 FROM retiring_secrets p WHERE p.token_id = t.id \
@@ -130,6 +132,22 @@ pub(crate) async fn revoke(
         end_overlap(tx, id, now).await?;
     }
     Ok(token)
+}
+
+/// Sets where the token may be used from (`None`: anywhere); None when the user has no such
+/// token.
+pub(crate) async fn set_allowed_ips(
+    tx: &mut Tx,
+    user_id: Uuid,
+    id: Uuid,
+    allowed: Option<&AllowedIps>,
+) -> Result<Option<Token>> {
+    let sql = concat!(
+        "UPDATE tokens SET allowed_ips = $3 WHERE id = $1 AND user_id = $2 RETURNING ",
+        token_cols!()
+    );
+    let allowed = allowed.map(|l| Json(l.to_strings()));
+    query(sql, (id, user_id, allowed)).fetch_optional(tx).await
 }
 
 /// Replaces the digest and hint of a token that is not revoked. With a grace period the replaced

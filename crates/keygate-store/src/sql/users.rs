@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use keygate_domain::{Email, Token, User};
+use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::query::{Pool, Tx, fetch_for_ids, query};
@@ -14,7 +15,7 @@ use crate::{NewUser, Result, UserFilter, UserPatch};
 macro_rules! user_cols {
     () => {
         "id, kind, email, display_name, description, workspace_id, is_instance_admin, disabled_at, \
-         created_at"
+         created_at, allowed_ips"
     };
 }
 pub(super) use user_cols;
@@ -43,8 +44,8 @@ pub(crate) async fn fill_search_text(pool: Pool<'_>) -> Result<()> {
 pub(crate) async fn insert(tx: &mut Tx, new: &NewUser) -> Result<(User, Token)> {
     let sql = concat!(
         "INSERT INTO users (id, kind, email, display_name, description, workspace_id, \
-         password_hash, is_instance_admin, created_at, updated_at, search_text) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING ",
+         password_hash, is_instance_admin, created_at, updated_at, search_text, allowed_ips) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11) RETURNING ",
         user_cols!()
     );
     let params = (
@@ -58,6 +59,7 @@ pub(crate) async fn insert(tx: &mut Tx, new: &NewUser) -> Result<(User, Token)> 
         new.is_instance_admin,
         Ts(new.created_at),
         search_text(new.email.as_ref().map(Email::as_str), &new.display_name),
+        new.allowed_ips.as_ref().map(|l| Json(l.to_strings())),
     );
     let user = query(sql, params).fetch_one(&mut *tx).await?;
     let token = tokens::insert(tx, &new.first_token).await?;
@@ -129,6 +131,7 @@ pub(crate) async fn update(
         "UPDATE users SET display_name = COALESCE($2, display_name), \
          description = CASE WHEN $3 THEN $4 ELSE description END, \
          disabled_at = CASE WHEN $5 THEN $6 ELSE disabled_at END, \
+         allowed_ips = CASE WHEN $8 THEN $9 ELSE allowed_ips END, \
          updated_at = $7 WHERE id = $1 RETURNING ",
         user_cols!()
     );
@@ -140,6 +143,11 @@ pub(crate) async fn update(
         patch.disabled_at.is_some(),
         patch.disabled_at.flatten().map(Ts),
         Ts(now),
+        patch.allowed_ips.is_some(),
+        patch
+            .allowed_ips
+            .as_ref()
+            .and_then(|l| l.as_ref().map(|l| Json(l.to_strings()))),
     );
     let user: Option<User> = query(sql, params).fetch_optional(&mut *tx).await?;
     if let Some(user) = user.as_ref().filter(|_| patch.display_name.is_some()) {

@@ -90,6 +90,10 @@ impl ApiError {
                 ServiceError::Unauthenticated => {
                     (StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string())
                 }
+                // The secret is right, the place is not: authenticating again will not help.
+                ServiceError::InvalidCredentials(f @ AuthFailure::IpNotAllowed(_)) => {
+                    (StatusCode::FORBIDDEN, f.code(), e.to_string())
+                }
                 ServiceError::InvalidCredentials(f) => {
                     (StatusCode::UNAUTHORIZED, f.code(), e.to_string())
                 }
@@ -171,7 +175,9 @@ impl IntoResponse for ApiError {
         let mut response = (status, Json(ErrorEnvelope::from(detail))).into_response();
         let failure = match &self {
             ApiError::Service(ServiceError::Unauthenticated) => Some(None),
-            ApiError::Service(ServiceError::InvalidCredentials(f)) => Some(Some(*f)),
+            ApiError::Service(ServiceError::InvalidCredentials(f)) if f.is_bad_secret() => {
+                Some(Some(*f))
+            }
             _ => None,
         };
         if let Some(failure) = failure {

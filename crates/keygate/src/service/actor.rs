@@ -64,6 +64,7 @@ impl Actor {
                 is_instance_admin: true,
                 disabled_at: None,
                 created_at: DateTime::UNIX_EPOCH,
+                allowed_ips: None,
             }),
             token: None,
             ip: None,

@@ -2,14 +2,14 @@
 //! their `kga_` tokens.
 
 use keygate_domain::{
-    ClearToken, Manage, Member, Rights, Scope, Token, TokenKind, UserKind, validate,
+    AllowedIps, ClearToken, Manage, Member, Rights, Scope, Token, TokenKind, UserKind, validate,
 };
 use keygate_store::{MemberPatch, NewMembership, NewToken, NewUser, UserPatch};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::access::{parse_grants, parse_permissions, rights_with};
-use super::tokens::{NewTokenRequest, default_expiry, within_lifetime};
+use super::tokens::{NewTokenRequest, checked_allowed_ips, default_expiry, within_lifetime};
 use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target, WorkspaceRef};
 
 #[derive(Debug, Clone, Default)]
@@ -20,6 +20,8 @@ pub struct ApiUserRequest {
     pub grants: Vec<String>,
     /// Teams by id or name.
     pub teams: Vec<String>,
+    /// Networks (CIDR) or addresses all its tokens may be used from; `None` for anywhere.
+    pub allowed_ips: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -30,6 +32,8 @@ pub struct ApiUserPatchRequest {
     pub grants: Option<Vec<String>>,
     pub teams: Option<Vec<String>>,
     pub disabled: Option<bool>,
+    /// A new allow-list for all its tokens (`Some(None)`: anywhere).
+    pub allowed_ips: Option<Option<Vec<String>>>,
 }
 
 /// A new API user with its first token, shown once.
@@ -89,6 +93,11 @@ impl Keygate {
         let workspace = managed.workspace.id;
         let name = validate::name("name", &req.name)?;
         let description = validate::optional_description(req.description.as_deref())?;
+        let allowed_ips = req
+            .allowed_ips
+            .as_deref()
+            .map(AllowedIps::parse)
+            .transpose()?;
         let roles = self.roles_named(workspace, &req.roles).await?;
         require_no_owner(&roles)?;
         let grants = parse_grants(&req.grants)?;
@@ -112,6 +121,7 @@ impl Keygate {
             password_hash: None,
             is_instance_admin: false,
             created_at: now,
+            allowed_ips,
             first_token: NewToken {
                 name: Some("default".into()),
                 expires_at: default_expiry(&managed.workspace, now),
@@ -137,6 +147,7 @@ impl Keygate {
                 "grants": req.grants,
                 "teams": teams.iter().map(|t| &t.name).collect::<Vec<_>>(),
                 "token": new.first_token.hint,
+                "allowed_ips": new.allowed_ips.as_ref().map(AllowedIps::to_strings),
             }),
         );
         let (_, token) = self.store.create_user(&new, &audit).await?;
@@ -173,6 +184,11 @@ impl Keygate {
             disabled_at: req
                 .disabled
                 .map(|disabled| disabled.then(|| current.user.disabled_at.unwrap_or(now))),
+            allowed_ips: req
+                .allowed_ips
+                .as_ref()
+                .map(|list| list.as_deref().map(AllowedIps::parse).transpose())
+                .transpose()?,
         };
         let roles = match &req.roles {
             Some(names) => Some(self.roles_named(workspace, names).await?),
@@ -205,6 +221,10 @@ impl Keygate {
             "grants": grants,
             "teams": req.teams,
         });
+        let mut details = details;
+        if let Some(list) = &user_patch.allowed_ips {
+            details["allowed_ips"] = json!(list.as_ref().map(AllowedIps::to_strings));
+        }
         let member_patch = MemberPatch {
             role_ids: roles.map(|rs| rs.iter().map(|r| r.id).collect()),
             grants,
@@ -212,7 +232,8 @@ impl Keygate {
         };
         let changes_user = user_patch.display_name.is_some()
             || user_patch.description.is_some()
-            || user_patch.disabled_at.is_some();
+            || user_patch.disabled_at.is_some()
+            || user_patch.allowed_ips.is_some();
         let changes_membership = member_patch.role_ids.is_some()
             || member_patch.grants.is_some()
             || member_patch.team_ids.is_some();
@@ -337,12 +358,15 @@ impl Keygate {
             None => held,
         };
         managed.require_grantable(&effective.permissions, &effective.resources)?;
+        let holder = Actor::operator(api_user.user.clone());
+        let allowed_ips = checked_allowed_ips(&holder, &api_user.user, req.allowed_ips.as_deref())?;
         let clear = self.generate(TokenKind::Api)?;
         let row = NewToken {
             name: settings.name,
             description: settings.description,
             expires_at: settings.expires_at,
             scope,
+            allowed_ips,
             ..self.token_row(api_user.user.id, &clear, now)
         };
         let audit = actor.audit(
@@ -350,7 +374,13 @@ impl Keygate {
             Some(workspace),
             "token.created",
             Target::new("token", row.id),
-            json!({ "owner": id, "name": row.name, "hint": row.hint, "expires_at": row.expires_at }),
+            json!({
+                "owner": id,
+                "name": row.name,
+                "hint": row.hint,
+                "expires_at": row.expires_at,
+                "allowed_ips": row.allowed_ips.as_ref().map(AllowedIps::to_strings),
+            }),
         );
         let token = self.store.insert_token(&row, &audit).await?;
         Ok((token, clear))
@@ -367,6 +397,41 @@ impl Keygate {
         let api_user = self.api_user_in(managed.workspace.id, id).await?;
         self.revoke_token_of(actor, &api_user.user, token_id, Some(managed.workspace.id))
             .await
+    }
+
+    /// One of the API user's tokens.
+    pub async fn api_user_token(
+        &self,
+        actor: &Actor,
+        ws: &WorkspaceRef,
+        id: Uuid,
+        token_id: Uuid,
+    ) -> ServiceResult<Token> {
+        let managed = self.managing(actor, ws, Manage::ApiUsers).await?;
+        let api_user = self.api_user_in(managed.workspace.id, id).await?;
+        self.token(&api_user.user, token_id).await
+    }
+
+    /// Sets where one of the API user's tokens may be used from: within the API user's own
+    /// list, if it has one.
+    pub async fn set_api_user_token_allowed_ips(
+        &self,
+        actor: &Actor,
+        ws: &WorkspaceRef,
+        id: Uuid,
+        token_id: Uuid,
+        requested: Option<&[String]>,
+    ) -> ServiceResult<Token> {
+        let managed = self.managing(actor, ws, Manage::ApiUsers).await?;
+        let api_user = self.api_user_in(managed.workspace.id, id).await?;
+        self.set_allowed_ips_of(
+            actor,
+            &api_user.user,
+            token_id,
+            Some(managed.workspace.id),
+            requested,
+        )
+        .await
     }
 
     pub async fn rotate_api_user_token(

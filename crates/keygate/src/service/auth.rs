@@ -54,9 +54,14 @@ impl Keygate {
                 }
             }
         };
-        self.present(&cached.credential, &cached.user, &digest, ip)
-            .await
-            .map_err(ServiceError::InvalidCredentials)?;
+        self.present(
+            &cached.credential,
+            &cached.user,
+            &digest,
+            Origin::Caller(ip),
+        )
+        .await
+        .map_err(ServiceError::InvalidCredentials)?;
         Ok(Actor {
             user: cached.user,
             token: Some(cached.credential),
@@ -94,23 +99,53 @@ impl Keygate {
     }
 }
 
+/// Where a token is presented from, as its allow-lists judge it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The caller of a request, at this address (`None`: not known, which no allow-list allows).
+    Caller(Option<IpAddr>),
+    /// The client of a service that asks `verify`, at the address the service reports, if it
+    /// does: without one, allow-lists are not judged (and the answer says so).
+    Reported(Option<IpAddr>),
+}
+
+impl Origin {
+    /// The address, when known.
+    pub fn ip(self) -> Option<IpAddr> {
+        match self {
+            Origin::Caller(ip) | Origin::Reported(ip) => ip,
+        }
+    }
+
+    /// Whether allow-lists are judged: always for a caller, for a reported client only with its
+    /// address.
+    fn is_judged(self) -> bool {
+        matches!(self, Origin::Caller(_) | Origin::Reported(Some(_)))
+    }
+}
+
 impl Keygate {
-    /// A known token presented now from `ip` (authentication and decisions alike): refused when
-    /// it may not be used, a retired secret's use sampled into the audit log; otherwise its use is
-    /// noted.
+    /// A known token presented now from `origin` (authentication and decisions alike): refused
+    /// when it may not be used (a retired secret's use, or a use from outside its allow-list,
+    /// sampled into the audit log); otherwise its use is noted.
     pub(super) async fn present(
         &self,
         credential: &Credential,
         user: &keygate_domain::User,
         digest: &keygate_domain::TokenDigest,
-        ip: Option<IpAddr>,
+        origin: Origin,
     ) -> Result<(), AuthFailure> {
         let now = self.clock.now();
+        let ip = origin.ip();
         if let Err(failure) = usable(credential, user, now) {
             if credential.is_retired(now) {
                 self.note_retired_secret(credential, user, ip, now).await;
             }
             return Err(failure);
+        }
+        if origin.is_judged() && !credential.usable_from(user, ip) {
+            self.note_refused_address(credential, user, ip, now).await;
+            return Err(AuthFailure::IpNotAllowed(ip));
         }
         self.note_use(credential, digest, now, ip);
         Ok(())
@@ -224,6 +259,25 @@ impl Keygate {
             .await;
     }
 
+    /// A valid token used from outside its allow-list: a sign that it is held where it should not
+    /// be. Sampled into the audit log (`token.ip_not_allowed`, with the address) at most once a
+    /// minute per token.
+    async fn note_refused_address(
+        &self,
+        credential: &Credential,
+        user: &keygate_domain::User,
+        ip: Option<IpAddr>,
+        now: DateTime<Utc>,
+    ) {
+        let Some(count) = self.refused_addresses.note(credential.id, now) else {
+            return;
+        };
+        let target = ("token", Some(credential.id.to_string()));
+        let details = json!({ "owner": user.id, "refusals": count });
+        self.record_sample("token.ip_not_allowed", target, details, ip, now)
+            .await;
+    }
+
     /// Writes a sampled entry that no one authenticated made: a sign of something, from `ip`.
     async fn record_sample(
         &self,
@@ -251,8 +305,16 @@ impl Keygate {
         }
     }
 
+    /// A token that did not authenticate a request. A right secret from the wrong address is
+    /// counted, and sampled per token when refused, but does not count against the address: the
+    /// throttle is there for guessed and stale secrets.
     pub async fn note_failed_authentication(&self, ip: Option<IpAddr>, failure: AuthFailure) {
-        self.note_failure(ip, failure.code()).await;
+        if failure.is_bad_secret() {
+            self.note_failure(ip, failure.code()).await;
+        } else {
+            metrics::counter!(crate::metrics::AUTH_FAILURES, "reason" => failure.code())
+                .increment(1);
+        }
     }
 
     /// Counts a failed authentication (a token, or a password) against the client address, and

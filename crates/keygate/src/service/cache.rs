@@ -481,6 +481,7 @@ mod tests {
                 is_instance_admin: false,
                 disabled_at: None,
                 created_at: chrono::DateTime::UNIX_EPOCH,
+                allowed_ips: None,
             }),
             credential: Credential {
                 id: Uuid::now_v7(),
@@ -490,6 +491,7 @@ mod tests {
                 scope: None,
                 retiring_until: None,
                 overlap_pending: false,
+                allowed_ips: None,
             },
             place: Place::Nowhere,
             read_at,

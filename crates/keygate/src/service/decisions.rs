@@ -15,7 +15,7 @@ use keygate_store::WorkspaceLookup;
 
 use super::access::{member_rights_of, public_rights_of};
 use super::cache::{CachedDecision, DecisionKey, Place};
-use super::{Actor, AuthFailure, Keygate, ServiceError, ServiceResult, WorkspaceRef};
+use super::{Actor, AuthFailure, Keygate, Origin, ServiceError, ServiceResult, WorkspaceRef};
 
 /// The question other services ask: a token (or none, for anonymous callers), and optionally a
 /// workspace, a permission and a resource.
@@ -41,6 +41,7 @@ impl Refusal {
             Refusal::Credentials(AuthFailure::InvalidToken) => Code::InvalidToken,
             Refusal::Credentials(AuthFailure::TokenExpired) => Code::TokenExpired,
             Refusal::Credentials(AuthFailure::TokenRevoked) => Code::TokenRevoked,
+            Refusal::Credentials(AuthFailure::IpNotAllowed(_)) => Code::IpNotAllowed,
             Refusal::NotAMember => Code::NotAMember,
             Refusal::Forbidden { .. } => Code::Forbidden,
         }
@@ -103,18 +104,20 @@ static NO_RIGHTS: LazyLock<Arc<WorkspaceRights>> = LazyLock::new(|| {
 });
 
 impl Keygate {
-    /// Decides `question` for the holder of `presented` (or an anonymous caller). Always an
-    /// answer; only storage failures are errors.
+    /// Decides `question` for the holder of `presented` (or an anonymous caller) for another
+    /// service, whose client is at `client_ip` if it said. Always an answer; only storage
+    /// failures are errors.
     pub async fn decide(
         &self,
         presented: Option<&str>,
+        client_ip: Option<IpAddr>,
         question: &Question,
     ) -> ServiceResult<Decision> {
         let Some(presented) = presented else {
             return self.decide_for(None, question).await;
         };
         Ok(self
-            .decide_token(presented, None, question)
+            .decide_token(presented, Origin::Reported(client_ip), question)
             .await?
             .unwrap_or_else(Decision::refused))
     }
@@ -129,7 +132,10 @@ impl Keygate {
         question: &Question,
     ) -> ServiceResult<Decision> {
         self.gate(ip)?;
-        match self.decide_token(presented, ip, question).await? {
+        match self
+            .decide_token(presented, Origin::Caller(ip), question)
+            .await?
+        {
             Ok(decision) => Ok(decision),
             Err(failure) => {
                 self.note_failed_authentication(ip, failure).await;
@@ -143,7 +149,7 @@ impl Keygate {
     async fn decide_token(
         &self,
         presented: &str,
-        ip: Option<IpAddr>,
+        origin: Origin,
         question: &Question,
     ) -> ServiceResult<Result<Decision, AuthFailure>> {
         without_workspace_no_permission(question)?;
@@ -180,7 +186,7 @@ impl Keygate {
             }
         };
         if let Err(failure) = self
-            .present(&cached.credential, &cached.user, &digest, ip)
+            .present(&cached.credential, &cached.user, &digest, origin)
             .await
         {
             return Ok(Err(failure));
@@ -188,7 +194,7 @@ impl Keygate {
         let actor = Actor {
             user: cached.user,
             token: Some(cached.credential),
-            ip,
+            ip: origin.ip(),
         };
         Ok(Ok(match cached.place {
             Place::Nowhere => Decision::token_only(Some(actor)),

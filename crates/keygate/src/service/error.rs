@@ -1,6 +1,9 @@
 //! `ServiceError`: the outcome of a use case that did not succeed, in the words of the product.
 //! Interfaces map it to their own shape (HTTP status and JSON envelope in `http::error`).
 
+use std::borrow::Cow;
+use std::net::IpAddr;
+
 use keygate_domain::{Permission, ValidationError};
 use keygate_store::{Conflict, StoreError};
 
@@ -11,6 +14,9 @@ pub enum AuthFailure {
     InvalidToken,
     TokenExpired,
     TokenRevoked,
+    /// A valid token used from an address its allow-list (or its user's) leaves out; the
+    /// address, when known.
+    IpNotAllowed(Option<IpAddr>),
 }
 
 impl AuthFailure {
@@ -19,15 +25,34 @@ impl AuthFailure {
             AuthFailure::InvalidToken => "invalid_token",
             AuthFailure::TokenExpired => "token_expired",
             AuthFailure::TokenRevoked => "token_revoked",
+            AuthFailure::IpNotAllowed(_) => "ip_not_allowed",
         }
     }
 
-    pub fn message(self) -> &'static str {
+    pub fn message(self) -> Cow<'static, str> {
         match self {
-            AuthFailure::InvalidToken => "the token is malformed, unknown or no longer valid",
-            AuthFailure::TokenExpired => "the token has expired",
-            AuthFailure::TokenRevoked => "the token has been revoked",
+            AuthFailure::InvalidToken => {
+                "the token is malformed, unknown or no longer valid".into()
+            }
+            AuthFailure::TokenExpired => "the token has expired".into(),
+            AuthFailure::TokenRevoked => "the token has been revoked".into(),
+            AuthFailure::IpNotAllowed(Some(ip)) => format!(
+                "this token may not be used from {}: its allowed_ips leave that address out",
+                ip.to_canonical()
+            )
+            .into(),
+            AuthFailure::IpNotAllowed(None) => {
+                "this token may only be used from the addresses in its allowed_ips, and this \
+                 request's address is not known"
+                    .into()
+            }
         }
+    }
+
+    /// Whether the failure says the secret was wrong (guessed, stale, revoked) rather than that a
+    /// right secret came from the wrong place: only those count against the address.
+    pub fn is_bad_secret(self) -> bool {
+        !matches!(self, AuthFailure::IpNotAllowed(_))
     }
 }
 

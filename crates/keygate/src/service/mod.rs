@@ -37,7 +37,7 @@ pub use admin::{
 };
 pub use api_users::{ApiUserPatchRequest, ApiUserRequest, CreatedApiUser};
 pub use audit::{AuditPage, AuditQuery, DEFAULT_PAGE, MAX_PAGE};
-pub use auth::FailureSampler;
+pub use auth::{FailureSampler, Origin};
 pub use cache::{CacheSettings, Notice};
 pub use clock::Clock;
 pub use decisions::{Decision, Question, Refusal};
@@ -68,6 +68,8 @@ pub struct Keygate {
     failures: Arc<FailureSampler>,
     /// Uses of replaced secrets after their overlap, per token.
     retired_uses: Arc<auth::Sampler<uuid::Uuid>>,
+    /// Uses of tokens from outside their allow-lists, sampled per token.
+    refused_addresses: Arc<auth::Sampler<uuid::Uuid>>,
     cache: Arc<cache::VerifyCache>,
     usage: Arc<usage::UsageRecorder>,
     throttle: Arc<throttle::Throttle>,
@@ -116,6 +118,7 @@ impl Keygate {
             clock,
             failures: Arc::default(),
             retired_uses: Arc::default(),
+            refused_addresses: Arc::default(),
             cache: Arc::new(cache::VerifyCache::new(cache)),
             usage: Arc::default(),
             throttle: Arc::new(throttle::Throttle::new(policy.auth_failures_per_minute)),

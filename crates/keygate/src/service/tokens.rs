@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use keygate_domain::{
-    ClearToken, MAX_GRACE_SECONDS, RetiringSecret, Scope, Token, TokenKind, TokenStatus, User,
-    ValidationError, Workspace, max_overlap, validate,
+    AllowedIps, ClearToken, MAX_GRACE_SECONDS, RetiringSecret, Scope, Token, TokenKind,
+    TokenStatus, User, ValidationError, Workspace, max_overlap, validate,
 };
 use keygate_store::{NewToken, Overlap};
 use serde_json::json;
@@ -126,6 +126,8 @@ pub struct NewTokenRequest {
     pub description: Option<String>,
     pub expiry: Expiry,
     pub scope: Option<ScopeRequest>,
+    /// Networks (CIDR) or addresses the token may be used from; `None` for anywhere.
+    pub allowed_ips: Option<Vec<String>>,
 }
 
 /// A new token's validated name, description and expiry.
@@ -212,6 +214,7 @@ impl Keygate {
             created_at: now,
             expires_at: None,
             scope: None,
+            allowed_ips: None,
         }
     }
 
@@ -343,6 +346,7 @@ impl Keygate {
         let now = self.clock.now();
         let settings = self.token_settings(&req, now)?;
         let scope = self.checked_scope(holder, req.scope.as_ref()).await?;
+        let allowed_ips = checked_allowed_ips(holder, &holder.user, req.allowed_ips.as_deref())?;
         for ws in self.bound_workspaces(&holder.user, scope.as_ref()).await? {
             within_lifetime(&ws, now, settings.expires_at)?;
         }
@@ -357,10 +361,14 @@ impl Keygate {
             description: settings.description,
             expires_at: settings.expires_at,
             scope,
+            allowed_ips,
             ..self.token_row(holder.user.id, &clear, now)
         };
         let mut details =
             json!({ "name": row.name, "hint": row.hint, "expires_at": row.expires_at });
+        if let Some(list) = &row.allowed_ips {
+            details["allowed_ips"] = json!(list.to_strings());
+        }
         if holder.user.id != actor.user.id {
             details["owner"] = json!(holder.user.id);
         }
@@ -430,6 +438,63 @@ impl Keygate {
             .ok_or(ServiceError::NotFound("token"))?;
         self.changed(Notice::Token(id)).await;
         Ok(token)
+    }
+
+    /// Sets where one of `owner`'s tokens may be used from (`None`: anywhere its user may be).
+    /// Takes effect at once, on every node as soon as it hears.
+    pub(super) async fn set_allowed_ips_of(
+        &self,
+        actor: &Actor,
+        owner: &User,
+        id: Uuid,
+        workspace: Option<Uuid>,
+        requested: Option<&[String]>,
+    ) -> ServiceResult<Token> {
+        self.token(owner, id).await?;
+        let holder = if actor.user.id == owner.id {
+            actor
+        } else {
+            &Actor::operator(owner.clone())
+        };
+        let allowed = checked_allowed_ips(holder, owner, requested)?;
+        if requested.is_none() && allowed.is_some() {
+            return Err(allowed_ips_error(
+                "the token you are using is held to an allow-list, so it cannot lift one: \
+                 give a list within its own"
+                    .into(),
+            ));
+        }
+        let now = self.clock.now();
+        let audit = actor.audit(
+            now,
+            workspace,
+            "token.updated",
+            Target::new("token", id),
+            json!({
+                "owner": owner.id,
+                "allowed_ips": allowed.as_ref().map(AllowedIps::to_strings),
+            }),
+        );
+        let token = self
+            .store
+            .set_token_allowed_ips(owner.id, id, allowed.as_ref(), &audit)
+            .await?
+            .ok_or(ServiceError::NotFound("token"))?;
+        self.changed(Notice::Token(id)).await;
+        Ok(token)
+    }
+
+    /// Sets where one of the actor's own tokens may be used from. A scoped token may change only
+    /// itself, and a token held to an allow-list may not reach past it.
+    pub async fn set_token_allowed_ips(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        requested: Option<&[String]>,
+    ) -> ServiceResult<Token> {
+        require_unscoped_unless_self(actor, id)?;
+        self.set_allowed_ips_of(actor, &actor.user.clone(), id, None, requested)
+            .await
     }
 
     pub async fn revoke_token(&self, actor: &Actor, id: Uuid) -> ServiceResult<Token> {
@@ -633,10 +698,50 @@ fn require_unscoped_unless_self(actor: &Actor, id: Uuid) -> ServiceResult<()> {
     match &actor.token {
         Some(t) if t.scope.is_some() && t.id != id => Err(ServiceError::Forbidden {
             missing: None,
-            message: "a scoped token can rotate only itself".into(),
+            message: "a scoped token can change only itself".into(),
         }),
         _ => Ok(()),
     }
+}
+
+fn allowed_ips_error(message: String) -> ServiceError {
+    ValidationError::new("allowed_ips", message).into()
+}
+
+/// The allow-list a token of `owner` gets: the one requested, which must lie within the owner's
+/// own list (an API user's) and within the list of the token `holder` acts with when that token
+/// is the owner's (a token held to some addresses cannot make one that works from others). With
+/// none requested, a token made that way inherits the acting token's list.
+pub(super) fn checked_allowed_ips(
+    holder: &Actor,
+    owner: &User,
+    requested: Option<&[String]>,
+) -> ServiceResult<Option<AllowedIps>> {
+    let requested = requested.map(AllowedIps::parse).transpose()?;
+    let acting = holder
+        .token
+        .as_ref()
+        .filter(|_| holder.user.id == owner.id)
+        .and_then(|t| t.allowed_ips.as_deref());
+    let list = requested.or_else(|| acting.cloned());
+    let Some(list) = list else {
+        return Ok(None);
+    };
+    if let Some(outer) = &owner.allowed_ips
+        && !list.is_within(outer)
+    {
+        return Err(allowed_ips_error(format!(
+            "must lie within the API user's allowed_ips ({outer})"
+        )));
+    }
+    if let Some(outer) = acting
+        && !list.is_within(outer)
+    {
+        return Err(allowed_ips_error(format!(
+            "must lie within the allowed_ips of the token you are using ({outer})"
+        )));
+    }
+    Ok(Some(list))
 }
 
 #[cfg(test)]

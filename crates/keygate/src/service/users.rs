@@ -79,6 +79,7 @@ impl Keygate {
             password_hash,
             is_instance_admin: false,
             created_at: now,
+            allowed_ips: None,
             first_token: self.token_row(id, &clear, now),
             own_workspace: None,
             membership: None,

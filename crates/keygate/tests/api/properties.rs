@@ -346,6 +346,7 @@ async fn build(
                 permissions: spec.permissions.as_ref().map(|p| strings(p)),
                 resources: spec.resources.as_ref().map(|r| strings(r)),
             }),
+            allowed_ips: None,
         };
         let scoped = match app.keygate.create_token(&actor, request).await {
             Ok((_, clear)) => Some(clear.into_exposed()),
@@ -373,7 +374,7 @@ async fn check(app: &TestApp, world: &World, case: u64) -> Result<u64, TestCaseE
                     };
                     let by_user = app
                         .keygate
-                        .decide(Some(&personal[m]), &question)
+                        .decide(Some(&personal[m]), None, &question)
                         .await
                         .expect("decision")
                         .refusal
@@ -394,7 +395,7 @@ async fn check(app: &TestApp, world: &World, case: u64) -> Result<u64, TestCaseE
                     if let Some(token) = &scoped_token {
                         let by_token = app
                             .keygate
-                            .decide(Some(token), &question)
+                            .decide(Some(token), None, &question)
                             .await
                             .expect("decision")
                             .refusal

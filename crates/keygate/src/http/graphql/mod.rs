@@ -170,6 +170,7 @@ impl ApiError {
         let code = match self.status() {
             StatusCode::SERVICE_UNAVAILABLE => "UNAVAILABLE",
             StatusCode::TOO_MANY_REQUESTS => "TOO_MANY_REQUESTS",
+            StatusCode::FORBIDDEN => "IP_NOT_ALLOWED",
             _ => "BAD_REQUEST",
         };
         let mut response =
@@ -184,7 +185,8 @@ impl ApiError {
 }
 
 /// The caller from the request's token; an invalid token makes the request anonymous and
-/// returns the reason for `extensions.authentication`.
+/// returns the reason for `extensions.authentication`. A valid token from outside its allow-list
+/// refuses the request (403): its holder is known, and not allowed from there.
 async fn caller(
     state: &AppState,
     headers: &HeaderMap,
@@ -196,7 +198,9 @@ async fn caller(
     };
     match state.keygate.authenticate_caller(&presented, ip).await {
         Ok(actor) => Ok((Some(actor), None)),
-        Err(ServiceError::InvalidCredentials(failure)) => Ok((None, Some(failure))),
+        Err(ServiceError::InvalidCredentials(failure)) if failure.is_bad_secret() => {
+            Ok((None, Some(failure)))
+        }
         Err(other) => Err(other.into()),
     }
 }

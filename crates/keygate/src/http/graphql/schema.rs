@@ -17,7 +17,7 @@ use crate::http::rest::api_users::json::{CreateApiUserJson, PatchApiUserJson};
 use crate::http::rest::members::json::{InviteJson, PatchMemberJson};
 use crate::http::rest::roles::json::CreateRoleJson;
 use crate::http::rest::teams::json::{CreateTeamJson, PatchTeamJson};
-use crate::http::rest::tokens::json::CreateTokenJson;
+use crate::http::rest::tokens::json::{CreateTokenJson, UpdateTokenJson};
 use crate::http::rest::verify::json::{check_json, question};
 use crate::http::rest::webhooks::json::{
     CreateWebhookJson, DeliveryJson, PatchWebhookJson, WebhookJson, WebhookWithSecretJson,
@@ -171,6 +171,25 @@ impl Mutation {
             .await
             .map_err(gql)?;
         Ok(TokenGql::of_view(&view, state.keygate.clock().now()))
+    }
+
+    /// Changes one of the caller's tokens: where it may be used from (`allowedIps`; null: from
+    /// anywhere). A scoped token may change only itself; a token held to an allow-list may set
+    /// only lists within its own.
+    async fn update_token(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: UpdateTokenJson,
+    ) -> Result<TokenGql> {
+        let state = GqlState::of(ctx);
+        let actor = state.actor()?;
+        let token = match input.allowed_ips() {
+            Some(list) => state.keygate.set_token_allowed_ips(actor, id, list).await,
+            None => state.keygate.token(&actor.user, id).await,
+        }
+        .map_err(gql)?;
+        Ok(TokenGql::new(&token, state.keygate.clock().now()))
     }
 
     async fn revoke_token(&self, ctx: &Context<'_>, id: Uuid) -> Result<TokenGql> {
@@ -762,6 +781,36 @@ impl Mutation {
             .await
             .map_err(gql)?;
         Ok(state.with_secret(&token, clear))
+    }
+
+    /// Changes one of an API user's tokens: where it may be used from, within the API user's own
+    /// `allowedIps`.
+    async fn update_api_user_token(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        api_user: Uuid,
+        token: Uuid,
+        input: UpdateTokenJson,
+    ) -> Result<TokenGql> {
+        let state = GqlState::of(ctx);
+        let (actor, ws) = (state.actor()?, ws(&workspace));
+        let t = match input.allowed_ips() {
+            Some(list) => {
+                state
+                    .keygate
+                    .set_api_user_token_allowed_ips(actor, &ws, api_user, token, list)
+                    .await
+            }
+            None => {
+                state
+                    .keygate
+                    .api_user_token(actor, &ws, api_user, token)
+                    .await
+            }
+        }
+        .map_err(gql)?;
+        Ok(TokenGql::new(&t, state.keygate.clock().now()))
     }
 
     async fn revoke_api_user_token(

@@ -131,6 +131,9 @@ pub struct TokenGql {
     pub retiring_secret: Option<RetiringSecretJson>,
     /// Where and when it was reported leaked.
     pub leak: Option<LeakJson>,
+    /// Networks (CIDR) the token may be used from; null for anywhere (an API user's own
+    /// `allowedIps` apply to all its tokens as well).
+    pub allowed_ips: Option<Vec<String>>,
 }
 
 impl TokenGql {
@@ -162,6 +165,7 @@ impl From<TokenJson> for TokenGql {
             scope: t.scope.as_ref().map(TokenScope::from),
             retiring_secret: t.retiring_secret,
             leak: t.leak,
+            allowed_ips: t.allowed_ips,
         }
     }
 }
@@ -572,6 +576,8 @@ pub struct ApiUserGql {
     pub grants: Vec<String>,
     pub teams: Vec<TeamRefJson>,
     pub created_at: DateTime<Utc>,
+    /// Networks (CIDR) all its tokens may be used from; null for anywhere.
+    pub allowed_ips: Option<Vec<String>>,
     #[graphql(skip)]
     pub workspace_id: Option<Uuid>,
 }
@@ -588,6 +594,7 @@ impl From<&Member> for ApiUserGql {
             grants: texts(&json.grants),
             teams: json.teams,
             created_at: json.created_at,
+            allowed_ips: json.allowed_ips,
             workspace_id: m.user.workspace_id,
         }
     }

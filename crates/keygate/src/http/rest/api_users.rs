@@ -13,12 +13,12 @@ use self::json::{
 };
 use super::API_V1;
 use super::tokens::json::{
-    CreateTokenJson, RotateJson, TokenJson, TokenListJson, TokenWithSecretJson,
+    CreateTokenJson, RotateJson, TokenJson, TokenListJson, TokenWithSecretJson, UpdateTokenJson,
 };
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{InWorkspace, Json, Path};
-use crate::http::openapi::Conflict;
+use crate::http::openapi::{BadRequest, Conflict};
 use crate::service::{NewTokenRequest, ServiceError};
 
 /// An API user of the workspace (`.../api-users/{id}`).
@@ -243,6 +243,44 @@ pub async fn create_token(
         StatusCode::CREATED,
         axum::Json(TokenWithSecretJson::new(&token, clear, now)),
     ))
+}
+
+/// Changes one of an API user's tokens: where it may be used from.
+///
+/// The list must lie within the API user's own `allowed_ips`, if it has them. Takes effect at
+/// once on every node.
+#[utoipa::path(
+    context_path = API_V1,
+    patch,
+    path = "/workspaces/{ws}/api-users/{id}/tokens/{token}",
+    operation_id = "update_api_user_token",
+    tag = "api-users",
+    params(ApiUserTokenPath),
+    request_body = UpdateTokenJson,
+    responses(
+        (status = 200, description = "The token as it is now", body = TokenJson),
+        (status = 400, response = BadRequest),
+    )
+)]
+pub async fn update_token(
+    State(state): State<AppState>,
+    InWorkspace(actor, ws): InWorkspace,
+    Path(ApiUserTokenPath { id, token }): Path<ApiUserTokenPath>,
+    Json(body): Json<UpdateTokenJson>,
+) -> Result<axum::Json<TokenJson>, ApiError> {
+    let token = match body.allowed_ips() {
+        Some(list) => {
+            state
+                .keygate
+                .set_api_user_token_allowed_ips(&actor, &ws, id, token, list)
+                .await?
+        }
+        None => state.keygate.api_user_token(&actor, &ws, id, token).await?,
+    };
+    Ok(axum::Json(TokenJson::new(
+        &token,
+        state.keygate.clock().now(),
+    )))
 }
 
 /// Revokes one of an API user's tokens.

@@ -40,7 +40,7 @@ pub fn rest_router() -> OpenApiRouter<AppState> {
         .routes(routes!(me::me))
         .routes(routes!(tokens::refresh_personal))
         .routes(routes!(tokens::list, tokens::create))
-        .routes(routes!(tokens::get, tokens::revoke))
+        .routes(routes!(tokens::get, tokens::update, tokens::revoke))
         .routes(routes!(tokens::rotate))
         .routes(routes!(tokens::end_overlap))
         .routes(routes!(workspaces::list, workspaces::create))
@@ -106,7 +106,7 @@ fn workspace_routes() -> OpenApiRouter<AppState> {
             api_users::delete
         ))
         .routes(routes!(api_users::list_tokens, api_users::create_token))
-        .routes(routes!(api_users::revoke_token))
+        .routes(routes!(api_users::update_token, api_users::revoke_token))
         .routes(routes!(api_users::rotate_token))
         .routes(routes!(workspace_tokens::list))
         .routes(routes!(workspace_tokens::revoke))

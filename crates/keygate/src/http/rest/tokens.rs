@@ -8,12 +8,13 @@ use uuid::Uuid;
 
 use self::json::{
     CreateTokenJson, RotateJson, TokenJson, TokenListJson, TokenQueryJson, TokenWithSecretJson,
+    UpdateTokenJson,
 };
 use super::API_V1;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Json, Path, Query};
-use crate::http::openapi::{Conflict, Forbidden, NotFound};
+use crate::http::openapi::{BadRequest, Conflict, Forbidden, NotFound};
 use crate::service::{NewTokenRequest, ServiceError, TokenFilter};
 
 /// The caller's tokens.
@@ -162,6 +163,46 @@ pub async fn end_overlap(
     let view = state.keygate.end_token_overlap(&actor, id).await?;
     let now = state.keygate.clock().now();
     Ok(axum::Json(TokenJson::of_view(&view, now)))
+}
+
+/// Changes one of the caller's tokens: where it may be used from.
+///
+/// Takes effect at once on every node. A scoped token may change only itself; a token held to an
+/// allow-list may set only lists within its own, and cannot lift one.
+#[utoipa::path(
+    context_path = API_V1,
+    patch,
+    path = "/tokens/{id}",
+    operation_id = "update_token",
+    tag = "tokens",
+    params(("id" = Uuid, Path, description = "Token id")),
+    request_body = UpdateTokenJson,
+    responses(
+        (status = 200, description = "The token as it is now", body = TokenJson),
+        (status = 400, response = BadRequest),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<Uuid>,
+    Json(body): Json<UpdateTokenJson>,
+) -> Result<axum::Json<TokenJson>, ApiError> {
+    let token = match body.allowed_ips() {
+        Some(list) => {
+            state
+                .keygate
+                .set_token_allowed_ips(&actor, id, list)
+                .await?
+        }
+        None => state.keygate.token(&actor.user, id).await?,
+    };
+    Ok(axum::Json(TokenJson::new(
+        &token,
+        state.keygate.clock().now(),
+    )))
 }
 
 /// Revokes one of the caller's tokens.

@@ -4,6 +4,8 @@
 
 pub(crate) mod json;
 
+use std::net::IpAddr;
+
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -124,12 +126,24 @@ pub async fn verify(
             "give a token, a workspace, or both (no token asks about an anonymous caller)",
         ));
     }
+    let client_ip = body
+        .client_ip
+        .as_deref()
+        .map(|ip| {
+            ip.trim().parse::<IpAddr>().map_err(|_| {
+                ApiError::bad_request(
+                    "invalid_body",
+                    "client_ip: give an IPv4 or IPv6 address, such as 203.0.113.7",
+                )
+            })
+        })
+        .transpose()?;
     let question = question(
         body.workspace.as_deref(),
         body.permission.as_deref(),
         body.resource,
     )?;
-    let decision = state.keygate.decide(token, &question).await?;
+    let decision = state.keygate.decide(token, client_ip, &question).await?;
     let actor = decision.actor.as_ref();
     // The caller's workspaces, for the answer (the decision itself does not need them): the
     // cached list, of which the token's scope may leave some out.
@@ -155,6 +169,10 @@ pub async fn verify(
         rights: decision.rights.as_deref(),
         expires_at: token.and_then(|t| t.expires_at),
         retiring: token.is_some_and(|t| t.retiring_until.is_some()),
+        ip_checked: actor
+            .zip(token)
+            .filter(|(a, t)| t.is_ip_restricted(&a.user))
+            .map(|_| client_ip.is_some()),
         workspaces: memberships,
     };
     match answer.to_bytes() {

@@ -24,6 +24,8 @@ pub(super) struct VerifyAnswer<'a> {
     pub expires_at: Option<DateTime<Utc>>,
     /// The token was presented by a secret a rotation replaced, still in its overlap.
     pub retiring: bool,
+    /// For a token held to `allowed_ips`: whether the client's address was judged.
+    pub ip_checked: Option<bool>,
 }
 
 /// The caller's memberships that their token's scope admits.
@@ -97,6 +99,11 @@ impl VerifyAnswer<'_> {
         }
         if self.retiring {
             out.extend_from_slice(b",\"retiring\":true");
+        }
+        match self.ip_checked {
+            Some(true) => out.extend_from_slice(b",\"ip_checked\":true"),
+            Some(false) => out.extend_from_slice(b",\"ip_checked\":false"),
+            None => {}
         }
         out.push(b'}');
         Ok(())
@@ -275,6 +282,7 @@ mod tests {
             is_instance_admin: admin,
             disabled_at: None,
             created_at: DateTime::UNIX_EPOCH + chrono::Duration::days(400),
+            allowed_ips: None,
         }
     }
 
@@ -298,6 +306,7 @@ mod tests {
                 resources: None,
             }),
             leak: None,
+            allowed_ips: None,
         }
     }
 
@@ -329,6 +338,7 @@ mod tests {
                 .unwrap_or_default(),
             expires_at: answer.expires_at,
             retiring: answer.retiring,
+            ip_checked: answer.ip_checked,
         };
         serde_json::to_string(&expected).expect("expected")
     }
@@ -388,6 +398,7 @@ mod tests {
                 rights: Some(&rights),
                 expires_at: t.expires_at,
                 retiring: false,
+                ip_checked: None,
             };
             assert_eq!(
                 answer.workspaces.iter().count(),
@@ -407,6 +418,7 @@ mod tests {
             rights: None,
             expires_at: None,
             retiring: false,
+            ip_checked: Some(false),
         };
         assert_eq!(written(&anonymous), documented(&anonymous));
     }
@@ -465,6 +477,7 @@ mod tests {
                 expires_at,
                 // Both ways, as the answers vary.
                 retiring: valid,
+                ip_checked: valid.then_some(admin),
             };
             prop_assert_eq!(written(&answer), documented(&answer));
         }

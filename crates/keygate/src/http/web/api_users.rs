@@ -14,15 +14,17 @@ use super::account::ShownOncePage;
 use super::layout::Layout;
 use super::members::MemberRow;
 use super::request::WorkspaceRequest;
-use super::tokens::TokenForm;
+use super::tokens::{AllowedIpsForm, TokenForm};
 use super::views::{ShownOnce, TokenView, tomorrow};
-use super::{Form, WebResult, again, done, filled, lines, refused};
+use super::{Form, WebResult, again, allow_list, done, filled, lines, refused};
 use crate::service::{ApiUserPatchRequest, ApiUserRequest, NewTokenRequest, ServiceError};
 
 pub struct ApiUserRow {
     pub member: MemberRow,
     pub description: String,
     pub disabled: bool,
+    /// Where its tokens may be used from, one per line; empty for anywhere.
+    pub allowed_ips: String,
 }
 
 impl ApiUserRow {
@@ -31,6 +33,12 @@ impl ApiUserRow {
             member: MemberRow::new(m, me),
             description: m.user.description.clone().unwrap_or_default(),
             disabled: m.user.is_disabled(),
+            allowed_ips: m
+                .user
+                .allowed_ips
+                .as_ref()
+                .map(|l| l.to_strings().join("\n"))
+                .unwrap_or_default(),
         }
     }
 }
@@ -83,6 +91,9 @@ pub struct ApiUserForm {
     /// On the edit form only: "on" when the box is ticked.
     #[serde(default)]
     disabled: Option<String>,
+    /// Networks or addresses all its tokens may be used from, one per line; empty for anywhere.
+    #[serde(default)]
+    allowed_ips: String,
 }
 
 /// A secret for an API user, shown once on a page of the API users section.
@@ -104,6 +115,7 @@ pub async fn create(req: WorkspaceRequest, Form(form): Form<ApiUserForm>) -> Web
         roles: form.roles,
         grants: lines(&form.grants),
         teams: form.teams,
+        allowed_ips: allow_list(&form.allowed_ips),
     };
     match req
         .keygate()
@@ -201,6 +213,7 @@ pub async fn update(
         grants: Some(lines(&form.grants)),
         teams: Some(form.teams),
         disabled: Some(form.disabled.is_some()),
+        allowed_ips: Some(allow_list(&form.allowed_ips)),
     };
     match req
         .keygate()
@@ -240,6 +253,7 @@ pub async fn create_token(
                 description: filled(&form.description),
                 expiry,
                 scope: None,
+                allowed_ips: allow_list(&form.allowed_ips),
             };
             req.keygate()
                 .create_api_user_token(&req.signed, &req.reference, id, request)
@@ -274,6 +288,25 @@ pub async fn revoke_token(
         &format!("/w/{}/api-users/{id}", req.ws),
         "token-revoked",
     ))
+}
+
+pub async fn token_allowed_ips(
+    req: WorkspaceRequest,
+    Path((_, id, token)): Path<(String, Uuid, Uuid)>,
+    Form(form): Form<AllowedIpsForm>,
+) -> WebResult<Response> {
+    let list = allow_list(&form.allowed_ips);
+    match req
+        .keygate()
+        .set_api_user_token_allowed_ips(&req.signed, &req.reference, id, token, list.as_deref())
+        .await
+    {
+        Ok(_) => {
+            let to = format!("/w/{}/api-users/{id}", req.ws);
+            Ok(done(&to, "allowed-ips-saved").into_response())
+        }
+        Err(e) => refused(e, |error| show_page(&req, id, Some(error))).await,
+    }
 }
 
 pub async fn rotate_token(

@@ -64,6 +64,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/tokens/{id}/rotate", post(tokens::rotate))
         .route("/tokens/{id}/end-overlap", post(tokens::end_overlap))
         .route("/tokens/{id}/revoke", post(tokens::revoke))
+        .route("/tokens/{id}/allowed-ips", post(tokens::allowed_ips))
         .route("/workspaces", post(workspaces::create))
         .route("/w/{ws}", get(workspaces::overview))
         .route(
@@ -94,6 +95,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route(
             "/w/{ws}/api-users/{id}/tokens/{token}/revoke",
             post(api_users::revoke_token),
+        )
+        .route(
+            "/w/{ws}/api-users/{id}/tokens/{token}/allowed-ips",
+            post(api_users::token_allowed_ips),
         )
         .route(
             "/w/{ws}/api-users/{id}/tokens/{token}/rotate",
@@ -223,6 +228,7 @@ pub fn notice(code: &str) -> Option<&'static str> {
         "password" => "Password changed. Your other sessions have been signed out.",
         "token-revoked" => "Token revoked. It stopped working at once.",
         "overlap-ended" => "The replaced secret stopped working.",
+        "allowed-ips-saved" => "Saved: the token may be used only from where it says, from now on.",
         "workspace-saved" => "Workspace settings saved.",
         "member-saved" => "Member saved.",
         "joined" => "You joined the workspace.",
@@ -250,6 +256,13 @@ pub fn notice(code: &str) -> Option<&'static str> {
 pub fn filled(text: &str) -> Option<String> {
     let text = text.trim();
     (!text.is_empty()).then(|| text.to_owned())
+}
+
+/// An allow-list field: one network or address per line (or comma-separated); empty, `None`:
+/// anywhere.
+pub fn allow_list(text: &str) -> Option<Vec<String>> {
+    let list = lines(text);
+    (!list.is_empty()).then_some(list)
 }
 
 /// The non-empty entries of a multi-line or comma-separated text field.

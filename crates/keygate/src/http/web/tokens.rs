@@ -17,7 +17,7 @@ use super::account::ShownOncePage;
 use super::layout::Layout;
 use super::session::Signed;
 use super::views::{ShownOnce, TokenView, tomorrow, when};
-use super::{Form, WebResult, again, done, filled, lines};
+use super::{Form, WebResult, again, allow_list, done, filled, lines, refused};
 use crate::http::AppState;
 use crate::service::{Expiry, NewTokenRequest, ScopeRequest, ServiceError, TokenFilter};
 
@@ -93,6 +93,9 @@ pub struct TokenForm {
     pub permissions: String,
     #[serde(default)]
     pub resources: String,
+    /// Networks or addresses, one per line; empty for anywhere.
+    #[serde(default)]
+    pub allowed_ips: String,
 }
 
 impl TokenForm {
@@ -177,6 +180,7 @@ pub async fn create(
         description: filled(&form.description),
         expiry,
         scope: form.scope(),
+        allowed_ips: allow_list(&form.allowed_ips),
     });
     let result = match request {
         Ok(request) => state.keygate.create_token(&signed, request).await,
@@ -203,6 +207,7 @@ pub struct TokenPage {
     layout: Layout,
     token: TokenView,
     retiring: Option<RetiringView>,
+    error: Option<String>,
 }
 
 /// What the token page says of a replaced secret.
@@ -266,6 +271,15 @@ pub async fn page(
     signed: Signed,
     Path(id): Path<Uuid>,
 ) -> WebResult<TokenPage> {
+    token_page(&state, &signed, id, None).await
+}
+
+async fn token_page(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
+    error: Option<String>,
+) -> WebResult<TokenPage> {
     let token = state.keygate.token(&signed.user, id).await?;
     let view = state.keygate.token_view(token).await?;
     let title = view
@@ -273,13 +287,38 @@ pub async fn page(
         .name
         .clone()
         .unwrap_or_else(|| "Token".to_owned());
-    let layout = Layout::signed(&state, &signed, &title, "tokens", None).await?;
+    let layout = Layout::signed(state, signed, &title, "tokens", None).await?;
     let now = state.keygate.clock().now();
     Ok(TokenPage {
         layout,
         token: TokenView::new(&view.token, now, &|id| id.to_string()),
         retiring: view.retiring.as_ref().map(|r| RetiringView::new(r, now)),
+        error,
     })
+}
+
+/// What the allow-list form sends: networks or addresses, one per line; empty for anywhere.
+#[derive(Deserialize, Default)]
+pub struct AllowedIpsForm {
+    #[serde(default)]
+    pub allowed_ips: String,
+}
+
+pub async fn allowed_ips(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<Uuid>,
+    Form(form): Form<AllowedIpsForm>,
+) -> WebResult<Response> {
+    let list = allow_list(&form.allowed_ips);
+    match state
+        .keygate
+        .set_token_allowed_ips(&signed, id, list.as_deref())
+        .await
+    {
+        Ok(_) => Ok(done(&format!("/tokens/{id}"), "allowed-ips-saved").into_response()),
+        Err(e) => refused(e, |error| token_page(&state, &signed, id, Some(error))).await,
+    }
 }
 
 /// What the rotate form sends: how long the current secret keeps working (none: not at all).

@@ -54,6 +54,8 @@ pub struct TokenView {
     pub expires_soon: Option<String>,
     /// "leaked: https://… (reported by github, 2026-12-04 10:00)" once it was reported leaked.
     pub leak: Option<String>,
+    /// The networks it may be used from, one per line; empty for anywhere.
+    pub allowed_ips: String,
 }
 
 impl TokenView {
@@ -86,6 +88,20 @@ impl TokenView {
                     .unwrap_or_default();
                 format!("found{place}, reported by {} {}", l.reporter, when(l.at))
             }),
+            allowed_ips: t
+                .allowed_ips
+                .as_ref()
+                .map(|l| l.to_strings().join("\n"))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Where it may be used from, on one line.
+    pub fn allowed_from(&self) -> String {
+        if self.allowed_ips.is_empty() {
+            "anywhere".to_owned()
+        } else {
+            self.allowed_ips.replace('\n', ", ")
         }
     }
 

@@ -1,9 +1,9 @@
 //! Wire types of API users: an API user as listed, the answer to creating one (with its first
 //! token), and what creating and changing one take. Their tokens are tokens' wire types.
 
-use async_graphql::InputObject;
+use async_graphql::{InputObject, MaybeUndefined};
 use chrono::{DateTime, Utc};
-use keygate_domain::{Member, ResourcePattern};
+use keygate_domain::{AllowedIps, Member, ResourcePattern};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -25,6 +25,9 @@ pub struct ApiUserJson {
     pub grants: Vec<ResourcePattern>,
     pub teams: Vec<TeamRefJson>,
     pub created_at: DateTime<Utc>,
+    /// Networks (CIDR) all its tokens may be used from; `null` for anywhere.
+    #[schema(example = json!(["10.20.0.0/16"]))]
+    pub allowed_ips: Option<Vec<String>>,
 }
 
 impl From<&Member> for ApiUserJson {
@@ -39,6 +42,7 @@ impl From<&Member> for ApiUserJson {
             grants: member.grants,
             teams: member.teams,
             created_at: m.user.created_at,
+            allowed_ips: m.user.allowed_ips.as_ref().map(AllowedIps::to_strings),
         }
     }
 }
@@ -75,6 +79,10 @@ pub struct CreateApiUserJson {
     #[serde(default)]
     #[graphql(default)]
     pub teams: Vec<String>,
+    /// Networks (`10.0.0.0/8`, `2001:db8::/32`) or single addresses all its tokens may be used
+    /// from; left out, anywhere.
+    #[schema(example = json!(["10.20.0.0/16"]))]
+    pub allowed_ips: Option<Vec<String>>,
 }
 
 impl From<CreateApiUserJson> for ApiUserRequest {
@@ -85,6 +93,7 @@ impl From<CreateApiUserJson> for ApiUserRequest {
             roles: body.roles,
             grants: body.grants,
             teams: body.teams,
+            allowed_ips: body.allowed_ips,
         }
     }
 }
@@ -104,6 +113,11 @@ pub struct PatchApiUserJson {
     pub teams: Option<Vec<String>>,
     /// A disabled API user's tokens stop working until it is enabled again.
     pub disabled: Option<bool>,
+    /// Where all its tokens may be used from, replacing the current list; `null` for anywhere.
+    /// A token's own list still applies on top of it.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>, nullable, example = json!(["10.20.0.0/16"]))]
+    pub allowed_ips: MaybeUndefined<Vec<String>>,
 }
 
 impl From<PatchApiUserJson> for ApiUserPatchRequest {
@@ -115,6 +129,11 @@ impl From<PatchApiUserJson> for ApiUserPatchRequest {
             grants: body.grants,
             teams: body.teams,
             disabled: body.disabled,
+            allowed_ips: match body.allowed_ips {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(list) => Some(Some(list)),
+            },
         }
     }
 }

@@ -1,9 +1,11 @@
 //! Wire types of tokens: a token as listed, the one answer with its secret, and what creating one
 //! takes. API users' tokens, workspace tokens and the admin's view of a user's tokens use them too.
 
-use async_graphql::{InputObject, SimpleObject};
+use async_graphql::{InputObject, MaybeUndefined, SimpleObject};
 use chrono::{DateTime, Utc};
-use keygate_domain::{ClearToken, RetiringSecret, Scope, Token, TokenKind, TokenStatus};
+use keygate_domain::{
+    AllowedIps, ClearToken, RetiringSecret, Scope, Token, TokenKind, TokenStatus,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -37,6 +39,10 @@ pub struct TokenJson {
     pub retiring_secret: Option<RetiringSecretJson>,
     /// Where and when it was reported leaked; `null` while it was not.
     pub leak: Option<LeakJson>,
+    /// Networks (CIDR) the token may be used from; `null` for anywhere (an API user's own
+    /// `allowed_ips` apply to all its tokens as well).
+    #[schema(example = json!(["203.0.113.0/24", "2001:db8::/32"]))]
+    pub allowed_ips: Option<Vec<String>>,
 }
 
 /// A report that a token leaked: the first report's time, the latest one's place and reporter.
@@ -139,6 +145,7 @@ impl TokenJson {
                 url: l.url.clone(),
                 reporter: l.reporter.clone(),
             }),
+            allowed_ips: t.allowed_ips.as_ref().map(AllowedIps::to_strings),
         }
     }
 
@@ -190,6 +197,33 @@ pub struct CreateTokenJson {
     pub expires_at: Option<DateTime<Utc>>,
     /// What the token may do of its user's rights; left out, all of them.
     pub scope: Option<ScopeJson>,
+    /// Networks (`10.0.0.0/8`, `2001:db8::/32`) or single addresses the token may be used from;
+    /// left out, anywhere (a token made with a token held to an allow-list gets that list).
+    #[schema(example = json!(["203.0.113.0/24"]))]
+    pub allowed_ips: Option<Vec<String>>,
+}
+
+/// Changes to a token; a field left out stays as it is.
+#[derive(Debug, Default, Deserialize, ToSchema, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "UpdateTokenInput")]
+pub struct UpdateTokenJson {
+    /// Networks or single addresses the token may be used from, replacing the current list;
+    /// `null` lets it be used from anywhere. At most 100.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>, nullable, example = json!(["203.0.113.0/24"]))]
+    pub allowed_ips: MaybeUndefined<Vec<String>>,
+}
+
+impl UpdateTokenJson {
+    /// The new allow-list, if the change sets one (`Some(None)`: anywhere).
+    pub fn allowed_ips(&self) -> Option<Option<&[String]>> {
+        match &self.allowed_ips {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(list) => Some(Some(list)),
+        }
+    }
 }
 
 impl TryFrom<CreateTokenJson> for NewTokenRequest {
@@ -201,6 +235,7 @@ impl TryFrom<CreateTokenJson> for NewTokenRequest {
             description: body.description,
             expiry: Expiry::from_parts(body.expires_in_days, body.expires_at)?,
             scope: body.scope.map(Into::into),
+            allowed_ips: body.allowed_ips,
         })
     }
 }
