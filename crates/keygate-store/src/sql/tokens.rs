@@ -94,7 +94,7 @@ pub(crate) async fn of_users(pool: Pool<'_>, user_ids: &[Uuid]) -> Result<Vec<To
 pub(crate) async fn of_members(pool: Pool<'_>, workspace_id: Uuid) -> Result<Vec<Token>> {
     let sql = "SELECT t.id, t.user_id, t.kind, t.name, t.description, t.hint, t.created_at, \
                t.expires_at, t.last_used_at, t.last_used_ip, t.revoked_at, t.rotated_at, \
-               t.scope, t.leaked_at, t.leak_url, t.leak_reporter \
+               t.scope, t.leaked_at, t.leak_url, t.leak_reporter, t.allowed_ips \
                FROM tokens t JOIN members m ON m.user_id = t.user_id \
                WHERE m.workspace_id = $1 ORDER BY t.created_at DESC, t.id DESC";
     query(sql, (workspace_id,)).fetch_all(pool).await

@@ -172,7 +172,7 @@ async fn forward_auth_decides_from_route_rules() {
 }
 
 /// A tiny upstream that echoes who Keygate said the caller is.
-async fn upstream() -> std::net::SocketAddr {
+pub(crate) async fn upstream() -> std::net::SocketAddr {
     use axum::http::HeaderMap;
     let app = axum::Router::new().fallback(|headers: HeaderMap| async move {
         let user = headers

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin;
+mod allowed_ips;
 mod api_users;
 mod audit;
 mod bad_input;

@@ -47,6 +47,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("GET", "/api/v1/tokens"),
     ("POST", "/api/v1/tokens"),
     ("GET", "/api/v1/tokens/{id}"),
+    ("PATCH", "/api/v1/tokens/{id}"),
     ("DELETE", "/api/v1/tokens/{id}"),
     ("POST", "/api/v1/tokens/{id}/rotate"),
     ("DELETE", "/api/v1/tokens/{id}/retiring-secret"),
@@ -86,6 +87,10 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("DELETE", "/api/v1/workspaces/{ws}/api-users/{id}"),
     ("GET", "/api/v1/workspaces/{ws}/api-users/{id}/tokens"),
     ("POST", "/api/v1/workspaces/{ws}/api-users/{id}/tokens"),
+    (
+        "PATCH",
+        "/api/v1/workspaces/{ws}/api-users/{id}/tokens/{token}",
+    ),
     (
         "DELETE",
         "/api/v1/workspaces/{ws}/api-users/{id}/tokens/{token}",
