@@ -336,6 +336,109 @@ async fn an_api_user_limited_to_one_device_reads_only_that_device() {
     browser.close().await;
 }
 
+/// `GET /api/v1/auth/me` with `token`, from the loopback address `ip`: the status.
+async fn me_from(app: &TestApp, ip: &str, token: &str) -> StatusCode {
+    let client = reqwest::Client::builder()
+        .local_address(ip.parse::<std::net::IpAddr>().expect("address"))
+        .build()
+        .expect("client");
+    let request = client
+        .get(app.url("/api/v1/auth/me"))
+        .header("Authorization", format!("Token {token}"));
+    send(request).await.0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_held_to_an_address_is_made_and_moved_in_the_browser() {
+    let Some((browser, app)) = start().await else {
+        return;
+    };
+    browser
+        .sign_in(&app, &app.owner.email, OWNER_PASSWORD)
+        .await;
+
+    // A new token that works from 127.0.0.2 (and a documentation network) only.
+    browser.open(&app, "/tokens/new").await;
+    browser.fill("#name", "office printer").await;
+    browser.click("details:has(#allowed_ips) > summary").await;
+    browser
+        .fill("#allowed_ips", "127.0.0.2\n2001:db8::/32")
+        .await;
+    browser.click("form.token-form button[type=submit]").await;
+    let secret = browser.value("input#secret").await;
+    app.remember(&secret);
+    assert_eq!(me_from(&app, "127.0.0.2", &secret).await, StatusCode::OK);
+    assert_eq!(
+        me_from(&app, "127.0.0.3", &secret).await,
+        StatusCode::FORBIDDEN
+    );
+
+    // Its page says where it may be used from; a wrong entry is explained on the page.
+    let id = owner_tokens(&app)
+        .await
+        .into_iter()
+        .find(|t| t["name"] == "office printer")
+        .expect("listed")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    browser.open(&app, &format!("/tokens/{id}")).await;
+    let shown = browser.text("#token-allowed-ips").await;
+    assert_eq!(shown, "127.0.0.2/32, 2001:db8::/32");
+    browser.fill("#allowed_ips", "the printer room").await;
+    browser.click("#allowed-ips-form button[type=submit]").await;
+    let error = browser.text("#allowed-ips-error").await;
+    assert!(error.contains("the printer room"), "{error}");
+    assert_eq!(me_from(&app, "127.0.0.2", &secret).await, StatusCode::OK);
+
+    // Moved to 127.0.0.3: from there at once, and no longer from 127.0.0.2.
+    browser.fill("#allowed_ips", "127.0.0.3").await;
+    browser.click("#allowed-ips-form button[type=submit]").await;
+    browser
+        .wait_for_path(|p| p.ends_with("?done=allowed-ips-saved"))
+        .await;
+    assert_eq!(browser.text("#token-allowed-ips").await, "127.0.0.3/32");
+    browser.screenshot("ui-token-allowed-ips").await;
+    assert_eq!(me_from(&app, "127.0.0.3", &secret).await, StatusCode::OK);
+    assert_eq!(
+        me_from(&app, "127.0.0.2", &secret).await,
+        StatusCode::FORBIDDEN
+    );
+
+    // An API user held to one network, for all its tokens.
+    browser.open(&app, "/w/acme/api-users").await;
+    browser.fill("#au-name", "meter-reader").await;
+    browser.fill("#au-allowed-ips", "127.0.0.4").await;
+    browser.click("#api-user-form button[type=submit]").await;
+    let meter = browser.value("input#secret").await;
+    app.remember(&meter);
+    assert_eq!(me_from(&app, "127.0.0.4", &meter).await, StatusCode::OK);
+    assert_eq!(
+        me_from(&app, "127.0.0.5", &meter).await,
+        StatusCode::FORBIDDEN
+    );
+    browser.click("article.shown-once a[role=button]").await;
+    browser
+        .wait_for_path(|p| p.starts_with("/w/acme/api-users/"))
+        .await;
+    let tokens = browser.text("#api-user-tokens").await;
+    assert!(
+        tokens.contains("anywhere"),
+        "the token's own list: {tokens}"
+    );
+    assert_eq!(browser.value("#au-allowed-ips").await, "127.0.0.4/32");
+    browser.fill("#au-allowed-ips", "").await;
+    browser
+        .click("section[aria-labelledby=settings-heading] button[type=submit]")
+        .await;
+    browser
+        .wait_for_path(|p| p.ends_with("?done=api-user-saved"))
+        .await;
+    assert_eq!(me_from(&app, "127.0.0.5", &meter).await, StatusCode::OK);
+    browser.screenshot("ui-api-user-allowed-ips").await;
+    browser.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_public_role_opens_one_device_to_anonymous_callers() {
     let Some((browser, app)) = start().await else {
