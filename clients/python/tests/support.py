@@ -166,6 +166,13 @@ class KeygateServer:
                          {"name": name, "roles": roles, "grants": grants}, 201)
         return ApiUser(body["id"], name, body["token"]["token"], body["token"]["id"])
 
+    def create_token(self, allowed_ips: list[str]) -> tuple[str, str]:
+        """A token of the owner's own, with a unique name, held to ``allowed_ips``: its secret
+        and its id."""
+        body = self.rest("POST", "/api/v1/tokens",
+                         {"name": f"fenced-{uuid.uuid4().hex[:8]}", "allowed_ips": allowed_ips}, 201)
+        return body["token"], body["id"]
+
     def revoke(self, user: ApiUser) -> None:
         self.rest("DELETE",
                   f"/api/v1/workspaces/acme/api-users/{user.id}/tokens/{user.token_id}",
@@ -279,6 +286,7 @@ def well_formed(body: str, kind: str = "t", prefix: str = "kg") -> str:
 GOOD = well_formed("good")
 REVOKED = well_formed("revoked")
 STRANGER = well_formed("stranger")
+ELSEWHERE = well_formed("elsewhere")
 NOBODY = well_formed("nobody")
 
 
@@ -289,8 +297,8 @@ def _refusal(code: str, missing: str | None = None) -> dict[str, Any]:
 
 def fake_answer(q: dict[str, Any]) -> dict[str, Any]:
     """Keygate's rules in miniature: ``GOOD`` holds ``devices:read`` and ``measurements:write``
-    on ``device:abc`` in ``acme``; ``REVOKED`` is revoked, ``STRANGER`` no member; anonymous
-    callers may read ``device:demo``."""
+    on ``device:abc`` in ``acme``; ``REVOKED`` is revoked, ``STRANGER`` no member, ``ELSEWHERE``
+    used from an address its allow-list leaves out; anonymous callers may read ``device:demo``."""
     permission = q.get("permission") or ""
     resource = q.get("resource")
     token = q.get("token")
@@ -303,6 +311,8 @@ def fake_answer(q: dict[str, Any]) -> dict[str, Any]:
         return _refusal("token_revoked")
     if token == STRANGER:
         return _refusal("not_a_member")
+    if token == ELSEWHERE:
+        return _refusal("ip_not_allowed")
     if token != GOOD:
         return _refusal("invalid_token")
     if q.get("workspace") != "acme":

@@ -23,7 +23,7 @@ import keygate.fastapi
 import keygate.flask
 from keygate import AsyncVerifier, Identity, Template, Verifier, fill
 from keygate.asgi import KeygateMiddleware, Rule, identity_of
-from support import GOOD, USER_ID, FakeKeygate
+from support import ELSEWHERE, GOOD, USER_ID, FakeKeygate
 
 TOKEN = {"X-API-Key": GOOD}
 
@@ -85,6 +85,14 @@ def test_fastapi_templates_functions_and_workspaces(fake: FakeKeygate, sync: boo
         other = client.get("/w/other/devices/abc", headers=TOKEN)
         assert other.status_code == 403
         assert other.json() == {"error": {"code": "forbidden", "message": "not a member of this workspace"}}
+        # A token its allow-list keeps from here: 403, without a challenge.
+        elsewhere = client.get("/w/acme/devices/abc", headers={"X-API-Key": ELSEWHERE})
+        assert elsewhere.status_code == 403
+        assert "www-authenticate" not in elsewhere.headers
+        assert elsewhere.json() == {"error": {
+            "code": "ip_not_allowed",
+            "message": "this token may not be used from this address: its allowed_ips leave it out",
+        }}
         # The function finds no resource in the path: 400, before Keygate is asked.
         calls = fake.calls
         none = client.get("/w/acme/devices/none", headers=TOKEN)

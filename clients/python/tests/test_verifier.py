@@ -17,11 +17,13 @@ from keygate import (
     AsyncVerifier,
     BadQuestion,
     Code,
+    Decision,
     KeygateUnavailable,
     NoWorkspace,
     Verifier,
 )
 from support import (
+    ELSEWHERE,
     GOOD,
     REVOKED,
     STRANGER,
@@ -65,6 +67,8 @@ def test_refusals_and_anonymous_decisions(verifier: Verifier) -> None:
     assert (forbidden.valid, forbidden.code, forbidden.missing) == (False, Code.FORBIDDEN, "device:xyz")
     assert verifier.verify(REVOKED, permission="devices:read").code is Code.TOKEN_REVOKED
     assert verifier.verify(STRANGER, permission="devices:read").code is Code.NOT_A_MEMBER
+    elsewhere = verifier.verify(ELSEWHERE, permission="devices:read", client_ip="198.51.100.1")
+    assert (elsewhere.valid, elsewhere.code) == (False, Code.IP_NOT_ALLOWED)
     anonymous = verifier.verify(permission="devices:read", resource="device:demo")
     assert anonymous.valid and anonymous.identity.is_anonymous
     assert anonymous.identity.permissions == ("devices:read",)
@@ -87,6 +91,37 @@ def test_answers_are_cached_by_question(verifier: Verifier, fake: FakeKeygate) -
     # Surrounding spaces do not make another question.
     assert verifier.allows(f" {GOOD} ", permission="devices:read", resource="device:abc")
     assert fake.calls == 4
+
+
+def test_a_client_address_is_sent_only_when_given_and_cached_apart(
+    verifier: Verifier, fake: FakeKeygate
+) -> None:
+    for _ in range(3):
+        assert verifier.allows(GOOD, permission="devices:read", client_ip="203.0.113.7")
+    # Surrounding spaces do not make another address.
+    assert verifier.allows(GOOD, permission="devices:read", client_ip=" 203.0.113.7 ")
+    assert verifier.allows(GOOD, permission="devices:read", client_ip="198.51.100.1")
+    assert verifier.allows(GOOD, permission="devices:read")
+    assert fake.questions == [
+        {"token": GOOD, "workspace": "acme", "permission": "devices:read", "client_ip": "203.0.113.7"},
+        {"token": GOOD, "workspace": "acme", "permission": "devices:read", "client_ip": "198.51.100.1"},
+        {"token": GOOD, "workspace": "acme", "permission": "devices:read"},
+    ]
+    # A token held to no allow-list has no `ip_checked`.
+    assert verifier.verify(GOOD, permission="devices:read", client_ip="203.0.113.7").ip_checked is None
+
+
+def test_ip_checked_is_read_from_the_answer() -> None:
+    answer = {"valid": True, "code": "ok", "user": None, "workspace": None, "workspaces": [],
+              "token_id": None, "permissions": [], "expires_at": None}
+    assert Decision.from_json(answer).ip_checked is None
+    assert Decision.from_json({**answer, "ip_checked": None}).ip_checked is None
+    assert Decision.from_json({**answer, "ip_checked": True}).ip_checked is True
+    assert Decision.from_json({**answer, "ip_checked": False}).ip_checked is False
+    with pytest.raises(ValueError):
+        Decision.from_json({**answer, "ip_checked": "yes"})
+    refused = Decision.from_json({**answer, "valid": False, "code": "ip_not_allowed"})
+    assert (refused.valid, refused.code) == (False, Code.IP_NOT_ALLOWED)
 
 
 def test_a_cached_answer_expires_after_its_lifetime(fake: FakeKeygate) -> None:
@@ -306,5 +341,40 @@ def test_the_real_keygate_decides_asynchronously(keygate: KeygateServer, gateway
             )
         assert [d.code for d in decisions] == [Code.OK, Code.FORBIDDEN, Code.FORBIDDEN]
         assert decisions[2].identity.is_anonymous
+
+    asyncio.run(run())
+
+
+def test_the_real_keygate_judges_the_client_address(keygate: KeygateServer, gateway: ApiUser) -> None:
+    token, token_id = keygate.create_token(["203.0.113.0/24"])
+    with Verifier(keygate.url, workspace="acme", cache_ttl=60) as v:
+        inside = v.verify(token, permission="devices:read", client_ip="203.0.113.7")
+        assert (inside.valid, inside.code, inside.ip_checked) == (True, Code.OK, True), inside
+        assert inside.identity.token_id == UUID(token_id)
+        outside = v.verify(token, permission="devices:read", client_ip="198.51.100.1")
+        assert (outside.valid, outside.code) == (False, Code.IP_NOT_ALLOWED), outside
+        unjudged = v.verify(token, permission="devices:read")
+        assert (unjudged.valid, unjudged.code, unjudged.ip_checked) == (True, Code.OK, False), unjudged
+        # Each address is a question of its own in the cache: asked again, each keeps its answer.
+        assert repr(v).endswith("cached=3)")
+        assert v.verify(token, permission="devices:read", client_ip="198.51.100.1") is outside
+        assert v.verify(token, permission="devices:read", client_ip="203.0.113.7") is inside
+        assert v.verify(token, permission="devices:read") is unjudged
+        assert repr(v).endswith("cached=3)")
+        # A token held to no allow-list: any address, and no `ip_checked`.
+        free = v.verify(gateway.token, permission="devices:read", client_ip="198.51.100.1")
+        assert (free.valid, free.ip_checked) == (True, None), free
+        with pytest.raises(BadQuestion) as bad:
+            v.verify(token, permission="devices:read", client_ip="not an address")
+        assert bad.value.code == "invalid_body"
+
+    async def run() -> None:
+        async with AsyncVerifier(keygate.url, workspace="acme") as av:
+            decisions = await asyncio.gather(
+                av.verify(token, permission="devices:read", client_ip="2001:db8::1"),
+                av.verify(token, permission="devices:read", client_ip="203.0.113.200"),
+            )
+        assert [d.code for d in decisions] == [Code.IP_NOT_ALLOWED, Code.OK]
+        assert decisions[1].ip_checked is True
 
     asyncio.run(run())

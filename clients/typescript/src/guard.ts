@@ -200,6 +200,8 @@ export class Guard {
   ): Promise<Identity> {
     let decision;
     try {
+      // A guard cannot tell a proxy's address from its client's: it gives no `clientIp`, and
+      // Keygate answers `ip_checked: false` for a token held to an allow-list.
       decision = await this.verifier.verify({ token, workspace, permission, resource });
     } catch (error) {
       throw rejectionOf(error);
@@ -219,6 +221,9 @@ export class Guard {
     }
     if (decision.code === "not_a_member") {
       throw Rejection.notAMember();
+    }
+    if (decision.code === "ip_not_allowed") {
+      throw Rejection.ipNotAllowed();
     }
     const missing = decision.missing ?? permission;
     throw Rejection.forbidden(missing, missing === permission);

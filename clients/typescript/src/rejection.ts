@@ -31,6 +31,7 @@ export type RejectionCode =
   | "token_expired"
   | "token_revoked"
   | "forbidden"
+  | "ip_not_allowed"
   | "keygate_unavailable"
   | "guard_misconfigured";
 
@@ -88,6 +89,18 @@ export class Rejection extends Error {
   /** 403 `forbidden`: the token's user is not a member of the workspace. */
   static notAMember(): Rejection {
     return new Rejection(403, "forbidden", "not a member of this workspace");
+  }
+
+  /**
+   * 403 `ip_not_allowed`: the token is held to an allow-list (`allowed_ips`) that leaves the
+   * client's address out. No challenge: the token is right, authenticating again will not help.
+   */
+  static ipNotAllowed(): Rejection {
+    return new Rejection(
+      403,
+      "ip_not_allowed",
+      "this token may not be used from this address: its allowed_ips leave it out",
+    );
   }
 
   /** 503 `keygate_unavailable`: Keygate cannot be reached or fails (the request fails closed). */

@@ -14,8 +14,8 @@ export const DEFAULT_TIMEOUT_MS = 2000;
 
 /**
  * One question to Keygate: may the holder of `token` (none: an anonymous caller, judged by the
- * workspace's public role) do `permission` on `resource` in `workspace`? Without a workspace, the
- * verifier's own is asked about.
+ * workspace's public role) do `permission` on `resource` in `workspace`, presenting it from
+ * `clientIp`? Without a workspace, the verifier's own is asked about.
  */
 export interface Question {
   /** The token presented; absent for an anonymous caller. */
@@ -26,6 +26,13 @@ export interface Question {
   permission?: string | null | undefined;
   /** The concrete resource the request touches, e.g. `device:abc`; used with a permission. */
   resource?: string | null | undefined;
+  /**
+   * The address (IPv4 or IPv6) of the client that presented the token, as the asking service saw
+   * it, sent as `client_ip`: Keygate judges it against the token's `allowed_ips` and answers
+   * `ip_not_allowed` when the list leaves it out. Absent: no address is judged (see
+   * {@link Decision.ipChecked}). One that is not an address is a `bad_question`.
+   */
+  clientIp?: string | null | undefined;
 }
 
 /** The class of a decision. `unknown` stands for a code this version does not know (a refusal). */
@@ -34,6 +41,7 @@ export type Code =
   | "invalid_token"
   | "token_expired"
   | "token_revoked"
+  | "ip_not_allowed"
   | "not_a_member"
   | "forbidden"
   | "unknown";
@@ -43,6 +51,7 @@ const CODES: ReadonlySet<string> = new Set([
   "invalid_token",
   "token_expired",
   "token_revoked",
+  "ip_not_allowed",
   "not_a_member",
   "forbidden",
 ]);
@@ -101,6 +110,12 @@ export interface Decision {
   readonly missing: string | null;
   /** Who asked, and what they may do in the workspace asked about. */
   readonly identity: Identity;
+  /**
+   * Only for a token held to an allow-list (`allowed_ips`): `true` when the question's `clientIp`
+   * was judged (and allowed), `false` when the question gave none, so no address was judged.
+   * Absent for a token without a list, an anonymous caller or an invalid token.
+   */
+  readonly ipChecked?: boolean | undefined;
 }
 
 /** Why Keygate gave no decision. */
@@ -166,6 +181,7 @@ interface Asked {
   workspace: string | undefined;
   permission: string | undefined;
   resource: string | undefined;
+  clientIp: string | undefined;
 }
 
 const ENCODER = new TextEncoder();
@@ -233,6 +249,7 @@ export class Verifier {
       workspace: question.workspace ?? this.workspace,
       permission: question.permission ?? undefined,
       resource: question.resource ?? undefined,
+      clientIp: question.clientIp?.trim() ?? undefined,
     };
     if (asked.workspace === undefined && (asked.permission !== undefined || asked.token === undefined)) {
       throw new VerifyError(
@@ -311,6 +328,9 @@ export class Verifier {
       if (value !== undefined) {
         body[field] = value;
       }
+    }
+    if (asked.clientIp !== undefined) {
+      body.client_ip = asked.clientIp;
     }
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), this.#timeout);
@@ -420,7 +440,13 @@ function describe(error: unknown): string {
 export async function cacheKey(question: Question): Promise<string> {
   const chunks: Uint8Array[] = [];
   let length = 0;
-  for (const field of [question.token, question.workspace, question.permission, question.resource]) {
+  for (const field of [
+    question.token,
+    question.workspace,
+    question.permission,
+    question.resource,
+    question.clientIp,
+  ]) {
     let chunk: Uint8Array;
     if (field === undefined || field === null) {
       chunk = Uint8Array.of(0);
@@ -483,6 +509,16 @@ function str(value: Json | undefined): string {
 
 function optionalStr(value: Json | undefined): string | null {
   return value === undefined || value === null ? null : str(value);
+}
+
+function optionalBool(value: Json | undefined): boolean | undefined {
+  if (value === undefined || value === null) {
+    return undefined;
+  }
+  if (typeof value !== "boolean") {
+    throw new NotADecision();
+  }
+  return value;
 }
 
 function parseUser(value: Json | undefined): User | null {
@@ -552,6 +588,7 @@ function parseDecision(text: string): Decision | undefined {
         permissions: permissions.map(str),
         expiresAt: optionalStr(value.expires_at),
       },
+      ipChecked: optionalBool(value.ip_checked),
     });
   } catch (error) {
     if (error instanceof NotADecision) {

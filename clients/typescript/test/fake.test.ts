@@ -20,6 +20,8 @@ const GOOD = "kgt_good000000000000000000000000aogcT";
 /** Well-formed tokens the fake calls revoked, not a member, and unknown. */
 const REVOKED = "kgt_revoked000000000000000000002sNXnZ";
 const STRANGER = "kgt_stranger00000000000000000004ReAdB";
+/** A well-formed token the fake says is used from an address its allow-list leaves out. */
+const ELSEWHERE = "kgt_elsewhere00000000000000000006oLqu";
 const USER_ID = "0190f5a6-0000-7000-8000-0000000000a1";
 const TOKEN_ID = "0190f5a6-3c1e-7b7a-9a52-6f1d2c3b4a59";
 
@@ -51,6 +53,7 @@ function decide(q: Record<string, string | undefined>): unknown {
       : refusal("forbidden", permission);
   }
   if (token === REVOKED) return refusal("token_revoked");
+  if (token === ELSEWHERE) return refusal("ip_not_allowed");
   if (token === STRANGER || (token === GOOD && q.workspace !== undefined && q.workspace !== "acme")) return refusal("not_a_member");
   if (token !== GOOD) return refusal("invalid_token");
   if (permission !== "" && !["devices:read", "measurements:write"].includes(permission)) return refusal("forbidden", permission);
@@ -116,7 +119,7 @@ after(async () => {
   server.closeAllConnections();
   await new Promise((done) => server.close(done));
   const all = logged.join("\n");
-  for (const token of [GOOD, REVOKED, STRANGER]) {
+  for (const token of [GOOD, REVOKED, STRANGER, ELSEWHERE]) {
     assert.ok(!all.includes(token), "a log line shows a token");
   }
 });
@@ -183,6 +186,23 @@ test("decisions are cached for the lifetime, keyed by the whole question", async
     for (let i = 0; i < 3; i++) assert.equal(await off.allows(q), true);
     assert.equal(fake.calls - start, 3);
   }
+});
+
+test("a client address is sent as client_ip only when given, and each is cached apart", async () => {
+  const v = verifier();
+  const q = { token: GOOD, permission: "devices:read" };
+  for (let i = 0; i < 3; i++) assert.equal(await v.allows({ ...q, clientIp: "203.0.113.7" }), true);
+  // Surrounding spaces do not make another address.
+  assert.equal(await v.allows({ ...q, clientIp: " 203.0.113.7 " }), true);
+  assert.equal(await v.allows({ ...q, clientIp: "198.51.100.1" }), true);
+  assert.equal(await v.allows({ ...q, clientIp: null }), true);
+  assert.deepEqual(fake.questions, [
+    { token: GOOD, workspace: "acme", permission: "devices:read", client_ip: "203.0.113.7" },
+    { token: GOOD, workspace: "acme", permission: "devices:read", client_ip: "198.51.100.1" },
+    { token: GOOD, workspace: "acme", permission: "devices:read" },
+  ]);
+  // A token held to no allow-list has no `ipChecked`.
+  assert.equal((await v.verify({ ...q, clientIp: "203.0.113.7" })).ipChecked, undefined);
 });
 
 test("the cache keeps at most its size, dropping the oldest", async () => {
@@ -283,7 +303,7 @@ test("a code this version does not know is a refusal, whatever `valid` says", as
   assert.equal((await verifier().verify({ token: GOOD })).code, "unknown");
 });
 
-test("refusals by code: revoked, not a member, anonymous", async () => {
+test("refusals by code: revoked, not a member, another address, anonymous", async () => {
   const guard = new Guard(verifier(), "devices:read", { resource: "device:{id}" });
   const check = async (id: string, token?: string) => {
     const d = await guard.check(fetchRequest(`/devices/${id}`, token === undefined ? [] : [["Authorization", `Bearer ${token}`]]), { id });
@@ -293,6 +313,12 @@ test("refusals by code: revoked, not a member, anonymous", async () => {
   assert.equal((await check("abc", REVOKED))?.status, 401);
   assert.equal((await check("abc", STRANGER))?.message, "not a member of this workspace");
   assert.equal((await check("abc", STRANGER))?.status, 403);
+  const elsewhere = await check("abc", ELSEWHERE);
+  assert.equal(elsewhere?.status, 403);
+  assert.equal(elsewhere?.code, "ip_not_allowed");
+  assert.equal(elsewhere?.message, "this token may not be used from this address: its allowed_ips leave it out");
+  assert.equal(elsewhere?.challenge, undefined);
+  assert.equal((await verifier().verify({ token: ELSEWHERE, clientIp: "198.51.100.1" })).code, "ip_not_allowed");
   assert.equal((await check("abc"))?.code, "unauthenticated");
   assert.equal(await check("demo"), undefined);
 });

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 
-import { Guard, isWellFormedToken } from "@keygate/client";
+import { Guard, VerifyError, isWellFormedToken } from "@keygate/client";
 import { Hono } from "hono";
 
 import { checksum } from "#internal/token.js";
@@ -408,6 +408,48 @@ test("the identity, other permissions, other workspaces and questions Keygate re
   // Decisions are shared through the cache, so they cannot be changed.
   const shared = await verifier.verify({ token: gateway.token, permission: "devices:read", resource: "device:abc" });
   assert.throws(() => ((shared.identity.permissions as string[]).push("*")), TypeError);
+});
+
+test("a token held to an allow-list: the verifier judges the client address it is given, each cached apart", async () => {
+  const made = await keygate.owner("POST", "/api/v1/tokens", { name: "fenced", allowed_ips: ["203.0.113.0/24"] });
+  const token = made.token as string;
+  secrets.push(token);
+  const { verifier, calls } = countingVerifier(keygate.url, { cacheTtlMs: 60_000 });
+  const q = { token, permission: "devices:read", resource: "device:abc" };
+
+  const inside = await verifier.verify({ ...q, clientIp: "203.0.113.7" });
+  assert.equal(inside.code, "ok");
+  assert.equal(inside.valid, true);
+  assert.equal(inside.ipChecked, true);
+  assert.equal(inside.identity.tokenId, made.id);
+  const outside = await verifier.verify({ ...q, clientIp: "198.51.100.1" });
+  assert.equal(outside.code, "ip_not_allowed");
+  assert.equal(outside.valid, false);
+  const unjudged = await verifier.verify(q);
+  assert.equal(unjudged.code, "ok");
+  assert.equal(unjudged.valid, true);
+  assert.equal(unjudged.ipChecked, false);
+  assert.equal(calls(), 3);
+  // Each address is a question of its own in the cache: asked again, each keeps its answer.
+  assert.equal(await verifier.verify({ ...q, clientIp: "198.51.100.1" }), outside);
+  assert.equal(await verifier.verify({ ...q, clientIp: "203.0.113.7" }), inside);
+  assert.equal(await verifier.verify(q), unjudged);
+  assert.equal(calls(), 3);
+
+  // A token held to no allow-list: any address, and no `ipChecked`.
+  const free = await verifier.verify({ token: gateway.token, permission: "devices:read", clientIp: "198.51.100.1" });
+  assert.equal(free.valid, true);
+  assert.equal(free.ipChecked, undefined);
+  // Not an address: Keygate refuses the question.
+  await assert.rejects(
+    verifier.verify({ ...q, clientIp: "not an address" }),
+    (e: unknown) => e instanceof VerifyError && e.kind === "bad_question" && e.code === "invalid_body",
+  );
+  // A guard gives no address, so Keygate judges none and the token passes.
+  await eachApi(async (api) => {
+    const got = await api.get("/devices/abc", [bearer(token)]);
+    assert.equal(got.status, 200, got.text);
+  });
 });
 
 test("a revoked token passes within the cache lifetime and is refused after it", async () => {

@@ -49,8 +49,11 @@ test("cache keys tell every field apart and never hold the token", async () => {
     { ...base, permission: "devices:write" },
     { ...base, resource: undefined },
     { ...base, resource: "" },
+    { ...base, clientIp: "203.0.113.7" },
+    { ...base, clientIp: "198.51.100.1" },
     // Moving text between fields changes the key.
     { ...base, permission: "devices:readdevice:abc", resource: "" },
+    { ...base, resource: "device:abc203.0.113.7", clientIp: "" },
     { token: "kgt_aacme", workspace: "", permission: "devices:read", resource: "device:abc" },
   ];
   const keys = await Promise.all(variants.map(cacheKey));
@@ -62,7 +65,7 @@ test("cache keys tell every field apart and never hold the token", async () => {
   // The Rust client's key for the same question (SHA-256 of the same length-prefixed fields).
   const expected = await crypto.subtle.digest(
     "SHA-256",
-    Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0, 5, ...new TextEncoder().encode("kgt_a"), 0, 0, 0),
+    Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0, 5, ...new TextEncoder().encode("kgt_a"), 0, 0, 0, 0),
   );
   assert.equal(
     await cacheKey({ token: "kgt_a" }),
@@ -179,6 +182,12 @@ test("refusals carry Keygate's envelope and challenges", async () => {
   }
   assert.equal(Rejection.invalidToken("token_expired").message, "the token has expired");
   assert.equal(Rejection.notAMember().challenge, undefined);
+  const elsewhere = Rejection.ipNotAllowed();
+  assert.equal(elsewhere.status, 403);
+  assert.equal(elsewhere.challenge, undefined);
+  assert.deepEqual(elsewhere.toJSON(), {
+    error: { code: "ip_not_allowed", message: "this token may not be used from this address: its allowed_ips leave it out" },
+  });
   const response = Rejection.unavailable().toResponse();
   assert.equal(response.status, 503);
   assert.equal(response.headers.get("content-type"), "application/json");

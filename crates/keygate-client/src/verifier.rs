@@ -298,6 +298,7 @@ impl Verifier {
             permission: question.permission.map(str::to_owned),
             resource: question.resource.map(str::to_owned),
             client_ip: question.client_ip.map(|ip| ip.to_string()),
+            cost: None,
         };
         let response = self
             .inner

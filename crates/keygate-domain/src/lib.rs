@@ -8,6 +8,7 @@ pub mod allowed_ips;
 pub mod leak;
 pub mod model;
 pub mod permission;
+pub mod rate_limit;
 pub mod rights;
 pub mod route;
 pub mod token;
@@ -20,6 +21,7 @@ pub use model::{
     Role, Team, TeamRef, Token, TokenLeak, TokenStatus, User, UserKind, Workspace, max_overlap,
 };
 pub use permission::{Manage, Permission, PermissionSet, ResourcePattern};
+pub use rate_limit::{RateLimit, RateLimits};
 pub use rights::{Denial, Resources, Rights, Scope, WorkspaceRights};
 pub use token::{
     ClearToken, Digester, ParsedToken, TokenDigest, TokenFormat, TokenFormatError, TokenKind,

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::allowed_ips::AllowedIps;
 use crate::permission::{PermissionSet, ResourcePattern};
+use crate::rate_limit::RateLimits;
 use crate::rights::Scope;
 use crate::token::TokenKind;
 use crate::validate::{Email, Slug};
@@ -65,6 +66,8 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     /// Where the user's tokens may be used from (API users only); `None` for anywhere.
     pub allowed_ips: Option<AllowedIps>,
+    /// How often all the user's tokens together may be used (API users only); `None`: no limit.
+    pub rate_limits: Option<RateLimits>,
 }
 
 impl User {
@@ -337,6 +340,8 @@ pub struct Token {
     pub leak: Option<TokenLeak>,
     /// Where the token may be used from; `None` for anywhere (its user's list still applies).
     pub allowed_ips: Option<AllowedIps>,
+    /// How often the token may be used; `None`: no limit of its own.
+    pub rate_limits: Option<RateLimits>,
 }
 
 /// A report that a token leaked.
@@ -396,6 +401,8 @@ pub struct Credential {
     pub overlap_pending: bool,
     /// Where the token may be used from; `None` for anywhere. Shared, like the scope.
     pub allowed_ips: Option<Arc<AllowedIps>>,
+    /// How often the token may be used; `None`: no limit of its own. Shared.
+    pub rate_limits: Option<Arc<RateLimits>>,
 }
 
 impl Credential {
@@ -495,6 +502,7 @@ impl From<Token> for Credential {
             retiring_until: None,
             overlap_pending: false,
             allowed_ips: token.allowed_ips.map(Arc::new),
+            rate_limits: token.rate_limits.map(Arc::new),
         }
     }
 }
@@ -521,6 +529,7 @@ mod tests {
             scope: None,
             leak: None,
             allowed_ips: None,
+            rate_limits: None,
         }
     }
 
@@ -536,6 +545,7 @@ mod tests {
             disabled_at: None,
             created_at: DateTime::UNIX_EPOCH,
             allowed_ips: allowed_ips.map(|l| AllowedIps::parse(l).unwrap()),
+            rate_limits: None,
         }
     }
 

@@ -24,5 +24,6 @@ pub mod verify;
 pub use error::{ErrorDetail, ErrorEnvelope};
 pub use transport::{QUERY_TOKEN_PARAM, TransportError, presented_token};
 pub use verify::{
-    CheckAnswer, CheckRequest, Code, Membership, User, VerifyAnswer, VerifyRequest, Workspace,
+    CheckAnswer, CheckRequest, Code, Membership, RateLimitState, User, VerifyAnswer, VerifyRequest,
+    Workspace,
 };

@@ -34,6 +34,10 @@ pub struct VerifyRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "203.0.113.7"))]
     pub client_ip: Option<String>,
+    /// What this question costs of the token's rate limits (default 1; 0 asks without using
+    /// any).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<u32>,
 }
 
 /// Never shows the token.
@@ -45,6 +49,7 @@ impl std::fmt::Debug for VerifyRequest {
             .field("permission", &self.permission)
             .field("resource", &self.resource)
             .field("client_ip", &self.client_ip)
+            .field("cost", &self.cost)
             .finish()
     }
 }
@@ -92,6 +97,22 @@ pub struct VerifyAnswer {
     /// no address, so none was judged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip_checked: Option<bool>,
+    /// Present when the token (or its API user) is held to rate limits: where this question
+    /// left the tightest of them (with `rate_limited`: the one that is used up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitState>,
+}
+
+/// Where a token stands against one of its rate limits, as the `RateLimit-*` headers say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RateLimitState {
+    /// The limit's size per window.
+    pub limit: u32,
+    /// What is left of it in this window.
+    pub remaining: u32,
+    /// Seconds until the window ends.
+    pub reset: u32,
 }
 
 /// The question of `POST /api/v1/auth/check`: may the caller (the token the request presents,
@@ -142,6 +163,9 @@ pub enum Code {
     /// The token (or its API user) has an allow-list of addresses, and the client's address
     /// (`client_ip`) is not in it.
     IpNotAllowed,
+    /// The token (or its API user) has used up one of its rate limits in the current window;
+    /// the answer's `rate_limit` says when it resets.
+    RateLimited,
     /// A code this version does not know (from a newer Keygate); treated as a refusal. Keygate
     /// never writes it.
     #[serde(other, skip_serializing)]
@@ -159,6 +183,7 @@ impl Code {
             Code::NotAMember => "not_a_member",
             Code::Forbidden => "forbidden",
             Code::IpNotAllowed => "ip_not_allowed",
+            Code::RateLimited => "rate_limited",
             Code::Unknown => "unknown",
         }
     }

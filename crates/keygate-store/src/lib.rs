@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use keygate_domain::{
     AllowedIps, AuditEvent, Credential, Email, Invitation, Member, Membership, PermissionSet,
-    ResourcePattern, RetiringSecret, Role, Scope, Slug, Team, Token, TokenDigest, TokenKind, User,
-    UserKind, Workspace,
+    RateLimits, ResourcePattern, RetiringSecret, Role, Scope, Slug, Team, Token, TokenDigest,
+    TokenKind, User, UserKind, Workspace,
 };
 use uuid::Uuid;
 
@@ -25,7 +25,7 @@ use keygate_domain::webhook::{Delivery, DeliveryStatus, Endpoint};
 pub use postgres::PgStore;
 pub use sql::tokens::LeakAction;
 use sql::{
-    Backend, access, audit, commit, commit_if, invitations, members, roles, sessions, teams,
+    Backend, access, audit, commit, commit_if, invitations, members, rates, roles, sessions, teams,
     tokens, users, webhooks, workspaces,
 };
 pub use sqlite::SqliteStore;
@@ -61,6 +61,25 @@ pub struct NewToken {
     pub expires_at: Option<DateTime<Utc>>,
     pub scope: Option<Scope>,
     pub allowed_ips: Option<AllowedIps>,
+    pub rate_limits: Option<RateLimits>,
+}
+
+/// Changes to a token; `None` leaves a field as it is, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct TokenPatch {
+    pub allowed_ips: Option<Option<AllowedIps>>,
+    pub rate_limits: Option<Option<RateLimits>>,
+}
+
+/// What one node admitted under one limit of one subject (a token or an API user) in one window
+/// since it last said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateUse {
+    pub subject: Uuid,
+    pub name: String,
+    /// The window's start and end, in seconds since the epoch.
+    pub window: (i64, i64),
+    pub used: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +117,8 @@ pub struct NewUser {
     pub created_at: DateTime<Utc>,
     /// Where the user's tokens may be used from (API users); `None` for anywhere.
     pub allowed_ips: Option<AllowedIps>,
+    /// How often the user's tokens together may be used (API users); `None`: no limit.
+    pub rate_limits: Option<RateLimits>,
     pub first_token: NewToken,
     pub own_workspace: Option<NewWorkspace>,
     pub membership: Option<NewMembership>,
@@ -148,6 +169,7 @@ pub struct UserPatch {
     pub description: Option<Option<String>>,
     pub disabled_at: Option<Option<DateTime<Utc>>>,
     pub allowed_ips: Option<Option<AllowedIps>>,
+    pub rate_limits: Option<Option<RateLimits>>,
 }
 
 /// Changes to a membership: the lists given replace the current ones.
@@ -605,15 +627,19 @@ pub trait Store: Send + Sync + 'static {
         overlap: Overlap,
         audit: &AuditEvent,
     ) -> Result<Option<Token>>;
-    /// Sets where the token may be used from (`None`: anywhere); None when the user has no such
+    /// Changes where the token may be used from and how often; None when the user has no such
     /// token.
-    async fn set_token_allowed_ips(
+    async fn update_token(
         &self,
         user_id: Uuid,
         id: Uuid,
-        allowed: Option<&AllowedIps>,
+        patch: &TokenPatch,
         audit: &AuditEvent,
     ) -> Result<Option<Token>>;
+    /// Adds what this node admitted to each limit's window, and answers each window's total
+    /// over every node, in the order given; windows that ended before `expired_before` are
+    /// forgotten.
+    async fn add_rate_uses(&self, uses: &[RateUse], expired_before: i64) -> Result<Vec<u64>>;
     /// Ends the overlap of the token's replaced secret now; false when none was running.
     async fn end_overlap(&self, id: Uuid, now: DateTime<Utc>, audit: &AuditEvent) -> Result<bool>;
     /// Starts the grace period of the token's replaced secret at the new secret's first use;
@@ -1132,16 +1158,23 @@ impl<B: Backend> Store for B {
         commit_if(tx, audit, token).await
     }
 
-    async fn set_token_allowed_ips(
+    async fn update_token(
         &self,
         user_id: Uuid,
         id: Uuid,
-        allowed: Option<&AllowedIps>,
+        patch: &TokenPatch,
         audit: &AuditEvent,
     ) -> Result<Option<Token>> {
         let mut tx = self.begin_write().await?;
-        let token = tokens::set_allowed_ips(&mut tx, user_id, id, allowed).await?;
+        let token = tokens::update(&mut tx, user_id, id, patch).await?;
         commit_if(tx, audit, token).await
+    }
+
+    async fn add_rate_uses(&self, uses: &[RateUse], expired_before: i64) -> Result<Vec<u64>> {
+        let mut tx = self.begin_write().await?;
+        let totals = rates::add_uses(&mut tx, uses, expired_before).await?;
+        tx.commit().await?;
+        Ok(totals)
     }
 
     async fn rotate_token(

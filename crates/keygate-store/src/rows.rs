@@ -6,8 +6,8 @@ use std::sync::Arc;
 use keygate_domain::webhook::{Delivery, DeliveryStatus, Endpoint};
 use keygate_domain::{
     AllowedIps, AuditEvent, Credential, Email, Invitation, Member, Membership, PermissionSet,
-    ResourcePattern, RetiringSecret, Role, Scope, Slug, Team, TeamRef, Token, TokenKind, TokenLeak,
-    User, UserKind, Workspace,
+    RateLimit, RateLimits, ResourcePattern, RetiringSecret, Role, Scope, Slug, Team, TeamRef,
+    Token, TokenKind, TokenLeak, User, UserKind, Workspace,
 };
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -38,6 +38,14 @@ pub(crate) struct UserRow {
     disabled_at: Option<Ts>,
     created_at: Ts,
     allowed_ips: Option<Json<Vec<String>>>,
+    rate_limits: Option<Json<Vec<RateLimit>>>,
+}
+
+/// Stored limits; `None` for none.
+fn rate_limits(stored: Option<Json<Vec<RateLimit>>>) -> Result<Option<RateLimits>, StoreError> {
+    stored
+        .map(|list| RateLimits::new(list.0).map_err(|e| corrupt("rate_limits", e.message)))
+        .transpose()
 }
 
 /// A stored allow-list; `None` for anywhere.
@@ -61,6 +69,7 @@ impl Read for User {
             disabled_at: r.disabled_at.map(|t| t.0),
             created_at: r.created_at.0,
             allowed_ips: allowed_ips(r.allowed_ips)?,
+            rate_limits: rate_limits(r.rate_limits)?,
         })
     }
 }
@@ -138,6 +147,7 @@ pub(crate) struct TokenRow {
     leak_url: Option<String>,
     leak_reporter: Option<String>,
     allowed_ips: Option<Json<Vec<String>>>,
+    rate_limits: Option<Json<Vec<RateLimit>>>,
 }
 
 impl Read for Token {
@@ -163,6 +173,7 @@ impl Read for Token {
                 reporter: r.leak_reporter.unwrap_or_default(),
             }),
             allowed_ips: allowed_ips(r.allowed_ips)?,
+            rate_limits: rate_limits(r.rate_limits)?,
         })
     }
 }
@@ -474,6 +485,7 @@ pub(crate) struct CredentialRow {
     retiring_ended_at: Option<Ts>,
     overlap_pending: bool,
     token_allowed_ips: Option<Json<Vec<String>>>,
+    token_rate_limits: Option<Json<Vec<RateLimit>>>,
     #[sqlx(flatten)]
     user: UserRow,
 }
@@ -497,6 +509,7 @@ impl Read for (Credential, User) {
             }),
             overlap_pending: r.overlap_pending,
             allowed_ips: allowed_ips(r.token_allowed_ips)?.map(Arc::new),
+            rate_limits: rate_limits(r.token_rate_limits)?.map(Arc::new),
         };
         Ok((credential, User::read(r.user)?))
     }

@@ -152,6 +152,7 @@ fn bench_backend(
                     workspace: Some(WorkspaceRef::parse(slug)),
                     permission: Some(permission.clone()),
                     resource: Some("device:abc".into()),
+                    cost: None,
                 };
                 let decision = keygate
                     .decide(Some(token), None, &question)

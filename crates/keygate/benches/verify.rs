@@ -60,6 +60,7 @@ fn cached_verification(c: &mut Criterion) {
         workspace: Some(WorkspaceRef::parse("bench")),
         permission: Some(Permission::parse("devices:read").expect("permission")),
         resource: Some("device:abc".into()),
+        cost: None,
     };
     // Warm the cache.
     rt.block_on(async {

@@ -385,6 +385,7 @@ async fn token(keygate: &Keygate, command: OwnedTokenCommand) -> anyhow::Result<
                     .map_err(|e| user_facing(e.into()))?,
                 scope: None,
                 allowed_ips: (!args.allowed_ips.is_empty()).then_some(args.allowed_ips),
+                rate_limits: None,
             };
             let issued = keygate
                 .create_token(&operator, request)

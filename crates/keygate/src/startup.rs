@@ -97,13 +97,15 @@ impl Application {
 
     /// Serves until SIGINT or SIGTERM, then finishes requests in flight, writes the token uses
     /// noted so far and closes the pool. Alongside: the listener for other nodes' change notices,
-    /// the writer of token uses, the webhook dispatcher and the expiry notices.
+    /// the writer of token uses, the webhook dispatcher, the expiry notices and the sharing of
+    /// rate limit counts.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         tracing::info!("listening on http://{}", self.local_addr());
         let listener = tokio::spawn(self.keygate.clone().run_change_listener());
         let usage = tokio::spawn(self.keygate.clone().run_usage_writer());
         let webhooks = tokio::spawn(self.keygate.clone().run_webhook_dispatcher());
         let expiry = tokio::spawn(self.keygate.clone().run_expiry_notices());
+        let rates = tokio::spawn(self.keygate.clone().run_rate_sync());
         let keygate = self.keygate.clone();
         let store = self.keygate.store().clone();
         axum::serve(
@@ -117,6 +119,8 @@ impl Application {
         usage.abort();
         webhooks.abort();
         expiry.abort();
+        rates.abort();
+        keygate.sync_rates().await;
         keygate.flush_usage().await;
         store.close().await;
         tracing::info!("stopped");

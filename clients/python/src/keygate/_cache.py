@@ -14,25 +14,28 @@ from .model import Decision
 @dataclass(frozen=True)
 class Question:
     """One question to Keygate: may the holder of ``token`` (``None``: an anonymous caller) do
-    ``permission`` on ``resource`` in ``workspace``? Its ``repr`` never shows the token."""
+    ``permission`` on ``resource`` in ``workspace``, presenting it from ``client_ip`` (``None``: no
+    address is judged)? Its ``repr`` never shows the token."""
 
     token: str | None
     workspace: str | None
     permission: str | None
     resource: str | None
+    client_ip: str | None = None
 
     def __repr__(self) -> str:
         token = None if self.token is None else "<redacted>"
         return (
             f"Question(token={token!r}, workspace={self.workspace!r}, "
-            f"permission={self.permission!r}, resource={self.resource!r})"
+            f"permission={self.permission!r}, resource={self.resource!r}, "
+            f"client_ip={self.client_ip!r})"
         )
 
     def key(self) -> bytes:
         """A SHA-256 digest of the question, so that the cache never holds a token in clear. Each
         field is length-prefixed and an absent one is marked, so no two questions share a key."""
         digest = hashlib.sha256()
-        for text in (self.token, self.workspace, self.permission, self.resource):
+        for text in (self.token, self.workspace, self.permission, self.resource, self.client_ip):
             if text is None:
                 digest.update(b"\x00")
             else:
@@ -49,6 +52,7 @@ class Question:
             "workspace": self.workspace,
             "permission": self.permission,
             "resource": self.resource,
+            "client_ip": self.client_ip,
         }
         return {k: v for k, v in fields.items() if v is not None}
 

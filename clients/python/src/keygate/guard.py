@@ -160,6 +160,8 @@ class _Asked:
             raise Rejection.unauthenticated()
         if decision.code is Code.NOT_A_MEMBER:
             raise Rejection.not_a_member()
+        if decision.code is Code.IP_NOT_ALLOWED:
+            raise Rejection.ip_not_allowed()
         missing = decision.missing if decision.missing is not None else self.permission
         raise Rejection.forbidden(missing, is_permission=missing == self.permission)
 
@@ -174,6 +176,8 @@ def judge(
     """The caller of a request, when Keygate allows it what ``demand`` asks; raises
     :class:`Rejection` otherwise."""
     asked = demand.question(verifier.workspace, headers, query, path_params)
+    # A guard cannot tell a proxy's address from its client's: it gives no `client_ip`, and
+    # Keygate answers `ip_checked: false` for a token held to an allow-list.
     try:
         decision = verifier.verify(
             asked.token,

@@ -40,6 +40,9 @@ class Code(str, enum.Enum):
     """The token has expired."""
     TOKEN_REVOKED = "token_revoked"
     """The token has been revoked."""
+    IP_NOT_ALLOWED = "ip_not_allowed"
+    """The token, or its API user, is held to an allow-list (``allowed_ips``) that leaves the
+    question's ``client_ip`` out."""
     NOT_A_MEMBER = "not_a_member"
     """The token's user is not a member of the workspace, and the public role does not allow it."""
     FORBIDDEN = "forbidden"
@@ -124,6 +127,10 @@ class Decision:
     """With :attr:`Code.FORBIDDEN`: the permission, or the resource, that is missing."""
     identity: Identity = field(default_factory=Identity)
     """Who asked, and what they may do in the workspace asked about."""
+    ip_checked: bool | None = None
+    """Only for a token held to an allow-list (``allowed_ips``): ``True`` when the question's
+    ``client_ip`` was judged (and allowed), ``False`` when the question gave none, so no address
+    was judged. ``None`` for a token without a list, an anonymous caller or an invalid token."""
 
     @classmethod
     def from_json(cls, answer: Any) -> Decision:
@@ -148,6 +155,7 @@ class Decision:
             code=code,
             missing=_optional(answer.get("missing"), _string),
             identity=identity,
+            ip_checked=_optional(answer.get("ip_checked"), _bool),
         )
 
 
@@ -192,6 +200,12 @@ def _optional(value: Any, read: Any) -> Any:
 def _string(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError("expected a string")
+    return value
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("expected a boolean")
     return value
 
 

@@ -81,6 +81,17 @@ class Rejection(Exception):
         return cls(403, "forbidden", "not a member of this workspace")
 
     @classmethod
+    def ip_not_allowed(cls) -> Rejection:
+        """403 ``ip_not_allowed``: the token is held to an allow-list (``allowed_ips``) that leaves
+        the client's address out. No challenge: the token is right, authenticating again will not
+        help."""
+        return cls(
+            403,
+            "ip_not_allowed",
+            "this token may not be used from this address: its allowed_ips leave it out",
+        )
+
+    @classmethod
     def unavailable(cls) -> Rejection:
         """503 ``keygate_unavailable``: Keygate cannot be reached or fails (fail closed)."""
         return cls(

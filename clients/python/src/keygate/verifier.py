@@ -112,13 +112,15 @@ class _Settings:
         workspace: str | None,
         permission: str | None,
         resource: str | None,
+        client_ip: str | None,
     ) -> Question:
         workspace = workspace if workspace is not None else self.workspace
         if workspace is None and (permission is not None or token is None):
             raise NoWorkspace()
         # Keygate ignores surrounding spaces; so does the cache.
         token = token.strip() if token is not None else None
-        return Question(token, workspace, permission, resource)
+        client_ip = client_ip.strip() if client_ip is not None else None
+        return Question(token, workspace, permission, resource, client_ip)
 
     def known_without_asking(self, question: Question) -> Decision | None:
         if (
@@ -228,16 +230,23 @@ class Verifier:
         workspace: str | None = None,
         permission: str | None = None,
         resource: str | None = None,
+        client_ip: str | None = None,
     ) -> Decision:
         """Keygate's decision: may the holder of ``token`` (``None``: an anonymous caller, judged
         by the workspace's public role) do ``permission`` on ``resource`` in ``workspace`` (the
         verifier's own when ``None``)?
 
+        ``client_ip`` is the address (IPv4 or IPv6) of the client that presented the token, as the
+        asking service saw it: Keygate judges it against the token's ``allowed_ips`` and answers
+        :attr:`~keygate.Code.IP_NOT_ALLOWED` when the list leaves it out. ``None`` judges no
+        address (see :attr:`~keygate.Decision.ip_checked`); one that is not an address is a
+        :class:`~keygate.BadQuestion`.
+
         From the cache when the same question was answered within the cache lifetime; concurrent
         identical questions share one call. Raises :class:`~keygate.KeygateUnavailable`,
         :class:`~keygate.BadQuestion` or :class:`~keygate.NoWorkspace`, which are never cached.
         """
-        question = self._s.question(token, workspace, permission, resource)
+        question = self._s.question(token, workspace, permission, resource, client_ip)
         known = self._s.known_without_asking(question)
         if known is not None:
             return known
@@ -278,9 +287,16 @@ class Verifier:
         workspace: str | None = None,
         permission: str | None = None,
         resource: str | None = None,
+        client_ip: str | None = None,
     ) -> bool:
         """Whether the question is allowed, as :meth:`verify` decides it."""
-        return self.verify(token, workspace=workspace, permission=permission, resource=resource).valid
+        return self.verify(
+            token,
+            workspace=workspace,
+            permission=permission,
+            resource=resource,
+            client_ip=client_ip,
+        ).valid
 
     def _ask(self, question: Question) -> Decision:
         try:
@@ -370,9 +386,10 @@ class AsyncVerifier:
         workspace: str | None = None,
         permission: str | None = None,
         resource: str | None = None,
+        client_ip: str | None = None,
     ) -> Decision:
         """As :meth:`Verifier.verify`."""
-        question = self._s.question(token, workspace, permission, resource)
+        question = self._s.question(token, workspace, permission, resource, client_ip)
         known = self._s.known_without_asking(question)
         if known is not None:
             return known
@@ -399,10 +416,15 @@ class AsyncVerifier:
         workspace: str | None = None,
         permission: str | None = None,
         resource: str | None = None,
+        client_ip: str | None = None,
     ) -> bool:
         """Whether the question is allowed, as :meth:`verify` decides it."""
         decision = await self.verify(
-            token, workspace=workspace, permission=permission, resource=resource
+            token,
+            workspace=workspace,
+            permission=permission,
+            resource=resource,
+            client_ip=client_ip,
         )
         return decision.valid
 

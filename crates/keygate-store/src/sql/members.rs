@@ -86,7 +86,7 @@ pub(crate) async fn load(
     kind: Option<UserKind>,
 ) -> Result<Vec<Member>> {
     let sql = "SELECT u.id, u.kind, u.email, u.display_name, u.description, u.workspace_id, \
-                      u.is_instance_admin, u.disabled_at, u.created_at, u.allowed_ips, \
+                      u.is_instance_admin, u.disabled_at, u.created_at, u.allowed_ips, u.rate_limits, \
                       m.created_at AS joined_at \
                FROM members m JOIN users u ON u.id = m.user_id \
                WHERE m.workspace_id = $1 AND ($2 IS NULL OR m.user_id = $2) \

@@ -24,6 +24,7 @@ pub(crate) mod audit;
 pub(crate) mod invitations;
 pub(crate) mod members;
 mod query;
+pub(crate) mod rates;
 pub(crate) mod roles;
 pub(crate) mod sessions;
 pub(crate) mod teams;

@@ -1,28 +1,29 @@
 //! Tokens: issued, found by digest for verification, listed, revoked, rotated, and seen in use.
 
 use chrono::{DateTime, Timelike, Utc};
-use keygate_domain::{AllowedIps, Credential, RetiringSecret, Token, TokenDigest, User};
+use keygate_domain::{Credential, RetiringSecret, Token, TokenDigest, User};
 use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::query::{Pool, Tx, fetch_for_ids, query};
 use super::users::user_cols;
 use crate::time::Ts;
-use crate::{NewToken, Overlap, Result, RetiringUse, TokenUse};
+use crate::{NewToken, Overlap, Result, RetiringUse, TokenPatch, TokenUse};
 
 /// The columns of a [`TokenRow`](crate::rows::TokenRow).
 macro_rules! token_cols {
     () => {
         "id, user_id, kind, name, description, hint, created_at, expires_at, last_used_at, \
-         last_used_ip, revoked_at, rotated_at, scope, leaked_at, leak_url, leak_reporter, allowed_ips"
+         last_used_ip, revoked_at, rotated_at, scope, leaked_at, leak_url, leak_reporter, allowed_ips, \
+         rate_limits"
     };
 }
 
 pub(crate) async fn insert(tx: &mut Tx, new: &NewToken) -> Result<Token> {
     let sql = concat!(
         "INSERT INTO tokens (id, user_id, kind, name, description, digest, hint, \
-         created_at, expires_at, scope, allowed_ips) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ",
+         created_at, expires_at, scope, allowed_ips, rate_limits) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ",
         token_cols!()
     );
     let params = (
@@ -37,6 +38,7 @@ pub(crate) async fn insert(tx: &mut Tx, new: &NewToken) -> Result<Token> {
         new.expires_at.map(Ts),
         new.scope.as_ref().map(Json),
         new.allowed_ips.as_ref().map(|l| Json(l.to_strings())),
+        new.rate_limits.as_ref().map(|l| Json(l.limits())),
     );
     query(sql, params).fetch_one(tx).await
 }
@@ -50,11 +52,12 @@ pub(crate) async fn credential_by_digest(
     let sql = concat!(
         "SELECT token_id, token_kind, token_expires_at, token_revoked_at, token_scope, \
          retiring_deadline, retiring_retires_at, retiring_ended_at, overlap_pending, \
-         token_allowed_ips, ",
+         token_allowed_ips, token_rate_limits, ",
         user_cols!(),
         " FROM (SELECT t.id AS token_id, t.kind AS token_kind, \
          t.expires_at AS token_expires_at, t.revoked_at AS token_revoked_at, \
          t.scope AS token_scope, t.user_id AS token_user_id, t.allowed_ips AS token_allowed_ips, \
+         t.rate_limits AS token_rate_limits, \
          r.deadline AS retiring_deadline, r.retires_at AS retiring_retires_at, \
          r.ended_at AS retiring_ended_at, \
          EXISTS (SELECT 1 FROM retiring_secrets p WHERE p.token_id = t.id \
@@ -94,7 +97,7 @@ pub(crate) async fn of_users(pool: Pool<'_>, user_ids: &[Uuid]) -> Result<Vec<To
 pub(crate) async fn of_members(pool: Pool<'_>, workspace_id: Uuid) -> Result<Vec<Token>> {
     let sql = "SELECT t.id, t.user_id, t.kind, t.name, t.description, t.hint, t.created_at, \
                t.expires_at, t.last_used_at, t.last_used_ip, t.revoked_at, t.rotated_at, \
-               t.scope, t.leaked_at, t.leak_url, t.leak_reporter, t.allowed_ips \
+               t.scope, t.leaked_at, t.leak_url, t.leak_reporter, t.allowed_ips, t.rate_limits \
                FROM tokens t JOIN members m ON m.user_id = t.user_id \
                WHERE m.workspace_id = $1 ORDER BY t.created_at DESC, t.id DESC";
     query(sql, (workspace_id,)).fetch_all(pool).await
@@ -134,20 +137,35 @@ pub(crate) async fn revoke(
     Ok(token)
 }
 
-/// Sets where the token may be used from (`None`: anywhere); None when the user has no such
-/// token.
-pub(crate) async fn set_allowed_ips(
+/// Sets where the token may be used from and how often (`None` inside: anywhere, no limit;
+/// `None` outside: as it is); None when the user has no such token.
+pub(crate) async fn update(
     tx: &mut Tx,
     user_id: Uuid,
     id: Uuid,
-    allowed: Option<&AllowedIps>,
+    patch: &TokenPatch,
 ) -> Result<Option<Token>> {
     let sql = concat!(
-        "UPDATE tokens SET allowed_ips = $3 WHERE id = $1 AND user_id = $2 RETURNING ",
+        "UPDATE tokens SET allowed_ips = CASE WHEN $3 THEN $4 ELSE allowed_ips END, \
+         rate_limits = CASE WHEN $5 THEN $6 ELSE rate_limits END \
+         WHERE id = $1 AND user_id = $2 RETURNING ",
         token_cols!()
     );
-    let allowed = allowed.map(|l| Json(l.to_strings()));
-    query(sql, (id, user_id, allowed)).fetch_optional(tx).await
+    let params = (
+        id,
+        user_id,
+        patch.allowed_ips.is_some(),
+        patch
+            .allowed_ips
+            .as_ref()
+            .and_then(|l| l.as_ref().map(|l| Json(l.to_strings()))),
+        patch.rate_limits.is_some(),
+        patch
+            .rate_limits
+            .as_ref()
+            .and_then(|l| l.as_ref().map(|l| Json(l.limits()))),
+    );
+    query(sql, params).fetch_optional(tx).await
 }
 
 /// Replaces the digest and hint of a token that is not revoked. With a grace period the replaced

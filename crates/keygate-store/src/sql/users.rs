@@ -15,7 +15,7 @@ use crate::{NewUser, Result, UserFilter, UserPatch};
 macro_rules! user_cols {
     () => {
         "id, kind, email, display_name, description, workspace_id, is_instance_admin, disabled_at, \
-         created_at, allowed_ips"
+         created_at, allowed_ips, rate_limits"
     };
 }
 pub(super) use user_cols;
@@ -44,8 +44,9 @@ pub(crate) async fn fill_search_text(pool: Pool<'_>) -> Result<()> {
 pub(crate) async fn insert(tx: &mut Tx, new: &NewUser) -> Result<(User, Token)> {
     let sql = concat!(
         "INSERT INTO users (id, kind, email, display_name, description, workspace_id, \
-         password_hash, is_instance_admin, created_at, updated_at, search_text, allowed_ips) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11) RETURNING ",
+         password_hash, is_instance_admin, created_at, updated_at, search_text, allowed_ips, \
+         rate_limits) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12) RETURNING ",
         user_cols!()
     );
     let params = (
@@ -60,6 +61,7 @@ pub(crate) async fn insert(tx: &mut Tx, new: &NewUser) -> Result<(User, Token)> 
         Ts(new.created_at),
         search_text(new.email.as_ref().map(Email::as_str), &new.display_name),
         new.allowed_ips.as_ref().map(|l| Json(l.to_strings())),
+        new.rate_limits.as_ref().map(|l| Json(l.limits())),
     );
     let user = query(sql, params).fetch_one(&mut *tx).await?;
     let token = tokens::insert(tx, &new.first_token).await?;
@@ -132,6 +134,7 @@ pub(crate) async fn update(
          description = CASE WHEN $3 THEN $4 ELSE description END, \
          disabled_at = CASE WHEN $5 THEN $6 ELSE disabled_at END, \
          allowed_ips = CASE WHEN $8 THEN $9 ELSE allowed_ips END, \
+         rate_limits = CASE WHEN $10 THEN $11 ELSE rate_limits END, \
          updated_at = $7 WHERE id = $1 RETURNING ",
         user_cols!()
     );
@@ -148,6 +151,11 @@ pub(crate) async fn update(
             .allowed_ips
             .as_ref()
             .and_then(|l| l.as_ref().map(|l| Json(l.to_strings()))),
+        patch.rate_limits.is_some(),
+        patch
+            .rate_limits
+            .as_ref()
+            .and_then(|l| l.as_ref().map(|l| Json(l.limits()))),
     );
     let user: Option<User> = query(sql, params).fetch_optional(&mut *tx).await?;
     if let Some(user) = user.as_ref().filter(|_| patch.display_name.is_some()) {

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use keygate_proto::error::{CHALLENGE, CHALLENGE_INVALID_TOKEN};
 use keygate_proto::{ErrorDetail, ErrorEnvelope};
 
-use crate::service::{AuthFailure, ServiceError};
+use crate::service::{AuthFailure, RateState, ServiceError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -56,6 +56,16 @@ impl ApiError {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             ApiError::Service(ServiceError::Throttled(seconds)) => Some(*seconds),
+            _ => self.rate_state().map(|state| u64::from(state.reset)),
+        }
+    }
+
+    /// With `rate_limited`: the limit that was used up, for the `RateLimit-*` headers.
+    pub fn rate_state(&self) -> Option<RateState> {
+        match self {
+            ApiError::Service(ServiceError::InvalidCredentials(AuthFailure::RateLimited(
+                state,
+            ))) => Some(*state),
             _ => None,
         }
     }
@@ -93,6 +103,9 @@ impl ApiError {
                 // The secret is right, the place is not: authenticating again will not help.
                 ServiceError::InvalidCredentials(f @ AuthFailure::IpNotAllowed(_)) => {
                     (StatusCode::FORBIDDEN, f.code(), e.to_string())
+                }
+                ServiceError::InvalidCredentials(f @ AuthFailure::RateLimited(_)) => {
+                    (StatusCode::TOO_MANY_REQUESTS, f.code(), e.to_string())
                 }
                 ServiceError::InvalidCredentials(f) => {
                     (StatusCode::UNAUTHORIZED, f.code(), e.to_string())
@@ -189,6 +202,9 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if let Some(state) = self.rate_state() {
+            super::rate_headers::set(response.headers_mut(), &state);
         }
         response
     }

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::service::{Actor, ServiceError, WorkspaceRef};
+use crate::service::{Actor, RateState, ServiceError, WorkspaceRef};
 
 /// An optional JSON body: none when the request has no body at all; otherwise as [`Json`].
 impl<T: DeserializeOwned> OptionalFromRequest<AppState> for Json<T> {
@@ -146,30 +146,47 @@ impl FromRequestParts<AppState> for InWorkspace {
     }
 }
 
+/// What the answer to a REST request says of its caller's token, learnt when the caller
+/// authenticated.
+#[derive(Debug, Clone, Copy, Default)]
+struct CallerMarks {
+    /// It was presented by a secret that a rotation replaced.
+    retiring: bool,
+    /// Where it stands against its tightest rate limit.
+    rate: Option<RateState>,
+}
+
 tokio::task_local! {
-    /// For the length of a REST request ([`mark_retiring_caller`]): whether its caller
-    /// authenticated with a secret that a rotation replaced.
-    static RETIRING_CALLER: std::cell::Cell<bool>;
+    /// For the length of a REST request ([`mark_caller`]).
+    static CALLER_MARKS: std::cell::Cell<CallerMarks>;
 }
 
 /// Middleware of the REST API's management routes: an answer to a caller who authenticated with
 /// a secret that a rotation replaced (still in its grace period) says so, in
-/// `X-Keygate-Token-Retiring: true`, so that clients can log it and move to the new secret.
-pub async fn mark_retiring_caller(
+/// `X-Keygate-Token-Retiring: true`, so that clients can log it and move to the new secret; and
+/// an answer to a caller whose token is held to rate limits carries the `RateLimit-*` headers.
+pub async fn mark_caller(
     request: Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let (retiring, mut response) = RETIRING_CALLER
-        .scope(std::cell::Cell::new(false), async {
+    let (marks, mut response) = CALLER_MARKS
+        .scope(std::cell::Cell::new(CallerMarks::default()), async {
             let response = next.run(request).await;
-            (RETIRING_CALLER.with(std::cell::Cell::get), response)
+            (CALLER_MARKS.with(std::cell::Cell::get), response)
         })
         .await;
-    if retiring {
+    if marks.retiring {
         response.headers_mut().insert(
             keygate_proto::forward::X_KEYGATE_TOKEN_RETIRING,
             axum::http::HeaderValue::from_static("true"),
         );
+    }
+    if let Some(rate) = marks.rate
+        && !response
+            .headers()
+            .contains_key(super::rate_headers::RATELIMIT_LIMIT)
+    {
+        super::rate_headers::set(response.headers_mut(), &rate);
     }
     response
 }
@@ -187,13 +204,17 @@ impl FromRequestParts<AppState> for MaybeCaller {
         };
         let ip = client_ip(&parts.extensions, &parts.headers, &state.trusted_proxies);
         let actor = state.keygate.authenticate_caller(&presented, ip).await?;
-        if actor
+        let retiring = actor
             .token
             .as_ref()
-            .is_some_and(|t| t.retiring_until.is_some())
-        {
+            .is_some_and(|t| t.retiring_until.is_some());
+        if retiring || actor.rate.is_some() {
             // Outside the REST management routes nothing listens.
-            let _ = RETIRING_CALLER.try_with(|marked| marked.set(true));
+            let marks = CallerMarks {
+                retiring,
+                rate: actor.rate,
+            };
+            let _ = CALLER_MARKS.try_with(|marked| marked.set(marks));
         }
         Ok(MaybeCaller(Some(actor)))
     }

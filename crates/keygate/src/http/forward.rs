@@ -262,6 +262,7 @@ async fn decide(state: &AppState, request: axum::extract::Request) -> Result<Res
         workspace: Some(WorkspaceRef::parse(&demand.workspace)),
         permission: Some(permission),
         resource: demand.resource.map(Cow::into_owned),
+        cost: None,
     };
     let decision = match presented {
         None => state.keygate.decide_for(None, &question).await?,
@@ -294,6 +295,9 @@ async fn decide(state: &AppState, request: axum::extract::Request) -> Result<Res
                 if token.retiring_until.is_some() {
                     out.insert(X_KEYGATE_TOKEN_RETIRING, HeaderValue::from_static("true"));
                 }
+            }
+            if let Some(rate) = actor.as_ref().and_then(|a| a.rate) {
+                super::rate_headers::set(out, &rate);
             }
             Ok(response)
         }

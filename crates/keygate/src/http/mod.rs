@@ -9,6 +9,7 @@ pub mod forward;
 pub mod graphql;
 pub mod middleware;
 pub mod openapi;
+pub mod rate_headers;
 pub mod rest;
 pub mod state;
 pub mod web;

@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use super::RateState;
 use chrono::{DateTime, Utc};
 use keygate_domain::AuditEvent;
 use keygate_domain::{Credential, Email, User};
@@ -21,6 +22,8 @@ pub struct Actor {
     pub token: Option<Credential>,
     /// The client's address, when the actor came over the network.
     pub ip: Option<IpAddr>,
+    /// Where the request stands against the tightest rate limit its token is held to, if any.
+    pub rate: Option<RateState>,
 }
 
 impl Actor {
@@ -47,6 +50,7 @@ impl Actor {
             user: Arc::new(user),
             token: None,
             ip: None,
+            rate: None,
         }
     }
 
@@ -65,9 +69,11 @@ impl Actor {
                 disabled_at: None,
                 created_at: DateTime::UNIX_EPOCH,
                 allowed_ips: None,
+                rate_limits: None,
             }),
             token: None,
             ip: None,
+            rate: None,
         }
     }
 

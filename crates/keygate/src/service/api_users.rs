@@ -2,14 +2,18 @@
 //! their `kga_` tokens.
 
 use keygate_domain::{
-    AllowedIps, ClearToken, Manage, Member, Rights, Scope, Token, TokenKind, UserKind, validate,
+    AllowedIps, ClearToken, Manage, Member, RateLimit, RateLimits, Rights, Scope, Token, TokenKind,
+    UserKind, validate,
 };
 use keygate_store::{MemberPatch, NewMembership, NewToken, NewUser, UserPatch};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::access::{parse_grants, parse_permissions, rights_with};
-use super::tokens::{NewTokenRequest, checked_allowed_ips, default_expiry, within_lifetime};
+use super::tokens::{
+    NewTokenRequest, TokenPatchRequest, checked_allowed_ips, checked_rate_limits, default_expiry,
+    within_lifetime,
+};
 use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target, WorkspaceRef};
 
 #[derive(Debug, Clone, Default)]
@@ -22,6 +26,8 @@ pub struct ApiUserRequest {
     pub teams: Vec<String>,
     /// Networks (CIDR) or addresses all its tokens may be used from; `None` for anywhere.
     pub allowed_ips: Option<Vec<String>>,
+    /// How often all its tokens together may be used; `None`: no limit.
+    pub rate_limits: Option<Vec<RateLimit>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -34,6 +40,8 @@ pub struct ApiUserPatchRequest {
     pub disabled: Option<bool>,
     /// A new allow-list for all its tokens (`Some(None)`: anywhere).
     pub allowed_ips: Option<Option<Vec<String>>>,
+    /// New rate limits for all its tokens together (`Some(None)`: none).
+    pub rate_limits: Option<Option<Vec<RateLimit>>>,
 }
 
 /// A new API user with its first token, shown once.
@@ -98,6 +106,7 @@ impl Keygate {
             .as_deref()
             .map(AllowedIps::parse)
             .transpose()?;
+        let rate_limits = req.rate_limits.clone().map(RateLimits::new).transpose()?;
         let roles = self.roles_named(workspace, &req.roles).await?;
         require_no_owner(&roles)?;
         let grants = parse_grants(&req.grants)?;
@@ -122,6 +131,7 @@ impl Keygate {
             is_instance_admin: false,
             created_at: now,
             allowed_ips,
+            rate_limits,
             first_token: NewToken {
                 name: Some("default".into()),
                 expires_at: default_expiry(&managed.workspace, now),
@@ -148,6 +158,7 @@ impl Keygate {
                 "teams": teams.iter().map(|t| &t.name).collect::<Vec<_>>(),
                 "token": new.first_token.hint,
                 "allowed_ips": new.allowed_ips.as_ref().map(AllowedIps::to_strings),
+                "rate_limits": new.rate_limits.as_ref().map(RateLimits::limits),
             }),
         );
         let (_, token) = self.store.create_user(&new, &audit).await?;
@@ -189,6 +200,11 @@ impl Keygate {
                 .as_ref()
                 .map(|list| list.as_deref().map(AllowedIps::parse).transpose())
                 .transpose()?,
+            rate_limits: req
+                .rate_limits
+                .clone()
+                .map(|limits| limits.map(RateLimits::new).transpose())
+                .transpose()?,
         };
         let roles = match &req.roles {
             Some(names) => Some(self.roles_named(workspace, names).await?),
@@ -225,6 +241,9 @@ impl Keygate {
         if let Some(list) = &user_patch.allowed_ips {
             details["allowed_ips"] = json!(list.as_ref().map(AllowedIps::to_strings));
         }
+        if let Some(limits) = &user_patch.rate_limits {
+            details["rate_limits"] = json!(limits.as_ref().map(RateLimits::limits));
+        }
         let member_patch = MemberPatch {
             role_ids: roles.map(|rs| rs.iter().map(|r| r.id).collect()),
             grants,
@@ -233,7 +252,8 @@ impl Keygate {
         let changes_user = user_patch.display_name.is_some()
             || user_patch.description.is_some()
             || user_patch.disabled_at.is_some()
-            || user_patch.allowed_ips.is_some();
+            || user_patch.allowed_ips.is_some()
+            || user_patch.rate_limits.is_some();
         let changes_membership = member_patch.role_ids.is_some()
             || member_patch.grants.is_some()
             || member_patch.team_ids.is_some();
@@ -360,6 +380,7 @@ impl Keygate {
         managed.require_grantable(&effective.permissions, &effective.resources)?;
         let holder = Actor::operator(api_user.user.clone());
         let allowed_ips = checked_allowed_ips(&holder, &api_user.user, req.allowed_ips.as_deref())?;
+        let rate_limits = checked_rate_limits(&holder, &api_user.user, req.rate_limits.clone())?;
         let clear = self.generate(TokenKind::Api)?;
         let row = NewToken {
             name: settings.name,
@@ -367,6 +388,7 @@ impl Keygate {
             expires_at: settings.expires_at,
             scope,
             allowed_ips,
+            rate_limits,
             ..self.token_row(api_user.user.id, &clear, now)
         };
         let audit = actor.audit(
@@ -380,6 +402,7 @@ impl Keygate {
                 "hint": row.hint,
                 "expires_at": row.expires_at,
                 "allowed_ips": row.allowed_ips.as_ref().map(AllowedIps::to_strings),
+                "rate_limits": row.rate_limits.as_ref().map(RateLimits::limits),
             }),
         );
         let token = self.store.insert_token(&row, &audit).await?;
@@ -412,24 +435,24 @@ impl Keygate {
         self.token(&api_user.user, token_id).await
     }
 
-    /// Sets where one of the API user's tokens may be used from: within the API user's own
-    /// list, if it has one.
-    pub async fn set_api_user_token_allowed_ips(
+    /// Changes one of the API user's tokens: where it may be used from (within the API user's
+    /// own list, if it has one) and how often.
+    pub async fn update_api_user_token(
         &self,
         actor: &Actor,
         ws: &WorkspaceRef,
         id: Uuid,
         token_id: Uuid,
-        requested: Option<&[String]>,
+        req: TokenPatchRequest,
     ) -> ServiceResult<Token> {
         let managed = self.managing(actor, ws, Manage::ApiUsers).await?;
         let api_user = self.api_user_in(managed.workspace.id, id).await?;
-        self.set_allowed_ips_of(
+        self.update_token_of(
             actor,
             &api_user.user,
             token_id,
             Some(managed.workspace.id),
-            requested,
+            req,
         )
         .await
     }

@@ -12,7 +12,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::cache::CachedToken;
-use super::{Actor, AuthFailure, Keygate, ServiceError, ServiceResult};
+use super::{Actor, AuthFailure, Keygate, RateState, ServiceError, ServiceResult};
 
 impl Keygate {
     /// Resolves a presented token. Shape and checksum are checked before any storage access; a
@@ -54,18 +54,21 @@ impl Keygate {
                 }
             }
         };
-        self.present(
-            &cached.credential,
-            &cached.user,
-            &digest,
-            Origin::Caller(ip),
-        )
-        .await
-        .map_err(ServiceError::InvalidCredentials)?;
+        let rate = self
+            .present(
+                &cached.credential,
+                &cached.user,
+                &digest,
+                Origin::Caller(ip),
+                1,
+            )
+            .await
+            .map_err(ServiceError::InvalidCredentials)?;
         Ok(Actor {
             user: cached.user,
             token: Some(cached.credential),
             ip,
+            rate,
         })
     }
 
@@ -125,16 +128,19 @@ impl Origin {
 }
 
 impl Keygate {
-    /// A known token presented now from `origin` (authentication and decisions alike): refused
-    /// when it may not be used (a retired secret's use, or a use from outside its allow-list,
-    /// sampled into the audit log); otherwise its use is noted.
+    /// A known token presented now from `origin` for a request that costs `cost` of its rate
+    /// limits (authentication and decisions alike): refused when it may not be used (a retired
+    /// secret's use, or a use from outside its allow-list, sampled into the audit log) or when a
+    /// rate limit is used up; otherwise its use is noted, and where it stands against its
+    /// tightest rate limit answered.
     pub(super) async fn present(
         &self,
         credential: &Credential,
         user: &keygate_domain::User,
         digest: &keygate_domain::TokenDigest,
         origin: Origin,
-    ) -> Result<(), AuthFailure> {
+        cost: u32,
+    ) -> Result<Option<RateState>, AuthFailure> {
         let now = self.clock.now();
         let ip = origin.ip();
         if let Err(failure) = usable(credential, user, now) {
@@ -147,8 +153,31 @@ impl Keygate {
             self.note_refused_address(credential, user, ip, now).await;
             return Err(AuthFailure::IpNotAllowed(ip));
         }
+        let rate = self.admit_rate(credential, user, cost, now)?;
         self.note_use(credential, digest, now, ip);
-        Ok(())
+        Ok(rate)
+    }
+
+    /// Counts a request of `cost` against the token's rate limits and its API user's, when it
+    /// has any.
+    fn admit_rate(
+        &self,
+        credential: &Credential,
+        user: &keygate_domain::User,
+        cost: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Option<RateState>, AuthFailure> {
+        let now = now.timestamp();
+        let admitted = match (credential.rate_limits.as_deref(), user.rate_limits.as_ref()) {
+            (None, None) => return Ok(None),
+            (Some(own), None) => self.rates.admit(&[(credential.id, own)], cost, now),
+            (None, Some(shared)) => self.rates.admit(&[(user.id, shared)], cost, now),
+            (Some(own), Some(shared)) => {
+                self.rates
+                    .admit(&[(credential.id, own), (user.id, shared)], cost, now)
+            }
+        };
+        admitted.map_err(AuthFailure::RateLimited)
     }
 }
 

@@ -482,6 +482,7 @@ mod tests {
                 disabled_at: None,
                 created_at: chrono::DateTime::UNIX_EPOCH,
                 allowed_ips: None,
+                rate_limits: None,
             }),
             credential: Credential {
                 id: Uuid::now_v7(),
@@ -492,6 +493,7 @@ mod tests {
                 retiring_until: None,
                 overlap_pending: false,
                 allowed_ips: None,
+                rate_limits: None,
             },
             place: Place::Nowhere,
             read_at,

@@ -24,6 +24,8 @@ pub struct Question {
     pub workspace: Option<WorkspaceRef>,
     pub permission: Option<Permission>,
     pub resource: Option<String>,
+    /// What answering costs of the token's rate limits; `None`: 1.
+    pub cost: Option<u32>,
 }
 
 /// Why a decision is negative, in the words callers see.
@@ -42,6 +44,7 @@ impl Refusal {
             Refusal::Credentials(AuthFailure::TokenExpired) => Code::TokenExpired,
             Refusal::Credentials(AuthFailure::TokenRevoked) => Code::TokenRevoked,
             Refusal::Credentials(AuthFailure::IpNotAllowed(_)) => Code::IpNotAllowed,
+            Refusal::Credentials(AuthFailure::RateLimited(_)) => Code::RateLimited,
             Refusal::NotAMember => Code::NotAMember,
             Refusal::Forbidden { .. } => Code::Forbidden,
         }
@@ -185,16 +188,19 @@ impl Keygate {
                 }
             }
         };
-        if let Err(failure) = self
-            .present(&cached.credential, &cached.user, &digest, origin)
+        let cost = question.cost.unwrap_or(1);
+        let rate = match self
+            .present(&cached.credential, &cached.user, &digest, origin, cost)
             .await
         {
-            return Ok(Err(failure));
-        }
+            Ok(rate) => rate,
+            Err(failure) => return Ok(Err(failure)),
+        };
         let actor = Actor {
             user: cached.user,
             token: Some(cached.credential),
             ip: origin.ip(),
+            rate,
         };
         Ok(Ok(match cached.place {
             Place::Nowhere => Decision::token_only(Some(actor)),

@@ -5,6 +5,8 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 use keygate_domain::{Permission, ValidationError};
+
+use super::RateState;
 use keygate_store::{Conflict, StoreError};
 
 /// Why a presented token does not authenticate. The classes are the ones callers may see; an
@@ -17,6 +19,8 @@ pub enum AuthFailure {
     /// A valid token used from an address its allow-list (or its user's) leaves out; the
     /// address, when known.
     IpNotAllowed(Option<IpAddr>),
+    /// A valid token past one of its rate limits (or its API user's), until the window ends.
+    RateLimited(RateState),
 }
 
 impl AuthFailure {
@@ -26,6 +30,7 @@ impl AuthFailure {
             AuthFailure::TokenExpired => "token_expired",
             AuthFailure::TokenRevoked => "token_revoked",
             AuthFailure::IpNotAllowed(_) => "ip_not_allowed",
+            AuthFailure::RateLimited(_) => "rate_limited",
         }
     }
 
@@ -41,6 +46,11 @@ impl AuthFailure {
                 ip.to_canonical()
             )
             .into(),
+            AuthFailure::RateLimited(state) => format!(
+                "this token has used its rate limit of {} in this window; try again in {} s",
+                state.limit, state.reset
+            )
+            .into(),
             AuthFailure::IpNotAllowed(None) => {
                 "this token may only be used from the addresses in its allowed_ips, and this \
                  request's address is not known"
@@ -52,7 +62,10 @@ impl AuthFailure {
     /// Whether the failure says the secret was wrong (guessed, stale, revoked) rather than that a
     /// right secret came from the wrong place: only those count against the address.
     pub fn is_bad_secret(self) -> bool {
-        !matches!(self, AuthFailure::IpNotAllowed(_))
+        matches!(
+            self,
+            AuthFailure::InvalidToken | AuthFailure::TokenExpired | AuthFailure::TokenRevoked
+        )
     }
 }
 

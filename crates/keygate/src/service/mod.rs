@@ -15,6 +15,7 @@ mod invite_limit;
 mod leaks;
 mod members;
 pub mod password;
+mod rate_limits;
 mod roles;
 mod sessions;
 mod teams;
@@ -47,10 +48,13 @@ pub use leaks::{LeakReport, LeakVerdict};
 pub use members::{
     AcceptRequest, Accepted, InviteRequest, Invited, Joined, MemberPatchRequest, PendingForMe,
 };
+pub use rate_limits::{RateState, SYNC_INTERVAL as RATE_SYNC_INTERVAL};
 pub use roles::{RoleRequest, RoleUpdateRequest};
 pub use sessions::{SessionActor, SignedIn};
 pub use teams::{TeamPatchRequest, TeamRequest};
-pub use tokens::{Expiry, NewTokenRequest, ScopeRequest, TokenFilter, TokenView};
+pub use tokens::{
+    Expiry, NewTokenRequest, ScopeRequest, TokenFilter, TokenPatchRequest, TokenView,
+};
 pub use users::{Bootstrap, Bootstrapped, MemberKey, TokensKey};
 pub use webhooks::{
     DELIVERIES_SHOWN, EndpointPatchRequest, EndpointRequest, Hooks, WebhookSettings,
@@ -70,6 +74,8 @@ pub struct Keygate {
     retired_uses: Arc<auth::Sampler<uuid::Uuid>>,
     /// Uses of tokens from outside their allow-lists, sampled per token.
     refused_addresses: Arc<auth::Sampler<uuid::Uuid>>,
+    /// This node's counts of rate limits' use.
+    rates: Arc<rate_limits::RateCounters>,
     cache: Arc<cache::VerifyCache>,
     usage: Arc<usage::UsageRecorder>,
     throttle: Arc<throttle::Throttle>,
@@ -119,6 +125,7 @@ impl Keygate {
             failures: Arc::default(),
             retired_uses: Arc::default(),
             refused_addresses: Arc::default(),
+            rates: Arc::default(),
             cache: Arc::new(cache::VerifyCache::new(cache)),
             usage: Arc::default(),
             throttle: Arc::new(throttle::Throttle::new(policy.auth_failures_per_minute)),

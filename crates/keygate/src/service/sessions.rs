@@ -90,6 +90,7 @@ impl Keygate {
             user: Arc::new(user),
             token: None,
             ip,
+            rate: None,
         };
         let audit = actor.audit(
             now,
@@ -126,6 +127,7 @@ impl Keygate {
                 user: Arc::new(session.user),
                 token: None,
                 ip,
+                rate: None,
             },
             session_id: session.id,
             expires_at: session.expires_at,

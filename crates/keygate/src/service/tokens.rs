@@ -2,10 +2,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 use keygate_domain::{
-    AllowedIps, ClearToken, MAX_GRACE_SECONDS, RetiringSecret, Scope, Token, TokenKind,
-    TokenStatus, User, ValidationError, Workspace, max_overlap, validate,
+    AllowedIps, ClearToken, MAX_GRACE_SECONDS, RateLimit, RateLimits, RetiringSecret, Scope, Token,
+    TokenKind, TokenStatus, User, ValidationError, Workspace, max_overlap, validate,
 };
-use keygate_store::{NewToken, Overlap};
+use keygate_store::{NewToken, Overlap, TokenPatch};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -128,6 +128,16 @@ pub struct NewTokenRequest {
     pub scope: Option<ScopeRequest>,
     /// Networks (CIDR) or addresses the token may be used from; `None` for anywhere.
     pub allowed_ips: Option<Vec<String>>,
+    /// How often the token may be used; `None`: no limit of its own.
+    pub rate_limits: Option<Vec<RateLimit>>,
+}
+
+/// Changes to a token as a caller asks for them: `None` leaves a field as it is, `Some(None)`
+/// clears it.
+#[derive(Debug, Clone, Default)]
+pub struct TokenPatchRequest {
+    pub allowed_ips: Option<Option<Vec<String>>>,
+    pub rate_limits: Option<Option<Vec<RateLimit>>>,
 }
 
 /// A new token's validated name, description and expiry.
@@ -215,6 +225,7 @@ impl Keygate {
             expires_at: None,
             scope: None,
             allowed_ips: None,
+            rate_limits: None,
         }
     }
 
@@ -347,6 +358,7 @@ impl Keygate {
         let settings = self.token_settings(&req, now)?;
         let scope = self.checked_scope(holder, req.scope.as_ref()).await?;
         let allowed_ips = checked_allowed_ips(holder, &holder.user, req.allowed_ips.as_deref())?;
+        let rate_limits = checked_rate_limits(holder, &holder.user, req.rate_limits.clone())?;
         for ws in self.bound_workspaces(&holder.user, scope.as_ref()).await? {
             within_lifetime(&ws, now, settings.expires_at)?;
         }
@@ -362,12 +374,16 @@ impl Keygate {
             expires_at: settings.expires_at,
             scope,
             allowed_ips,
+            rate_limits,
             ..self.token_row(holder.user.id, &clear, now)
         };
         let mut details =
             json!({ "name": row.name, "hint": row.hint, "expires_at": row.expires_at });
         if let Some(list) = &row.allowed_ips {
             details["allowed_ips"] = json!(list.to_strings());
+        }
+        if let Some(limits) = &row.rate_limits {
+            details["rate_limits"] = json!(limits.limits());
         }
         if holder.user.id != actor.user.id {
             details["owner"] = json!(holder.user.id);
@@ -440,60 +456,92 @@ impl Keygate {
         Ok(token)
     }
 
-    /// Sets where one of `owner`'s tokens may be used from (`None`: anywhere its user may be).
-    /// Takes effect at once, on every node as soon as it hears.
-    pub(super) async fn set_allowed_ips_of(
+    /// Changes where one of `owner`'s tokens may be used from and how often. Takes effect at
+    /// once, on every node as soon as it hears.
+    pub(super) async fn update_token_of(
         &self,
         actor: &Actor,
         owner: &User,
         id: Uuid,
         workspace: Option<Uuid>,
-        requested: Option<&[String]>,
+        req: TokenPatchRequest,
     ) -> ServiceResult<Token> {
-        self.token(owner, id).await?;
+        let current = self.token(owner, id).await?;
         let holder = if actor.user.id == owner.id {
             actor
         } else {
             &Actor::operator(owner.clone())
         };
-        let allowed = checked_allowed_ips(holder, owner, requested)?;
-        if requested.is_none() && allowed.is_some() {
-            return Err(allowed_ips_error(
-                "the token you are using is held to an allow-list, so it cannot lift one: \
-                 give a list within its own"
-                    .into(),
-            ));
+        let lifted = |what: &'static str| {
+            ValidationError::new(
+                what,
+                format!(
+                    "the token you are using is held to {what}, so it cannot lift them: give \
+                     ones within its own"
+                ),
+            )
+        };
+        let allowed_ips = match &req.allowed_ips {
+            None => None,
+            Some(requested) => {
+                let allowed = checked_allowed_ips(holder, owner, requested.as_deref())?;
+                if requested.is_none() && allowed.is_some() {
+                    return Err(lifted("allowed_ips").into());
+                }
+                Some(allowed)
+            }
+        };
+        let rate_limits = match req.rate_limits {
+            None => None,
+            Some(requested) => {
+                let cleared = requested.is_none();
+                let limits = checked_rate_limits(holder, owner, requested)?;
+                if cleared && limits.is_some() {
+                    return Err(lifted("rate_limits").into());
+                }
+                Some(limits)
+            }
+        };
+        if allowed_ips.is_none() && rate_limits.is_none() {
+            return Ok(current);
         }
-        let now = self.clock.now();
+        let mut details = json!({ "owner": owner.id });
+        if let Some(list) = &allowed_ips {
+            details["allowed_ips"] = json!(list.as_ref().map(AllowedIps::to_strings));
+        }
+        if let Some(limits) = &rate_limits {
+            details["rate_limits"] = json!(limits.as_ref().map(RateLimits::limits));
+        }
         let audit = actor.audit(
-            now,
+            self.clock.now(),
             workspace,
             "token.updated",
             Target::new("token", id),
-            json!({
-                "owner": owner.id,
-                "allowed_ips": allowed.as_ref().map(AllowedIps::to_strings),
-            }),
+            details,
         );
+        let patch = TokenPatch {
+            allowed_ips,
+            rate_limits,
+        };
         let token = self
             .store
-            .set_token_allowed_ips(owner.id, id, allowed.as_ref(), &audit)
+            .update_token(owner.id, id, &patch, &audit)
             .await?
             .ok_or(ServiceError::NotFound("token"))?;
         self.changed(Notice::Token(id)).await;
         Ok(token)
     }
 
-    /// Sets where one of the actor's own tokens may be used from. A scoped token may change only
-    /// itself, and a token held to an allow-list may not reach past it.
-    pub async fn set_token_allowed_ips(
+    /// Changes one of the actor's own tokens. A scoped token may change only itself, and a token
+    /// held to an allow-list or to rate limits may not reach past them.
+    pub async fn update_token(
         &self,
         actor: &Actor,
         id: Uuid,
-        requested: Option<&[String]>,
+        req: TokenPatchRequest,
     ) -> ServiceResult<Token> {
         require_unscoped_unless_self(actor, id)?;
-        self.set_allowed_ips_of(actor, &actor.user.clone(), id, None, requested)
+        self.update_token_of(actor, &actor.user.clone(), id, None, req)
             .await
     }
 
@@ -742,6 +790,38 @@ pub(super) fn checked_allowed_ips(
         )));
     }
     Ok(Some(list))
+}
+
+/// The rate limits a token of `owner` gets: the ones requested, plus those of the token `holder`
+/// acts with when that token is the owner's, which it may tighten but not loosen or drop (a
+/// token held to limits cannot make one that is not). An API user's own limits apply besides,
+/// counted for all its tokens together.
+pub(super) fn checked_rate_limits(
+    holder: &Actor,
+    owner: &User,
+    requested: Option<Vec<RateLimit>>,
+) -> ServiceResult<Option<RateLimits>> {
+    let requested = requested.map(RateLimits::new).transpose()?;
+    let acting = holder
+        .token
+        .as_ref()
+        .filter(|_| holder.user.id == owner.id)
+        .and_then(|t| t.rate_limits.as_deref());
+    match (requested, acting) {
+        (None, acting) => Ok(acting.cloned()),
+        (Some(limits), None) => Ok(Some(limits)),
+        (Some(limits), Some(acting)) => {
+            let limits = limits.with(acting);
+            if !limits.keeps(acting) {
+                return Err(ValidationError::new(
+                    "rate_limits",
+                    format!("may not loosen the rate limits of the token you are using ({acting})"),
+                )
+                .into());
+            }
+            Ok(Some(limits))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -80,6 +80,7 @@ impl Keygate {
             is_instance_admin: false,
             created_at: now,
             allowed_ips: None,
+            rate_limits: None,
             first_token: self.token_row(id, &clear, now),
             own_workspace: None,
             membership: None,

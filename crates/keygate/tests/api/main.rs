@@ -19,6 +19,7 @@ mod members;
 mod metrics;
 mod openapi;
 mod properties;
+mod rate_limits;
 mod roles;
 mod rotation;
 mod schema;

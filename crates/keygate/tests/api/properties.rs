@@ -347,6 +347,7 @@ async fn build(
                 resources: spec.resources.as_ref().map(|r| strings(r)),
             }),
             allowed_ips: None,
+            rate_limits: None,
         };
         let scoped = match app.keygate.create_token(&actor, request).await {
             Ok((_, clear)) => Some(clear.into_exposed()),
@@ -371,6 +372,7 @@ async fn check(app: &TestApp, world: &World, case: u64) -> Result<u64, TestCaseE
                         workspace: Some(reference.clone()),
                         permission: Some(Permission::parse(permission).expect("permission")),
                         resource: Some(resource.to_owned()),
+                        cost: None,
                     };
                     let by_user = app
                         .keygate

@@ -386,16 +386,16 @@ async fn a_token_held_to_an_address_is_made_and_moved_in_the_browser() {
     let shown = browser.text("#token-allowed-ips").await;
     assert_eq!(shown, "127.0.0.2/32, 2001:db8::/32");
     browser.fill("#allowed_ips", "the printer room").await;
-    browser.click("#allowed-ips-form button[type=submit]").await;
-    let error = browser.text("#allowed-ips-error").await;
+    browser.click("#limits-form button[type=submit]").await;
+    let error = browser.text("#limits-error").await;
     assert!(error.contains("the printer room"), "{error}");
     assert_eq!(me_from(&app, "127.0.0.2", &secret).await, StatusCode::OK);
 
     // Moved to 127.0.0.3: from there at once, and no longer from 127.0.0.2.
     browser.fill("#allowed_ips", "127.0.0.3").await;
-    browser.click("#allowed-ips-form button[type=submit]").await;
+    browser.click("#limits-form button[type=submit]").await;
     browser
-        .wait_for_path(|p| p.ends_with("?done=allowed-ips-saved"))
+        .wait_for_path(|p| p.ends_with("?done=limits-saved"))
         .await;
     assert_eq!(browser.text("#token-allowed-ips").await, "127.0.0.3/32");
     browser.screenshot("ui-token-allowed-ips").await;

@@ -169,6 +169,7 @@ impl ApiError {
     fn into_graphql(self, graphql_media: bool) -> Response {
         let code = match self.status() {
             StatusCode::SERVICE_UNAVAILABLE => "UNAVAILABLE",
+            _ if self.rate_state().is_some() => "RATE_LIMITED",
             StatusCode::TOO_MANY_REQUESTS => "TOO_MANY_REQUESTS",
             StatusCode::FORBIDDEN => "IP_NOT_ALLOWED",
             _ => "BAD_REQUEST",
@@ -179,6 +180,9 @@ impl ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if let Some(state) = self.rate_state() {
+            crate::http::rate_headers::set(response.headers_mut(), &state);
         }
         response
     }
@@ -222,6 +226,7 @@ async fn execute(
         }
     };
     let keygate = state.keygate.clone();
+    let rate = actor.as_ref().and_then(|a| a.rate);
     let request = request
         .data(GqlState {
             keygate: keygate.clone(),
@@ -260,7 +265,11 @@ async fn execute(
         serde_json::to_value(&response)
             .unwrap_or_else(|_| json!({ "errors": [{ "message": "internal error" }] }))
     };
-    respond(status, &body, graphql_media)
+    let mut response = respond(status, &body, graphql_media);
+    if let Some(rate) = rate {
+        crate::http::rate_headers::set(response.headers_mut(), &rate);
+    }
+    response
 }
 
 async fn post_graphql(

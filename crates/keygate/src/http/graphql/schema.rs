@@ -184,11 +184,11 @@ impl Mutation {
     ) -> Result<TokenGql> {
         let state = GqlState::of(ctx);
         let actor = state.actor()?;
-        let token = match input.allowed_ips() {
-            Some(list) => state.keygate.set_token_allowed_ips(actor, id, list).await,
-            None => state.keygate.token(&actor.user, id).await,
-        }
-        .map_err(gql)?;
+        let token = state
+            .keygate
+            .update_token(actor, id, input.into())
+            .await
+            .map_err(gql)?;
         Ok(TokenGql::new(&token, state.keygate.clock().now()))
     }
 
@@ -795,21 +795,11 @@ impl Mutation {
     ) -> Result<TokenGql> {
         let state = GqlState::of(ctx);
         let (actor, ws) = (state.actor()?, ws(&workspace));
-        let t = match input.allowed_ips() {
-            Some(list) => {
-                state
-                    .keygate
-                    .set_api_user_token_allowed_ips(actor, &ws, api_user, token, list)
-                    .await
-            }
-            None => {
-                state
-                    .keygate
-                    .api_user_token(actor, &ws, api_user, token)
-                    .await
-            }
-        }
-        .map_err(gql)?;
+        let t = state
+            .keygate
+            .update_api_user_token(actor, &ws, api_user, token, input.into())
+            .await
+            .map_err(gql)?;
         Ok(TokenGql::new(&t, state.keygate.clock().now()))
     }
 

@@ -21,7 +21,7 @@ use crate::http::rest::me::json::MyInvitationJson;
 use crate::http::rest::members::json::{InvitationJson, MemberJson};
 use crate::http::rest::roles::json::RoleJson;
 use crate::http::rest::teams::json::{TeamJson, TeamRefJson};
-use crate::http::rest::tokens::json::{LeakJson, RetiringSecretJson, TokenJson};
+use crate::http::rest::tokens::json::{LeakJson, RateLimitJson, RetiringSecretJson, TokenJson};
 use crate::http::rest::verify::json::CheckJson;
 use crate::http::rest::webhooks::json::{DeliveryJson, WebhookJson};
 use crate::http::rest::workspaces::json::{WorkspaceJson, membership_json, workspace_json};
@@ -134,6 +134,8 @@ pub struct TokenGql {
     /// Networks (CIDR) the token may be used from; null for anywhere (an API user's own
     /// `allowedIps` apply to all its tokens as well).
     pub allowed_ips: Option<Vec<String>>,
+    /// How often the token may be used; null for no limit of its own.
+    pub rate_limits: Option<Vec<RateLimitJson>>,
 }
 
 impl TokenGql {
@@ -166,6 +168,7 @@ impl From<TokenJson> for TokenGql {
             retiring_secret: t.retiring_secret,
             leak: t.leak,
             allowed_ips: t.allowed_ips,
+            rate_limits: t.rate_limits,
         }
     }
 }
@@ -578,6 +581,8 @@ pub struct ApiUserGql {
     pub created_at: DateTime<Utc>,
     /// Networks (CIDR) all its tokens may be used from; null for anywhere.
     pub allowed_ips: Option<Vec<String>>,
+    /// How often all its tokens together may be used; null for no limit.
+    pub rate_limits: Option<Vec<RateLimitJson>>,
     #[graphql(skip)]
     pub workspace_id: Option<Uuid>,
 }
@@ -595,6 +600,7 @@ impl From<&Member> for ApiUserGql {
             teams: json.teams,
             created_at: json.created_at,
             allowed_ips: json.allowed_ips,
+            rate_limits: json.rate_limits,
             workspace_id: m.user.workspace_id,
         }
     }

@@ -268,15 +268,10 @@ pub async fn update_token(
     Path(ApiUserTokenPath { id, token }): Path<ApiUserTokenPath>,
     Json(body): Json<UpdateTokenJson>,
 ) -> Result<axum::Json<TokenJson>, ApiError> {
-    let token = match body.allowed_ips() {
-        Some(list) => {
-            state
-                .keygate
-                .set_api_user_token_allowed_ips(&actor, &ws, id, token, list)
-                .await?
-        }
-        None => state.keygate.api_user_token(&actor, &ws, id, token).await?,
-    };
+    let token = state
+        .keygate
+        .update_api_user_token(&actor, &ws, id, token, body.into())
+        .await?;
     Ok(axum::Json(TokenJson::new(
         &token,
         state.keygate.clock().now(),

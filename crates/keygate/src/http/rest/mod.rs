@@ -24,7 +24,7 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::extract::{QueryTokenAllowed, mark_retiring_caller};
+use super::extract::{QueryTokenAllowed, mark_caller};
 use super::openapi;
 
 /// Where the REST API lives: every handler here but the health checks is routed and documented
@@ -70,7 +70,7 @@ pub fn rest_router() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::admin_deliveries))
         .routes(routes!(webhooks::admin_redeliver))
         .merge(workspace_routes())
-        .route_layer(axum::middleware::from_fn(mark_retiring_caller));
+        .route_layer(axum::middleware::from_fn(mark_caller));
 
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(v1)

@@ -190,15 +190,7 @@ pub async fn update(
     Path(id): Path<Uuid>,
     Json(body): Json<UpdateTokenJson>,
 ) -> Result<axum::Json<TokenJson>, ApiError> {
-    let token = match body.allowed_ips() {
-        Some(list) => {
-            state
-                .keygate
-                .set_token_allowed_ips(&actor, id, list)
-                .await?
-        }
-        None => state.keygate.token(&actor.user, id).await?,
-    };
+    let token = state.keygate.update_token(&actor, id, body.into()).await?;
     Ok(axum::Json(TokenJson::new(
         &token,
         state.keygate.clock().now(),

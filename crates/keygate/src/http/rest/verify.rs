@@ -19,7 +19,7 @@ use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, MaybeCaller};
 use crate::http::openapi::{BadRequest, PayloadTooLarge, UnsupportedMediaType};
-use crate::service::ServiceError;
+use crate::service::{AuthFailure, Refusal, ServiceError};
 
 /// Verifies a token for another service.
 ///
@@ -138,11 +138,12 @@ pub async fn verify(
             })
         })
         .transpose()?;
-    let question = question(
+    let mut question = question(
         body.workspace.as_deref(),
         body.permission.as_deref(),
         body.resource,
     )?;
+    question.cost = body.cost;
     let decision = state.keygate.decide(token, client_ip, &question).await?;
     let actor = decision.actor.as_ref();
     // The caller's workspaces, for the answer (the decision itself does not need them): the
@@ -173,6 +174,10 @@ pub async fn verify(
             .zip(token)
             .filter(|(a, t)| t.is_ip_restricted(&a.user))
             .map(|_| client_ip.is_some()),
+        rate_limit: match &decision.refusal {
+            Some(Refusal::Credentials(AuthFailure::RateLimited(state))) => Some(*state),
+            _ => actor.and_then(|a| a.rate),
+        },
         workspaces: memberships,
     };
     match answer.to_bytes() {

@@ -9,7 +9,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use keygate_domain::{Membership, User, Workspace, WorkspaceRights};
 use uuid::Uuid;
 
-use crate::service::Actor;
+use crate::service::{Actor, RateState};
 
 /// The verify answer, borrowed.
 pub(super) struct VerifyAnswer<'a> {
@@ -26,6 +26,8 @@ pub(super) struct VerifyAnswer<'a> {
     pub retiring: bool,
     /// For a token held to `allowed_ips`: whether the client's address was judged.
     pub ip_checked: Option<bool>,
+    /// For a token held to rate limits: where it stands against the tightest.
+    pub rate_limit: Option<RateState>,
 }
 
 /// The caller's memberships that their token's scope admits.
@@ -104,6 +106,15 @@ impl VerifyAnswer<'_> {
             Some(true) => out.extend_from_slice(b",\"ip_checked\":true"),
             Some(false) => out.extend_from_slice(b",\"ip_checked\":false"),
             None => {}
+        }
+        if let Some(rate) = &self.rate_limit {
+            out.extend_from_slice(b",\"rate_limit\":{\"limit\":");
+            serde_json::to_writer(&mut *out, &rate.limit)?;
+            out.extend_from_slice(b",\"remaining\":");
+            serde_json::to_writer(&mut *out, &rate.remaining)?;
+            out.extend_from_slice(b",\"reset\":");
+            serde_json::to_writer(&mut *out, &rate.reset)?;
+            out.push(b'}');
         }
         out.push(b'}');
         Ok(())
@@ -283,6 +294,7 @@ mod tests {
             disabled_at: None,
             created_at: DateTime::UNIX_EPOCH + chrono::Duration::days(400),
             allowed_ips: None,
+            rate_limits: None,
         }
     }
 
@@ -307,6 +319,7 @@ mod tests {
             }),
             leak: None,
             allowed_ips: None,
+            rate_limits: None,
         }
     }
 
@@ -339,6 +352,11 @@ mod tests {
             expires_at: answer.expires_at,
             retiring: answer.retiring,
             ip_checked: answer.ip_checked,
+            rate_limit: answer.rate_limit.map(|r| keygate_proto::RateLimitState {
+                limit: r.limit,
+                remaining: r.remaining,
+                reset: r.reset,
+            }),
         };
         serde_json::to_string(&expected).expect("expected")
     }
@@ -384,6 +402,7 @@ mod tests {
                 user: Arc::new(ann.clone()),
                 token: Some(t.clone().into()),
                 ip: None,
+                rate: None,
             };
             let answer = VerifyAnswer {
                 valid: false,
@@ -399,6 +418,7 @@ mod tests {
                 expires_at: t.expires_at,
                 retiring: false,
                 ip_checked: None,
+                rate_limit: None,
             };
             assert_eq!(
                 answer.workspaces.iter().count(),
@@ -419,6 +439,11 @@ mod tests {
             expires_at: None,
             retiring: false,
             ip_checked: Some(false),
+            rate_limit: Some(RateState {
+                limit: 100,
+                remaining: 0,
+                reset: 60,
+            }),
         };
         assert_eq!(written(&anonymous), documented(&anonymous));
     }
@@ -460,7 +485,7 @@ mod tests {
             let memberships = vec![Membership { roles, workspace: ws.clone() }];
             let expires_at = expires_micros.map(|m| DateTime::from_timestamp_micros(m).expect("in range"));
             let t = token(&someone, None, expires_at);
-            let actor = Actor { user: Arc::new(someone), token: Some(t.clone().into()), ip: None };
+            let actor = Actor { user: Arc::new(someone), token: Some(t.clone().into()), ip: None, rate: None };
             let rights = WorkspaceRights {
                 member: (!member.is_empty()).then(|| Rights::of_member([&set(&member)], &[], &[])),
                 public: Rights::of_member([&set(&public)], &[], &[]),
@@ -478,6 +503,7 @@ mod tests {
                 // Both ways, as the answers vary.
                 retiring: valid,
                 ip_checked: valid.then_some(admin),
+                rate_limit: lifetime.map(|l| RateState { limit: l, remaining: l / 2, reset: l % 86_400 }),
             };
             prop_assert_eq!(written(&answer), documented(&answer));
         }

@@ -14,9 +14,11 @@ use super::account::ShownOncePage;
 use super::layout::Layout;
 use super::members::MemberRow;
 use super::request::WorkspaceRequest;
-use super::tokens::{AllowedIpsForm, TokenForm};
+use super::tokens::TokenForm;
 use super::views::{ShownOnce, TokenView, tomorrow};
-use super::{Form, WebResult, again, allow_list, done, filled, lines, refused};
+use super::{
+    Form, LimitsForm, WebResult, again, allow_list, done, filled, lines, rate_limits, refused,
+};
 use crate::service::{ApiUserPatchRequest, ApiUserRequest, NewTokenRequest, ServiceError};
 
 pub struct ApiUserRow {
@@ -25,6 +27,8 @@ pub struct ApiUserRow {
     pub disabled: bool,
     /// Where its tokens may be used from, one per line; empty for anywhere.
     pub allowed_ips: String,
+    /// Its tokens' shared rate limits, `name limit/seconds` one per line; empty for none.
+    pub rate_limits: String,
 }
 
 impl ApiUserRow {
@@ -38,6 +42,12 @@ impl ApiUserRow {
                 .allowed_ips
                 .as_ref()
                 .map(|l| l.to_strings().join("\n"))
+                .unwrap_or_default(),
+            rate_limits: m
+                .user
+                .rate_limits
+                .as_ref()
+                .map(keygate_domain::RateLimits::to_lines)
                 .unwrap_or_default(),
         }
     }
@@ -94,6 +104,9 @@ pub struct ApiUserForm {
     /// Networks or addresses all its tokens may be used from, one per line; empty for anywhere.
     #[serde(default)]
     allowed_ips: String,
+    /// `name limit/seconds` for all its tokens together, one per line; empty for no limit.
+    #[serde(default)]
+    rate_limits: String,
 }
 
 /// A secret for an API user, shown once on a page of the API users section.
@@ -109,19 +122,24 @@ async fn shown_once(
 }
 
 pub async fn create(req: WorkspaceRequest, Form(form): Form<ApiUserForm>) -> WebResult<Response> {
-    let request = ApiUserRequest {
-        name: form.name.trim().to_owned(),
-        description: filled(&form.description),
-        roles: form.roles,
-        grants: lines(&form.grants),
-        teams: form.teams,
-        allowed_ips: allow_list(&form.allowed_ips),
+    let result = match rate_limits(&form.rate_limits) {
+        Ok(rate_limits) => {
+            let request = ApiUserRequest {
+                name: form.name.trim().to_owned(),
+                description: filled(&form.description),
+                roles: form.roles,
+                grants: lines(&form.grants),
+                teams: form.teams,
+                allowed_ips: allow_list(&form.allowed_ips),
+                rate_limits,
+            };
+            req.keygate()
+                .create_api_user(&req.signed, &req.reference, request)
+                .await
+        }
+        Err(e) => Err(e.into()),
     };
-    match req
-        .keygate()
-        .create_api_user(&req.signed, &req.reference, request)
-        .await
-    {
+    match result {
         Ok(created) => {
             let user = &created.api_user.user;
             let shown = ShownOnce {
@@ -206,20 +224,25 @@ pub async fn update(
     Path((_, id)): Path<(String, Uuid)>,
     Form(form): Form<ApiUserForm>,
 ) -> WebResult<Response> {
-    let request = ApiUserPatchRequest {
-        name: Some(form.name.trim().to_owned()),
-        description: Some(form.description.trim().to_owned()),
-        roles: Some(form.roles),
-        grants: Some(lines(&form.grants)),
-        teams: Some(form.teams),
-        disabled: Some(form.disabled.is_some()),
-        allowed_ips: Some(allow_list(&form.allowed_ips)),
+    let result = match rate_limits(&form.rate_limits) {
+        Ok(rate_limits) => {
+            let request = ApiUserPatchRequest {
+                name: Some(form.name.trim().to_owned()),
+                description: Some(form.description.trim().to_owned()),
+                roles: Some(form.roles),
+                grants: Some(lines(&form.grants)),
+                teams: Some(form.teams),
+                disabled: Some(form.disabled.is_some()),
+                allowed_ips: Some(allow_list(&form.allowed_ips)),
+                rate_limits: Some(rate_limits),
+            };
+            req.keygate()
+                .update_api_user(&req.signed, &req.reference, id, request)
+                .await
+        }
+        Err(e) => Err(e.into()),
     };
-    match req
-        .keygate()
-        .update_api_user(&req.signed, &req.reference, id, request)
-        .await
-    {
+    match result {
         Ok(_) => {
             let to = format!("/w/{}/api-users/{id}", req.ws);
             Ok(done(&to, "api-user-saved").into_response())
@@ -246,15 +269,18 @@ pub async fn create_token(
     Path((_, id)): Path<(String, Uuid)>,
     Form(form): Form<TokenForm>,
 ) -> WebResult<Response> {
-    let result = match form.expiry() {
-        Ok(expiry) => {
-            let request = NewTokenRequest {
-                name: filled(&form.name),
-                description: filled(&form.description),
-                expiry,
-                scope: None,
-                allowed_ips: allow_list(&form.allowed_ips),
-            };
+    let request = form.expiry().and_then(|expiry| {
+        Ok(NewTokenRequest {
+            name: filled(&form.name),
+            description: filled(&form.description),
+            expiry,
+            scope: None,
+            allowed_ips: allow_list(&form.allowed_ips),
+            rate_limits: rate_limits(&form.rate_limits)?,
+        })
+    });
+    let result = match request {
+        Ok(request) => {
             req.keygate()
                 .create_api_user_token(&req.signed, &req.reference, id, request)
                 .await
@@ -290,20 +316,23 @@ pub async fn revoke_token(
     ))
 }
 
-pub async fn token_allowed_ips(
+pub async fn token_limits(
     req: WorkspaceRequest,
     Path((_, id, token)): Path<(String, Uuid, Uuid)>,
-    Form(form): Form<AllowedIpsForm>,
+    Form(form): Form<LimitsForm>,
 ) -> WebResult<Response> {
-    let list = allow_list(&form.allowed_ips);
-    match req
-        .keygate()
-        .set_api_user_token_allowed_ips(&req.signed, &req.reference, id, token, list.as_deref())
-        .await
-    {
+    let result = match form.patch() {
+        Ok(patch) => {
+            req.keygate()
+                .update_api_user_token(&req.signed, &req.reference, id, token, patch)
+                .await
+        }
+        Err(e) => Err(e.into()),
+    };
+    match result {
         Ok(_) => {
             let to = format!("/w/{}/api-users/{id}", req.ws);
-            Ok(done(&to, "allowed-ips-saved").into_response())
+            Ok(done(&to, "limits-saved").into_response())
         }
         Err(e) => refused(e, |error| show_page(&req, id, Some(error))).await,
     }

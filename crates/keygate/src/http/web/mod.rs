@@ -30,7 +30,9 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::service::ServiceError;
+use keygate_domain::{RateLimit, RateLimits, ValidationError};
+
+use crate::service::{ServiceError, TokenPatchRequest};
 pub use error::WebError;
 
 pub type WebResult<T> = Result<T, WebError>;
@@ -64,7 +66,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/tokens/{id}/rotate", post(tokens::rotate))
         .route("/tokens/{id}/end-overlap", post(tokens::end_overlap))
         .route("/tokens/{id}/revoke", post(tokens::revoke))
-        .route("/tokens/{id}/allowed-ips", post(tokens::allowed_ips))
+        .route("/tokens/{id}/limits", post(tokens::limits))
         .route("/workspaces", post(workspaces::create))
         .route("/w/{ws}", get(workspaces::overview))
         .route(
@@ -97,8 +99,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
             post(api_users::revoke_token),
         )
         .route(
-            "/w/{ws}/api-users/{id}/tokens/{token}/allowed-ips",
-            post(api_users::token_allowed_ips),
+            "/w/{ws}/api-users/{id}/tokens/{token}/limits",
+            post(api_users::token_limits),
         )
         .route(
             "/w/{ws}/api-users/{id}/tokens/{token}/rotate",
@@ -228,7 +230,7 @@ pub fn notice(code: &str) -> Option<&'static str> {
         "password" => "Password changed. Your other sessions have been signed out.",
         "token-revoked" => "Token revoked. It stopped working at once.",
         "overlap-ended" => "The replaced secret stopped working.",
-        "allowed-ips-saved" => "Saved: the token may be used only from where it says, from now on.",
+        "limits-saved" => "Saved: the token is held to where and how often it says, from now on.",
         "workspace-saved" => "Workspace settings saved.",
         "member-saved" => "Member saved.",
         "joined" => "You joined the workspace.",
@@ -263,6 +265,31 @@ pub fn filled(text: &str) -> Option<String> {
 pub fn allow_list(text: &str) -> Option<Vec<String>> {
     let list = lines(text);
     (!list.is_empty()).then_some(list)
+}
+
+/// A rate limits field: one `name limit/seconds` per line; empty, `None`: no limit.
+pub fn rate_limits(text: &str) -> Result<Option<Vec<RateLimit>>, ValidationError> {
+    Ok(RateLimits::parse_lines(text)?.map(|l| l.limits().to_vec()))
+}
+
+/// A token's limits as the forms send them: both fields replace the current ones.
+#[derive(serde::Deserialize, Default)]
+pub struct LimitsForm {
+    /// Networks or addresses, one per line; empty for anywhere.
+    #[serde(default)]
+    pub allowed_ips: String,
+    /// `name limit/seconds`, one per line; empty for no limit.
+    #[serde(default)]
+    pub rate_limits: String,
+}
+
+impl LimitsForm {
+    pub fn patch(&self) -> Result<TokenPatchRequest, ValidationError> {
+        Ok(TokenPatchRequest {
+            allowed_ips: Some(allow_list(&self.allowed_ips)),
+            rate_limits: Some(rate_limits(&self.rate_limits)?),
+        })
+    }
 }
 
 /// The non-empty entries of a multi-line or comma-separated text field.

@@ -17,7 +17,9 @@ use super::account::ShownOncePage;
 use super::layout::Layout;
 use super::session::Signed;
 use super::views::{ShownOnce, TokenView, tomorrow, when};
-use super::{Form, WebResult, again, allow_list, done, filled, lines, refused};
+use super::{
+    Form, LimitsForm, WebResult, again, allow_list, done, filled, lines, rate_limits, refused,
+};
 use crate::http::AppState;
 use crate::service::{Expiry, NewTokenRequest, ScopeRequest, ServiceError, TokenFilter};
 
@@ -96,6 +98,9 @@ pub struct TokenForm {
     /// Networks or addresses, one per line; empty for anywhere.
     #[serde(default)]
     pub allowed_ips: String,
+    /// `name limit/seconds`, one per line; empty for no limit.
+    #[serde(default)]
+    pub rate_limits: String,
 }
 
 impl TokenForm {
@@ -175,12 +180,15 @@ pub async fn create(
     signed: Signed,
     Form(form): Form<TokenForm>,
 ) -> WebResult<Response> {
-    let request = form.expiry().map(|expiry| NewTokenRequest {
-        name: filled(&form.name),
-        description: filled(&form.description),
-        expiry,
-        scope: form.scope(),
-        allowed_ips: allow_list(&form.allowed_ips),
+    let request = form.expiry().and_then(|expiry| {
+        Ok(NewTokenRequest {
+            name: filled(&form.name),
+            description: filled(&form.description),
+            expiry,
+            scope: form.scope(),
+            allowed_ips: allow_list(&form.allowed_ips),
+            rate_limits: rate_limits(&form.rate_limits)?,
+        })
     });
     let result = match request {
         Ok(request) => state.keygate.create_token(&signed, request).await,
@@ -297,26 +305,18 @@ async fn token_page(
     })
 }
 
-/// What the allow-list form sends: networks or addresses, one per line; empty for anywhere.
-#[derive(Deserialize, Default)]
-pub struct AllowedIpsForm {
-    #[serde(default)]
-    pub allowed_ips: String,
-}
-
-pub async fn allowed_ips(
+pub async fn limits(
     State(state): State<AppState>,
     signed: Signed,
     Path(id): Path<Uuid>,
-    Form(form): Form<AllowedIpsForm>,
+    Form(form): Form<LimitsForm>,
 ) -> WebResult<Response> {
-    let list = allow_list(&form.allowed_ips);
-    match state
-        .keygate
-        .set_token_allowed_ips(&signed, id, list.as_deref())
-        .await
-    {
-        Ok(_) => Ok(done(&format!("/tokens/{id}"), "allowed-ips-saved").into_response()),
+    let result = match form.patch() {
+        Ok(patch) => state.keygate.update_token(&signed, id, patch).await,
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(_) => Ok(done(&format!("/tokens/{id}"), "limits-saved").into_response()),
         Err(e) => refused(e, |error| token_page(&state, &signed, id, Some(error))).await,
     }
 }

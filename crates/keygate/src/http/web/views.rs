@@ -56,6 +56,8 @@ pub struct TokenView {
     pub leak: Option<String>,
     /// The networks it may be used from, one per line; empty for anywhere.
     pub allowed_ips: String,
+    /// Its rate limits, `name limit/seconds` one per line; empty for none.
+    pub rate_limits: String,
 }
 
 impl TokenView {
@@ -93,6 +95,24 @@ impl TokenView {
                 .as_ref()
                 .map(|l| l.to_strings().join("\n"))
                 .unwrap_or_default(),
+            rate_limits: t
+                .rate_limits
+                .as_ref()
+                .map(keygate_domain::RateLimits::to_lines)
+                .unwrap_or_default(),
+        }
+    }
+
+    /// How often it may be used, on one line.
+    pub fn limited_to(&self) -> String {
+        if self.rate_limits.is_empty() {
+            "no limit".to_owned()
+        } else {
+            self.rate_limits
+                .lines()
+                .map(|l| format!("{l}s"))
+                .collect::<Vec<_>>()
+                .join(", ")
         }
     }
 

@@ -3,7 +3,7 @@
 
 use async_graphql::{InputObject, MaybeUndefined};
 use chrono::{DateTime, Utc};
-use keygate_domain::{AllowedIps, Member, ResourcePattern};
+use keygate_domain::{AllowedIps, Member, RateLimit, ResourcePattern};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -11,7 +11,9 @@ use uuid::Uuid;
 use crate::http::openapi as doc;
 use crate::http::rest::members::json::MemberJson;
 use crate::http::rest::teams::json::TeamRefJson;
-use crate::http::rest::tokens::json::TokenWithSecretJson;
+use crate::http::rest::tokens::json::{
+    RateLimitJson, TokenWithSecretJson, change, rate_limits_json, rate_limits_request,
+};
 use crate::service::{ApiUserPatchRequest, ApiUserRequest};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -28,6 +30,8 @@ pub struct ApiUserJson {
     /// Networks (CIDR) all its tokens may be used from; `null` for anywhere.
     #[schema(example = json!(["10.20.0.0/16"]))]
     pub allowed_ips: Option<Vec<String>>,
+    /// How often all its tokens together may be used; `null` for no limit.
+    pub rate_limits: Option<Vec<RateLimitJson>>,
 }
 
 impl From<&Member> for ApiUserJson {
@@ -43,6 +47,7 @@ impl From<&Member> for ApiUserJson {
             teams: member.teams,
             created_at: m.user.created_at,
             allowed_ips: m.user.allowed_ips.as_ref().map(AllowedIps::to_strings),
+            rate_limits: rate_limits_json(m.user.rate_limits.as_ref()),
         }
     }
 }
@@ -83,6 +88,8 @@ pub struct CreateApiUserJson {
     /// from; left out, anywhere.
     #[schema(example = json!(["10.20.0.0/16"]))]
     pub allowed_ips: Option<Vec<String>>,
+    /// How often all its tokens together may be used; left out, no limit.
+    pub rate_limits: Option<Vec<RateLimitJson>>,
 }
 
 impl From<CreateApiUserJson> for ApiUserRequest {
@@ -94,6 +101,7 @@ impl From<CreateApiUserJson> for ApiUserRequest {
             grants: body.grants,
             teams: body.teams,
             allowed_ips: body.allowed_ips,
+            rate_limits: rate_limits_request(body.rate_limits),
         }
     }
 }
@@ -118,6 +126,11 @@ pub struct PatchApiUserJson {
     #[serde(default)]
     #[schema(value_type = Option<Vec<String>>, nullable, example = json!(["10.20.0.0/16"]))]
     pub allowed_ips: MaybeUndefined<Vec<String>>,
+    /// How often all its tokens together may be used, replacing the current limits; `null`:
+    /// no limit. A token's own limits still apply on top of them.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<RateLimitJson>>, nullable)]
+    pub rate_limits: MaybeUndefined<Vec<RateLimitJson>>,
 }
 
 impl From<PatchApiUserJson> for ApiUserPatchRequest {
@@ -129,11 +142,10 @@ impl From<PatchApiUserJson> for ApiUserPatchRequest {
             grants: body.grants,
             teams: body.teams,
             disabled: body.disabled,
-            allowed_ips: match body.allowed_ips {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(list) => Some(Some(list)),
-            },
+            allowed_ips: change(body.allowed_ips, |l| l),
+            rate_limits: change(body.rate_limits, |l| {
+                l.into_iter().map(RateLimit::from).collect()
+            }),
         }
     }
 }

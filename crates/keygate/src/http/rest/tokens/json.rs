@@ -4,14 +4,15 @@
 use async_graphql::{InputObject, MaybeUndefined, SimpleObject};
 use chrono::{DateTime, Utc};
 use keygate_domain::{
-    AllowedIps, ClearToken, RetiringSecret, Scope, Token, TokenKind, TokenStatus,
+    AllowedIps, ClearToken, RateLimit, RateLimits, RetiringSecret, Scope, Token, TokenKind,
+    TokenStatus,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::http::openapi as doc;
-use crate::service::{Expiry, NewTokenRequest, ScopeRequest, TokenView};
+use crate::service::{Expiry, NewTokenRequest, ScopeRequest, TokenPatchRequest, TokenView};
 
 /// A token as listed: never the secret.
 #[derive(Debug, Serialize, ToSchema)]
@@ -43,6 +44,64 @@ pub struct TokenJson {
     /// `allowed_ips` apply to all its tokens as well).
     #[schema(example = json!(["203.0.113.0/24", "2001:db8::/32"]))]
     pub allowed_ips: Option<Vec<String>>,
+    /// How often the token may be used; `null` for no limit of its own (an API user's own
+    /// `rate_limits` count all its tokens together as well).
+    pub rate_limits: Option<Vec<RateLimitJson>>,
+}
+
+/// A named rate limit: at most `limit` (the sum of the requests' costs, 1 each but for
+/// `verify`'s `cost`) in each window of `per_seconds`, windows starting at multiples of
+/// `per_seconds` since the epoch.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, SimpleObject, InputObject)]
+#[serde(deny_unknown_fields)]
+#[graphql(name = "RateLimit", input_name = "RateLimitInput")]
+#[schema(example = json!({"name": "default", "limit": 100, "per_seconds": 60}))]
+pub struct RateLimitJson {
+    /// 1–32 of `a-z`, `0-9`, `_` and `-`; unique among the token's.
+    pub name: String,
+    /// 1 to 1 000 000 000.
+    pub limit: u32,
+    /// The window, in seconds: 1 to 86400.
+    pub per_seconds: u32,
+}
+
+impl From<&RateLimit> for RateLimitJson {
+    fn from(l: &RateLimit) -> Self {
+        Self {
+            name: l.name.clone(),
+            limit: l.limit,
+            per_seconds: l.per_seconds,
+        }
+    }
+}
+
+impl From<RateLimitJson> for RateLimit {
+    fn from(l: RateLimitJson) -> Self {
+        Self {
+            name: l.name,
+            limit: l.limit,
+            per_seconds: l.per_seconds,
+        }
+    }
+}
+
+/// The limits as the wire shows them.
+pub fn rate_limits_json(limits: Option<&RateLimits>) -> Option<Vec<RateLimitJson>> {
+    limits.map(|l| l.limits().iter().map(RateLimitJson::from).collect())
+}
+
+/// The limits as the service takes them.
+pub fn rate_limits_request(limits: Option<Vec<RateLimitJson>>) -> Option<Vec<RateLimit>> {
+    limits.map(|l| l.into_iter().map(RateLimit::from).collect())
+}
+
+/// A field of an update where `null` clears and absence keeps, as the service takes it.
+pub fn change<T, U>(field: MaybeUndefined<T>, into: impl FnOnce(T) -> U) -> Option<Option<U>> {
+    match field {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(into(v))),
+    }
 }
 
 /// A report that a token leaked: the first report's time, the latest one's place and reporter.
@@ -146,6 +205,7 @@ impl TokenJson {
                 reporter: l.reporter.clone(),
             }),
             allowed_ips: t.allowed_ips.as_ref().map(AllowedIps::to_strings),
+            rate_limits: rate_limits_json(t.rate_limits.as_ref()),
         }
     }
 
@@ -201,6 +261,9 @@ pub struct CreateTokenJson {
     /// left out, anywhere (a token made with a token held to an allow-list gets that list).
     #[schema(example = json!(["203.0.113.0/24"]))]
     pub allowed_ips: Option<Vec<String>>,
+    /// How often the token may be used, at most 10 named limits; left out, no limit (a token
+    /// made with a token held to limits gets them, and may only tighten them).
+    pub rate_limits: Option<Vec<RateLimitJson>>,
 }
 
 /// Changes to a token; a field left out stays as it is.
@@ -213,15 +276,20 @@ pub struct UpdateTokenJson {
     #[serde(default)]
     #[schema(value_type = Option<Vec<String>>, nullable, example = json!(["203.0.113.0/24"]))]
     pub allowed_ips: MaybeUndefined<Vec<String>>,
+    /// How often the token may be used, replacing the current limits; `null`: no limit of its
+    /// own. Counts in the current windows go on.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<RateLimitJson>>, nullable)]
+    pub rate_limits: MaybeUndefined<Vec<RateLimitJson>>,
 }
 
-impl UpdateTokenJson {
-    /// The new allow-list, if the change sets one (`Some(None)`: anywhere).
-    pub fn allowed_ips(&self) -> Option<Option<&[String]>> {
-        match &self.allowed_ips {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(list) => Some(Some(list)),
+impl From<UpdateTokenJson> for TokenPatchRequest {
+    fn from(body: UpdateTokenJson) -> Self {
+        Self {
+            allowed_ips: change(body.allowed_ips, |l| l),
+            rate_limits: change(body.rate_limits, |l| {
+                l.into_iter().map(RateLimit::from).collect()
+            }),
         }
     }
 }
@@ -236,6 +304,7 @@ impl TryFrom<CreateTokenJson> for NewTokenRequest {
             expiry: Expiry::from_parts(body.expires_in_days, body.expires_at)?,
             scope: body.scope.map(Into::into),
             allowed_ips: body.allowed_ips,
+            rate_limits: rate_limits_request(body.rate_limits),
         })
     }
 }

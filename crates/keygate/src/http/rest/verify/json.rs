@@ -34,6 +34,7 @@ pub fn question(
         workspace: workspace.map(WorkspaceRef::parse),
         permission,
         resource,
+        cost: None,
     })
 }
 
