@@ -398,12 +398,29 @@ async fn a_token_held_to_an_address_is_made_and_moved_in_the_browser() {
         .wait_for_path(|p| p.ends_with("?done=limits-saved"))
         .await;
     assert_eq!(browser.text("#token-allowed-ips").await, "127.0.0.3/32");
-    browser.screenshot("ui-token-allowed-ips").await;
     assert_eq!(me_from(&app, "127.0.0.3", &secret).await, StatusCode::OK);
     assert_eq!(
         me_from(&app, "127.0.0.2", &secret).await,
         StatusCode::FORBIDDEN
     );
+
+    // Held to two requests a day besides: the third is refused until the day is over.
+    if app.clock.now().timestamp().rem_euclid(86_400) > 86_400 - 600 {
+        app.clock.advance(Duration::minutes(20));
+    }
+    browser.fill("#rate_limits", "printing 2/86400").await;
+    browser.click("#limits-form button[type=submit]").await;
+    browser
+        .wait_for_path(|p| p.ends_with("?done=limits-saved"))
+        .await;
+    assert_eq!(
+        browser.text("#token-rate-limits").await,
+        "printing 2/86400s"
+    );
+    browser.screenshot("ui-token-limits").await;
+    for expected in [StatusCode::OK, StatusCode::OK, StatusCode::TOO_MANY_REQUESTS] {
+        assert_eq!(me_from(&app, "127.0.0.3", &secret).await, expected);
+    }
 
     // An API user held to one network, for all its tokens.
     browser.open(&app, "/w/acme/api-users").await;
