@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, anyhow, bail};
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
-use keygate_domain::{ClearToken, Email, Token, User, UserKind};
+use keygate_domain::{ClearToken, Email, RateLimits, Token, User, UserKind};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -161,6 +161,10 @@ pub struct TokenCreateArgs {
     /// it, anywhere
     #[arg(long = "allowed-ip", value_name = "CIDR")]
     pub allowed_ips: Vec<String>,
+    /// A rate limit, `NAME LIMIT/SECONDS` (e.g. "default 100/60"); repeat for more. Without it,
+    /// no limit
+    #[arg(long = "rate-limit", value_name = "LIMIT")]
+    pub rate_limits: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -385,7 +389,9 @@ async fn token(keygate: &Keygate, command: OwnedTokenCommand) -> anyhow::Result<
                     .map_err(|e| user_facing(e.into()))?,
                 scope: None,
                 allowed_ips: (!args.allowed_ips.is_empty()).then_some(args.allowed_ips),
-                rate_limits: None,
+                rate_limits: RateLimits::parse_lines(&args.rate_limits.join("\n"))
+                    .map_err(|e| user_facing(e.into()))?
+                    .map(|l| l.limits().to_vec()),
             };
             let issued = keygate
                 .create_token(&operator, request)

@@ -418,7 +418,11 @@ async fn a_token_held_to_an_address_is_made_and_moved_in_the_browser() {
         "printing 2/86400s"
     );
     browser.screenshot("ui-token-limits").await;
-    for expected in [StatusCode::OK, StatusCode::OK, StatusCode::TOO_MANY_REQUESTS] {
+    for expected in [
+        StatusCode::OK,
+        StatusCode::OK,
+        StatusCode::TOO_MANY_REQUESTS,
+    ] {
         assert_eq!(me_from(&app, "127.0.0.3", &secret).await, expected);
     }
 

@@ -779,6 +779,55 @@ fn token_commands_refuse_an_unknown_user_and_a_malformed_id() {
     }
 }
 
+#[test]
+fn token_create_holds_a_token_to_networks_and_rate_limits() {
+    let db = fresh_sqlite();
+    let (d, url) = (db.dir.path(), db.url.as_str());
+    bootstrap(d, url, "ada@example.com");
+    let create = |extra: &[&str]| {
+        let mut args = vec![
+            "--database-url",
+            url,
+            "token",
+            "create",
+            "--user",
+            "ada@example.com",
+        ];
+        args.extend_from_slice(extra);
+        run(d, &args)
+    };
+    let made = create(&[
+        "--json",
+        "--allowed-ip",
+        "10.0.0.0/8",
+        "--allowed-ip",
+        "2001:db8::/32",
+        "--rate-limit",
+        "default 100/60",
+        "--rate-limit",
+        "burst 5/1s",
+    ]);
+    made.assert_code(0);
+    let token = made.json();
+    assert_eq!(token["allowed_ips"], json!(["10.0.0.0/8", "2001:db8::/32"]));
+    assert_eq!(
+        token["rate_limits"],
+        json!([
+            {"name": "default", "limit": 100, "per_seconds": 60},
+            {"name": "burst", "limit": 5, "per_seconds": 1}
+        ])
+    );
+    for bad in [["--rate-limit", "default"], ["--allowed-ip", "10.1.2.3/8"]] {
+        let refused = create(&bad);
+        refused.assert_code(1);
+        assert!(!refused.stdout.contains("kgt_"), "{refused:?}");
+        assert!(
+            refused.stderr.contains("rate_limits") || refused.stderr.contains("10.0.0.0/8"),
+            "{refused:?}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 6. config check
 // ---------------------------------------------------------------------------------------------
