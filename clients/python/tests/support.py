@@ -166,11 +166,19 @@ class KeygateServer:
                          {"name": name, "roles": roles, "grants": grants}, 201)
         return ApiUser(body["id"], name, body["token"]["token"], body["token"]["id"])
 
-    def create_token(self, allowed_ips: list[str]) -> tuple[str, str]:
-        """A token of the owner's own, with a unique name, held to ``allowed_ips``: its secret
-        and its id."""
-        body = self.rest("POST", "/api/v1/tokens",
-                         {"name": f"fenced-{uuid.uuid4().hex[:8]}", "allowed_ips": allowed_ips}, 201)
+    def create_token(
+        self,
+        allowed_ips: list[str] | None = None,
+        rate_limits: list[dict[str, Any]] | None = None,
+    ) -> tuple[str, str]:
+        """A token of the owner's own, with a unique name, held to ``allowed_ips`` and
+        ``rate_limits`` (when given): its secret and its id."""
+        request: dict[str, Any] = {"name": f"fenced-{uuid.uuid4().hex[:8]}"}
+        if allowed_ips is not None:
+            request["allowed_ips"] = allowed_ips
+        if rate_limits is not None:
+            request["rate_limits"] = rate_limits
+        body = self.rest("POST", "/api/v1/tokens", request, 201)
         return body["token"], body["id"]
 
     def revoke(self, user: ApiUser) -> None:
@@ -287,6 +295,7 @@ GOOD = well_formed("good")
 REVOKED = well_formed("revoked")
 STRANGER = well_formed("stranger")
 ELSEWHERE = well_formed("elsewhere")
+LIMITED = well_formed("limited")
 NOBODY = well_formed("nobody")
 
 
@@ -298,7 +307,8 @@ def _refusal(code: str, missing: str | None = None) -> dict[str, Any]:
 def fake_answer(q: dict[str, Any]) -> dict[str, Any]:
     """Keygate's rules in miniature: ``GOOD`` holds ``devices:read`` and ``measurements:write``
     on ``device:abc`` in ``acme``; ``REVOKED`` is revoked, ``STRANGER`` no member, ``ELSEWHERE``
-    used from an address its allow-list leaves out; anonymous callers may read ``device:demo``."""
+    used from an address its allow-list leaves out, ``LIMITED`` past its rate limit of 3 (42 s
+    before the window ends); anonymous callers may read ``device:demo``."""
     permission = q.get("permission") or ""
     resource = q.get("resource")
     token = q.get("token")
@@ -313,6 +323,8 @@ def fake_answer(q: dict[str, Any]) -> dict[str, Any]:
         return _refusal("not_a_member")
     if token == ELSEWHERE:
         return _refusal("ip_not_allowed")
+    if token == LIMITED:
+        return {**_refusal("rate_limited"), "rate_limit": {"limit": 3, "remaining": 0, "reset": 42}}
     if token != GOOD:
         return _refusal("invalid_token")
     if q.get("workspace") != "acme":

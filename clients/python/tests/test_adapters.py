@@ -21,11 +21,25 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 import keygate.fastapi
 import keygate.flask
-from keygate import AsyncVerifier, Identity, Template, Verifier, fill
+from keygate import AsyncVerifier, Identity, RateLimitState, Rejection, Template, Verifier, fill
 from keygate.asgi import KeygateMiddleware, Rule, identity_of
-from support import ELSEWHERE, GOOD, USER_ID, FakeKeygate
+from support import ELSEWHERE, GOOD, LIMITED, USER_ID, FakeKeygate
 
 TOKEN = {"X-API-Key": GOOD}
+RATE_LIMITED = {
+    "error": {
+        "code": "rate_limited",
+        "message": "this token has used its rate limit of 3 in this window; try again in 42 s",
+    }
+}
+RATE_HEADERS = {
+    "retry-after": "42", "ratelimit-limit": "3", "ratelimit-remaining": "0", "ratelimit-reset": "42"
+}
+
+
+def rate_headers(headers: Any) -> dict[str, str]:
+    """The ``Retry-After`` and ``RateLimit-*`` headers of an answer (httpx's or Werkzeug's)."""
+    return {name: headers[name] for name in RATE_HEADERS if name in headers}
 
 
 def whoami(identity: Identity) -> dict[str, Any]:
@@ -93,6 +107,12 @@ def test_fastapi_templates_functions_and_workspaces(fake: FakeKeygate, sync: boo
             "code": "ip_not_allowed",
             "message": "this token may not be used from this address: its allowed_ips leave it out",
         }}
+        # A token past its rate limit: 429 with Retry-After and the RateLimit headers, no challenge.
+        limited = client.get("/w/acme/devices/abc", headers={"X-API-Key": LIMITED})
+        assert limited.status_code == 429
+        assert "www-authenticate" not in limited.headers
+        assert rate_headers(limited.headers) == RATE_HEADERS
+        assert limited.json() == RATE_LIMITED
         # The function finds no resource in the path: 400, before Keygate is asked.
         calls = fake.calls
         none = client.get("/w/acme/devices/none", headers=TOKEN)
@@ -122,6 +142,10 @@ def test_fastapi_without_install_still_refuses(fake: FakeKeygate) -> None:
         assert refused.json() == {
             "detail": {"code": "unauthenticated", "message": "this endpoint needs a token"}
         }
+        limited = client.get("/w/acme/devices/abc", headers={"X-API-Key": LIMITED})
+        assert limited.status_code == 429
+        assert rate_headers(limited.headers) == RATE_HEADERS
+        assert limited.json() == {"detail": RATE_LIMITED["error"]}
 
 
 def test_fastapi_fails_closed(fake: FakeKeygate) -> None:
@@ -187,6 +211,9 @@ def test_middleware_rules(fake: FakeKeygate) -> None:
         assert ok.status_code == 200 and ok.json()["user"] == USER_ID
         assert client.head("/w/acme/devices/abc", headers=TOKEN).status_code == 200
         assert client.get("/w/other/devices/abc", headers=TOKEN).status_code == 403
+        limited = client.get("/w/acme/devices/abc", headers={"X-API-Key": LIMITED})
+        assert (limited.status_code, limited.json()) == (429, RATE_LIMITED)
+        assert rate_headers(limited.headers) == RATE_HEADERS
         # A method no rule names: refused, as forward-auth does, whatever the token.
         delete = client.delete("/w/acme/devices/abc", headers=TOKEN)
         assert delete.status_code == 403
@@ -194,7 +221,7 @@ def test_middleware_rules(fake: FakeKeygate) -> None:
             "error": {"code": "forbidden", "message": "no route rule allows DELETE on this path"}
         }
         # HEAD asked the same question as GET: answered from the cache.
-        assert fake.calls == 2
+        assert fake.calls == 3
         # `{path*}` takes the rest of the path; any method.
         files = client.post("/files/abc", headers=TOKEN)
         assert files.status_code == 200 and files.json()["path"] == "abc"
@@ -222,6 +249,21 @@ def test_middleware_unmatched_pass_and_mounts(fake: FakeKeygate) -> None:
         assert client.get("/api/w/acme/devices/abc", headers=TOKEN).status_code == 200
         assert client.get("/api/w/acme/devices/xyz", headers=TOKEN).status_code == 403
         assert client.get("/api/w/acme/devices/abc").status_code == 401
+
+
+def test_a_rate_limited_refusal_names_the_limit_when_it_is_known() -> None:
+    known = Rejection.rate_limited(RateLimitState(limit=100, remaining=0, reset=7))
+    assert (known.status, known.code, known.challenge) == (429, "rate_limited", None)
+    assert known.headers() == {
+        "retry-after": "7", "ratelimit-limit": "100", "ratelimit-remaining": "0", "ratelimit-reset": "7"
+    }
+    assert known.message == "this token has used its rate limit of 100 in this window; try again in 7 s"
+    # A decision without `rate_limit` (not one Keygate gives): no headers to tell.
+    unknown = Rejection.rate_limited(None)
+    assert (unknown.status, unknown.headers()) == (429, {})
+    assert unknown.body() == {
+        "error": {"code": "rate_limited", "message": "this token has used its rate limit; try again later"}
+    }
 
 
 def test_rules_and_templates_are_checked_when_made() -> None:
@@ -270,6 +312,9 @@ def test_flask_decorator(fake: FakeKeygate) -> None:
     assert denied.json == {"error": {"code": "forbidden", "message": "missing `device:7`"}}
     assert fake.questions[-1]["resource"] == "device:7"
     assert client.get("/w/other/devices/7", headers=TOKEN).status_code == 403
+    limited = client.get("/w/acme/devices/7", headers={"X-API-Key": LIMITED})
+    assert (limited.status_code, limited.json) == (429, RATE_LIMITED)
+    assert rate_headers(limited.headers) == RATE_HEADERS
     app.testing = True  # exceptions reach the test
     with pytest.raises(RuntimeError, match="does not guard"):
         client.get("/unguarded")

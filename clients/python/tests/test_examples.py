@@ -175,6 +175,31 @@ def test_a_revoked_token_passes_for_the_cache_lifetime_then_is_refused(
     assert response.headers["www-authenticate"] == INVALID_CHALLENGE
 
 
+def test_a_token_past_its_rate_limit_is_429_with_keygates_headers(
+    api: str, http: httpx.Client, keygate: KeygateServer
+) -> None:
+    token, _ = keygate.create_token(
+        rate_limits=[{"name": "default", "limit": 1, "per_seconds": 86400}]
+    )
+    headers = {"X-API-Key": token}
+    assert http.get(f"{api}/devices/abc", headers=headers).status_code == 200
+    # A guard gives no cost: Keygate counts 1 each time it is asked, so once the cached decision
+    # has expired, the limit of 1 is used up.
+    assert eventually(
+        lambda: http.get(f"{api}/devices/abc", headers=headers).status_code == 429, within=3
+    )
+    response = http.get(f"{api}/devices/abc", headers=headers)
+    reset = response.headers["ratelimit-reset"]
+    assert 0 < int(reset) <= 86400
+    assert error(response) == {
+        "code": "rate_limited",
+        "message": f"this token has used its rate limit of 1 in this window; try again in {reset} s",
+    }
+    assert response.headers["retry-after"] == reset
+    assert (response.headers["ratelimit-limit"], response.headers["ratelimit-remaining"]) == ("1", "0")
+    assert "www-authenticate" not in response.headers
+
+
 def test_transport_rules_are_keygates(api: str, http: httpx.Client, gateway: ApiUser) -> None:
     url = f"{api}/devices/abc"
     t = gateway.token

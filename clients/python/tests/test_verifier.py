@@ -4,10 +4,12 @@ demand (to prove that they fail closed), and against the real Keygate."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timezone
 from uuid import UUID
 
@@ -20,11 +22,13 @@ from keygate import (
     Decision,
     KeygateUnavailable,
     NoWorkspace,
+    RateLimitState,
     Verifier,
 )
 from support import (
     ELSEWHERE,
     GOOD,
+    LIMITED,
     REVOKED,
     STRANGER,
     TOKEN_ID,
@@ -69,6 +73,9 @@ def test_refusals_and_anonymous_decisions(verifier: Verifier) -> None:
     assert verifier.verify(STRANGER, permission="devices:read").code is Code.NOT_A_MEMBER
     elsewhere = verifier.verify(ELSEWHERE, permission="devices:read", client_ip="198.51.100.1")
     assert (elsewhere.valid, elsewhere.code) == (False, Code.IP_NOT_ALLOWED)
+    limited = verifier.verify(LIMITED, permission="devices:read")
+    assert (limited.valid, limited.code) == (False, Code.RATE_LIMITED)
+    assert limited.rate_limit == RateLimitState(limit=3, remaining=0, reset=42)
     anonymous = verifier.verify(permission="devices:read", resource="device:demo")
     assert anonymous.valid and anonymous.identity.is_anonymous
     assert anonymous.identity.permissions == ("devices:read",)
@@ -122,6 +129,62 @@ def test_ip_checked_is_read_from_the_answer() -> None:
         Decision.from_json({**answer, "ip_checked": "yes"})
     refused = Decision.from_json({**answer, "valid": False, "code": "ip_not_allowed"})
     assert (refused.valid, refused.code) == (False, Code.IP_NOT_ALLOWED)
+
+
+def test_a_cost_is_sent_only_when_given_and_never_cached(
+    verifier: Verifier, fake: FakeKeygate
+) -> None:
+    # Each answer to a question with a cost uses the limit: every one is asked, none is kept.
+    for _ in range(3):
+        assert verifier.allows(GOOD, permission="devices:read", cost=1)
+    assert verifier.allows(GOOD, permission="devices:read", cost=0)
+    assert repr(verifier).endswith("cached=0)")
+    # Without a cost, the question is cached as before.
+    for _ in range(2):
+        assert verifier.allows(GOOD, permission="devices:read")
+    q = {"token": GOOD, "workspace": "acme", "permission": "devices:read"}
+    assert fake.questions == [{**q, "cost": 1}] * 3 + [{**q, "cost": 0}, q]
+
+    # Nor do identical questions with a cost share a call.
+    async def together() -> list[bool]:
+        async with AsyncVerifier(fake.url, workspace="acme") as av:
+            return await asyncio.gather(
+                *(av.allows(GOOD, permission="devices:read", cost=2) for _ in range(3))
+            )
+
+    fake.delay = 0.2
+    assert asyncio.run(together()) == [True] * 3
+    assert fake.questions[-3:] == [{**q, "cost": 2}] * 3
+
+
+def test_a_cost_is_part_of_the_question_key() -> None:
+    from keygate._cache import Question
+
+    base = Question("kgt_a", None, None, None)
+    variants = [base, replace(base, cost=0), replace(base, cost=1), replace(base, client_ip="1")]
+    assert len({q.key() for q in variants}) == len(variants)
+    # Without a cost, the key is the Rust client's: five length-prefixed or absent fields.
+    rust = hashlib.sha256(b"\x01" + (5).to_bytes(8, "big") + b"kgt_a" + b"\x00" * 4).digest()
+    assert base.key() == rust
+    assert repr(replace(base, cost=3)).endswith("cost=3)")
+
+
+def test_rate_limit_is_read_from_the_answer() -> None:
+    answer = {"valid": True, "code": "ok", "user": None, "workspace": None, "workspaces": [],
+              "token_id": None, "permissions": [], "expires_at": None}
+    assert Decision.from_json(answer).rate_limit is None
+    assert Decision.from_json({**answer, "rate_limit": None}).rate_limit is None
+    state = {"limit": 3, "remaining": 2, "reset": 60, "a_field_from_a_later_version": 1}
+    assert Decision.from_json({**answer, "rate_limit": state}).rate_limit == RateLimitState(3, 2, 60)
+    for bad in ("3", [3, 2, 60], {**state, "remaining": -1}, {**state, "limit": True},
+                {**state, "reset": "60"}, {**state, "limit": 2.5}):
+        with pytest.raises(ValueError):
+            Decision.from_json({**answer, "rate_limit": bad})
+    with pytest.raises(KeyError):
+        Decision.from_json({**answer, "rate_limit": {"limit": 3}})
+    refused = Decision.from_json({**answer, "code": "rate_limited", "rate_limit": {**state, "remaining": 0}})
+    assert (refused.valid, refused.code) == (False, Code.RATE_LIMITED)
+    assert refused.rate_limit == RateLimitState(3, 0, 60)
 
 
 def test_a_cached_answer_expires_after_its_lifetime(fake: FakeKeygate) -> None:
@@ -376,5 +439,45 @@ def test_the_real_keygate_judges_the_client_address(keygate: KeygateServer, gate
             )
         assert [d.code for d in decisions] == [Code.IP_NOT_ALLOWED, Code.OK]
         assert decisions[1].ip_checked is True
+
+    asyncio.run(run())
+
+
+def test_the_real_keygate_counts_costs_against_rate_limits(
+    keygate: KeygateServer, gateway: ApiUser
+) -> None:
+    token, _ = keygate.create_token(
+        rate_limits=[{"name": "default", "limit": 3, "per_seconds": 86400}]
+    )
+    with Verifier(keygate.url, workspace="acme", cache_ttl=60) as v:
+        # A cost of 0 asks without using the limit.
+        peek = v.verify(token, permission="devices:read", cost=0)
+        assert peek.code is Code.OK and peek.rate_limit is not None, peek
+        assert (peek.rate_limit.limit, peek.rate_limit.remaining) == (3, 3)
+        assert 0 < peek.rate_limit.reset <= 86400
+        for left in (2, 1, 0):
+            used = v.verify(token, permission="devices:read", cost=1)
+            assert used.code is Code.OK and used.rate_limit is not None, used
+            assert used.rate_limit.remaining == left
+        limited = v.verify(token, permission="devices:read", cost=1)
+        assert (limited.valid, limited.code) == (False, Code.RATE_LIMITED), limited
+        assert limited.rate_limit is not None
+        assert (limited.rate_limit.limit, limited.rate_limit.remaining) == (3, 0)
+        # Nothing asked with a cost was kept.
+        assert repr(v).endswith("cached=0)")
+        # Without a cost Keygate counts 1, so it is refused too; this decision is kept.
+        assert v.verify(token, permission="devices:read").code is Code.RATE_LIMITED
+        assert repr(v).endswith("cached=1)")
+        # A token held to no limit has no `rate_limit`, whatever the cost.
+        free = v.verify(gateway.token, permission="devices:read", cost=5)
+        assert (free.valid, free.rate_limit) == (True, None), free
+
+    async def run() -> None:
+        async with AsyncVerifier(keygate.url, workspace="acme") as av:
+            # A cost of 0 still passes once the limit is used up.
+            peek = await av.verify(token, permission="devices:read", cost=0)
+            assert peek.code is Code.OK and peek.rate_limit is not None, peek
+            assert peek.rate_limit.remaining == 0
+            assert (await av.verify(token, permission="devices:read", cost=1)).code is Code.RATE_LIMITED
 
     asyncio.run(run())

@@ -171,7 +171,7 @@ export class Guard {
   /**
    * The verified caller of a request, whatever its framework. Rejects with a {@link Rejection} when
    * the request is refused: its token transports first (400, before Keygate is asked), then
-   * Keygate's decision (401, 403), or Keygate's failure (503: fail closed).
+   * Keygate's decision (401, 403, 429), or Keygate's failure (503: fail closed).
    */
   async judge(request: RequestParts): Promise<Identity> {
     const token = presentedToken(request.headers, request.url);
@@ -201,7 +201,8 @@ export class Guard {
     let decision;
     try {
       // A guard cannot tell a proxy's address from its client's: it gives no `clientIp`, and
-      // Keygate answers `ip_checked: false` for a token held to an allow-list.
+      // Keygate answers `ip_checked: false` for a token held to an allow-list. It gives no `cost`
+      // either: Keygate counts 1 each time it is asked (not for an answer from the cache).
       decision = await this.verifier.verify({ token, workspace, permission, resource });
     } catch (error) {
       throw rejectionOf(error);
@@ -224,6 +225,9 @@ export class Guard {
     }
     if (decision.code === "ip_not_allowed") {
       throw Rejection.ipNotAllowed();
+    }
+    if (decision.code === "rate_limited") {
+      throw Rejection.rateLimited(decision.rateLimit);
     }
     const missing = decision.missing ?? permission;
     throw Rejection.forbidden(missing, missing === permission);

@@ -6,8 +6,9 @@
  * (one second by default) in a local cache keyed by a SHA-256 digest of the question. A
  * {@link Guard} reads the caller's token from the transports Keygate accepts, asks for a route's
  * permission on its resource, and answers refusals the way Keygate does: 401 with
- * `WWW-Authenticate`, 403 naming what is missing, 400 for two different tokens, and
- * `503 keygate_unavailable` when Keygate cannot be reached or fails (fail closed).
+ * `WWW-Authenticate`, 403 naming what is missing, 400 for two different tokens, 429 with
+ * `Retry-After` past a rate limit, and `503 keygate_unavailable` when Keygate cannot be reached
+ * or fails (fail closed).
  *
  * Express and other Node middleware stacks: `@keygate/client/express`.
  *
@@ -49,6 +50,7 @@ export {
   type Identity,
   type Logger,
   type Question,
+  type RateLimitState,
   type User,
   type VerifierOptions,
   type VerifyErrorKind,

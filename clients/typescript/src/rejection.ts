@@ -3,6 +3,8 @@
  * envelope (`{"error":{"code","message"}}`) and `WWW-Authenticate` challenges.
  */
 
+import type { RateLimitState } from "./verifier.js";
+
 /** The challenge of a 401 to a request without a token. */
 export const CHALLENGE = 'Token realm="keygate"';
 /** The challenge of a 401 to a request whose token is malformed, unknown, expired or revoked. */
@@ -32,6 +34,7 @@ export type RejectionCode =
   | "token_revoked"
   | "forbidden"
   | "ip_not_allowed"
+  | "rate_limited"
   | "keygate_unavailable"
   | "guard_misconfigured";
 
@@ -50,12 +53,21 @@ export class Rejection extends Error {
   readonly code: RejectionCode;
   /** With `forbidden`: the missing permission (absent when a resource is what is missing). */
   readonly permission: string | undefined;
+  /** With `rate_limited`: the limit that is used up, when the decision said it. */
+  readonly rateLimit: RateLimitState | undefined;
 
-  private constructor(status: number, code: RejectionCode, message: string, permission?: string) {
+  private constructor(
+    status: number,
+    code: RejectionCode,
+    message: string,
+    permission?: string,
+    rateLimit?: RateLimitState,
+  ) {
     super(message);
     this.status = status;
     this.code = code;
     this.permission = permission;
+    this.rateLimit = rateLimit;
   }
 
   /** 400: the request cannot be judged (its token transports, its path, a question Keygate refuses). */
@@ -103,6 +115,24 @@ export class Rejection extends Error {
     );
   }
 
+  /**
+   * 429 `rate_limited`: the token, or its API user, has used up one of its rate limits. With the
+   * decision's `rateLimit`, the answer carries `Retry-After` and the `RateLimit-*` headers, as
+   * Keygate's own 429 does. No challenge.
+   */
+  static rateLimited(rateLimit?: RateLimitState): Rejection {
+    if (rateLimit === undefined) {
+      return new Rejection(429, "rate_limited", "this token has used its rate limit; try again later");
+    }
+    return new Rejection(
+      429,
+      "rate_limited",
+      `this token has used its rate limit of ${rateLimit.limit} in this window; try again in ${rateLimit.reset} s`,
+      undefined,
+      rateLimit,
+    );
+  }
+
   /** 503 `keygate_unavailable`: Keygate cannot be reached or fails (the request fails closed). */
   static unavailable(): Rejection {
     return new Rejection(
@@ -134,12 +164,21 @@ export class Rejection extends Error {
     return { error };
   }
 
-  /** The headers of the answer, names in lower case. */
+  /**
+   * The headers of the answer, names in lower case: `WWW-Authenticate` on a 401; `Retry-After` and
+   * `RateLimit-Limit`, `-Remaining` and `-Reset` on a 429 that knows the limit.
+   */
   headers(): Record<string, string> {
     const headers: Record<string, string> = { "content-type": "application/json" };
     const challenge = this.challenge;
     if (challenge !== undefined) {
       headers["www-authenticate"] = challenge;
+    }
+    if (this.rateLimit !== undefined) {
+      headers["retry-after"] = String(this.rateLimit.reset);
+      headers["ratelimit-limit"] = String(this.rateLimit.limit);
+      headers["ratelimit-remaining"] = String(this.rateLimit.remaining);
+      headers["ratelimit-reset"] = String(this.rateLimit.reset);
     }
     return headers;
   }

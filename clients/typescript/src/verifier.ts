@@ -15,7 +15,8 @@ export const DEFAULT_TIMEOUT_MS = 2000;
 /**
  * One question to Keygate: may the holder of `token` (none: an anonymous caller, judged by the
  * workspace's public role) do `permission` on `resource` in `workspace`, presenting it from
- * `clientIp`? Without a workspace, the verifier's own is asked about.
+ * `clientIp`, using `cost` of its rate limits? Without a workspace, the verifier's own is asked
+ * about.
  */
 export interface Question {
   /** The token presented; absent for an anonymous caller. */
@@ -33,6 +34,16 @@ export interface Question {
    * {@link Decision.ipChecked}). One that is not an address is a `bad_question`.
    */
   clientIp?: string | null | undefined;
+  /**
+   * What the question uses of the token's rate limits (`rate_limits`, its own or its API user's)
+   * when Keygate answers it `ok`: a whole number, `0` to ask without using any. Absent: none is
+   * sent, and Keygate counts 1. A question with a cost is always asked, and its decision is not
+   * cached, since each answer uses the limit; a question without one uses it only when Keygate is
+   * asked, not when it is answered from the cache. Past a limit the code is `rate_limited`; see
+   * {@link Decision.rateLimit}. Anything but a whole number, zero or more, is a `bad_question`
+   * (code `invalid_body`), refused without a call.
+   */
+  cost?: number | null | undefined;
 }
 
 /** The class of a decision. `unknown` stands for a code this version does not know (a refusal). */
@@ -42,6 +53,7 @@ export type Code =
   | "token_expired"
   | "token_revoked"
   | "ip_not_allowed"
+  | "rate_limited"
   | "not_a_member"
   | "forbidden"
   | "unknown";
@@ -52,6 +64,7 @@ const CODES: ReadonlySet<string> = new Set([
   "token_expired",
   "token_revoked",
   "ip_not_allowed",
+  "rate_limited",
   "not_a_member",
   "forbidden",
 ]);
@@ -101,6 +114,16 @@ export interface Identity {
   readonly expiresAt: string | null;
 }
 
+/** Where a token stands against the tightest of its rate limits, as the `RateLimit-*` headers say it. */
+export interface RateLimitState {
+  /** The limit's size per window. */
+  readonly limit: number;
+  /** What is left of it in this window. */
+  readonly remaining: number;
+  /** Seconds until the window ends. */
+  readonly reset: number;
+}
+
 /** Keygate's answer to a question. Decisions are shared through the cache, and frozen. */
 export interface Decision {
   /** True only with code `ok`. */
@@ -116,6 +139,11 @@ export interface Decision {
    * Absent for a token without a list, an anonymous caller or an invalid token.
    */
   readonly ipChecked?: boolean | undefined;
+  /**
+   * Only for a token held to rate limits (`rate_limits`, its own or its API user's): the tightest
+   * limit after this question, or with `rate_limited` the one that is used up. Absent otherwise.
+   */
+  readonly rateLimit?: RateLimitState | undefined;
 }
 
 /** Why Keygate gave no decision. */
@@ -182,6 +210,7 @@ interface Asked {
   permission: string | undefined;
   resource: string | undefined;
   clientIp: string | undefined;
+  cost: number | undefined;
 }
 
 const ENCODER = new TextEncoder();
@@ -239,8 +268,8 @@ export class Verifier {
   /**
    * Keygate's decision on `question`, from the cache when the same question was answered within
    * the cache lifetime. Concurrent identical questions share one call. Only decisions are cached,
-   * never failures. A token that cannot be a Keygate token is answered `invalid_token` at once.
-   * Rejects with a {@link VerifyError}.
+   * never failures. A question with a `cost` is always asked and never cached. A token that cannot
+   * be a Keygate token is answered `invalid_token` at once. Rejects with a {@link VerifyError}.
    */
   async verify(question: Question): Promise<Decision> {
     const asked: Asked = {
@@ -250,6 +279,7 @@ export class Verifier {
       permission: question.permission ?? undefined,
       resource: question.resource ?? undefined,
       clientIp: question.clientIp?.trim() ?? undefined,
+      cost: question.cost ?? undefined,
     };
     if (asked.workspace === undefined && (asked.permission !== undefined || asked.token === undefined)) {
       throw new VerifyError(
@@ -257,10 +287,15 @@ export class Verifier {
         "no workspace to ask in: give one in the question or to the verifier",
       );
     }
+    // JSON would write NaN or Infinity as null, which Keygate reads as no cost (1).
+    if (asked.cost !== undefined && !(Number.isSafeInteger(asked.cost) && asked.cost >= 0)) {
+      throw new VerifyError("bad_question", "cost: a whole number, zero or more", "invalid_body");
+    }
     if (asked.token !== undefined && !isWellFormedToken(asked.token)) {
       return MALFORMED;
     }
-    if (this.#ttl === 0 || this.#size === 0) {
+    // Each answer to a question with a cost uses the limit: it is neither read nor kept.
+    if (this.#ttl === 0 || this.#size === 0 || asked.cost !== undefined) {
       return this.#ask(asked);
     }
     const key = await cacheKey(asked);
@@ -322,7 +357,7 @@ export class Verifier {
   }
 
   async #ask(asked: Asked): Promise<Decision> {
-    const body: Record<string, string> = {};
+    const body: Record<string, string | number> = {};
     for (const field of ["token", "workspace", "permission", "resource"] as const) {
       const value = asked[field];
       if (value !== undefined) {
@@ -331,6 +366,9 @@ export class Verifier {
     }
     if (asked.clientIp !== undefined) {
       body.client_ip = asked.clientIp;
+    }
+    if (asked.cost !== undefined) {
+      body.cost = asked.cost;
     }
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), this.#timeout);
@@ -435,18 +473,24 @@ function describe(error: unknown): string {
 
 /**
  * The cache key: a SHA-256 digest of the question, so the cache never holds a token in clear.
- * Each field is length-prefixed and absent fields are marked, so no two questions share a key.
+ * Each field is length-prefixed and absent fields are marked, so no two questions share a key. A
+ * given cost is a sixth field (its decimal text); without one the key is that of the five others,
+ * as in the Rust client.
  */
 export async function cacheKey(question: Question): Promise<string> {
   const chunks: Uint8Array[] = [];
   let length = 0;
-  for (const field of [
+  const fields = [
     question.token,
     question.workspace,
     question.permission,
     question.resource,
     question.clientIp,
-  ]) {
+  ];
+  if (question.cost !== undefined && question.cost !== null) {
+    fields.push(String(question.cost));
+  }
+  for (const field of fields) {
     let chunk: Uint8Array;
     if (field === undefined || field === null) {
       chunk = Uint8Array.of(0);
@@ -521,6 +565,23 @@ function optionalBool(value: Json | undefined): boolean | undefined {
   return value;
 }
 
+function count(value: Json | undefined): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new NotADecision();
+  }
+  return value;
+}
+
+function parseRateLimit(value: Json | undefined): RateLimitState | undefined {
+  if (value === undefined || value === null) {
+    return undefined;
+  }
+  if (!isObject(value)) {
+    throw new NotADecision();
+  }
+  return { limit: count(value.limit), remaining: count(value.remaining), reset: count(value.reset) };
+}
+
 function parseUser(value: Json | undefined): User | null {
   if (value === undefined || value === null) {
     return null;
@@ -589,6 +650,7 @@ function parseDecision(text: string): Decision | undefined {
         expiresAt: optionalStr(value.expires_at),
       },
       ipChecked: optionalBool(value.ip_checked),
+      rateLimit: parseRateLimit(value.rate_limit),
     });
   } catch (error) {
     if (error instanceof NotADecision) {

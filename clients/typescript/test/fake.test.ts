@@ -22,10 +22,12 @@ const REVOKED = "kgt_revoked000000000000000000002sNXnZ";
 const STRANGER = "kgt_stranger00000000000000000004ReAdB";
 /** A well-formed token the fake says is used from an address its allow-list leaves out. */
 const ELSEWHERE = "kgt_elsewhere00000000000000000006oLqu";
+/** A well-formed token the fake says is past its rate limit of 3, 42 s before the window ends. */
+const LIMITED = "kgt_limited000000000000000000001G1Mgj";
 const USER_ID = "0190f5a6-0000-7000-8000-0000000000a1";
 const TOKEN_ID = "0190f5a6-3c1e-7b7a-9a52-6f1d2c3b4a59";
 
-type Mode = "decide" | "fail500" | "garbage" | "slow" | "refuse" | "too_large" | "redirect" | "not_found" | "odd_code" | "not_json_shape";
+type Mode = "decide" | "fail500" | "garbage" | "slow" | "refuse" | "too_large" | "redirect" | "not_found" | "odd_code" | "not_json_shape" | "bad_rate_limit";
 
 const fake = {
   mode: "decide" as Mode,
@@ -54,6 +56,7 @@ function decide(q: Record<string, string | undefined>): unknown {
   }
   if (token === REVOKED) return refusal("token_revoked");
   if (token === ELSEWHERE) return refusal("ip_not_allowed");
+  if (token === LIMITED) return { ...refusal("rate_limited"), rate_limit: { limit: 3, remaining: 0, reset: 42 } };
   if (token === STRANGER || (token === GOOD && q.workspace !== undefined && q.workspace !== "acme")) return refusal("not_a_member");
   if (token !== GOOD) return refusal("invalid_token");
   if (permission !== "" && !["devices:read", "measurements:write"].includes(permission)) return refusal("forbidden", permission);
@@ -95,6 +98,8 @@ before(async () => {
           return send(200, "<html>not a decision</html>", "text/html");
         case "not_json_shape":
           return send(200, '{"valid":"yes","code":"ok"}');
+        case "bad_rate_limit":
+          return send(200, JSON.stringify({ ...refusal("rate_limited"), rate_limit: { limit: 3, remaining: -1, reset: 42 } }));
         case "refuse":
           return send(400, '{"error":{"code":"invalid_input","field":"permission","message":"permission: not of the form area:action"}}');
         case "too_large":
@@ -105,7 +110,7 @@ before(async () => {
         case "not_found":
           return send(404, '{"error":{"code":"not_found","message":"no such route"}}');
         case "odd_code":
-          return send(200, JSON.stringify({ ...refusal("rate_limited"), valid: true }));
+          return send(200, JSON.stringify({ ...refusal("quota_exceeded_v9"), valid: true }));
         default:
           return send(200, JSON.stringify(decide(question)));
       }
@@ -119,7 +124,7 @@ after(async () => {
   server.closeAllConnections();
   await new Promise((done) => server.close(done));
   const all = logged.join("\n");
-  for (const token of [GOOD, REVOKED, STRANGER, ELSEWHERE]) {
+  for (const token of [GOOD, REVOKED, STRANGER, ELSEWHERE, LIMITED]) {
     assert.ok(!all.includes(token), "a log line shows a token");
   }
 });
@@ -205,6 +210,65 @@ test("a client address is sent as client_ip only when given, and each is cached 
   assert.equal((await v.verify({ ...q, clientIp: "203.0.113.7" })).ipChecked, undefined);
 });
 
+test("a cost is sent only when given, and a question with one is neither read from the cache nor kept", async () => {
+  const v = verifier();
+  const q = { token: GOOD, permission: "devices:read" };
+  assert.equal(await v.allows(q), true);
+  // Each answer to a question with a cost uses the limit: every one is asked, none is kept.
+  for (let i = 0; i < 3; i++) assert.equal(await v.allows({ ...q, cost: 1 }), true);
+  assert.equal(await v.allows({ ...q, cost: 0 }), true);
+  assert.equal(v.cached, 1);
+  // Without a cost (or with `null`), the question is cached as before.
+  assert.equal(await v.allows({ ...q, cost: null }), true);
+  const asked = { token: GOOD, workspace: "acme", permission: "devices:read" };
+  assert.deepEqual(fake.questions, [asked, { ...asked, cost: 1 }, { ...asked, cost: 1 }, { ...asked, cost: 1 }, { ...asked, cost: 0 }]);
+  // Nor do identical questions with a cost share a call.
+  fake.delay = 100;
+  assert.deepEqual(await Promise.all(Array.from({ length: 3 }, () => v.allows({ ...q, cost: 2 }))), [true, true, true]);
+  assert.equal(fake.calls, 8);
+  // A cost JSON cannot carry as a whole number is refused without a call.
+  for (const cost of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+    await assert.rejects(v.verify({ ...q, cost }), (e: unknown) => e instanceof VerifyError && e.kind === "bad_question" && e.code === "invalid_body", String(cost));
+  }
+  assert.equal(fake.calls, 8);
+});
+
+test("a token past its rate limit: rate_limited, and the guard answers 429 with Retry-After and the RateLimit headers", async () => {
+  const decision = await verifier().verify({ token: LIMITED, permission: "devices:read" });
+  assert.equal(decision.code, "rate_limited");
+  assert.equal(decision.valid, false);
+  assert.deepEqual(decision.rateLimit, { limit: 3, remaining: 0, reset: 42 });
+  assert.equal((await verifier().verify({ token: GOOD, permission: "devices:read" })).rateLimit, undefined);
+  const expected = {
+    status: 429,
+    headers: { "retry-after": "42", "ratelimit-limit": "3", "ratelimit-remaining": "0", "ratelimit-reset": "42" },
+    json: { error: { code: "rate_limited", message: "this token has used its rate limit of 3 in this window; try again in 42 s" } },
+  };
+  const rateHeaders = (headers: Record<string, string | undefined>) =>
+    Object.fromEntries(Object.keys(expected.headers).map((name) => [name, headers[name]]));
+
+  const guard = new Guard(verifier(), "devices:read", { resource: "device:{id}" });
+  const checked = await guard.check(fetchRequest("/devices/abc", [["X-API-Key", LIMITED]]), { id: "abc" });
+  assert.ok(!checked.allowed);
+  assert.equal(checked.rejection.challenge, undefined);
+  const got = await answerOf(checked.response);
+  assert.deepEqual({ status: got.status, headers: rateHeaders(got.headers), json: got.json }, expected);
+  assert.equal(got.headers["www-authenticate"], undefined);
+
+  const app = express();
+  app.get("/devices/:id", guardMiddleware(guard), (_req, res) => void res.end());
+  const server = await new Promise<Server>((done) => {
+    const s = app.listen(0, "127.0.0.1", () => done(s));
+  });
+  try {
+    const answer = await rawGet((server.address() as AddressInfo).port, "/devices/abc", [["X-API-Key", LIMITED]]);
+    assert.deepEqual({ status: answer.status, headers: rateHeaders(answer.headers), json: answer.json }, expected);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((done) => server.close(done));
+  }
+});
+
 test("the cache keeps at most its size, dropping the oldest", async () => {
   const v = verifier({ cacheSize: 2, cacheTtlMs: 60_000 });
   for (const id of ["a", "b", "c"]) await v.verify({ token: GOOD, permission: "devices:read", resource: `device:${id}` });
@@ -248,7 +312,7 @@ test("a malformed token is answered invalid_token without a call", async () => {
 test("every way Keygate can fail leaves the request refused with 503, and it is not remembered", async () => {
   const guard = new Guard(verifier({ timeoutMs: 300 }), "devices:read", { resource: "device:{id}" });
   const ask = () => guard.check(fetchRequest("/devices/abc", [["X-API-Key", GOOD]]), { id: "abc" });
-  for (const mode of ["fail500", "garbage", "not_json_shape", "slow", "redirect", "not_found"] as const) {
+  for (const mode of ["fail500", "garbage", "not_json_shape", "bad_rate_limit", "slow", "redirect", "not_found"] as const) {
     fake.mode = mode;
     const start = logged.length;
     const decision = await ask();

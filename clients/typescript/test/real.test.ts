@@ -452,6 +452,57 @@ test("a token held to an allow-list: the verifier judges the client address it i
   });
 });
 
+test("a token held to rate limits: a cost is used only when given, and past the limit a guard answers 429", async () => {
+  const made = await keygate.owner("POST", "/api/v1/tokens", {
+    name: "metered",
+    rate_limits: [{ name: "default", limit: 3, per_seconds: 86400 }],
+  });
+  const token = made.token as string;
+  secrets.push(token);
+  const { verifier, calls } = countingVerifier(keygate.url, { cacheTtlMs: 60_000 });
+  const q = { token, permission: "devices:read", resource: "device:abc" };
+
+  // A cost of 0 asks without using the limit.
+  const peek = await verifier.verify({ ...q, cost: 0 });
+  assert.equal(peek.code, "ok");
+  assert.equal(peek.rateLimit?.limit, 3);
+  assert.equal(peek.rateLimit?.remaining, 3);
+  const reset = peek.rateLimit?.reset ?? 0;
+  assert.ok(reset > 0 && reset <= 86_400, String(reset));
+  for (const left of [2, 1, 0]) {
+    const used = await verifier.verify({ ...q, cost: 1 });
+    assert.equal(used.code, "ok");
+    assert.equal(used.rateLimit?.remaining, left);
+  }
+  const limited = await verifier.verify({ ...q, cost: 1 });
+  assert.equal(limited.code, "rate_limited");
+  assert.equal(limited.valid, false);
+  assert.equal(limited.rateLimit?.limit, 3);
+  assert.equal(limited.rateLimit?.remaining, 0);
+  // Nothing asked with a cost was kept: each was a call.
+  assert.equal(calls(), 5);
+  assert.equal(verifier.cached, 0);
+  // A cost of 0 still passes once the limit is used up.
+  assert.equal((await verifier.verify({ ...q, cost: 0 })).code, "ok");
+  // A token held to no limit has no `rateLimit`, whatever the cost.
+  const free = await verifier.verify({ token: gateway.token, permission: "devices:read", cost: 5 });
+  assert.equal(free.valid, true);
+  assert.equal(free.rateLimit, undefined);
+
+  // A guard gives no cost, so Keygate counts 1 and refuses: 429 with Keygate's headers.
+  await eachApi(async (api) => {
+    const got = await api.get("/devices/abc", [bearer(token)]);
+    refused(got, 429, "rate_limited");
+    const seconds = got.headers["ratelimit-reset"] ?? "";
+    assert.ok(Number(seconds) > 0 && Number(seconds) <= 86_400, seconds);
+    assert.equal(got.headers["retry-after"], seconds);
+    assert.equal(got.headers["ratelimit-limit"], "3");
+    assert.equal(got.headers["ratelimit-remaining"], "0");
+    assert.equal(got.json.error.message, `this token has used its rate limit of 3 in this window; try again in ${seconds} s`);
+    assert.equal(got.headers["www-authenticate"], undefined);
+  });
+});
+
 test("a revoked token passes within the cache lifetime and is refused after it", async () => {
   const ttl = 2_000;
   const cached = [await expressApi(keygate.url, { cacheTtlMs: ttl }), honoApi(keygate.url, { cacheTtlMs: ttl })];

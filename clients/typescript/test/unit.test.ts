@@ -51,6 +51,9 @@ test("cache keys tell every field apart and never hold the token", async () => {
     { ...base, resource: "" },
     { ...base, clientIp: "203.0.113.7" },
     { ...base, clientIp: "198.51.100.1" },
+    { ...base, cost: 0 },
+    { ...base, cost: 1 },
+    { ...base, clientIp: "1", cost: 1 },
     // Moving text between fields changes the key.
     { ...base, permission: "devices:readdevice:abc", resource: "" },
     { ...base, resource: "device:abc203.0.113.7", clientIp: "" },
@@ -59,10 +62,13 @@ test("cache keys tell every field apart and never hold the token", async () => {
   const keys = await Promise.all(variants.map(cacheKey));
   assert.equal(new Set(keys).size, variants.length);
   assert.equal(await cacheKey({ ...base }), keys[0]);
+  // No cost, or `null`, is the same question.
+  assert.equal(await cacheKey({ ...base, cost: null }), keys[0]);
   for (const key of keys) {
     assert.match(key, /^[0-9a-f]{64}$/);
   }
-  // The Rust client's key for the same question (SHA-256 of the same length-prefixed fields).
+  // The Rust client's key for the same question (SHA-256 of the same length-prefixed fields): a
+  // question without a cost keeps it.
   const expected = await crypto.subtle.digest(
     "SHA-256",
     Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0, 5, ...new TextEncoder().encode("kgt_a"), 0, 0, 0, 0),
@@ -188,6 +194,27 @@ test("refusals carry Keygate's envelope and challenges", async () => {
   assert.deepEqual(elsewhere.toJSON(), {
     error: { code: "ip_not_allowed", message: "this token may not be used from this address: its allowed_ips leave it out" },
   });
+  const limited = Rejection.rateLimited({ limit: 100, remaining: 0, reset: 7 });
+  assert.equal(limited.status, 429);
+  assert.equal(limited.challenge, undefined);
+  assert.deepEqual(limited.headers(), {
+    "content-type": "application/json",
+    "retry-after": "7",
+    "ratelimit-limit": "100",
+    "ratelimit-remaining": "0",
+    "ratelimit-reset": "7",
+  });
+  assert.deepEqual(limited.toJSON(), {
+    error: { code: "rate_limited", message: "this token has used its rate limit of 100 in this window; try again in 7 s" },
+  });
+  // A decision without `rate_limit` (not one Keygate gives): no headers to tell.
+  const unknown = Rejection.rateLimited();
+  assert.deepEqual(unknown.headers(), { "content-type": "application/json" });
+  assert.equal(unknown.message, "this token has used its rate limit; try again later");
+  const limitedResponse = limited.toResponse();
+  assert.equal(limitedResponse.status, 429);
+  assert.equal(limitedResponse.headers.get("Retry-After"), "7");
+  assert.equal(limitedResponse.headers.get("RateLimit-Remaining"), "0");
   const response = Rejection.unavailable().toResponse();
   assert.equal(response.status, 503);
   assert.equal(response.headers.get("content-type"), "application/json");

@@ -9,8 +9,8 @@ The adapters read the caller's token from the transports Keygate accepts
 (``Authorization: Token|Bearer``, ``API-KEY``, ``X-API-Key``; none: an anonymous caller, judged by
 the workspace's public role), ask for the route's permission on the route's resource, and answer
 refusals the way Keygate does: ``401`` with ``WWW-Authenticate``, ``403`` naming what is missing,
-``400`` for two different tokens, and ``503 keygate_unavailable`` when Keygate cannot be reached
-or fails (fail closed):
+``400`` for two different tokens, ``429`` with ``Retry-After`` past a rate limit, and
+``503 keygate_unavailable`` when Keygate cannot be reached or fails (fail closed):
 
 - :mod:`keygate.fastapi`: ``Depends(keygate.require("devices:read", resource="device:{id}"))``;
 - :mod:`keygate.asgi`: a middleware with route rules, for Starlette and any ASGI application;
@@ -25,6 +25,7 @@ from .model import (
     Identity,
     KeygateUnavailable,
     NoWorkspace,
+    RateLimitState,
     User,
     VerifyError,
     Workspace,
@@ -54,6 +55,7 @@ __all__ = [
     "Identity",
     "KeygateUnavailable",
     "NoWorkspace",
+    "RateLimitState",
     "Rejection",
     "Template",
     "TransportError",

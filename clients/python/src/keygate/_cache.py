@@ -15,27 +15,34 @@ from .model import Decision
 class Question:
     """One question to Keygate: may the holder of ``token`` (``None``: an anonymous caller) do
     ``permission`` on ``resource`` in ``workspace``, presenting it from ``client_ip`` (``None``: no
-    address is judged)? Its ``repr`` never shows the token."""
+    address is judged), using ``cost`` of its rate limits (``None``: Keygate's default, 1)? Its
+    ``repr`` never shows the token."""
 
     token: str | None
     workspace: str | None
     permission: str | None
     resource: str | None
     client_ip: str | None = None
+    cost: int | None = None
 
     def __repr__(self) -> str:
         token = None if self.token is None else "<redacted>"
         return (
             f"Question(token={token!r}, workspace={self.workspace!r}, "
             f"permission={self.permission!r}, resource={self.resource!r}, "
-            f"client_ip={self.client_ip!r})"
+            f"client_ip={self.client_ip!r}, cost={self.cost!r})"
         )
 
     def key(self) -> bytes:
         """A SHA-256 digest of the question, so that the cache never holds a token in clear. Each
-        field is length-prefixed and an absent one is marked, so no two questions share a key."""
+        field is length-prefixed and an absent one is marked, so no two questions share a key. A
+        given cost is a sixth field (its decimal text); without one the key is that of the five
+        others, as in the Rust client."""
         digest = hashlib.sha256()
-        for text in (self.token, self.workspace, self.permission, self.resource, self.client_ip):
+        fields = [self.token, self.workspace, self.permission, self.resource, self.client_ip]
+        if self.cost is not None:
+            fields.append(str(self.cost))
+        for text in fields:
             if text is None:
                 digest.update(b"\x00")
             else:
@@ -45,14 +52,15 @@ class Question:
                 digest.update(data)
         return digest.digest()
 
-    def body(self) -> dict[str, str]:
+    def body(self) -> dict[str, str | int]:
         """The JSON body of ``POST /api/v1/verify``: the fields asked, the others left out."""
-        fields = {
+        fields: dict[str, str | int | None] = {
             "token": self.token,
             "workspace": self.workspace,
             "permission": self.permission,
             "resource": self.resource,
             "client_ip": self.client_ip,
+            "cost": self.cost,
         }
         return {k: v for k, v in fields.items() if v is not None}
 

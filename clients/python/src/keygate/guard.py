@@ -162,6 +162,8 @@ class _Asked:
             raise Rejection.not_a_member()
         if decision.code is Code.IP_NOT_ALLOWED:
             raise Rejection.ip_not_allowed()
+        if decision.code is Code.RATE_LIMITED:
+            raise Rejection.rate_limited(decision.rate_limit)
         missing = decision.missing if decision.missing is not None else self.permission
         raise Rejection.forbidden(missing, is_permission=missing == self.permission)
 
@@ -177,7 +179,8 @@ def judge(
     :class:`Rejection` otherwise."""
     asked = demand.question(verifier.workspace, headers, query, path_params)
     # A guard cannot tell a proxy's address from its client's: it gives no `client_ip`, and
-    # Keygate answers `ip_checked: false` for a token held to an allow-list.
+    # Keygate answers `ip_checked: false` for a token held to an allow-list. It gives no `cost`
+    # either: Keygate counts 1 each time it is asked (not for an answer from the cache).
     try:
         decision = verifier.verify(
             asked.token,

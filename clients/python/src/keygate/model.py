@@ -23,6 +23,7 @@ __all__ = [
     "Identity",
     "KeygateUnavailable",
     "NoWorkspace",
+    "RateLimitState",
     "User",
     "VerifyError",
     "Workspace",
@@ -43,6 +44,9 @@ class Code(str, enum.Enum):
     IP_NOT_ALLOWED = "ip_not_allowed"
     """The token, or its API user, is held to an allow-list (``allowed_ips``) that leaves the
     question's ``client_ip`` out."""
+    RATE_LIMITED = "rate_limited"
+    """The token, or its API user, has used up one of its rate limits (``rate_limits``) in the
+    current window; the decision's ``rate_limit`` says when it resets."""
     NOT_A_MEMBER = "not_a_member"
     """The token's user is not a member of the workspace, and the public role does not allow it."""
     FORBIDDEN = "forbidden"
@@ -116,6 +120,19 @@ class Identity:
 
 
 @dataclass(frozen=True)
+class RateLimitState:
+    """Where a token stands against the tightest of its rate limits, as the ``RateLimit-*`` headers
+    say it."""
+
+    limit: int
+    """The limit's size per window."""
+    remaining: int
+    """What is left of it in this window."""
+    reset: int
+    """Seconds until the window ends."""
+
+
+@dataclass(frozen=True)
 class Decision:
     """Keygate's answer to one question."""
 
@@ -131,6 +148,10 @@ class Decision:
     """Only for a token held to an allow-list (``allowed_ips``): ``True`` when the question's
     ``client_ip`` was judged (and allowed), ``False`` when the question gave none, so no address
     was judged. ``None`` for a token without a list, an anonymous caller or an invalid token."""
+    rate_limit: RateLimitState | None = None
+    """Only for a token held to rate limits (``rate_limits``, its own or its API user's): the
+    tightest limit after this question, or with :attr:`Code.RATE_LIMITED` the one that is used up.
+    ``None`` otherwise."""
 
     @classmethod
     def from_json(cls, answer: Any) -> Decision:
@@ -156,6 +177,7 @@ class Decision:
             missing=_optional(answer.get("missing"), _string),
             identity=identity,
             ip_checked=_optional(answer.get("ip_checked"), _bool),
+            rate_limit=_optional(answer.get("rate_limit"), _rate_limit),
         )
 
 
@@ -209,6 +231,12 @@ def _bool(value: Any) -> bool:
     return value
 
 
+def _count(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError("expected a whole number, zero or more")
+    return value
+
+
 def _strings(value: Any) -> list[str]:
     if value is None:
         return []
@@ -245,6 +273,16 @@ def _user(value: Any) -> User:
         display_name=_string(value["display_name"]),
         is_instance_admin=bool(value.get("is_instance_admin", False)),
         created_at=_datetime(value["created_at"]),
+    )
+
+
+def _rate_limit(value: Any) -> RateLimitState:
+    if not isinstance(value, Mapping):
+        raise ValueError("`rate_limit` is not an object")
+    return RateLimitState(
+        limit=_count(value["limit"]),
+        remaining=_count(value["remaining"]),
+        reset=_count(value["reset"]),
     )
 
 

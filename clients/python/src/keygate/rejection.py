@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 
-from .model import BadQuestion, Code, NoWorkspace, VerifyError
+from .model import BadQuestion, Code, NoWorkspace, RateLimitState, VerifyError
 from .transport import TransportError
 
 __all__ = ["CHALLENGE", "CHALLENGE_INVALID_TOKEN", "Rejection"]
@@ -36,6 +36,7 @@ class Rejection(Exception):
         *,
         permission: str | None = None,
         challenge: str | None = None,
+        rate_limit: RateLimitState | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -43,6 +44,7 @@ class Rejection(Exception):
         self.message = message
         self.permission = permission
         self.challenge = challenge
+        self.rate_limit = rate_limit
 
     def __repr__(self) -> str:
         return f"Rejection({self.status}, {self.code!r}, {self.message!r})"
@@ -89,6 +91,21 @@ class Rejection(Exception):
             403,
             "ip_not_allowed",
             "this token may not be used from this address: its allowed_ips leave it out",
+        )
+
+    @classmethod
+    def rate_limited(cls, rate_limit: RateLimitState | None) -> Rejection:
+        """429 ``rate_limited``: the token, or its API user, has used up one of its rate limits.
+        With the decision's ``rate_limit``, the answer carries ``Retry-After`` and the
+        ``RateLimit-*`` headers, as Keygate's own 429 does. No challenge."""
+        if rate_limit is None:
+            return cls(429, "rate_limited", "this token has used its rate limit; try again later")
+        return cls(
+            429,
+            "rate_limited",
+            f"this token has used its rate limit of {rate_limit.limit} in this window; "
+            f"try again in {rate_limit.reset} s",
+            rate_limit=rate_limit,
         )
 
     @classmethod
@@ -140,5 +157,13 @@ class Rejection(Exception):
             return json.dumps(self.body(), separators=(",", ":")).encode()
 
     def headers(self) -> dict[str, str]:
-        """The headers of the answer besides its content type: ``WWW-Authenticate`` on a 401."""
-        return {"www-authenticate": self.challenge} if self.challenge is not None else {}
+        """The headers of the answer besides its content type: ``WWW-Authenticate`` on a 401;
+        ``Retry-After`` and ``RateLimit-Limit``, ``-Remaining`` and ``-Reset`` on a 429 that knows
+        the limit."""
+        headers = {"www-authenticate": self.challenge} if self.challenge is not None else {}
+        if self.rate_limit is not None:
+            headers["retry-after"] = str(self.rate_limit.reset)
+            headers["ratelimit-limit"] = str(self.rate_limit.limit)
+            headers["ratelimit-remaining"] = str(self.rate_limit.remaining)
+            headers["ratelimit-reset"] = str(self.rate_limit.reset)
+        return headers

@@ -113,6 +113,7 @@ class _Settings:
         permission: str | None,
         resource: str | None,
         client_ip: str | None,
+        cost: int | None,
     ) -> Question:
         workspace = workspace if workspace is not None else self.workspace
         if workspace is None and (permission is not None or token is None):
@@ -120,7 +121,7 @@ class _Settings:
         # Keygate ignores surrounding spaces; so does the cache.
         token = token.strip() if token is not None else None
         client_ip = client_ip.strip() if client_ip is not None else None
-        return Question(token, workspace, permission, resource, client_ip)
+        return Question(token, workspace, permission, resource, client_ip, cost)
 
     def known_without_asking(self, question: Question) -> Decision | None:
         if (
@@ -231,6 +232,7 @@ class Verifier:
         permission: str | None = None,
         resource: str | None = None,
         client_ip: str | None = None,
+        cost: int | None = None,
     ) -> Decision:
         """Keygate's decision: may the holder of ``token`` (``None``: an anonymous caller, judged
         by the workspace's public role) do ``permission`` on ``resource`` in ``workspace`` (the
@@ -242,16 +244,25 @@ class Verifier:
         address (see :attr:`~keygate.Decision.ip_checked`); one that is not an address is a
         :class:`~keygate.BadQuestion`.
 
+        ``cost`` is what the question uses of the token's rate limits (``rate_limits``, its own or
+        its API user's) when Keygate answers it :attr:`~keygate.Code.OK`; ``None`` sends none,
+        and Keygate counts 1; ``0`` asks without using any. Past a limit the decision is
+        :attr:`~keygate.Code.RATE_LIMITED`; :attr:`~keygate.Decision.rate_limit` says where the
+        token stands.
+
         From the cache when the same question was answered within the cache lifetime; concurrent
-        identical questions share one call. Raises :class:`~keygate.KeygateUnavailable`,
-        :class:`~keygate.BadQuestion` or :class:`~keygate.NoWorkspace`, which are never cached.
+        identical questions share one call. A question with a ``cost`` is always asked, and its
+        decision is not kept, since each answer uses the limit; a question without one uses it
+        only when Keygate is asked, not when it is answered from the cache. Raises
+        :class:`~keygate.KeygateUnavailable`, :class:`~keygate.BadQuestion` or
+        :class:`~keygate.NoWorkspace`, which are never cached.
         """
-        question = self._s.question(token, workspace, permission, resource, client_ip)
+        question = self._s.question(token, workspace, permission, resource, client_ip, cost)
         known = self._s.known_without_asking(question)
         if known is not None:
             return known
         cache = self._s.cache
-        if cache is None:
+        if cache is None or question.cost is not None:
             return self._ask(question)
         key = question.key()
         with self._lock:
@@ -288,6 +299,7 @@ class Verifier:
         permission: str | None = None,
         resource: str | None = None,
         client_ip: str | None = None,
+        cost: int | None = None,
     ) -> bool:
         """Whether the question is allowed, as :meth:`verify` decides it."""
         return self.verify(
@@ -296,6 +308,7 @@ class Verifier:
             permission=permission,
             resource=resource,
             client_ip=client_ip,
+            cost=cost,
         ).valid
 
     def _ask(self, question: Question) -> Decision:
@@ -387,15 +400,16 @@ class AsyncVerifier:
         permission: str | None = None,
         resource: str | None = None,
         client_ip: str | None = None,
+        cost: int | None = None,
     ) -> Decision:
         """As :meth:`Verifier.verify`."""
-        question = self._s.question(token, workspace, permission, resource, client_ip)
+        question = self._s.question(token, workspace, permission, resource, client_ip, cost)
         known = self._s.known_without_asking(question)
         if known is not None:
             return known
         state = self._state()
         cache = self._s.cache
-        if cache is None:
+        if cache is None or question.cost is not None:
             return await self._ask(state.client, question)
         key = question.key()
         hit = cache.get(key)
@@ -417,6 +431,7 @@ class AsyncVerifier:
         permission: str | None = None,
         resource: str | None = None,
         client_ip: str | None = None,
+        cost: int | None = None,
     ) -> bool:
         """Whether the question is allowed, as :meth:`verify` decides it."""
         decision = await self.verify(
@@ -425,6 +440,7 @@ class AsyncVerifier:
             permission=permission,
             resource=resource,
             client_ip=client_ip,
+            cost=cost,
         )
         return decision.valid
 
