@@ -189,6 +189,8 @@ pub(crate) async fn judge(
         // An anonymous caller the public role does not allow is asked for a token.
         (_, None) => Rejection::Unauthenticated,
         (Code::NotAMember, Some(_)) => Rejection::NotAMember,
+        (Code::IpNotAllowed, Some(_)) => Rejection::IpNotAllowed,
+        (Code::RateLimited, Some(_)) => Rejection::RateLimited(decision.rate_limit),
         (_, Some(_)) => {
             let missing = decision
                 .missing

@@ -46,5 +46,5 @@ pub use rejection::Rejection;
 pub use transport::{QUERY_TOKEN_PARAM, presented_token};
 pub use verifier::{
     BuildError, Code, DEFAULT_CACHE_SIZE, DEFAULT_CACHE_TTL, DEFAULT_TIMEOUT, Decision, Identity,
-    Question, User, Verifier, VerifierBuilder, VerifyError, Workspace,
+    Question, RateLimitState, User, Verifier, VerifierBuilder, VerifyError, Workspace,
 };

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use keygate_proto::error::{CHALLENGE, CHALLENGE_INVALID_TOKEN};
 use keygate_proto::{ErrorDetail, ErrorEnvelope};
 
-use crate::verifier::{Code, VerifyError};
+use crate::verifier::{Code, RateLimitState, VerifyError};
 
 /// A refused request. Its messages never quote a token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,6 +38,14 @@ pub enum Rejection {
     /// 403: the token's user is not a member of the workspace.
     #[error("not a member of this workspace")]
     NotAMember,
+    /// 403 `ip_not_allowed`: the token (or its API user) is held to an allow-list that leaves
+    /// the client's address out.
+    #[error("this token may not be used from this address: its allowed_ips leave it out")]
+    IpNotAllowed,
+    /// 429 `rate_limited`: a rate limit of the token (or its API user) is used up; answered with
+    /// `Retry-After` and the `RateLimit-*` headers when Keygate said when it resets.
+    #[error("this token has used a rate limit in this window; try again later")]
+    RateLimited(Option<RateLimitState>),
     /// 503 `keygate_unavailable`: Keygate cannot be reached or answers with a server error.
     #[error("Keygate cannot be reached to verify this request; try again shortly")]
     Unavailable,
@@ -76,7 +84,10 @@ impl Rejection {
         match self {
             Rejection::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Rejection::Unauthenticated | Rejection::InvalidToken(_) => StatusCode::UNAUTHORIZED,
-            Rejection::Forbidden { .. } | Rejection::NotAMember => StatusCode::FORBIDDEN,
+            Rejection::Forbidden { .. } | Rejection::NotAMember | Rejection::IpNotAllowed => {
+                StatusCode::FORBIDDEN
+            }
+            Rejection::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Rejection::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Rejection::Misconfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -91,6 +102,8 @@ impl Rejection {
             Rejection::InvalidToken(Code::TokenRevoked) => "token_revoked",
             Rejection::InvalidToken(_) => "invalid_token",
             Rejection::Forbidden { .. } | Rejection::NotAMember => "forbidden",
+            Rejection::IpNotAllowed => "ip_not_allowed",
+            Rejection::RateLimited(_) => "rate_limited",
             Rejection::Unavailable => "keygate_unavailable",
             Rejection::Misconfigured(_) => "guard_misconfigured",
         }
@@ -128,6 +141,13 @@ impl IntoResponse for Rejection {
             ..ErrorDetail::new(self.code(), self.to_string())
         });
         let mut response = (self.status(), Json(envelope)).into_response();
+        if let Rejection::RateLimited(Some(state)) = &self {
+            let headers = response.headers_mut();
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(state.reset));
+            headers.insert("ratelimit-limit", HeaderValue::from(state.limit));
+            headers.insert("ratelimit-remaining", HeaderValue::from(state.remaining));
+            headers.insert("ratelimit-reset", HeaderValue::from(state.reset));
+        }
         let challenge = match self {
             Rejection::Unauthenticated => Some(CHALLENGE),
             Rejection::InvalidToken(_) => Some(CHALLENGE_INVALID_TOKEN),

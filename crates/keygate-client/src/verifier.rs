@@ -9,7 +9,7 @@ use keygate_proto::{ErrorEnvelope, VerifyAnswer, VerifyRequest};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-pub use keygate_proto::{Code, User, Workspace};
+pub use keygate_proto::{Code, RateLimitState, User, Workspace};
 
 /// How long an answer is reused by default. Keygate applies a revocation or a change of rights at
 /// once; this bounds how much longer a service guarded by this crate may act on the old answer.
@@ -62,6 +62,11 @@ pub struct Decision {
     pub missing: Option<String>,
     /// Who asked, and what they may do in the workspace asked about.
     pub identity: Identity,
+    /// For a token held to an allow-list: whether the question's `client_ip` was judged.
+    pub ip_checked: Option<bool>,
+    /// For a token held to rate limits: where it stands against the tightest (with
+    /// [`Code::RateLimited`]: the one used up).
+    pub rate_limit: Option<RateLimitState>,
 }
 
 /// The verified caller, available to handlers behind a [`Guard`](crate::Guard) as a request
@@ -331,6 +336,8 @@ impl Verifier {
                     permissions: answer.permissions,
                     expires_at: answer.expires_at,
                 },
+                ip_checked: answer.ip_checked,
+                rate_limit: answer.rate_limit,
             });
         }
         if status == reqwest::StatusCode::BAD_REQUEST

@@ -93,6 +93,12 @@ async fn verify(State(fake): State<Arc<Fake>>, Json(q): Json<Value>) -> Response
         None => refusal("forbidden", Some(permission)),
         Some(t) if t.starts_with("kgt_revoked") => refusal("token_revoked", None),
         Some(t) if t.starts_with("kgt_stranger") => refusal("not_a_member", None),
+        Some(t) if t.starts_with("kgt_elsewhere") => refusal("ip_not_allowed", None),
+        Some(t) if t.starts_with("kgt_metered") => {
+            let mut answer = refusal("rate_limited", None);
+            answer["rate_limit"] = json!({"limit": 100, "remaining": 0, "reset": 42});
+            answer
+        }
         Some(GOOD) if q["workspace"] != "acme" => refusal("not_a_member", None),
         Some(GOOD) if !["devices:read", "measurements:write"].contains(&permission) => {
             refusal("forbidden", Some(permission))
@@ -361,6 +367,28 @@ async fn refusals_answer_like_keygate() {
     )
     .await;
     assert_error(&got, 403, "forbidden");
+
+    // Held to other addresses: 403 ip_not_allowed; past a rate limit: 429 with its headers.
+    let got = call(
+        http.get(format!("{api}/devices/abc"))
+            .header("X-API-Key", "kgt_elsewhere"),
+    )
+    .await;
+    assert_error(&got, 403, "ip_not_allowed");
+    let got = call(
+        http.get(format!("{api}/devices/abc"))
+            .header("X-API-Key", "kgt_metered"),
+    )
+    .await;
+    assert_error(&got, 429, "rate_limited");
+    for (name, value) in [
+        ("retry-after", "42"),
+        ("ratelimit-limit", "100"),
+        ("ratelimit-remaining", "0"),
+        ("ratelimit-reset", "42"),
+    ] {
+        assert_eq!(got.1[name], value, "{name}");
+    }
 
     // Anonymous: the public role decides; refused, the caller is asked for a token.
     let (status, _, body) = call(http.get(format!("{api}/devices/demo"))).await;
