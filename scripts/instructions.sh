@@ -9,6 +9,8 @@
 #   scripts/instructions.sh [REQUESTS]     (default: 2000 per call)
 #   KEYGATE_BIN=/path/to/keygate scripts/instructions.sh
 #   scripts/instructions.sh 2000 reference   the same calls on bench/reference, for comparison
+#   KEYGATE_BENCH_RATE_LIMIT="default 1000000000/86400" scripts/instructions.sh
+#                                            the same calls with a token held to that rate limit
 #
 # Needs valgrind (Debian: apt-get install valgrind) and python3.
 set -euo pipefail
@@ -31,6 +33,9 @@ source scripts/bench-server.sh
 port="$(free_port)"
 bench_config "$work" "$port"
 token="$(bench_token "$bin" "$work")"
+if [ -n "${KEYGATE_BENCH_RATE_LIMIT:-}" ] && [ "$server" = keygate ]; then
+  token="$(bench_limited_token "$bin" "$work" "$KEYGATE_BENCH_RATE_LIMIT")"
+fi
 if [ "$server" = reference ]; then
   valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out.%p" \
     target/release/reference "127.0.0.1:${port}" "$token" 2>"$work/serve.log" & pid=$!
