@@ -1,7 +1,9 @@
 //! Tokens: issued, found by digest for verification, listed, revoked, rotated, and seen in use.
 
 use chrono::{DateTime, Timelike, Utc};
-use keygate_domain::{Credential, RetiringSecret, Token, TokenDigest, User};
+use keygate_domain::{
+    AllowedIps, Credential, RateLimit, RateLimits, RetiringSecret, Token, TokenDigest, User,
+};
 use sqlx::types::Json;
 use uuid::Uuid;
 
@@ -155,17 +157,21 @@ pub(crate) async fn update(
         id,
         user_id,
         patch.allowed_ips.is_some(),
-        patch
-            .allowed_ips
-            .as_ref()
-            .and_then(|l| l.as_ref().map(|l| Json(l.to_strings()))),
+        allowed_ips_json(patch.allowed_ips.as_ref()),
         patch.rate_limits.is_some(),
-        patch
-            .rate_limits
-            .as_ref()
-            .and_then(|l| l.as_ref().map(|l| Json(l.limits()))),
+        rate_limits_json(patch.rate_limits.as_ref()),
     );
     query(sql, params).fetch_optional(tx).await
+}
+
+/// A changed allow-list as stored: `None` for none, or for no change.
+pub(super) fn allowed_ips_json(change: Option<&Option<AllowedIps>>) -> Option<Json<Vec<String>>> {
+    change.and_then(|l| l.as_ref().map(|l| Json(l.to_strings())))
+}
+
+/// Changed rate limits as stored: `None` for none, or for no change.
+pub(super) fn rate_limits_json(change: Option<&Option<RateLimits>>) -> Option<Json<&[RateLimit]>> {
+    change.and_then(|l| l.as_ref().map(|l| Json(l.limits())))
 }
 
 /// Replaces the digest and hint of a token that is not revoked. With a grace period the replaced

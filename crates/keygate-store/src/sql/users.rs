@@ -147,15 +147,9 @@ pub(crate) async fn update(
         patch.disabled_at.flatten().map(Ts),
         Ts(now),
         patch.allowed_ips.is_some(),
-        patch
-            .allowed_ips
-            .as_ref()
-            .and_then(|l| l.as_ref().map(|l| Json(l.to_strings()))),
+        tokens::allowed_ips_json(patch.allowed_ips.as_ref()),
         patch.rate_limits.is_some(),
-        patch
-            .rate_limits
-            .as_ref()
-            .and_then(|l| l.as_ref().map(|l| Json(l.limits()))),
+        tokens::rate_limits_json(patch.rate_limits.as_ref()),
     );
     let user: Option<User> = query(sql, params).fetch_optional(&mut *tx).await?;
     if let Some(user) = user.as_ref().filter(|_| patch.display_name.is_some()) {

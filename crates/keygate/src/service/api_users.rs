@@ -422,19 +422,6 @@ impl Keygate {
             .await
     }
 
-    /// One of the API user's tokens.
-    pub async fn api_user_token(
-        &self,
-        actor: &Actor,
-        ws: &WorkspaceRef,
-        id: Uuid,
-        token_id: Uuid,
-    ) -> ServiceResult<Token> {
-        let managed = self.managing(actor, ws, Manage::ApiUsers).await?;
-        let api_user = self.api_user_in(managed.workspace.id, id).await?;
-        self.token(&api_user.user, token_id).await
-    }
-
     /// Changes one of the API user's tokens: where it may be used from (within the API user's
     /// own list, if it has one) and how often.
     pub async fn update_api_user_token(

@@ -157,32 +157,25 @@ fn counter<'a>(
     now_seconds: i64,
 ) -> &'a mut Counter {
     let window = limit.window_start(now_seconds);
+    let fresh = || Counter {
+        name: limit.name.clone(),
+        window,
+        per_seconds: limit.per_seconds,
+        known: 0,
+        pending: 0,
+        in_flight: 0,
+        touched: false,
+    };
     let at = match counters.iter().position(|c| c.name == limit.name) {
         Some(at) => at,
         None => {
-            counters.push(Counter {
-                name: limit.name.clone(),
-                window,
-                per_seconds: limit.per_seconds,
-                known: 0,
-                pending: 0,
-                in_flight: 0,
-                touched: false,
-            });
+            counters.push(fresh());
             counters.len() - 1
         }
     };
     let c = &mut counters[at];
     if c.window != window || c.per_seconds != limit.per_seconds {
-        *c = Counter {
-            name: limit.name.clone(),
-            window,
-            per_seconds: limit.per_seconds,
-            known: 0,
-            pending: 0,
-            in_flight: 0,
-            touched: false,
-        };
+        *c = fresh();
     }
     c
 }
