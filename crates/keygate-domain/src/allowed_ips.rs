@@ -112,11 +112,11 @@ mod tests {
     use super::*;
 
     fn list(entries: &[&str]) -> AllowedIps {
-        AllowedIps::parse(entries).unwrap()
+        AllowedIps::parse(entries).expect("valid")
     }
 
     fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
+        s.parse().expect("valid")
     }
 
     #[test]
@@ -160,7 +160,7 @@ mod tests {
         ] {
             assert!(AllowedIps::parse(&[bad]).is_err(), "{bad}");
         }
-        let e = AllowedIps::parse(&["10.1.2.3/8"]).unwrap_err();
+        let e = AllowedIps::parse(&["10.1.2.3/8"]).expect_err("refused");
         assert!(e.message.contains("10.0.0.0/8"), "{}", e.message);
         assert_eq!(e.field, "allowed_ips");
     }
@@ -182,8 +182,8 @@ mod tests {
             a in any::<u32>(), outer_len in 0u8..=32, extra in 0u8..=32, probe in any::<u32>(),
         ) {
             let inner_len = outer_len.saturating_add(extra).min(32);
-            let outer = list(&[&IpNet::new(IpAddr::from(a.to_be_bytes()), outer_len).unwrap().trunc().to_string()]);
-            let inner = list(&[&IpNet::new(IpAddr::from(a.to_be_bytes()), inner_len).unwrap().trunc().to_string()]);
+            let outer = list(&[&IpNet::new(IpAddr::from(a.to_be_bytes()), outer_len).expect("valid").trunc().to_string()]);
+            let inner = list(&[&IpNet::new(IpAddr::from(a.to_be_bytes()), inner_len).expect("valid").trunc().to_string()]);
             prop_assert!(inner.is_within(&outer));
             let probe = IpAddr::from(probe.to_be_bytes());
             if inner.allows(probe) {

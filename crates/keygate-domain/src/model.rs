@@ -544,14 +544,14 @@ mod tests {
             is_instance_admin: false,
             disabled_at: None,
             created_at: DateTime::UNIX_EPOCH,
-            allowed_ips: allowed_ips.map(|l| AllowedIps::parse(l).unwrap()),
+            allowed_ips: allowed_ips.map(|l| AllowedIps::parse(l).expect("valid")),
             rate_limits: None,
         }
     }
 
     #[test]
     fn a_token_is_usable_only_from_where_both_its_lists_allow() {
-        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        let ip = |s: &str| Some(s.parse::<IpAddr>().expect("valid"));
         let mut credential = Credential::from(token(None, None));
         let anywhere = user(None);
         assert!(credential.usable_from(&anywhere, ip("198.51.100.1")));
@@ -565,7 +565,9 @@ mod tests {
         // An unknown address passes no list.
         assert!(!credential.usable_from(&fleet, None));
 
-        credential.allowed_ips = Some(Arc::new(AllowedIps::parse(&["10.1.0.0/16"]).unwrap()));
+        credential.allowed_ips = Some(Arc::new(
+            AllowedIps::parse(&["10.1.0.0/16"]).expect("valid"),
+        ));
         assert!(credential.usable_from(&fleet, ip("10.1.2.3")));
         assert!(!credential.usable_from(&fleet, ip("10.2.0.1")));
         assert!(!credential.usable_from(&anywhere, ip("10.2.0.1")));

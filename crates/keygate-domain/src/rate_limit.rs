@@ -207,21 +207,22 @@ mod tests {
             .map(|i| limit(&format!("l{i}"), 1, 1))
             .collect();
         assert!(RateLimits::new(many).is_err());
-        let ok = RateLimits::new(vec![limit("default", 100, 60), limit("burst", 10, 1)]).unwrap();
+        let ok =
+            RateLimits::new(vec![limit("default", 100, 60), limit("burst", 10, 1)]).expect("valid");
         assert_eq!(ok.to_string(), "default 100/60s, burst 10/1s");
     }
 
     #[test]
     fn the_lines_form_round_trips() {
         let parsed = RateLimits::parse_lines("default 100/60\n\n burst 10/1s \n")
-            .unwrap()
-            .unwrap();
+            .expect("valid")
+            .expect("valid");
         assert_eq!(parsed.to_lines(), "default 100/60\nburst 10/1");
         assert_eq!(
-            RateLimits::parse_lines(&parsed.to_lines()).unwrap(),
+            RateLimits::parse_lines(&parsed.to_lines()).expect("valid"),
             Some(parsed)
         );
-        assert_eq!(RateLimits::parse_lines("  \n").unwrap(), None);
+        assert_eq!(RateLimits::parse_lines("  \n").expect("valid"), None);
         for bad in ["default", "default 100", "default x/60", "default 100/x"] {
             assert!(RateLimits::parse_lines(bad).is_err(), "{bad}");
         }
@@ -229,16 +230,16 @@ mod tests {
 
     #[test]
     fn a_list_keeps_the_acting_limits_only_unchanged() {
-        let acting = RateLimits::new(vec![limit("default", 100, 60)]).unwrap();
-        let mine = RateLimits::new(vec![limit("burst", 5, 1)]).unwrap();
+        let acting = RateLimits::new(vec![limit("default", 100, 60)]).expect("valid");
+        let mine = RateLimits::new(vec![limit("burst", 5, 1)]).expect("valid");
         assert!(!mine.keeps(&acting));
         let merged = mine.with(&acting);
         assert!(merged.keeps(&acting));
-        let looser = RateLimits::new(vec![limit("default", 1000, 60)]).unwrap();
+        let looser = RateLimits::new(vec![limit("default", 1000, 60)]).expect("valid");
         assert!(!looser.keeps(&acting));
-        let stricter = RateLimits::new(vec![limit("default", 10, 60)]).unwrap();
+        let stricter = RateLimits::new(vec![limit("default", 10, 60)]).expect("valid");
         assert!(stricter.keeps(&acting));
-        let other_window = RateLimits::new(vec![limit("default", 100, 1)]).unwrap();
+        let other_window = RateLimits::new(vec![limit("default", 100, 1)]).expect("valid");
         assert!(!other_window.keeps(&acting));
         assert_eq!(looser.with(&acting).limits().len(), 1, "a name given wins");
     }

@@ -271,9 +271,10 @@ mod tests {
 
     #[test]
     fn an_answer_reads_with_fields_missing_or_unknown_and_codes_it_does_not_know() {
-        let answer: VerifyAnswer =
-            serde_json::from_str(r#"{"valid":false,"code":"rate_limited","user":null,"later":1}"#)
-                .expect("parses");
+        let answer: VerifyAnswer = serde_json::from_str(
+            r#"{"valid":false,"code":"quota_exceeded_v9","user":null,"later":1}"#,
+        )
+        .expect("parses");
         assert_eq!(answer.code, Code::Unknown);
         assert!(answer.permissions.is_empty() && answer.workspaces.is_empty());
         for code in [
@@ -283,6 +284,8 @@ mod tests {
             Code::TokenRevoked,
             Code::NotAMember,
             Code::Forbidden,
+            Code::IpNotAllowed,
+            Code::RateLimited,
         ] {
             let written = serde_json::to_string(&code).expect("serialises");
             assert_eq!(written, format!("\"{}\"", code.as_str()));

@@ -224,7 +224,7 @@ mod tests {
                 })
                 .collect(),
         )
-        .unwrap()
+        .expect("valid")
     }
 
     #[test]
@@ -234,14 +234,20 @@ mod tests {
         let l = limits(&[("default", 3, 60)]);
         let held = [(token, &l)];
         for left in [2, 1, 0] {
-            let state = c.admit(&held, 1, 120).unwrap().unwrap();
+            let state = c.admit(&held, 1, 120).expect("valid").expect("valid");
             assert_eq!((state.limit, state.remaining, state.reset), (3, left, 60));
         }
-        let refused = c.admit(&held, 1, 150).unwrap_err();
+        let refused = c.admit(&held, 1, 150).expect_err("refused");
         assert_eq!((refused.remaining, refused.reset), (0, 30));
         // A question that costs nothing still passes; the next window starts afresh.
         assert!(c.admit(&held, 0, 150).is_ok());
-        assert_eq!(c.admit(&held, 1, 180).unwrap().unwrap().remaining, 2);
+        assert_eq!(
+            c.admit(&held, 1, 180)
+                .expect("valid")
+                .expect("valid")
+                .remaining,
+            2
+        );
     }
 
     #[test]
@@ -251,11 +257,29 @@ mod tests {
         let own = limits(&[("burst", 2, 1), ("default", 100, 60)]);
         let shared = limits(&[("default", 3, 60)]);
         let held = [(token, &own), (api_user, &shared)];
-        assert_eq!(c.admit(&held, 1, 0).unwrap().unwrap().remaining, 1);
-        assert_eq!(c.admit(&held, 1, 0).unwrap().unwrap().remaining, 0);
+        assert_eq!(
+            c.admit(&held, 1, 0)
+                .expect("valid")
+                .expect("valid")
+                .remaining,
+            1
+        );
+        assert_eq!(
+            c.admit(&held, 1, 0)
+                .expect("valid")
+                .expect("valid")
+                .remaining,
+            0
+        );
         // The burst limit refuses; the shared one is not charged for it.
         assert!(c.admit(&held, 1, 0).is_err());
-        assert_eq!(c.admit(&held, 1, 1).unwrap().unwrap().remaining, 0);
+        assert_eq!(
+            c.admit(&held, 1, 1)
+                .expect("valid")
+                .expect("valid")
+                .remaining,
+            0
+        );
         assert!(c.admit(&held, 1, 2).is_err(), "the API user's 3 are used");
     }
 
@@ -265,15 +289,27 @@ mod tests {
         let token = Uuid::now_v7();
         let l = limits(&[("default", 10, 60)]);
         let held = [(token, &l)];
-        c.admit(&held, 4, 0).unwrap();
+        c.admit(&held, 4, 0).expect("valid");
         let report = c.take_report(1);
         assert_eq!(report.len(), 1);
         assert_eq!((report[0].used, report[0].window), (4, (0, 60)));
         // Still counted while in flight.
-        assert_eq!(c.admit(&held, 0, 1).unwrap().unwrap().remaining, 6);
+        assert_eq!(
+            c.admit(&held, 0, 1)
+                .expect("valid")
+                .expect("valid")
+                .remaining,
+            6
+        );
         // The database says 9 in all: 5 came from another node.
         c.settle(&report, Some(&[9]));
-        assert_eq!(c.admit(&held, 1, 2).unwrap().unwrap().remaining, 0);
+        assert_eq!(
+            c.admit(&held, 1, 2)
+                .expect("valid")
+                .expect("valid")
+                .remaining,
+            0
+        );
         assert!(c.admit(&held, 1, 2).is_err());
         // A failed report keeps the use pending.
         let report = c.take_report(3);
