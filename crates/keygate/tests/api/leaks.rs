@@ -385,8 +385,73 @@ async fn reports_are_refused_where_nothing_is_configured(app: TestApp) {
 
 backend_tests!(
     using crate::helpers::spawn_web_app:
-    the_web_ui_shows_a_leaked_token_with_where_it_was_found
+    the_web_ui_shows_a_leaked_token_with_where_it_was_found,
+    the_leak_policy_is_read_and_set_in_graphql_and_the_web_ui,
 );
+
+async fn the_leak_policy_is_read_and_set_in_graphql_and_the_web_ui(app: TestApp) {
+    let policy = || async {
+        let (_, got) = app
+            .get_as(&app.owner.token, "/api/v1/workspaces/acme/leak-policy")
+            .await;
+        got["policy"].as_str().unwrap_or_default().to_owned()
+    };
+    let read = "{ workspace(slug: \"acme\") { leakPolicy } }";
+    let (_, body) = app.graphql(Some(&app.owner.token), read, Value::Null).await;
+    assert_eq!(body["data"]["workspace"]["leakPolicy"], "REVOKE", "{body}");
+    let set = "mutation($p: LeakPolicy!) { setLeakPolicy(workspace: \"acme\", policy: $p) }";
+    let viewer = app.join("viewer@example.com", &["viewer"]).await;
+    let (_, body) = app
+        .graphql(Some(&viewer.token), set, json!({"p": "NOTIFY"}))
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{body}"
+    );
+    assert_eq!(policy().await, "revoke");
+    let (_, body) = app
+        .graphql(Some(&app.owner.token), set, json!({"p": "NOTIFY"}))
+        .await;
+    assert_eq!(body["data"]["setLeakPolicy"], "NOTIFY", "{body}");
+    assert_eq!(policy().await, "notify");
+
+    // The settings page shows it and sets it back.
+    let web = crate::helpers::WebClient::new(&app);
+    web.sign_in(&app.owner.email, crate::helpers::OWNER_PASSWORD)
+        .await;
+    let page = web.get("/w/acme/settings").await;
+    assert!(
+        page.body.contains(r#"<option value="notify" selected>"#),
+        "{}",
+        page.body
+    );
+    let fields = [
+        ("name", "acme"),
+        ("slug", "acme"),
+        ("max_token_lifetime_days", ""),
+        ("leak_policy", "revoke"),
+    ];
+    let saved = web
+        .submit("/w/acme/settings", "/w/acme/settings", &fields)
+        .await;
+    assert!(saved.status.is_redirection(), "{}", saved.body);
+    assert_eq!(policy().await, "revoke");
+    let bad = [
+        ("name", "acme"),
+        ("slug", "acme"),
+        ("leak_policy", "ignore"),
+    ];
+    let refused = web
+        .submit("/w/acme/settings", "/w/acme/settings", &bad)
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(
+        refused.body.contains("choose revoke or notify"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(policy().await, "revoke");
+}
 
 async fn the_web_ui_shows_a_leaked_token_with_where_it_was_found(app: TestApp) {
     let created = app.create_token(json!({"name": "pasted"})).await;

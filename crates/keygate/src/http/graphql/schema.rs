@@ -9,8 +9,9 @@ use super::inputs::{
     AcceptInvitationInput, SetPublicRoleInput, UpdateRoleInput, UpdateWorkspaceInput,
 };
 use super::types::{
-    AcceptedInvitation, ApiUserGql, Check, CreatedApiUser, InvitationGql, InviteResult, MemberGql,
-    PendingInvitation, RoleGql, TeamGql, TokenGql, TokenWithSecret, UserGql, Viewer, WorkspaceGql,
+    AcceptedInvitation, ApiUserGql, Check, CreatedApiUser, InvitationGql, InviteResult,
+    LeakPolicyGql, MemberGql, PendingInvitation, RoleGql, TeamGql, TokenGql, TokenWithSecret,
+    UserGql, Viewer, WorkspaceGql,
 };
 use super::{GqlState, gql};
 use crate::http::rest::api_users::json::{CreateApiUserJson, PatchApiUserJson};
@@ -336,6 +337,23 @@ impl Mutation {
             .await
             .map_err(gql)?;
         Ok(WorkspaceGql::from(&m.workspace))
+    }
+
+    /// Sets what happens to a token of the workspace that is reported leaked (needs
+    /// `workspace:manage`).
+    async fn set_leak_policy(
+        &self,
+        ctx: &Context<'_>,
+        workspace: String,
+        policy: LeakPolicyGql,
+    ) -> Result<LeakPolicyGql> {
+        let state = GqlState::of(ctx);
+        let set = state
+            .keygate
+            .set_leak_policy(state.actor()?, &ws(&workspace), policy.into())
+            .await
+            .map_err(gql)?;
+        Ok(set.into())
     }
 
     async fn delete_workspace(&self, ctx: &Context<'_>, workspace: String) -> Result<bool> {

@@ -10,6 +10,7 @@ use async_graphql::connection::{Connection, Edge, EmptyFields, OpaqueCursor, que
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{ComplexObject, Context, Enum, Object, Result, SimpleObject, Union};
 use chrono::{DateTime, Utc};
+use keygate_domain::leak::LeakPolicy;
 use keygate_domain::{Invitation, Member, Membership, Role, Scope, Team, Token, User, Workspace};
 use uuid::Uuid;
 
@@ -367,8 +368,44 @@ impl WorkspaceGql {
     }
 }
 
+/// What a workspace does with a token of its that was reported leaked.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "LeakPolicy")]
+pub enum LeakPolicyGql {
+    /// Revoke it at once, and tell (the default).
+    Revoke,
+    /// Only mark it leaked and tell: someone decides.
+    Notify,
+}
+
+impl From<LeakPolicy> for LeakPolicyGql {
+    fn from(p: LeakPolicy) -> Self {
+        match p {
+            LeakPolicy::Revoke => LeakPolicyGql::Revoke,
+            LeakPolicy::Notify => LeakPolicyGql::Notify,
+        }
+    }
+}
+
+impl From<LeakPolicyGql> for LeakPolicy {
+    fn from(p: LeakPolicyGql) -> Self {
+        match p {
+            LeakPolicyGql::Revoke => LeakPolicy::Revoke,
+            LeakPolicyGql::Notify => LeakPolicy::Notify,
+        }
+    }
+}
+
 #[ComplexObject]
 impl WorkspaceGql {
+    /// What happens to a token of this workspace that a secret scanner (or its holder) reports
+    /// leaked (`docs/secret-scanning.md`).
+    async fn leak_policy(&self, ctx: &Context<'_>) -> Result<LeakPolicyGql> {
+        let (keygate, caller, ws) = self.service(ctx)?;
+        let policy = keygate.leak_policy(caller, &ws).await.map_err(gql)?;
+        Ok(policy.into())
+    }
+
     /// The caller's roles here.
     async fn my_roles(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
         let (keygate, caller, ws) = self.service(ctx)?;

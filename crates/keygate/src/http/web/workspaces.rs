@@ -5,6 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use keygate_domain::leak::LeakPolicy;
 use serde::Deserialize;
 
 use super::layout::Layout;
@@ -129,6 +130,8 @@ pub struct SettingsPage {
     slug: String,
     name: String,
     max_days: String,
+    /// `revoke` or `notify`.
+    leak_policy: &'static str,
     error: Option<String>,
     is_owner: bool,
 }
@@ -145,6 +148,11 @@ async fn settings_page(req: &WorkspaceRequest, error: Option<String>) -> WebResu
             .map(|d| d.to_string())
             .unwrap_or_default(),
         is_owner: m.has_role(keygate_domain::model::builtin_role::OWNER),
+        leak_policy: req
+            .keygate()
+            .leak_policy(&req.signed, &req.reference)
+            .await?
+            .as_str(),
         slug,
         error,
     })
@@ -160,6 +168,41 @@ pub struct SettingsForm {
     slug: String,
     #[serde(default)]
     max_token_lifetime_days: String,
+    /// `revoke` or `notify`; left out, unchanged.
+    #[serde(default)]
+    leak_policy: Option<String>,
+}
+
+/// The settings saved: the workspace's, then its leak policy when the form changes it (which
+/// needs `workspace:manage` too).
+async fn save_workspace(
+    req: &WorkspaceRequest,
+    patch: WorkspacePatchRequest,
+    leak_policy: Option<&str>,
+) -> Result<keygate_domain::Membership, ServiceError> {
+    let policy = leak_policy
+        .map(|p| {
+            LeakPolicy::parse(p).ok_or_else(|| {
+                ServiceError::from(keygate_domain::ValidationError::new(
+                    "leak_policy",
+                    "choose revoke or notify",
+                ))
+            })
+        })
+        .transpose()?;
+    let m = req
+        .keygate()
+        .update_workspace(&req.signed, &req.reference, patch)
+        .await?;
+    if let Some(policy) = policy {
+        let reference = crate::service::WorkspaceRef::Id(m.workspace.id);
+        if req.keygate().leak_policy(&req.signed, &reference).await? != policy {
+            req.keygate()
+                .set_leak_policy(&req.signed, &reference, policy)
+                .await?;
+        }
+    }
+    Ok(m)
 }
 
 pub async fn save_settings(
@@ -184,9 +227,7 @@ pub async fn save_settings(
                 name: Some(form.name.trim().to_owned()),
                 max_token_lifetime_days: Some(days),
             };
-            req.keygate()
-                .update_workspace(&req.signed, &req.reference, patch)
-                .await
+            save_workspace(&req, patch, form.leak_policy.as_deref()).await
         }
         Err(e) => Err(e),
     };
