@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_FILE: &str = "keygate.toml";
 
 /// Keys that `KEYGATE_*` environment variables may set.
-const ENV_KEYS: [&str; 18] = [
+const ENV_KEYS: [&str; 19] = [
     "gitlab_token_revocation_secret",
+    "github_secret_scanning_keys_url",
     "webhook_allowed_networks",
     "token_expiry_warning_days",
     "auth_failures_per_minute",
@@ -140,6 +141,11 @@ pub struct Config {
     /// none: `POST /api/v1/leaks/github` answers 404.
     #[serde(default)]
     pub github_secret_scanning_keys: Vec<GitHubKey>,
+    /// Where GitHub publishes those keys (`https://api.github.com/meta/public_keys/secret_scanning`),
+    /// for a deployment that can reach it: a report signed with a key not configured above is
+    /// checked against the keys fetched from there (kept an hour).
+    #[serde(default)]
+    pub github_secret_scanning_keys_url: Option<String>,
     /// The shared secret GitLab's token revocation API sends (`Authorization: Bearer ...`);
     /// none: the GitLab routes answer 404.
     #[serde(default)]
@@ -217,6 +223,7 @@ impl Default for Config {
             webhook_allowed_networks: Vec::new(),
             token_expiry_warning_days: default_token_expiry_warning_days(),
             github_secret_scanning_keys: Vec::new(),
+            github_secret_scanning_keys_url: None,
             gitlab_token_revocation_secret: None,
         }
     }
@@ -316,6 +323,13 @@ impl Config {
                     key.key_identifier
                 )));
             }
+        }
+        if let Some(url) = &self.github_secret_scanning_keys_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "github_secret_scanning_keys_url: {url} is not an http(s) URL"
+            )));
         }
         if let Some(pepper) = &self.token_pepper
             && pepper.expose_secret().len() < 16

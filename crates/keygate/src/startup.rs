@@ -73,7 +73,10 @@ impl Application {
             forward_auth_headers: config.forward_auth_headers,
             session_lifetime: config.session_lifetime()?,
             leak_reports: std::sync::Arc::new(http::LeakReporters {
-                github_keys: config.github_secret_scanning_keys.clone(),
+                github_keys: http::github_keys::GitHubKeys::new(
+                    config.github_secret_scanning_keys.clone(),
+                    config.github_secret_scanning_keys_url.clone(),
+                ),
                 gitlab_secret: config.gitlab_token_revocation_secret.clone(),
             }),
         }));

@@ -31,6 +31,9 @@ pub enum ApiError {
     /// A route whose feature the configuration leaves off.
     #[error("{0}")]
     NotConfigured(&'static str),
+    /// The keys a report must be checked against could not be fetched; the reporter retries.
+    #[error("the keys to check this report against cannot be fetched now; try again shortly")]
+    KeysUnavailable,
 }
 
 impl ApiError {
@@ -163,6 +166,11 @@ impl ApiError {
             ApiError::NotConfigured(_) => {
                 (StatusCode::NOT_FOUND, "not_configured", self.to_string())
             }
+            ApiError::KeysUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "keys_unavailable",
+                self.to_string(),
+            ),
         };
         let detail = ErrorDetail {
             permission,

@@ -6,6 +6,7 @@
 pub mod error;
 pub mod extract;
 pub mod forward;
+pub mod github_keys;
 pub mod graphql;
 pub mod middleware;
 pub mod openapi;

@@ -44,7 +44,7 @@ pub struct Shared {
 /// Who may report leaked tokens besides their holders.
 #[derive(Debug, Default)]
 pub struct LeakReporters {
-    pub github_keys: Vec<crate::config::GitHubKey>,
+    pub github_keys: super::github_keys::GitHubKeys,
     pub gitlab_secret: Option<secrecy::SecretString>,
 }
 

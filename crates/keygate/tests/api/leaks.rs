@@ -48,10 +48,120 @@ backend_tests!(
 );
 
 backend_tests!(
+    github_keys_are_fetched_from_the_url_given_kept_and_not_fetched_on_every_unknown_key,
     a_leaked_personal_token_is_revoked_and_comes_back_with_a_new_secret_when_refreshed,
     anyone_holding_a_token_revokes_it_and_learns_nothing_else,
     reports_are_refused_where_nothing_is_configured,
 );
+
+/// A server publishing [`github_key`] as GitHub does (`GET /keys`), and answering `500` on
+/// `GET /broken`; counts the requests it gets.
+async fn github_meta() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let pem = github_key()
+        .verifying_key()
+        .to_public_key_pem(LineEnding::LF)
+        .expect("pem");
+    let fetches = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = fetches.clone();
+    let keys = json!({"public_keys": [
+        {"key_identifier": "published", "key": pem, "is_current": true}
+    ]});
+    let router = axum::Router::new()
+        .route(
+            "/keys",
+            axum::routing::get(move || {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let keys = keys.clone();
+                async move { axum::Json(keys) }
+            }),
+        )
+        .route(
+            "/broken",
+            axum::routing::get(|| async { axum::http::StatusCode::INTERNAL_SERVER_ERROR }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (addr, fetches)
+}
+
+async fn github_keys_are_fetched_from_the_url_given_kept_and_not_fetched_on_every_unknown_key(
+    app: TestApp,
+) {
+    use std::sync::atomic::Ordering;
+    let (meta, fetches) = github_meta().await;
+    // A second server on the same database, with no key configured, only where to fetch them.
+    let mut config = app.config.clone();
+    config.github_secret_scanning_keys = Vec::new();
+    config.github_secret_scanning_keys_url = Some(format!("http://{meta}/keys"));
+    config.bind = "127.0.0.1:0".parse().expect("address");
+    let fetching = keygate::startup::Application::build_with_clock(&config, app.clock.clone())
+        .await
+        .expect("starts");
+    let url = format!("http://{}/api/v1/leaks/github", fetching.local_addr());
+    tokio::spawn(fetching.run_until_stopped());
+    let report = |id: &'static str, body: String| {
+        let signature = signed(&body);
+        app.client
+            .post(url.clone())
+            .header("Github-Public-Key-Identifier", id)
+            .header("Github-Public-Key-Signature", signature)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+    let (leaked, _) = api_user_token(&app, "sensor").await;
+    let body =
+        json!([{"token": leaked, "type": "keygate_token", "url": null, "source": "content"}]);
+    let answered = report("published", body.to_string()).await.expect("send");
+    assert_eq!(answered.status(), StatusCode::OK);
+    assert_error(
+        &me(&app, &leaked).await,
+        StatusCode::UNAUTHORIZED,
+        "token_revoked",
+    );
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    // Kept: a second report fetches nothing; an unknown key is refused without asking again.
+    let again = report("published", json!([]).to_string())
+        .await
+        .expect("send");
+    assert_eq!(again.status(), StatusCode::OK);
+    for _ in 0..3 {
+        let unknown = report("not-published", json!([]).to_string())
+            .await
+            .expect("send");
+        assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+
+    // Where the keys cannot be fetched, the reporter is told to try again, and nothing changes.
+    let (other, _) = api_user_token(&app, "other").await;
+    config.github_secret_scanning_keys_url = Some(format!("http://{meta}/broken"));
+    let broken = keygate::startup::Application::build_with_clock(&config, app.clock.clone())
+        .await
+        .expect("starts");
+    let broken_url = format!("http://{}/api/v1/leaks/github", broken.local_addr());
+    tokio::spawn(broken.run_until_stopped());
+    let body = json!([{"token": other, "type": "keygate_token", "url": null, "source": "content"}])
+        .to_string();
+    let got = send(
+        app.client
+            .post(broken_url)
+            .header("Github-Public-Key-Identifier", "published")
+            .header("Github-Public-Key-Signature", signed(&body))
+            .header("Content-Type", "application/json")
+            .body(body),
+    )
+    .await;
+    assert_error(&got, StatusCode::SERVICE_UNAVAILABLE, "keys_unavailable");
+    assert_eq!(me(&app, &other).await.0, StatusCode::OK);
+}
 
 async fn github_report(app: &TestApp, body: &str, signature: &str) -> (StatusCode, Value) {
     send(

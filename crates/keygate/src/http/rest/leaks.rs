@@ -20,6 +20,7 @@ use super::API_V1;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{ClientIp, Json};
+use crate::http::github_keys::KeyError;
 use crate::http::openapi::{BadRequest, NotFound, TooManyRequests};
 use crate::service::{LeakReport, LeakVerdict};
 
@@ -89,7 +90,7 @@ pub async fn github(
     body: Bytes,
 ) -> Result<axum::Json<Vec<GitHubVerdictJson>>, ApiError> {
     let keys = &state.leak_reports.github_keys;
-    if keys.is_empty() {
+    if !keys.is_configured() {
         return Err(ApiError::NotConfigured(
             "GitHub secret scanning is not configured (github_secret_scanning_keys)",
         ));
@@ -102,12 +103,16 @@ pub async fn github(
             "Github-Public-Key-Identifier and Github-Public-Key-Signature are required",
         ));
     };
-    let Some(key) = keys.iter().find(|k| k.key_identifier == id) else {
-        return Err(ApiError::BadReportSignature(
-            "unknown GitHub key identifier",
-        ));
+    let key = match keys.key(id).await {
+        Ok(key) => key,
+        Err(KeyError::Unknown) => {
+            return Err(ApiError::BadReportSignature(
+                "unknown GitHub key identifier",
+            ));
+        }
+        Err(KeyError::Unavailable) => return Err(ApiError::KeysUnavailable),
     };
-    match verify_github_signature(&key.key, signature, &body) {
+    match verify_github_signature(&key, signature, &body) {
         Ok(()) => {}
         Err(SignatureError::UnknownKey | SignatureError::Mismatch | SignatureError::BadKey) => {
             return Err(ApiError::BadReportSignature(
