@@ -19,7 +19,7 @@ backend_tests!(
     a_token_is_refused_past_its_limit_with_the_ietf_headers,
     an_api_users_limits_count_all_its_tokens_together,
     a_limited_token_cannot_hand_out_a_looser_one,
-    verify_charges_the_cost_it_is_told_and_only_when_it_answers_yes,
+    verify_charges_the_cost_it_is_told_and_nothing_when_the_token_is_refused,
     two_nodes_share_the_count_within_the_documented_bound,
     malformed_limits_are_refused_with_the_field_named,
 );
@@ -269,7 +269,7 @@ async fn a_limited_token_cannot_hand_out_a_looser_one(app: TestApp) {
     assert_eq!(now["rate_limits"], json!([per_day("default", 50)]));
 }
 
-async fn verify_charges_the_cost_it_is_told_and_only_when_it_answers_yes(app: TestApp) {
+async fn verify_charges_the_cost_it_is_told_and_nothing_when_the_token_is_refused(app: TestApp) {
     let created = app
         .create_token(json!({"name": "batch", "rate_limits": [per_day("default", 10)]}))
         .await;
@@ -288,11 +288,15 @@ async fn verify_charges_the_cost_it_is_told_and_only_when_it_answers_yes(app: Te
     let rest = app.verify(json!({"token": token, "cost": 5})).await;
     assert_eq!(rest["code"], "ok");
     assert_eq!(rest["rate_limit"]["remaining"], 0);
-    // A refusal for another reason is not charged either.
-    let elsewhere = app
-        .verify(json!({"token": token, "workspace": "nowhere", "cost": 0}))
+    // A question answered `not_a_member` is a use like any other.
+    let other = app
+        .create_token(json!({"name": "other", "rate_limits": [per_day("default", 10)]}))
         .await;
-    assert_eq!(elsewhere["rate_limit"]["remaining"], 0);
+    let elsewhere = app
+        .verify(json!({"token": other["token"], "workspace": "nowhere", "cost": 2}))
+        .await;
+    assert_eq!(elsewhere["code"], "not_a_member");
+    assert_eq!(elsewhere["rate_limit"]["remaining"], 8);
     let bad = send(
         app.anonymous(Method::POST, "/api/v1/verify")
             .json(&json!({"token": token, "cost": -1})),
