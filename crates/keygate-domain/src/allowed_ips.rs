@@ -66,6 +66,11 @@ impl AllowedIps {
         self.0.iter().map(ToString::to_string).collect()
     }
 
+    /// The form the web UI edits: one network per line.
+    pub fn to_lines(&self) -> String {
+        self.to_strings().join("\n")
+    }
+
     /// The networks.
     pub fn networks(&self) -> &[IpNet] {
         &self.0

@@ -756,6 +756,12 @@ fn allowed_ips_error(message: String) -> ServiceError {
     ValidationError::new("allowed_ips", message).into()
 }
 
+/// The token `holder` acts with, when it is one of `owner`'s: what it is held to binds the tokens
+/// it makes or changes for its own user.
+fn acting_for<'a>(holder: &'a Actor, owner: &User) -> Option<&'a keygate_domain::Credential> {
+    holder.token.as_ref().filter(|_| holder.user.id == owner.id)
+}
+
 /// The allow-list a token of `owner` gets: the one requested, which must lie within the owner's
 /// own list (an API user's) and within the list of the token `holder` acts with when that token
 /// is the owner's (a token held to some addresses cannot make one that works from others). With
@@ -766,11 +772,7 @@ pub(super) fn checked_allowed_ips(
     requested: Option<&[String]>,
 ) -> ServiceResult<Option<AllowedIps>> {
     let requested = requested.map(AllowedIps::parse).transpose()?;
-    let acting = holder
-        .token
-        .as_ref()
-        .filter(|_| holder.user.id == owner.id)
-        .and_then(|t| t.allowed_ips.as_deref());
+    let acting = acting_for(holder, owner).and_then(|t| t.allowed_ips.as_deref());
     let list = requested.or_else(|| acting.cloned());
     let Some(list) = list else {
         return Ok(None);
@@ -802,11 +804,7 @@ pub(super) fn checked_rate_limits(
     requested: Option<Vec<RateLimit>>,
 ) -> ServiceResult<Option<RateLimits>> {
     let requested = requested.map(RateLimits::new).transpose()?;
-    let acting = holder
-        .token
-        .as_ref()
-        .filter(|_| holder.user.id == owner.id)
-        .and_then(|t| t.rate_limits.as_deref());
+    let acting = acting_for(holder, owner).and_then(|t| t.rate_limits.as_deref());
     match (requested, acting) {
         (None, acting) => Ok(acting.cloned()),
         (Some(limits), None) => Ok(Some(limits)),

@@ -82,6 +82,7 @@ pub async fn revoke(
         (status = 400, response = BadRequest),
         (status = 401, description = "The signature does not check out", body = crate::http::openapi::ErrorBody),
         (status = 404, response = NotFound),
+        (status = 503, description = "The database cannot be reached, or the key the report names cannot be fetched from `github_secret_scanning_keys_url` now (`keys_unavailable`); GitHub sends the report again", body = crate::http::openapi::ErrorBody),
     ))]
 pub async fn github(
     State(state): State<AppState>,

@@ -15,7 +15,7 @@ use super::layout::Layout;
 use super::members::MemberRow;
 use super::request::WorkspaceRequest;
 use super::tokens::TokenForm;
-use super::views::{ShownOnce, TokenView, tomorrow};
+use super::views::{LimitsView, ShownOnce, TokenView, tomorrow};
 use super::{
     Form, LimitsForm, WebResult, again, allow_list, done, filled, lines, rate_limits, refused,
 };
@@ -25,10 +25,8 @@ pub struct ApiUserRow {
     pub member: MemberRow,
     pub description: String,
     pub disabled: bool,
-    /// Where its tokens may be used from, one per line; empty for anywhere.
-    pub allowed_ips: String,
-    /// Its tokens' shared rate limits, `name limit/seconds` one per line; empty for none.
-    pub rate_limits: String,
+    /// Where its tokens may be used from, and how often all of them together.
+    pub limits: LimitsView,
 }
 
 impl ApiUserRow {
@@ -37,18 +35,7 @@ impl ApiUserRow {
             member: MemberRow::new(m, me),
             description: m.user.description.clone().unwrap_or_default(),
             disabled: m.user.is_disabled(),
-            allowed_ips: m
-                .user
-                .allowed_ips
-                .as_ref()
-                .map(|l| l.to_strings().join("\n"))
-                .unwrap_or_default(),
-            rate_limits: m
-                .user
-                .rate_limits
-                .as_ref()
-                .map(keygate_domain::RateLimits::to_lines)
-                .unwrap_or_default(),
+            limits: LimitsView::new(m.user.allowed_ips.as_ref(), m.user.rate_limits.as_ref()),
         }
     }
 }

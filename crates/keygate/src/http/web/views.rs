@@ -1,7 +1,7 @@
 //! What pages show of domain values: dates in words a person reads, token states, scopes.
 
 use chrono::{DateTime, Utc};
-use keygate_domain::{Token, TokenKind, TokenStatus, User};
+use keygate_domain::{AllowedIps, RateLimits, Token, TokenKind, TokenStatus, User};
 use uuid::Uuid;
 
 /// A person's email; empty for an API user, which has none.
@@ -54,10 +54,32 @@ pub struct TokenView {
     pub expires_soon: Option<String>,
     /// "leaked: https://… (reported by github, 2026-12-04 10:00)" once it was reported leaked.
     pub leak: Option<String>,
-    /// The networks it may be used from, one per line; empty for anywhere.
+    /// Where and how often it may be used.
+    pub limits: LimitsView,
+}
+
+/// Where and how often a token (or an API user's tokens) may be used: as the forms edit it and
+/// as pages say it on one line.
+pub struct LimitsView {
+    /// The networks, one per line; empty for anywhere.
     pub allowed_ips: String,
-    /// Its rate limits, `name limit/seconds` one per line; empty for none.
+    /// The rate limits, `name limit/seconds` one per line; empty for none.
     pub rate_limits: String,
+    /// "10.0.0.0/8, 2001:db8::/32", or "anywhere".
+    pub allowed_from: String,
+    /// "default 100/60s, burst 10/1s", or "no limit".
+    pub limited_to: String,
+}
+
+impl LimitsView {
+    pub fn new(allowed: Option<&AllowedIps>, limits: Option<&RateLimits>) -> Self {
+        Self {
+            allowed_ips: allowed.map(AllowedIps::to_lines).unwrap_or_default(),
+            rate_limits: limits.map(RateLimits::to_lines).unwrap_or_default(),
+            allowed_from: allowed.map_or_else(|| "anywhere".to_owned(), ToString::to_string),
+            limited_to: limits.map_or_else(|| "no limit".to_owned(), ToString::to_string),
+        }
+    }
 }
 
 impl TokenView {
@@ -90,38 +112,7 @@ impl TokenView {
                     .unwrap_or_default();
                 format!("found{place}, reported by {} {}", l.reporter, when(l.at))
             }),
-            allowed_ips: t
-                .allowed_ips
-                .as_ref()
-                .map(|l| l.to_strings().join("\n"))
-                .unwrap_or_default(),
-            rate_limits: t
-                .rate_limits
-                .as_ref()
-                .map(keygate_domain::RateLimits::to_lines)
-                .unwrap_or_default(),
-        }
-    }
-
-    /// How often it may be used, on one line.
-    pub fn limited_to(&self) -> String {
-        if self.rate_limits.is_empty() {
-            "no limit".to_owned()
-        } else {
-            self.rate_limits
-                .lines()
-                .map(|l| format!("{l}s"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
-    }
-
-    /// Where it may be used from, on one line.
-    pub fn allowed_from(&self) -> String {
-        if self.allowed_ips.is_empty() {
-            "anywhere".to_owned()
-        } else {
-            self.allowed_ips.replace('\n', ", ")
+            limits: LimitsView::new(t.allowed_ips.as_ref(), t.rate_limits.as_ref()),
         }
     }
 
