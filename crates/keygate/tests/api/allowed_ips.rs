@@ -20,6 +20,7 @@ backend_tests!(
     an_api_users_list_holds_all_its_tokens_and_theirs_must_lie_within_it,
     an_allow_listed_token_cannot_hand_out_a_token_that_works_elsewhere,
     another_users_token_and_a_scoped_tokens_sibling_cannot_be_changed,
+    a_member_without_api_users_manage_cannot_lift_an_api_users_limits,
     a_change_reaches_a_second_node_within_a_second,
     graphql_reads_and_sets_allow_lists,
     malformed_and_oversized_lists_are_refused_with_the_field_named,
@@ -400,6 +401,36 @@ async fn another_users_token_and_a_scoped_tokens_sibling_cannot_be_changed(app: 
     // Nothing changed.
     let (_, list) = send(app.as_owner(Method::GET, &path)).await;
     assert_eq!(list["allowed_ips"], Value::Null);
+}
+
+async fn a_member_without_api_users_manage_cannot_lift_an_api_users_limits(app: TestApp) {
+    let limits = json!([{"name": "default", "limit": 5, "per_seconds": 86400}]);
+    let created = app
+        .create_api_user(
+            json!({"name": "plant", "allowed_ips": ["127.0.0.2"], "rate_limits": limits}),
+        )
+        .await;
+    let api_user = created["id"].as_str().expect("id");
+    let token_id = created["token"]["id"].as_str().expect("id");
+    let path = format!("/api/v1/workspaces/acme/api-users/{api_user}");
+    let token_path = format!("{path}/tokens/{token_id}");
+    for roles in [&["viewer"][..], &["member"][..]] {
+        let email = format!("{}@example.com", roles[0]);
+        let person = app.join(&email, roles).await;
+        let lift = json!({"allowed_ips": null, "rate_limits": null});
+        let got = app
+            .call(&person.token, Method::PATCH, &path, lift.clone())
+            .await;
+        assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+        let got = app
+            .call(&person.token, Method::PATCH, &token_path, lift)
+            .await;
+        assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+    }
+    // Nothing changed.
+    let (_, now) = send(app.as_owner(Method::GET, &path)).await;
+    assert_eq!(now["allowed_ips"], json!(["127.0.0.2/32"]));
+    assert_eq!(now["rate_limits"], limits);
 }
 
 async fn a_change_reaches_a_second_node_within_a_second(app: TestApp) {
