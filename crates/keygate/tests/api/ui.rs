@@ -408,6 +408,8 @@ async fn a_token_held_to_an_address_is_made_and_moved_in_the_browser() {
     if app.clock.now().timestamp().rem_euclid(86_400) > 86_400 - 600 {
         app.clock.advance(Duration::minutes(20));
     }
+    // From the page itself, so that the save's redirect is a new address to wait for.
+    browser.open(&app, &format!("/tokens/{id}")).await;
     browser.fill("#rate_limits", "printing 2/86400").await;
     browser.click("#limits-form button[type=submit]").await;
     browser
