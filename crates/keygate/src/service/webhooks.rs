@@ -502,10 +502,12 @@ impl Keygate {
             latency_ms: latency,
             error,
         };
-        self.store.finish_delivery(&outcome).await?;
+        // Disabled before the delivery is marked failed, so whoever sees the failure
+        // also sees why the endpoint gets no more.
         if gone {
             self.disable_gone(&endpoint, started).await?;
         }
+        self.store.finish_delivery(&outcome).await?;
         Ok(())
     }
 
