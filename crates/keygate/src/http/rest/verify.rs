@@ -14,7 +14,7 @@ use self::json::{
     CheckJson, CheckRequestJson, VerifyJson, VerifyRequestJson, check_json, question,
 };
 use super::API_V1;
-use super::verify_answer::{Memberships, VerifyAnswer};
+use super::verify_answer::{Memberships, Sources, VerifyAnswer};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, MaybeCaller};
@@ -148,12 +148,14 @@ pub async fn verify(
     let actor = decision.actor.as_ref();
     // The caller's workspaces, for the answer (the decision itself does not need them): the
     // cached list, of which the token's scope may leave some out.
-    let memberships = match actor {
-        Some(a) => Some((a, state.keygate.memberships(&a.user).await?)),
+    let all = match actor {
+        Some(a) => Some(state.keygate.memberships(&a.user).await?),
         None => None,
     };
     let memberships = Memberships {
-        of: memberships.as_ref().map(|(a, all)| (*a, all.as_slice())),
+        of: actor
+            .zip(all.as_deref())
+            .map(|(a, all)| (a, all.as_slice())),
     };
     let token = actor.and_then(|a| a.token.as_ref());
     let answer = VerifyAnswer {
@@ -180,7 +182,23 @@ pub async fn verify(
         },
         workspaces: memberships,
     };
-    match answer.to_bytes() {
+    let sources = actor
+        .zip(token)
+        .zip(all.as_ref())
+        .map(|((a, t), all)| Sources {
+            token_id: t.id,
+            expires_at: t.expires_at,
+            user: &a.user,
+            workspace: decision.workspace.as_ref(),
+            rights: decision.rights.as_ref(),
+            memberships: all,
+            scope: t.scope.as_ref(),
+        });
+    let written = match &sources {
+        Some(sources) => answer.to_bytes_from(sources),
+        None => answer.to_bytes(),
+    };
+    match written {
         Ok(body) => Ok((
             [(
                 header::CONTENT_TYPE,

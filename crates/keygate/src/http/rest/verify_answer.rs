@@ -5,8 +5,12 @@
 //! JSON escapes); every other string (names, emails, roles, permissions) goes through
 //! `serde_json`, which escapes it.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use chrono::{DateTime, SecondsFormat, Utc};
-use keygate_domain::{Membership, User, Workspace, WorkspaceRights};
+use keygate_domain::{Membership, Scope, User, Workspace, WorkspaceRights};
 use uuid::Uuid;
 
 use crate::service::{Actor, RateState};
@@ -48,11 +52,40 @@ impl VerifyAnswer<'_> {
     /// The answer as JSON, in a buffer sized for a typical one.
     pub fn to_bytes(&self) -> serde_json::Result<Vec<u8>> {
         let mut out = Vec::with_capacity(1024);
-        self.write(&mut out)?;
+        self.write_head(&mut out)?;
+        self.write_identity(&mut out)?;
+        self.write_tail(&mut out)?;
         Ok(out)
     }
 
-    fn write(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    /// As [`to_bytes`](Self::to_bytes), with the part that says who the caller is (from
+    /// `user` to `expires_at`) copied from this thread's last answer written from the same
+    /// `sources`, when there is one. `sources` must be what this answer's fields were taken from.
+    pub fn to_bytes_from(&self, sources: &Sources<'_>) -> serde_json::Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(1024);
+        self.write_head(&mut out)?;
+        WRITTEN.with_borrow_mut(|written| -> serde_json::Result<()> {
+            if let Some(kept) = written
+                .get(&sources.token_id)
+                .filter(|k| k.is_from(sources))
+            {
+                out.extend_from_slice(&kept.bytes);
+                return Ok(());
+            }
+            let from = out.len();
+            self.write_identity(&mut out)?;
+            if written.len() >= WRITTEN_PER_THREAD {
+                written.clear();
+            }
+            written.insert(sources.token_id, Written::of(sources, &out[from..]));
+            Ok(())
+        })?;
+        self.write_tail(&mut out)?;
+        Ok(out)
+    }
+
+    /// `{"valid":…,"code":…` and `"missing"`: what the question asked decides.
+    fn write_head(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
         out.extend_from_slice(if self.valid {
             b"{\"valid\":true,\"code\":"
         } else {
@@ -63,6 +96,11 @@ impl VerifyAnswer<'_> {
             out.extend_from_slice(b",\"missing\":");
             text(out, missing)?;
         }
+        Ok(())
+    }
+
+    /// From `,"user"` to `"expires_at"`: who the caller is, and what they hold there.
+    fn write_identity(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
         out.extend_from_slice(b",\"user\":");
         match self.user {
             Some(user) => write_user(out, user)?,
@@ -99,6 +137,12 @@ impl VerifyAnswer<'_> {
             Some(at) => timestamp(out, at),
             None => out.extend_from_slice(b"null"),
         }
+        Ok(())
+    }
+
+    /// What this request alone decides (a retiring secret, the address, the rate limit), and
+    /// the closing brace.
+    fn write_tail(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
         if self.retiring {
             out.extend_from_slice(b",\"retiring\":true");
         }
@@ -119,6 +163,71 @@ impl VerifyAnswer<'_> {
         out.push(b'}');
         Ok(())
     }
+}
+
+/// What a token's answer says about who it is comes from: its user, the workspace and rights of
+/// the decision, the user's memberships and the token's scope, all shared and never changed once
+/// read (a change is read anew, into new ones), and two plain values of the token. The same
+/// ones, compared by address, write the same bytes.
+pub(super) struct Sources<'a> {
+    pub token_id: Uuid,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub user: &'a Arc<User>,
+    pub workspace: Option<&'a Arc<Workspace>>,
+    pub rights: Option<&'a Arc<WorkspaceRights>>,
+    pub memberships: &'a Arc<Vec<Membership>>,
+    pub scope: Option<&'a Arc<Scope>>,
+}
+
+/// An answer's identity part as written, with what it was written from: holding them keeps
+/// their addresses from being reused for other values while the bytes are kept.
+struct Written {
+    expires_at: Option<DateTime<Utc>>,
+    user: Arc<User>,
+    workspace: Option<Arc<Workspace>>,
+    rights: Option<Arc<WorkspaceRights>>,
+    memberships: Arc<Vec<Membership>>,
+    scope: Option<Arc<Scope>>,
+    bytes: Box<[u8]>,
+}
+
+impl Written {
+    fn of(sources: &Sources<'_>, bytes: &[u8]) -> Self {
+        Written {
+            expires_at: sources.expires_at,
+            user: Arc::clone(sources.user),
+            workspace: sources.workspace.cloned(),
+            rights: sources.rights.cloned(),
+            memberships: Arc::clone(sources.memberships),
+            scope: sources.scope.cloned(),
+            bytes: bytes.into(),
+        }
+    }
+
+    fn is_from(&self, sources: &Sources<'_>) -> bool {
+        fn same<T>(kept: Option<&Arc<T>>, now: Option<&Arc<T>>) -> bool {
+            match (kept, now) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            }
+        }
+        self.expires_at == sources.expires_at
+            && Arc::ptr_eq(&self.user, sources.user)
+            && same(self.workspace.as_ref(), sources.workspace)
+            && same(self.rights.as_ref(), sources.rights)
+            && Arc::ptr_eq(&self.memberships, sources.memberships)
+            && same(self.scope.as_ref(), sources.scope)
+    }
+}
+
+/// How many tokens' identity parts each thread keeps (forgotten all at once when full).
+const WRITTEN_PER_THREAD: usize = 64;
+
+thread_local! {
+    /// This thread's identity parts, by token id.
+    static WRITTEN: RefCell<HashMap<Uuid, Written, foldhash::fast::RandomState>> =
+        RefCell::default();
 }
 
 /// [`UserJson`](super::admin::json::UserJson).
@@ -462,6 +571,155 @@ mod tests {
                 (area, action) => format!("{area}:{action}"),
             }
         })
+    }
+
+    /// A token's identity part is written once per thread and reused while its sources are the
+    /// same ones; a new user, workspace, rights, memberships, scope or expiry writes it anew.
+    #[test]
+    fn the_identity_part_is_reused_only_from_the_same_sources() {
+        let ann = Arc::new(user("Ann".into(), false, Some("ann@example.com")));
+        let ws = Arc::new(workspace("acme", "Acme".into(), None));
+        let other = Arc::new(workspace("beta", "Beta".into(), None));
+        let member_of = |roles: &[&str]| {
+            Arc::new(vec![
+                Membership {
+                    roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+                    workspace: Workspace::clone(&ws),
+                },
+                Membership {
+                    roles: vec!["viewer".into()],
+                    workspace: Workspace::clone(&other),
+                },
+            ])
+        };
+        let rights = Arc::new(WorkspaceRights {
+            member: Some(Rights::of_member(
+                [&set(&["devices:read".to_owned()])],
+                &[],
+                &[],
+            )),
+            public: Rights::none(),
+        });
+        let t = token(&ann, None, None);
+        let scoped = Arc::new(keygate_domain::Scope {
+            workspaces: Some(vec![ws.id]),
+            permissions: None,
+            resources: None,
+        });
+        // Each case: the answer as `to_bytes` writes it must be what `to_bytes_from` gives.
+        let check = |user: &Arc<User>,
+                     memberships: &Arc<Vec<Membership>>,
+                     scope: Option<&Arc<keygate_domain::Scope>>,
+                     expires_at: Option<DateTime<Utc>>,
+                     valid: bool| {
+            let mut credential: keygate_domain::Credential = t.clone().into();
+            credential.scope = scope.cloned();
+            credential.expires_at = expires_at;
+            let actor = Actor {
+                user: Arc::clone(user),
+                token: Some(credential),
+                ip: None,
+                rate: None,
+            };
+            let answer = VerifyAnswer {
+                valid,
+                code: if valid { "ok" } else { "forbidden" },
+                missing: (!valid).then_some("devices:write"),
+                user: Some(user),
+                workspace: Some(&ws),
+                workspaces: Memberships {
+                    of: Some((&actor, memberships)),
+                },
+                token_id: Some(t.id),
+                rights: Some(&rights),
+                expires_at,
+                retiring: false,
+                ip_checked: None,
+                rate_limit: valid.then_some(RateState {
+                    limit: 10,
+                    remaining: 9,
+                    reset: 60,
+                }),
+            };
+            let sources = Sources {
+                token_id: t.id,
+                expires_at,
+                user,
+                workspace: Some(&ws),
+                rights: Some(&rights),
+                memberships,
+                scope,
+            };
+            let reused =
+                String::from_utf8(answer.to_bytes_from(&sources).expect("answer")).expect("UTF-8");
+            assert_eq!(reused, written(&answer));
+            reused
+        };
+        let owner = member_of(&["owner"]);
+        let first = check(&ann, &owner, None, None, true);
+        // Another question's head and tail around the same identity.
+        let refused = check(&ann, &owner, None, None, false);
+        assert!(
+            refused.contains("\"missing\":\"devices:write\""),
+            "{refused}"
+        );
+        // Equal content in a new list is written anew, and so is changed content.
+        let viewer = member_of(&["viewer"]);
+        let changed = check(&ann, &viewer, None, None, true);
+        assert_ne!(changed, first);
+        let renamed = Arc::new(User {
+            display_name: "Ann B.".into(),
+            ..User::clone(&ann)
+        });
+        assert!(check(&renamed, &viewer, None, None, true).contains("Ann B."));
+        let scoped_answer = check(&renamed, &viewer, Some(&scoped), None, true);
+        assert!(!scoped_answer.contains("\"beta\""), "{scoped_answer}");
+        let expires = Some(DateTime::UNIX_EPOCH + chrono::Duration::days(20_000));
+        assert!(
+            check(&renamed, &viewer, Some(&scoped), expires, true).contains("2024-10-04T00:00:00Z")
+        );
+
+        // The kept bytes are what is copied: an answer whose fields were not taken from the
+        // sources it names (which the handler never does) gets the identity those sources wrote.
+        let actor = Actor {
+            user: Arc::clone(&ann),
+            token: Some(t.clone().into()),
+            ip: None,
+            rate: None,
+        };
+        let kept = check(&ann, &owner, None, None, true);
+        let mismatched = VerifyAnswer {
+            valid: true,
+            code: "ok",
+            missing: None,
+            user: Some(&renamed),
+            workspace: Some(&ws),
+            workspaces: Memberships {
+                of: Some((&actor, &owner)),
+            },
+            token_id: Some(t.id),
+            rights: Some(&rights),
+            expires_at: None,
+            retiring: false,
+            ip_checked: None,
+            rate_limit: Some(RateState {
+                limit: 10,
+                remaining: 9,
+                reset: 60,
+            }),
+        };
+        let sources = Sources {
+            token_id: t.id,
+            expires_at: None,
+            user: &ann,
+            workspace: Some(&ws),
+            rights: Some(&rights),
+            memberships: &owner,
+            scope: None,
+        };
+        let copied =
+            String::from_utf8(mismatched.to_bytes_from(&sources).expect("answer")).expect("UTF-8");
+        assert_eq!(copied, kept);
     }
 
     proptest! {
