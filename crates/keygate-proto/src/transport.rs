@@ -16,10 +16,12 @@ pub const AUTHORIZATION_SCHEMES: [&str; 2] = ["Token", "Bearer"];
 
 /// The other headers that carry a token (header names are case-insensitive: `api-key` is also
 /// `API-KEY`).
-pub const API_KEY_HEADERS: [HeaderName; 2] = [
+pub const API_KEY_HEADERS: [HeaderName; API_KEY_HEADER_COUNT] = [
     HeaderName::from_static("api-key"),
     HeaderName::from_static("x-api-key"),
 ];
+
+const API_KEY_HEADER_COUNT: usize = 2;
 
 /// Why the token of a request cannot be read. Each is answered with 400 and [`code`](Self::code).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -67,21 +69,27 @@ pub fn presented_token<'a>(
         None => found = Some(token),
         Some(first) => conflicting |= *first != token,
     };
-    for value in headers.get_all(header::AUTHORIZATION) {
-        let value = header_text(value)?;
-        let (scheme, credentials) = value.split_once(' ').unwrap_or((value, ""));
-        if !AUTHORIZATION_SCHEMES
-            .iter()
-            .any(|known| scheme.eq_ignore_ascii_case(known))
-        {
-            return Err(TransportError::UnknownScheme);
+    // One walk over the headers. A header that cannot be read refuses the request; when several
+    // cannot, `Authorization`'s reason comes first, then each of `API_KEY_HEADERS`' in turn, and
+    // within one header the first value's.
+    let mut refusals: [Option<TransportError>; 1 + API_KEY_HEADER_COUNT] = Default::default();
+    for (name, value) in headers {
+        let (transport, token) = if name == header::AUTHORIZATION {
+            (0, authorization_token(value))
+        } else if let Some(i) = API_KEY_HEADERS.iter().position(|known| known == name) {
+            (1 + i, header_text(value).map(str::trim))
+        } else {
+            continue;
+        };
+        match token {
+            Ok(token) => add(Cow::Borrowed(token)),
+            Err(refusal) => {
+                refusals[transport].get_or_insert(refusal);
+            }
         }
-        add(Cow::Borrowed(credentials.trim()));
     }
-    for name in &API_KEY_HEADERS {
-        for value in headers.get_all(name) {
-            add(Cow::Borrowed(header_text(value)?.trim()));
-        }
+    if let Some(refusal) = refusals.into_iter().flatten().next() {
+        return Err(refusal);
     }
     for (key, value) in query
         .map(|q| form_urlencoded::parse(q.as_bytes()))
@@ -99,6 +107,19 @@ pub fn presented_token<'a>(
         return Err(TransportError::ConflictingTokens);
     }
     Ok(found)
+}
+
+/// The token of an `Authorization` header of a known scheme.
+fn authorization_token(value: &HeaderValue) -> Result<&str, TransportError> {
+    let value = header_text(value)?;
+    let (scheme, credentials) = value.split_once(' ').unwrap_or((value, ""));
+    if !AUTHORIZATION_SCHEMES
+        .iter()
+        .any(|known| scheme.eq_ignore_ascii_case(known))
+    {
+        return Err(TransportError::UnknownScheme);
+    }
+    Ok(credentials.trim())
 }
 
 fn header_text(value: &HeaderValue) -> Result<&str, TransportError> {
@@ -212,6 +233,40 @@ mod tests {
         assert_eq!(
             refused(presented_token(&odd, None, false)),
             "invalid_request"
+        );
+    }
+
+    /// Whatever order the headers came in, an unreadable `Authorization` is the reason given
+    /// before an unreadable `X-API-Key`, and a refusal comes before a conflict or the URL.
+    #[test]
+    fn refusals_are_given_in_the_order_of_the_transports() {
+        let mut both = HeaderMap::new();
+        both.insert(
+            "x-api-key",
+            HeaderValue::from_bytes(b"abc\xff").expect("opaque bytes"),
+        );
+        both.append("api-key", HeaderValue::from_static("kgt_other"));
+        both.append(
+            "authorization",
+            HeaderValue::from_static("Basic dXNlcjpwYXNz"),
+        );
+        assert_eq!(
+            presented_token(&both, Some("api_token=kgt_url"), false),
+            Err(TransportError::UnknownScheme)
+        );
+        both.remove("authorization");
+        assert_eq!(
+            presented_token(&both, None, false),
+            Err(TransportError::NotVisibleAscii)
+        );
+        both.remove("x-api-key");
+        assert_eq!(
+            presented_token(&both, Some("api_token=kgt_url"), false),
+            Err(TransportError::TokenInUrl)
+        );
+        assert_eq!(
+            presented_token(&both, Some("api_token=kgt_url"), true),
+            Err(TransportError::ConflictingTokens)
         );
     }
 }
