@@ -14,7 +14,7 @@ use self::json::{
     CheckJson, CheckRequestJson, VerifyJson, VerifyRequestJson, check_json, question,
 };
 use super::API_V1;
-use super::verify_answer::{Memberships, Sources, VerifyAnswer};
+use super::verify_answer::{Memberships, VerifyAnswer};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, MaybeCaller};
@@ -153,23 +153,21 @@ pub async fn verify(
         None => None,
     };
     let memberships = Memberships {
-        of: actor
-            .zip(all.as_deref())
-            .map(|(a, all)| (a, all.as_slice())),
+        of: actor.zip(all.as_ref()),
     };
     let token = actor.and_then(|a| a.token.as_ref());
     let answer = VerifyAnswer {
         valid: decision.refusal.is_none(),
         code: decision.code().as_str(),
         missing: decision.refusal.as_ref().and_then(|r| r.missing()),
-        user: actor.map(|a| &*a.user),
+        user: actor.map(|a| &a.user),
         // The workspace is named back only to its members.
         workspace: decision
             .workspace
-            .as_deref()
+            .as_ref()
             .filter(|ws| memberships.iter().any(|m| m.workspace.id == ws.id)),
         token_id: token.map(|t| t.id),
-        rights: decision.rights.as_deref(),
+        rights: decision.rights.as_ref(),
         expires_at: token.and_then(|t| t.expires_at),
         retiring: token.is_some_and(|t| t.retiring_until.is_some()),
         ip_checked: actor
@@ -182,23 +180,7 @@ pub async fn verify(
         },
         workspaces: memberships,
     };
-    let sources = actor
-        .zip(token)
-        .zip(all.as_ref())
-        .map(|((a, t), all)| Sources {
-            token_id: t.id,
-            expires_at: t.expires_at,
-            user: &a.user,
-            workspace: decision.workspace.as_ref(),
-            rights: decision.rights.as_ref(),
-            memberships: all,
-            scope: t.scope.as_ref(),
-        });
-    let written = match &sources {
-        Some(sources) => answer.to_bytes_from(sources),
-        None => answer.to_bytes(),
-    };
-    match written {
+    match answer.to_bytes() {
         Ok(body) => Ok((
             [(
                 header::CONTENT_TYPE,

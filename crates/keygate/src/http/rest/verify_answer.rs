@@ -15,16 +15,18 @@ use uuid::Uuid;
 
 use crate::service::{Actor, RateState};
 
-/// The verify answer, borrowed.
+/// The verify answer, borrowed. The user, workspace, rights and memberships are the shared values
+/// the caches hand out, never changed once read (a change is read anew, into new ones): the same
+/// ones, compared by address, say the same thing.
 pub(super) struct VerifyAnswer<'a> {
     pub valid: bool,
     pub code: &'static str,
     pub missing: Option<&'a str>,
-    pub user: Option<&'a User>,
-    pub workspace: Option<&'a Workspace>,
+    pub user: Option<&'a Arc<User>>,
+    pub workspace: Option<&'a Arc<Workspace>>,
     pub workspaces: Memberships<'a>,
     pub token_id: Option<Uuid>,
-    pub rights: Option<&'a WorkspaceRights>,
+    pub rights: Option<&'a Arc<WorkspaceRights>>,
     pub expires_at: Option<DateTime<Utc>>,
     /// The token was presented by a secret a rotation replaced, still in its overlap.
     pub retiring: bool,
@@ -36,50 +38,54 @@ pub(super) struct VerifyAnswer<'a> {
 
 /// The caller's memberships that their token's scope admits.
 pub(super) struct Memberships<'a> {
-    pub of: Option<(&'a Actor, &'a [Membership])>,
+    pub of: Option<(&'a Actor, &'a Arc<Vec<Membership>>)>,
 }
 
 impl<'a> Memberships<'a> {
     pub fn iter(&self) -> impl Iterator<Item = &'a Membership> + use<'a> {
         let (actor, all) = self.of.unzip();
-        all.unwrap_or_default()
+        all.map(|all| all.as_slice())
+            .unwrap_or_default()
             .iter()
             .filter(move |m| actor.is_some_and(|a| a.scope_admits(m.workspace.id)))
+    }
+
+    /// All the caller's memberships, before the scope chooses.
+    fn all(&self) -> Option<&'a Arc<Vec<Membership>>> {
+        self.of.map(|(_, all)| all)
+    }
+
+    /// The scope of the caller's token, which chooses.
+    fn scope(&self) -> Option<&'a Arc<Scope>> {
+        self.of
+            .and_then(|(actor, _)| actor.token.as_ref())
+            .and_then(|t| t.scope.as_ref())
     }
 }
 
 impl VerifyAnswer<'_> {
-    /// The answer as JSON, in a buffer sized for a typical one.
+    /// The answer as JSON, in a buffer sized for a typical one. For a token, the part that says
+    /// who the caller is (from `user` to `expires_at`) is copied from this thread's last answer
+    /// about the token when that was written from the same values.
     pub fn to_bytes(&self) -> serde_json::Result<Vec<u8>> {
         let mut out = Vec::with_capacity(1024);
         self.write_head(&mut out)?;
-        self.write_identity(&mut out)?;
-        self.write_tail(&mut out)?;
-        Ok(out)
-    }
-
-    /// As [`to_bytes`](Self::to_bytes), with the part that says who the caller is (from
-    /// `user` to `expires_at`) copied from this thread's last answer written from the same
-    /// `sources`, when there is one. `sources` must be what this answer's fields were taken from.
-    pub fn to_bytes_from(&self, sources: &Sources<'_>) -> serde_json::Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(1024);
-        self.write_head(&mut out)?;
-        WRITTEN.with_borrow_mut(|written| -> serde_json::Result<()> {
-            if let Some(kept) = written
-                .get(&sources.token_id)
-                .filter(|k| k.is_from(sources))
-            {
-                out.extend_from_slice(&kept.bytes);
-                return Ok(());
-            }
-            let from = out.len();
-            self.write_identity(&mut out)?;
-            if written.len() >= WRITTEN_PER_THREAD {
-                written.clear();
-            }
-            written.insert(sources.token_id, Written::of(sources, &out[from..]));
-            Ok(())
-        })?;
+        match self.token_id {
+            Some(token_id) => WRITTEN.with_borrow_mut(|written| -> serde_json::Result<()> {
+                if let Some(kept) = written.get(&token_id).filter(|k| k.is_of(self)) {
+                    out.extend_from_slice(&kept.bytes);
+                    return Ok(());
+                }
+                let from = out.len();
+                self.write_identity(&mut out)?;
+                if written.len() >= WRITTEN_PER_THREAD {
+                    written.clear();
+                }
+                written.insert(token_id, Written::of(self, &out[from..]));
+                Ok(())
+            })?,
+            None => self.write_identity(&mut out)?,
+        }
         self.write_tail(&mut out)?;
         Ok(out)
     }
@@ -101,6 +107,8 @@ impl VerifyAnswer<'_> {
 
     /// From `,"user"` to `"expires_at"`: who the caller is, and what they hold there.
     fn write_identity(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        #[cfg(test)]
+        IDENTITY_WRITES.set(IDENTITY_WRITES.get() + 1);
         out.extend_from_slice(b",\"user\":");
         match self.user {
             Some(user) => write_user(out, user)?,
@@ -130,7 +138,7 @@ impl VerifyAnswer<'_> {
             None => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(b",\"permissions\":");
-        let held = self.rights.into_iter().flat_map(WorkspaceRights::held);
+        let held = self.rights.into_iter().flat_map(|r| r.held());
         array(out, held, |out, permission| text(out, permission.as_str()))?;
         out.extend_from_slice(b",\"expires_at\":");
         match &self.expires_at {
@@ -165,46 +173,34 @@ impl VerifyAnswer<'_> {
     }
 }
 
-/// What a token's answer says about who it is comes from: its user, the workspace and rights of
-/// the decision, the user's memberships and the token's scope, all shared and never changed once
-/// read (a change is read anew, into new ones), and two plain values of the token. The same
-/// ones, compared by address, write the same bytes.
-pub(super) struct Sources<'a> {
-    pub token_id: Uuid,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub user: &'a Arc<User>,
-    pub workspace: Option<&'a Arc<Workspace>>,
-    pub rights: Option<&'a Arc<WorkspaceRights>>,
-    pub memberships: &'a Arc<Vec<Membership>>,
-    pub scope: Option<&'a Arc<Scope>>,
-}
-
-/// An answer's identity part as written, with what it was written from: holding them keeps
+/// An answer's identity part as written, with the values it was written from: holding them keeps
 /// their addresses from being reused for other values while the bytes are kept.
 struct Written {
     expires_at: Option<DateTime<Utc>>,
-    user: Arc<User>,
+    user: Option<Arc<User>>,
     workspace: Option<Arc<Workspace>>,
     rights: Option<Arc<WorkspaceRights>>,
-    memberships: Arc<Vec<Membership>>,
+    memberships: Option<Arc<Vec<Membership>>>,
+    /// The scope that chose which memberships are listed.
     scope: Option<Arc<Scope>>,
     bytes: Box<[u8]>,
 }
 
 impl Written {
-    fn of(sources: &Sources<'_>, bytes: &[u8]) -> Self {
+    fn of(answer: &VerifyAnswer<'_>, bytes: &[u8]) -> Self {
         Written {
-            expires_at: sources.expires_at,
-            user: Arc::clone(sources.user),
-            workspace: sources.workspace.cloned(),
-            rights: sources.rights.cloned(),
-            memberships: Arc::clone(sources.memberships),
-            scope: sources.scope.cloned(),
+            expires_at: answer.expires_at,
+            user: answer.user.cloned(),
+            workspace: answer.workspace.cloned(),
+            rights: answer.rights.cloned(),
+            memberships: answer.workspaces.all().cloned(),
+            scope: answer.workspaces.scope().cloned(),
             bytes: bytes.into(),
         }
     }
 
-    fn is_from(&self, sources: &Sources<'_>) -> bool {
+    /// Whether `answer`'s identity part is the one kept (its token is the one it is kept for).
+    fn is_of(&self, answer: &VerifyAnswer<'_>) -> bool {
         fn same<T>(kept: Option<&Arc<T>>, now: Option<&Arc<T>>) -> bool {
             match (kept, now) {
                 (Some(a), Some(b)) => Arc::ptr_eq(a, b),
@@ -212,17 +208,23 @@ impl Written {
                 _ => false,
             }
         }
-        self.expires_at == sources.expires_at
-            && Arc::ptr_eq(&self.user, sources.user)
-            && same(self.workspace.as_ref(), sources.workspace)
-            && same(self.rights.as_ref(), sources.rights)
-            && Arc::ptr_eq(&self.memberships, sources.memberships)
-            && same(self.scope.as_ref(), sources.scope)
+        self.expires_at == answer.expires_at
+            && same(self.user.as_ref(), answer.user)
+            && same(self.workspace.as_ref(), answer.workspace)
+            && same(self.rights.as_ref(), answer.rights)
+            && same(self.memberships.as_ref(), answer.workspaces.all())
+            && same(self.scope.as_ref(), answer.workspaces.scope())
     }
 }
 
 /// How many tokens' identity parts each thread keeps (forgotten all at once when full).
 const WRITTEN_PER_THREAD: usize = 64;
+
+#[cfg(test)]
+thread_local! {
+    /// How many identity parts this thread wrote (rather than copied).
+    static IDENTITY_WRITES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
 
 thread_local! {
     /// This thread's identity parts, by token id.
@@ -445,8 +447,8 @@ mod tests {
             valid: answer.valid,
             code: serde_json::from_value(answer.code.into()).expect("a code"),
             missing: answer.missing.map(str::to_owned),
-            user: answer.user.map(user_json),
-            workspace: answer.workspace.map(workspace_json),
+            user: answer.user.map(|u| user_json(u)),
+            workspace: answer.workspace.map(|w| workspace_json(w)),
             workspaces: answer.workspaces.iter().map(membership_json).collect(),
             token_id: answer.token_id,
             permissions: answer
@@ -505,6 +507,7 @@ mod tests {
             )),
             public: Rights::of_member([&set(&names(&["devices:read", "alerts:read"]))], &[], &[]),
         };
+        let (a, memberships, rights) = (Arc::new(a), Arc::new(memberships), Arc::new(rights));
         for scope in [None, Some(a.id)] {
             let t = token(&ann, scope, Some(expires));
             let actor = Actor {
@@ -573,13 +576,14 @@ mod tests {
         })
     }
 
-    /// A token's identity part is written once per thread and reused while its sources are the
-    /// same ones; a new user, workspace, rights, memberships, scope or expiry writes it anew.
+    /// A token's identity part is written once per thread and copied while the answer is about
+    /// the same values; a new user, workspace, rights, memberships, scope or expiry writes it
+    /// anew.
     #[test]
-    fn the_identity_part_is_reused_only_from_the_same_sources() {
+    fn the_identity_part_is_copied_only_for_the_same_values() {
         let ann = Arc::new(user("Ann".into(), false, Some("ann@example.com")));
         let ws = Arc::new(workspace("acme", "Acme".into(), None));
-        let other = Arc::new(workspace("beta", "Beta".into(), None));
+        let other = workspace("beta", "Beta".into(), None);
         let member_of = |roles: &[&str]| {
             Arc::new(vec![
                 Membership {
@@ -588,7 +592,7 @@ mod tests {
                 },
                 Membership {
                     roles: vec!["viewer".into()],
-                    workspace: Workspace::clone(&other),
+                    workspace: other.clone(),
                 },
             ])
         };
@@ -606,12 +610,13 @@ mod tests {
             permissions: None,
             resources: None,
         });
-        // Each case: the answer as `to_bytes` writes it must be what `to_bytes_from` gives.
-        let check = |user: &Arc<User>,
-                     memberships: &Arc<Vec<Membership>>,
-                     scope: Option<&Arc<keygate_domain::Scope>>,
-                     expires_at: Option<DateTime<Utc>>,
-                     valid: bool| {
+        // Each case: the answer, checked against `VerifyJson`, and whether its identity part
+        // was written (rather than copied).
+        let answer = |user: &Arc<User>,
+                      memberships: &Arc<Vec<Membership>>,
+                      scope: Option<&Arc<keygate_domain::Scope>>,
+                      expires_at: Option<DateTime<Utc>>,
+                      valid: bool| {
             let mut credential: keygate_domain::Credential = t.clone().into();
             credential.scope = scope.cloned();
             credential.expires_at = expires_at;
@@ -641,85 +646,39 @@ mod tests {
                     reset: 60,
                 }),
             };
-            let sources = Sources {
-                token_id: t.id,
-                expires_at,
-                user,
-                workspace: Some(&ws),
-                rights: Some(&rights),
-                memberships,
-                scope,
-            };
-            let reused =
-                String::from_utf8(answer.to_bytes_from(&sources).expect("answer")).expect("UTF-8");
-            assert_eq!(reused, written(&answer));
-            reused
+            let before = IDENTITY_WRITES.get();
+            let text = written(&answer);
+            assert_eq!(text, documented(&answer));
+            (text, IDENTITY_WRITES.get() > before)
         };
         let owner = member_of(&["owner"]);
-        let first = check(&ann, &owner, None, None, true);
-        // Another question's head and tail around the same identity.
-        let refused = check(&ann, &owner, None, None, false);
+        let (first, wrote) = answer(&ann, &owner, None, None, true);
+        assert!(wrote);
+        // Another question's head and tail around the same identity: copied.
+        let (refused, wrote) = answer(&ann, &owner, None, None, false);
+        assert!(!wrote);
         assert!(
             refused.contains("\"missing\":\"devices:write\""),
             "{refused}"
         );
         // Equal content in a new list is written anew, and so is changed content.
+        assert!(answer(&ann, &member_of(&["owner"]), None, None, true).1);
         let viewer = member_of(&["viewer"]);
-        let changed = check(&ann, &viewer, None, None, true);
+        let (changed, wrote) = answer(&ann, &viewer, None, None, true);
+        assert!(wrote);
         assert_ne!(changed, first);
         let renamed = Arc::new(User {
             display_name: "Ann B.".into(),
             ..User::clone(&ann)
         });
-        assert!(check(&renamed, &viewer, None, None, true).contains("Ann B."));
-        let scoped_answer = check(&renamed, &viewer, Some(&scoped), None, true);
-        assert!(!scoped_answer.contains("\"beta\""), "{scoped_answer}");
+        let (text, wrote) = answer(&renamed, &viewer, None, None, true);
+        assert!(wrote && text.contains("Ann B."), "{text}");
+        let (text, wrote) = answer(&renamed, &viewer, Some(&scoped), None, true);
+        assert!(wrote && !text.contains("\"beta\""), "{text}");
         let expires = Some(DateTime::UNIX_EPOCH + chrono::Duration::days(20_000));
-        assert!(
-            check(&renamed, &viewer, Some(&scoped), expires, true).contains("2024-10-04T00:00:00Z")
-        );
-
-        // The kept bytes are what is copied: an answer whose fields were not taken from the
-        // sources it names (which the handler never does) gets the identity those sources wrote.
-        let actor = Actor {
-            user: Arc::clone(&ann),
-            token: Some(t.clone().into()),
-            ip: None,
-            rate: None,
-        };
-        let kept = check(&ann, &owner, None, None, true);
-        let mismatched = VerifyAnswer {
-            valid: true,
-            code: "ok",
-            missing: None,
-            user: Some(&renamed),
-            workspace: Some(&ws),
-            workspaces: Memberships {
-                of: Some((&actor, &owner)),
-            },
-            token_id: Some(t.id),
-            rights: Some(&rights),
-            expires_at: None,
-            retiring: false,
-            ip_checked: None,
-            rate_limit: Some(RateState {
-                limit: 10,
-                remaining: 9,
-                reset: 60,
-            }),
-        };
-        let sources = Sources {
-            token_id: t.id,
-            expires_at: None,
-            user: &ann,
-            workspace: Some(&ws),
-            rights: Some(&rights),
-            memberships: &owner,
-            scope: None,
-        };
-        let copied =
-            String::from_utf8(mismatched.to_bytes_from(&sources).expect("answer")).expect("UTF-8");
-        assert_eq!(copied, kept);
+        let (text, wrote) = answer(&renamed, &viewer, Some(&scoped), expires, true);
+        assert!(wrote && text.contains("2024-10-04T00:00:00Z"), "{text}");
+        assert!(!answer(&renamed, &viewer, Some(&scoped), expires, false).1);
     }
 
     proptest! {
@@ -748,6 +707,7 @@ mod tests {
                 member: (!member.is_empty()).then(|| Rights::of_member([&set(&member)], &[], &[])),
                 public: Rights::of_member([&set(&public)], &[], &[]),
             };
+            let (ws, memberships, rights) = (Arc::new(ws), Arc::new(memberships), Arc::new(rights));
             let answer = VerifyAnswer {
                 valid,
                 code: if valid { "ok" } else { "forbidden" },
