@@ -265,7 +265,8 @@ async fn decide(state: &AppState, request: axum::extract::Request) -> Result<Res
         cost: None,
     };
     let decision = match presented {
-        None => state.keygate.decide_for(None, &question).await?,
+        // Boxed: without a token, the rarer path (see `Keygate::decide_caller`).
+        None => Box::pin(state.keygate.decide_for(None, &question)).await?,
         Some(presented) => {
             state
                 .keygate

@@ -11,6 +11,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, HttpBody as _};
 use axum::extract::DefaultBodyLimit;
+use axum::handler::{Handler, Layered};
 use axum::http::{HeaderValue, Request, Response, header};
 use axum::response::IntoResponse;
 use tower::{Layer, Service};
@@ -26,20 +27,33 @@ use crate::service::ServiceError;
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// What every route is wrapped in, as one layer: [`Around`]. (Each `layer` call wraps every route
-/// in one more boxed service, which every request clones and unwinds, and each nested future is
-/// polled again on every wake-up.)
-pub(super) fn around_every_route<S>(router: Router<S>, public_url: Option<&str>) -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-{
-    let hsts = public_url.is_some_and(|url| url.starts_with("https://"));
-    router.layer(AroundLayer { hsts })
+/// What every route is wrapped in: [`Around`], as one layer over the routes (`Router::layer`), or
+/// around a handler itself ([`AroundLayer::handler`]). Each `layer` call wraps every route in one
+/// more boxed service, which every request clones and unwinds, and each nested future is polled
+/// again on every wake-up; a handler wrapped itself is boxed once, with its route.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct AroundLayer {
+    hsts: bool,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct AroundLayer {
-    hsts: bool,
+impl AroundLayer {
+    /// The layer for a Keygate reached at `public_url`: answers carry `Strict-Transport-Security`
+    /// when it is an `https://` URL.
+    pub(super) fn new(public_url: Option<&str>) -> Self {
+        Self {
+            hsts: public_url.is_some_and(|url| url.starts_with("https://")),
+        }
+    }
+
+    /// `handler` inside [`Around`] itself, for a route that is not under the layer.
+    pub(super) fn handler<H, T, S>(self, handler: H) -> Layered<Self, H, T, S>
+    where
+        H: Handler<T, S>,
+        T: 'static,
+        S: Clone + Send + Sync + 'static,
+    {
+        handler.layer(self)
+    }
 }
 
 impl<S> Layer<S> for AroundLayer {
@@ -57,7 +71,7 @@ impl<S> Layer<S> for AroundLayer {
 /// connection stays up), the security headers on every answer, and the request's timing in the
 /// metrics.
 #[derive(Debug, Clone)]
-struct Around<S> {
+pub(super) struct Around<S> {
     inner: S,
     /// Whether answers carry `Strict-Transport-Security` (Keygate is reached over https).
     hsts: bool,
@@ -93,7 +107,7 @@ where
 
 pin_project_lite::pin_project! {
     /// A request in flight through [`Around`]; `inner` is `None` when the call itself panicked.
-    struct AroundFuture<F> {
+    pub(super) struct AroundFuture<F> {
         #[pin]
         inner: Option<F>,
         timer: Option<RequestTimer>,
@@ -275,21 +289,35 @@ mod tests {
 
     use super::*;
 
-    /// The request `/boom` gets from a router whose handler there panics.
+    async fn panicking() -> &'static str {
+        if true {
+            panic!("a bug");
+        }
+        "never"
+    }
+
+    /// The answer `/boom` gets from a router whose handler there panics: with the layer over the
+    /// router's routes, and with the handler inside `Around` itself. The two must be the same.
     async fn answer_of_panicking_handler(public_url: Option<&str>) -> Response<Body> {
-        let router: Router = Router::new().route(
-            "/boom",
-            get(|| async {
-                if true {
-                    panic!("a bug");
-                }
-                "never"
-            }),
-        );
-        around_every_route(router, public_url)
-            .oneshot(Request::get("/boom").body(Body::empty()).expect("request"))
-            .await
-            .expect("infallible")
+        let around = AroundLayer::new(public_url);
+        let layered: Router = Router::new().route("/boom", get(panicking)).layer(around);
+        let wrapped: Router = Router::new().route("/boom", get(around.handler(panicking)));
+        let mut answers = Vec::new();
+        for router in [layered, wrapped] {
+            let response = router
+                .oneshot(Request::get("/boom").body(Body::empty()).expect("request"))
+                .await
+                .expect("infallible");
+            let (parts, body) = response.into_parts();
+            let body = axum::body::to_bytes(body, 1024).await.expect("body");
+            answers.push((parts.status, parts.headers, body));
+        }
+        let (status, headers, body) = answers.pop().expect("wrapped");
+        assert_eq!(answers.pop(), Some((status, headers.clone(), body.clone())));
+        let mut response = Response::new(Body::from(body));
+        *response.status_mut() = status;
+        *response.headers_mut() = headers;
+        response
     }
 
     #[tokio::test]

@@ -21,19 +21,30 @@ pub use middleware::{ACCESS_LOG, BODY_LIMIT, decoded, loggable_uri};
 pub use rest::rest_router;
 pub use state::{AppState, LeakReporters, Shared, invitation_url, password_link_url};
 
-/// Every route Keygate serves, with its layers.
+/// Every route Keygate serves, with its layers: every route inside [`middleware::AroundLayer`],
+/// the decision routes each by itself (`rest::decision_routes`, forward-auth), the others under
+/// one layer.
 pub fn router(state: AppState) -> Router {
-    let (rest, openapi) = rest_router().split_for_parts();
-    let router = Router::new()
+    let around = middleware::AroundLayer::new(state.public_url.as_deref());
+    let (rest, mut openapi) = rest_router().split_for_parts();
+    let (decisions, decisions_doc) = rest::decision_routes(around).split_for_parts();
+    openapi.merge(decisions_doc);
+    let layered = Router::new()
         .merge(rest)
         .merge(graphql::routes())
         .merge(middleware::docs_with_policy(openapi::docs_routes(&openapi)))
         .merge(web::routes(state.clone()))
-        // Documented in `openapi::ApiDoc`, once per method.
-        .route(openapi::FORWARD_PATH, axum::routing::any(forward::forward))
         .fallback(middleware::not_found)
-        .method_not_allowed_fallback(middleware::method_not_allowed);
-    let router = middleware::around_every_route(router, state.public_url.as_deref());
-    let router = middleware::with_access_log(router, state.keygate.format().clone());
+        .method_not_allowed_fallback(middleware::method_not_allowed)
+        .layer(around);
+    let decisions = decisions
+        // Documented in `openapi::ApiDoc`, once per method.
+        .route(
+            openapi::FORWARD_PATH,
+            axum::routing::any(around.handler(forward::forward)),
+        )
+        .method_not_allowed_fallback(around.handler(middleware::method_not_allowed));
+    let router =
+        middleware::with_access_log(layered.merge(decisions), state.keygate.format().clone());
     router.with_state(state)
 }

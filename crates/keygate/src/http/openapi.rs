@@ -44,7 +44,7 @@ pub mod scheme {
 }
 
 /// The document's header, security schemes, shared components and tags. Paths are added by the
-/// router (`http::rest_router`).
+/// routers (`http::rest::rest_router` and `decision_routes`).
 #[derive(OpenApi)]
 #[openapi(
     info(

@@ -144,13 +144,15 @@ impl Keygate {
         let now = self.clock.now();
         let ip = origin.ip();
         if let Err(failure) = usable(credential, user, now) {
+            // Boxed, as the other rare paths of a decision (see `decide_caller`).
             if credential.is_retired(now) {
-                self.note_retired_secret(credential, user, ip, now).await;
+                Box::pin(self.note_retired_secret(credential, user, ip, now)).await;
             }
             return Err(failure);
         }
         if origin.is_judged() && !credential.usable_from(user, ip) {
-            self.note_refused_address(credential, user, ip, now).await;
+            // Boxed: see above.
+            Box::pin(self.note_refused_address(credential, user, ip, now)).await;
             return Err(AuthFailure::IpNotAllowed(ip));
         }
         let rate = self.admit_rate(credential, user, cost, now)?;

@@ -141,7 +141,9 @@ impl Keygate {
         {
             Ok(decision) => Ok(decision),
             Err(failure) => {
-                self.note_failed_authentication(ip, failure).await;
+                // Boxed, as every path a cached decision does not take: a future holds the state of
+                // every call it awaits, and each request's future is copied whole into its box.
+                Box::pin(self.note_failed_authentication(ip, failure)).await;
                 Err(ServiceError::InvalidCredentials(failure))
             }
         }
@@ -166,7 +168,8 @@ impl Keygate {
             Some(recent) => Some(recent),
             None => {
                 let generation = self.cache.generation();
-                let shared = self.cache.decisions.get(&key).await;
+                // Boxed: see `decide_caller`.
+                let shared = Box::pin(self.cache.decisions.get(&key)).await;
                 let found = shared.filter(|cached| cached.answers(asked));
                 if let Some(found) = &found {
                     self.cache.remember(key, found, generation);
@@ -182,7 +185,8 @@ impl Keygate {
             None => {
                 metrics::counter!(crate::metrics::CACHE_LOOKUPS, "cache" => "decisions", "result" => "miss")
                     .increment(1);
-                match self.load_decision(&digest, key, asked).await? {
+                // Boxed: see `decide_caller`.
+                match Box::pin(self.load_decision(&digest, key, asked)).await? {
                     Some(loaded) => loaded,
                     None => return Ok(Err(AuthFailure::InvalidToken)),
                 }

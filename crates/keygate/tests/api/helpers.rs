@@ -458,6 +458,7 @@ pub async fn fetch(request: RequestBuilder) -> reqwest::Response {
 }
 
 /// An answer read whole: status, headers and body as text.
+#[derive(Debug)]
 pub struct Fetched {
     pub status: StatusCode,
     pub headers: reqwest::header::HeaderMap,

@@ -19,12 +19,15 @@ pub mod workspace_tokens;
 pub mod workspaces;
 
 use axum::Extension;
+use axum::handler::Handler;
+use axum::routing::{MethodFilter, MethodRouter};
 use utoipa::OpenApi;
-use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use super::AppState;
 use super::extract::{QueryTokenAllowed, mark_caller};
+use super::middleware::AroundLayer;
 use super::openapi;
 
 /// Where the REST API lives: every handler here but the health checks is routed and documented
@@ -32,9 +35,9 @@ use super::openapi;
 pub const API_V1: &str = "/api/v1";
 
 /// The REST API and its OpenAPI document, from one source: each handler's `#[utoipa::path]`
-/// gives the path and methods it is routed on and documented with. `/api/v1/...`, the health
-/// checks and the metrics. (`/auth/forward`, routed for every method, is documented in
-/// `openapi::ApiDoc`.)
+/// gives the path and methods it is routed on and documented with. `/api/v1/...`, the readiness
+/// check and the metrics; the decisions and the liveness check are in [`decision_routes`].
+/// (`/auth/forward`, routed for every method, is documented in `openapi::ApiDoc`.)
 pub fn rest_router() -> OpenApiRouter<AppState> {
     let v1 = OpenApiRouter::new()
         .routes(routes!(me::me))
@@ -74,17 +77,65 @@ pub fn rest_router() -> OpenApiRouter<AppState> {
 
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(v1)
-        // Decisions, outside the management routes' layer: verify's answer says `retiring`.
-        .routes(routes!(verify::verify))
-        .routes(routes!(verify::check))
         // Leak reports, authenticated by the report itself.
         .routes(routes!(leaks::revoke))
         .routes(routes!(leaks::github))
         .routes(routes!(leaks::gitlab_types))
         .routes(routes!(leaks::gitlab_revoke))
-        .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(health::metrics))
+}
+
+/// The routes other services call for every request they serve, and the liveness check they
+/// poll: `verify`, `auth/check` and `/healthz`, documented as [`rest_router`]'s are. Outside the
+/// management routes' `mark_caller` (verify's answer says `retiring`), and each handler inside
+/// `around` itself: under the layer over the other routes, each request's service would be boxed
+/// and cloned once more.
+pub(super) fn decision_routes(around: AroundLayer) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes_inside!(around, verify::verify))
+        .routes(routes_inside!(around, verify::check))
+        .routes(routes_inside!(around, health::healthz))
+}
+
+/// `routes!($handler)`, with the handler inside `$around` itself: see [`inside`].
+macro_rules! routes_inside {
+    ($around:expr, $handler:path) => {
+        inside($around, routes!($handler), $handler)
+    };
+}
+use routes_inside;
+
+/// The routes `documented` (what `routes!` made of `handler`) with `handler` inside `around`
+/// itself, on the paths and methods documented.
+fn inside<H, T>(
+    around: AroundLayer,
+    (schemas, paths, _): UtoipaMethodRouter<AppState>,
+    handler: H,
+) -> UtoipaMethodRouter<AppState>
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    let mut router = MethodRouter::new();
+    for item in paths.paths.values() {
+        let operations = [
+            (MethodFilter::GET, &item.get),
+            (MethodFilter::PUT, &item.put),
+            (MethodFilter::POST, &item.post),
+            (MethodFilter::DELETE, &item.delete),
+            (MethodFilter::OPTIONS, &item.options),
+            (MethodFilter::HEAD, &item.head),
+            (MethodFilter::PATCH, &item.patch),
+            (MethodFilter::TRACE, &item.trace),
+        ];
+        for (method, operation) in operations {
+            if operation.is_some() {
+                router = router.on(method, around.handler(handler.clone()));
+            }
+        }
+    }
+    (schemas, paths, router)
 }
 
 /// Everything under `/api/v1/workspaces/{ws}/`.

@@ -431,3 +431,77 @@ async fn every_answer_says_nosniff_and_the_api_docs_cannot_be_framed(app: TestAp
         got.headers()
     );
 }
+
+backend_tests!(the_decision_routes_answer_as_every_route_does);
+
+/// `verify`, `auth/check`, forward-auth and `/healthz` each sit in the layer every route is in by
+/// themselves, not under it with the other routes: their answers, refusals, wrong methods and
+/// oversized bodies included, carry the same headers once, keep the body limit and are counted
+/// under their route.
+async fn the_decision_routes_answer_as_every_route_does(app: TestApp) {
+    let question = json!({"workspace": "acme", "permission": "devices:read"});
+    let mut verify = question.clone();
+    verify["token"] = json!(app.owner.token);
+    let oversized = json!({"token": "x".repeat(70 * 1024)});
+    let calls = [
+        (
+            app.anonymous(Method::POST, "/api/v1/verify").json(&verify),
+            StatusCode::OK,
+        ),
+        (
+            app.anonymous(Method::POST, "/api/v1/verify")
+                .json(&oversized),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            app.anonymous(Method::GET, "/api/v1/verify"),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            app.as_owner(Method::POST, "/api/v1/auth/check")
+                .json(&question),
+            StatusCode::OK,
+        ),
+        (
+            app.anonymous(Method::GET, "/auth/forward")
+                .header("X-Forwarded-Uri", "/nowhere"),
+            StatusCode::FORBIDDEN,
+        ),
+        (app.anonymous(Method::GET, "/healthz"), StatusCode::OK),
+        (
+            app.anonymous(Method::PUT, "/healthz"),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+    ];
+    for (request, status) in calls {
+        let got = fetch_text(request).await;
+        assert_eq!(got.status, status, "{got:?}");
+        for (name, value) in [
+            ("x-content-type-options", "nosniff"),
+            ("cache-control", "no-store"),
+        ] {
+            let values: Vec<_> = got.headers.get_all(name).iter().collect();
+            assert_eq!(values, [value], "{name} of {got:?}");
+        }
+        if !got.status.is_success() {
+            let body: Value = serde_json::from_str(&got.body).expect("a JSON error");
+            assert!(body["error"]["code"].is_string(), "{got:?}");
+        }
+    }
+    let metrics = fetch_text(app.anonymous(Method::GET, "/metrics"))
+        .await
+        .body;
+    for series in [
+        r#"{route="/api/v1/verify",method="POST",status="200"}"#,
+        r#"{route="/api/v1/verify",method="POST",status="413"}"#,
+        r#"{route="/api/v1/verify",method="GET",status="405"}"#,
+        r#"{route="/api/v1/auth/check",method="POST",status="200"}"#,
+        r#"{route="/auth/forward",method="GET",status="403"}"#,
+        r#"{route="/healthz",method="PUT",status="405"}"#,
+    ] {
+        assert!(
+            metrics.contains(&format!("keygate_http_requests_total{series}")),
+            "{series} missing from:\n{metrics}"
+        );
+    }
+}
