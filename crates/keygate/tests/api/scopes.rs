@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Persona, TestApp, assert_error, backend_tests, send, strings};
 
 backend_tests!(
+    callers_alternating_on_one_server_are_each_answered_as_themselves,
     a_scoped_token_is_limited_to_its_workspaces_permissions_and_resources,
     a_scope_names_only_workspaces_the_user_is_in,
     a_scope_asks_only_for_what_the_user_holds,
@@ -428,4 +429,49 @@ async fn a_scoped_token_hands_out_no_more_than_its_scope(app: TestApp) {
     )
     .await;
     assert_eq!(body["code"], "ok");
+}
+
+/// Each request thread keeps the identity part of the verify answers it wrote, per token: tokens
+/// of other users, and a narrower token of the same user, asked about in turn on the same
+/// connections, are each answered with their own user, token and permissions every time.
+async fn callers_alternating_on_one_server_are_each_answered_as_themselves(app: TestApp) {
+    let scoped = scoped_owner_token(&app).await;
+    let ivy = viewer(&app, "ivy@example.com").await;
+    let callers = [
+        (app.owner.token.clone(), app.owner.id),
+        (secret(&scoped).to_owned(), app.owner.id),
+        (ivy.token.clone(), ivy.id),
+    ];
+    let mut first: Vec<Value> = Vec::new();
+    for round in 0..20 {
+        for (i, (token, user)) in callers.iter().enumerate() {
+            let answer = verify(&app, token, "acme", "devices:read", Some("device:abc")).await;
+            assert_eq!(answer["user"]["id"], user.to_string(), "{answer}");
+            if round == 0 {
+                first.push(answer);
+            } else {
+                assert_eq!(answer, first[i], "round {round}");
+            }
+        }
+    }
+    let token_ids: Vec<&Value> = first.iter().map(|a| &a["token_id"]).collect();
+    assert_eq!(token_ids[1], &scoped["id"]);
+    assert!(token_ids[0] != token_ids[1] && token_ids[1] != token_ids[2]);
+    // The narrower token of the same user holds only its scope's permission.
+    assert_eq!(
+        first[1]["permissions"],
+        json!(["devices:read"]),
+        "{}",
+        first[1]
+    );
+    assert!(
+        first[0]["permissions"] != first[1]["permissions"],
+        "{}",
+        first[0]
+    );
+    assert!(
+        first[2]["permissions"] != first[0]["permissions"],
+        "{}",
+        first[2]
+    );
 }
