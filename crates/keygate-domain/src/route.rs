@@ -155,16 +155,16 @@ fn request_segments(path: &str) -> Option<Vec<Cow<'_, str>>> {
     Some(segments)
 }
 
-/// `path` split at each `/`, looked for byte by byte: request paths are short, and `str::split`
-/// spends more setting up its search than finding the few separators.
+/// `path` split at each `/`, as `str::split` splits it, looked for byte by byte
+/// ([`crate::split_once_byte`]).
 fn split_slashes(path: &str) -> impl Iterator<Item = &str> {
     let mut rest = Some(path);
     std::iter::from_fn(move || {
         let current = rest?;
-        match current.bytes().position(|b| b == b'/') {
-            Some(at) => {
-                rest = Some(&current[at + 1..]);
-                Some(&current[..at])
+        match crate::split_once_byte(current, b'/') {
+            Some((segment, after)) => {
+                rest = Some(after);
+                Some(segment)
             }
             None => {
                 rest = None;
