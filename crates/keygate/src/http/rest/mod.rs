@@ -86,6 +86,13 @@ pub fn rest_router() -> OpenApiRouter<AppState> {
         .routes(routes!(health::metrics))
 }
 
+/// `routes!($handler)`, with the handler inside `$around` itself: see [`inside`].
+macro_rules! routes_inside {
+    ($around:expr, $handler:path) => {
+        inside($around, routes!($handler), $handler)
+    };
+}
+
 /// The routes other services call for every request they serve, and the liveness check they
 /// poll: `verify`, `auth/check` and `/healthz`, documented as [`rest_router`]'s are. Outside the
 /// management routes' `mark_caller` (verify's answer says `retiring`), and each handler inside
@@ -97,14 +104,6 @@ pub(super) fn decision_routes(around: AroundLayer) -> OpenApiRouter<AppState> {
         .routes(routes_inside!(around, verify::check))
         .routes(routes_inside!(around, health::healthz))
 }
-
-/// `routes!($handler)`, with the handler inside `$around` itself: see [`inside`].
-macro_rules! routes_inside {
-    ($around:expr, $handler:path) => {
-        inside($around, routes!($handler), $handler)
-    };
-}
-use routes_inside;
 
 /// The routes `documented` (what `routes!` made of `handler`) with `handler` inside `around`
 /// itself, on the paths and methods documented.
