@@ -150,7 +150,7 @@ fn bench_backend(
                 let (token, slug) = sample.next();
                 let question = Question {
                     workspace: Some(WorkspaceRef::parse(slug)),
-                    permission: Some(permission.clone()),
+                    permission: Some(std::borrow::Cow::Borrowed(&permission)),
                     resource: Some("device:abc".into()),
                     cost: None,
                 };

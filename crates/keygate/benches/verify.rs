@@ -58,7 +58,9 @@ fn cached_verification(c: &mut Criterion) {
     });
     let question = Question {
         workspace: Some(WorkspaceRef::parse("bench")),
-        permission: Some(Permission::parse("devices:read").expect("permission")),
+        permission: Some(std::borrow::Cow::Owned(
+            Permission::parse("devices:read").expect("permission"),
+        )),
         resource: Some("device:abc".into()),
         cost: None,
     };

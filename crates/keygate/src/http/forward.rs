@@ -9,8 +9,6 @@
 //! or, by default, from whichever family is present, refusing a request whose two families
 //! disagree: one of them was written by the client.
 
-use std::borrow::Cow;
-
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -261,7 +259,7 @@ async fn decide(state: &AppState, request: axum::extract::Request) -> Result<Res
     let question = Question {
         workspace: Some(WorkspaceRef::parse(&demand.workspace)),
         permission: Some(permission),
-        resource: demand.resource.map(Cow::into_owned),
+        resource: demand.resource,
         cost: None,
     };
     let decision = match presented {
@@ -325,31 +323,32 @@ async fn decide(state: &AppState, request: axum::extract::Request) -> Result<Res
     }
 }
 
-/// Ids each request thread has written as header values lately, at most this many.
-const ID_HEADERS_KEPT: usize = 4096;
+/// Slots for the ids each request thread has written as header values lately: an id takes the
+/// slot its low bits name (random bits, in the ids Keygate makes), replacing the one there.
+const ID_HEADER_SLOTS: usize = 256;
 
 thread_local! {
     /// The same callers come back: their ids' header values are made once per thread and then
     /// shared (a `HeaderValue` clone is a reference count), not formatted, checked and allocated
-    /// on every request. Forgotten all at once when full.
-    static ID_HEADERS: std::cell::RefCell<
-        std::collections::HashMap<Uuid, HeaderValue, foldhash::fast::RandomState>,
-    > = std::cell::RefCell::default();
+    /// on every request.
+    static ID_HEADERS: std::cell::RefCell<[Option<(Uuid, HeaderValue)>; ID_HEADER_SLOTS]> =
+        const { std::cell::RefCell::new([const { None }; ID_HEADER_SLOTS]) };
 }
 
 /// The header value of `id`, hyphenated and lower-case.
 fn id_header(id: Uuid) -> HeaderValue {
-    ID_HEADERS.with_borrow_mut(|kept| {
-        if let Some(value) = kept.get(&id) {
+    ID_HEADERS.with_borrow_mut(|slots| {
+        // Truncated on purpose: the low bits pick the slot.
+        let slot = &mut slots[id.as_u128() as usize % ID_HEADER_SLOTS];
+        if let Some((kept, value)) = slot
+            && *kept == id
+        {
             return value.clone();
         }
         let mut text = Uuid::encode_buffer();
         let value = HeaderValue::from_str(id.hyphenated().encode_lower(&mut text))
             .unwrap_or_else(|_| HeaderValue::from_static(""));
-        if kept.len() >= ID_HEADERS_KEPT {
-            kept.clear();
-        }
-        kept.insert(id, value.clone());
+        *slot = Some((id, value.clone()));
         value
     })
 }
@@ -360,15 +359,18 @@ mod tests {
 
     #[test]
     fn id_headers_are_the_hyphenated_ids_however_often_asked() {
-        let ids: Vec<Uuid> = (0..ID_HEADERS_KEPT + 10)
-            .map(|i| Uuid::from_u128(u128::try_from(i).expect("small") << 64 | 0xabc))
+        // Ids that share a slot (the same low bits) and ids that do not, asked in turn.
+        let ids: Vec<Uuid> = (0..ID_HEADER_SLOTS + 10)
+            .flat_map(|i| {
+                let i = u128::try_from(i).expect("small");
+                [Uuid::from_u128(i << 64 | 0xabc), Uuid::now_v7()]
+            })
             .collect();
         for _ in 0..2 {
             for id in &ids {
                 assert_eq!(id_header(*id).to_str().ok(), Some(id.to_string().as_str()));
             }
         }
-        assert!(ID_HEADERS.with_borrow(|kept| kept.len()) <= ID_HEADERS_KEPT);
     }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {

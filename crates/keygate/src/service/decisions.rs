@@ -3,6 +3,7 @@
 //! read from the store in two round trips when it is not cached: the token with its user, then
 //! the workspace with the member's access and its public role.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
@@ -18,12 +19,13 @@ use super::cache::{CachedDecision, DecisionKey, Place};
 use super::{Actor, AuthFailure, Keygate, Origin, ServiceError, ServiceResult, WorkspaceRef};
 
 /// The question other services ask: a token (or none, for anonymous callers), and optionally a
-/// workspace, a permission and a resource.
+/// workspace, a permission and a resource. The permission and resource may be borrowed from
+/// where the question came from (a forward-auth rule, a request body).
 #[derive(Debug, Clone, Default)]
-pub struct Question {
+pub struct Question<'a> {
     pub workspace: Option<WorkspaceRef>,
-    pub permission: Option<Permission>,
-    pub resource: Option<String>,
+    pub permission: Option<Cow<'a, Permission>>,
+    pub resource: Option<Cow<'a, str>>,
     /// What answering costs of the token's rate limits; `None`: 1.
     pub cost: Option<u32>,
 }
@@ -114,7 +116,7 @@ impl Keygate {
         &self,
         presented: Option<&str>,
         client_ip: Option<IpAddr>,
-        question: &Question,
+        question: &Question<'_>,
     ) -> ServiceResult<Decision> {
         let Some(presented) = presented else {
             return self.decide_for(None, question).await;
@@ -132,7 +134,7 @@ impl Keygate {
         &self,
         presented: &str,
         ip: Option<IpAddr>,
-        question: &Question,
+        question: &Question<'_>,
     ) -> ServiceResult<Decision> {
         self.gate(ip)?;
         match self
@@ -155,7 +157,7 @@ impl Keygate {
         &self,
         presented: &str,
         origin: Origin,
-        question: &Question,
+        question: &Question<'_>,
     ) -> ServiceResult<Result<Decision, AuthFailure>> {
         without_workspace_no_permission(question)?;
         let Ok(parsed) = self.format.parse(presented) else {
@@ -300,7 +302,7 @@ impl Keygate {
     pub async fn decide_for(
         &self,
         actor: Option<&Actor>,
-        question: &Question,
+        question: &Question<'_>,
     ) -> ServiceResult<Decision> {
         without_workspace_no_permission(question)?;
         let Some(reference) = &question.workspace else {
@@ -321,7 +323,7 @@ impl Keygate {
 }
 
 /// A permission is only ever held in a workspace.
-fn without_workspace_no_permission(question: &Question) -> ServiceResult<()> {
+fn without_workspace_no_permission(question: &Question<'_>) -> ServiceResult<()> {
     if question.workspace.is_none() && question.permission.is_some() {
         return Err(keygate_domain::ValidationError::new(
             "workspace",
@@ -337,15 +339,15 @@ fn judge(
     actor: Option<Actor>,
     workspace: Option<Arc<Workspace>>,
     rights: Arc<WorkspaceRights>,
-    question: &Question,
+    question: &Question<'_>,
 ) -> Decision {
-    let refusal = match rights.check(question.permission.as_ref(), question.resource.as_deref()) {
+    let refusal = match rights.check(question.permission.as_deref(), question.resource.as_deref()) {
         Ok(()) => None,
         // Anonymous callers are never members: what they lack is the permission.
         Err(Denial::NotAMember) if actor.is_none() => Some(Refusal::Forbidden {
             missing: question
                 .permission
-                .as_ref()
+                .as_deref()
                 .map_or_else(|| "membership".to_owned(), ToString::to_string),
         }),
         Err(Denial::NotAMember) => Some(Refusal::NotAMember),

@@ -21,7 +21,8 @@ pub const FLUSH_EVERY: Duration = Duration::from_secs(2);
 pub struct UsageRecorder {
     /// Per token: the latest use and the address it came from, noted in one map per thread (as
     /// far as there are slots), so that threads verifying at once do not wait for each other.
-    pending: Sharded<Mutex<HashMap<Uuid, Use>>>,
+    /// Keyed by the ids of tokens that authenticated, which no client picks: a fast hasher.
+    pending: Sharded<Mutex<HashMap<Uuid, Use, foldhash::fast::RandomState>>>,
     /// Per replaced secret still working: how many uses, and the latest.
     retiring: Mutex<HashMap<TokenDigest, (u64, Use)>>,
 }

@@ -370,8 +370,10 @@ async fn check(app: &TestApp, world: &World, case: u64) -> Result<u64, TestCaseE
                 for resource in RESOURCES {
                     let question = Question {
                         workspace: Some(reference.clone()),
-                        permission: Some(Permission::parse(permission).expect("permission")),
-                        resource: Some(resource.to_owned()),
+                        permission: Some(std::borrow::Cow::Owned(
+                            Permission::parse(permission).expect("permission"),
+                        )),
+                        resource: Some((*resource).into()),
                         cost: None,
                     };
                     let by_user = app

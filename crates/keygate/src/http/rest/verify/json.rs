@@ -2,6 +2,8 @@
 //! contract's types (`keygate-proto`), which clients share; `/verify`'s answer is written by
 //! `verify_answer` in the shape of `VerifyJson`.
 
+use std::borrow::Cow;
+
 use keygate_domain::Permission;
 
 use crate::service::{Decision, Question, ServiceError, WorkspaceRef};
@@ -17,7 +19,7 @@ pub fn question(
     workspace: Option<&str>,
     permission: Option<&str>,
     resource: Option<String>,
-) -> Result<Question, ServiceError> {
+) -> Result<Question<'static>, ServiceError> {
     let permission = permission.map(Permission::parse).transpose()?;
     // An empty name or resource, or one with control characters, is a malformed question, not
     // one to answer `forbidden` (or `not_a_member`) about.
@@ -32,8 +34,8 @@ pub fn question(
     }
     Ok(Question {
         workspace: workspace.map(WorkspaceRef::parse),
-        permission,
-        resource,
+        permission: permission.map(Cow::Owned),
+        resource: resource.map(Cow::Owned),
         cost: None,
     })
 }
