@@ -2,15 +2,13 @@
 //! else by the service): `admin { users user audit }` to read, and `createUser`, `disableUser`,
 //! `enableUser`, `deleteUser`, `userPasswordLink` among the mutations.
 
-use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{ComplexObject, Context, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use keygate_domain::User;
 use uuid::Uuid;
 
-use super::types::{TokenGql, UserGql, UserKindGql};
+use super::types::{AuditConnection, TokenGql, UserGql, UserKindGql, audit_connection, page_limit};
 use super::{GqlState, gql};
-use crate::http::rest::audit::json::AuditEventJson;
 use crate::service::{AuditQuery, Orphans, UserQuery};
 
 /// A user as instance admins see them: as others do, and where an API user lives, since when
@@ -104,7 +102,7 @@ impl Admin {
             search,
             disabled,
             cursor: after,
-            limit: first.map(|f| u32::try_from(f.max(1)).unwrap_or(1)),
+            limit: page_limit(first),
         };
         let page = state
             .keygate
@@ -141,7 +139,7 @@ impl Admin {
         target: Option<String>,
         since: Option<DateTime<Utc>>,
         until: Option<DateTime<Utc>>,
-    ) -> Result<Connection<Uuid, AuditEventJson, EmptyFields, EmptyFields>> {
+    ) -> Result<AuditConnection> {
         let state = GqlState::of(ctx);
         let query = AuditQuery {
             actor,
@@ -150,20 +148,14 @@ impl Admin {
             since,
             until,
             cursor: after,
-            limit: first.map(|f| u32::try_from(f.max(1)).unwrap_or(1)),
+            limit: page_limit(first),
         };
         let page = state
             .keygate
             .instance_audit_log(state.actor()?, &query)
             .await
             .map_err(gql)?;
-        let mut connection = Connection::new(after.is_some(), page.next_cursor.is_some());
-        connection.edges.extend(
-            page.events
-                .iter()
-                .map(|e| Edge::new(e.id, AuditEventJson::from(e))),
-        );
-        Ok(connection)
+        Ok(audit_connection(&page, after.is_some()))
     }
 }
 

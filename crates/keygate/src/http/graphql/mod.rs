@@ -84,10 +84,15 @@ impl GqlState {
             .ok_or_else(|| gql(ServiceError::Unauthenticated))
     }
 
+    /// A token as it is now.
+    pub fn token(&self, token: &Token) -> TokenGql {
+        TokenGql::new(token, self.keygate.clock().now())
+    }
+
     pub fn with_secret(&self, token: &Token, clear: ClearToken) -> TokenWithSecret {
         TokenWithSecret {
             secret: clear.into_exposed(),
-            token: TokenGql::new(token, self.keygate.clock().now()),
+            token: self.token(token),
         }
     }
 }

@@ -190,7 +190,7 @@ impl Mutation {
             .update_token(actor, id, input.into())
             .await
             .map_err(gql)?;
-        Ok(TokenGql::new(&token, state.keygate.clock().now()))
+        Ok(state.token(&token))
     }
 
     async fn revoke_token(&self, ctx: &Context<'_>, id: Uuid) -> Result<TokenGql> {
@@ -200,7 +200,7 @@ impl Mutation {
             .revoke_token(state.actor()?, id)
             .await
             .map_err(gql)?;
-        Ok(TokenGql::new(&token, state.keygate.clock().now()))
+        Ok(state.token(&token))
     }
 
     /// A new secret for the caller's personal token. The old one stops working at once, or with
@@ -818,7 +818,7 @@ impl Mutation {
             .update_api_user_token(actor, &ws, api_user, token, input.into())
             .await
             .map_err(gql)?;
-        Ok(TokenGql::new(&t, state.keygate.clock().now()))
+        Ok(state.token(&t))
     }
 
     async fn revoke_api_user_token(
@@ -834,7 +834,7 @@ impl Mutation {
             .revoke_api_user_token(state.actor()?, &ws(&workspace), api_user, token)
             .await
             .map_err(gql)?;
-        Ok(TokenGql::new(&t, state.keygate.clock().now()))
+        Ok(state.token(&t))
     }
 
     async fn rotate_api_user_token(
@@ -868,7 +868,7 @@ impl Mutation {
             .revoke_workspace_token(state.actor()?, &ws(&workspace), token)
             .await
             .map_err(gql)?;
-        Ok(TokenGql::new(&t, state.keygate.clock().now()))
+        Ok(state.token(&t))
     }
 }
 

@@ -27,7 +27,8 @@ use crate::http::rest::verify::json::CheckJson;
 use crate::http::rest::webhooks::json::{DeliveryJson, WebhookJson};
 use crate::http::rest::workspaces::json::{WorkspaceJson, membership_json, workspace_json};
 use crate::service::{
-    Actor, AuditQuery, Hooks, Keygate, PendingForMe, TokenFilter, TokenView, WorkspaceRef,
+    Actor, AuditPage, AuditQuery, Hooks, Keygate, PendingForMe, TokenFilter, TokenView,
+    WorkspaceRef,
 };
 
 /// Resource patterns and permissions, which GraphQL shows as their text.
@@ -547,7 +548,7 @@ impl WorkspaceGql {
         target: Option<String>,
         since: Option<DateTime<Utc>>,
         until: Option<DateTime<Utc>>,
-    ) -> Result<Connection<Uuid, AuditEventJson, EmptyFields, EmptyFields>> {
+    ) -> Result<AuditConnection> {
         let cursor = after
             .map(|a| Uuid::try_parse(&a))
             .transpose()
@@ -561,18 +562,31 @@ impl WorkspaceGql {
             since,
             until,
             cursor,
-            limit: first.map(|f| u32::try_from(f.max(1)).unwrap_or(1)),
+            limit: page_limit(first),
         };
         let (keygate, caller, ws) = self.service(ctx)?;
         let page = keygate.audit_log(caller, &ws, &query).await.map_err(gql)?;
-        let mut connection = Connection::new(cursor.is_some(), page.next_cursor.is_some());
-        connection.edges.extend(
-            page.events
-                .iter()
-                .map(|e| Edge::new(e.id, AuditEventJson::from(e))),
-        );
-        Ok(connection)
+        Ok(audit_connection(&page, cursor.is_some()))
     }
+}
+
+/// A page of an audit log, newest first, keyed by the entries' ids.
+pub type AuditConnection = Connection<Uuid, AuditEventJson, EmptyFields, EmptyFields>;
+
+/// A page of an audit log as a connection; `paged` when it does not start at the newest entry.
+pub fn audit_connection(page: &AuditPage, paged: bool) -> AuditConnection {
+    let mut connection = Connection::new(paged, page.next_cursor.is_some());
+    connection.edges.extend(
+        page.events
+            .iter()
+            .map(|e| Edge::new(e.id, AuditEventJson::from(e))),
+    );
+    connection
+}
+
+/// The page size `first` asks for, at least one.
+pub fn page_limit(first: Option<i32>) -> Option<u32> {
+    first.map(|f| u32::try_from(f.max(1)).unwrap_or(1))
 }
 
 #[derive(SimpleObject)]
