@@ -444,19 +444,13 @@ async fn instance_endpoints_receive_user_events_and_need_an_instance_admin(app: 
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let secret = created["secret"].as_str().expect("secret").to_owned();
-    let (status, user) = app
-        .owner_call(
-            Method::POST,
-            "/api/v1/admin/users",
-            json!({"email": "new@example.com"}),
-        )
+    let user = app
+        .admin_create_user(json!({"email": "new@example.com"}))
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{user}");
     let plain = user["personal_token"]["token"]
         .as_str()
         .expect("token")
         .to_owned();
-    app.remember(&plain);
     // Every workspace's events reach it too.
     app.create_api_user(json!({"name": "anywhere", "roles": ["viewer"]}))
         .await;
@@ -833,19 +827,13 @@ async fn graphql_instance_webhooks_are_for_instance_admins(app: TestApp) {
     let made = &created["data"]["createWebhook"];
     assert!(made["webhook"]["workspaceId"].is_null(), "{created}");
     let secret = made["secret"].as_str().expect("secret").to_owned();
-    let (status, user) = app
-        .owner_call(
-            Method::POST,
-            "/api/v1/admin/users",
-            json!({"email": "plain@example.com"}),
-        )
+    let user = app
+        .admin_create_user(json!({"email": "plain@example.com"}))
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{user}");
     let plain = user["personal_token"]["token"]
         .as_str()
         .expect("token")
         .to_owned();
-    app.remember(&plain);
     let got = listener.wait_for(1).await;
     assert!(got[0].signed_with(&secret));
     assert_eq!(got[0].json()["type"], "user.created");
