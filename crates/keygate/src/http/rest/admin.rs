@@ -22,9 +22,7 @@ use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, ClientIp, Json, Path, Query};
 use crate::http::openapi::{BadRequest, Conflict, Forbidden, NotFound, TooManyRequests};
-use crate::service::{
-    CreatedUser, NewTokenRequest, NewUserRequest, Orphans, ServiceError, UserQuery,
-};
+use crate::service::{CreatedUser, NewTokenRequest, NewUserRequest, Orphans, UserQuery};
 
 /// The users of this Keygate.
 ///
@@ -285,7 +283,7 @@ pub async fn issue_token(
     Path(id): Path<Uuid>,
     Json(body): Json<CreateTokenJson>,
 ) -> Result<(StatusCode, axum::Json<TokenWithSecretJson>), ApiError> {
-    let request = NewTokenRequest::try_from(body).map_err(ServiceError::from)?;
+    let request = NewTokenRequest::try_from(body)?;
     let created = state.keygate.admin_issue_token(&actor, id, request).await?;
     Ok(issued(&state, created))
 }

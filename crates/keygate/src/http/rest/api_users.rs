@@ -20,7 +20,7 @@ use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{InWorkspace, Json, Path};
 use crate::http::openapi::{BadRequest, Conflict};
-use crate::service::{NewTokenRequest, ServiceError};
+use crate::service::NewTokenRequest;
 
 /// An API user of the workspace (`.../api-users/{id}`).
 #[derive(Deserialize, IntoParams)]
@@ -231,7 +231,7 @@ pub async fn create_token(
     Path(ApiUserPath { id }): Path<ApiUserPath>,
     Json(body): Json<CreateTokenJson>,
 ) -> Result<(StatusCode, axum::Json<TokenWithSecretJson>), ApiError> {
-    let request = NewTokenRequest::try_from(body).map_err(ServiceError::from)?;
+    let request = NewTokenRequest::try_from(body)?;
     let created = state
         .keygate
         .create_api_user_token(&actor, &ws, id, request)

@@ -15,7 +15,7 @@ use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Json, Path, Query};
 use crate::http::openapi::{BadRequest, Conflict, Forbidden, NotFound};
-use crate::service::{NewTokenRequest, ServiceError, TokenFilter, TokenView};
+use crate::service::{NewTokenRequest, TokenFilter, TokenView};
 use keygate_domain::{ClearToken, Token};
 
 /// A token as answered: as it is now, never its secret.
@@ -73,8 +73,7 @@ pub async fn list(
     Caller(actor): Caller,
     Query(query): Query<TokenQueryJson>,
 ) -> Result<axum::Json<TokenListJson>, ApiError> {
-    let filter =
-        TokenFilter::new(query.status, query.expiring_within_days).map_err(ServiceError::from)?;
+    let filter = TokenFilter::new(query.status, query.expiring_within_days)?;
     let tokens = state.keygate.list_tokens_where(&actor.user, filter).await?;
     Ok(token_list(&state, &tokens))
 }
@@ -141,7 +140,7 @@ pub async fn create(
     Caller(actor): Caller,
     Json(body): Json<CreateTokenJson>,
 ) -> Result<(StatusCode, axum::Json<TokenWithSecretJson>), ApiError> {
-    let request = NewTokenRequest::try_from(body).map_err(ServiceError::from)?;
+    let request = NewTokenRequest::try_from(body)?;
     let created = state.keygate.create_token(&actor, request).await?;
     Ok(issued(&state, created))
 }
