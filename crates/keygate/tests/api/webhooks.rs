@@ -654,6 +654,10 @@ async fn a_disabled_endpoint_receives_nothing(app: TestApp) {
 }
 
 async fn internal_targets_are_refused_unless_allowed(app: TestApp) {
+    let register = |url: &str, events: &Value| {
+        app.owner_call(Method::POST, HOOKS, json!({"url": url, "events": events}))
+    };
+    let revoked = json!(["token.revoked"]);
     for url in [
         "http://127.0.0.1:9/hook",
         "http://localhost:9/hook",
@@ -667,13 +671,7 @@ async fn internal_targets_are_refused_unless_allowed(app: TestApp) {
         "http://0.0.0.0/hook",
         "http://100.64.1.1/hook",
     ] {
-        let got = app
-            .owner_call(
-                Method::POST,
-                HOOKS,
-                json!({"url": url, "events": ["token.revoked"]}),
-            )
-            .await;
+        let got = register(url, &revoked).await;
         assert_error(&got, StatusCode::BAD_REQUEST, "invalid_input");
         assert!(error_message(&got).contains("internal"), "{url}: {}", got.1);
     }
@@ -683,32 +681,14 @@ async fn internal_targets_are_refused_unless_allowed(app: TestApp) {
         "not a url",
         "file:///etc/passwd",
     ] {
-        let got = app
-            .owner_call(
-                Method::POST,
-                HOOKS,
-                json!({"url": url, "events": ["token.revoked"]}),
-            )
-            .await;
+        let got = register(url, &revoked).await;
         assert_error(&got, StatusCode::BAD_REQUEST, "invalid_input");
     }
     let long = format!("https://example.com/{}", "a".repeat(3000));
-    let got = app
-        .owner_call(
-            Method::POST,
-            HOOKS,
-            json!({"url": long, "events": ["token.revoked"]}),
-        )
-        .await;
+    let got = register(&long, &revoked).await;
     assert_error(&got, StatusCode::BAD_REQUEST, "invalid_input");
     for events in [json!([]), json!(["role.created"]), json!(["user.created"])] {
-        let got = app
-            .owner_call(
-                Method::POST,
-                HOOKS,
-                json!({"url": "http://1.1.1.1/hook", "events": events}),
-            )
-            .await;
+        let got = register("http://1.1.1.1/hook", &events).await;
         assert_error(&got, StatusCode::BAD_REQUEST, "invalid_input");
     }
     // Nothing was registered.
