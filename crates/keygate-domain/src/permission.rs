@@ -403,14 +403,16 @@ impl fmt::Display for Manage {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn p(s: &str) -> Permission {
+    /// A permission as a test writes it (shared with the rights tests).
+    pub(crate) fn p(s: &str) -> Permission {
         Permission::parse(s).expect(s)
     }
 
-    fn r(s: &str) -> ResourcePattern {
+    /// A resource pattern as a test writes it.
+    pub(crate) fn r(s: &str) -> ResourcePattern {
         ResourcePattern::parse(s).expect(s)
     }
 

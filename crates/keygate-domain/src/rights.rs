@@ -286,15 +286,8 @@ impl WorkspaceRights {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::permission::tests::{p, r};
     use proptest::prelude::*;
-
-    fn p(s: &str) -> Permission {
-        Permission::parse(s).expect(s)
-    }
-
-    fn r(s: &str) -> ResourcePattern {
-        ResourcePattern::parse(s).expect(s)
-    }
 
     fn perms(list: &[&str]) -> PermissionSet {
         list.iter().map(|s| p(s)).collect()

@@ -248,6 +248,13 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
+/// A field refused in the HTTP layer is refused as the service layer refuses it.
+impl From<keygate_domain::ValidationError> for ApiError {
+    fn from(e: keygate_domain::ValidationError) -> Self {
+        ApiError::Service(e.into())
+    }
+}
+
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
         ApiError::bad_request("invalid_path", rejection.body_text())

@@ -146,13 +146,13 @@ impl Keygate {
         if let Err(failure) = usable(credential, user, now) {
             // Boxed, as the other rare paths of a decision (see `decide_caller`).
             if credential.is_retired(now) {
-                Box::pin(self.note_retired_secret(credential, user, ip, now)).await;
+                Box::pin(self.note_sign(TokenSign::RetiredSecret, credential, user, ip, now)).await;
             }
             return Err(failure);
         }
         if origin.is_judged() && !credential.usable_from(user, ip) {
             // Boxed: see above.
-            Box::pin(self.note_refused_address(credential, user, ip, now)).await;
+            Box::pin(self.note_sign(TokenSign::RefusedAddress, credential, user, ip, now)).await;
             return Err(AuthFailure::IpNotAllowed(ip));
         }
         let rate = self.admit_rate(credential, user, cost, now)?;
@@ -197,6 +197,17 @@ fn usable(
         TokenStatus::Expired => Err(AuthFailure::TokenExpired),
         TokenStatus::Revoked => Err(AuthFailure::TokenRevoked),
     }
+}
+
+/// What a refused use of a token is a sign of: the token, or a copy of it, is held where it
+/// should not be.
+#[derive(Clone, Copy)]
+enum TokenSign {
+    /// A replaced secret presented after its overlap ended: a copy still lives somewhere
+    /// (`token.retired_secret_used`).
+    RetiredSecret,
+    /// A token used from outside its allow-list (`token.ip_not_allowed`).
+    RefusedAddress,
 }
 
 /// Counts events per key and decides which to sample into the audit log: the first of a key, then
@@ -271,42 +282,29 @@ impl Keygate {
         result
     }
 
-    /// A replaced secret presented after its overlap ended: a sign that a copy still lives
-    /// somewhere. Sampled into the audit log (`token.retired_secret_used`, with the address) at
-    /// most once a minute per token.
-    async fn note_retired_secret(
+    /// A sign that a valid token is held where it should not be, sampled into the audit log (with
+    /// the address) at most once a minute per token.
+    async fn note_sign(
         &self,
+        sign: TokenSign,
         credential: &Credential,
         user: &keygate_domain::User,
         ip: Option<IpAddr>,
         now: DateTime<Utc>,
     ) {
-        let Some(count) = self.retired_uses.note(credential.id, now) else {
+        let (sampler, action, counted) = match sign {
+            TokenSign::RetiredSecret => (&self.retired_uses, "token.retired_secret_used", "uses"),
+            TokenSign::RefusedAddress => {
+                (&self.refused_addresses, "token.ip_not_allowed", "refusals")
+            }
+        };
+        let Some(count) = sampler.note(credential.id, now) else {
             return;
         };
         let target = ("token", Some(credential.id.to_string()));
-        let details = json!({ "owner": user.id, "uses": count });
-        self.record_sample("token.retired_secret_used", target, details, ip, now)
-            .await;
-    }
-
-    /// A valid token used from outside its allow-list: a sign that it is held where it should not
-    /// be. Sampled into the audit log (`token.ip_not_allowed`, with the address) at most once a
-    /// minute per token.
-    async fn note_refused_address(
-        &self,
-        credential: &Credential,
-        user: &keygate_domain::User,
-        ip: Option<IpAddr>,
-        now: DateTime<Utc>,
-    ) {
-        let Some(count) = self.refused_addresses.note(credential.id, now) else {
-            return;
-        };
-        let target = ("token", Some(credential.id.to_string()));
-        let details = json!({ "owner": user.id, "refusals": count });
-        self.record_sample("token.ip_not_allowed", target, details, ip, now)
-            .await;
+        let mut details = json!({ "owner": user.id });
+        details[counted] = json!(count);
+        self.record_sample(action, target, details, ip, now).await;
     }
 
     /// Writes a sampled entry that no one authenticated made: a sign of something, from `ip`.

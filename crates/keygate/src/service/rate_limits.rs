@@ -227,6 +227,14 @@ mod tests {
         .expect("valid")
     }
 
+    /// What is left of the tightest limit after a request that passes.
+    fn remaining(c: &RateCounters, held: &[(Uuid, &RateLimits)], cost: u32, now: i64) -> u32 {
+        c.admit(held, cost, now)
+            .expect("valid")
+            .expect("valid")
+            .remaining
+    }
+
     #[test]
     fn a_limit_admits_its_size_per_window_then_refuses_until_the_next() {
         let c = RateCounters::default();
@@ -241,13 +249,7 @@ mod tests {
         assert_eq!((refused.remaining, refused.reset), (0, 30));
         // A question that costs nothing still passes; the next window starts afresh.
         assert!(c.admit(&held, 0, 150).is_ok());
-        assert_eq!(
-            c.admit(&held, 1, 180)
-                .expect("valid")
-                .expect("valid")
-                .remaining,
-            2
-        );
+        assert_eq!(remaining(&c, &held, 1, 180), 2);
     }
 
     #[test]
@@ -257,29 +259,11 @@ mod tests {
         let own = limits(&[("burst", 2, 1), ("default", 100, 60)]);
         let shared = limits(&[("default", 3, 60)]);
         let held = [(token, &own), (api_user, &shared)];
-        assert_eq!(
-            c.admit(&held, 1, 0)
-                .expect("valid")
-                .expect("valid")
-                .remaining,
-            1
-        );
-        assert_eq!(
-            c.admit(&held, 1, 0)
-                .expect("valid")
-                .expect("valid")
-                .remaining,
-            0
-        );
+        assert_eq!(remaining(&c, &held, 1, 0), 1);
+        assert_eq!(remaining(&c, &held, 1, 0), 0);
         // The burst limit refuses; the shared one is not charged for it.
         assert!(c.admit(&held, 1, 0).is_err());
-        assert_eq!(
-            c.admit(&held, 1, 1)
-                .expect("valid")
-                .expect("valid")
-                .remaining,
-            0
-        );
+        assert_eq!(remaining(&c, &held, 1, 1), 0);
         assert!(c.admit(&held, 1, 2).is_err(), "the API user's 3 are used");
     }
 
@@ -294,22 +278,10 @@ mod tests {
         assert_eq!(report.len(), 1);
         assert_eq!((report[0].used, report[0].window), (4, (0, 60)));
         // Still counted while in flight.
-        assert_eq!(
-            c.admit(&held, 0, 1)
-                .expect("valid")
-                .expect("valid")
-                .remaining,
-            6
-        );
+        assert_eq!(remaining(&c, &held, 0, 1), 6);
         // The database says 9 in all: 5 came from another node.
         c.settle(&report, Some(&[9]));
-        assert_eq!(
-            c.admit(&held, 1, 2)
-                .expect("valid")
-                .expect("valid")
-                .remaining,
-            0
-        );
+        assert_eq!(remaining(&c, &held, 1, 2), 0);
         assert!(c.admit(&held, 1, 2).is_err());
         // A failed report keeps the use pending.
         let report = c.take_report(3);

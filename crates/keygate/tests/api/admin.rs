@@ -102,11 +102,9 @@ async fn instance_administration_works_in_graphql_for_instance_admins_only(app: 
 
 async fn a_last_owner_is_deleted_with_their_workspace_or_after_handing_it_over(app: TestApp) {
     // Refused without saying what becomes of the workspace, and nothing changes.
-    let grace = create_user(
-        &app,
-        json!({"email": "grace@example.com", "workspace": "graces"}),
-    )
-    .await;
+    let grace = app
+        .admin_create_user(json!({"email": "grace@example.com", "workspace": "graces"}))
+        .await;
     let path = user_path(&grace);
     let got = send(app.as_owner(Method::DELETE, &path)).await;
     assert_error(&got, StatusCode::CONFLICT, "last_owner");
@@ -138,12 +136,12 @@ async fn a_last_owner_is_deleted_with_their_workspace_or_after_handing_it_over(a
     assert_eq!(me(&app, token_of(&grace)).await.0, StatusCode::UNAUTHORIZED);
 
     // Handed over: the heir, a viewer there, becomes an owner; an API user cannot be the heir.
-    let lin = create_user(
-        &app,
-        json!({"email": "lin@example.com", "workspace": "lins"}),
-    )
-    .await;
-    let heir = create_user(&app, json!({"email": "heir@example.com"})).await;
+    let lin = app
+        .admin_create_user(json!({"email": "lin@example.com", "workspace": "lins"}))
+        .await;
+    let heir = app
+        .admin_create_user(json!({"email": "heir@example.com"}))
+        .await;
     let heir_id = heir["user"]["id"].as_str().expect("id").to_owned();
     let invite = json!({"email": "heir@example.com", "roles": ["viewer"]});
     let (status, invited) = app
@@ -189,16 +187,12 @@ async fn a_last_owner_is_deleted_with_their_workspace_or_after_handing_it_over(a
 }
 
 async fn user_search_ignores_case_in_every_script(app: TestApp) {
-    create_user(
-        &app,
+    app.admin_create_user(
         json!({"email": "elodie@example.com", "display_name": "Élodie Ünal-Şahin"}),
     )
     .await;
-    create_user(
-        &app,
-        json!({"email": "other@example.com", "display_name": "Ωmega"}),
-    )
-    .await;
+    app.admin_create_user(json!({"email": "other@example.com", "display_name": "Ωmega"}))
+        .await;
     for (search, found) in [
         ("élodie", "elodie@example.com"),
         ("ÉLODIE", "elodie@example.com"),
@@ -255,14 +249,6 @@ fn urlencoding(text: &str) -> String {
 
 const USERS: &str = "/api/v1/admin/users";
 
-/// Creates a user as the bootstrapped admin; returns the 201 body.
-async fn create_user(app: &TestApp, body: Value) -> Value {
-    let (status, created) = send(app.as_owner(Method::POST, USERS).json(&body)).await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    app.remember(token_of(&created));
-    created
-}
-
 fn token_of(created: &Value) -> &str {
     created["personal_token"]["token"]
         .as_str()
@@ -278,11 +264,9 @@ async fn me(app: &TestApp, token: &str) -> (StatusCode, Value) {
 }
 
 async fn an_instance_admin_creates_a_user_whose_personal_token_works(app: TestApp) {
-    let created = create_user(
-        &app,
-        json!({"email": "Grace@Example.com", "display_name": "Grace"}),
-    )
-    .await;
+    let created = app
+        .admin_create_user(json!({"email": "Grace@Example.com", "display_name": "Grace"}))
+        .await;
     assert_eq!(created["user"]["email"], "grace@example.com");
     assert_eq!(created["user"]["display_name"], "Grace");
     assert_eq!(created["user"]["kind"], "human");
@@ -316,9 +300,7 @@ async fn an_instance_admin_creates_a_user_whose_personal_token_works(app: TestAp
 }
 
 async fn a_created_user_with_a_password_signs_in_and_owns_their_workspace(app: TestApp) {
-    let created = create_user(
-        &app,
-        json!({"email": "lin@example.com", "password": "a long enough password", "workspace": "lin-lab"}),
+    let created = app.admin_create_user(json!({"email": "lin@example.com", "password": "a long enough password", "workspace": "lin-lab"}),
     )
     .await;
     assert_eq!(created["workspace"]["slug"], "lin-lab");
@@ -348,7 +330,8 @@ async fn a_created_user_with_a_password_signs_in_and_owns_their_workspace(app: T
 
 async fn users_are_listed_with_filters_and_pages(app: TestApp) {
     for i in 0..5 {
-        create_user(&app, json!({"email": format!("user{i}@example.com")})).await;
+        app.admin_create_user(json!({"email": format!("user{i}@example.com")}))
+            .await;
     }
     let (status, _) = send(
         app.as_owner(Method::POST, "/api/v1/workspaces/acme/api-users")
@@ -408,7 +391,9 @@ async fn users_are_listed_with_filters_and_pages(app: TestApp) {
 }
 
 async fn only_unscoped_instance_admins_administer_users(app: TestApp) {
-    let grace = create_user(&app, json!({"email": "grace@example.com"})).await;
+    let grace = app
+        .admin_create_user(json!({"email": "grace@example.com"}))
+        .await;
     let token = token_of(&grace).to_owned();
     let paths = [
         (Method::GET, USERS.to_owned()),
@@ -452,17 +437,17 @@ async fn only_unscoped_instance_admins_administer_users(app: TestApp) {
     assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
 
     // An admin-created instance admin can.
-    let root = create_user(
-        &app,
-        json!({"email": "root@example.com", "instance_admin": true}),
-    )
-    .await;
+    let root = app
+        .admin_create_user(json!({"email": "root@example.com", "instance_admin": true}))
+        .await;
     let (status, _) = send(app.with_token(token_of(&root), Method::GET, USERS)).await;
     assert_eq!(status, StatusCode::OK);
 }
 
 async fn a_disabled_user_is_refused_at_once_and_works_again_when_enabled(app: TestApp) {
-    let grace = create_user(&app, json!({"email": "grace@example.com"})).await;
+    let grace = app
+        .admin_create_user(json!({"email": "grace@example.com"}))
+        .await;
     let token = token_of(&grace).to_owned();
     let question = json!({"token": token});
     // A second token, not used before she is disabled: the cache knows Grace through the first
@@ -518,11 +503,9 @@ async fn a_disabled_user_is_refused_at_once_and_works_again_when_enabled(app: Te
 }
 
 async fn a_deleted_user_is_refused_at_once(app: TestApp) {
-    let grace = create_user(
-        &app,
-        json!({"email": "grace@example.com", "workspace": "graces"}),
-    )
-    .await;
+    let grace = app
+        .admin_create_user(json!({"email": "grace@example.com", "workspace": "graces"}))
+        .await;
     let token = token_of(&grace).to_owned();
     assert_eq!(me(&app, &token).await.0, StatusCode::OK);
     // Grace is the last owner of `graces`: deleting her is refused until someone else owns it.
@@ -552,11 +535,9 @@ async fn admins_cannot_remove_themselves_or_a_last_owner(app: TestApp) {
 }
 
 async fn an_admin_issues_a_token_for_a_user(app: TestApp) {
-    let grace = create_user(
-        &app,
-        json!({"email": "grace@example.com", "workspace": "graces"}),
-    )
-    .await;
+    let grace = app
+        .admin_create_user(json!({"email": "grace@example.com", "workspace": "graces"}))
+        .await;
     let path = format!("{}/tokens", user_path(&grace));
     let (status, issued) = send(
         app.as_owner(Method::POST, &path)
@@ -604,11 +585,9 @@ async fn an_admin_issues_a_token_for_a_user(app: TestApp) {
 }
 
 async fn user_administration_is_audited(app: TestApp) {
-    let grace = create_user(
-        &app,
-        json!({"email": "grace@example.com", "workspace": "graces"}),
-    )
-    .await;
+    let grace = app
+        .admin_create_user(json!({"email": "grace@example.com", "workspace": "graces"}))
+        .await;
     let user_id = grace["user"]["id"].as_str().expect("id").to_owned();
     // The workspace made with the account carries its creation in its log.
     let (status, log) = app
@@ -782,11 +761,9 @@ fn link_code(link: &Value) -> String {
 }
 
 async fn a_password_link_sets_the_password_once(app: TestApp) {
-    let created = create_user(
-        &app,
-        json!({"email": "grace@example.com", "password_link": true}),
-    )
-    .await;
+    let created = app
+        .admin_create_user(json!({"email": "grace@example.com", "password_link": true}))
+        .await;
     let link = &created["password_link"];
     assert!(link["expires_at"].is_string(), "{created}");
     let code = link_code(link);
@@ -860,11 +837,11 @@ async fn a_password_link_sets_the_password_once(app: TestApp) {
 }
 
 async fn a_password_link_works_in_the_browser_and_signs_in(app: TestApp) {
-    let created = create_user(
-        &app,
-        json!({"email": "lin@example.com", "password_link": true, "workspace": "lins"}),
-    )
-    .await;
+    let created = app
+        .admin_create_user(
+            json!({"email": "lin@example.com", "password_link": true, "workspace": "lins"}),
+        )
+        .await;
     let code = link_code(&created["password_link"]);
     app.remember(&code);
     let web = crate::helpers::WebClient::new(&app);

@@ -372,6 +372,17 @@ impl TestApp {
         token
     }
 
+    /// Creates an account through `POST /api/v1/admin/users` as the owner (an instance admin) and
+    /// returns the 201 body; the personal token is remembered for the leak scans.
+    pub async fn admin_create_user(&self, body: Value) -> Value {
+        let (status, created) = self
+            .owner_call(Method::POST, "/api/v1/admin/users", body)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        self.remember(created["personal_token"]["token"].as_str().expect("token"));
+        created
+    }
+
     /// Notes a clear token for the leak scans.
     pub fn remember(&self, token: &str) {
         self.issued

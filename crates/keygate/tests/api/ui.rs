@@ -39,6 +39,15 @@ async fn start() -> Option<(Browser, TestApp)> {
     Some((browser, app))
 }
 
+/// As `start`, with the browser signed in as the owner.
+async fn start_signed_in() -> Option<(Browser, TestApp)> {
+    let (browser, app) = start().await?;
+    browser
+        .sign_in(&app, &app.owner.email, OWNER_PASSWORD)
+        .await;
+    Some((browser, app))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Stories in the browser.
 
@@ -188,12 +197,9 @@ async fn refreshing_the_personal_token_kills_the_old_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invited_person_sets_a_password_and_gets_a_working_token() {
-    let Some((browser, app)) = start().await else {
+    let Some((browser, app)) = start_signed_in().await else {
         return;
     };
-    browser
-        .sign_in(&app, &app.owner.email, OWNER_PASSWORD)
-        .await;
     browser.open(&app, "/w/acme/members").await;
     browser.fill("#invite-email", "grace@example.com").await;
     browser.click("#invite-form button[type=submit]").await;
@@ -266,12 +272,9 @@ async fn an_invited_person_sets_a_password_and_gets_a_working_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_api_user_limited_to_one_device_reads_only_that_device() {
-    let Some((browser, app)) = start().await else {
+    let Some((browser, app)) = start_signed_in().await else {
         return;
     };
-    browser
-        .sign_in(&app, &app.owner.email, OWNER_PASSWORD)
-        .await;
 
     // A custom role that reads devices.
     browser.open(&app, "/w/acme/roles").await;
@@ -350,12 +353,9 @@ async fn me_from(app: &TestApp, ip: &str, token: &str) -> StatusCode {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_held_to_an_address_is_made_and_moved_in_the_browser() {
-    let Some((browser, app)) = start().await else {
+    let Some((browser, app)) = start_signed_in().await else {
         return;
     };
-    browser
-        .sign_in(&app, &app.owner.email, OWNER_PASSWORD)
-        .await;
 
     // A new token that works from 127.0.0.2 (and a documentation network) only.
     browser.open(&app, "/tokens/new").await;
@@ -670,12 +670,9 @@ async fn a_webhook_registered_in_the_browser_receives_signed_events_and_sends_ag
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_admin_creates_finds_disables_and_deletes_a_user_in_the_browser() {
-    let Some((browser, app)) = start().await else {
+    let Some((browser, app)) = start_signed_in().await else {
         return;
     };
-    browser
-        .sign_in(&app, &app.owner.email, OWNER_PASSWORD)
-        .await;
     browser.click("#admin-nav a[href='/admin/users']").await;
     browser.wait_for_path(|p| p == "/admin/users").await;
     browser.fill("#user-email", "rosa@example.com").await;
@@ -748,12 +745,9 @@ async fn an_instance_admin_creates_finds_disables_and_deletes_a_user_in_the_brow
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_out_ends_the_session_for_its_cookie() {
-    let Some((browser, app)) = start().await else {
+    let Some((browser, app)) = start_signed_in().await else {
         return;
     };
-    browser
-        .sign_in(&app, &app.owner.email, OWNER_PASSWORD)
-        .await;
     let cookie = browser
         .client
         .get_named_cookie(SESSION_COOKIE)
@@ -804,15 +798,11 @@ backend_tests!(
 );
 
 async fn the_administration_pages_are_for_instance_admins_only(app: TestApp) {
-    let (status, created) = app
-        .owner_call(
-            Method::POST,
-            "/api/v1/admin/users",
+    let created = app
+        .admin_create_user(
             json!({"email": "plain@example.com", "password": "a plain long password"}),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    app.remember(created["personal_token"]["token"].as_str().expect("token"));
     let id = created["user"]["id"].as_str().expect("id").to_owned();
     let web = WebClient::new(&app);
     web.sign_in("plain@example.com", "a plain long password")

@@ -444,19 +444,13 @@ async fn instance_endpoints_receive_user_events_and_need_an_instance_admin(app: 
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let secret = created["secret"].as_str().expect("secret").to_owned();
-    let (status, user) = app
-        .owner_call(
-            Method::POST,
-            "/api/v1/admin/users",
-            json!({"email": "new@example.com"}),
-        )
+    let user = app
+        .admin_create_user(json!({"email": "new@example.com"}))
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{user}");
     let plain = user["personal_token"]["token"]
         .as_str()
         .expect("token")
         .to_owned();
-    app.remember(&plain);
     // Every workspace's events reach it too.
     app.create_api_user(json!({"name": "anywhere", "roles": ["viewer"]}))
         .await;
@@ -660,6 +654,10 @@ async fn a_disabled_endpoint_receives_nothing(app: TestApp) {
 }
 
 async fn internal_targets_are_refused_unless_allowed(app: TestApp) {
+    let register = |url: &str, events: &Value| {
+        app.owner_call(Method::POST, HOOKS, json!({"url": url, "events": events}))
+    };
+    let revoked = json!(["token.revoked"]);
     for url in [
         "http://127.0.0.1:9/hook",
         "http://localhost:9/hook",
@@ -673,13 +671,7 @@ async fn internal_targets_are_refused_unless_allowed(app: TestApp) {
         "http://0.0.0.0/hook",
         "http://100.64.1.1/hook",
     ] {
-        let got = app
-            .owner_call(
-                Method::POST,
-                HOOKS,
-                json!({"url": url, "events": ["token.revoked"]}),
-            )
-            .await;
+        let got = register(url, &revoked).await;
         assert_error(&got, StatusCode::BAD_REQUEST, "invalid_input");
         assert!(error_message(&got).contains("internal"), "{url}: {}", got.1);
     }
@@ -689,32 +681,14 @@ async fn internal_targets_are_refused_unless_allowed(app: TestApp) {
         "not a url",
         "file:///etc/passwd",
     ] {
-        let got = app
-            .owner_call(
-                Method::POST,
-                HOOKS,
-                json!({"url": url, "events": ["token.revoked"]}),
-            )
-            .await;
+        let got = register(url, &revoked).await;
         assert_error(&got, StatusCode::BAD_REQUEST, "invalid_input");
     }
     let long = format!("https://example.com/{}", "a".repeat(3000));
-    let got = app
-        .owner_call(
-            Method::POST,
-            HOOKS,
-            json!({"url": long, "events": ["token.revoked"]}),
-        )
-        .await;
+    let got = register(&long, &revoked).await;
     assert_error(&got, StatusCode::BAD_REQUEST, "invalid_input");
     for events in [json!([]), json!(["role.created"]), json!(["user.created"])] {
-        let got = app
-            .owner_call(
-                Method::POST,
-                HOOKS,
-                json!({"url": "http://1.1.1.1/hook", "events": events}),
-            )
-            .await;
+        let got = register("http://1.1.1.1/hook", &events).await;
         assert_error(&got, StatusCode::BAD_REQUEST, "invalid_input");
     }
     // Nothing was registered.
@@ -833,19 +807,13 @@ async fn graphql_instance_webhooks_are_for_instance_admins(app: TestApp) {
     let made = &created["data"]["createWebhook"];
     assert!(made["webhook"]["workspaceId"].is_null(), "{created}");
     let secret = made["secret"].as_str().expect("secret").to_owned();
-    let (status, user) = app
-        .owner_call(
-            Method::POST,
-            "/api/v1/admin/users",
-            json!({"email": "plain@example.com"}),
-        )
+    let user = app
+        .admin_create_user(json!({"email": "plain@example.com"}))
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{user}");
     let plain = user["personal_token"]["token"]
         .as_str()
         .expect("token")
         .to_owned();
-    app.remember(&plain);
     let got = listener.wait_for(1).await;
     assert!(got[0].signed_with(&secret));
     assert_eq!(got[0].json()["type"], "user.created");

@@ -2,15 +2,13 @@
 //! else by the service): `admin { users user audit }` to read, and `createUser`, `disableUser`,
 //! `enableUser`, `deleteUser`, `userPasswordLink` among the mutations.
 
-use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{ComplexObject, Context, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use keygate_domain::User;
 use uuid::Uuid;
 
-use super::types::{TokenGql, UserGql, UserKindGql};
-use super::{GqlState, gql};
-use crate::http::rest::audit::json::AuditEventJson;
+use super::types::{AuditConnection, TokenGql, UserGql, UserKindGql, audit_connection, page_limit};
+use super::{Answer, GqlState};
 use crate::service::{AuditQuery, Orphans, UserQuery};
 
 /// A user as instance admins see them: as others do, and where an API user lives, since when
@@ -38,15 +36,14 @@ impl From<&User> for AdminUserGql {
 #[ComplexObject]
 impl AdminUserGql {
     /// The user's tokens (never their secrets), newest first.
-    async fn tokens(&self, ctx: &Context<'_>) -> Result<Vec<TokenGql>> {
+    async fn tokens(&self, ctx: &Context<'_>) -> Answer<Vec<TokenGql>> {
         let state = GqlState::of(ctx);
         let user = state
             .keygate
             .admin_user(state.actor()?, self.user.id)
-            .await
-            .map_err(gql)?;
+            .await?;
         let now = state.keygate.clock().now();
-        let tokens = state.keygate.list_tokens(&user).await.map_err(gql)?;
+        let tokens = state.keygate.list_tokens(&user).await?;
         Ok(tokens.iter().map(|t| TokenGql::new(t, now)).collect())
     }
 }
@@ -97,20 +94,19 @@ impl Admin {
         disabled: Option<bool>,
         after: Option<Uuid>,
         first: Option<i32>,
-    ) -> Result<AdminUserPage> {
+    ) -> Answer<AdminUserPage> {
         let state = GqlState::of(ctx);
         let query = UserQuery {
             kind: kind.map(Into::into),
             search,
             disabled,
             cursor: after,
-            limit: first.map(|f| u32::try_from(f.max(1)).unwrap_or(1)),
+            limit: page_limit(first),
         };
         let page = state
             .keygate
             .admin_list_users(state.actor()?, &query)
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(AdminUserPage {
             users: page.users.iter().map(AdminUserGql::from).collect(),
             next_cursor: page.next_cursor,
@@ -118,13 +114,9 @@ impl Admin {
     }
 
     /// One user.
-    async fn user(&self, ctx: &Context<'_>, id: Uuid) -> Result<AdminUserGql> {
+    async fn user(&self, ctx: &Context<'_>, id: Uuid) -> Answer<AdminUserGql> {
         let state = GqlState::of(ctx);
-        let user = state
-            .keygate
-            .admin_user(state.actor()?, id)
-            .await
-            .map_err(gql)?;
+        let user = state.keygate.admin_user(state.actor()?, id).await?;
         Ok((&user).into())
     }
 
@@ -141,7 +133,7 @@ impl Admin {
         target: Option<String>,
         since: Option<DateTime<Utc>>,
         until: Option<DateTime<Utc>>,
-    ) -> Result<Connection<Uuid, AuditEventJson, EmptyFields, EmptyFields>> {
+    ) -> Answer<AuditConnection> {
         let state = GqlState::of(ctx);
         let query = AuditQuery {
             actor,
@@ -150,20 +142,13 @@ impl Admin {
             since,
             until,
             cursor: after,
-            limit: first.map(|f| u32::try_from(f.max(1)).unwrap_or(1)),
+            limit: page_limit(first),
         };
         let page = state
             .keygate
             .instance_audit_log(state.actor()?, &query)
-            .await
-            .map_err(gql)?;
-        let mut connection = Connection::new(after.is_some(), page.next_cursor.is_some());
-        connection.edges.extend(
-            page.events
-                .iter()
-                .map(|e| Edge::new(e.id, AuditEventJson::from(e))),
-        );
-        Ok(connection)
+            .await?;
+        Ok(audit_connection(&page, after.is_some()))
     }
 }
 

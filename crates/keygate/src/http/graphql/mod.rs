@@ -84,13 +84,50 @@ impl GqlState {
             .ok_or_else(|| gql(ServiceError::Unauthenticated))
     }
 
+    /// A token as it is now.
+    pub fn token(&self, token: &Token) -> TokenGql {
+        TokenGql::new(token, self.keygate.clock().now())
+    }
+
     pub fn with_secret(&self, token: &Token, clear: ClearToken) -> TokenWithSecret {
         TokenWithSecret {
             secret: clear.into_exposed(),
-            token: TokenGql::new(token, self.keygate.clock().now()),
+            token: self.token(token),
         }
     }
 }
+
+/// What a field fails with: a service error becomes a GraphQL error with `extensions.code`
+/// ([`gql`]) through `?`, as any other GraphQL error does.
+#[derive(Clone)]
+pub struct Failure(async_graphql::Error);
+
+impl From<ServiceError> for Failure {
+    fn from(e: ServiceError) -> Self {
+        Failure(gql(e))
+    }
+}
+
+impl From<keygate_domain::ValidationError> for Failure {
+    fn from(e: keygate_domain::ValidationError) -> Self {
+        Failure(gql(e.into()))
+    }
+}
+
+impl From<async_graphql::Error> for Failure {
+    fn from(e: async_graphql::Error) -> Self {
+        Failure(e)
+    }
+}
+
+impl From<Failure> for async_graphql::Error {
+    fn from(failure: Failure) -> Self {
+        failure.0
+    }
+}
+
+/// A field's value, or its failure.
+pub type Answer<T> = std::result::Result<T, Failure>;
 
 /// A service error as a GraphQL error with `extensions.code`.
 pub fn gql(e: ServiceError) -> async_graphql::Error {

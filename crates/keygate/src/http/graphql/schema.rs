@@ -1,7 +1,7 @@
 //! The root query and mutation types. Every field calls the service layer with the caller, so
 //! rights, validation and audit are the same as over REST.
 
-use async_graphql::{Context, Object, Result};
+use async_graphql::{Context, Object};
 use uuid::Uuid;
 
 use super::admin::{Admin, AdminUserGql, CreateUserInput, CreatedUserGql, orphans};
@@ -13,7 +13,7 @@ use super::types::{
     LeakPolicyGql, MemberGql, PendingInvitation, RoleGql, TeamGql, TokenGql, TokenWithSecret,
     UserGql, Viewer, WorkspaceGql,
 };
-use super::{GqlState, gql};
+use super::{Answer, GqlState};
 use crate::http::rest::api_users::json::{CreateApiUserJson, PatchApiUserJson};
 use crate::http::rest::members::json::{InviteJson, PatchMemberJson};
 use crate::http::rest::roles::json::CreateRoleJson;
@@ -45,13 +45,9 @@ impl Query {
     }
 
     /// The caller's workspaces.
-    async fn workspaces(&self, ctx: &Context<'_>) -> Result<Vec<WorkspaceGql>> {
+    async fn workspaces(&self, ctx: &Context<'_>) -> Answer<Vec<WorkspaceGql>> {
         let state = GqlState::of(ctx);
-        let list = state
-            .keygate
-            .list_workspaces(state.actor()?)
-            .await
-            .map_err(gql)?;
+        let list = state.keygate.list_workspaces(state.actor()?).await?;
         Ok(list
             .iter()
             .map(|m| WorkspaceGql::from(&m.workspace))
@@ -59,25 +55,23 @@ impl Query {
     }
 
     /// A workspace the caller is a member of, by slug or id.
-    async fn workspace(&self, ctx: &Context<'_>, slug: String) -> Result<WorkspaceGql> {
+    async fn workspace(&self, ctx: &Context<'_>, slug: String) -> Answer<WorkspaceGql> {
         let state = GqlState::of(ctx);
         let m = state
             .keygate
             .workspace(state.actor()?, &WorkspaceRef::parse(&slug))
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(WorkspaceGql::from(&m.workspace))
     }
 
     /// The instance-wide webhook endpoints, which receive every workspace's events and the
     /// instance's own (instance admins only).
-    async fn instance_webhooks(&self, ctx: &Context<'_>) -> Result<Vec<WebhookJson>> {
+    async fn instance_webhooks(&self, ctx: &Context<'_>) -> Answer<Vec<WebhookJson>> {
         let state = GqlState::of(ctx);
         let list = state
             .keygate
             .webhooks(state.actor()?, Hooks::Instance)
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(list.iter().map(WebhookJson::from).collect())
     }
 
@@ -86,13 +80,12 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         webhook: Uuid,
-    ) -> Result<Vec<DeliveryJson>> {
+    ) -> Answer<Vec<DeliveryJson>> {
         let state = GqlState::of(ctx);
         let list = state
             .keygate
             .webhook_deliveries(state.actor()?, Hooks::Instance, webhook)
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(list.iter().map(DeliveryJson::from).collect())
     }
 
@@ -104,14 +97,13 @@ impl Query {
         workspace: String,
         permission: String,
         resource: Option<String>,
-    ) -> Result<Check> {
+    ) -> Answer<Check> {
         let state = GqlState::of(ctx);
-        let question = question(Some(&workspace), Some(&permission), resource).map_err(gql)?;
+        let question = question(Some(&workspace), Some(&permission), resource)?;
         let decision = state
             .keygate
             .decide_for(state.actor.as_ref(), &question)
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(check_json(&decision).into())
     }
 }
@@ -122,8 +114,8 @@ fn ws(reference: &str) -> WorkspaceRef {
     WorkspaceRef::parse(reference)
 }
 
-fn token_request(input: CreateTokenJson) -> Result<NewTokenRequest> {
-    NewTokenRequest::try_from(input).map_err(|e| gql(e.into()))
+fn token_request(input: CreateTokenJson) -> Answer<NewTokenRequest> {
+    Ok(NewTokenRequest::try_from(input)?)
 }
 
 #[Object]
@@ -135,13 +127,12 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         input: CreateTokenJson,
-    ) -> Result<TokenWithSecret> {
+    ) -> Answer<TokenWithSecret> {
         let state = GqlState::of(ctx);
         let (token, clear) = state
             .keygate
             .create_token(state.actor()?, token_request(input)?)
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(state.with_secret(&token, clear))
     }
 
@@ -152,25 +143,20 @@ impl Mutation {
         ctx: &Context<'_>,
         id: Uuid,
         grace_seconds: Option<u32>,
-    ) -> Result<TokenWithSecret> {
+    ) -> Answer<TokenWithSecret> {
         let state = GqlState::of(ctx);
         let (token, clear) = state
             .keygate
             .rotate_token(state.actor()?, id, grace_seconds.unwrap_or(0))
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(state.with_secret(&token, clear))
     }
 
     /// Ends the overlap of one of the caller's tokens: the secret its rotation replaced stops
     /// working now, on every node.
-    async fn end_token_overlap(&self, ctx: &Context<'_>, id: Uuid) -> Result<TokenGql> {
+    async fn end_token_overlap(&self, ctx: &Context<'_>, id: Uuid) -> Answer<TokenGql> {
         let state = GqlState::of(ctx);
-        let view = state
-            .keygate
-            .end_token_overlap(state.actor()?, id)
-            .await
-            .map_err(gql)?;
+        let view = state.keygate.end_token_overlap(state.actor()?, id).await?;
         Ok(TokenGql::of_view(&view, state.keygate.clock().now()))
     }
 
@@ -182,25 +168,17 @@ impl Mutation {
         ctx: &Context<'_>,
         id: Uuid,
         input: UpdateTokenJson,
-    ) -> Result<TokenGql> {
+    ) -> Answer<TokenGql> {
         let state = GqlState::of(ctx);
         let actor = state.actor()?;
-        let token = state
-            .keygate
-            .update_token(actor, id, input.into())
-            .await
-            .map_err(gql)?;
-        Ok(TokenGql::new(&token, state.keygate.clock().now()))
+        let token = state.keygate.update_token(actor, id, input.into()).await?;
+        Ok(state.token(&token))
     }
 
-    async fn revoke_token(&self, ctx: &Context<'_>, id: Uuid) -> Result<TokenGql> {
+    async fn revoke_token(&self, ctx: &Context<'_>, id: Uuid) -> Answer<TokenGql> {
         let state = GqlState::of(ctx);
-        let token = state
-            .keygate
-            .revoke_token(state.actor()?, id)
-            .await
-            .map_err(gql)?;
-        Ok(TokenGql::new(&token, state.keygate.clock().now()))
+        let token = state.keygate.revoke_token(state.actor()?, id).await?;
+        Ok(state.token(&token))
     }
 
     /// A new secret for the caller's personal token. The old one stops working at once, or with
@@ -209,13 +187,12 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         grace_seconds: Option<u32>,
-    ) -> Result<TokenWithSecret> {
+    ) -> Answer<TokenWithSecret> {
         let state = GqlState::of(ctx);
         let (token, clear) = state
             .keygate
             .refresh_personal_token(state.actor()?, grace_seconds.unwrap_or(0))
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(state.with_secret(&token, clear))
     }
 
@@ -227,7 +204,7 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         input: CreateUserInput,
-    ) -> Result<CreatedUserGql> {
+    ) -> Answer<CreatedUserGql> {
         let state = GqlState::of(ctx);
         let created = state
             .keygate
@@ -242,8 +219,7 @@ impl Mutation {
                     password_link: input.password_link,
                 },
             )
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(CreatedUserGql {
             user: (&created.user).into(),
             personal_token: created.clear.expose().to_owned(),
@@ -255,23 +231,21 @@ impl Mutation {
     }
 
     /// Disables a user: their tokens and sign-ins stop working at once.
-    async fn disable_user(&self, ctx: &Context<'_>, id: Uuid) -> Result<AdminUserGql> {
+    async fn disable_user(&self, ctx: &Context<'_>, id: Uuid) -> Answer<AdminUserGql> {
         let state = GqlState::of(ctx);
         let user = state
             .keygate
             .admin_set_disabled(state.actor()?, id, true)
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok((&user).into())
     }
 
-    async fn enable_user(&self, ctx: &Context<'_>, id: Uuid) -> Result<AdminUserGql> {
+    async fn enable_user(&self, ctx: &Context<'_>, id: Uuid) -> Answer<AdminUserGql> {
         let state = GqlState::of(ctx);
         let user = state
             .keygate
             .admin_set_disabled(state.actor()?, id, false)
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok((&user).into())
     }
 
@@ -283,25 +257,23 @@ impl Mutation {
         id: Uuid,
         #[graphql(default)] delete_orphaned_workspaces: bool,
         hand_over_to: Option<Uuid>,
-    ) -> Result<bool> {
+    ) -> Answer<bool> {
         let state = GqlState::of(ctx);
         let orphans = orphans(delete_orphaned_workspaces, hand_over_to)?;
         state
             .keygate
             .admin_delete_user(state.actor()?, id, orphans)
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(true)
     }
 
     /// A new one-time link where a person chooses their password (earlier ones stop working).
-    async fn user_password_link(&self, ctx: &Context<'_>, id: Uuid) -> Result<String> {
+    async fn user_password_link(&self, ctx: &Context<'_>, id: Uuid) -> Answer<String> {
         let state = GqlState::of(ctx);
         let link = state
             .keygate
             .admin_password_link(state.actor()?, id)
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(crate::http::password_link_url(
             &state.public_url,
             &link.code,
@@ -314,13 +286,12 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         input: CreateWorkspaceJson,
-    ) -> Result<WorkspaceGql> {
+    ) -> Answer<WorkspaceGql> {
         let state = GqlState::of(ctx);
         let m = state
             .keygate
             .create_workspace(state.actor()?, input.into())
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(WorkspaceGql::from(&m.workspace))
     }
 
@@ -329,13 +300,12 @@ impl Mutation {
         ctx: &Context<'_>,
         workspace: String,
         input: UpdateWorkspaceInput,
-    ) -> Result<WorkspaceGql> {
+    ) -> Answer<WorkspaceGql> {
         let state = GqlState::of(ctx);
         let m = state
             .keygate
             .update_workspace(state.actor()?, &ws(&workspace), input.into())
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(WorkspaceGql::from(&m.workspace))
     }
 
@@ -346,23 +316,21 @@ impl Mutation {
         ctx: &Context<'_>,
         workspace: String,
         policy: LeakPolicyGql,
-    ) -> Result<LeakPolicyGql> {
+    ) -> Answer<LeakPolicyGql> {
         let state = GqlState::of(ctx);
         let set = state
             .keygate
             .set_leak_policy(state.actor()?, &ws(&workspace), policy.into())
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(set.into())
     }
 
-    async fn delete_workspace(&self, ctx: &Context<'_>, workspace: String) -> Result<bool> {
+    async fn delete_workspace(&self, ctx: &Context<'_>, workspace: String) -> Answer<bool> {
         let state = GqlState::of(ctx);
         state
             .keygate
             .delete_workspace(state.actor()?, &ws(&workspace))
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(true)
     }
 
@@ -376,13 +344,12 @@ impl Mutation {
         ctx: &Context<'_>,
         workspace: String,
         input: InviteJson,
-    ) -> Result<InviteResult> {
+    ) -> Answer<InviteResult> {
         let state = GqlState::of(ctx);
         let invited = state
             .keygate
             .invite(state.actor()?, &ws(&workspace), input.into())
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(InviteResult::PendingInvitation(PendingInvitation {
             invitation: InvitationGql::from(&invited.invitation),
             accept_url: crate::http::invitation_url(&state.public_url, &invited.code),
@@ -396,13 +363,12 @@ impl Mutation {
         workspace: String,
         user: Uuid,
         input: PatchMemberJson,
-    ) -> Result<MemberGql> {
+    ) -> Answer<MemberGql> {
         let state = GqlState::of(ctx);
         let m = state
             .keygate
             .update_member(state.actor()?, &ws(&workspace), user, input.into())
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(MemberGql::from(&m))
     }
 
@@ -411,13 +377,12 @@ impl Mutation {
         ctx: &Context<'_>,
         workspace: String,
         user: Uuid,
-    ) -> Result<bool> {
+    ) -> Answer<bool> {
         let state = GqlState::of(ctx);
         state
             .keygate
             .remove_member(state.actor()?, &ws(&workspace), user)
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(true)
     }
 
@@ -426,13 +391,12 @@ impl Mutation {
         ctx: &Context<'_>,
         workspace: String,
         id: Uuid,
-    ) -> Result<bool> {
+    ) -> Answer<bool> {
         let state = GqlState::of(ctx);
         state
             .keygate
             .cancel_invitation(state.actor()?, &ws(&workspace), id)
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(true)
     }
 
@@ -443,13 +407,12 @@ impl Mutation {
         ctx: &Context<'_>,
         code: String,
         input: AcceptInvitationInput,
-    ) -> Result<AcceptedInvitation> {
+    ) -> Answer<AcceptedInvitation> {
         let state = GqlState::of(ctx);
         let accepted = state
             .keygate
             .accept_invitation(&code, input.into_request(state.ip))
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(AcceptedInvitation {
             user: UserGql::from(&accepted.user),
             workspace: WorkspaceGql::from(&accepted.workspace),
@@ -465,25 +428,24 @@ impl Mutation {
         ctx: &Context<'_>,
         code: Option<String>,
         id: Option<Uuid>,
-    ) -> Result<MemberGql> {
+    ) -> Answer<MemberGql> {
         let state = GqlState::of(ctx);
         let actor = state.actor()?;
         let code_or_id = match (code, id) {
             (Some(code), None) => code,
             (None, Some(id)) => id.hyphenated().to_string(),
             _ => {
-                return Err(gql(keygate_domain::ValidationError::new(
+                return Err(keygate_domain::ValidationError::new(
                     "code",
                     "give either the invitation's code or its id",
                 )
-                .into()));
+                .into());
             }
         };
         let joined = state
             .keygate
             .join_with_invitation(actor, &code_or_id)
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(MemberGql::from(&joined.member))
     }
 
@@ -494,13 +456,12 @@ impl Mutation {
         ctx: &Context<'_>,
         workspace: String,
         input: CreateRoleJson,
-    ) -> Result<RoleGql> {
+    ) -> Answer<RoleGql> {
         let state = GqlState::of(ctx);
         let role = state
             .keygate
             .create_role(state.actor()?, &ws(&workspace), input.into())
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(RoleGql::from(&role))
     }
 
@@ -511,13 +472,12 @@ impl Mutation {
         workspace: String,
         name: String,
         input: UpdateRoleInput,
-    ) -> Result<RoleGql> {
+    ) -> Answer<RoleGql> {
         let state = GqlState::of(ctx);
         let role = state
             .keygate
             .update_role(state.actor()?, &ws(&workspace), &name, input.into())
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(RoleGql::from(&role))
     }
 
@@ -527,7 +487,7 @@ impl Mutation {
         ctx: &Context<'_>,
         workspace: String,
         input: SetPublicRoleInput,
-    ) -> Result<RoleGql> {
+    ) -> Answer<RoleGql> {
         let state = GqlState::of(ctx);
         let role = state
             .keygate
@@ -537,8 +497,7 @@ impl Mutation {
                 keygate_domain::model::builtin_role::PUBLIC,
                 input.into(),
             )
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(RoleGql::from(&role))
     }
 
@@ -547,13 +506,12 @@ impl Mutation {
         ctx: &Context<'_>,
         workspace: String,
         name: String,
-    ) -> Result<bool> {
+    ) -> Answer<bool> {
         let state = GqlState::of(ctx);
         state
             .keygate
             .delete_role(state.actor()?, &ws(&workspace), &name)
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(true)
     }
 
@@ -564,13 +522,12 @@ impl Mutation {
         ctx: &Context<'_>,
         workspace: String,
         input: CreateTeamJson,
-    ) -> Result<TeamGql> {
+    ) -> Answer<TeamGql> {
         let state = GqlState::of(ctx);
         let team = state
             .keygate
             .create_team(state.actor()?, &ws(&workspace), input.into())
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(TeamGql::from(&team))
     }
 
@@ -581,13 +538,12 @@ impl Mutation {
         workspace: String,
         team: String,
         input: PatchTeamJson,
-    ) -> Result<TeamGql> {
+    ) -> Answer<TeamGql> {
         let state = GqlState::of(ctx);
         let team = state
             .keygate
             .update_team(state.actor()?, &ws(&workspace), &team, input.into())
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(TeamGql::from(&team))
     }
 
@@ -597,13 +553,12 @@ impl Mutation {
         workspace: String,
         team: String,
         user: Uuid,
-    ) -> Result<TeamGql> {
+    ) -> Answer<TeamGql> {
         let state = GqlState::of(ctx);
         let team = state
             .keygate
             .set_team_member(state.actor()?, &ws(&workspace), &team, user, true)
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(TeamGql::from(&team))
     }
 
@@ -613,13 +568,12 @@ impl Mutation {
         workspace: String,
         team: String,
         user: Uuid,
-    ) -> Result<TeamGql> {
+    ) -> Answer<TeamGql> {
         let state = GqlState::of(ctx);
         let team = state
             .keygate
             .set_team_member(state.actor()?, &ws(&workspace), &team, user, false)
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(TeamGql::from(&team))
     }
 
@@ -628,13 +582,12 @@ impl Mutation {
         ctx: &Context<'_>,
         workspace: String,
         team: String,
-    ) -> Result<bool> {
+    ) -> Answer<bool> {
         let state = GqlState::of(ctx);
         state
             .keygate
             .delete_team(state.actor()?, &ws(&workspace), &team)
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(true)
     }
 
@@ -646,14 +599,13 @@ impl Mutation {
         ctx: &Context<'_>,
         workspace: Option<String>,
         input: CreateWebhookJson,
-    ) -> Result<WebhookWithSecretJson> {
+    ) -> Answer<WebhookWithSecretJson> {
         let state = GqlState::of(ctx);
         let ws = workspace.as_deref().map(ws);
         let endpoint = state
             .keygate
             .create_webhook(state.actor()?, hooks(ws.as_ref()), input.into())
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok((&endpoint).into())
     }
 
@@ -664,14 +616,13 @@ impl Mutation {
         workspace: Option<String>,
         webhook: Uuid,
         input: PatchWebhookJson,
-    ) -> Result<WebhookJson> {
+    ) -> Answer<WebhookJson> {
         let state = GqlState::of(ctx);
         let ws = workspace.as_deref().map(ws);
         let endpoint = state
             .keygate
             .update_webhook(state.actor()?, hooks(ws.as_ref()), webhook, input.into())
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok((&endpoint).into())
     }
 
@@ -680,14 +631,13 @@ impl Mutation {
         ctx: &Context<'_>,
         workspace: Option<String>,
         webhook: Uuid,
-    ) -> Result<bool> {
+    ) -> Answer<bool> {
         let state = GqlState::of(ctx);
         let ws = workspace.as_deref().map(ws);
         state
             .keygate
             .delete_webhook(state.actor()?, hooks(ws.as_ref()), webhook)
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(true)
     }
 
@@ -697,14 +647,13 @@ impl Mutation {
         ctx: &Context<'_>,
         workspace: Option<String>,
         webhook: Uuid,
-    ) -> Result<WebhookWithSecretJson> {
+    ) -> Answer<WebhookWithSecretJson> {
         let state = GqlState::of(ctx);
         let ws = workspace.as_deref().map(ws);
         let endpoint = state
             .keygate
             .rotate_webhook_secret(state.actor()?, hooks(ws.as_ref()), webhook)
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok((&endpoint).into())
     }
 
@@ -715,7 +664,7 @@ impl Mutation {
         workspace: Option<String>,
         webhook: Uuid,
         message: String,
-    ) -> Result<bool> {
+    ) -> Answer<bool> {
         let state = GqlState::of(ctx);
         let ws = workspace.as_deref().map(ws);
         let message = crate::http::rest::webhooks::message_id(&message)
@@ -723,8 +672,7 @@ impl Mutation {
         state
             .keygate
             .redeliver_webhook(state.actor()?, hooks(ws.as_ref()), webhook, message)
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(true)
     }
 
@@ -736,13 +684,12 @@ impl Mutation {
         ctx: &Context<'_>,
         workspace: String,
         input: CreateApiUserJson,
-    ) -> Result<CreatedApiUser> {
+    ) -> Answer<CreatedApiUser> {
         let state = GqlState::of(ctx);
         let created = state
             .keygate
             .create_api_user(state.actor()?, &ws(&workspace), input.into())
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(CreatedApiUser {
             api_user: ApiUserGql::from(&created.api_user),
             token: state.with_secret(&created.token, created.clear),
@@ -755,13 +702,12 @@ impl Mutation {
         workspace: String,
         id: Uuid,
         input: PatchApiUserJson,
-    ) -> Result<ApiUserGql> {
+    ) -> Answer<ApiUserGql> {
         let state = GqlState::of(ctx);
         let m = state
             .keygate
             .update_api_user(state.actor()?, &ws(&workspace), id, input.into())
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(ApiUserGql::from(&m))
     }
 
@@ -770,13 +716,12 @@ impl Mutation {
         ctx: &Context<'_>,
         workspace: String,
         id: Uuid,
-    ) -> Result<bool> {
+    ) -> Answer<bool> {
         let state = GqlState::of(ctx);
         state
             .keygate
             .delete_api_user(state.actor()?, &ws(&workspace), id)
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(true)
     }
 
@@ -786,7 +731,7 @@ impl Mutation {
         workspace: String,
         api_user: Uuid,
         input: CreateTokenJson,
-    ) -> Result<TokenWithSecret> {
+    ) -> Answer<TokenWithSecret> {
         let state = GqlState::of(ctx);
         let (token, clear) = state
             .keygate
@@ -796,8 +741,7 @@ impl Mutation {
                 api_user,
                 token_request(input)?,
             )
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(state.with_secret(&token, clear))
     }
 
@@ -810,15 +754,14 @@ impl Mutation {
         api_user: Uuid,
         token: Uuid,
         input: UpdateTokenJson,
-    ) -> Result<TokenGql> {
+    ) -> Answer<TokenGql> {
         let state = GqlState::of(ctx);
         let (actor, ws) = (state.actor()?, ws(&workspace));
         let t = state
             .keygate
             .update_api_user_token(actor, &ws, api_user, token, input.into())
-            .await
-            .map_err(gql)?;
-        Ok(TokenGql::new(&t, state.keygate.clock().now()))
+            .await?;
+        Ok(state.token(&t))
     }
 
     async fn revoke_api_user_token(
@@ -827,14 +770,13 @@ impl Mutation {
         workspace: String,
         api_user: Uuid,
         token: Uuid,
-    ) -> Result<TokenGql> {
+    ) -> Answer<TokenGql> {
         let state = GqlState::of(ctx);
         let t = state
             .keygate
             .revoke_api_user_token(state.actor()?, &ws(&workspace), api_user, token)
-            .await
-            .map_err(gql)?;
-        Ok(TokenGql::new(&t, state.keygate.clock().now()))
+            .await?;
+        Ok(state.token(&t))
     }
 
     async fn rotate_api_user_token(
@@ -844,14 +786,13 @@ impl Mutation {
         api_user: Uuid,
         token: Uuid,
         grace_seconds: Option<u32>,
-    ) -> Result<TokenWithSecret> {
+    ) -> Answer<TokenWithSecret> {
         let state = GqlState::of(ctx);
         let grace = grace_seconds.unwrap_or(0);
         let (t, clear) = state
             .keygate
             .rotate_api_user_token(state.actor()?, &ws(&workspace), api_user, token, grace)
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(state.with_secret(&t, clear))
     }
 
@@ -861,14 +802,13 @@ impl Mutation {
         ctx: &Context<'_>,
         workspace: String,
         token: Uuid,
-    ) -> Result<TokenGql> {
+    ) -> Answer<TokenGql> {
         let state = GqlState::of(ctx);
         let t = state
             .keygate
             .revoke_workspace_token(state.actor()?, &ws(&workspace), token)
-            .await
-            .map_err(gql)?;
-        Ok(TokenGql::new(&t, state.keygate.clock().now()))
+            .await?;
+        Ok(state.token(&t))
     }
 }
 

@@ -15,7 +15,7 @@ use keygate_domain::{Invitation, Member, Membership, Role, Scope, Team, Token, U
 use uuid::Uuid;
 
 use super::loaders::{TokensOfUser, UserById};
-use super::{GqlState, gql};
+use super::{Answer, GqlState};
 use crate::http::rest::api_users::json::ApiUserJson;
 use crate::http::rest::audit::json::AuditEventJson;
 use crate::http::rest::me::json::MyInvitationJson;
@@ -27,7 +27,8 @@ use crate::http::rest::verify::json::CheckJson;
 use crate::http::rest::webhooks::json::{DeliveryJson, WebhookJson};
 use crate::http::rest::workspaces::json::{WorkspaceJson, membership_json, workspace_json};
 use crate::service::{
-    Actor, AuditQuery, Hooks, Keygate, PendingForMe, TokenFilter, TokenView, WorkspaceRef,
+    Actor, AuditPage, AuditQuery, Hooks, Keygate, PendingForMe, TokenFilter, TokenView,
+    WorkspaceRef,
 };
 
 /// Resource patterns and permissions, which GraphQL shows as their text.
@@ -210,30 +211,30 @@ impl Viewer {
         self.user.created_at
     }
     /// The token this request presented.
-    async fn current_token(&self, ctx: &Context<'_>) -> Result<Option<TokenGql>> {
+    async fn current_token(&self, ctx: &Context<'_>) -> Answer<Option<TokenGql>> {
         let Some(id) = self.token else {
             return Ok(None);
         };
         let keygate = &GqlState::of(ctx).keygate;
-        let token = keygate.token(&self.user, id).await.map_err(gql)?;
+        let token = keygate.token(&self.user, id).await?;
         Ok(Some(TokenGql::new(&token, keygate.clock().now())))
     }
     /// The caller's workspaces with their roles (those their token's scope admits).
-    async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<MembershipGql>> {
+    async fn memberships(&self, ctx: &Context<'_>) -> Answer<Vec<MembershipGql>> {
         let state = GqlState::of(ctx);
         let actor = state.actor()?;
-        let list = state.keygate.list_workspaces(actor).await.map_err(gql)?;
+        let list = state.keygate.list_workspaces(actor).await?;
         Ok(list.iter().map(MembershipGql::from).collect())
     }
     /// Pending invitations addressed to the caller's email (accept one with `joinWorkspace`).
     /// Empty for a token limited to some workspaces, and for API users.
-    async fn invitations(&self, ctx: &Context<'_>) -> Result<Vec<InvitationForMe>> {
+    async fn invitations(&self, ctx: &Context<'_>) -> Answer<Vec<InvitationForMe>> {
         let state = GqlState::of(ctx);
         let actor = state.actor()?;
         match state.keygate.my_invitations(actor).await {
             Ok(list) => Ok(list.iter().map(InvitationForMe::from).collect()),
             Err(crate::service::ServiceError::Forbidden { .. }) => Ok(Vec::new()),
-            Err(e) => Err(gql(e)),
+            Err(e) => Err(e.into()),
         }
     }
     /// The caller's own tokens, newest first.
@@ -244,24 +245,19 @@ impl Viewer {
         ctx: &Context<'_>,
         status: Option<TokenStatusGql>,
         expiring_within_days: Option<u32>,
-    ) -> Result<Vec<TokenGql>> {
+    ) -> Answer<Vec<TokenGql>> {
         let state = GqlState::of(ctx);
-        let filter = TokenFilter::new(status.map(Into::into), expiring_within_days)
-            .map_err(|e| gql(e.into()))?;
+        let filter = TokenFilter::new(status.map(Into::into), expiring_within_days)?;
         let now = state.keygate.clock().now();
-        let tokens = state
-            .keygate
-            .list_tokens_where(&self.user, filter)
-            .await
-            .map_err(gql)?;
+        let tokens = state.keygate.list_tokens_where(&self.user, filter).await?;
         Ok(tokens.iter().map(|t| TokenGql::new(t, now)).collect())
     }
 
     /// One of the caller's tokens, with the secret its latest rotation replaced.
-    async fn token(&self, ctx: &Context<'_>, id: Uuid) -> Result<TokenGql> {
+    async fn token(&self, ctx: &Context<'_>, id: Uuid) -> Answer<TokenGql> {
         let state = GqlState::of(ctx);
-        let token = state.keygate.token(&self.user, id).await.map_err(gql)?;
-        let view = state.keygate.token_view(token).await.map_err(gql)?;
+        let token = state.keygate.token(&self.user, id).await?;
+        let view = state.keygate.token_view(token).await?;
         Ok(TokenGql::of_view(&view, state.keygate.clock().now()))
     }
 }
@@ -334,29 +330,40 @@ async fn page<T: async_graphql::OutputType>(
     before: Option<String>,
     first: Option<i32>,
     last: Option<i32>,
-) -> Result<Page<T>> {
-    query(after, before, first, last, |after: Option<OpaqueCursor<usize>>, before: Option<OpaqueCursor<usize>>, first, last| async move {
-        let mut start = after.map_or(0, |a| a.0 + 1);
-        let mut end = before.map_or(items.len(), |b| b.0).min(items.len());
-        if let Some(first) = first {
-            end = end.min(start + first);
-        }
-        if let Some(last) = last {
-            start = start.max(end.saturating_sub(last));
-        }
-        start = start.min(end);
-        let mut connection = Connection::new(start > 0, end < items.len());
-        connection.edges.extend(
-            items
-                .into_iter()
-                .enumerate()
-                .skip(start)
-                .take(end - start)
-                .map(|(i, item)| Edge::new(OpaqueCursor(i), item)),
-        );
-        Ok::<_, async_graphql::Error>(connection)
-    })
-    .await
+) -> Answer<Page<T>> {
+    Ok(
+        query(
+            after,
+            before,
+            first,
+            last,
+            |after: Option<OpaqueCursor<usize>>,
+             before: Option<OpaqueCursor<usize>>,
+             first,
+             last| async move {
+                let mut start = after.map_or(0, |a| a.0 + 1);
+                let mut end = before.map_or(items.len(), |b| b.0).min(items.len());
+                if let Some(first) = first {
+                    end = end.min(start + first);
+                }
+                if let Some(last) = last {
+                    start = start.max(end.saturating_sub(last));
+                }
+                start = start.min(end);
+                let mut connection = Connection::new(start > 0, end < items.len());
+                connection.edges.extend(
+                    items
+                        .into_iter()
+                        .enumerate()
+                        .skip(start)
+                        .take(end - start)
+                        .map(|(i, item)| Edge::new(OpaqueCursor(i), item)),
+                );
+                Ok::<_, async_graphql::Error>(connection)
+            },
+        )
+        .await?,
+    )
 }
 
 impl WorkspaceGql {
@@ -400,16 +407,16 @@ impl From<LeakPolicyGql> for LeakPolicy {
 impl WorkspaceGql {
     /// What happens to a token of this workspace that a secret scanner (or its holder) reports
     /// leaked (`docs/secret-scanning.md`).
-    async fn leak_policy(&self, ctx: &Context<'_>) -> Result<LeakPolicyGql> {
+    async fn leak_policy(&self, ctx: &Context<'_>) -> Answer<LeakPolicyGql> {
         let (keygate, caller, ws) = self.service(ctx)?;
-        let policy = keygate.leak_policy(caller, &ws).await.map_err(gql)?;
+        let policy = keygate.leak_policy(caller, &ws).await?;
         Ok(policy.into())
     }
 
     /// The caller's roles here.
-    async fn my_roles(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+    async fn my_roles(&self, ctx: &Context<'_>) -> Answer<Vec<String>> {
         let (keygate, caller, ws) = self.service(ctx)?;
-        let m = keygate.workspace(caller, &ws).await.map_err(gql)?;
+        let m = keygate.workspace(caller, &ws).await?;
         Ok(m.roles)
     }
 
@@ -422,9 +429,9 @@ impl WorkspaceGql {
         before: Option<String>,
         first: Option<i32>,
         last: Option<i32>,
-    ) -> Result<Page<MemberGql>> {
+    ) -> Answer<Page<MemberGql>> {
         let (keygate, caller, ws) = self.service(ctx)?;
-        let list = keygate.list_members(caller, &ws).await.map_err(gql)?;
+        let list = keygate.list_members(caller, &ws).await?;
         page(
             list.iter().map(MemberGql::from).collect(),
             after,
@@ -444,9 +451,9 @@ impl WorkspaceGql {
         before: Option<String>,
         first: Option<i32>,
         last: Option<i32>,
-    ) -> Result<Page<ApiUserGql>> {
+    ) -> Answer<Page<ApiUserGql>> {
         let (keygate, caller, ws) = self.service(ctx)?;
-        let list = keygate.list_api_users(caller, &ws).await.map_err(gql)?;
+        let list = keygate.list_api_users(caller, &ws).await?;
         page(
             list.iter().map(ApiUserGql::from).collect(),
             after,
@@ -457,37 +464,34 @@ impl WorkspaceGql {
         .await
     }
 
-    async fn api_user(&self, ctx: &Context<'_>, id: Uuid) -> Result<ApiUserGql> {
+    async fn api_user(&self, ctx: &Context<'_>, id: Uuid) -> Answer<ApiUserGql> {
         let (keygate, caller, ws) = self.service(ctx)?;
-        let m = keygate.api_user(caller, &ws, id).await.map_err(gql)?;
+        let m = keygate.api_user(caller, &ws, id).await?;
         Ok(ApiUserGql::from(&m))
     }
 
-    async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<RoleGql>> {
+    async fn roles(&self, ctx: &Context<'_>) -> Answer<Vec<RoleGql>> {
         let (keygate, caller, ws) = self.service(ctx)?;
-        let list = keygate.list_roles(caller, &ws).await.map_err(gql)?;
+        let list = keygate.list_roles(caller, &ws).await?;
         Ok(list.iter().map(RoleGql::from).collect())
     }
 
-    async fn role(&self, ctx: &Context<'_>, name: String) -> Result<RoleGql> {
+    async fn role(&self, ctx: &Context<'_>, name: String) -> Answer<RoleGql> {
         let (keygate, caller, ws) = self.service(ctx)?;
-        let role = keygate.role(caller, &ws, &name).await.map_err(gql)?;
+        let role = keygate.role(caller, &ws, &name).await?;
         Ok(RoleGql::from(&role))
     }
 
-    async fn teams(&self, ctx: &Context<'_>) -> Result<Vec<TeamGql>> {
+    async fn teams(&self, ctx: &Context<'_>) -> Answer<Vec<TeamGql>> {
         let (keygate, caller, ws) = self.service(ctx)?;
-        let list = keygate.list_teams(caller, &ws).await.map_err(gql)?;
+        let list = keygate.list_teams(caller, &ws).await?;
         Ok(list.iter().map(TeamGql::from).collect())
     }
 
     /// The workspace's webhook endpoints (needs `webhooks:manage`).
-    async fn webhooks(&self, ctx: &Context<'_>) -> Result<Vec<WebhookJson>> {
+    async fn webhooks(&self, ctx: &Context<'_>) -> Answer<Vec<WebhookJson>> {
         let (keygate, caller, ws) = self.service(ctx)?;
-        let list = keygate
-            .webhooks(caller, Hooks::Workspace(&ws))
-            .await
-            .map_err(gql)?;
+        let list = keygate.webhooks(caller, Hooks::Workspace(&ws)).await?;
         Ok(list.iter().map(WebhookJson::from).collect())
     }
 
@@ -496,27 +500,26 @@ impl WorkspaceGql {
         &self,
         ctx: &Context<'_>,
         webhook: Uuid,
-    ) -> Result<Vec<DeliveryJson>> {
+    ) -> Answer<Vec<DeliveryJson>> {
         let (keygate, caller, ws) = self.service(ctx)?;
         let list = keygate
             .webhook_deliveries(caller, Hooks::Workspace(&ws), webhook)
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(list.iter().map(DeliveryJson::from).collect())
     }
 
     /// A team by id or name.
-    async fn team(&self, ctx: &Context<'_>, team: String) -> Result<TeamGql> {
+    async fn team(&self, ctx: &Context<'_>, team: String) -> Answer<TeamGql> {
         let (keygate, caller, ws) = self.service(ctx)?;
-        let t = keygate.team(caller, &ws, &team).await.map_err(gql)?;
+        let t = keygate.team(caller, &ws, &team).await?;
         Ok(TeamGql::from(&t))
     }
 
     /// Tokens that belong to this workspace (needs `tokens:manage`).
-    async fn tokens(&self, ctx: &Context<'_>) -> Result<Vec<OwnedTokenGql>> {
+    async fn tokens(&self, ctx: &Context<'_>) -> Answer<Vec<OwnedTokenGql>> {
         let (keygate, caller, ws) = self.service(ctx)?;
         let now = keygate.clock().now();
-        let list = keygate.workspace_tokens(caller, &ws).await.map_err(gql)?;
+        let list = keygate.workspace_tokens(caller, &ws).await?;
         Ok(list
             .iter()
             .map(|o| OwnedTokenGql {
@@ -527,9 +530,9 @@ impl WorkspaceGql {
     }
 
     /// Pending invitations (needs `members:manage`).
-    async fn invitations(&self, ctx: &Context<'_>) -> Result<Vec<InvitationGql>> {
+    async fn invitations(&self, ctx: &Context<'_>) -> Answer<Vec<InvitationGql>> {
         let (keygate, caller, ws) = self.service(ctx)?;
-        let list = keygate.list_invitations(caller, &ws).await.map_err(gql)?;
+        let list = keygate.list_invitations(caller, &ws).await?;
         Ok(list.iter().map(InvitationGql::from).collect())
     }
 
@@ -547,13 +550,11 @@ impl WorkspaceGql {
         target: Option<String>,
         since: Option<DateTime<Utc>>,
         until: Option<DateTime<Utc>>,
-    ) -> Result<Connection<Uuid, AuditEventJson, EmptyFields, EmptyFields>> {
+    ) -> Answer<AuditConnection> {
         let cursor = after
             .map(|a| Uuid::try_parse(&a))
             .transpose()
-            .map_err(|_| {
-                gql(keygate_domain::ValidationError::new("after", "is not a cursor").into())
-            })?;
+            .map_err(|_| keygate_domain::ValidationError::new("after", "is not a cursor"))?;
         let query = AuditQuery {
             actor,
             action,
@@ -561,18 +562,31 @@ impl WorkspaceGql {
             since,
             until,
             cursor,
-            limit: first.map(|f| u32::try_from(f.max(1)).unwrap_or(1)),
+            limit: page_limit(first),
         };
         let (keygate, caller, ws) = self.service(ctx)?;
-        let page = keygate.audit_log(caller, &ws, &query).await.map_err(gql)?;
-        let mut connection = Connection::new(cursor.is_some(), page.next_cursor.is_some());
-        connection.edges.extend(
-            page.events
-                .iter()
-                .map(|e| Edge::new(e.id, AuditEventJson::from(e))),
-        );
-        Ok(connection)
+        let page = keygate.audit_log(caller, &ws, &query).await?;
+        Ok(audit_connection(&page, cursor.is_some()))
     }
+}
+
+/// A page of an audit log, newest first, keyed by the entries' ids.
+pub type AuditConnection = Connection<Uuid, AuditEventJson, EmptyFields, EmptyFields>;
+
+/// A page of an audit log as a connection; `paged` when it does not start at the newest entry.
+pub fn audit_connection(page: &AuditPage, paged: bool) -> AuditConnection {
+    let mut connection = Connection::new(paged, page.next_cursor.is_some());
+    connection.edges.extend(
+        page.events
+            .iter()
+            .map(|e| Edge::new(e.id, AuditEventJson::from(e))),
+    );
+    connection
+}
+
+/// The page size `first` asks for, at least one.
+pub fn page_limit(first: Option<i32>) -> Option<u32> {
+    first.map(|f| u32::try_from(f.max(1)).unwrap_or(1))
 }
 
 #[derive(SimpleObject)]
@@ -646,7 +660,7 @@ impl From<&Member> for ApiUserGql {
 #[ComplexObject]
 impl ApiUserGql {
     /// The API user's tokens, loaded for every API user of the list in one query.
-    async fn tokens(&self, ctx: &Context<'_>) -> Result<Vec<TokenGql>> {
+    async fn tokens(&self, ctx: &Context<'_>) -> Answer<Vec<TokenGql>> {
         let loader = ctx.data_unchecked::<DataLoader<TokensOfUser>>();
         let state = GqlState::of(ctx);
         let now = state.keygate.clock().now();
@@ -656,8 +670,7 @@ impl ApiUserGql {
         let Some(key) = state
             .keygate
             .api_user_token_keys(state.actor()?, workspace, &[self.id])
-            .await
-            .map_err(gql)?
+            .await?
             .pop()
         else {
             return Ok(Vec::new());
@@ -731,14 +744,13 @@ impl From<&Team> for TeamGql {
 #[ComplexObject]
 impl TeamGql {
     /// The team's members, loaded for every team of the list in one query.
-    async fn members(&self, ctx: &Context<'_>) -> Result<Vec<UserGql>> {
+    async fn members(&self, ctx: &Context<'_>) -> Answer<Vec<UserGql>> {
         let loader = ctx.data_unchecked::<DataLoader<UserById>>();
         let state = GqlState::of(ctx);
         let keys = state
             .keygate
             .team_member_keys(state.actor()?, self.workspace_id, &self.member_ids)
-            .await
-            .map_err(gql)?;
+            .await?;
         let users = loader
             .load_many(keys.iter().copied())
             .await

@@ -16,12 +16,13 @@ use self::json::{
     SetPasswordJson, SignupJson, UserJson, UserQueryJson, user_json,
 };
 use super::audit::json::{AuditPageJson, AuditQueryJson};
-use super::tokens::json::{CreateTokenJson, TokenJson, TokenListJson, TokenWithSecretJson};
+use super::tokens::json::{CreateTokenJson, TokenListJson, TokenWithSecretJson};
+use super::tokens::{issued, token_list};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, ClientIp, Json, Path, Query};
 use crate::http::openapi::{BadRequest, Conflict, Forbidden, NotFound, TooManyRequests};
-use crate::service::{NewTokenRequest, NewUserRequest, Orphans, ServiceError, UserQuery};
+use crate::service::{CreatedUser, NewTokenRequest, NewUserRequest, Orphans, UserQuery};
 
 /// The users of this Keygate.
 ///
@@ -95,15 +96,7 @@ pub async fn create(
             },
         )
         .await?;
-    let now = state.keygate.clock().now();
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(CreatedUserJson::new(
-            created,
-            now,
-            &state.public_url(&headers),
-        )),
-    ))
+    Ok(created_user(&state, &headers, created))
 }
 
 /// One user.
@@ -262,11 +255,8 @@ pub async fn list_tokens(
     Path(id): Path<Uuid>,
 ) -> Result<axum::Json<TokenListJson>, ApiError> {
     let user = state.keygate.admin_user(&actor, id).await?;
-    let now = state.keygate.clock().now();
     let tokens = state.keygate.list_tokens(&user).await?;
-    Ok(axum::Json(TokenListJson {
-        tokens: tokens.iter().map(|t| TokenJson::new(t, now)).collect(),
-    }))
+    Ok(token_list(&state, &tokens))
 }
 
 /// Issues a token for a user.
@@ -293,13 +283,9 @@ pub async fn issue_token(
     Path(id): Path<Uuid>,
     Json(body): Json<CreateTokenJson>,
 ) -> Result<(StatusCode, axum::Json<TokenWithSecretJson>), ApiError> {
-    let request = NewTokenRequest::try_from(body).map_err(ServiceError::from)?;
-    let (token, clear) = state.keygate.admin_issue_token(&actor, id, request).await?;
-    let now = state.keygate.clock().now();
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(TokenWithSecretJson::new(&token, clear, now)),
-    ))
+    let request = NewTokenRequest::try_from(body)?;
+    let created = state.keygate.admin_issue_token(&actor, id, request).await?;
+    Ok(issued(&state, created))
 }
 
 /// Makes a one-time link with which a person sets their password.
@@ -434,15 +420,21 @@ pub async fn signup(
             ip,
         )
         .await?;
+    Ok(created_user(&state, &headers, created))
+}
+
+/// A new account as answered: created, with its personal token's secret shown this once.
+fn created_user(
+    state: &AppState,
+    headers: &HeaderMap,
+    created: CreatedUser,
+) -> (StatusCode, axum::Json<CreatedUserJson>) {
     let now = state.keygate.clock().now();
-    Ok((
+    let base = state.public_url(headers);
+    (
         StatusCode::CREATED,
-        axum::Json(CreatedUserJson::new(
-            created,
-            now,
-            &state.public_url(&headers),
-        )),
-    ))
+        axum::Json(CreatedUserJson::new(created, now, &base)),
+    )
 }
 
 /// Refuses a request that carries a token in its URL, before anyone is authenticated: the

@@ -15,11 +15,12 @@ use super::API_V1;
 use super::tokens::json::{
     CreateTokenJson, RotateJson, TokenJson, TokenListJson, TokenWithSecretJson, UpdateTokenJson,
 };
+use super::tokens::{issued, token_json, token_list, with_secret};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{InWorkspace, Json, Path};
 use crate::http::openapi::{BadRequest, Conflict};
-use crate::service::{NewTokenRequest, ServiceError};
+use crate::service::NewTokenRequest;
 
 /// An API user of the workspace (`.../api-users/{id}`).
 #[derive(Deserialize, IntoParams)]
@@ -207,10 +208,7 @@ pub async fn list_tokens(
     Path(ApiUserPath { id }): Path<ApiUserPath>,
 ) -> Result<axum::Json<TokenListJson>, ApiError> {
     let tokens = state.keygate.api_user_tokens(&actor, &ws, id).await?;
-    let now = state.keygate.clock().now();
-    Ok(axum::Json(TokenListJson {
-        tokens: tokens.iter().map(|t| TokenJson::new(t, now)).collect(),
-    }))
+    Ok(token_list(&state, &tokens))
 }
 
 /// Creates another token for an API user.
@@ -233,16 +231,12 @@ pub async fn create_token(
     Path(ApiUserPath { id }): Path<ApiUserPath>,
     Json(body): Json<CreateTokenJson>,
 ) -> Result<(StatusCode, axum::Json<TokenWithSecretJson>), ApiError> {
-    let request = NewTokenRequest::try_from(body).map_err(ServiceError::from)?;
-    let (token, clear) = state
+    let request = NewTokenRequest::try_from(body)?;
+    let created = state
         .keygate
         .create_api_user_token(&actor, &ws, id, request)
         .await?;
-    let now = state.keygate.clock().now();
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(TokenWithSecretJson::new(&token, clear, now)),
-    ))
+    Ok(issued(&state, created))
 }
 
 /// Changes one of an API user's tokens: where it may be used from.
@@ -272,10 +266,7 @@ pub async fn update_token(
         .keygate
         .update_api_user_token(&actor, &ws, id, token, body.into())
         .await?;
-    Ok(axum::Json(TokenJson::new(
-        &token,
-        state.keygate.clock().now(),
-    )))
+    Ok(token_json(&state, &token))
 }
 
 /// Revokes one of an API user's tokens.
@@ -327,10 +318,9 @@ pub async fn rotate_token(
     body: Option<Json<RotateJson>>,
 ) -> Result<axum::Json<TokenWithSecretJson>, ApiError> {
     let grace = body.map_or(0, |Json(b)| b.grace_seconds);
-    let (token, clear) = state
+    let rotated = state
         .keygate
         .rotate_api_user_token(&actor, &ws, id, token, grace)
         .await?;
-    let now = state.keygate.clock().now();
-    Ok(axum::Json(TokenWithSecretJson::new(&token, clear, now)))
+    Ok(with_secret(&state, rotated))
 }

@@ -121,24 +121,26 @@ pub async fn github(
             ));
         }
     }
-    let found: Vec<GitHubReportJson> = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request("invalid_body", format!("not GitHub's report format: {e}"))
-    })?;
-    let reports = found
-        .into_iter()
-        .map(|r| {
-            let report = LeakReport {
-                token: r.token,
-                url: r.url,
-                source: r.source,
-            };
-            (report, r.kind)
-        })
-        .collect();
+    let reports = parse_reports(&body, "GitHub", GitHubReportJson::into_report)?;
     handle(&state, reports, Reporter::GitHub, ip).await
 }
 
 /// Handles the reports, each with the token type its reporter named, and labels each.
+/// The reports in a body of `provider`'s format, each with the token type it names.
+fn parse_reports<R: serde::de::DeserializeOwned>(
+    body: &[u8],
+    provider: &str,
+    report: fn(R) -> (LeakReport, Option<String>),
+) -> Result<Vec<(LeakReport, Option<String>)>, ApiError> {
+    let found: Vec<R> = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_body",
+            format!("not {provider}'s report format: {e}"),
+        )
+    })?;
+    Ok(found.into_iter().map(report).collect())
+}
+
 async fn handle(
     state: &AppState,
     reports: Vec<(LeakReport, Option<String>)>,
@@ -224,20 +226,7 @@ pub async fn gitlab_revoke(
     body: Bytes,
 ) -> Result<axum::Json<Vec<GitHubVerdictJson>>, ApiError> {
     gitlab_authorized(&state, &headers)?;
-    let found: Vec<GitLabReportJson> = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request("invalid_body", format!("not GitLab's report format: {e}"))
-    })?;
-    let reports = found
-        .into_iter()
-        .map(|r| {
-            let report = LeakReport {
-                token: r.token,
-                url: r.location,
-                source: Some("gitlab".into()),
-            };
-            (report, r.kind)
-        })
-        .collect();
+    let reports = parse_reports(&body, "GitLab", GitLabReportJson::into_report)?;
     handle(&state, reports, Reporter::GitLab, ip).await
 }
 

@@ -21,7 +21,7 @@ use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{ClientIp, InWorkspace, Json, MaybeCaller, Path};
 use crate::http::openapi::{Conflict, Forbidden, NotFound};
-use crate::service::{AcceptRequest, Joined, ServiceError};
+use crate::service::{AcceptRequest, Joined};
 
 /// A member of the workspace (`.../members/{user}`).
 #[derive(Deserialize, IntoParams)]
@@ -285,10 +285,10 @@ pub async fn accept(
     };
     if let Some(actor) = caller {
         if body.password.is_some() || body.display_name.is_some() {
-            return Err(ServiceError::from(ValidationError::new(
+            return Err(ValidationError::new(
                 "password",
                 "you have an account: accept with your token and no password",
-            ))
+            )
             .into());
         }
         let Joined { member, workspace } =
@@ -300,10 +300,10 @@ pub async fn accept(
         return Ok((StatusCode::OK, axum::Json(body)).into_response());
     }
     let password = body.password.ok_or_else(|| {
-        ServiceError::from(ValidationError::new(
+        ValidationError::new(
             "password",
             "set a password for your new account, or accept with the token of the account you have",
-        ))
+        )
     })?;
     let accepted = state
         .keygate

@@ -15,7 +15,46 @@ use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Json, Path, Query};
 use crate::http::openapi::{BadRequest, Conflict, Forbidden, NotFound};
-use crate::service::{NewTokenRequest, ServiceError, TokenFilter};
+use crate::service::{NewTokenRequest, TokenFilter, TokenView};
+use keygate_domain::{ClearToken, Token};
+
+/// A token as answered: as it is now, never its secret.
+pub(crate) fn token_json(state: &AppState, token: &Token) -> axum::Json<TokenJson> {
+    axum::Json(TokenJson::new(token, state.keygate.clock().now()))
+}
+
+/// A token with its replaced secret as answered: as they are now, never a secret.
+fn view_json(state: &AppState, view: &TokenView) -> axum::Json<TokenJson> {
+    axum::Json(TokenJson::of_view(view, state.keygate.clock().now()))
+}
+
+/// Tokens as answered: as they are now, never their secrets.
+pub(crate) fn token_list(state: &AppState, tokens: &[Token]) -> axum::Json<TokenListJson> {
+    let now = state.keygate.clock().now();
+    axum::Json(TokenListJson {
+        tokens: tokens.iter().map(|t| TokenJson::new(t, now)).collect(),
+    })
+}
+
+/// A token with a new secret as answered: the secret is shown this once.
+pub(crate) fn with_secret(
+    state: &AppState,
+    (token, clear): (Token, ClearToken),
+) -> axum::Json<TokenWithSecretJson> {
+    axum::Json(TokenWithSecretJson::new(
+        &token,
+        clear,
+        state.keygate.clock().now(),
+    ))
+}
+
+/// A new token as answered: created, with its secret shown this once.
+pub(crate) fn issued(
+    state: &AppState,
+    issued: (Token, ClearToken),
+) -> (StatusCode, axum::Json<TokenWithSecretJson>) {
+    (StatusCode::CREATED, with_secret(state, issued))
+}
 
 /// The caller's tokens.
 #[utoipa::path(
@@ -34,13 +73,9 @@ pub async fn list(
     Caller(actor): Caller,
     Query(query): Query<TokenQueryJson>,
 ) -> Result<axum::Json<TokenListJson>, ApiError> {
-    let filter =
-        TokenFilter::new(query.status, query.expiring_within_days).map_err(ServiceError::from)?;
-    let now = state.keygate.clock().now();
+    let filter = TokenFilter::new(query.status, query.expiring_within_days)?;
     let tokens = state.keygate.list_tokens_where(&actor.user, filter).await?;
-    Ok(axum::Json(TokenListJson {
-        tokens: tokens.iter().map(|t| TokenJson::new(t, now)).collect(),
-    }))
+    Ok(token_list(&state, &tokens))
 }
 
 /// Creates a token for the caller.
@@ -105,13 +140,9 @@ pub async fn create(
     Caller(actor): Caller,
     Json(body): Json<CreateTokenJson>,
 ) -> Result<(StatusCode, axum::Json<TokenWithSecretJson>), ApiError> {
-    let request = NewTokenRequest::try_from(body).map_err(ServiceError::from)?;
-    let (token, clear) = state.keygate.create_token(&actor, request).await?;
-    let now = state.keygate.clock().now();
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(TokenWithSecretJson::new(&token, clear, now)),
-    ))
+    let request = NewTokenRequest::try_from(body)?;
+    let created = state.keygate.create_token(&actor, request).await?;
+    Ok(issued(&state, created))
 }
 
 /// One of the caller's tokens.
@@ -134,8 +165,7 @@ pub async fn get(
 ) -> Result<axum::Json<TokenJson>, ApiError> {
     let token = state.keygate.token(&actor.user, id).await?;
     let view = state.keygate.token_view(token).await?;
-    let now = state.keygate.clock().now();
-    Ok(axum::Json(TokenJson::of_view(&view, now)))
+    Ok(view_json(&state, &view))
 }
 
 /// Ends the overlap of one of the caller's tokens.
@@ -161,8 +191,7 @@ pub async fn end_overlap(
     Path(id): Path<Uuid>,
 ) -> Result<axum::Json<TokenJson>, ApiError> {
     let view = state.keygate.end_token_overlap(&actor, id).await?;
-    let now = state.keygate.clock().now();
-    Ok(axum::Json(TokenJson::of_view(&view, now)))
+    Ok(view_json(&state, &view))
 }
 
 /// Changes one of the caller's tokens: where it may be used from.
@@ -191,10 +220,7 @@ pub async fn update(
     Json(body): Json<UpdateTokenJson>,
 ) -> Result<axum::Json<TokenJson>, ApiError> {
     let token = state.keygate.update_token(&actor, id, body.into()).await?;
-    Ok(axum::Json(TokenJson::new(
-        &token,
-        state.keygate.clock().now(),
-    )))
+    Ok(token_json(&state, &token))
 }
 
 /// Revokes one of the caller's tokens.
@@ -251,9 +277,8 @@ pub async fn rotate(
     body: Option<Json<RotateJson>>,
 ) -> Result<axum::Json<TokenWithSecretJson>, ApiError> {
     let grace = body.map_or(0, |Json(b)| b.grace_seconds);
-    let (token, clear) = state.keygate.rotate_token(&actor, id, grace).await?;
-    let now = state.keygate.clock().now();
-    Ok(axum::Json(TokenWithSecretJson::new(&token, clear, now)))
+    let rotated = state.keygate.rotate_token(&actor, id, grace).await?;
+    Ok(with_secret(&state, rotated))
 }
 
 /// Refreshes the caller's personal token.
@@ -280,7 +305,6 @@ pub async fn refresh_personal(
     body: Option<Json<RotateJson>>,
 ) -> Result<axum::Json<TokenWithSecretJson>, ApiError> {
     let grace = body.map_or(0, |Json(b)| b.grace_seconds);
-    let (token, clear) = state.keygate.refresh_personal_token(&actor, grace).await?;
-    let now = state.keygate.clock().now();
-    Ok(axum::Json(TokenWithSecretJson::new(&token, clear, now)))
+    let refreshed = state.keygate.refresh_personal_token(&actor, grace).await?;
+    Ok(with_secret(&state, refreshed))
 }

@@ -19,7 +19,7 @@ use super::views::{LimitsView, ShownOnce, TokenView, tomorrow};
 use super::{
     Form, LimitsForm, WebResult, again, allow_list, done, filled, lines, rate_limits, refused,
 };
-use crate::service::{ApiUserPatchRequest, ApiUserRequest, NewTokenRequest, ServiceError};
+use crate::service::{ApiUserPatchRequest, ApiUserRequest, ServiceError};
 
 pub struct ApiUserRow {
     pub member: MemberRow,
@@ -256,17 +256,7 @@ pub async fn create_token(
     Path((_, id)): Path<(String, Uuid)>,
     Form(form): Form<TokenForm>,
 ) -> WebResult<Response> {
-    let request = form.expiry().and_then(|expiry| {
-        Ok(NewTokenRequest {
-            name: filled(&form.name),
-            description: filled(&form.description),
-            expiry,
-            scope: None,
-            allowed_ips: allow_list(&form.allowed_ips),
-            rate_limits: rate_limits(&form.rate_limits)?,
-        })
-    });
-    let result = match request {
+    let result = match form.request(None) {
         Ok(request) => {
             req.keygate()
                 .create_api_user_token(&req.signed, &req.reference, id, request)

@@ -125,6 +125,21 @@ impl TokenForm {
         }
     }
 
+    /// The token the form asks for, with `scope` (an API user's token has none of its own).
+    pub fn request(
+        &self,
+        scope: Option<ScopeRequest>,
+    ) -> Result<NewTokenRequest, keygate_domain::ValidationError> {
+        Ok(NewTokenRequest {
+            name: filled(&self.name),
+            description: filled(&self.description),
+            expiry: self.expiry()?,
+            scope,
+            allowed_ips: allow_list(&self.allowed_ips),
+            rate_limits: rate_limits(&self.rate_limits)?,
+        })
+    }
+
     fn scope(&self) -> Option<ScopeRequest> {
         let permissions = lines(&self.permissions);
         let resources = lines(&self.resources);
@@ -180,17 +195,7 @@ pub async fn create(
     signed: Signed,
     Form(form): Form<TokenForm>,
 ) -> WebResult<Response> {
-    let request = form.expiry().and_then(|expiry| {
-        Ok(NewTokenRequest {
-            name: filled(&form.name),
-            description: filled(&form.description),
-            expiry,
-            scope: form.scope(),
-            allowed_ips: allow_list(&form.allowed_ips),
-            rate_limits: rate_limits(&form.rate_limits)?,
-        })
-    });
-    let result = match request {
+    let result = match form.request(form.scope()) {
         Ok(request) => state.keygate.create_token(&signed, request).await,
         Err(e) => Err(e.into()),
     };

@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::service::LeakReport;
+
 /// One token GitHub found.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct GitHubReportJson {
@@ -17,6 +19,18 @@ pub struct GitHubReportJson {
     /// What kind of place: `content`, `commit`, `pull_request_description`, ...
     #[serde(default)]
     pub source: Option<String>,
+}
+
+impl GitHubReportJson {
+    /// The report, with the token type it names.
+    pub fn into_report(self) -> (LeakReport, Option<String>) {
+        let report = LeakReport {
+            token: self.token,
+            url: self.url,
+            source: self.source,
+        };
+        (report, self.kind)
+    }
 }
 
 /// GitHub's answer for one reported token.
@@ -38,6 +52,18 @@ pub struct GitLabReportJson {
     /// Where it was found.
     #[serde(default)]
     pub location: Option<String>,
+}
+
+impl GitLabReportJson {
+    /// The report, with the token type it names.
+    pub fn into_report(self) -> (LeakReport, Option<String>) {
+        let report = LeakReport {
+            token: self.token,
+            url: self.location,
+            source: Some("gitlab".into()),
+        };
+        (report, self.kind)
+    }
 }
 
 /// A token type GitLab may report.
