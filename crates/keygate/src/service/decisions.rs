@@ -19,8 +19,8 @@ use super::cache::{CachedDecision, DecisionKey, Place};
 use super::{Actor, AuthFailure, Keygate, Origin, ServiceError, ServiceResult, WorkspaceRef};
 
 /// The question other services ask: a token (or none, for anonymous callers), and optionally a
-/// workspace, a permission and a resource. The permission and resource may be borrowed from
-/// where the question came from (a forward-auth rule, a request body).
+/// workspace, a permission and a resource. Forward-auth's permission and resource are borrowed
+/// from its route rule and the path the rule matched.
 #[derive(Debug, Clone, Default)]
 pub struct Question<'a> {
     pub workspace: Option<WorkspaceRef>,
