@@ -125,7 +125,6 @@ pub async fn github(
     handle(&state, reports, Reporter::GitHub, ip).await
 }
 
-/// Handles the reports, each with the token type its reporter named, and labels each.
 /// The reports in a body of `provider`'s format, each with the token type it names.
 fn parse_reports<R: serde::de::DeserializeOwned>(
     body: &[u8],
@@ -141,6 +140,7 @@ fn parse_reports<R: serde::de::DeserializeOwned>(
     Ok(found.into_iter().map(report).collect())
 }
 
+/// Handles the reports, each with the token type its reporter named, and labels each.
 async fn handle(
     state: &AppState,
     reports: Vec<(LeakReport, Option<String>)>,

@@ -4,6 +4,7 @@ pub(crate) mod json;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use keygate_domain::{ClearToken, Token};
 use uuid::Uuid;
 
 use self::json::{
@@ -16,7 +17,6 @@ use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Json, Path, Query};
 use crate::http::openapi::{BadRequest, Conflict, Forbidden, NotFound};
 use crate::service::{NewTokenRequest, TokenFilter, TokenView};
-use keygate_domain::{ClearToken, Token};
 
 /// A token as answered: as it is now, never its secret.
 pub(crate) fn token_json(state: &AppState, token: &Token) -> axum::Json<TokenJson> {
