@@ -21,7 +21,7 @@ pub use middleware::{ACCESS_LOG, BODY_LIMIT, decoded, loggable_uri};
 pub use rest::rest_router;
 pub use state::{AppState, LeakReporters, Shared, invitation_url, password_link_url};
 
-/// Every route Keygate serves, with its layers: every route inside [`middleware::AroundLayer`],
+/// Every route Keygate serves, with its layers: every route inside `middleware::AroundLayer`,
 /// the decision routes each by itself (`rest::decision_routes`, forward-auth), the others under
 /// one layer.
 pub fn router(state: AppState) -> Router {

@@ -418,7 +418,7 @@ impl Keygate {
         }
     }
 
-    /// Delivers due webhook deliveries, for as long as the server runs: up to [`IN_FLIGHT`]
+    /// Delivers due webhook deliveries, for as long as the server runs: up to `IN_FLIGHT`
     /// attempts at once, each in its own task, so a slow endpoint holds up no other.
     pub async fn run_webhook_dispatcher(self) {
         let client = match delivery_client(&self.webhook_settings) {

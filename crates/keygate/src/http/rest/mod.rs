@@ -36,7 +36,7 @@ pub const API_V1: &str = "/api/v1";
 
 /// The REST API and its OpenAPI document, from one source: each handler's `#[utoipa::path]`
 /// gives the path and methods it is routed on and documented with. `/api/v1/...`, the readiness
-/// check and the metrics; the decisions and the liveness check are in [`decision_routes`].
+/// check and the metrics; the decisions and the liveness check are in `decision_routes`.
 /// (`/auth/forward`, routed for every method, is documented in `openapi::ApiDoc`.)
 pub fn rest_router() -> OpenApiRouter<AppState> {
     let v1 = OpenApiRouter::new()
