@@ -10,10 +10,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::access::{parse_grants, parse_permissions, rights_with};
-use super::tokens::{
-    NewTokenRequest, TokenPatchRequest, checked_allowed_ips, checked_rate_limits, default_expiry,
-    within_lifetime,
-};
+use super::tokens::{NewTokenRequest, TokenPatchRequest, default_expiry, within_lifetime};
 use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target, WorkspaceRef};
 
 #[derive(Debug, Clone, Default)]
@@ -378,19 +375,8 @@ impl Keygate {
             None => held,
         };
         managed.require_grantable(&effective.permissions, &effective.resources)?;
-        let holder = Actor::operator(api_user.user.clone());
-        let allowed_ips = checked_allowed_ips(&holder, &api_user.user, req.allowed_ips.as_deref())?;
-        let rate_limits = checked_rate_limits(&holder, &api_user.user, req.rate_limits.clone())?;
-        let clear = self.generate(TokenKind::Api)?;
-        let row = NewToken {
-            name: settings.name,
-            description: settings.description,
-            expires_at: settings.expires_at,
-            scope,
-            allowed_ips,
-            rate_limits,
-            ..self.token_row(api_user.user.id, &clear, now)
-        };
+        let holder = Actor::operator(api_user.user);
+        let (row, clear) = self.new_token(&holder, &req, settings, scope, now)?;
         let audit = actor.audit(
             now,
             Some(workspace),

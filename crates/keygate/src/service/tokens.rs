@@ -229,6 +229,36 @@ impl Keygate {
         }
     }
 
+    /// A new token of `holder`'s user, as it will be stored, and its secret: the settings and
+    /// scope already checked, with the request's allow-list and rate limits checked here.
+    pub(super) fn new_token(
+        &self,
+        holder: &Actor,
+        req: &NewTokenRequest,
+        settings: TokenSettings,
+        scope: Option<Scope>,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<(NewToken, ClearToken)> {
+        let allowed_ips = checked_allowed_ips(holder, &holder.user, req.allowed_ips.as_deref())?;
+        let rate_limits = checked_rate_limits(holder, &holder.user, req.rate_limits.clone())?;
+        // An API user's tokens are `kga_` whoever creates them, so the prefix tells.
+        let kind = match holder.user.kind {
+            keygate_domain::UserKind::Api => TokenKind::Api,
+            keygate_domain::UserKind::Human => TokenKind::User,
+        };
+        let clear = self.generate(kind)?;
+        let row = NewToken {
+            name: settings.name,
+            description: settings.description,
+            expires_at: settings.expires_at,
+            scope,
+            allowed_ips,
+            rate_limits,
+            ..self.token_row(holder.user.id, &clear, now)
+        };
+        Ok((row, clear))
+    }
+
     /// Name, description and expiry of a new token, validated.
     pub(super) fn token_settings(
         &self,
@@ -357,26 +387,13 @@ impl Keygate {
         let now = self.clock.now();
         let settings = self.token_settings(&req, now)?;
         let scope = self.checked_scope(holder, req.scope.as_ref()).await?;
-        let allowed_ips = checked_allowed_ips(holder, &holder.user, req.allowed_ips.as_deref())?;
-        let rate_limits = checked_rate_limits(holder, &holder.user, req.rate_limits.clone())?;
-        for ws in self.bound_workspaces(&holder.user, scope.as_ref()).await? {
-            within_lifetime(&ws, now, settings.expires_at)?;
+        let (row, clear) = self.new_token(holder, &req, settings, scope, now)?;
+        for ws in self
+            .bound_workspaces(&holder.user, row.scope.as_ref())
+            .await?
+        {
+            within_lifetime(&ws, now, row.expires_at)?;
         }
-        // An API user's tokens are `kga_` whoever creates them, so the prefix tells.
-        let kind = match holder.user.kind {
-            keygate_domain::UserKind::Api => TokenKind::Api,
-            keygate_domain::UserKind::Human => TokenKind::User,
-        };
-        let clear = self.generate(kind)?;
-        let row = NewToken {
-            name: settings.name,
-            description: settings.description,
-            expires_at: settings.expires_at,
-            scope,
-            allowed_ips,
-            rate_limits,
-            ..self.token_row(holder.user.id, &clear, now)
-        };
         let mut details =
             json!({ "name": row.name, "hint": row.hint, "expires_at": row.expires_at });
         if let Some(list) = &row.allowed_ips {
@@ -766,7 +783,7 @@ fn acting_for<'a>(holder: &'a Actor, owner: &User) -> Option<&'a keygate_domain:
 /// own list (an API user's) and within the list of the token `holder` acts with when that token
 /// is the owner's (a token held to some addresses cannot make one that works from others). With
 /// none requested, a token made that way inherits the acting token's list.
-pub(super) fn checked_allowed_ips(
+fn checked_allowed_ips(
     holder: &Actor,
     owner: &User,
     requested: Option<&[String]>,
@@ -798,7 +815,7 @@ pub(super) fn checked_allowed_ips(
 /// acts with when that token is the owner's, which it may tighten but not loosen or drop (a
 /// token held to limits cannot make one that is not). An API user's own limits apply besides,
 /// counted for all its tokens together.
-pub(super) fn checked_rate_limits(
+fn checked_rate_limits(
     holder: &Actor,
     owner: &User,
     requested: Option<Vec<RateLimit>>,
