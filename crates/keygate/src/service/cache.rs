@@ -386,27 +386,29 @@ impl VerifyCache {
         self.generation() == generation
     }
 
+    /// Forgets the tokens that `gone` picks, and the decisions made for them.
+    fn forget_tokens(
+        &self,
+        gone: impl Fn(&User, &Credential) -> bool + Clone + Send + Sync + 'static,
+    ) {
+        let decisions = gone.clone();
+        let _ = self
+            .decisions
+            .invalidate_entries_if(move |_, cached| decisions(&cached.user, &cached.credential));
+        let _ = self
+            .tokens
+            .invalidate_entries_if(move |_, cached| gone(&cached.user, &cached.credential));
+    }
+
     /// Applies a notice to this node's caches.
     pub fn apply(&self, notice: Notice) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         // The closures are only rejected when the cache was built without them, which `new`
         // never does.
         match notice {
-            Notice::Token(id) => {
-                let _ = self
-                    .decisions
-                    .invalidate_entries_if(move |_, cached| cached.credential.id == id);
-                let _ = self
-                    .tokens
-                    .invalidate_entries_if(move |_, cached| cached.credential.id == id);
-            }
+            Notice::Token(id) => self.forget_tokens(move |_, credential| credential.id == id),
             Notice::User(id) => {
-                let _ = self
-                    .decisions
-                    .invalidate_entries_if(move |_, cached| cached.user.id == id);
-                let _ = self
-                    .tokens
-                    .invalidate_entries_if(move |_, cached| cached.user.id == id);
+                self.forget_tokens(move |user, _| user.id == id);
                 let _ = self.access.invalidate_entries_if(move |key, _| key.1 == id);
                 let _ = self
                     .memberships
