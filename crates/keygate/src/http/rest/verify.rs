@@ -21,6 +21,25 @@ use crate::http::extract::{Json, MaybeCaller};
 use crate::http::openapi::{BadRequest, PayloadTooLarge, UnsupportedMediaType};
 use crate::service::{AuthFailure, Refusal, ServiceError};
 
+/// A refusal as the API documentation shows it: no identity, and the permission missing when
+/// the refusal is `forbidden`.
+fn refusal_example(code: &str, missing: Option<&str>) -> serde_json::Value {
+    let mut answer = serde_json::json!({
+        "valid": false,
+        "code": code,
+        "user": null,
+        "workspace": null,
+        "workspaces": [],
+        "token_id": null,
+        "permissions": [],
+        "expires_at": null
+    });
+    if let Some(permission) = missing {
+        answer["missing"] = permission.into();
+    }
+    answer
+}
+
 /// Verifies a token for another service.
 ///
 /// Is this token valid, and may its holder do `permission` on `resource` in `workspace`? The token
@@ -88,27 +107,8 @@ use crate::service::{AuthFailure, Refusal, ServiceError};
                     "permissions": ["devices:read"],
                     "expires_at": null
                 }))),
-                ("Forbidden" = (value = json!({
-                    "valid": false,
-                    "code": "forbidden",
-                    "missing": "devices:write",
-                    "user": null,
-                    "workspace": null,
-                    "workspaces": [],
-                    "token_id": null,
-                    "permissions": [],
-                    "expires_at": null
-                }))),
-                ("Expired token" = (value = json!({
-                    "valid": false,
-                    "code": "token_expired",
-                    "user": null,
-                    "workspace": null,
-                    "workspaces": [],
-                    "token_id": null,
-                    "permissions": [],
-                    "expires_at": null
-                })))
+                ("Forbidden" = (value = json!(refusal_example("forbidden", Some("devices:write"))))),
+                ("Expired token" = (value = json!(refusal_example("token_expired", None))))
             )),
         (status = 400, response = BadRequest),
         (status = 413, response = PayloadTooLarge),
