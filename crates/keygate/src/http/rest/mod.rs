@@ -2,6 +2,20 @@
 //! `json` module (a type several resources use lives with the one that owns it). Handlers
 //! translate wire types and call the service layer; they hold no rules of their own.
 
+/// `From` a request body to the service's request with the same fields, each moved as it is, for
+/// the wire types whose shape is the service's. Both sides are named field by field, so a field
+/// added to either and not to the other does not compile.
+macro_rules! same_fields {
+    ($from:ident => $to:ident { $($field:ident),+ $(,)? }) => {
+        impl From<$from> for $to {
+            fn from(body: $from) -> Self {
+                let $from { $($field),+ } = body;
+                Self { $($field),+ }
+            }
+        }
+    };
+}
+
 pub mod admin;
 pub mod api_users;
 pub mod audit;

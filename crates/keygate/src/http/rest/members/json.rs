@@ -65,15 +65,7 @@ pub struct InviteJson {
     pub grants: Vec<String>,
 }
 
-impl From<InviteJson> for InviteRequest {
-    fn from(body: InviteJson) -> Self {
-        Self {
-            email: body.email,
-            roles: body.roles,
-            grants: body.grants,
-        }
-    }
-}
+same_fields!(InviteJson => InviteRequest { email, roles, grants });
 
 /// A member's new roles and grants; a list given replaces the current one, a list left out stays.
 #[derive(Debug, Deserialize, ToSchema, InputObject)]
@@ -86,14 +78,7 @@ pub struct PatchMemberJson {
     pub grants: Option<Vec<String>>,
 }
 
-impl From<PatchMemberJson> for MemberPatchRequest {
-    fn from(body: PatchMemberJson) -> Self {
-        Self {
-            roles: body.roles,
-            grants: body.grants,
-        }
-    }
-}
+same_fields!(PatchMemberJson => MemberPatchRequest { roles, grants });
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InvitationJson {

@@ -51,15 +51,7 @@ pub struct CreateRoleJson {
     pub permissions: Vec<String>,
 }
 
-impl From<CreateRoleJson> for RoleRequest {
-    fn from(body: CreateRoleJson) -> Self {
-        Self {
-            name: body.name,
-            description: body.description,
-            permissions: body.permissions,
-        }
-    }
-}
+same_fields!(CreateRoleJson => RoleRequest { name, description, permissions });
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -69,12 +61,4 @@ pub struct PutRoleJson {
     pub grants: Option<Vec<String>>,
 }
 
-impl From<PutRoleJson> for RoleUpdateRequest {
-    fn from(body: PutRoleJson) -> Self {
-        Self {
-            description: body.description,
-            permissions: body.permissions,
-            grants: body.grants,
-        }
-    }
-}
+same_fields!(PutRoleJson => RoleUpdateRequest { description, permissions, grants });

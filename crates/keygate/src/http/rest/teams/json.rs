@@ -74,17 +74,7 @@ pub struct CreateTeamJson {
     pub members: Vec<Uuid>,
 }
 
-impl From<CreateTeamJson> for TeamRequest {
-    fn from(body: CreateTeamJson) -> Self {
-        Self {
-            name: body.name,
-            description: body.description,
-            roles: body.roles,
-            grants: body.grants,
-            members: body.members,
-        }
-    }
-}
+same_fields!(CreateTeamJson => TeamRequest { name, description, roles, grants, members });
 
 /// Changes to a team; a field left out stays, a list given replaces the current one.
 #[derive(Debug, Deserialize, ToSchema, InputObject)]
@@ -101,14 +91,4 @@ pub struct PatchTeamJson {
     pub members: Option<Vec<Uuid>>,
 }
 
-impl From<PatchTeamJson> for TeamPatchRequest {
-    fn from(body: PatchTeamJson) -> Self {
-        Self {
-            name: body.name,
-            description: body.description,
-            roles: body.roles,
-            grants: body.grants,
-            members: body.members,
-        }
-    }
-}
+same_fields!(PatchTeamJson => TeamPatchRequest { name, description, roles, grants, members });

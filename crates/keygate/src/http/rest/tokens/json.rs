@@ -75,15 +75,7 @@ impl From<&RateLimit> for RateLimitJson {
     }
 }
 
-impl From<RateLimitJson> for RateLimit {
-    fn from(l: RateLimitJson) -> Self {
-        Self {
-            name: l.name,
-            limit: l.limit,
-            per_seconds: l.per_seconds,
-        }
-    }
-}
+same_fields!(RateLimitJson => RateLimit { name, limit, per_seconds });
 
 /// The limits as the wire shows them.
 pub fn rate_limits_json(limits: Option<&RateLimits>) -> Option<Vec<RateLimitJson>> {
@@ -322,12 +314,4 @@ pub struct ScopeJson {
     pub resources: Option<Vec<String>>,
 }
 
-impl From<ScopeJson> for ScopeRequest {
-    fn from(s: ScopeJson) -> Self {
-        ScopeRequest {
-            workspaces: s.workspaces,
-            permissions: s.permissions,
-            resources: s.resources,
-        }
-    }
-}
+same_fields!(ScopeJson => ScopeRequest { workspaces, permissions, resources });

@@ -85,15 +85,7 @@ pub struct CreateWebhookJson {
     pub events: Vec<String>,
 }
 
-impl From<CreateWebhookJson> for EndpointRequest {
-    fn from(body: CreateWebhookJson) -> Self {
-        Self {
-            url: body.url,
-            description: body.description,
-            events: body.events,
-        }
-    }
-}
+same_fields!(CreateWebhookJson => EndpointRequest { url, description, events });
 
 /// Changes to an endpoint; what is absent stays.
 #[derive(Debug, Deserialize, ToSchema, InputObject)]

@@ -47,14 +47,7 @@ pub struct CreateWorkspaceJson {
     pub name: Option<String>,
 }
 
-impl From<CreateWorkspaceJson> for NewWorkspaceRequest {
-    fn from(body: CreateWorkspaceJson) -> Self {
-        Self {
-            slug: body.slug,
-            name: body.name,
-        }
-    }
-}
+same_fields!(CreateWorkspaceJson => NewWorkspaceRequest { slug, name });
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -68,15 +61,7 @@ pub struct PatchWorkspaceJson {
     pub max_token_lifetime_days: Option<Option<u32>>,
 }
 
-impl From<PatchWorkspaceJson> for WorkspacePatchRequest {
-    fn from(body: PatchWorkspaceJson) -> Self {
-        Self {
-            slug: body.slug,
-            name: body.name,
-            max_token_lifetime_days: body.max_token_lifetime_days,
-        }
-    }
-}
+same_fields!(PatchWorkspaceJson => WorkspacePatchRequest { slug, name, max_token_lifetime_days });
 
 /// For a field where `null` means something (clear it) and absence means "leave as is".
 fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
