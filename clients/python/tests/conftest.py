@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -12,17 +13,25 @@ from support import ApiUser, FakeKeygate, KeygateServer
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
+@contextmanager
+def serving(path: Path) -> Iterator[KeygateServer]:
+    """A Keygate started in `path` with a role `device-reader` (`devices:read`) in `acme`, closed
+    afterwards."""
+    server = KeygateServer(path)
+    server.start()
+    try:
+        server.create_role("device-reader", ["devices:read"])
+        yield server
+    finally:
+        server.close()
+
+
 @pytest.fixture(scope="session")
 def keygate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeygateServer]:
     """A real Keygate, shared by the tests, with a role `device-reader` (`devices:read`) in
     `acme`."""
-    server = KeygateServer(tmp_path_factory.mktemp("keygate"))
-    server.start()
-    server.create_role("device-reader", ["devices:read"])
-    try:
+    with serving(tmp_path_factory.mktemp("keygate")) as server:
         yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture(scope="session")
@@ -34,13 +43,8 @@ def gateway(keygate: KeygateServer) -> ApiUser:
 @pytest.fixture
 def own_keygate(tmp_path: Path) -> Iterator[KeygateServer]:
     """A Keygate of the test's own, to stop and start."""
-    server = KeygateServer(tmp_path)
-    server.start()
-    server.create_role("device-reader", ["devices:read"])
-    try:
+    with serving(tmp_path) as server:
         yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture
