@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use keygate_domain::User;
 use uuid::Uuid;
 
-use super::types::{AuditConnection, TokenGql, UserGql, UserKindGql, audit_connection, page_limit};
+use super::types::{
+    AuditConnection, TokenGql, UserGql, UserKindGql, audit_connection, list_cost, page_limit,
+};
 use super::{Answer, GqlState};
 use crate::service::{AuditQuery, Orphans, UserQuery};
 
@@ -86,6 +88,7 @@ pub struct Admin;
 #[Object]
 impl Admin {
     /// People and API users, oldest first, filtered and a page at a time.
+    #[graphql(complexity = "list_cost(first, None, child_complexity)")]
     async fn users(
         &self,
         ctx: &Context<'_>,
@@ -123,6 +126,7 @@ impl Admin {
     /// The instance's audit log: every workspace's entries and those of no workspace, newest
     /// first; `after` is the cursor of the previous page.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "list_cost(first, None, child_complexity)")]
     async fn audit(
         &self,
         ctx: &Context<'_>,

@@ -313,7 +313,7 @@ impl From<WorkspaceJson> for WorkspaceGql {
 
 /// The complexity of a paged list: its fields' for each item of the page asked for (`first`, or
 /// `last`, or the default page), so that one request cannot ask for many large pages.
-fn list_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+pub fn list_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
     let items = first.or(last).map_or(crate::service::DEFAULT_PAGE, |n| {
         u32::try_from(n).unwrap_or(1)
     });

@@ -85,6 +85,15 @@ impl Process {
         format!("http://{}{path}", self.addr)
     }
 
+    /// The answer to a GraphQL `query` POSTed with the owner's token.
+    async fn graphql(&self, query: String) -> (StatusCode, Value) {
+        let request = reqwest::Client::new()
+            .post(self.url("/graphql"))
+            .header("authorization", format!("Token {}", self.token))
+            .json(&json!({ "query": query }));
+        answer(request).await
+    }
+
     /// The process still runs and answers.
     async fn assert_alive(&mut self, after: &str) {
         let status = self.child.try_wait().expect("query the process");
@@ -264,39 +273,65 @@ async fn json_nested_thousands_deep_is_refused_and_the_server_lives_on() {
 #[tokio::test]
 async fn hundreds_of_aliased_audit_pages_in_one_graphql_request_are_refused() {
     let server = Process::start();
-    let client = reqwest::Client::new();
-    let ask = |query: String| {
-        client
-            .post(server.url("/graphql"))
-            .header("authorization", format!("Token {}", server.token))
-            .json(&json!({ "query": query }))
-    };
-    let aliased = (0..450)
-        .map(|i| format!("a{i}: audit(first: 500) {{ edges {{ node {{ id action }} }} }}"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let got = answer(ask(format!(
-        "{{ workspace(slug: \"acme\") {{ {aliased} }} }}"
-    )))
-    .await;
+    let aliased = aliases(450, "audit(first: 500) { edges { node { id action } } }");
+    let got = server
+        .graphql(format!("{{ workspace(slug: \"acme\") {{ {aliased} }} }}"))
+        .await;
     assert_graphql_refused_for(&got, "450 aliased audit pages", "aliased fields");
     // Few aliases, but large pages: the page size counts in the complexity.
-    let wide = (0..5)
-        .map(|i| format!("a{i}: audit(first: 500) {{ edges {{ node {{ id action time }} }} }}"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let got = answer(ask(format!("{{ workspace(slug: \"acme\") {{ {wide} }} }}"))).await;
+    let wide = aliases(5, "audit(first: 500) { edges { node { id action time } } }");
+    let got = server
+        .graphql(format!("{{ workspace(slug: \"acme\") {{ {wide} }} }}"))
+        .await;
     assert_graphql_refused_for(&got, "5 audit pages of 500", "too complex");
     // One page of 500 is an ordinary request.
     let one =
         "{ workspace(slug: \"acme\") { audit(first: 500) { edges { node { id action } } } } }";
-    let got = answer(ask(one.to_owned())).await;
+    let got = server.graphql(one.to_owned()).await;
     assert_eq!(got.0, StatusCode::OK, "{got:?}");
     assert!(got.1["errors"].is_null(), "{got:?}");
     assert!(
         got.1["data"]["workspace"]["audit"]["edges"].is_array(),
         "{got:?}"
     );
+}
+
+#[tokio::test]
+async fn many_large_pages_of_the_instance_lists_in_one_graphql_request_are_refused() {
+    let server = Process::start();
+    // The bootstrap token is an instance admin's: the instance's audit log and its users are
+    // lists as large as any workspace's, and their page size counts in the complexity too.
+    let audit = aliases(5, "audit(first: 500) { edges { node { id action time } } }");
+    let got = server.graphql(format!("{{ admin {{ {audit} }} }}")).await;
+    assert_graphql_refused_for(&got, "5 instance audit pages of 500", "too complex");
+    let users = aliases(
+        5,
+        "users(first: 500) { users { id email displayName kind } nextCursor }",
+    );
+    let got = server.graphql(format!("{{ admin {{ {users} }} }}")).await;
+    assert_graphql_refused_for(&got, "5 pages of 500 users", "too complex");
+    // One page of each is an ordinary request.
+    let one = "{ admin { audit(first: 500) { edges { node { id action } } } \
+               users(first: 500) { users { id email } nextCursor } } }";
+    let got = server.graphql(one.to_owned()).await;
+    assert_eq!(got.0, StatusCode::OK, "{got:?}");
+    assert!(got.1["errors"].is_null(), "{got:?}");
+    assert!(
+        got.1["data"]["admin"]["audit"]["edges"].is_array(),
+        "{got:?}"
+    );
+    assert!(
+        got.1["data"]["admin"]["users"]["users"].is_array(),
+        "{got:?}"
+    );
+}
+
+/// `field` asked `count` times in one selection, as `a0: field a1: field …`.
+fn aliases(count: usize, field: &str) -> String {
+    (0..count)
+        .map(|i| format!("a{i}: {field}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 backend_tests!(graphiql_introspection_still_fits_the_limits);
