@@ -133,12 +133,16 @@ pub struct RequestTimer {
 }
 
 impl RequestTimer {
-    pub fn start<B>(request: &Request<B>) -> Self {
+    /// The timing of `request`, counted under `route` when given, else under the route the
+    /// router matched.
+    pub fn start<B>(request: &Request<B>, route: Option<&'static str>) -> Self {
         Self {
-            route: request
-                .extensions()
-                .get::<MatchedPath>()
-                .map_or(UNMATCHED, |path| intern(path.as_str())),
+            route: route.unwrap_or_else(|| {
+                request
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or(UNMATCHED, |path| intern(path.as_str()))
+            }),
             method: method_label(request.method()),
             start: Instant::now(),
         }

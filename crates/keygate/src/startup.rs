@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use axum::Router;
+use axum::ServiceExt as _;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, ConfigError};
@@ -44,7 +44,7 @@ pub async fn services(config: &Config, clock: Clock) -> Result<Keygate, StartupE
 /// A server bound to its address, ready to run.
 pub struct Application {
     listener: TcpListener,
-    router: Router,
+    app: http::front_door::FrontDoor,
     keygate: Keygate,
 }
 
@@ -64,7 +64,7 @@ impl Application {
                     addr: config.bind,
                     source,
                 })?;
-        let router = http::router(AppState::new(http::Shared {
+        let app = http::app(AppState::new(http::Shared {
             keygate: keygate.clone(),
             graphql: http::graphql::schema(),
             public_url: config.public_url.clone(),
@@ -82,7 +82,7 @@ impl Application {
         }));
         Ok(Self {
             listener,
-            router,
+            app,
             keygate,
         })
     }
@@ -113,8 +113,7 @@ impl Application {
         let store = self.keygate.store().clone();
         axum::serve(
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
+            self.app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown_signal())
         .await?;

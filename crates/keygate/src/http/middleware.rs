@@ -34,6 +34,9 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 #[derive(Debug, Clone, Copy)]
 pub(super) struct AroundLayer {
     hsts: bool,
+    /// The route its requests are counted under, when known without the router
+    /// ([`AroundLayer::counted_as`]); otherwise the one the router matched.
+    route: Option<&'static str>,
 }
 
 impl AroundLayer {
@@ -42,6 +45,17 @@ impl AroundLayer {
     pub(super) fn new(public_url: Option<&str>) -> Self {
         Self {
             hsts: public_url.is_some_and(|url| url.starts_with("https://")),
+            route: None,
+        }
+    }
+
+    /// The layer for the handler of `route`, reached without the router (see
+    /// `super::front_door`): its requests are counted under `route`, as the router would count
+    /// them.
+    pub(super) fn counted_as(self, route: &'static str) -> Self {
+        Self {
+            route: Some(route),
+            ..self
         }
     }
 
@@ -63,6 +77,7 @@ impl<S> Layer<S> for AroundLayer {
         Around {
             inner,
             hsts: self.hsts,
+            route: self.route,
         }
     }
 }
@@ -75,6 +90,7 @@ pub(super) struct Around<S> {
     inner: S,
     /// Whether answers carry `Strict-Transport-Security` (Keygate is reached over https).
     hsts: bool,
+    route: Option<&'static str>,
 }
 
 impl<S, E> Service<Request<Body>> for Around<S>
@@ -90,7 +106,7 @@ where
     }
 
     fn call(&mut self, mut request: Request<Body>) -> Self::Future {
-        let timer = RequestTimer::start(&request);
+        let timer = RequestTimer::start(&request, self.route);
         // Read by the extractors of bodies (JSON, forms); a request without one has nothing to
         // limit, and is spared a larger table of extensions.
         if !request.body().is_end_stream() {
@@ -145,6 +161,12 @@ where
 /// on with a filter such as `info,keygate::access=debug`.
 pub const ACCESS_LOG: &str = "keygate::access";
 
+/// Whether the log filter lets the access log's lines through (it is fixed when the server
+/// starts).
+pub(super) fn access_log_on() -> bool {
+    tracing::enabled!(target: ACCESS_LOG, tracing::Level::DEBUG)
+}
+
 /// The access log around `router`, when the log filter lets its lines through (the filter is fixed
 /// when the server starts). It costs a span, a formatted line and a wrapped body on every request:
 /// with the default `info`, requests cross no trace layer.
@@ -152,7 +174,7 @@ pub(super) fn with_access_log(
     router: Router<AppState>,
     format: keygate_domain::TokenFormat,
 ) -> Router<AppState> {
-    if !tracing::enabled!(target: ACCESS_LOG, tracing::Level::DEBUG) {
+    if !access_log_on() {
         return router;
     }
     let trace = TraceLayer::new_for_http()

@@ -6,6 +6,7 @@
 pub mod error;
 pub mod extract;
 pub mod forward;
+pub mod front_door;
 pub mod github_keys;
 pub mod graphql;
 pub mod middleware;
@@ -20,6 +21,13 @@ use axum::Router;
 pub use middleware::{ACCESS_LOG, BODY_LIMIT, decoded, loggable_uri};
 pub use rest::rest_router;
 pub use state::{AppState, LeakReporters, Shared, invitation_url, password_link_url};
+
+/// What Keygate serves: [`router`], behind the [`front_door::FrontDoor`] that answers the
+/// decision paths without it.
+pub fn app(state: AppState) -> front_door::FrontDoor {
+    let around = middleware::AroundLayer::new(state.public_url.as_deref());
+    front_door::FrontDoor::new(router(state.clone()), state, around)
+}
 
 /// Every route Keygate serves, with its layers: every route inside `middleware::AroundLayer`,
 /// the decision routes each by itself (`rest::decision_routes`, forward-auth), the others under

@@ -1104,6 +1104,46 @@ async fn serve_writes_request_lines_only_when_the_access_log_is_turned_on() {
     assert!(!stderr.contains("kgp_not_a_real_token"), "{stderr}");
 }
 
+/// The decision paths, answered by the front door without the router, are logged as every other
+/// path is when the access log is on.
+#[tokio::test]
+async fn the_decision_paths_have_request_lines_when_the_access_log_is_on() {
+    let db = fresh_sqlite();
+    let (d, url) = (db.dir.path(), db.url.as_str());
+    let client = http();
+    let server = spawn_serve_with(d, url, &[("KEYGATE_LOG", "info,keygate::access=debug")]);
+    let (status, _, body) = send(
+        client
+            .post(server.url("/api/v1/verify"))
+            .json(&json!({"token": "kgt_not_a_real_token"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _, body) = send(
+        client
+            .get(server.url("/auth/forward"))
+            .header("X-Forwarded-Uri", "/nowhere"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _, body) = send(client.get(server.url("/healthz"))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, stderr) = server.stop();
+    assert!(status.success(), "serve exited with {status}:\n{stderr}");
+    let lines = request_lines(&stderr);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    for (line, (method, uri, status)) in lines.iter().zip([
+        ("POST", "/api/v1/verify", 200),
+        ("GET", "/auth/forward", 403),
+        ("GET", "/healthz", 200),
+    ]) {
+        assert!(line.contains(&format!("method={method}")), "{line}");
+        assert!(line.contains(&format!("uri={uri}")), "{line}");
+        assert!(line.contains(&format!("status={status}")), "{line}");
+    }
+    assert!(!stderr.contains("kgt_not_a_real_token"), "{stderr}");
+}
+
 #[tokio::test]
 async fn serve_on_postgres_answers_and_stops_on_sigterm() {
     on_fresh_postgres(postgres_flow).await;

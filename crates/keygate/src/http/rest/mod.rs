@@ -48,6 +48,12 @@ use super::openapi;
 /// under it (`context_path`), without nesting, which would strip the prefix on every request.
 pub const API_V1: &str = "/api/v1";
 
+/// The paths of the decision routes, as documented (`API_V1` and the handler's `path`) and
+/// answered by `super::front_door`.
+pub const API_V1_VERIFY: &str = "/api/v1/verify";
+pub const API_V1_CHECK: &str = "/api/v1/auth/check";
+pub const HEALTHZ: &str = "/healthz";
+
 /// The REST API and its OpenAPI document, from one source: each handler's `#[utoipa::path]`
 /// gives the path and methods it is routed on and documented with. `/api/v1/...`, the readiness
 /// check and the metrics; the decisions and the liveness check are in `decision_routes`.
