@@ -26,7 +26,7 @@ pub use state::{AppState, LeakReporters, Shared, invitation_url, password_link_u
 /// decision paths without it.
 pub fn app(state: AppState) -> front_door::FrontDoor {
     let around = middleware::AroundLayer::new(state.public_url.as_deref());
-    front_door::FrontDoor::new(router(state.clone()), state, around)
+    front_door::FrontDoor::new(routes(state.clone(), around), state, around)
 }
 
 /// Every route Keygate serves, with its layers: every route inside `middleware::AroundLayer`,
@@ -34,6 +34,11 @@ pub fn app(state: AppState) -> front_door::FrontDoor {
 /// one layer.
 pub fn router(state: AppState) -> Router {
     let around = middleware::AroundLayer::new(state.public_url.as_deref());
+    routes(state, around)
+}
+
+/// [`router`], with every route inside `around`.
+fn routes(state: AppState, around: middleware::AroundLayer) -> Router {
     let (rest, mut openapi) = rest_router().split_for_parts();
     let (decisions, decisions_doc) = rest::decision_routes(around).split_for_parts();
     openapi.merge(decisions_doc);
