@@ -6,7 +6,7 @@ use chrono::Duration;
 use keygate_domain::model::builtin_role;
 use keygate_domain::token::{code_digest, one_time_code};
 use keygate_domain::{
-    ClearToken, Email, Invitation, Manage, Member, Token, User, UserKind, Workspace, validate,
+    ClearToken, Email, Invitation, Manage, Member, Role, Token, User, UserKind, Workspace, validate,
 };
 use keygate_store::{MemberPatch, NewInvitation, NewMembership};
 use secrecy::SecretString;
@@ -156,8 +156,8 @@ impl Keygate {
         super::from_os_randomness(|fill| one_time_code(fill))
     }
 
-    /// Changes a member's roles and grants. Only owners give or take `owner`; the last owner
-    /// keeps it.
+    /// Changes a member's roles and grants. Only owners give or take `owner`, and only owners
+    /// change an owner's roles or grants; the last owner keeps it.
     pub async fn update_member(
         &self,
         actor: &Actor,
@@ -168,6 +168,13 @@ impl Keygate {
         let managed = self.managing(actor, ws, Manage::Members).await?;
         let workspace = managed.workspace.id;
         let current = self.human_member(workspace, user_id).await?;
+        let was_owner = current.has_role(builtin_role::OWNER);
+        if was_owner && !managed.is_owner {
+            return Err(ServiceError::Forbidden {
+                missing: None,
+                message: "only an owner can change an owner".into(),
+            });
+        }
         let roles = match &req.roles {
             Some(names) => Some(self.roles_named(workspace, names).await?),
             None => None,
@@ -186,14 +193,7 @@ impl Keygate {
         )
         .await?;
         if let Some(roles) = &roles {
-            let was_owner = current.has_role(builtin_role::OWNER);
             let stays_owner = roles.iter().any(|r| r.name == builtin_role::OWNER);
-            if was_owner != stays_owner && !managed.is_owner {
-                return Err(ServiceError::Forbidden {
-                    missing: None,
-                    message: "only an owner can change who is an owner".into(),
-                });
-            }
             if was_owner && !stays_owner {
                 self.require_another_owner(workspace, user_id).await?;
             }
@@ -379,14 +379,8 @@ impl Keygate {
         invitation: &Invitation,
         workspace: Uuid,
     ) -> ServiceResult<Vec<Uuid>> {
-        Ok(self
-            .store
-            .roles(workspace)
-            .await?
-            .iter()
-            .filter(|r| invitation.roles.contains(&r.name) && r.name != builtin_role::PUBLIC)
-            .map(|r| r.id)
-            .collect())
+        let roles = self.store.roles(workspace).await?;
+        Ok(invited_roles(&roles, invitation).map(|r| r.id).collect())
     }
 
     /// Who may accept invitations for themselves: a person (not an API user), signed in or with
@@ -509,4 +503,15 @@ impl Keygate {
             workspace,
         })
     }
+}
+
+/// The roles an invitation gives on accepting: the workspace's roles as they are then, by name
+/// (roles deleted since it was sent are skipped, and the public role is never given).
+pub(super) fn invited_roles<'a>(
+    roles: &'a [Role],
+    invitation: &'a Invitation,
+) -> impl Iterator<Item = &'a Role> {
+    roles
+        .iter()
+        .filter(|r| invitation.roles.contains(&r.name) && r.name != builtin_role::PUBLIC)
 }

@@ -2,13 +2,15 @@
 
 use keygate_domain::model::builtin_role;
 use keygate_domain::{
-    Manage, Permission, PermissionSet, Resources, Role, Team, ValidationError, validate,
+    Invitation, Manage, Permission, PermissionSet, Resources, Rights, Role, Team, ValidationError,
+    validate,
 };
 use keygate_store::{NewRole, RolePatch};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::access::{Managed, parse_grants, parse_permissions, rights_with};
+use super::members::invited_roles;
 use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target, WorkspaceRef};
 
 #[derive(Debug, Clone, Default)]
@@ -75,6 +77,8 @@ impl Keygate {
         let description = validate::optional_description(req.description.as_deref())?;
         let permissions = parse_permissions(&req.permissions)?;
         managed.require_grantable(&permissions, &Resources::Only(Vec::new()))?;
+        self.require_invitees_grantable(&managed, &name, &permissions)
+            .await?;
         let now = self.clock.now();
         let new = NewRole {
             id: Uuid::now_v7(),
@@ -142,6 +146,8 @@ impl Keygate {
         managed.require_grantable(&permissions, &resources)?;
         if !is_public {
             self.require_holders_grantable(&managed, &existing, &permissions)
+                .await?;
+            self.require_invitees_grantable(&managed, &existing.name, &permissions)
                 .await?;
         }
         let description = match &req.description {
@@ -219,6 +225,44 @@ impl Keygate {
             managed.require_can_raise(
                 &rights_with(&member.roles, &member.grants, &now),
                 &rights_with(&roles_then, &member.grants, &then),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Checks that each person with a pending invitation naming the role `name` gains, when that
+    /// role carries `permissions`, only what the caller could grant them: accepting gives the
+    /// invited roles as they are then, by name, over the invitation's grants (all resources when
+    /// it has none). Editing a role, or deleting it and creating another of the same name, comes
+    /// down to this.
+    async fn require_invitees_grantable(
+        &self,
+        managed: &Managed,
+        name: &str,
+        permissions: &PermissionSet,
+    ) -> ServiceResult<()> {
+        let workspace = managed.workspace.id;
+        let now = self.clock.now();
+        let invitations: Vec<Invitation> = self
+            .store
+            .invitations(workspace)
+            .await?
+            .into_iter()
+            .filter(|i| i.expires_at > now && i.roles.iter().any(|r| r == name))
+            .collect();
+        if invitations.is_empty() {
+            return Ok(());
+        }
+        let roles = self.store.roles(workspace).await?;
+        for invitation in &invitations {
+            let before = invited_roles(&roles, invitation).map(|r| &r.permissions);
+            let after = invited_roles(&roles, invitation)
+                .filter(|r| r.name != name)
+                .map(|r| &r.permissions)
+                .chain([permissions]);
+            managed.require_can_raise(
+                &Rights::of_member(before, &invitation.grants, &[]),
+                &Rights::of_member(after, &invitation.grants, &[]),
             )?;
         }
         Ok(())

@@ -21,6 +21,9 @@ backend_tests!(
     look_alike_emails_cannot_make_a_second_account,
     instance_admin_token_in_the_url_is_refused_on_the_instance_audit_log,
     member_manager_cannot_widen_a_members_grants_under_a_role_they_lack,
+    admin_cannot_narrow_an_owners_grants,
+    member_limited_to_one_device_cannot_add_management_to_a_role_a_pending_invitation_names,
+    member_limited_to_one_device_cannot_recreate_a_role_a_pending_invitation_names_with_more,
 );
 
 backend_tests!(using crate::helpers::spawn_web_app: display_name_changed_in_the_web_ui_shows_at_once_in_auth_me);
@@ -418,4 +421,136 @@ async fn member_manager_cannot_widen_a_members_grants_under_a_role_they_lack(app
     let (status, member) = send(app.as_owner(Method::GET, &path)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(member["grants"], json!(["device:abc"]), "{member}");
+}
+
+/// Only an owner changes an owner: an admin who narrowed the owner's grants would leave them
+/// unable to reach, or hand out, most of the workspace, and unable to undo it.
+async fn admin_cannot_narrow_an_owners_grants(app: TestApp) {
+    let admin = app.join("max@example.com", &["admin"]).await;
+    let owner_path = format!("/api/v1/workspaces/acme/members/{}", app.owner.id);
+    for change in [
+        json!({"grants": ["device:none"]}),
+        json!({"roles": ["owner", "viewer"], "grants": ["device:none"]}),
+        json!({"roles": ["owner", "viewer"]}),
+    ] {
+        let attack = send(
+            app.with_token(&admin.token, Method::PATCH, &owner_path)
+                .json(&change),
+        )
+        .await;
+        assert_forbidden(&attack);
+    }
+    let answer = app
+        .verify(json!({
+            "token": app.owner.token,
+            "workspace": "acme",
+            "permission": "devices:read",
+            "resource": "device:abc",
+        }))
+        .await;
+    assert_eq!(answer["code"], "ok", "{answer}");
+    let (_, owner) = send(app.as_owner(Method::GET, &owner_path)).await;
+    assert_eq!(owner["roles"], json!(["owner"]));
+    assert_eq!(owner["grants"], json!([]));
+    // The admin still changes the grants of members who are not owners.
+    let nina = app.join("nina@example.com", &["viewer"]).await;
+    let nina_path = format!("/api/v1/workspaces/acme/members/{}", nina.id);
+    let change = json!({"grants": ["device:abc"]});
+    let (status, body) = send(
+        app.with_token(&admin.token, Method::PATCH, &nina_path)
+            .json(&change),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["grants"], json!(["device:abc"]));
+}
+
+/// The owner invites someone to every resource with a role of the name `role`; returns the
+/// invitation's code.
+async fn invite_to_every_resource(app: &TestApp, email: &str, role: &str) -> String {
+    let invite = json!({"email": email, "roles": [role], "grants": []});
+    let (status, invited) = send(
+        app.as_owner(Method::POST, "/api/v1/workspaces/acme/members")
+            .json(&invite),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{invited}");
+    invited["code"].as_str().expect("code").to_owned()
+}
+
+/// The invitee accepts `code`, and asks whether they now hold `permission` in acme.
+async fn accept_and_verify(app: &TestApp, email: &str, code: &str, permission: &str) -> String {
+    let invitee = app.persona(email, None).await;
+    let (status, joined) = app.accept_invitation(&invitee.token, code).await;
+    assert_eq!(status, StatusCode::OK, "{joined}");
+    app.verify_code(&invitee.token, permission).await
+}
+
+/// An invitation names its roles, which the invitee gets as they are on accepting: an edit
+/// between the two is checked against the invitee as against a member who holds the role.
+async fn member_limited_to_one_device_cannot_add_management_to_a_role_a_pending_invitation_names(
+    app: TestApp,
+) {
+    role(&app, "plain", &["devices:read"]).await;
+    let code = invite_to_every_resource(&app, "xena@example.com", "plain").await;
+    let lead = limited_member(&app, &["roles:manage", "members:manage", "devices:read"]).await;
+    let attack = send(
+        app.with_token(&lead, Method::PUT, &format!("{ROLES}/plain"))
+            .json(&json!({"permissions": ["devices:read", "members:manage"]})),
+    )
+    .await;
+    assert_forbidden(&attack);
+    assert_eq!(
+        accept_and_verify(&app, "xena@example.com", &code, "members:manage").await,
+        "forbidden"
+    );
+    // Named only by an invitation within the editor's reach, the same edit is allowed.
+    role(&app, "narrow", &["devices:read"]).await;
+    let invite =
+        json!({"email": "yuri@example.com", "roles": ["narrow"], "grants": ["device:abc"]});
+    owner_ok(
+        &app,
+        Method::POST,
+        "/api/v1/workspaces/acme/members",
+        invite,
+    )
+    .await;
+    let (status, body) = send(
+        app.with_token(&lead, Method::PUT, &format!("{ROLES}/narrow"))
+            .json(&json!({"permissions": ["devices:read", "members:manage"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// Deleting a role and creating another of the same name is an edit for an invitation that
+/// names it.
+async fn member_limited_to_one_device_cannot_recreate_a_role_a_pending_invitation_names_with_more(
+    app: TestApp,
+) {
+    role(&app, "plain", &[]).await;
+    let code = invite_to_every_resource(&app, "xena@example.com", "plain").await;
+    let lead = limited_member(&app, &["roles:manage", "members:manage", "devices:read"]).await;
+    let (status, body) =
+        send(app.with_token(&lead, Method::DELETE, &format!("{ROLES}/plain"))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    for permissions in [json!(["members:manage"]), json!(["devices:read"])] {
+        let attack = send(
+            app.with_token(&lead, Method::POST, ROLES)
+                .json(&json!({"name": "plain", "permissions": permissions})),
+        )
+        .await;
+        assert_forbidden(&attack);
+    }
+    assert_eq!(
+        accept_and_verify(&app, "xena@example.com", &code, "devices:read").await,
+        "forbidden"
+    );
+    // Once nobody is invited with it, the name is free for a role within the lead's reach.
+    let (status, body) = send(
+        app.with_token(&lead, Method::POST, ROLES)
+            .json(&json!({"name": "plain", "permissions": ["devices:read"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
 }
