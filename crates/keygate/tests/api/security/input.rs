@@ -334,6 +334,82 @@ fn aliases(count: usize, field: &str) -> String {
         .join(" ")
 }
 
+/// `levels` fragments, each spreading the next `width` times: a few hundred bytes that expand to
+/// `width ^ levels` selections.
+fn doubling_fragments(levels: usize, width: usize) -> String {
+    let mut doc = String::from("query { ...F0 }");
+    for level in 0..levels {
+        let next = format!(" ...F{}", level + 1);
+        doc.push_str(&format!(
+            " fragment F{level} on Query {{{} }}",
+            next.repeat(width)
+        ));
+    }
+    doc.push_str(&format!(" fragment F{levels} on Query {{ __typename }}"));
+    doc
+}
+
+#[tokio::test]
+async fn fragments_that_double_at_each_level_are_refused_at_once_and_the_server_lives_on() {
+    let mut server = Process::start();
+    // Unbounded, the first of these would hold a worker thread for hours; every answer must come
+    // well within this.
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client");
+    for (label, query, why) in [
+        (
+            "24 levels of fragments spread twice",
+            doubling_fragments(24, 2),
+            "once its fragments are expanded",
+        ),
+        (
+            "20 levels of fragments spread three times",
+            doubling_fragments(20, 3),
+            "once its fragments are expanded",
+        ),
+        (
+            "a fragment spreading itself twice",
+            "query { ...A } fragment A on Query { ...A ...A }".to_owned(),
+            "spreads itself",
+        ),
+        (
+            "two fragments spreading each other",
+            "query { ...A } fragment A on Query { ...B ...B } fragment B on Query { ...A ...A }"
+                .to_owned(),
+            "spreads itself",
+        ),
+    ] {
+        // Anonymous, by POST and by GET.
+        let post = answer(
+            client
+                .post(server.url("/graphql"))
+                .json(&json!({ "query": query })),
+        )
+        .await;
+        assert_graphql_refused_for(&post, &format!("POST with {label}"), why);
+        let get = answer(
+            client
+                .get(server.url("/graphql"))
+                .query(&[("query", query.as_str())]),
+        )
+        .await;
+        assert_graphql_refused_for(&get, &format!("GET with {label}"), why);
+        server.assert_alive(label).await;
+    }
+    // Fragments spread a few times over stay ordinary requests.
+    let got = answer(
+        client
+            .post(server.url("/graphql"))
+            .json(&json!({ "query": doubling_fragments(8, 2) })),
+    )
+    .await;
+    assert_eq!(got.0, StatusCode::OK, "{got:?}");
+    assert!(got.1["errors"].is_null(), "{got:?}");
+    assert_eq!(got.1["data"]["__typename"], "Query", "{got:?}");
+}
+
 backend_tests!(graphiql_introspection_still_fits_the_limits);
 
 async fn graphiql_introspection_still_fits_the_limits(app: TestApp) {
