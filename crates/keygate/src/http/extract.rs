@@ -239,7 +239,10 @@ impl FromRequestParts<AppState> for ClientIp {
 }
 
 /// The client's address: the peer's, unless the peer is a trusted proxy, in which case the
-/// nearest address in `X-Forwarded-For` that is not itself a trusted proxy.
+/// nearest entry in `X-Forwarded-For`, reading from the right, that is not itself a trusted
+/// proxy. When that entry is not an address (a byte that is not ASCII, a word, a blank), the
+/// client is unknown (`None`: every allow-list refuses it), never the proxy; entries further left
+/// were written by the client and are never read past it.
 pub fn client_ip(
     extensions: &axum::http::Extensions,
     headers: &HeaderMap,
@@ -252,18 +255,111 @@ pub fn client_ip(
     if !is_trusted(&peer) {
         return Some(peer);
     }
-    let forwarded: Vec<std::net::IpAddr> = headers
+    // Each line is read as bytes: a line that is not visible ASCII still holds the entries the
+    // proxies appended to it.
+    let entries: Vec<&[u8]> = headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|a| a.trim().parse().ok())
+        .flat_map(|line| line.as_bytes().split(|b| *b == b','))
         .collect();
-    Some(
-        forwarded
-            .into_iter()
-            .rev()
-            .find(|ip| !is_trusted(ip))
-            .unwrap_or(peer),
-    )
+    for entry in entries.into_iter().rev() {
+        match forwarded_address(entry) {
+            Some(ip) if is_trusted(&ip) => continue,
+            found => return found,
+        }
+    }
+    Some(peer)
+}
+
+/// One `X-Forwarded-For` entry as an address: `203.0.113.9`, `2001:db8::1`, or either with the
+/// port some proxies add (`203.0.113.9:4711`, `[2001:db8::1]:4711`).
+fn forwarded_address(entry: &[u8]) -> Option<std::net::IpAddr> {
+    let text = std::str::from_utf8(entry).ok()?.trim();
+    text.parse()
+        .ok()
+        .or_else(|| text.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, SocketAddr};
+
+    use axum::extract::ConnectInfo;
+    use axum::http::{Extensions, HeaderMap, HeaderValue};
+
+    use super::client_ip;
+
+    /// The client's address as seen from `peer`, with `127.0.0.0/8` trusted and these
+    /// `X-Forwarded-For` lines.
+    fn seen(peer: &str, lines: &[&[u8]]) -> Option<IpAddr> {
+        let mut extensions = Extensions::new();
+        let peer: IpAddr = peer.parse().expect("peer");
+        extensions.insert(ConnectInfo(SocketAddr::new(peer, 40_000)));
+        let mut headers = HeaderMap::new();
+        for line in lines {
+            let value = HeaderValue::from_bytes(line).expect("a header value");
+            headers.append("x-forwarded-for", value);
+        }
+        let trusted = ["127.0.0.0/8".parse().expect("cidr")];
+        client_ip(&extensions, &headers, &trusted)
+    }
+
+    fn ip(text: &str) -> Option<IpAddr> {
+        Some(text.parse().expect("ip"))
+    }
+
+    #[test]
+    fn a_peer_that_is_not_a_trusted_proxy_cannot_choose_its_address() {
+        assert_eq!(seen("192.0.2.1", &[b"203.0.113.9"]), ip("192.0.2.1"));
+    }
+
+    #[test]
+    fn behind_trusted_proxies_the_nearest_untrusted_entry_is_the_client() {
+        assert_eq!(seen("127.0.0.1", &[b"203.0.113.9"]), ip("203.0.113.9"));
+        assert_eq!(
+            seen("127.0.0.1", &[b"198.51.100.1, 203.0.113.9, 127.0.0.5"]),
+            ip("203.0.113.9")
+        );
+        // Later lines are nearer.
+        assert_eq!(
+            seen("127.0.0.1", &[b"198.51.100.1", b"203.0.113.9"]),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            seen("127.0.0.1", &[b"2001:db8::1, [2001:db8::2]:4711"]),
+            ip("2001:db8::2")
+        );
+        assert_eq!(seen("127.0.0.1", &[b"203.0.113.9:4711"]), ip("203.0.113.9"));
+        // No header, or only trusted proxies in it: the peer.
+        assert_eq!(seen("127.0.0.1", &[]), ip("127.0.0.1"));
+        assert_eq!(seen("127.0.0.1", &[b"127.0.0.7"]), ip("127.0.0.1"));
+    }
+
+    #[test]
+    fn a_byte_that_is_not_ascii_does_not_make_the_client_the_proxy() {
+        // What the client sent, with the address the proxy appended on the same line.
+        assert_eq!(
+            seen("127.0.0.1", &[b"\xc3\xa9, 203.0.113.9"]),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            seen("127.0.0.1", &[b"\xff, 203.0.113.9"]),
+            ip("203.0.113.9")
+        );
+        // The nearest entry cannot be read: the client is unknown, and never the proxy.
+        assert_eq!(seen("127.0.0.1", &[b"\xff"]), None);
+        assert_eq!(seen("127.0.0.1", &[b"203.0.113.9, \xff, 127.0.0.5"]), None);
+    }
+
+    #[test]
+    fn entries_left_of_one_that_is_not_an_address_are_never_read() {
+        for line in [
+            &b"203.0.113.9, unknown"[..],
+            b"203.0.113.9, ",
+            b"203.0.113.9, , 127.0.0.2",
+            b"203.0.113.9, 10.0.0.1/8",
+        ] {
+            assert_eq!(seen("127.0.0.1", &[line]), None, "{line:?}");
+        }
+    }
 }

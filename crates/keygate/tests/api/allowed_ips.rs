@@ -662,3 +662,77 @@ async fn nginx_forward_auth_refuses_a_client_outside_the_allow_list() {
     assert_error(&direct, StatusCode::FORBIDDEN, "ip_not_allowed");
     drop(nginx);
 }
+
+/// nginx's documented `X-Forwarded-For $proxy_add_x_forwarded_for` appends the client's address
+/// to whatever the client sent, on the same line. A byte that is not ASCII in what the client
+/// sent must not make Keygate drop the line and take the proxy (whose network the allow-list
+/// holds) for the client.
+#[tokio::test]
+async fn a_forwarded_for_line_with_a_byte_that_is_not_ascii_does_not_make_the_client_the_proxy() {
+    use keygate_testkit::proxy::{nginx_auth_request_site, start_nginx};
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("cidr")];
+        c.route = vec![crate::helpers::route_rule(
+            &["GET"],
+            "/w/{workspace}/devices/{device}",
+            "devices:read",
+            Some("device:{device}"),
+            "{workspace}",
+        )];
+    })
+    .await
+    .expect("SQLite");
+    // Held to the proxy's own address: no client behind it may use the token.
+    let created = app
+        .create_token(json!({"name": "internal", "allowed_ips": ["127.0.0.1"]}))
+        .await;
+    let token = token_of(&created);
+    let me = |forwarded: Option<&'static [u8]>| {
+        let request = from(&app, "127.0.0.1", &token, Method::GET, "/api/v1/auth/me");
+        match forwarded {
+            Some(line) => request.header(
+                "X-Forwarded-For",
+                reqwest::header::HeaderValue::from_bytes(line).expect("a header value"),
+            ),
+            None => request,
+        }
+    };
+    // The proxy itself, asking for no one else: allowed.
+    let (status, body) = send(me(None)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for line in [
+        &b"203.0.113.9"[..],
+        b"\xc3\xa9, 203.0.113.9",
+        b"\xff, 203.0.113.9",
+        // The nearest entry cannot be read: the client is unknown, so the list refuses it.
+        b"\xff",
+    ] {
+        let got = send(me(Some(line))).await;
+        assert_error(&got, StatusCode::FORBIDDEN, "ip_not_allowed");
+    }
+
+    let upstream = crate::forward::upstream().await;
+    let keygate = app.addr;
+    let forward = [
+        "X-Forwarded-Method $request_method",
+        "X-Forwarded-Uri $request_uri",
+        "X-Forwarded-For $proxy_add_x_forwarded_for",
+    ];
+    let site = |port| nginx_auth_request_site(port, keygate, upstream, &forward, &[]);
+    let Some(nginx) = start_nginx(site).await else {
+        println!("skipped through nginx: it is not installed (.ci/run installs nginx-light)");
+        return;
+    };
+    for line in [None, Some(&b"\xff"[..]), Some(b"\xc3\xa9, 198.51.100.1")] {
+        let mut request = client_from("127.0.0.2")
+            .get(format!("{}/w/acme/devices/abc", nginx.base))
+            .header("Authorization", format!("Token {token}"));
+        if let Some(line) = line {
+            let value = reqwest::header::HeaderValue::from_bytes(line).expect("a header value");
+            request = request.header("X-Forwarded-For", value);
+        }
+        let got = request.send().await.expect("send");
+        assert_eq!(got.status(), StatusCode::FORBIDDEN, "{line:?}");
+    }
+    drop(nginx);
+}
