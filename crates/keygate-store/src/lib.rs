@@ -114,6 +114,9 @@ pub struct NewUser {
     pub workspace_id: Option<Uuid>,
     pub password_hash: Option<String>,
     pub is_instance_admin: bool,
+    /// Whether the instance vouches that the person holds the email (see
+    /// [`Store::email_vouched`]).
+    pub email_vouched: bool,
     pub created_at: DateTime<Utc>,
     /// Where the user's tokens may be used from (API users); `None` for anywhere.
     pub allowed_ips: Option<AllowedIps>,
@@ -422,6 +425,10 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_user(&self, id: Uuid, audit: &AuditEvent) -> Result<bool>;
     /// The user's password hash, if they have a password.
     async fn password_hash(&self, user_id: Uuid) -> Result<Option<String>>;
+    /// Whether the instance vouches that the person holds their email: their account was made at
+    /// the command line or by an instance admin, not by open sign-up nor by accepting an
+    /// invitation. False for an API user and for no such user.
+    async fn email_vouched(&self, user_id: Uuid) -> Result<bool>;
     /// Sets the user's password and ends their sessions but `keep` (the one changing it).
     async fn set_password(
         &self,
@@ -814,6 +821,10 @@ impl<B: Backend> Store for B {
 
     async fn password_hash(&self, user_id: Uuid) -> Result<Option<String>> {
         users::password_hash(self.pool(), user_id).await
+    }
+
+    async fn email_vouched(&self, user_id: Uuid) -> Result<bool> {
+        users::email_vouched(self.pool(), user_id).await
     }
 
     async fn set_password(

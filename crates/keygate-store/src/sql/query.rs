@@ -172,6 +172,7 @@ impl_params!(V0 0, V1 1, V2 2, V3 3, V4 4, V5 5, V6 6, V7 7, V8 8);
 impl_params!(V0 0, V1 1, V2 2, V3 3, V4 4, V5 5, V6 6, V7 7, V8 8, V9 9);
 impl_params!(V0 0, V1 1, V2 2, V3 3, V4 4, V5 5, V6 6, V7 7, V8 8, V9 9, V10 10);
 impl_params!(V0 0, V1 1, V2 2, V3 3, V4 4, V5 5, V6 6, V7 7, V8 8, V9 9, V10 10, V11 11);
+impl_params!(V0 0, V1 1, V2 2, V3 3, V4 4, V5 5, V6 6, V7 7, V8 8, V9 9, V10 10, V11 11, V12 12);
 
 /// The parameters as a backend's arguments.
 fn arguments<'q, A: Args>(params: impl Params<'q>) -> Result<A> {

@@ -45,8 +45,8 @@ pub(crate) async fn insert(tx: &mut Tx, new: &NewUser) -> Result<(User, Token)> 
     let sql = concat!(
         "INSERT INTO users (id, kind, email, display_name, description, workspace_id, \
          password_hash, is_instance_admin, created_at, updated_at, search_text, allowed_ips, \
-         rate_limits) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12) RETURNING ",
+         rate_limits, email_vouched) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13) RETURNING ",
         user_cols!()
     );
     let params = (
@@ -62,6 +62,7 @@ pub(crate) async fn insert(tx: &mut Tx, new: &NewUser) -> Result<(User, Token)> 
         search_text(new.email.as_ref().map(Email::as_str), &new.display_name),
         new.allowed_ips.as_ref().map(|l| Json(l.to_strings())),
         new.rate_limits.as_ref().map(|l| Json(l.limits())),
+        new.email_vouched,
     );
     let user = query(sql, params).fetch_one(&mut *tx).await?;
     let token = tokens::insert(tx, &new.first_token).await?;
@@ -178,6 +179,12 @@ pub(crate) async fn password_hash(pool: Pool<'_>, user_id: Uuid) -> Result<Optio
     let sql = "SELECT password_hash FROM users WHERE id = $1";
     let hash: Option<(Option<String>,)> = query(sql, (user_id,)).fetch_optional_row(pool).await?;
     Ok(hash.and_then(|(hash,)| hash))
+}
+
+pub(crate) async fn email_vouched(pool: Pool<'_>, user_id: Uuid) -> Result<bool> {
+    let sql = "SELECT email_vouched FROM users WHERE id = $1 AND kind = 'human'";
+    let vouched: Option<(bool,)> = query(sql, (user_id,)).fetch_optional_row(pool).await?;
+    Ok(vouched.is_some_and(|(vouched,)| vouched))
 }
 
 /// Sets the user's password and ends their sessions but `keep`; false when there is no such user.

@@ -126,6 +126,7 @@ impl Keygate {
             workspace_id: Some(workspace),
             password_hash: None,
             is_instance_admin: false,
+            email_vouched: false,
             created_at: now,
             allowed_ips,
             rate_limits,

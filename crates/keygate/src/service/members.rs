@@ -402,8 +402,14 @@ impl Keygate {
     }
 
     /// The caller's pending, unexpired invitations (addressed to their email), newest first.
+    /// None unless the instance vouches for the caller's email: an account made by open
+    /// sign-up, or by accepting an invitation (whose code went to the inviter), proves nothing
+    /// about the address, so it does not see what other workspaces send to it.
     pub async fn my_invitations(&self, actor: &Actor) -> ServiceResult<Vec<PendingForMe>> {
         let email = Self::invitee_email(actor)?;
+        if !self.store.email_vouched(actor.user.id).await? {
+            return Ok(Vec::new());
+        }
         let now = self.clock.now();
         let mut out = Vec::new();
         for invitation in self.store.invitations_for_email(email).await? {
@@ -422,8 +428,9 @@ impl Keygate {
 
     /// An existing user accepts an invitation and joins the workspace with its roles and grants.
     /// `code_or_id` is the code from the link, or the invitation's id (hyphenated, as
-    /// [`Self::my_invitations`] lists it) for an invitee who does not hold the link. Only the
-    /// person the invitation is addressed to can accept it.
+    /// [`Self::my_invitations`] lists it) for an invitee who does not hold the link and whose
+    /// email the instance vouches for. Only the person the invitation is addressed to can
+    /// accept it.
     pub async fn join_with_invitation(
         &self,
         actor: &Actor,
@@ -435,6 +442,14 @@ impl Keygate {
             .then(|| Uuid::try_parse(code_or_id).ok())
             .flatten();
         let (invitation, workspace) = match by_id {
+            Some(_) if !self.store.email_vouched(actor.user.id).await? => {
+                return Err(ServiceError::Forbidden {
+                    missing: None,
+                    message: "accept with the invitation's link: this account was not made by \
+                              an instance admin, so its email is not vouched for"
+                        .into(),
+                });
+            }
             Some(id) => {
                 let PendingForMe {
                     invitation,

@@ -50,6 +50,9 @@ pub(super) struct NewHuman<'a> {
     /// Slug of a workspace to create with the user as its owner.
     pub workspace: Option<&'a str>,
     pub instance_admin: bool,
+    /// Whether the instance vouches that the person holds the email: an account made at the
+    /// command line or by an instance admin, not by open sign-up.
+    pub email_vouched: bool,
     /// Who creates the account; `None` when the person creates it themselves.
     pub actor: Option<&'a Actor>,
     pub ip: Option<std::net::IpAddr>,
@@ -59,7 +62,8 @@ pub(super) struct NewHuman<'a> {
 
 impl Keygate {
     /// A person's account as it is to be stored, with their personal token (also returned in
-    /// clear): in no workspace, with no membership.
+    /// clear): in no workspace, with no membership, and with an email the instance does not
+    /// vouch for.
     pub(super) fn new_person(
         &self,
         email: Email,
@@ -78,6 +82,7 @@ impl Keygate {
             workspace_id: None,
             password_hash,
             is_instance_admin: false,
+            email_vouched: false,
             created_at: now,
             allowed_ips: None,
             rate_limits: None,
@@ -108,6 +113,7 @@ impl Keygate {
             self.new_person(email.clone(), display_name, req.password_hash, now)?;
         let id = new.id;
         new.is_instance_admin = req.instance_admin;
+        new.email_vouched = req.email_vouched;
         new.own_workspace = slug.map(|slug| NewWorkspace {
             id: Uuid::now_v7(),
             name: slug.to_string(),
@@ -157,6 +163,7 @@ impl Keygate {
                 password_hash,
                 workspace: req.workspace.as_deref(),
                 instance_admin: true,
+                email_vouched: true,
                 actor: None,
                 ip: None,
                 action: "user.bootstrapped",

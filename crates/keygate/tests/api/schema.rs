@@ -66,3 +66,100 @@ async fn both_backends_have_the_same_tables_columns_and_indexes() {
     assert!(!sqlite_indexes.is_empty());
     assert_eq!(sqlite_indexes, pg_indexes);
 }
+
+crate::helpers::backend_tests!(using super::spawn_with_sign_up:
+    accounts_made_before_email_vouching_are_vouched_for_as_the_audit_log_shows_them_made,
+);
+
+async fn spawn_with_sign_up(backend: Backend) -> Option<crate::helpers::TestApp> {
+    crate::helpers::spawn_app_with(backend, |c| c.signup = true).await
+}
+
+/// The people of the database and whether their email is vouched for, by email.
+async fn vouched(db: &TestDb, reset_and_backfill: bool) -> Vec<(String, bool)> {
+    let migration = match db {
+        TestDb::Sqlite { .. } => {
+            include_str!("../../../keygate-store/migrations/sqlite/0014_email_vouched.sql")
+        }
+        TestDb::Postgres { .. } => {
+            include_str!("../../../keygate-store/migrations/postgres/0014_email_vouched.sql")
+        }
+    };
+    let backfill = &migration[migration.find("UPDATE users").expect("the backfill")..];
+    let steps = [
+        "UPDATE users SET email_vouched = FALSE",
+        backfill.trim().trim_end_matches(';'),
+    ];
+    let read = "SELECT email, email_vouched FROM users WHERE kind = 'human' ORDER BY email";
+    match db {
+        TestDb::Sqlite { dir } => {
+            let url = format!("sqlite://{}", dir.path().join("keygate.db").display());
+            let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("sqlite");
+            for step in steps.iter().filter(|_| reset_and_backfill) {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(*step))
+                    .execute(&mut conn)
+                    .await
+                    .expect("sqlite step");
+            }
+            sqlx::query_as(read)
+                .fetch_all(&mut conn)
+                .await
+                .expect("read")
+        }
+        TestDb::Postgres { admin_url, name } => {
+            let url = pg_url_with_database(admin_url, name);
+            let mut conn = sqlx::PgConnection::connect(&url).await.expect("postgres");
+            for step in steps.iter().filter(|_| reset_and_backfill) {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(*step))
+                    .execute(&mut conn)
+                    .await
+                    .expect("postgres step");
+            }
+            sqlx::query_as(read)
+                .fetch_all(&mut conn)
+                .await
+                .expect("read")
+        }
+    }
+}
+
+async fn accounts_made_before_email_vouching_are_vouched_for_as_the_audit_log_shows_them_made(
+    app: crate::helpers::TestApp,
+) {
+    use reqwest::{Method, StatusCode};
+    use serde_json::json;
+    // The owner was bootstrapped; an instance admin makes Ada; Sue signs up; Ivy accepts an
+    // invitation.
+    app.admin_create_user(json!({"email": "ada@example.com"}))
+        .await;
+    app.sign_up("sue@example.com", "a long enough password", "sues")
+        .await;
+    let invite = json!({"email": "ivy@example.com"});
+    let (status, invited) = crate::helpers::send(
+        app.as_owner(Method::POST, "/api/v1/workspaces/acme/members")
+            .json(&invite),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{invited}");
+    let code = invited["code"].as_str().expect("code");
+    let (status, made) = crate::helpers::send(
+        app.anonymous(Method::POST, &format!("/api/v1/invitations/{code}/accept"))
+            .json(&json!({"password": "a long enough password"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    app.remember(made["token"].as_str().expect("token"));
+
+    let expected = vec![
+        ("ada@example.com".to_owned(), true),
+        ("ivy@example.com".to_owned(), false),
+        (app.owner.email.clone(), true),
+        ("sue@example.com".to_owned(), false),
+    ];
+    assert_eq!(vouched(&app.db, false).await, expected, "as made");
+    assert_eq!(
+        vouched(&app.db, true).await,
+        expected,
+        "as the migration finds them"
+    );
+}

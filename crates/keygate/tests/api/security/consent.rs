@@ -6,7 +6,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    OWNER_PASSWORD, TestApp, WebClient, backend_tests, fetch, form, send, signed_in,
+    Backend, OWNER_PASSWORD, TestApp, WebClient, backend_tests, fetch, form, send, signed_in,
+    spawn_app_with,
 };
 
 const CSRF_COOKIE: &str = "keygate_csrf";
@@ -262,7 +263,103 @@ backend_tests!(
     a_token_scoped_to_one_workspace_cannot_accept_invitations,
     flooding_invitations_is_throttled_per_caller,
     graphql_invite_of_an_existing_user_neither_enrols_nor_reveals_them,
+    an_account_made_from_its_own_invitation_cannot_take_another_workspaces_invitations,
 );
+
+backend_tests!(using super::spawn_with_sign_up:
+    an_account_made_by_open_sign_up_cannot_take_invitations_without_their_link,
+);
+
+/// An instance with open sign-up.
+async fn spawn_with_sign_up(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |c| c.signup = true).await
+}
+
+/// Alice's invitations from another workspace, as Mallory would try them with an account of
+/// Alice's email that she made herself: neither listed nor accepted by id, through REST or
+/// GraphQL; with the link (which goes to whoever the inviter gives it to) it still works.
+async fn assert_only_the_link_admits(app: &TestApp, alice: &str, owner: &str, workspace: &str) {
+    let (status, invited) = invite(
+        app,
+        owner,
+        workspace,
+        json!({"email": "alice@example.com", "roles": ["admin"]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{invited}");
+    let id = invited["invitation"]["id"].as_str().expect("id");
+    let code = invited["code"].as_str().expect("code");
+    let (status, me) = send(app.with_token(alice, Method::GET, "/api/v1/auth/me")).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["invitations"], json!([]), "{me}");
+    let by_id = app
+        .post_as(alice, &format!("/api/v1/invitations/{id}/accept"))
+        .await;
+    assert_eq!(by_id.0, StatusCode::FORBIDDEN, "{}", by_id.1);
+    let (_, listed) = app
+        .graphql(Some(alice), "{ user { invitations { id } } }", Value::Null)
+        .await;
+    assert_eq!(listed["data"]["user"]["invitations"], json!([]), "{listed}");
+    let (_, joined) = app
+        .graphql(
+            Some(alice),
+            "mutation($id: UUID!) { joinWorkspace(id: $id) { roles } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert!(
+        joined["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("link")),
+        "{joined}"
+    );
+    assert!(
+        !workspaces_of(app, alice)
+            .await
+            .contains(&workspace.to_owned())
+    );
+    // The link still admits whoever holds it, as it would the real Alice.
+    let (status, body) = app
+        .post_as(alice, &format!("/api/v1/invitations/{code}/accept"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        workspaces_of(app, alice)
+            .await
+            .contains(&workspace.to_owned())
+    );
+}
+
+async fn an_account_made_from_its_own_invitation_cannot_take_another_workspaces_invitations(
+    app: TestApp,
+) {
+    // Mallory invites Alice's address to her own workspace and accepts the link herself.
+    let mallory = mallory(&app).await;
+    let (_, invited) = invite(
+        &app,
+        &mallory.token,
+        "mallory",
+        json!({"email": "alice@example.com"}),
+    )
+    .await;
+    let code = invited["code"].as_str().expect("code");
+    let (status, made) = send(
+        app.anonymous(Method::POST, &format!("/api/v1/invitations/{code}/accept"))
+            .json(&json!({"password": "a long enough password"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let alice = made["token"].as_str().expect("token").to_owned();
+    app.remember(&alice);
+    assert_only_the_link_admits(&app, &alice, &app.owner.token, "acme").await;
+}
+
+async fn an_account_made_by_open_sign_up_cannot_take_invitations_without_their_link(app: TestApp) {
+    let alice = app
+        .sign_up("alice@example.com", "a long enough password", "alices")
+        .await;
+    assert_only_the_link_admits(&app, &alice, &app.owner.token, "acme").await;
+}
 
 // The web UI.
 
