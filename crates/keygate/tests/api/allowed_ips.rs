@@ -608,12 +608,10 @@ async fn malformed_and_oversized_lists_are_refused_with_the_field_named(app: Tes
     );
 }
 
-/// Forward-auth through a real nginx: the client's address reaches Keygate as nginx's
-/// `X-Forwarded-For`, trusted because nginx is a trusted proxy.
-#[tokio::test]
-async fn nginx_forward_auth_refuses_a_client_outside_the_allow_list() {
-    use keygate_testkit::proxy::{nginx_auth_request_site, start_nginx};
-    let app = spawn_app_with(Backend::Sqlite, |c| {
+/// Keygate on SQLite behind a trusted proxy at 127.0.0.1, with one forward-auth rule:
+/// `GET /w/{workspace}/devices/{device}` needs `devices:read` on the device.
+async fn spawn_behind_local_proxy() -> TestApp {
+    spawn_app_with(Backend::Sqlite, |c| {
         c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("cidr")];
         c.route = vec![crate::helpers::route_rule(
             &["GET"],
@@ -624,21 +622,42 @@ async fn nginx_forward_auth_refuses_a_client_outside_the_allow_list() {
         )];
     })
     .await
-    .expect("SQLite");
+    .expect("SQLite")
+}
+
+/// A real nginx at 127.0.0.1 asking `app` with `auth_request`, which sets `X-Forwarded-For` to
+/// `forwarded_for`; `None` (having said so) when nginx is not installed.
+async fn nginx_in_front(
+    app: &TestApp,
+    forwarded_for: &str,
+) -> Option<keygate_testkit::proxy::Proxy> {
+    use keygate_testkit::proxy::{nginx_auth_request_site, start_nginx};
+    let upstream = crate::forward::upstream().await;
+    let keygate = app.addr;
+    let forward = [
+        "X-Forwarded-Method $request_method".to_owned(),
+        "X-Forwarded-Uri $request_uri".to_owned(),
+        format!("X-Forwarded-For {forwarded_for}"),
+    ];
+    let forward: Vec<&str> = forward.iter().map(String::as_str).collect();
+    let site = |port| nginx_auth_request_site(port, keygate, upstream, &forward, &[]);
+    let nginx = start_nginx(site).await;
+    if nginx.is_none() {
+        println!("skipped: nginx is not installed (.ci/run installs Debian's nginx-light)");
+    }
+    nginx
+}
+
+/// Forward-auth through a real nginx: the client's address reaches Keygate as nginx's
+/// `X-Forwarded-For`, trusted because nginx is a trusted proxy.
+#[tokio::test]
+async fn nginx_forward_auth_refuses_a_client_outside_the_allow_list() {
+    let app = spawn_behind_local_proxy().await;
     let created = app
         .create_token(json!({"name": "gateway", "allowed_ips": ["127.0.0.2"]}))
         .await;
     let token = token_of(&created);
-    let upstream = crate::forward::upstream().await;
-    let keygate = app.addr;
-    let forward = [
-        "X-Forwarded-Method $request_method",
-        "X-Forwarded-Uri $request_uri",
-        "X-Forwarded-For $remote_addr",
-    ];
-    let site = |port| nginx_auth_request_site(port, keygate, upstream, &forward, &[]);
-    let Some(nginx) = start_nginx(site).await else {
-        println!("skipped: nginx is not installed (.ci/run installs Debian's nginx-light)");
+    let Some(nginx) = nginx_in_front(&app, "$remote_addr").await else {
         return;
     };
     let get = |ip: &str| {
@@ -669,19 +688,7 @@ async fn nginx_forward_auth_refuses_a_client_outside_the_allow_list() {
 /// holds) for the client.
 #[tokio::test]
 async fn a_forwarded_for_line_with_a_byte_that_is_not_ascii_does_not_make_the_client_the_proxy() {
-    use keygate_testkit::proxy::{nginx_auth_request_site, start_nginx};
-    let app = spawn_app_with(Backend::Sqlite, |c| {
-        c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("cidr")];
-        c.route = vec![crate::helpers::route_rule(
-            &["GET"],
-            "/w/{workspace}/devices/{device}",
-            "devices:read",
-            Some("device:{device}"),
-            "{workspace}",
-        )];
-    })
-    .await
-    .expect("SQLite");
+    let app = spawn_behind_local_proxy().await;
     // Held to the proxy's own address: no client behind it may use the token.
     let created = app
         .create_token(json!({"name": "internal", "allowed_ips": ["127.0.0.1"]}))
@@ -711,16 +718,7 @@ async fn a_forwarded_for_line_with_a_byte_that_is_not_ascii_does_not_make_the_cl
         assert_error(&got, StatusCode::FORBIDDEN, "ip_not_allowed");
     }
 
-    let upstream = crate::forward::upstream().await;
-    let keygate = app.addr;
-    let forward = [
-        "X-Forwarded-Method $request_method",
-        "X-Forwarded-Uri $request_uri",
-        "X-Forwarded-For $proxy_add_x_forwarded_for",
-    ];
-    let site = |port| nginx_auth_request_site(port, keygate, upstream, &forward, &[]);
-    let Some(nginx) = start_nginx(site).await else {
-        println!("skipped through nginx: it is not installed (.ci/run installs nginx-light)");
+    let Some(nginx) = nginx_in_front(&app, "$proxy_add_x_forwarded_for").await else {
         return;
     };
     for line in [None, Some(&b"\xff"[..]), Some(b"\xc3\xa9, 198.51.100.1")] {

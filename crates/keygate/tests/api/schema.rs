@@ -75,7 +75,9 @@ async fn spawn_with_sign_up(backend: Backend) -> Option<crate::helpers::TestApp>
     crate::helpers::spawn_app_with(backend, |c| c.signup = true).await
 }
 
-/// The people of the database and whether their email is vouched for, by email.
+/// The people of the database and whether their email is vouched for, by email; first, when
+/// `reset_and_backfill`, every account is set not vouched for and the migration's backfill runs
+/// again.
 async fn vouched(db: &TestDb, reset_and_backfill: bool) -> Vec<(String, bool)> {
     let migration = match db {
         TestDb::Sqlite { .. } => {
@@ -90,37 +92,39 @@ async fn vouched(db: &TestDb, reset_and_backfill: bool) -> Vec<(String, bool)> {
         "UPDATE users SET email_vouched = FALSE",
         backfill.trim().trim_end_matches(';'),
     ];
-    let read = "SELECT email, email_vouched FROM users WHERE kind = 'human' ORDER BY email";
+    let steps = if reset_and_backfill { &steps[..] } else { &[] };
     match db {
         TestDb::Sqlite { dir } => {
             let url = format!("sqlite://{}", dir.path().join("keygate.db").display());
-            let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("sqlite");
-            for step in steps.iter().filter(|_| reset_and_backfill) {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(*step))
-                    .execute(&mut conn)
-                    .await
-                    .expect("sqlite step");
-            }
-            sqlx::query_as(read)
-                .fetch_all(&mut conn)
-                .await
-                .expect("read")
+            steps_then_people::<sqlx::SqliteConnection>(&url, steps).await
         }
         TestDb::Postgres { admin_url, name } => {
             let url = pg_url_with_database(admin_url, name);
-            let mut conn = sqlx::PgConnection::connect(&url).await.expect("postgres");
-            for step in steps.iter().filter(|_| reset_and_backfill) {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(*step))
-                    .execute(&mut conn)
-                    .await
-                    .expect("postgres step");
-            }
-            sqlx::query_as(read)
-                .fetch_all(&mut conn)
-                .await
-                .expect("read")
+            steps_then_people::<sqlx::PgConnection>(&url, steps).await
         }
     }
+}
+
+/// Runs `steps` on the database at `url`, then reads each person's email and whether it is
+/// vouched for.
+async fn steps_then_people<C>(url: &str, steps: &[&str]) -> Vec<(String, bool)>
+where
+    C: Connection,
+    for<'c> &'c mut C: sqlx::Executor<'c, Database = C::Database>,
+    for<'r> (String, bool): sqlx::FromRow<'r, <C::Database as sqlx::Database>::Row>,
+    for<'q> <C::Database as sqlx::Database>::Arguments: sqlx::IntoArguments<C::Database>,
+{
+    let mut conn = C::connect(url).await.expect("connect");
+    for step in steps {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(*step))
+            .execute(&mut conn)
+            .await
+            .expect("a step");
+    }
+    sqlx::query_as("SELECT email, email_vouched FROM users WHERE kind = 'human' ORDER BY email")
+        .fetch_all(&mut conn)
+        .await
+        .expect("read")
 }
 
 async fn accounts_made_before_email_vouching_are_vouched_for_as_the_audit_log_shows_them_made(
