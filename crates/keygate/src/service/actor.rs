@@ -29,7 +29,8 @@ pub struct Actor {
 impl Actor {
     /// Refuses a request made with a secret that a rotation replaced (still in its grace
     /// period): whoever still holds only the old secret may use it, but not mint new secrets
-    /// with it (create, rotate, refresh, issue) nor end the overlap, which would outlive it.
+    /// with it (create, rotate, refresh, issue; an invitation's code or a password link, which
+    /// make credentials of their own) nor end the overlap, which would outlive it.
     pub fn require_current_secret(&self) -> ServiceResult<()> {
         if self
             .token

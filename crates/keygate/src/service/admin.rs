@@ -423,6 +423,9 @@ impl Keygate {
         actor: &Actor,
         id: Uuid,
     ) -> ServiceResult<PasswordLink> {
+        // A password signs in to the web UI, where new tokens are made: a secret in its own
+        // right.
+        actor.require_current_secret()?;
         require_instance_admin(actor)?;
         let user = self.user_by_id(id).await?;
         if user.kind != UserKind::Human {

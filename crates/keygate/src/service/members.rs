@@ -110,6 +110,8 @@ impl Keygate {
         req: InviteRequest,
     ) -> ServiceResult<Invited> {
         let managed = self.managing(actor, ws, Manage::Members).await?;
+        // The code makes an account with a personal token that would outlive the overlap.
+        actor.require_current_secret()?;
         self.invites
             .take(actor.user.id)
             .map_err(ServiceError::Throttled)?;

@@ -20,6 +20,7 @@ backend_tests!(
     a_replaced_secret_cannot_be_used_to_end_its_own_overlap_after_it_retired,
     graphql_rotates_with_a_grace_shows_the_retiring_secret_and_ends_the_overlap,
     a_replaced_secret_in_its_overlap_cannot_mint_secrets,
+    a_replaced_secret_in_its_overlap_cannot_invite_or_make_a_password_link,
     another_users_overlap_cannot_be_seen_started_or_ended,
     a_scoped_token_cannot_end_another_tokens_overlap,
     the_old_secrets_uses_in_the_last_hour_are_counted,
@@ -450,4 +451,42 @@ async fn a_scoped_token_cannot_end_another_tokens_overlap(app: TestApp) {
     assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
     let (status, _) = me_at(&app, &app.url(""), &old).await;
     assert_eq!(status, StatusCode::OK, "the overlap still runs");
+}
+
+/// An invitation's code and a password link both make credentials (an account's personal token,
+/// a password to sign in and make tokens with) that would outlive the overlap.
+async fn a_replaced_secret_in_its_overlap_cannot_invite_or_make_a_password_link(app: TestApp) {
+    let (old, id) = fleet_token(&app).await;
+    let new = rotate(&app, &id, json!({"grace_seconds": 3600})).await;
+    let invite = json!({"email": "eve@example.com", "roles": ["admin"]});
+    let attempts = [
+        ("/api/v1/workspaces/acme/members".to_owned(), invite.clone()),
+        (
+            format!("/api/v1/admin/users/{}/password-link", app.owner.id),
+            json!(null),
+        ),
+    ];
+    for (path, body) in attempts {
+        let got = send(app.with_token(&old, Method::POST, &path).json(&body)).await;
+        assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+        assert!(got.1.get("code").is_none(), "{path}: {}", got.1);
+    }
+    let (status, body) = app
+        .graphql(
+            Some(&old),
+            "mutation($input: InviteMemberInput!) { inviteMember(workspace: \"acme\", input: $input) { __typename } }",
+            json!({"input": {"email": "eve@example.com", "roles": ["admin"]}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["data"].is_null(), "{body}");
+    let (_, pending) = send(app.as_owner(Method::GET, "/api/v1/workspaces/acme/invitations")).await;
+    assert_eq!(pending["invitations"], json!([]), "{pending}");
+    // The new secret can.
+    let (status, body) = send(
+        app.with_token(&new, Method::POST, "/api/v1/workspaces/acme/members")
+            .json(&invite),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
 }
