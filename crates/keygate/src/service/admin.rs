@@ -509,9 +509,11 @@ impl Keygate {
         req: NewTokenRequest,
     ) -> ServiceResult<(Token, ClearToken)> {
         require_instance_admin(actor)?;
-        let owner = self.user_by_id(id).await?;
-        // An API user's workspace caps the lifetime of its tokens: `issue_token` holds every
-        // token to it, whoever issues it.
-        self.issue_token(actor, &Actor::operator(owner), req).await
+        let owner = Actor::operator(self.user_by_id(id).await?);
+        // An admin issuing for themselves is held, as on `/api/v1/tokens`, to the token they act
+        // with. An API user's workspace caps the lifetime of its tokens: `issue_token` holds
+        // every token to it, whoever issues it.
+        let holder = if actor.user.id == id { actor } else { &owner };
+        self.issue_token(actor, holder, req).await
     }
 }

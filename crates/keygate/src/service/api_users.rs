@@ -204,6 +204,9 @@ impl Keygate {
                 .map(|limits| limits.map(RateLimits::new).transpose())
                 .transpose()?,
         };
+        if actor.user.id == id {
+            require_no_looser_own_limits(&current.user, &user_patch)?;
+        }
         let roles = match &req.roles {
             Some(names) => Some(self.roles_named(workspace, names).await?),
             None => None,
@@ -376,8 +379,15 @@ impl Keygate {
             None => held,
         };
         managed.require_grantable(&effective.permissions, &effective.resources)?;
-        let holder = Actor::operator(api_user.user);
-        let (row, clear) = self.new_token(&holder, &req, settings, scope, now)?;
+        // The API user's own token binds what it makes here as on its own routes: the new token
+        // inherits its allow-list and rate limits.
+        let operator = Actor::operator(api_user.user);
+        let holder = if actor.user.id == operator.user.id {
+            actor
+        } else {
+            &operator
+        };
+        let (row, clear) = self.new_token(holder, &req, settings, scope, now)?;
         let audit = actor.audit(
             now,
             Some(workspace),
@@ -459,6 +469,31 @@ impl Keygate {
         )
         .await
     }
+}
+
+/// An API user changing itself (with one of its own tokens) may tighten where its tokens work
+/// from and how often, never loosen it: its lists bind it, not it them.
+fn require_no_looser_own_limits(
+    user: &keygate_domain::User,
+    patch: &UserPatch,
+) -> ServiceResult<()> {
+    let wider_ips = match (&user.allowed_ips, &patch.allowed_ips) {
+        (Some(current), Some(new)) => !new.as_ref().is_some_and(|n| n.is_within(current)),
+        _ => false,
+    };
+    let looser_limits = match (&user.rate_limits, &patch.rate_limits) {
+        (Some(current), Some(new)) => !new.as_ref().is_some_and(|n| n.keeps(current)),
+        _ => false,
+    };
+    if wider_ips || looser_limits {
+        return Err(ServiceError::Forbidden {
+            missing: None,
+            message: "an API user cannot lift or loosen its own allowed_ips or rate limits; a \
+                      manager of API users can"
+                .into(),
+        });
+    }
+    Ok(())
 }
 
 /// Owners are people: the last-owner rule counts them, and an owner can be asked who they are.

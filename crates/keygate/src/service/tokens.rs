@@ -588,6 +588,7 @@ impl Keygate {
         }
         let now = self.clock.now();
         let token = self.token(owner, id).await?;
+        require_may_take_secret_of(actor, owner, &token)?;
         // A personal token revoked as leaked comes back with its refresh: a new secret replaces
         // the leaked one, which stays dead (no overlap for it).
         let revived = token.kind == TokenKind::Personal && token.revoked_at.is_some();
@@ -767,6 +768,36 @@ fn require_unscoped_unless_self(actor: &Actor, id: Uuid) -> ServiceResult<()> {
         }),
         _ => Ok(()),
     }
+}
+
+/// A new secret for `target` goes to `actor`. When the token `actor` acts with is one of
+/// `owner`'s, by whatever route, that secret may carry no more than the acting token does: a
+/// scoped token rotates only itself, and a token held to an allow-list or to rate limits only a
+/// sibling held within them.
+fn require_may_take_secret_of(actor: &Actor, owner: &User, target: &Token) -> ServiceResult<()> {
+    let Some(acting) = acting_for(actor, owner).filter(|t| t.id != target.id) else {
+        return Ok(());
+    };
+    require_unscoped_unless_self(actor, target.id)?;
+    let wider_ips = acting.allowed_ips.as_deref().is_some_and(|list| {
+        !target
+            .allowed_ips
+            .as_ref()
+            .is_some_and(|t| t.is_within(list))
+    });
+    let looser_limits = acting
+        .rate_limits
+        .as_deref()
+        .is_some_and(|limits| !target.rate_limits.as_ref().is_some_and(|t| t.keeps(limits)));
+    if wider_ips || looser_limits {
+        return Err(ServiceError::Forbidden {
+            missing: None,
+            message: "the token you are using is held to allowed_ips or rate limits that this \
+                      token is not held within; its new secret would reach past them"
+                .into(),
+        });
+    }
+    Ok(())
 }
 
 fn allowed_ips_error(message: String) -> ServiceError {

@@ -24,6 +24,8 @@ backend_tests!(
     a_change_reaches_a_second_node_within_a_second,
     graphql_reads_and_sets_allow_lists,
     malformed_and_oversized_lists_are_refused_with_the_field_named,
+    an_api_users_own_token_cannot_shed_its_allow_list_through_the_api_user_routes,
+    an_admins_allow_listed_token_cannot_issue_itself_an_unrestricted_one,
 );
 
 /// A client whose requests come from `ip` (a loopback address).
@@ -733,4 +735,94 @@ async fn a_forwarded_for_line_with_a_byte_that_is_not_ascii_does_not_make_the_cl
         assert_eq!(got.status(), StatusCode::FORBIDDEN, "{line:?}");
     }
     drop(nginx);
+}
+
+/// An API user that manages API users, acting with a token held to one address on its own API
+/// user's routes: what it makes inherits the list, as on `/api/v1/tokens`, and it can neither take
+/// the secret of a sibling that works from anywhere nor lift its API user's list.
+async fn an_api_users_own_token_cannot_shed_its_allow_list_through_the_api_user_routes(
+    app: TestApp,
+) {
+    let created = app
+        .create_api_user(
+            json!({"name": "bot", "roles": ["admin"], "allowed_ips": ["127.0.0.0/24"]}),
+        )
+        .await;
+    let bot = created["id"].as_str().expect("id").to_owned();
+    let first = created["token"]["id"]
+        .as_str()
+        .expect("token id")
+        .to_owned();
+    let base = format!("/api/v1/workspaces/acme/api-users/{bot}");
+    let held = json!({"name": "held", "allowed_ips": ["127.0.0.2"]});
+    let (status, held) = app
+        .owner_call(Method::POST, &format!("{base}/tokens"), held)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{held}");
+    let token = token_of(&held);
+    app.remember(&token);
+    let as_held = |method: Method, path: String, body: Value| {
+        send(from(&app, "127.0.0.2", &token, method, &path).json(&body))
+    };
+
+    let (status, child) =
+        as_held(Method::POST, format!("{base}/tokens"), json!({"name": "c"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{child}");
+    app.remember(&token_of(&child));
+    assert_eq!(child["allowed_ips"], json!(["127.0.0.2/32"]), "{child}");
+    assert_eq!(
+        me_from(&app, "127.0.0.3", &token_of(&child)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    for path in [
+        format!("{base}/tokens/{first}/rotate"),
+        format!("/api/v1/tokens/{first}/rotate"),
+    ] {
+        let got = as_held(Method::POST, path, json!({})).await;
+        assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+    }
+    for body in [
+        json!({"allowed_ips": null}),
+        json!({"allowed_ips": ["0.0.0.0/0"]}),
+    ] {
+        let got = as_held(Method::PATCH, base.clone(), body).await;
+        assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+    }
+    // Tightening its own list is fine.
+    let (status, body) = as_held(
+        Method::PATCH,
+        base.clone(),
+        json!({"allowed_ips": ["127.0.0.2"]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // A manager of API users still rotates the sibling and lifts the list.
+    let rotate = format!("{base}/tokens/{first}/rotate");
+    let (status, rotated) = app.owner_call(Method::POST, &rotate, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    app.remember(&token_of(&rotated));
+    let (status, body) = app
+        .owner_call(Method::PATCH, &base, json!({"allowed_ips": null}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// An instance admin issuing a token for themselves through the admin routes is held to the
+/// token they act with, as on `/api/v1/tokens`.
+async fn an_admins_allow_listed_token_cannot_issue_itself_an_unrestricted_one(app: TestApp) {
+    let held = app
+        .create_token(json!({"name": "held", "allowed_ips": ["127.0.0.2"]}))
+        .await;
+    let token = token_of(&held);
+    let path = format!("/api/v1/admin/users/{}/tokens", app.owner.id);
+    let (status, issued) =
+        send(from(&app, "127.0.0.2", &token, Method::POST, &path).json(&json!({"name": "x"})))
+            .await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    app.remember(&token_of(&issued));
+    assert_eq!(issued["allowed_ips"], json!(["127.0.0.2/32"]), "{issued}");
+    assert_eq!(
+        me_from(&app, "127.0.0.3", &token_of(&issued)).await.0,
+        StatusCode::FORBIDDEN
+    );
 }

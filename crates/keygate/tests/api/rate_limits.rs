@@ -22,6 +22,7 @@ backend_tests!(
     verify_charges_the_cost_it_is_told_and_nothing_when_the_token_is_refused,
     two_nodes_share_the_count_within_the_documented_bound,
     malformed_limits_are_refused_with_the_field_named,
+    an_api_users_own_token_cannot_shed_its_rate_limits_through_the_api_user_routes,
 );
 
 /// An app with a forward-auth rule for devices.
@@ -389,4 +390,63 @@ async fn malformed_limits_are_refused_with_the_field_named(app: TestApp) {
         body["data"]["updateToken"]["rateLimits"],
         json!([{"name": "default", "limit": 7, "perSeconds": 60}])
     );
+}
+
+/// An API user that manages API users, acting with a token held to a limit on its own API user's
+/// routes: what it makes inherits the limit, and it can neither take the secret of an unlimited
+/// sibling nor loosen its API user's limits.
+async fn an_api_users_own_token_cannot_shed_its_rate_limits_through_the_api_user_routes(
+    app: TestApp,
+) {
+    let created = app
+        .create_api_user(json!({
+            "name": "bot", "roles": ["admin"], "rate_limits": [per_day("all", 1000)],
+        }))
+        .await;
+    let bot = created["id"].as_str().expect("id").to_owned();
+    let first = created["token"]["id"]
+        .as_str()
+        .expect("token id")
+        .to_owned();
+    let base = format!("/api/v1/workspaces/acme/api-users/{bot}");
+    let held = json!({"name": "held", "rate_limits": [per_day("default", 50)]});
+    let (status, held) = app
+        .owner_call(Method::POST, &format!("{base}/tokens"), held)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{held}");
+    let token = held["token"].as_str().expect("token").to_owned();
+    app.remember(&token);
+
+    let (status, child) = app
+        .call(
+            &token,
+            Method::POST,
+            &format!("{base}/tokens"),
+            json!({"name": "c"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{child}");
+    app.remember(child["token"].as_str().expect("token"));
+    assert_eq!(
+        child["rate_limits"],
+        json!([per_day("default", 50)]),
+        "{child}"
+    );
+    for path in [
+        format!("{base}/tokens/{first}/rotate"),
+        format!("/api/v1/tokens/{first}/rotate"),
+    ] {
+        let got = app.call(&token, Method::POST, &path, json!({})).await;
+        assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+    }
+    for body in [
+        json!({"rate_limits": null}),
+        json!({"rate_limits": [per_day("all", 100_000)]}),
+    ] {
+        let got = app.call(&token, Method::PATCH, &base, body).await;
+        assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+    }
+    let tighter = json!({"rate_limits": [per_day("all", 500)]});
+    let (status, body) = app.call(&token, Method::PATCH, &base, tighter).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
