@@ -14,6 +14,9 @@ pub enum StoreError {
     /// A unique constraint refused the write.
     #[error("conflict on {0:?}")]
     Conflict(Conflict),
+    /// The write would leave the workspace without an owner; nothing was written.
+    #[error("the workspace would have no owner")]
+    LastOwner,
     /// The database cannot be reached or did not answer in time.
     #[error("database unavailable")]
     Unavailable(#[source] sqlx::Error),

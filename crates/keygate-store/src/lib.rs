@@ -514,6 +514,10 @@ pub trait Store: Send + Sync + 'static {
         membership: &NewMembership,
         audit: &AuditEvent,
     ) -> Result<()>;
+    /// Changes a member; false when the user is not a member. `LastOwner`, with nothing
+    /// written, when the change would take the workspace's last owner away (changes to one
+    /// workspace's members run one after the other, so two owners demoting each other at once
+    /// cannot both succeed).
     async fn update_member(
         &self,
         workspace_id: Uuid,
@@ -521,6 +525,8 @@ pub trait Store: Send + Sync + 'static {
         patch: &MemberPatch,
         audit: &AuditEvent,
     ) -> Result<bool>;
+    /// Removes a member; false when the user is not a member. `LastOwner` as for
+    /// [`Store::update_member`].
     async fn remove_member(
         &self,
         workspace_id: Uuid,
@@ -972,7 +978,12 @@ impl<B: Backend> Store for B {
         audit: &AuditEvent,
     ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
+        members::lock_workspace(&mut tx, workspace_id).await?;
+        let had_owner = members::has_owner(&mut tx, workspace_id).await?;
         let updated = members::update(&mut tx, workspace_id, user_id, patch).await?;
+        if had_owner && !members::has_owner(&mut tx, workspace_id).await? {
+            return Err(StoreError::LastOwner);
+        }
         commit_if(tx, audit, updated).await
     }
 
@@ -983,7 +994,12 @@ impl<B: Backend> Store for B {
         audit: &AuditEvent,
     ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
+        members::lock_workspace(&mut tx, workspace_id).await?;
+        let had_owner = members::has_owner(&mut tx, workspace_id).await?;
         let removed = members::remove(&mut tx, workspace_id, user_id).await?;
+        if had_owner && !members::has_owner(&mut tx, workspace_id).await? {
+            return Err(StoreError::LastOwner);
+        }
         commit_if(tx, audit, removed).await
     }
 

@@ -72,6 +72,25 @@ pub(crate) async fn update(
     Ok(true)
 }
 
+/// Holds the workspace's row until the transaction ends, so that changes to its members that
+/// are checked against each other (the last owner) run one after the other. SQLite's write
+/// transactions already do; on PostgreSQL this is a row lock.
+pub(crate) async fn lock_workspace(tx: &mut Tx, workspace_id: Uuid) -> Result<()> {
+    let sql = "UPDATE workspaces SET name = name WHERE id = $1";
+    query(sql, (workspace_id,)).execute(&mut *tx).await?;
+    Ok(())
+}
+
+/// Whether the workspace has a member with the built-in `owner` role, as the transaction sees it.
+pub(crate) async fn has_owner(tx: &mut Tx, workspace_id: Uuid) -> Result<bool> {
+    let sql = "SELECT mr.user_id FROM member_roles mr JOIN roles r ON r.id = mr.role_id \
+               WHERE mr.workspace_id = $1 AND r.name = 'owner' AND r.builtin LIMIT 1";
+    let owner: Option<(Uuid,)> = query(sql, (workspace_id,))
+        .fetch_optional_row(&mut *tx)
+        .await?;
+    Ok(owner.is_some())
+}
+
 pub(crate) async fn remove(tx: &mut Tx, workspace_id: Uuid, user_id: Uuid) -> Result<bool> {
     let sql = "DELETE FROM members WHERE workspace_id = $1 AND user_id = $2";
     query(sql, (workspace_id, user_id)).changed(tx).await

@@ -120,6 +120,10 @@ impl ServiceError {
     }
 }
 
+/// Why a change that would leave a workspace without an owner is refused.
+pub(super) const LAST_OWNER: &str =
+    "the workspace must keep at least one owner; make someone else an owner first";
+
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -132,6 +136,7 @@ impl From<StoreError> for ServiceError {
             StoreError::Conflict(Conflict::RoleName) => {
                 ServiceError::conflict("role_exists", "a role with this name already exists")
             }
+            StoreError::LastOwner => ServiceError::conflict("last_owner", LAST_OWNER),
             StoreError::Unavailable(_) => ServiceError::Unavailable(e),
             other => ServiceError::internal(other),
         }

@@ -264,7 +264,7 @@ impl Keygate {
         if owners == 0 {
             return Err(ServiceError::conflict(
                 "last_owner",
-                "the workspace must keep at least one owner; make someone else an owner first",
+                super::error::LAST_OWNER,
             ));
         }
         Ok(())

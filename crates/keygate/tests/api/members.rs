@@ -20,6 +20,7 @@ backend_tests!(
     a_removed_member_loses_the_workspace,
     the_last_owner_cannot_be_removed_or_demoted,
     a_second_owner_lets_the_first_step_down,
+    two_owners_demoting_each_other_at_once_leave_an_owner,
     only_owners_make_owners,
     nobody_hands_out_permissions_they_lack,
     unknown_and_public_roles_are_refused,
@@ -609,4 +610,81 @@ async fn a_member_can_leave_on_their_own(app: TestApp) {
     assert_eq!(member_ids(&app).await, [app.owner.id.to_string()]);
     let (_, me) = send(app.with_token(&wes.token, Method::GET, "/api/v1/auth/me")).await;
     assert_eq!(me["workspaces"], json!([]));
+}
+
+/// The owners of acme, by email.
+async fn owners(app: &TestApp, token: &str) -> Vec<String> {
+    let (status, list) = send(app.with_token(token, Method::GET, MEMBERS)).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    list["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .filter(|m| {
+            m["roles"]
+                .as_array()
+                .is_some_and(|r| r.contains(&json!("owner")))
+        })
+        .map(|m| m["user"]["email"].as_str().expect("email").to_owned())
+        .collect()
+}
+
+/// The last-owner rule holds under concurrency: two owners who take `owner` from each other at
+/// the same moment cannot both succeed.
+async fn two_owners_demoting_each_other_at_once_leave_an_owner(app: TestApp) {
+    let olga = app.join("olga@example.com", &["owner"]).await;
+    let people = [
+        (
+            app.owner.token.clone(),
+            app.owner.id,
+            app.owner.email.clone(),
+        ),
+        (olga.token.clone(), olga.id, olga.email.clone()),
+    ];
+    let demote = |(token, _, _): &(String, uuid::Uuid, String), other: uuid::Uuid| {
+        send(
+            app.with_token(token, Method::PATCH, &member_path(other))
+                .json(&json!({"roles": ["admin"]})),
+        )
+    };
+    for round in 0..20 {
+        let (first, second) = tokio::join!(
+            demote(&people[0], people[1].1),
+            demote(&people[1], people[0].1),
+        );
+        let left = owners(&app, &people[0].0).await;
+        assert_eq!(
+            left.len(),
+            1,
+            "round {round}: {first:?} {second:?} left {left:?}"
+        );
+        // One wins; the other is refused: `last_owner`, or, when the winner's change landed
+        // before the other request was judged, because its sender is no longer an owner.
+        let results = [&first, &second];
+        let won = results.iter().filter(|got| got.0 == StatusCode::OK).count();
+        let refused = results
+            .iter()
+            .filter(|got| {
+                (got.0 == StatusCode::CONFLICT && got.1["error"]["code"] == "last_owner")
+                    || (got.0 == StatusCode::FORBIDDEN && got.1["error"]["code"] == "forbidden")
+            })
+            .count();
+        assert_eq!(
+            (won, refused),
+            (1, 1),
+            "round {round}: {first:?} {second:?}"
+        );
+        // The one still an owner makes the other an owner again.
+        let (keeper, demoted) = if left[0] == people[0].2 {
+            (&people[0], &people[1])
+        } else {
+            (&people[1], &people[0])
+        };
+        let (status, body) = send(
+            app.with_token(&keeper.0, Method::PATCH, &member_path(demoted.1))
+                .json(&json!({"roles": ["owner"]})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
 }
