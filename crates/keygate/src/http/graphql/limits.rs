@@ -9,7 +9,7 @@
 //! spread anew, and fragments that each spread the next twice grow exponentially in a few hundred
 //! bytes. Depth and complexity (with list sizes) are the schema's own limits (`super::schema`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_graphql::extensions::{
@@ -143,13 +143,13 @@ fn expanded_selections(document: &ExecutableDocument) -> Result<u64, String> {
     // A fragment's expanded size: its own selections and, for each spread, its fragment's.
     let mut sizes: HashMap<&Name, u64> = HashMap::new();
     for start in fragments.keys() {
+        if sizes.contains_key(start) {
+            continue;
+        }
         // Depth-first, children before parents; a fragment met again while open is a cycle.
         let mut open: Vec<(&Name, usize)> = vec![(start, 0)];
+        let mut on_path: HashSet<&Name> = HashSet::from([*start]);
         while let Some(&(name, next)) = open.last() {
-            if sizes.contains_key(name) {
-                open.pop();
-                continue;
-            }
             let (own, spreads) = &fragments[name];
             match spreads[next..]
                 .iter()
@@ -157,7 +157,7 @@ fn expanded_selections(document: &ExecutableDocument) -> Result<u64, String> {
             {
                 Some(at) => {
                     let child = spreads[next + at];
-                    if open.iter().any(|(n, _)| *n == child) {
+                    if !on_path.insert(child) {
                         return Err(format!("the fragment `{child}` spreads itself"));
                     }
                     if let Some(top) = open.last_mut() {
@@ -172,6 +172,7 @@ fn expanded_selections(document: &ExecutableDocument) -> Result<u64, String> {
                         .fold(*own, |total, size| total.saturating_add(*size))
                         .min(MAX_SELECTIONS + 1);
                     sizes.insert(name, size);
+                    on_path.remove(name);
                     open.pop();
                 }
             }
