@@ -743,24 +743,12 @@ async fn a_forwarded_for_line_with_a_byte_that_is_not_ascii_does_not_make_the_cl
 async fn an_api_users_own_token_cannot_shed_its_allow_list_through_the_api_user_routes(
     app: TestApp,
 ) {
-    let created = app
-        .create_api_user(
-            json!({"name": "bot", "roles": ["admin"], "allowed_ips": ["127.0.0.0/24"]}),
+    let (base, first, token) = app
+        .self_managing_api_user(
+            json!({"allowed_ips": ["127.0.0.0/24"]}),
+            json!({"name": "held", "allowed_ips": ["127.0.0.2"]}),
         )
         .await;
-    let bot = created["id"].as_str().expect("id").to_owned();
-    let first = created["token"]["id"]
-        .as_str()
-        .expect("token id")
-        .to_owned();
-    let base = format!("/api/v1/workspaces/acme/api-users/{bot}");
-    let held = json!({"name": "held", "allowed_ips": ["127.0.0.2"]});
-    let (status, held) = app
-        .owner_call(Method::POST, &format!("{base}/tokens"), held)
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{held}");
-    let token = token_of(&held);
-    app.remember(&token);
     let as_held = |method: Method, path: String, body: Value| {
         send(from(&app, "127.0.0.2", &token, method, &path).json(&body))
     };

@@ -339,6 +339,35 @@ impl TestApp {
         created
     }
 
+    /// An API user of acme that manages API users (role `admin`), made by the owner with the
+    /// fields of `limits` (`allowed_ips`, `rate_limits`), and a second token the owner issues it
+    /// with `held` (the body of `POST .../tokens`): the path of the API user's routes, the id of
+    /// its first token, and the second token's secret.
+    pub async fn self_managing_api_user(
+        &self,
+        limits: Value,
+        held: Value,
+    ) -> (String, String, String) {
+        let mut body = serde_json::json!({"name": "bot", "roles": ["admin"]});
+        if let (Some(body), Some(limits)) = (body.as_object_mut(), limits.as_object()) {
+            body.extend(limits.clone());
+        }
+        let created = self.create_api_user(body).await;
+        let id = created["id"].as_str().expect("id");
+        let first = created["token"]["id"]
+            .as_str()
+            .expect("token id")
+            .to_owned();
+        let base = format!("/api/v1/workspaces/acme/api-users/{id}");
+        let (status, held) = self
+            .owner_call(Method::POST, &format!("{base}/tokens"), held)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{held}");
+        let token = held["token"].as_str().expect("token").to_owned();
+        self.remember(&token);
+        (base, first, token)
+    }
+
     /// Asks `POST /api/v1/verify` with no token of its own; asserts a 200 and returns the answer.
     pub async fn verify(&self, question: Value) -> Value {
         let request = self.anonymous(Method::POST, "/api/v1/verify");

@@ -398,24 +398,12 @@ async fn malformed_limits_are_refused_with_the_field_named(app: TestApp) {
 async fn an_api_users_own_token_cannot_shed_its_rate_limits_through_the_api_user_routes(
     app: TestApp,
 ) {
-    let created = app
-        .create_api_user(json!({
-            "name": "bot", "roles": ["admin"], "rate_limits": [per_day("all", 1000)],
-        }))
+    let (base, first, token) = app
+        .self_managing_api_user(
+            json!({"rate_limits": [per_day("all", 1000)]}),
+            json!({"name": "held", "rate_limits": [per_day("default", 50)]}),
+        )
         .await;
-    let bot = created["id"].as_str().expect("id").to_owned();
-    let first = created["token"]["id"]
-        .as_str()
-        .expect("token id")
-        .to_owned();
-    let base = format!("/api/v1/workspaces/acme/api-users/{bot}");
-    let held = json!({"name": "held", "rate_limits": [per_day("default", 50)]});
-    let (status, held) = app
-        .owner_call(Method::POST, &format!("{base}/tokens"), held)
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{held}");
-    let token = held["token"].as_str().expect("token").to_owned();
-    app.remember(&token);
 
     let (status, child) = app
         .call(
