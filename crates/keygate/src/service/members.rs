@@ -412,6 +412,11 @@ impl Keygate {
         if !self.store.email_vouched(actor.user.id).await? {
             return Ok(Vec::new());
         }
+        self.pending_for(email).await
+    }
+
+    /// The pending, unexpired invitations addressed to `email`, with their workspaces.
+    async fn pending_for(&self, email: &Email) -> ServiceResult<Vec<PendingForMe>> {
         let now = self.clock.now();
         let mut out = Vec::new();
         for invitation in self.store.invitations_for_email(email).await? {
@@ -457,7 +462,7 @@ impl Keygate {
                     invitation,
                     workspace,
                 } = self
-                    .my_invitations(actor)
+                    .pending_for(email)
                     .await?
                     .into_iter()
                     .find(|p| p.invitation.id == id)
