@@ -121,7 +121,7 @@ impl ServiceError {
 }
 
 /// Why a change that would leave a workspace without an owner is refused.
-pub(super) const LAST_OWNER: &str =
+const LAST_OWNER: &str =
     "the workspace must keep at least one owner; make someone else an owner first";
 
 impl From<StoreError> for ServiceError {

@@ -159,7 +159,7 @@ impl Keygate {
     }
 
     /// Changes a member's roles and grants. Only owners give or take `owner`, and only owners
-    /// change an owner's roles or grants; the last owner keeps it.
+    /// change an owner's roles or grants; the store refuses to take the last owner's.
     pub async fn update_member(
         &self,
         actor: &Actor,
@@ -170,8 +170,7 @@ impl Keygate {
         let managed = self.managing(actor, ws, Manage::Members).await?;
         let workspace = managed.workspace.id;
         let current = self.human_member(workspace, user_id).await?;
-        let was_owner = current.has_role(builtin_role::OWNER);
-        if was_owner && !managed.is_owner {
+        if current.has_role(builtin_role::OWNER) && !managed.is_owner {
             return Err(ServiceError::Forbidden {
                 missing: None,
                 message: "only an owner can change an owner".into(),
@@ -194,12 +193,6 @@ impl Keygate {
             None,
         )
         .await?;
-        if let Some(roles) = &roles {
-            let stays_owner = roles.iter().any(|r| r.name == builtin_role::OWNER);
-            if was_owner && !stays_owner {
-                self.require_another_owner(workspace, user_id).await?;
-            }
-        }
         let patch = MemberPatch {
             role_ids: roles.as_ref().map(|rs| rs.iter().map(|r| r.id).collect()),
             grants,
@@ -232,14 +225,12 @@ impl Keygate {
         }
         let workspace = managed.workspace.id;
         let current = self.human_member(workspace, user_id).await?;
-        if current.has_role(builtin_role::OWNER) {
-            if !managed.is_owner {
-                return Err(ServiceError::Forbidden {
-                    missing: None,
-                    message: "only an owner can remove an owner".into(),
-                });
-            }
-            self.require_another_owner(workspace, user_id).await?;
+        // The store refuses to remove the last owner.
+        if current.has_role(builtin_role::OWNER) && !managed.is_owner {
+            return Err(ServiceError::Forbidden {
+                missing: None,
+                message: "only an owner can remove an owner".into(),
+            });
         }
         let audit = actor.audit(
             self.clock.now(),
@@ -250,23 +241,6 @@ impl Keygate {
         );
         self.store.remove_member(workspace, user_id, &audit).await?;
         self.changed(Notice::Workspace(workspace)).await;
-        Ok(())
-    }
-
-    async fn require_another_owner(&self, workspace: Uuid, leaving: Uuid) -> ServiceResult<()> {
-        let owners = self
-            .store
-            .members(workspace, Some(UserKind::Human))
-            .await?
-            .into_iter()
-            .filter(|m| m.user.id != leaving && m.has_role(builtin_role::OWNER))
-            .count();
-        if owners == 0 {
-            return Err(ServiceError::conflict(
-                "last_owner",
-                super::error::LAST_OWNER,
-            ));
-        }
         Ok(())
     }
 
