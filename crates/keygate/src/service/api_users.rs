@@ -10,7 +10,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::access::{parse_grants, parse_permissions, rights_with};
-use super::tokens::{NewTokenRequest, TokenPatchRequest, default_expiry, within_lifetime};
+use super::tokens::{
+    NewTokenRequest, TokenPatchRequest, default_expiry, held_within, within_lifetime,
+};
 use super::{Actor, Keygate, Notice, ServiceError, ServiceResult, Target, WorkspaceRef};
 
 #[derive(Debug, Clone, Default)]
@@ -477,15 +479,12 @@ fn require_no_looser_own_limits(
     user: &keygate_domain::User,
     patch: &UserPatch,
 ) -> ServiceResult<()> {
-    let wider_ips = match (&user.allowed_ips, &patch.allowed_ips) {
-        (Some(current), Some(new)) => !new.as_ref().is_some_and(|n| n.is_within(current)),
-        _ => false,
-    };
-    let looser_limits = match (&user.rate_limits, &patch.rate_limits) {
-        (Some(current), Some(new)) => !new.as_ref().is_some_and(|n| n.keeps(current)),
-        _ => false,
-    };
-    if wider_ips || looser_limits {
+    let now = (user.allowed_ips.as_ref(), user.rate_limits.as_ref());
+    let then = (
+        patch.allowed_ips.as_ref().map_or(now.0, Option::as_ref),
+        patch.rate_limits.as_ref().map_or(now.1, Option::as_ref),
+    );
+    if !held_within(now, then) {
         return Err(ServiceError::Forbidden {
             missing: None,
             message: "an API user cannot lift or loosen its own allowed_ips or rate limits; a \

@@ -779,17 +779,9 @@ fn require_may_take_secret_of(actor: &Actor, owner: &User, target: &Token) -> Se
         return Ok(());
     };
     require_unscoped_unless_self(actor, target.id)?;
-    let wider_ips = acting.allowed_ips.as_deref().is_some_and(|list| {
-        !target
-            .allowed_ips
-            .as_ref()
-            .is_some_and(|t| t.is_within(list))
-    });
-    let looser_limits = acting
-        .rate_limits
-        .as_deref()
-        .is_some_and(|limits| !target.rate_limits.as_ref().is_some_and(|t| t.keeps(limits)));
-    if wider_ips || looser_limits {
+    let outer = (acting.allowed_ips.as_deref(), acting.rate_limits.as_deref());
+    let inner = (target.allowed_ips.as_ref(), target.rate_limits.as_ref());
+    if !held_within(outer, inner) {
         return Err(ServiceError::Forbidden {
             missing: None,
             message: "the token you are using is held to allowed_ips or rate limits that this \
@@ -798,6 +790,20 @@ fn require_may_take_secret_of(actor: &Actor, owner: &User, target: &Token) -> Se
         });
     }
     Ok(())
+}
+
+/// What a token or an API user is held to: where it may be used from, and how often (`None`:
+/// anywhere, as often as asked).
+pub(super) type Holds<'a> = (Option<&'a AllowedIps>, Option<&'a RateLimits>);
+
+/// Whether `inner` is held at least as tightly as `outer`: within each of its networks, and to
+/// each of its limits, as strict or stricter.
+pub(super) fn held_within(outer: Holds<'_>, inner: Holds<'_>) -> bool {
+    let ips = outer
+        .0
+        .is_none_or(|o| inner.0.is_some_and(|i| i.is_within(o)));
+    let limits = outer.1.is_none_or(|o| inner.1.is_some_and(|i| i.keeps(o)));
+    ips && limits
 }
 
 fn allowed_ips_error(message: String) -> ServiceError {
@@ -873,6 +879,36 @@ fn checked_rate_limits(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hold_is_within_another_only_when_no_looser() {
+        let office = AllowedIps::parse(&["10.1.0.0/16".to_owned()]).expect("list");
+        let desk = AllowedIps::parse(&["10.1.2.3".to_owned()]).expect("list");
+        let day = |limit| {
+            RateLimits::new(vec![RateLimit {
+                name: "default".into(),
+                limit,
+                per_seconds: 86_400,
+            }])
+            .expect("limits")
+        };
+        let (fifty, five) = (day(50), day(5));
+        // Nothing outside binds nothing; everything is within itself.
+        assert!(held_within((None, None), (None, None)));
+        assert!(held_within(
+            (Some(&office), Some(&fifty)),
+            (Some(&office), Some(&fifty))
+        ));
+        // Narrower and stricter is within; wider, looser or lifted is not.
+        assert!(held_within(
+            (Some(&office), Some(&fifty)),
+            (Some(&desk), Some(&five))
+        ));
+        assert!(!held_within((Some(&desk), None), (Some(&office), None)));
+        assert!(!held_within((None, Some(&five)), (None, Some(&fifty))));
+        assert!(!held_within((Some(&office), None), (None, None)));
+        assert!(!held_within((None, Some(&fifty)), (None, None)));
+    }
 
     #[test]
     fn expiry_resolution() {
